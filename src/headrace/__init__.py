@@ -1,0 +1,42 @@
+"""headrace: self-hosted ML pipelines and LLM prompt flows.
+
+The public names mirror Azure ML SDK v1 so that migrating code changes its imports only.
+Imports are lazy: ``import headrace`` stays cheap (no SQLAlchemy, no fsspec) until a name is used.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+__version__ = "0.1.0"
+
+_EXPORTS = {
+    "DataPath": "headrace.core.params",
+    "DataPathComputeBinding": "headrace.core.params",
+    "Datastore": "headrace.sdk.datastore",
+    "Experiment": "headrace.sdk.experiment",
+    "Pipeline": "headrace.core.pipeline",
+    "PipelineData": "headrace.core.params",
+    "PipelineParameter": "headrace.core.params",
+    "PipelineRun": "headrace.sdk.runs",
+    "PythonScriptStep": "headrace.core.step",
+    "Run": "headrace.sdk.runs",
+    "StepRun": "headrace.sdk.runs",
+    "Workspace": "headrace.sdk.workspace",
+}
+
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'headrace' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted([*globals(), *__all__])

@@ -1,0 +1,67 @@
+"""Shared CLI pieces: the workspace option, JSON output, error handling."""
+
+from __future__ import annotations
+
+import json
+import os
+from datetime import datetime
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+
+console = Console()
+err_console = Console(stderr=True)
+
+HomeOpt = Annotated[
+    Path | None,
+    typer.Option("--home", envvar="HEADRACE_HOME", help="Workspace home folder (env HEADRACE_HOME)."),
+]
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON.")]
+
+
+def workspace(home: Path | None):
+    """The workspace for a command: ``--home`` / ``HEADRACE_HOME``, else the usual lookup."""
+    from headrace.sdk.workspace import Workspace
+
+    if home is not None:
+        os.environ["HEADRACE_HOME"] = str(home)
+        return Workspace(home)
+    return Workspace.from_config()
+
+
+def print_json(data: Any) -> None:
+    typer.echo(json.dumps(data, indent=2, default=_default, sort_keys=True))
+
+
+def _default(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if hasattr(value, "value"):
+        return value.value
+    return str(value)
+
+
+def fmt_time(value: datetime | None) -> str:
+    return value.astimezone().strftime("%Y-%m-%d %H:%M:%S") if value else "-"
+
+
+def duration(start: datetime | None, end: datetime | None) -> str:
+    if not start:
+        return "-"
+    if not end:
+        return "running"
+    secs = (end - start).total_seconds()
+    return f"{secs:.1f}s" if secs < 120 else f"{secs / 60:.1f}m"
+
+
+STATUS_STYLE = {
+    "Finished": "green", "Failed": "red", "Canceled": "yellow", "Running": "cyan", "Queued": "blue",
+    "NotStarted": "dim",
+}
+
+
+def styled(status: str) -> str:
+    style = STATUS_STYLE.get(status, "")
+    return f"[{style}]{status}[/{style}]" if style else status

@@ -1,0 +1,87 @@
+"""``headrace`` entry point: sub-command groups, and one place that turns errors into exit codes."""
+
+from __future__ import annotations
+
+import sys
+from typing import Annotated
+
+import typer
+
+from headrace.cli.common import HomeOpt, err_console
+from headrace.cli.runs import experiment_app, run_app
+from headrace.errors import HeadraceError
+
+app = typer.Typer(help="headrace: self-hosted ML pipelines.", no_args_is_help=True, add_completion=False)
+app.add_typer(run_app, name="run")
+app.add_typer(experiment_app, name="experiment")
+
+_verbose = False
+
+
+@app.callback()
+def _root(verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Show tracebacks and debug logs.")] = False):
+    global _verbose
+    _verbose = verbose
+    from headrace.logs import configure
+
+    configure(verbose)
+
+
+@app.command()
+def version() -> None:
+    """Print the headrace version."""
+    from headrace import __version__
+
+    typer.echo(__version__)
+
+
+@app.command()
+def agent(
+    home: HomeOpt = None,
+    max_runs: Annotated[int, typer.Option(help="Runs executed at the same time.")] = 4,
+) -> None:
+    """Run an agent in the foreground: it claims queued runs of the workspace and executes them."""
+    import signal
+    import threading
+
+    from headrace.cli.common import workspace
+    from headrace.wiring import build_agent
+
+    ws = workspace(home)
+    worker = build_agent(ws._backend.svc, max_concurrent_runs=max_runs)
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    err_console.print(f"agent {worker.agent_id} serving {ws.home} (Ctrl+C to stop)")
+    worker.start()
+    try:
+        stop.wait()
+    except KeyboardInterrupt:
+        pass
+    worker.stop(wait=True)
+
+
+def main() -> None:
+    """Console-script entry point."""
+    try:
+        app(standalone_mode=False)
+    except HeadraceError as exc:
+        if _verbose:
+            raise
+        err_console.print(f"[red]error:[/red] {exc}", highlight=False)
+        sys.exit(1)
+    except typer.Exit as exc:
+        sys.exit(exc.exit_code)
+    except typer.Abort:
+        err_console.print("aborted")
+        sys.exit(130)
+    except Exception as exc:  # click usage errors
+        import click
+
+        if isinstance(exc, click.ClickException):
+            exc.show()
+            sys.exit(exc.exit_code)
+        raise
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,132 @@
+"""``headrace run ...`` and ``headrace experiment ...``."""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from headrace.cli.common import HomeOpt, JsonOpt, console, duration, fmt_time, print_json, styled, workspace
+
+run_app = typer.Typer(help="Inspect and control pipeline runs.", no_args_is_help=True)
+experiment_app = typer.Typer(help="List experiments.", no_args_is_help=True)
+
+
+@run_app.command("list")
+def run_list(
+    home: HomeOpt = None,
+    experiment: Annotated[str | None, typer.Option("--experiment", "-e", help="Only this experiment.")] = None,
+    limit: Annotated[int, typer.Option(help="At most this many runs.")] = 50,
+    json_: JsonOpt = False,
+) -> None:
+    """List runs, newest first."""
+    ws = workspace(home)
+    runs = ws._backend.list_runs(experiment_name=experiment, limit=limit)
+    if json_:
+        print_json([asdict(r) for r in runs])
+        return
+    table = Table(title="Runs")
+    for col in ("Run id", "Experiment", "Status", "Created", "Duration", "Source"):
+        table.add_column(col)
+    for r in runs:
+        table.add_row(r.id, r.experiment_name, styled(r.status.value), fmt_time(r.created_at),
+                      duration(r.started_at, r.ended_at), r.run_source)
+    console.print(table)
+
+
+@run_app.command("show")
+def run_show(run_id: str, home: HomeOpt = None, json_: JsonOpt = False) -> None:
+    """Show a run: parameters and every step (status, timing, reuse, exit code)."""
+    ws = workspace(home)
+    run = ws._backend.get_run(run_id)
+    steps = ws._backend.list_step_runs(run_id)
+    if json_:
+        print_json({**asdict(run), "steps": [asdict(s) for s in steps],
+                    "metrics": ws._backend.run_metrics(run_id)})
+        return
+    console.print(f"[bold]Run[/bold] {run.id}  experiment [bold]{run.experiment_name}[/bold]  "
+                  f"status {styled(run.status.value)}")
+    console.print(f"created {fmt_time(run.created_at)}  duration {duration(run.started_at, run.ended_at)}")
+    if run.error:
+        console.print(f"[red]error:[/red] {run.error}")
+    if run.parameters:
+        console.print("parameters: " + ", ".join(f"{k}={v}" for k, v in run.parameters.items()))
+    table = Table(title="Steps")
+    for col in ("Step", "Status", "Duration", "Exit", "Reused from", "Step run id"):
+        table.add_column(col)
+    for s in steps:
+        table.add_row(s.name, styled(s.status.value), duration(s.started_at, s.ended_at),
+                      "-" if s.exit_code is None else str(s.exit_code), s.reused_from or "-", s.id)
+    console.print(table)
+    for s in steps:
+        if s.error and s.status.value != "Finished":
+            console.print(f"[{s.name}] {s.error}")
+
+
+@run_app.command("logs")
+def run_logs(
+    run_id: str,
+    step: Annotated[str, typer.Argument(help="Step name or step run id.")],
+    home: HomeOpt = None,
+    which: Annotated[str, typer.Option("--log", help="stdout, stderr or execution.")] = "stdout",
+    tail: Annotated[int | None, typer.Option(help="Only the last N lines.")] = None,
+) -> None:
+    """Print a step's log."""
+    ws = workspace(home)
+    rec = ws._backend.find_step_run(run_id, step)
+    text = ws._backend.read_step_log(rec, which)
+    lines = text.splitlines()
+    if tail is not None:
+        lines = lines[-tail:]
+    typer.echo("\n".join(lines))
+
+
+@run_app.command("cancel")
+def run_cancel(run_id: str, home: HomeOpt = None, json_: JsonOpt = False) -> None:
+    """Cancel a run (running steps are stopped)."""
+    ws = workspace(home)
+    run = ws._backend.cancel_run(run_id)
+    if json_:
+        print_json({"id": run.id, "status": run.status.value, "cancel_requested": run.cancel_requested})
+    else:
+        console.print(f"run {run.id}: {styled(run.status.value)}"
+                      + (" (cancel requested)" if not run.status.is_terminal else ""))
+
+
+@run_app.command("wait")
+def run_wait(
+    run_id: str,
+    home: HomeOpt = None,
+    timeout: Annotated[float | None, typer.Option(help="Give up after this many seconds.")] = None,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Do not stream step output.")] = False,
+    json_: JsonOpt = False,
+) -> None:
+    """Wait for a run to end, streaming its steps' output; exit 1 if it failed."""
+    from headrace.sdk.runs import PipelineRun
+
+    ws = workspace(home)
+    run = PipelineRun.get(ws, run_id)
+    status = run.wait_for_completion(show_output=not (quiet or json_), timeout_seconds=timeout,
+                                     raise_on_error=True)
+    if json_:
+        print_json({"id": run_id, "status": status})
+
+
+@experiment_app.command("list")
+def experiment_list(home: HomeOpt = None, json_: JsonOpt = False) -> None:
+    """List experiments."""
+    ws = workspace(home)
+    experiments = ws._backend.list_experiments()
+    if json_:
+        print_json([asdict(e) for e in experiments])
+        return
+    table = Table(title="Experiments")
+    table.add_column("Name")
+    table.add_column("Created")
+    table.add_column("Runs")
+    for e in experiments:
+        count = len(ws._backend.list_runs(experiment_name=e.name, limit=1000))
+        table.add_row(e.name, fmt_time(e.created_at), str(count))
+    console.print(table)

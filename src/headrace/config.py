@@ -1,0 +1,96 @@
+"""Typed settings, read from ``HEADRACE_*`` environment variables.
+
+Nested groups use ``__``: ``HEADRACE_AGENT__MAX_PARALLEL_STEPS=4``. Two flat names from the
+contract are kept: ``HEADRACE_HOME`` and ``HEADRACE_DB_URL``. Nothing builds ``Settings`` at
+import time: entry points (SDK workspace, CLI, server) build it and pass it down.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from pydantic import BaseModel, Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from headrace.errors import ConfigError
+
+
+class AgentSettings(BaseModel):
+    """How the local agent executes runs."""
+
+    max_parallel_steps: int = Field(
+        default_factory=lambda: os.cpu_count() or 1,
+        ge=1,
+        description="Steps of one run executed at the same time (default: number of cores).",
+    )
+    step_timeout_seconds: float | None = Field(
+        default=None, gt=0, description="Default per-step timeout; a step over it fails. None: no limit."
+    )
+    lease_seconds: float = Field(
+        default=30.0, gt=0, description="How long a claimed run stays owned without a heartbeat."
+    )
+    orphan_policy: str = Field(
+        default="fail",
+        description="What a starting agent does with runs whose agent died: 'fail' marks their "
+        "unfinished steps Failed ('agent lost'); 'requeue' resumes them (finished steps are kept).",
+    )
+    poll_seconds: float = Field(default=1.0, gt=0, description="Fallback poll interval for queued runs.")
+    small_file_bytes: int = Field(
+        default=1 << 20,
+        ge=0,
+        description="Input files up to this size are fingerprinted by content hash for reuse; "
+        "larger ones by size + mtime/etag.",
+    )
+
+    @field_validator("orphan_policy")
+    @classmethod
+    def _policy(cls, v: str) -> str:
+        if v not in ("fail", "requeue"):
+            raise ValueError("orphan_policy must be 'fail' or 'requeue'")
+        return v
+
+
+class Settings(BaseSettings):
+    """All settings of a headrace home."""
+
+    model_config = SettingsConfigDict(env_prefix="HEADRACE_", env_nested_delimiter="__", extra="ignore")
+
+    home: Path = Field(default=Path(".headrace"), description="Folder holding the embedded workspace.")
+    db_url: str | None = Field(
+        default=None, description="SQLAlchemy URL of the metadata store; default SQLite in the home."
+    )
+    artifacts_uri: str | None = Field(
+        default=None,
+        description="fsspec URI of the artifact area (snapshots, logs); default <home>/artifacts.",
+    )
+    agent: AgentSettings = Field(default_factory=AgentSettings)
+
+    @field_validator("home")
+    @classmethod
+    def _abs_home(cls, v: Path) -> Path:
+        return v.expanduser().resolve()
+
+    @property
+    def effective_db_url(self) -> str:
+        return self.db_url or f"sqlite:///{self.home / 'headrace.db'}"
+
+    @property
+    def effective_artifacts_uri(self) -> str:
+        return self.artifacts_uri or (self.home / "artifacts").as_uri()
+
+    @property
+    def default_datastore_path(self) -> Path:
+        return self.home / "datastores" / "workspaceblobstore"
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Build settings from the environment plus explicit overrides.
+
+    Raises:
+        ConfigError: a setting is invalid; the message names it.
+    """
+    try:
+        return Settings(**{k: v for k, v in overrides.items() if v is not None})  # type: ignore[arg-type]
+    except ValueError as exc:
+        raise ConfigError(f"invalid headrace settings: {exc}") from exc

@@ -1,0 +1,266 @@
+"""Step graphs: closure, ordering, cycles, and the serialised graph the engine runs.
+
+`Pipeline.graph()` returns a JSON-serialisable dict; the engine, the store and the REST API depend on
+its exact shape (format 1)::
+
+    {"format": 1,
+     "description": "..." or None,
+     "parameters": {                         # every parameter any step references
+         "pipeline_arg": {"type": "int", "default": 10},
+         "input_data": {"type": "datapath",
+                        "default": {"datastore": "workspaceblobstore", "path": "raw/data.csv"}}},
+     "data": {                               # every data handle used as an input or output, by name
+         "prepared": {"kind": "pipeline_data", "datastore": "workspaceblobstore" or None,
+                      "producer": "prep"},
+         "input_data": {"kind": "parameter", "parameter": "input_data", "mode": "mount"},
+         "raw_ab12cd34": {"kind": "datapath", "datastore": "ds", "path": "raw/x.csv", "mode": "mount"}},
+     "steps": [                              # topological order
+         {"name": "prep", "kind": "python_script", "script_name": "prep.py",
+          "source_directory": "/abs/path/scripts",
+          "arguments": [{"literal": "--input"}, {"data": "input_data"}, {"literal": "--n"},
+                        {"param": "pipeline_arg"}, {"literal": 5}],
+          "inputs": ["input_data"], "outputs": ["prepared"],
+          "parameters": ["pipeline_arg", "input_data"],
+          "allow_reuse": True, "compute_target": "local", "environment_variables": {},
+          "timeout_seconds": None,
+          "depends_on": []}]}
+
+Rules:
+
+- `parameters[name].type` is one of "int", "float", "bool", "str", "datapath"; a datapath default is
+  `{"datastore", "path"}`. Scalar defaults keep their JSON type.
+- `data` kinds: "pipeline_data" (written by `producer`; `datastore` null means the service's default
+  datastore), "parameter" (a `DataPath`-valued parameter, resolved at submit time) and "datapath" (a
+  literal `DataPath`, keyed by its name). `mode` is "mount" or "download" (from a
+  `DataPathComputeBinding`, default "mount").
+- A step argument is exactly one of `{"literal": str|int|float|bool}`, `{"param": name}` (a scalar
+  parameter) or `{"data": name}` (a key of `data`).
+- A step's `parameters` lists its scalar parameters in argument order, then its data parameters in input
+  order. `depends_on` lists the producers of its inputs, in input order, without repeats.
+- Steps appear in topological order; among steps that are ready together, definition order is kept.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Hashable, Iterable, Mapping, Sequence
+from typing import Any, TypeVar
+
+from headrace.core._refs import data_ref, encode_argument, step_parameters
+from headrace.core.params import PipelineData
+from headrace.errors import CycleError
+
+GRAPH_FORMAT = 1
+"""Version of the dict produced by `build_graph`; bump it on any incompatible change."""
+
+N = TypeVar("N", bound=Hashable)
+
+
+def _pipeline_data_inputs(step: Any) -> list[PipelineData]:
+    return [i for i in step.inputs if isinstance(i, PipelineData)]
+
+
+def resolve_closure(steps: Sequence[Any]) -> list[Any]:
+    """Return `steps` plus every step upstream of them through `PipelineData` inputs.
+
+    An input whose producer is already among the steps is left alone; otherwise every step that was
+    built with that `PipelineData` in its outputs is pulled in, and then its own inputs are followed.
+
+    Args:
+        steps: the steps given to the pipeline.
+
+    Returns:
+        The given steps in their order, followed by the pulled-in steps in definition order.
+    """
+    chosen = list(dict.fromkeys(steps))
+    seen = set(chosen)
+    produced = {id(o) for s in chosen for o in s.outputs}
+    pulled: list[Any] = []
+    queue = deque(chosen)
+    while queue:
+        for data in _pipeline_data_inputs(queue.popleft()):
+            if id(data) in produced:
+                continue
+            for producer in data._producers:
+                if producer not in seen:
+                    seen.add(producer)
+                    pulled.append(producer)
+                    queue.append(producer)
+                    produced.update(id(o) for o in producer.outputs)
+    pulled.sort(key=lambda s: s._order)
+    return chosen + pulled
+
+
+def producers_by_data(steps: Iterable[Any]) -> dict[int, list[Any]]:
+    """Map `id(PipelineData)` to the steps (among `steps`) that list it in their outputs."""
+    found: dict[int, list[Any]] = {}
+    for step in steps:
+        for output in step.outputs:
+            if isinstance(output, PipelineData) and step not in found.setdefault(id(output), []):
+                found[id(output)].append(step)
+    return found
+
+
+def step_dependencies(steps: Sequence[Any]) -> dict[Any, list[Any]]:
+    """Map each step to the steps among `steps` that produce its `PipelineData` inputs, in input order."""
+    producers = producers_by_data(steps)
+    deps: dict[Any, list[Any]] = {}
+    for step in steps:
+        upstream: list[Any] = []
+        for data in _pipeline_data_inputs(step):
+            upstream.extend(p for p in producers.get(id(data), []) if p not in upstream)
+        deps[step] = upstream
+    return deps
+
+
+def find_cycles(nodes: Sequence[N], deps: Mapping[N, Iterable[N]]) -> list[list[N]]:
+    """Find dependency cycles.
+
+    Args:
+        nodes: every node, in definition order.
+        deps: for each node, the nodes it depends on.
+
+    Returns:
+        One cycle through each node that lies on a cycle and is not already part of a reported cycle.
+        Each cycle lists the nodes in data-flow order (each feeds the next) and repeats the first node at
+        the end, e.g. `[a, b, a]`. Empty when the graph is acyclic.
+    """
+    cycles: list[list[N]] = []
+    covered: set[N] = set()
+    for start in nodes:
+        if start in covered:
+            continue
+        # Shortest path from `start` back to itself along "depends on" edges.
+        parent: dict[N, N] = {}
+        queue = deque([start])
+        while queue and start not in parent:
+            node = queue.popleft()
+            for dep in deps.get(node, ()):
+                if dep not in parent:
+                    parent[dep] = node
+                    queue.append(dep)
+        if start not in parent:
+            continue
+        path = [start]
+        node = parent[start]
+        while node != start:
+            path.append(node)
+            node = parent[node]
+        path.append(start)
+        # parent[x] depends on x, so walking the parents from start yields data-flow order.
+        cycles.append(path)
+        covered.update(path)
+    return cycles
+
+
+def topological_sort(nodes: Sequence[N], deps: Mapping[N, Iterable[N]]) -> list[N]:
+    """Order nodes so each comes after everything it depends on, keeping `nodes` order among ready ones.
+
+    Args:
+        nodes: every node, in definition order.
+        deps: for each node, the nodes it depends on (nodes outside `nodes` are ignored).
+
+    Returns:
+        The nodes in a stable topological order.
+
+    Raises:
+        CycleError: the dependencies form a cycle; `.problems` names the nodes of each cycle.
+    """
+    members = set(nodes)
+    waiting = {n: {d for d in deps.get(n, ()) if d in members} for n in nodes}
+    order: list[N] = []
+    done: set[N] = set()
+    pending = list(nodes)
+    while pending:
+        ready = next((n for n in pending if waiting[n] <= done), None)
+        if ready is None:
+            cycles = find_cycles(pending, deps)
+            raise CycleError([" -> ".join(map(repr, c)) + " form a cycle" for c in cycles])
+        pending.remove(ready)
+        order.append(ready)
+        done.add(ready)
+    return order
+
+
+def build_graph(
+    steps: Sequence[Any],
+    *,
+    description: str | None,
+    default_datastore_name: str | None,
+    default_source_directory: str,
+) -> dict[str, Any]:
+    """Serialise valid, topologically ordered steps to the format described in this module's docstring.
+
+    Args:
+        steps: the pipeline's steps, already validated and in topological order.
+        description: the pipeline description.
+        default_datastore_name: datastore for `PipelineData` that names none (None: the service's default).
+        default_source_directory: absolute folder for steps built without a `source_directory`.
+
+    Returns:
+        The graph dict.
+    """
+    parameters: dict[str, dict[str, Any]] = {}
+    data: dict[str, dict[str, Any]] = {}
+    producers = producers_by_data(steps)
+    serialised = []
+    for step in steps:
+        params = step_parameters(step)
+        for param in params:
+            default = param.default_value
+            parameters.setdefault(
+                param.name,
+                {"type": param.type, "default": default.to_json() if param.type == "datapath" else default},
+            )
+        for value in [*step.inputs, *step.outputs]:
+            ref = data_ref(value)
+            if ref is not None and ref.name not in data:
+                data[ref.name] = _data_entry(ref, producers, default_datastore_name)
+        depends_on: list[str] = []
+        for data_input in _pipeline_data_inputs(step):
+            for producer in producers.get(id(data_input), []):
+                if producer.name not in depends_on:
+                    depends_on.append(producer.name)
+        serialised.append(
+            {
+                "name": step.name,
+                "kind": step.kind,
+                "script_name": step.script_name,
+                "source_directory": step.source_directory or default_source_directory,
+                "arguments": [encode_argument(a) for a in step.arguments],
+                "inputs": [data_ref(i).name for i in step.inputs],  # type: ignore[union-attr]
+                "outputs": [o.name for o in step.outputs],
+                "parameters": [p.name for p in params],
+                "allow_reuse": step.allow_reuse,
+                "compute_target": step.compute_target,
+                "environment_variables": dict(step.environment_variables),
+                "timeout_seconds": step.timeout_seconds,
+                "depends_on": depends_on,
+            }
+        )
+    return {
+        "format": GRAPH_FORMAT,
+        "description": description,
+        "parameters": parameters,
+        "data": data,
+        "steps": serialised,
+    }
+
+
+def _data_entry(
+    ref: Any, producers: Mapping[int, list[Any]], default_datastore_name: str | None
+) -> dict[str, Any]:
+    if ref.kind == "pipeline_data":
+        return {
+            "kind": "pipeline_data",
+            "datastore": ref.obj.datastore_name or default_datastore_name,
+            "producer": producers[id(ref.obj)][0].name,
+        }
+    if ref.kind == "parameter":
+        return {"kind": "parameter", "parameter": ref.name, "mode": ref.mode}
+    return {
+        "kind": "datapath",
+        "datastore": ref.obj.datastore_name,
+        "path": ref.obj.path_on_datastore,
+        "mode": ref.mode,
+    }

@@ -1,0 +1,62 @@
+"""Fingerprints of datastore data, so a step can be reused when its inputs did not change."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from typing import Any
+
+from headrace.datastores.base import Datastore
+from headrace.datastores.paths import normalize_relpath
+from headrace.errors import DatastoreError
+
+DEFAULT_SMALL_FILE_BYTES = 1024 * 1024
+"""Files up to this size are fingerprinted by content; bigger ones by size and version."""
+
+
+def fingerprint(
+    datastore: Datastore, path: str, small_file_bytes: int = DEFAULT_SMALL_FILE_BYTES
+) -> dict[str, Any]:
+    """Describe the file or folder at ``path`` well enough to tell whether it changed.
+
+    Each file is described by its size and either the sha256 of its content (when it is at most
+    ``small_file_bytes``) or its ``FileInfo.version`` (etag, else mtime and size), which is cheap
+    but changes when a big file is merely rewritten with the same bytes. ``digest`` covers the
+    datastore name, the path and every file, so equal digests mean the same data at the same
+    place.
+
+    Args:
+        datastore: where the data lives.
+        path: a file or folder, relative to the datastore root.
+        small_file_bytes: the size up to which files are hashed by content.
+
+    Returns:
+        ``{"datastore", "path", "kind": "file"|"folder", "files": {relpath: {...}}, "digest"}``,
+        where ``relpath`` is relative to ``path`` (a file's own name when ``path`` is a file).
+
+    Raises:
+        DatastoreError: nothing exists at ``path``, or reading failed.
+
+    Example:
+        >>> fingerprint(ds, "raw/2024", small_file_bytes=65536)["digest"]  # doctest: +SKIP
+        '3f1c...'
+    """
+    rel = normalize_relpath(path, datastore=datastore.name, root_uri=datastore.root_uri)
+    infos = datastore.list(rel)
+    if not infos and not datastore.exists(rel):
+        raise DatastoreError(
+            f"cannot fingerprint {path!r} in datastore {datastore.name!r}: nothing exists there",
+            uri=datastore.uri(rel),
+        )
+    kind = "file" if len(infos) == 1 and infos[0].path == rel else "folder"
+    files: dict[str, dict[str, Any]] = {}
+    for info in infos:
+        key = info.path.rsplit("/", 1)[-1] if kind == "file" else info.path[len(rel) :].lstrip("/")
+        if info.size <= small_file_bytes:
+            content = datastore.read_bytes(info.path)
+            files[key] = {"size": len(content), "sha256": hashlib.sha256(content).hexdigest()}
+        else:
+            files[key] = {"size": info.size, "version": info.version}
+    body = {"datastore": datastore.name, "path": rel, "kind": kind, "files": files}
+    encoded = json.dumps(body, sort_keys=True, separators=(",", ":")).encode()
+    return {**body, "digest": hashlib.sha256(encoded).hexdigest()}

@@ -1,0 +1,285 @@
+"""A ``Datastore`` over any fsspec filesystem: ``file://``, ``memory://``, ``s3://``, ``abfs://``.
+
+Backends spell listing details differently (``size``/``Size``, ``mtime``/``last_modified``/
+``LastModified``, quoted ``etag``/``ETag``); ``fsspec_compat`` normalises them so callers only
+see ``FileInfo``. Local files get their time from ``st_mtime_ns``, and local writes are atomic per file
+(temp file + rename) and always move the file's mtime forward, so ``FileInfo.version`` changes on
+every rewrite even within one clock tick. The ``memory://`` store has no modification time, so its
+etag is the content's md5, as S3 reports for single-part uploads.
+
+Every error from the backend (``OSError``, or a vendor SDK error from s3fs/adlfs) leaves as
+``DatastoreError`` with the URI involved.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+from pathlib import Path
+from typing import Any
+
+from fsspec.core import url_to_fs
+
+from headrace.datastores.base import Datastore, FileInfo
+from headrace.datastores.fsspec_compat import normalize_entry, translate_errors
+from headrace.datastores.localfs import TMP_PREFIX, atomic_local_write, datetime_from_ns, local_files
+from headrace.datastores.paths import normalize_relpath
+from headrace.errors import DatastoreError
+
+
+class FsspecDatastore(Datastore):
+    """A datastore rooted at an fsspec URL.
+
+    Args:
+        name: the datastore's name, used in error messages.
+        root_uri: where the files live (``file:///data/ds``, ``memory://ds``, ``s3://bucket/pre``).
+            A plain path is taken as a local folder.
+        storage_options: keyword arguments for the fsspec filesystem (credentials, endpoint).
+
+    Raises:
+        DatastoreError: the URL's protocol is unknown or its package is not installed.
+
+    Example:
+        >>> ds = FsspecDatastore("scratch", "memory://example")
+        >>> ds.write_bytes("raw/a.txt", b"hi")
+        >>> [f.path for f in ds.list("raw")]
+        ['raw/a.txt']
+    """
+
+    def __init__(self, name: str, root_uri: str, storage_options: dict[str, Any] | None = None):
+        self.name = name
+        with translate_errors(name, "open the root URL", root_uri):
+            self._fs, root = url_to_fs(root_uri, **(storage_options or {}))
+        self._root = root.rstrip("/")
+        protocols = self._fs.protocol
+        self._protocols = (protocols,) if isinstance(protocols, str) else tuple(protocols)
+        self._local = "file" in self._protocols
+        if "://" in root_uri and not self._local:
+            self.root_uri = root_uri.rstrip("/")
+        else:
+            self.root_uri = self._fs.unstrip_protocol(self._root or "/").rstrip("/")
+
+    @classmethod
+    def local(cls, name: str, folder: str | os.PathLike[str]) -> FsspecDatastore:
+        """A datastore over a local folder, created when missing.
+
+        Raises:
+            DatastoreError: the folder cannot be created.
+        """
+        path = Path(folder).expanduser().resolve()
+        with translate_errors(name, "create the datastore folder", path.as_uri()):
+            path.mkdir(parents=True, exist_ok=True)
+        return cls(name, path.as_uri())
+
+    def __repr__(self) -> str:
+        return f"FsspecDatastore(name={self.name!r}, root_uri={self.root_uri!r})"
+
+    # -- paths --------------------------------------------------------------------------------
+
+    def _rel(self, path: str) -> str:
+        return normalize_relpath(path, datastore=self.name, root_uri=self.root_uri)
+
+    def _full(self, rel: str) -> str:
+        if not rel:
+            return self._root or "/"
+        return f"{self._root}/{rel}"
+
+    def _rel_of(self, full: str) -> str:
+        return full.rstrip("/")[len(self._root) :].lstrip("/")
+
+    def uri(self, path: str = "") -> str:
+        rel = self._rel(path)
+        return f"{self.root_uri}/{rel}" if rel else self.root_uri
+
+    def local_path(self, path: str = "") -> str | None:
+        if not self._local:
+            return None
+        return os.path.normpath(os.path.join(self._root or "/", *self._rel(path).split("/")))
+
+    # -- queries ------------------------------------------------------------------------------
+
+    def exists(self, path: str) -> bool:
+        rel = self._rel(path)
+        with translate_errors(self.name, "check existence", self.uri(rel)):
+            self._forget_cached(rel)
+            return bool(self._fs.exists(self._full(rel)))
+
+    def is_dir(self, path: str) -> bool:
+        rel = self._rel(path)
+        with translate_errors(self.name, "check for a folder", self.uri(rel)):
+            self._forget_cached(rel)
+            return bool(self._fs.isdir(self._full(rel)))
+
+    def list(self, prefix: str = "", recursive: bool = True) -> list[FileInfo]:
+        rel = self._rel(prefix)
+        full = self._full(rel)
+        with translate_errors(self.name, "list files", self.uri(rel)):
+            self._forget_cached(rel)
+            if self._fs.isfile(full):
+                entries = [self._fs.info(full)]
+            elif not self._fs.isdir(full):
+                return []
+            elif recursive:
+                entries = list(self._fs.find(full, withdirs=False, detail=True).values())
+            else:
+                entries = self._fs.ls(full, detail=True)
+            infos = [self._file_info(e) for e in entries if self._is_file_entry(e)]
+        return sorted((i for i in infos if i is not None), key=lambda info: info.path)
+
+    def _forget_cached(self, rel: str) -> None:
+        """Drop s3fs/adlfs cached listings: another process may have written since."""
+        if not self._local:
+            self._fs.invalidate_cache(self._full(rel))
+
+    def _is_file_entry(self, entry: dict[str, Any]) -> bool:
+        name = str(entry.get("name", ""))
+        if entry.get("type") != "file" or name.endswith("/"):
+            return False
+        return not (self._local and os.path.basename(name).startswith(TMP_PREFIX))
+
+    def _file_info(self, entry: dict[str, Any]) -> FileInfo | None:
+        """Normalise one listing entry; None when a local file vanished since it was listed."""
+        name = str(entry["name"])
+        if self._local:
+            try:
+                st = os.stat(name)
+            except FileNotFoundError:
+                return None
+            return FileInfo(self._rel_of(name), st.st_size, datetime_from_ns(st.st_mtime_ns), None)
+        info = normalize_entry(entry, self._rel_of(name))
+        if info.etag is None and "memory" in self._protocols:
+            etag = hashlib.md5(self._fs.cat_file(name), usedforsecurity=False).hexdigest()
+            info = FileInfo(info.path, info.size, info.modified, etag)
+        return info
+
+    # -- single files -------------------------------------------------------------------------
+
+    def read_bytes(self, path: str) -> bytes:
+        rel = self._rel(path)
+        with translate_errors(self.name, "read file", self.uri(rel)):
+            return bytes(self._fs.cat_file(self._full(rel)))
+
+    def write_bytes(self, path: str, data: bytes) -> None:
+        rel = self._rel(path)
+        if not rel:
+            raise DatastoreError(
+                f"datastore {self.name!r}: cannot write a file at the datastore root", uri=self.uri()
+            )
+        full = self._full(rel)
+        with translate_errors(self.name, "write file", self.uri(rel)):
+            if self._local:
+                atomic_local_write(lambda tmp: Path(tmp).write_bytes(data), full)
+            else:
+                self._fs.pipe_file(full, data)
+
+    def delete(self, path: str) -> None:
+        rel = self._rel(path)
+        full = self._full(rel)
+        with translate_errors(self.name, "delete", self.uri(rel)):
+            if self._fs.exists(full):
+                self._fs.rm(full, recursive=True)
+
+    # -- copies -------------------------------------------------------------------------------
+
+    def upload(self, local_path: str, path: str, overwrite: bool = False) -> int:
+        """Copy a local file or folder to ``path``; returns the number of bytes copied.
+
+        A folder upload merges into ``path``: files already there and not in the source stay.
+        Conflicts are checked before anything is written.
+
+        Raises:
+            DatastoreError: the source is missing; ``overwrite`` is False and the target file
+                (or, for a folder, any file it would write) exists; a file would replace a folder
+                or a folder a file.
+        """
+        rel = self._rel(path)
+        src = Path(local_path)
+        with translate_errors(self.name, "upload", self.uri(rel)):
+            if src.is_file():
+                pairs = [(src, rel)]
+            elif src.is_dir():
+                pairs = [(f, _join(rel, f.relative_to(src).as_posix())) for f in local_files(src)]
+            else:
+                raise DatastoreError(
+                    f"datastore {self.name!r}: nothing to upload: no such local file or folder",
+                    uri=src.as_uri(),
+                )
+            self._check_upload_targets(src, rel, pairs, overwrite)
+            total = 0
+            for file, target in pairs:
+                total += self._put_file(file, target)
+            return total
+
+    def _check_upload_targets(
+        self, src: Path, rel: str, pairs: list[tuple[Path, str]], overwrite: bool
+    ) -> None:
+        fs = self._fs
+        if src.is_file() and fs.isdir(self._full(rel)):
+            raise DatastoreError(
+                f"datastore {self.name!r}: cannot upload a file over a folder", uri=self.uri(rel)
+            )
+        if src.is_dir() and rel and fs.isfile(self._full(rel)):
+            raise DatastoreError(
+                f"datastore {self.name!r}: cannot upload a folder over a file", uri=self.uri(rel)
+            )
+        if overwrite:
+            return
+        for _, target in pairs:
+            if fs.exists(self._full(target)):
+                raise DatastoreError(
+                    f"datastore {self.name!r}: target exists; pass overwrite=True to replace it",
+                    uri=self.uri(target),
+                )
+
+    def _put_file(self, file: Path, rel: str) -> int:
+        full = self._full(rel)
+        if self._local:
+            atomic_local_write(lambda tmp: shutil.copyfile(file, tmp), full)
+        else:
+            self._fs.put_file(str(file), full)
+        return file.stat().st_size
+
+    def download(self, path: str, local_path: str, overwrite: bool = True) -> int:
+        """Copy the file or folder at ``path`` to ``local_path``; returns bytes copied.
+
+        A file lands exactly at ``local_path``; a folder's files land under it. Each local file
+        is written atomically.
+
+        Raises:
+            DatastoreError: ``path`` is missing, or ``overwrite`` is False and a local file
+                would be replaced.
+        """
+        rel = self._rel(path)
+        dest = Path(local_path)
+        with translate_errors(self.name, "download", self.uri(rel)):
+            full = self._full(rel)
+            if self._fs.isfile(full):
+                pairs = [(full, dest)]
+            elif self._fs.isdir(full):
+                pairs = [(self._full(i.path), dest / _relative_to(i.path, rel)) for i in self.list(rel)]
+                dest.mkdir(parents=True, exist_ok=True)
+            else:
+                raise DatastoreError(
+                    f"datastore {self.name!r}: nothing to download: not found", uri=self.uri(rel)
+                )
+            if not overwrite:
+                for _, target in pairs:
+                    if target.exists():
+                        raise DatastoreError(
+                            f"datastore {self.name!r}: local file exists; pass overwrite=True to replace it",
+                            uri=target.as_uri(),
+                        )
+            total = 0
+            for remote, target in pairs:
+                atomic_local_write(lambda tmp, remote=remote: self._fs.get_file(remote, tmp), str(target))
+                total += target.stat().st_size
+            return total
+
+
+def _join(rel: str, child: str) -> str:
+    return f"{rel}/{child}" if rel else child
+
+
+def _relative_to(rel: str, prefix: str) -> str:
+    return rel[len(prefix) :].lstrip("/") if prefix else rel

@@ -1,0 +1,258 @@
+"""The agent: claims queued runs and executes them; recovers runs whose agent died.
+
+Orphan policy (``HEADRACE_AGENT__ORPHAN_POLICY``), applied when an agent starts and on every
+lease check: a Running run is orphaned when its agent's lease expired, or when its agent ran
+on this host and its process is gone (so recovery after ``kill -9`` needs no waiting).
+
+- ``fail`` (default): steps that were running end Failed ("agent lost"), steps not started
+  end Canceled, and the run ends Failed. Nothing is re-executed behind the user's back.
+- ``requeue``: steps that were running go back to NotStarted, finished steps are kept, and the
+  run returns to Queued (``attempt`` + 1) so an agent resumes it.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import threading
+import uuid
+from datetime import timedelta
+
+from headrace import clock
+from headrace.engine.runner import RunExecutor
+from headrace.errors import ConflictError, HeadraceError
+from headrace.logs import get_logger
+from headrace.storage.base import MetadataStore
+from headrace.storage.records import RunRecord, RunStatus, StepStatus
+
+logger = get_logger(__name__)
+
+
+def new_agent_id() -> str:
+    """``host:pid:random`` — the host and pid let a peer on the same host detect a dead agent."""
+    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+
+
+def agent_is_dead(agent_id: str | None) -> bool:
+    """True when ``agent_id`` ran on this host and its process no longer exists."""
+    if not agent_id:
+        return True
+    parts = agent_id.split(":")
+    if len(parts) != 3 or parts[0] != socket.gethostname():
+        return False
+    try:
+        pid = int(parts[1])
+    except ValueError:
+        return False
+    if pid == os.getpid():
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:
+        return False
+    return _is_zombie(pid)
+
+
+def _is_zombie(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()[0] == "Z"
+    except (OSError, IndexError):
+        return False
+
+
+class Agent:
+    """Claims Queued runs from the store and executes them, several at a time."""
+
+    def __init__(
+        self,
+        store: MetadataStore,
+        executor: RunExecutor,
+        *,
+        agent_id: str | None = None,
+        lease_seconds: float = 30.0,
+        poll_seconds: float = 1.0,
+        orphan_policy: str = "fail",
+        max_concurrent_runs: int = 4,
+    ):
+        self.store = store
+        self.executor = executor
+        self.agent_id = agent_id or new_agent_id()
+        self.lease_seconds = lease_seconds
+        self.poll_seconds = poll_seconds
+        self.orphan_policy = orphan_policy
+        self.max_concurrent_runs = max_concurrent_runs
+        self._wake = threading.Event()
+        self._stop = threading.Event()
+        self._active: dict[str, threading.Event] = {}
+        self._threads: list[threading.Thread] = []
+        self._lock = threading.Lock()
+        self._loop_thread: threading.Thread | None = None
+
+    # -- control -------------------------------------------------------------------------
+    def start(self) -> None:
+        """Run the claim loop in a background thread."""
+        if self._loop_thread is None:
+            self._loop_thread = threading.Thread(target=self.run_forever, name="headrace-agent", daemon=True)
+            self._loop_thread.start()
+
+    def wake(self) -> None:
+        """Tell the loop a run was queued (no polling delay in-process)."""
+        self._wake.set()
+
+    def stop(self, wait: bool = True) -> None:
+        self._stop.set()
+        self._wake.set()
+        if wait and self._loop_thread is not None:
+            self._loop_thread.join()
+            for t in list(self._threads):
+                t.join()
+
+    def cancel(self, run_id: str) -> None:
+        """Interrupt a run this agent executes (the store's cancel flag covers other agents)."""
+        with self._lock:
+            ev = self._active.get(run_id)
+        if ev is not None:
+            ev.set()
+
+    @property
+    def busy(self) -> bool:
+        with self._lock:
+            return bool(self._active)
+
+    # -- loop ----------------------------------------------------------------------------
+    def run_forever(self) -> None:
+        self._safe_recover()
+        next_lease_check = clock.monotonic()
+        while not self._stop.is_set():
+            self._claim_available()
+            if clock.monotonic() >= next_lease_check:
+                self._heartbeat()
+                self._safe_recover()
+                next_lease_check = clock.monotonic() + self.lease_seconds / 3
+            self._wake.wait(min(self.poll_seconds, self.lease_seconds / 3))
+            self._wake.clear()
+
+    def _claim_available(self) -> None:
+        while not self._stop.is_set():
+            with self._lock:
+                if len(self._active) >= self.max_concurrent_runs:
+                    return
+            try:
+                run = self.store.claim_run(self.agent_id, self._lease_until())
+            except HeadraceError:
+                logger.exception("agent %s could not claim a run", self.agent_id)
+                return
+            if run is None:
+                return
+            self._launch(run)
+
+    def _launch(self, run: RunRecord) -> None:
+        ev = threading.Event()
+        with self._lock:
+            self._active[run.id] = ev
+        t = threading.Thread(target=self._execute, args=(run, ev), name=f"run-{run.id[:8]}", daemon=True)
+        self._threads.append(t)
+        t.start()
+
+    def run_once(self, run_id: str | None = None) -> RunRecord | None:
+        """Claim one queued run and execute it in this thread (tests, ``headrace run --sync``)."""
+        run = self.store.claim_run(self.agent_id, self._lease_until(), run_id=run_id)
+        if run is None:
+            return None
+        ev = threading.Event()
+        with self._lock:
+            self._active[run.id] = ev
+        return self._execute(run, ev)
+
+    def _execute(self, run: RunRecord, ev: threading.Event) -> RunRecord | None:
+        try:
+            logger.info("agent %s executing run %s", self.agent_id, run.id)
+            return self.executor.execute(run, ev)
+        except Exception as exc:
+            logger.exception("run %s crashed in the agent", run.id)
+            return self._fail_run(run.id, f"internal error in the agent: {exc!r}")
+        finally:
+            with self._lock:
+                self._active.pop(run.id, None)
+            self._threads = [t for t in self._threads if t.is_alive() and t is not threading.current_thread()]
+            self._wake.set()
+
+    def _heartbeat(self) -> None:
+        try:
+            self.store.renew_leases(self.agent_id, self._lease_until())
+        except HeadraceError:
+            logger.exception("agent %s could not renew its leases", self.agent_id)
+
+    def _lease_until(self):
+        return clock.now() + timedelta(seconds=self.lease_seconds)
+
+    # -- orphans -------------------------------------------------------------------------
+    def _safe_recover(self) -> None:
+        try:
+            self.recover_orphans()
+        except HeadraceError:
+            logger.exception("agent %s could not check for orphaned runs", self.agent_id)
+
+    def recover_orphans(self) -> list[str]:
+        """Apply the orphan policy to every Running run whose agent is gone; return their ids."""
+        recovered = []
+        now = clock.now()
+        cursor = None
+        while True:
+            runs, cursor = self.store.list_runs(statuses=[RunStatus.RUNNING], limit=200, cursor=cursor)
+            for run in runs:
+                if run.agent_id == self.agent_id:
+                    continue
+                expired = run.lease_expires_at is not None and run.lease_expires_at < now
+                if expired or agent_is_dead(run.agent_id):
+                    if self._recover(run):
+                        recovered.append(run.id)
+            if cursor is None:
+                return recovered
+
+    def _recover(self, run: RunRecord) -> bool:
+        lost = f"agent lost: agent {run.agent_id} stopped while this step was running"
+        try:
+            # Take ownership first so two recovering agents do not both act.
+            self.store.update_run(run.id, expect=[RunStatus.RUNNING], agent_id=self.agent_id,
+                                  lease_expires_at=self._lease_until())
+        except ConflictError:
+            return False
+        requeue = self.orphan_policy == "requeue"
+        for step in self.store.list_step_runs(run.id):
+            if step.status.is_terminal:
+                continue
+            if requeue:
+                self.store.update_step_run(step.id, status=StepStatus.NOT_STARTED, started_at=None,
+                                           error=f"re-queued after {lost}")
+            elif step.status is StepStatus.RUNNING:
+                self.store.update_step_run(step.id, status=StepStatus.FAILED, error=lost, ended_at=clock.now())
+            else:
+                self.store.update_step_run(step.id, status=StepStatus.CANCELED, ended_at=clock.now(),
+                                           error="not run: the agent executing the run was lost")
+        if requeue:
+            self.store.update_run(run.id, status=RunStatus.QUEUED, agent_id=None, lease_expires_at=None,
+                                  attempt=run.attempt + 1)
+            self.wake()
+            logger.warning("re-queued run %s after its agent %s was lost", run.id, run.agent_id)
+        else:
+            self._fail_run(run.id, f"agent {run.agent_id} was lost while the run was executing "
+                                   "(orphan policy 'fail'; set HEADRACE_AGENT__ORPHAN_POLICY=requeue to resume)")
+            logger.warning("marked run %s failed: its agent %s was lost", run.id, run.agent_id)
+        return True
+
+    def _fail_run(self, run_id: str, error: str) -> RunRecord | None:
+        try:
+            for step in self.store.list_step_runs(run_id):
+                if not step.status.is_terminal:
+                    status = StepStatus.FAILED if step.status is StepStatus.RUNNING else StepStatus.CANCELED
+                    self.store.update_step_run(step.id, status=status, ended_at=clock.now(),
+                                               error=step.error or error)
+            return self.store.update_run(run_id, status=RunStatus.FAILED, ended_at=clock.now(), error=error,
+                                         agent_id=None, lease_expires_at=None)
+        except HeadraceError:
+            logger.exception("could not mark run %s failed", run_id)
+            return None

@@ -1,0 +1,90 @@
+"""The compute-target interface: what a step needs to run anywhere, and what comes back.
+
+A ``StepTask`` is self-contained and serialisable: the snapshot is named by its hash (fetched
+from the artifact datastore), data by datastore name + relative path, logs by an artifact
+path. Nothing in it assumes the orchestrator's filesystem, so a remote worker can run it.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from headrace.storage.records import StepStatus
+
+# Environment variables a step process receives (read back by ``Run.get_context()``).
+ENV_RUN_ID = "HEADRACE_RUN_ID"
+ENV_STEP_RUN_ID = "HEADRACE_STEP_RUN_ID"
+ENV_STEP_NAME = "HEADRACE_STEP_NAME"
+ENV_EXPERIMENT = "HEADRACE_EXPERIMENT_NAME"
+ENV_CONTEXT_DIR = "HEADRACE_CONTEXT_DIR"  # folder where the step appends metrics.jsonl / tags.jsonl
+METRICS_FILE = "metrics.jsonl"
+TAGS_FILE = "tags.jsonl"
+LOG_FILES = ("stdout.txt", "stderr.txt", "execution.log")
+
+
+@dataclass(frozen=True)
+class DataBinding:
+    """Where one data object of a step lives."""
+
+    datastore: str
+    path: str
+    mode: str = "mount"  # "mount": read in place when the store is local; "download": copy first
+
+
+@dataclass(frozen=True)
+class StepTask:
+    """Everything needed to execute one step run.
+
+    ``arguments`` items are strings, or ``{"data": name}`` placeholders replaced by the local
+    path of input/output ``name`` on the compute.
+    """
+
+    run_id: str
+    step_run_id: str
+    step_name: str
+    experiment_name: str
+    snapshot_hash: str
+    script_name: str
+    arguments: list[Any]
+    inputs: dict[str, DataBinding]
+    outputs: dict[str, DataBinding]
+    env: dict[str, str]
+    log_path: str  # folder in the artifact datastore for stdout.txt / stderr.txt / execution.log
+    timeout_seconds: float | None = None
+
+
+@dataclass
+class StepOutcome:
+    """What running a step produced."""
+
+    status: StepStatus
+    started_at: datetime
+    ended_at: datetime
+    exit_code: int | None = None
+    error: str | None = None
+    stderr_tail: str = ""
+    metrics: list[dict[str, Any]] = field(default_factory=list)
+    tags: dict[str, str] = field(default_factory=dict)
+    parent_tags: dict[str, str] = field(default_factory=dict)  # tagged on the pipeline run
+    output_bytes: dict[str, int] = field(default_factory=dict)
+
+
+class ComputeTarget(ABC):
+    """Runs step tasks. ``run`` blocks until the step ends; ``cancel`` may be called from
+    another thread and makes the matching ``run`` return promptly with status Canceled."""
+
+    name: str
+
+    @abstractmethod
+    def run(self, task: StepTask, execution_log: list[str]) -> StepOutcome:
+        """Execute ``task``; append human-readable lines to ``execution_log`` as it goes.
+
+        Never raises for a failing step: failures come back as an outcome with status Failed.
+        """
+
+    @abstractmethod
+    def cancel(self, step_run_id: str) -> None:
+        """Stop the step run if it is running here; no error if it is not."""

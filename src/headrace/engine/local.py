@@ -1,0 +1,254 @@
+"""The "local" compute target: each step in its own subprocess on this machine."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import threading
+from collections.abc import Callable
+from pathlib import Path
+
+from headrace import clock
+from headrace.datastores.base import Datastore
+from headrace.datastores.snapshots import fetch_snapshot
+from headrace.engine import compute as c
+from headrace.errors import HeadraceError
+from headrace.logs import get_logger
+from headrace.storage.records import StepStatus
+
+logger = get_logger(__name__)
+
+TAIL_BYTES = 4000
+
+
+def tail(path: Path, limit: int = TAIL_BYTES) -> str:
+    """The last ``limit`` bytes of a text file ("" when missing)."""
+    try:
+        with open(path, "rb") as f:
+            f.seek(0, os.SEEK_END)
+            f.seek(max(0, f.tell() - limit))
+            return f.read().decode("utf-8", "replace")
+    except OSError:
+        return ""
+
+
+class LocalComputeTarget(c.ComputeTarget):
+    """Runs steps as subprocesses of the agent, in per-step work folders under ``work_root``.
+
+    Args:
+        artifacts: the artifact datastore (snapshots, logs).
+        resolve_datastore: returns the datastore registered under a name.
+        work_root: local scratch folder for step work dirs and the snapshot cache.
+        keep_workdirs: keep each step's work folder after it ends (debugging).
+    """
+
+    name = "local"
+
+    def __init__(
+        self,
+        artifacts: Datastore,
+        resolve_datastore: Callable[[str], Datastore],
+        work_root: Path,
+        keep_workdirs: bool = False,
+    ):
+        self.artifacts = artifacts
+        self.resolve_datastore = resolve_datastore
+        self.work_root = Path(work_root)
+        self.keep_workdirs = keep_workdirs
+        self._procs: dict[str, subprocess.Popen[bytes]] = {}
+        self._canceled: set[str] = set()
+        self._lock = threading.Lock()
+
+    # -- interface -----------------------------------------------------------------------
+    def cancel(self, step_run_id: str) -> None:
+        with self._lock:
+            self._canceled.add(step_run_id)
+            proc = self._procs.get(step_run_id)
+        if proc is not None and proc.poll() is None:
+            _kill_group(proc)
+
+    def run(self, task: c.StepTask, execution_log: list[str]) -> c.StepOutcome:
+        started = clock.now()
+        workdir = self.work_root / task.run_id / task.step_run_id
+        log_dir = self._log_dir(task, workdir)
+        try:
+            src, argv, env, out_dirs = self._prepare(task, workdir, execution_log)
+        except HeadraceError as exc:
+            execution_log.append(f"preparation failed: {exc}")
+            self._finish_logs(task, log_dir, execution_log)
+            return c.StepOutcome(StepStatus.FAILED, started, clock.now(), error=str(exc))
+        execution_log.append(f"command: {' '.join(argv)}")
+        execution_log.append(f"working directory: {src}")
+        outcome = self._execute(task, argv, env, src, log_dir, started, execution_log)
+        if outcome.status is StepStatus.FINISHED:
+            self._upload_outputs(task, out_dirs, outcome, execution_log)
+        self._read_context(workdir / "context", outcome)
+        self._finish_logs(task, log_dir, execution_log)
+        if not self.keep_workdirs:
+            _rmtree(workdir)
+        return outcome
+
+    # -- steps of run() ------------------------------------------------------------------
+    def _log_dir(self, task: c.StepTask, workdir: Path) -> Path:
+        local = self.artifacts.local_path(task.log_path)
+        path = Path(local) if local else workdir / "logs"
+        path.mkdir(parents=True, exist_ok=True)
+        return path
+
+    def _prepare(self, task: c.StepTask, workdir: Path, log: list[str]):
+        t0 = clock.monotonic()
+        src = workdir / "src"
+        fetch_snapshot(task.snapshot_hash, self.artifacts, src, cache_dir=self.work_root / ".snapshots")
+        log.append(f"snapshot {task.snapshot_hash[:12]} ready in {clock.monotonic() - t0:.3f}s")
+        paths: dict[str, str] = {}
+        for name, binding in task.inputs.items():
+            paths[name] = self._stage_input(name, binding, workdir, log)
+        out_dirs: dict[str, Path] = {}
+        for name in task.outputs:
+            out = workdir / "outputs" / name
+            out.mkdir(parents=True, exist_ok=True)
+            out_dirs[name] = out
+            paths[name] = str(out)
+        argv = [sys.executable, task.script_name]
+        for arg in task.arguments:
+            argv.append(paths[arg["data"]] if isinstance(arg, dict) else str(arg))
+        context_dir = workdir / "context"
+        context_dir.mkdir(parents=True, exist_ok=True)
+        env = dict(os.environ)
+        env.update(task.env)
+        env.update(
+            {
+                c.ENV_RUN_ID: task.run_id,
+                c.ENV_STEP_RUN_ID: task.step_run_id,
+                c.ENV_STEP_NAME: task.step_name,
+                c.ENV_EXPERIMENT: task.experiment_name,
+                c.ENV_CONTEXT_DIR: str(context_dir),
+                "PYTHONUNBUFFERED": "1",
+            }
+        )
+        for name, path in paths.items():
+            env[f"HEADRACE_DATA_{_env_name(name)}"] = path
+        return src, argv, env, out_dirs
+
+    def _stage_input(self, name: str, binding: c.DataBinding, workdir: Path, log: list[str]) -> str:
+        ds = self.resolve_datastore(binding.datastore)
+        if not ds.exists(binding.path):
+            raise _MissingInput(
+                f"input {name!r} not found: nothing at {binding.path!r} in datastore {binding.datastore!r}; "
+                "upload the data first or pass another path"
+            )
+        local = ds.local_path(binding.path)
+        if binding.mode == "mount" and local:
+            log.append(f"input {name}: {local} (read in place)")
+            return local
+        dest = workdir / "inputs" / name / (Path(binding.path).name or name)
+        size = ds.download(binding.path, str(dest))
+        log.append(f"input {name}: downloaded {size} bytes to {dest}")
+        return str(dest)
+
+    def _execute(self, task, argv, env, src, log_dir, started, log) -> c.StepOutcome:
+        t0 = clock.monotonic()
+        with open(log_dir / "stdout.txt", "wb") as out, open(log_dir / "stderr.txt", "wb") as err:
+            proc = subprocess.Popen(
+                argv, cwd=src, env=env, stdout=out, stderr=err, stdin=subprocess.DEVNULL, start_new_session=True
+            )
+            with self._lock:
+                self._procs[task.step_run_id] = proc
+                canceled_early = task.step_run_id in self._canceled
+            if canceled_early:
+                _kill_group(proc)
+            timed_out = False
+            try:
+                proc.wait(timeout=task.timeout_seconds)
+            except subprocess.TimeoutExpired:
+                timed_out = True
+                _kill_group(proc)
+                proc.wait()
+            finally:
+                with self._lock:
+                    self._procs.pop(task.step_run_id, None)
+                    canceled = task.step_run_id in self._canceled
+                    self._canceled.discard(task.step_run_id)
+        elapsed = clock.monotonic() - t0
+        code = proc.returncode
+        log.append(f"process {proc.pid} exited with code {code} after {elapsed:.3f}s")
+        stderr_tail = tail(log_dir / "stderr.txt")
+        if canceled:
+            return c.StepOutcome(StepStatus.CANCELED, started, clock.now(), code, "canceled", stderr_tail)
+        if timed_out:
+            msg = f"timed out after {task.timeout_seconds}s (timeout_seconds); the process was killed"
+            log.append(msg)
+            return c.StepOutcome(StepStatus.FAILED, started, clock.now(), code, msg, stderr_tail)
+        if code != 0:
+            return c.StepOutcome(
+                StepStatus.FAILED, started, clock.now(), code, f"exit code {code}", stderr_tail
+            )
+        return c.StepOutcome(StepStatus.FINISHED, started, clock.now(), code, None, stderr_tail)
+
+    def _upload_outputs(self, task, out_dirs: dict[str, Path], outcome: c.StepOutcome, log) -> None:
+        for name, folder in out_dirs.items():
+            binding = task.outputs[name]
+            ds = self.resolve_datastore(binding.datastore)
+            t0 = clock.monotonic()
+            try:
+                size = ds.upload(str(folder), binding.path, overwrite=True)
+            except HeadraceError as exc:
+                outcome.status = StepStatus.FAILED
+                outcome.error = f"uploading output {name!r} failed: {exc}"
+                log.append(outcome.error)
+                return
+            outcome.output_bytes[name] = size
+            log.append(
+                f"output {name}: uploaded {size} bytes to {binding.datastore}/{binding.path} "
+                f"in {clock.monotonic() - t0:.3f}s"
+            )
+
+    def _read_context(self, context_dir: Path, outcome: c.StepOutcome) -> None:
+        for line in _jsonl(context_dir / c.METRICS_FILE):
+            outcome.metrics.append(line)
+        for line in _jsonl(context_dir / c.TAGS_FILE):
+            tags = outcome.parent_tags if line.get("scope") == "parent" else outcome.tags
+            tags[str(line["key"])] = str(line["value"])
+
+    def _finish_logs(self, task: c.StepTask, log_dir: Path, log: list[str]) -> None:
+        (log_dir / "execution.log").write_text("\n".join(log) + "\n", encoding="utf-8")
+        if self.artifacts.local_path(task.log_path) is None:
+            self.artifacts.upload(str(log_dir), task.log_path, overwrite=True)
+
+
+class _MissingInput(HeadraceError):
+    pass
+
+
+def _jsonl(path: Path) -> list[dict]:
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except OSError:
+        return []
+    out = []
+    for raw in lines:
+        try:
+            out.append(json.loads(raw))
+        except ValueError:  # a line cut by a killed process: skip it, keep the rest
+            logger.warning("skipping unreadable context line %r in %s", raw[:80], path)
+    return out
+
+
+def _env_name(name: str) -> str:
+    return "".join(ch if ch.isalnum() else "_" for ch in name).upper()
+
+
+def _kill_group(proc: subprocess.Popen[bytes]) -> None:
+    try:
+        os.killpg(proc.pid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):
+        pass
+
+
+def _rmtree(path: Path) -> None:
+    import shutil
+
+    shutil.rmtree(path, ignore_errors=True)

@@ -1,0 +1,42 @@
+"""Step reuse: the key that says "this step would compute exactly the same thing again".
+
+The key covers the step's code (snapshot hash), script, resolved arguments and parameter
+values, environment variables, and a fingerprint of every input: the content (small files)
+or size + version (large ones) of data read from a datastore, and the producing step run of
+intermediate data. Unlike Azure ML v1, changed data behind an unchanged path changes the key.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from typing import Any
+
+KEY_VERSION = 1
+
+
+def reuse_key(
+    *,
+    snapshot_hash: str,
+    script_name: str,
+    arguments: list[Any],
+    parameters: dict[str, Any],
+    environment: dict[str, str],
+    input_fingerprints: dict[str, str],
+    outputs: list[str],
+    compute_target: str,
+) -> str:
+    """A stable sha256 over everything that determines a step's results."""
+    doc = {
+        "v": KEY_VERSION,
+        "snapshot": snapshot_hash,
+        "script": script_name,
+        "arguments": arguments,
+        "parameters": parameters,
+        "environment": environment,
+        "inputs": input_fingerprints,
+        "outputs": sorted(outputs),
+        "compute": compute_target,
+    }
+    blob = json.dumps(doc, sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha256(blob.encode()).hexdigest()

@@ -1,0 +1,350 @@
+"""Drives one claimed pipeline run to the end: reuse decisions, parallel dispatch, failure rules.
+
+Failure rules (Azure ML v1 §4.5): with ``continue_on_step_failure=False`` the first failing step
+cancels the running steps and nothing new starts; with ``True`` every step that does not depend
+(transitively) on a failed step still runs. Steps that cannot run end Canceled, with the reason.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from dataclasses import dataclass
+from typing import Any
+
+from headrace import clock
+from headrace.datastores.base import Datastore
+from headrace.datastores.fingerprint import fingerprint
+from headrace.engine import compute as c
+from headrace.engine.reuse import reuse_key
+from headrace.errors import HeadraceError
+from headrace.logs import get_logger
+from headrace.storage.base import MetadataStore
+from headrace.storage.records import MetricRecord, RunRecord, RunStatus, StepRunRecord, StepStatus
+
+logger = get_logger(__name__)
+
+CANCEL_CHECK_SECONDS = 0.5
+
+
+@dataclass(frozen=True)
+class ExecutionSettings:
+    max_parallel_steps: int = 2
+    step_timeout_seconds: float | None = None
+    small_file_bytes: int = 1 << 20
+
+
+def output_path(run_id: str, step: str, output: str) -> str:
+    """Run-scoped datastore path of a step output."""
+    return f"headrace/runs/{run_id}/{step}/{output}"
+
+
+def log_path(run_id: str, step_run_id: str) -> str:
+    """Artifact-datastore folder of a step run's logs."""
+    return f"logs/{run_id}/{step_run_id}"
+
+
+class RunExecutor:
+    """Executes claimed runs against compute targets, recording everything in the store."""
+
+    def __init__(
+        self,
+        store: MetadataStore,
+        targets: dict[str, c.ComputeTarget],
+        artifacts: Datastore,
+        resolve_datastore: Callable[[str], Datastore],
+        settings: ExecutionSettings,
+    ):
+        self.store = store
+        self.targets = targets
+        self.artifacts = artifacts
+        self.resolve_datastore = resolve_datastore
+        self.settings = settings
+
+    def execute(self, run: RunRecord, cancel_event: threading.Event | None = None) -> RunRecord:
+        """Run every step of ``run`` (already Running and owned by the caller); return the final record."""
+        return _RunState(self, run, cancel_event or threading.Event()).drive()
+
+
+class _RunState:
+    def __init__(self, ex: RunExecutor, run: RunRecord, cancel_event: threading.Event):
+        self.ex = ex
+        self.store = ex.store
+        self.run = run
+        self.cancel_event = cancel_event
+        self.graph = self.store.get_pipeline(run.pipeline_id).graph
+        self.steps = {s["name"]: s for s in self.graph["steps"]}
+        self.records: dict[str, StepRunRecord] = {r.name: r for r in self.store.list_step_runs(run.id)}
+        self.stopping: str | None = None  # "failed" | "canceled"
+        self.running: dict[Future[c.StepOutcome], str] = {}
+        self.last_cancel_check = clock.monotonic()
+        self._pool: ThreadPoolExecutor | None = None
+
+    # -- main loop -----------------------------------------------------------------------
+    def drive(self) -> RunRecord:
+        try:
+            while True:
+                self._check_cancel()
+                while not self.stopping and self._schedule_pass():
+                    pass
+                if not self.running:
+                    break
+                done, _ = wait(list(self.running), timeout=CANCEL_CHECK_SECONDS, return_when=FIRST_COMPLETED)
+                for fut in done:
+                    self._finish(self.running.pop(fut), fut)
+        finally:
+            if self._pool is not None:
+                self._pool.shutdown(wait=True)
+        return self._close()
+
+    def _check_cancel(self) -> None:
+        if self.stopping == "canceled":
+            return
+        now = clock.monotonic()
+        requested = self.cancel_event.is_set()
+        if not requested and now - self.last_cancel_check >= CANCEL_CHECK_SECONDS:
+            self.last_cancel_check = now
+            requested = self.store.get_run(self.run.id).cancel_requested
+        if requested:
+            self.stopping = "canceled"
+            self._stop_running()
+
+    def _stop_running(self) -> None:
+        for name in self.running.values():
+            step = self.steps[name]
+            self.ex.targets[step["compute_target"]].cancel(self.records[name].id)
+
+    # -- scheduling ----------------------------------------------------------------------
+    def _schedule_pass(self) -> bool:
+        """Start (or reuse, or cancel) every step that can move; True if anything changed."""
+        changed = False
+        for step in self.graph["steps"]:
+            name = step["name"]
+            rec = self.records[name]
+            if rec.status is not StepStatus.NOT_STARTED:
+                continue
+            deps = [self.records[d] for d in step["depends_on"]]
+            blocked = [d for d in deps if d.status in (StepStatus.FAILED, StepStatus.CANCELED)]
+            if blocked:
+                why = f"not run: upstream step {blocked[0].name!r} {blocked[0].status.value.lower()}"
+                self._set(name, status=StepStatus.CANCELED, error=why, ended_at=clock.now())
+                changed = True
+                continue
+            if not all(d.status is StepStatus.FINISHED for d in deps):
+                continue
+            if len(self.running) >= self.ex.settings.max_parallel_steps:
+                return changed
+            self._start(step)
+            changed = True
+        return changed
+
+    def _start(self, step: dict[str, Any]) -> None:
+        name = step["name"]
+        rec = self.records[name]
+        log: list[str] = [f"step {name!r} (step run {rec.id}) of run {self.run.id}"]
+        try:
+            task, fingerprints = self._task(step, rec)
+        except HeadraceError as exc:
+            log.append(f"could not start: {exc}")
+            self._write_log(rec, log)
+            now = clock.now()
+            self._set(name, status=StepStatus.FAILED, error=str(exc), started_at=now, ended_at=now,
+                      log_uri=self.ex.artifacts.uri(log_path(self.run.id, rec.id)))
+            self._on_failure()
+            return
+        key = reuse_key(
+            snapshot_hash=task.snapshot_hash, script_name=task.script_name, arguments=task.arguments,
+            parameters={p: self.run.parameters.get(p) for p in step["parameters"]},
+            environment=step.get("environment_variables") or {}, input_fingerprints=fingerprints,
+            outputs=step["outputs"], compute_target=step["compute_target"],
+        )
+        log.append(f"reuse key: {key}")
+        if self._try_reuse(step, rec, key, log):
+            return
+        log.append(f"started at {clock.now().isoformat()}")
+        self._set(name, status=StepStatus.RUNNING, started_at=clock.now(), reuse_key=key,
+                  log_uri=self.ex.artifacts.uri(task.log_path))
+        target = self.ex.targets[step["compute_target"]]
+        pool = self._get_pool()
+        self.running[pool.submit(_run_task, target, task, log)] = name
+
+    def _get_pool(self) -> ThreadPoolExecutor:
+        if self._pool is None:  # created lazily: a fully reused run never starts a thread
+            self._pool = ThreadPoolExecutor(self.ex.settings.max_parallel_steps, thread_name_prefix="step")
+        return self._pool
+
+    def _try_reuse(self, step: dict[str, Any], rec: StepRunRecord, key: str, log: list[str]) -> bool:
+        if not step.get("allow_reuse", True):
+            log.append("reuse: disabled for this step (allow_reuse=False)")
+            return False
+        if self.run.regenerate_outputs:
+            log.append("reuse: disabled for this run (regenerate_outputs=True)")
+            return False
+        prior = self.store.find_reusable_step_run(key)
+        if prior is None:
+            log.append("reuse: no earlier finished step run with this key; running")
+            return False
+        missing = [n for n, o in prior.outputs.items() if not self._output_exists(o)]
+        if missing:
+            log.append(f"reuse: step run {prior.id} matches but its outputs {missing} are gone; running")
+            return False
+        origin = prior.reused_from or prior.id
+        log.append(f"reuse: reused results of step run {origin} (run {prior.run_id}); not executed")
+        now = clock.now()
+        self._write_log(rec, log)
+        self._set(step["name"], status=StepStatus.FINISHED, reuse_key=key, reused_from=origin,
+                  outputs=prior.outputs, exit_code=prior.exit_code, started_at=now, ended_at=now,
+                  log_uri=self.ex.artifacts.uri(log_path(self.run.id, rec.id)))
+        return True
+
+    def _output_exists(self, out: dict[str, str]) -> bool:
+        try:
+            return self.ex.resolve_datastore(out["datastore"]).exists(out["path"])
+        except HeadraceError:
+            return False
+
+    # -- task building -------------------------------------------------------------------
+    def _task(self, step: dict[str, Any], rec: StepRunRecord) -> tuple[c.StepTask, dict[str, str]]:
+        data = self.graph["data"]
+        inputs: dict[str, c.DataBinding] = {}
+        fingerprints: dict[str, str] = {}
+        for name in step["inputs"]:
+            binding, fp = self._input(name, data[name])
+            inputs[name] = binding
+            fingerprints[name] = fp
+        outputs = {
+            name: c.DataBinding(data[name].get("datastore") or "workspaceblobstore",
+                                output_path(self.run.id, step["name"], name))
+            for name in step["outputs"]
+        }
+        args: list[Any] = []
+        for arg in step["arguments"]:
+            if "literal" in arg:
+                args.append(str(arg["literal"]))
+            elif "data" in arg:
+                args.append({"data": arg["data"]})
+            else:
+                args.append(_param_text(self.run.parameters[arg["param"]]))
+        env = {k: str(v) for k, v in (step.get("environment_variables") or {}).items()}
+        for p in step["parameters"]:
+            value = self.run.parameters.get(p)
+            if not isinstance(value, dict):
+                env[f"AML_PARAMETER_{_env_name(p)}"] = _param_text(value)
+        timeout = step.get("timeout_seconds") or self.ex.settings.step_timeout_seconds
+        task = c.StepTask(
+            run_id=self.run.id, step_run_id=rec.id, step_name=step["name"],
+            experiment_name=self.run.experiment_name, snapshot_hash=step["snapshot"],
+            script_name=step["script_name"], arguments=args, inputs=inputs, outputs=outputs, env=env,
+            log_path=log_path(self.run.id, rec.id), timeout_seconds=timeout,
+        )
+        return task, fingerprints
+
+    def _input(self, name: str, spec: dict[str, Any]) -> tuple[c.DataBinding, str]:
+        if spec["kind"] == "pipeline_data":
+            producer = self.records[spec["producer"]]
+            out = producer.outputs.get(name)
+            if out is None:
+                raise _StepSetupError(f"input {name!r}: step {spec['producer']!r} recorded no such output")
+            return c.DataBinding(out["datastore"], out["path"]), f"step:{producer.reused_from or producer.id}:{name}"
+        if spec["kind"] == "parameter":
+            value = self.run.parameters[spec["parameter"]]
+            ds_name, path = value["datastore"], value["path"]
+        else:
+            ds_name, path = spec["datastore"], spec["path"]
+        ds = self.ex.resolve_datastore(ds_name)
+        fp = fingerprint(ds, path, self.ex.settings.small_file_bytes)
+        return c.DataBinding(ds_name, path, spec.get("mode", "mount")), f"{ds_name}:{path}:{fp['digest']}"
+
+    # -- completion ----------------------------------------------------------------------
+    def _finish(self, name: str, fut: Future[c.StepOutcome]) -> None:
+        rec = self.records[name]
+        try:
+            outcome = fut.result()
+        except Exception as exc:  # a bug in a compute target must not kill the run loop
+            logger.exception("compute target crashed on step %s of run %s", name, self.run.id)
+            now = clock.now()
+            outcome = c.StepOutcome(StepStatus.FAILED, now, now, error=f"compute target error: {exc!r}")
+        step = self.steps[name]
+        outputs = {}
+        if outcome.status is StepStatus.FINISHED:
+            outputs = {n: {"datastore": (self.graph["data"][n].get("datastore") or "workspaceblobstore"),
+                           "path": output_path(self.run.id, name, n)} for n in step["outputs"]}
+        props = dict(rec.properties, output_bytes=outcome.output_bytes, stderr_tail=outcome.stderr_tail[-2000:])
+        self._set(name, status=outcome.status, exit_code=outcome.exit_code, error=outcome.error,
+                  ended_at=outcome.ended_at, outputs=outputs, tags=outcome.tags, properties=props)
+        self._store_metrics(rec, outcome.metrics)
+        if outcome.parent_tags:
+            self.run = self.store.update_run(self.run.id, tags={**self.store.get_run(self.run.id).tags,
+                                                                **outcome.parent_tags})
+        if outcome.status is StepStatus.FAILED:
+            self._on_failure()
+
+    def _on_failure(self) -> None:
+        if not self.run.continue_on_step_failure and not self.stopping:
+            self.stopping = "failed"
+            self._stop_running()
+
+    def _store_metrics(self, rec: StepRunRecord, metrics: list[dict[str, Any]]) -> None:
+        if not metrics:
+            return
+        seqs: dict[tuple[str, bool], int] = {}
+        records = []
+        for m in metrics:
+            on_parent = m.get("scope") == "parent"
+            seq = seqs.get((m["name"], on_parent), 0)
+            seqs[(m["name"], on_parent)] = seq + 1
+            records.append(MetricRecord(
+                run_id=self.run.id, step_run_id=None if on_parent else rec.id, name=str(m["name"]), value=m.get("value"),
+                kind=m.get("kind", "scalar"), seq=seq, logged_at=clock.now(),
+            ))
+        self.store.add_metrics(records)
+
+    def _close(self) -> RunRecord:
+        reason = {"failed": "not run: the pipeline stopped after a step failed",
+                  "canceled": "not run: the run was canceled"}.get(self.stopping or "", "not run")
+        for name, rec in self.records.items():
+            if not rec.status.is_terminal:
+                self._set(name, status=StepStatus.CANCELED, error=reason, ended_at=clock.now())
+        statuses = [r.status for r in self.records.values()]
+        failed = [r for r in self.records.values() if r.status is StepStatus.FAILED]
+        if self.stopping == "canceled":
+            final, error = RunStatus.CANCELED, "canceled on request"
+        elif failed:
+            final = RunStatus.FAILED
+            error = "; ".join(f"step {r.name!r} failed: {r.error}" for r in failed)
+        elif all(s is StepStatus.FINISHED for s in statuses):
+            final, error = RunStatus.FINISHED, None
+        else:
+            final, error = RunStatus.FAILED, "some steps did not run"
+        return self.store.update_run(self.run.id, status=final, ended_at=clock.now(), error=error,
+                                     agent_id=None, lease_expires_at=None)
+
+    # -- helpers -------------------------------------------------------------------------
+    def _set(self, name: str, **changes: Any) -> None:
+        self.records[name] = self.store.update_step_run(self.records[name].id, **changes)
+
+    def _write_log(self, rec: StepRunRecord, lines: list[str]) -> None:
+        try:
+            self.ex.artifacts.write_bytes(f"{log_path(self.run.id, rec.id)}/execution.log",
+                                          ("\n".join(lines) + "\n").encode())
+        except HeadraceError:
+            logger.exception("could not write the execution log of step run %s", rec.id)
+
+
+class _StepSetupError(HeadraceError):
+    pass
+
+
+def _run_task(target: c.ComputeTarget, task: c.StepTask, log: list[str]) -> c.StepOutcome:
+    return target.run(task, log)
+
+
+def _param_text(value: Any) -> str:
+    if isinstance(value, dict):  # a data path parameter used as a plain argument
+        return str(value.get("path", ""))
+    return str(value)
+
+
+def _env_name(name: str) -> str:
+    return "".join(ch if ch.isalnum() else "_" for ch in name)

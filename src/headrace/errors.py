@@ -1,0 +1,148 @@
+"""Every error headrace raises, in one tree.
+
+    HeadraceError
+    ├── ConfigError                 bad settings or workspace config
+    ├── DefinitionError             a pipeline definition is invalid (.problems lists them all)
+    │   └── CycleError
+    ├── ParameterError              unknown parameter, wrong type at submit
+    ├── NotFoundError               an id or name that does not exist (.kind, .key)
+    ├── AlreadyExistsError          a unique name or key taken (.kind, .key)
+    ├── ConflictError               the object is in a state that forbids the call
+    ├── StoreError                  the metadata store failed
+    ├── DatastoreError              datastore I/O failed (.uri)
+    │   └── PathEscapeError         a relative path leaves the datastore root
+    ├── RunError                    a run went wrong
+    │   ├── StepFailedError         a step failed (.step, .exit_code, .stderr_tail)
+    │   └── RunTimeoutError         waiting for a run took too long
+    └── ComputeError                a compute target could not run a step
+
+Errors carry the fields a caller needs to act, and a message that says what to do next.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+
+class HeadraceError(Exception):
+    """Root of every error headrace raises. Not meant to be subclassed by users."""
+
+
+class ConfigError(HeadraceError):
+    """Settings or a workspace configuration file are invalid."""
+
+
+class DefinitionError(HeadraceError):
+    """A pipeline definition has one or more problems.
+
+    Attributes:
+        problems: every problem found, each naming the step and the fix.
+    """
+
+    def __init__(self, problems: Iterable[str]):
+        self.problems = list(problems)
+        lines = "\n".join(f"  - {p}" for p in self.problems)
+        super().__init__(f"the pipeline is invalid ({len(self.problems)} problem(s)):\n{lines}")
+
+
+class CycleError(DefinitionError):
+    """The steps' data dependencies form a cycle."""
+
+
+class ParameterError(HeadraceError):
+    """A pipeline parameter assignment is unknown or of the wrong type.
+
+    Attributes:
+        parameter: the offending parameter name.
+    """
+
+    def __init__(self, message: str, parameter: str | None = None):
+        self.parameter = parameter
+        super().__init__(message)
+
+
+class NotFoundError(HeadraceError):
+    """An object looked up by id or name does not exist.
+
+    Attributes:
+        kind: what was looked up ("run", "experiment", "datastore", ...).
+        key: the id or name that was not found.
+    """
+
+    def __init__(self, kind: str, key: str, hint: str = ""):
+        self.kind = kind
+        self.key = key
+        msg = f"{kind} {key!r} not found"
+        super().__init__(f"{msg}; {hint}" if hint else msg)
+
+
+class AlreadyExistsError(HeadraceError):
+    """A unique name or key is already taken."""
+
+    def __init__(self, kind: str, key: str, hint: str = ""):
+        self.kind = kind
+        self.key = key
+        msg = f"{kind} {key!r} already exists"
+        super().__init__(f"{msg}; {hint}" if hint else msg)
+
+
+class ConflictError(HeadraceError):
+    """The object's current state forbids the call (e.g. cancelling a finished run)."""
+
+
+class StoreError(HeadraceError):
+    """The metadata store failed (connection lost, migration missing, ...)."""
+
+
+class DatastoreError(HeadraceError):
+    """Reading or writing a datastore failed.
+
+    Attributes:
+        uri: the location involved, when known.
+    """
+
+    def __init__(self, message: str, uri: str | None = None):
+        self.uri = uri
+        super().__init__(f"{message} ({uri})" if uri else message)
+
+
+class PathEscapeError(DatastoreError):
+    """A relative path would leave the datastore's root folder."""
+
+
+class RunError(HeadraceError):
+    """A pipeline run did not finish as asked."""
+
+    def __init__(self, message: str, run_id: str | None = None):
+        self.run_id = run_id
+        super().__init__(message)
+
+
+class StepFailedError(RunError):
+    """A step of a pipeline run failed.
+
+    Attributes:
+        step: the failing step's name.
+        exit_code: its process exit code (None if it never started).
+        stderr_tail: the last lines it wrote to stderr.
+    """
+
+    def __init__(self, run_id: str, step: str, exit_code: int | None, stderr_tail: str, detail: str = ""):
+        self.step = step
+        self.exit_code = exit_code
+        self.stderr_tail = stderr_tail
+        head = f"step {step!r} of run {run_id} failed"
+        if exit_code is not None:
+            head += f" with exit code {exit_code}"
+        if detail:
+            head += f": {detail}"
+        tail = f"\n--- last lines of stderr ---\n{stderr_tail}" if stderr_tail.strip() else ""
+        super().__init__(head + tail, run_id=run_id)
+
+
+class RunTimeoutError(RunError):
+    """Waiting for a run exceeded the given timeout."""
+
+
+class ComputeError(HeadraceError):
+    """A compute target could not prepare or launch a step."""

@@ -1,0 +1,65 @@
+"""``Experiment``: a named group of runs."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from typing import Any
+
+from headrace.errors import ConfigError
+
+
+class Experiment:
+    """A named group of runs in a workspace (created on first submit).
+
+    Example:
+        >>> run = Experiment(ws, "MyExperiment").submit(pipeline, pipeline_parameters={"n": 20})
+        >>> run.wait_for_completion(show_output=True)
+    """
+
+    def __init__(self, workspace: Any, name: str):
+        self.workspace = workspace
+        self.name = name
+
+    def submit(
+        self,
+        config: Any,
+        pipeline_parameters: Mapping[str, Any] | None = None,
+        continue_on_step_failure: bool = False,
+        regenerate_outputs: bool = False,
+        tags: Mapping[str, str] | None = None,
+        description: str | None = None,
+        **kwargs: Any,
+    ):
+        """Queue a run of ``config`` (a ``Pipeline``) and return its ``PipelineRun`` at once (status Queued).
+
+        Raises:
+            DefinitionError: the pipeline is invalid (every problem listed).
+            ParameterError: an unknown parameter (valid ones listed) or a value of the wrong type.
+        """
+        from headrace.sdk.runs import PipelineRun
+
+        if kwargs:
+            raise ConfigError(f"unexpected argument(s) to submit: {', '.join(sorted(kwargs))}")
+        if not hasattr(config, "graph"):
+            raise ConfigError(f"cannot submit {type(config).__name__}: pass a Pipeline")
+        record = self.workspace._backend.submit_pipeline(
+            config, self.name, pipeline_parameters=pipeline_parameters,
+            continue_on_step_failure=continue_on_step_failure, regenerate_outputs=regenerate_outputs,
+            tags=tags, description=description,
+        )
+        return PipelineRun(self, record.id, _record=record)
+
+    def get_runs(self) -> Iterator[Any]:
+        """This experiment's runs, newest first."""
+        from headrace.sdk.runs import PipelineRun
+
+        for record in self.workspace._backend.list_runs(experiment_name=self.name, limit=1000):
+            yield PipelineRun(self, record.id, _record=record)
+
+    @staticmethod
+    def list(workspace: Any) -> list[Experiment]:
+        """All experiments of the workspace, by name."""
+        return [Experiment(workspace, e.name) for e in workspace._backend.list_experiments()]
+
+    def __repr__(self) -> str:
+        return f"Experiment(name={self.name!r})"

@@ -1,0 +1,153 @@
+"""The local backend: SDK calls served in-process by the services, with an in-process agent.
+
+A later remote backend (HTTP client) offers the same methods, so SDK classes never know
+which one they talk to.
+"""
+
+from __future__ import annotations
+
+import atexit
+import sys
+import threading
+from pathlib import Path
+from typing import Any
+
+from headrace import clock
+from headrace.config import Settings
+from headrace.datastores.base import Datastore
+from headrace.engine.agent import Agent
+from headrace.errors import HeadraceError
+from headrace.logs import get_logger
+from headrace.services import datastores as ds_service
+from headrace.services import runs as run_service
+from headrace.services.bundle import Services
+from headrace.storage.records import (
+    DatastoreRecord,
+    ExperimentRecord,
+    RunRecord,
+    StepRunRecord,
+)
+from headrace.wiring import build_agent, build_services
+
+logger = get_logger(__name__)
+
+_backends: dict[tuple[str, str], LocalBackend] = {}
+_backends_lock = threading.Lock()
+
+
+def local_backend(settings: Settings) -> LocalBackend:
+    """One backend (and so one in-process agent) per home and database in a process."""
+    key = (str(settings.home), settings.effective_db_url)
+    with _backends_lock:
+        backend = _backends.get(key)
+        if backend is None:
+            backend = _backends[key] = LocalBackend(build_services(settings))
+        return backend
+
+
+class LocalBackend:
+    """Serves SDK calls from the local home."""
+
+    is_local = True
+
+    def __init__(self, services: Services):
+        self.svc = services
+        self._agent: Agent | None = None
+        self._submitted: list[str] = []
+        self._lock = threading.Lock()
+
+    @property
+    def home(self) -> Path:
+        return self.svc.home
+
+    # -- agent ---------------------------------------------------------------------------
+    def ensure_agent(self) -> Agent:
+        """Start the in-process agent (once) so queued runs proceed without a server."""
+        with self._lock:
+            if self._agent is None:
+                self._agent = build_agent(self.svc)
+                self._agent.start()
+                atexit.register(self._drain_at_exit)
+            return self._agent
+
+    def _drain_at_exit(self) -> None:
+        """Let runs this process submitted finish before the interpreter exits (their agent lives here)."""
+        pending = [r for r in self._submitted if not self.svc.store.get_run(r).status.is_terminal]
+        if pending:
+            print(f"headrace: waiting for {len(pending)} run(s) submitted by this process to finish "
+                  "(Ctrl+C to stop; unfinished steps are then marked failed)", file=sys.stderr)
+            try:
+                while any(not self.svc.store.get_run(r).status.is_terminal for r in pending):
+                    threading.Event().wait(0.2)
+            except KeyboardInterrupt:
+                pass
+        if self._agent is not None:
+            self._agent.stop(wait=False)
+
+    # -- runs ----------------------------------------------------------------------------
+    def submit_pipeline(self, pipeline: Any, experiment_name: str, **options: Any) -> RunRecord:
+        self.ensure_agent()
+        run = run_service.submit_pipeline(self.svc, pipeline, experiment_name, **options)
+        self._submitted.append(run.id)
+        return run
+
+    def get_run(self, run_id: str) -> RunRecord:
+        return self.svc.store.get_run(run_id)
+
+    def list_runs(self, experiment_name: str | None = None, limit: int = 100) -> list[RunRecord]:
+        runs, _ = self.svc.store.list_runs(experiment_name=experiment_name, limit=limit)
+        return runs
+
+    def cancel_run(self, run_id: str) -> RunRecord:
+        run = run_service.cancel_run(self.svc, run_id)
+        if self._agent is not None:
+            self._agent.cancel(run_id)
+        return run
+
+    def list_step_runs(self, run_id: str) -> list[StepRunRecord]:
+        return self.svc.store.list_step_runs(run_id)
+
+    def get_step_run(self, step_run_id: str) -> StepRunRecord:
+        return self.svc.store.get_step_run(step_run_id)
+
+    def find_step_run(self, run_id: str, step: str) -> StepRunRecord:
+        return run_service.get_step_run(self.svc, run_id, step)
+
+    def read_step_log(self, step: StepRunRecord, which: str) -> str:
+        return run_service.read_step_log(self.svc, step, which)
+
+    def step_metrics(self, step: StepRunRecord) -> dict[str, Any]:
+        return run_service.metrics_dict(run_service.step_metrics(self.svc, step))
+
+    def run_metrics(self, run_id: str) -> dict[str, Any]:
+        own = [m for m in self.svc.store.list_metrics(run_id) if m.step_run_id is None]
+        return run_service.metrics_dict(own)
+
+    # -- experiments and datastores ------------------------------------------------------
+    def list_experiments(self) -> list[ExperimentRecord]:
+        return self.svc.store.list_experiments()
+
+    def get_experiment(self, name: str) -> ExperimentRecord:
+        return self.svc.store.get_experiment(name)
+
+    def datastore(self, name: str) -> Datastore:
+        return ds_service.get_datastore(self.svc, name)
+
+    def datastore_record(self, name: str) -> DatastoreRecord:
+        return self.svc.store.get_datastore(name)
+
+    def register_local_datastore(self, name: str, path: str) -> DatastoreRecord:
+        return ds_service.register_local(self.svc, name, path)
+
+    def list_datastores(self) -> list[DatastoreRecord]:
+        return ds_service.list_datastores(self.svc)
+
+    def wait_interval(self) -> float:
+        return 0.05
+
+    def now(self):
+        return clock.now()
+
+
+def describe_error(exc: HeadraceError) -> str:
+    return str(exc)

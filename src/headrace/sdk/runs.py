@@ -1,0 +1,228 @@
+"""Runs: ``Run`` (and ``Run.get_context()`` in step scripts), ``PipelineRun``, ``StepRun``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from headrace.errors import DatastoreError, NotFoundError
+from headrace.storage.records import RunRecord, StepRunRecord
+
+
+class Run:
+    """Base of every run object. In a step script, ``Run.get_context()`` returns the step's run."""
+
+    id: str
+
+    @staticmethod
+    def get_context(allow_offline: bool = True) -> Run:
+        """The run this code executes in: the step run inside a pipeline step, else an offline run
+        that prints what it is given.
+
+        Raises:
+            RunError: not inside a step and ``allow_offline`` is False.
+        """
+        from headrace.sdk.context import current_run
+
+        return current_run(allow_offline)
+
+
+class PipelineRun(Run):
+    """A submitted pipeline run.
+
+    Example:
+        >>> run = PipelineRun.get(ws, run_id)
+        >>> run.wait_for_completion(show_output=True)
+        >>> run.find_step_run("train")[0].get_stdout_log()
+    """
+
+    def __init__(self, experiment: Any, run_id: str, _record: RunRecord | None = None):
+        self.experiment = experiment
+        self.id = run_id
+        self._backend = experiment.workspace._backend
+        self._record = _record or self._backend.get_run(run_id)
+
+    @classmethod
+    def get(cls, workspace: Any, run_id: str) -> PipelineRun:
+        """Look a run up by id. Raises: NotFoundError."""
+        from headrace.sdk.experiment import Experiment
+
+        record = workspace._backend.get_run(run_id)
+        return cls(Experiment(workspace, record.experiment_name), run_id, _record=record)
+
+    def _refresh(self) -> RunRecord:
+        self._record = self._backend.get_run(self.id)
+        return self._record
+
+    # -- status and details --------------------------------------------------------------
+    def get_status(self) -> str:
+        """NotStarted, Queued, Running, Finished, Failed or Canceled."""
+        return self._refresh().status.value
+
+    @property
+    def status(self) -> str:
+        return self.get_status()
+
+    @property
+    def tags(self) -> dict[str, str]:
+        return dict(self._refresh().tags)
+
+    @property
+    def parameters(self) -> dict[str, Any]:
+        """The value every pipeline parameter had in this run."""
+        return dict(self._record.parameters)
+
+    def get_details(self) -> dict[str, Any]:
+        r = self._refresh()
+        return {
+            "runId": r.id, "status": r.status.value, "experimentName": r.experiment_name,
+            "pipelineId": r.pipeline_id, "parameters": r.parameters, "tags": r.tags,
+            "createdTime": r.created_at.isoformat(), "startTime": r.started_at and r.started_at.isoformat(),
+            "endTime": r.ended_at and r.ended_at.isoformat(), "error": r.error, "runSource": r.run_source,
+        }
+
+    # -- steps ---------------------------------------------------------------------------
+    def get_steps(self) -> list[StepRun]:
+        """The step runs of this run, in topological order."""
+        return [StepRun(self, rec) for rec in self._backend.list_step_runs(self.id)]
+
+    get_children = get_steps
+
+    def find_step_run(self, name: str) -> list[StepRun]:
+        """The step runs named ``name`` (a list, as in Azure ML)."""
+        return [s for s in self.get_steps() if s.name == name]
+
+    def get_metrics(self, recursive: bool = False) -> dict[str, Any]:
+        """Metrics logged on the pipeline run itself (``run.parent.log`` in a step); with
+        ``recursive=True`` also ``{step name: {metric: value}}`` for every step."""
+        own = self._backend.run_metrics(self.id)
+        if recursive:
+            for step in self.get_steps():
+                own[step.name] = step.get_metrics()
+        return own
+
+    # -- control -------------------------------------------------------------------------
+    def cancel(self) -> None:
+        """Cancel the run (running steps are stopped, others will not start)."""
+        self._record = self._backend.cancel_run(self.id)
+
+    def wait_for_completion(self, show_output: bool = True, timeout_seconds: float | None = None,
+                            raise_on_error: bool = True) -> str:
+        """Wait until the run ends; return its final status.
+
+        Args:
+            show_output: stream each step's status and output while waiting.
+            timeout_seconds: give up after this long (raises RunTimeoutError).
+            raise_on_error: raise if the run failed.
+
+        Raises:
+            StepFailedError: the run failed; names the failing step, its exit code and stderr tail.
+            RunTimeoutError: ``timeout_seconds`` elapsed first.
+        """
+        from headrace.sdk.waiting import wait_for_run
+
+        return wait_for_run(self, show_output, timeout_seconds, raise_on_error)
+
+    def __repr__(self) -> str:
+        return f"PipelineRun(id={self.id!r}, experiment={self.experiment.name!r}, status={self._record.status.value!r})"
+
+
+class StepRun(Run):
+    """One step of a pipeline run."""
+
+    def __init__(self, parent: PipelineRun, record: StepRunRecord):
+        self.parent = parent
+        self.experiment = parent.experiment
+        self._backend = parent._backend
+        self._record = record
+        self.id = record.id
+        self.name = record.name
+
+    def _refresh(self) -> StepRunRecord:
+        self._record = self._backend.get_step_run(self.id)
+        return self._record
+
+    def get_status(self) -> str:
+        return self._refresh().status.value
+
+    @property
+    def status(self) -> str:
+        return self.get_status()
+
+    @property
+    def is_reused(self) -> bool:
+        return self._refresh().reused_from is not None
+
+    @property
+    def reused_run_id(self) -> str | None:
+        """The step run whose results this one reused, or None."""
+        return self._refresh().reused_from
+
+    @property
+    def exit_code(self) -> int | None:
+        return self._refresh().exit_code
+
+    @property
+    def error(self) -> str | None:
+        return self._refresh().error
+
+    @property
+    def tags(self) -> dict[str, str]:
+        return dict(self._refresh().tags)
+
+    def get_stdout_log(self) -> str:
+        return self._backend.read_step_log(self._refresh(), "stdout")
+
+    def get_stderr_log(self) -> str:
+        return self._backend.read_step_log(self._refresh(), "stderr")
+
+    def get_execution_log(self) -> str:
+        """Timings, command, reuse decision and upload sizes of this step run."""
+        return self._backend.read_step_log(self._refresh(), "execution")
+
+    get_job_log = get_execution_log
+
+    def get_metrics(self) -> dict[str, Any]:
+        """name -> last value logged, or the list of values for a series."""
+        return self._backend.step_metrics(self._refresh())
+
+    def get_outputs(self) -> dict[str, PortDataReference]:
+        rec = self._refresh()
+        return {n: PortDataReference(self, n, o) for n, o in rec.outputs.items()}
+
+    def get_output_data(self, name: str) -> PortDataReference:
+        """The data a step output holds.
+
+        Raises:
+            NotFoundError: the step has no such output (or has not produced it yet).
+        """
+        outputs = self.get_outputs()
+        if name not in outputs:
+            have = ", ".join(outputs) or "none yet"
+            raise NotFoundError("output", name, f"outputs of step {self.name!r}: {have}")
+        return outputs[name]
+
+    def __repr__(self) -> str:
+        return f"StepRun(name={self.name!r}, id={self.id!r}, status={self._record.status.value!r})"
+
+
+class PortDataReference:
+    """Where a step output's data lives; ``download`` copies it locally."""
+
+    def __init__(self, step: StepRun, name: str, location: dict[str, str]):
+        self.step = step
+        self.name = name
+        self.datastore_name = location["datastore"]
+        self.path_on_datastore = location["path"]
+
+    def download(self, local_path: str | Path, overwrite: bool = False) -> str:
+        """Copy the output into ``local_path/<path on datastore>``; returns that local path."""
+        ds = self.step._backend.datastore(self.datastore_name)
+        dest = Path(local_path) / self.path_on_datastore
+        if dest.exists() and not overwrite:
+            raise DatastoreError(f"{dest} exists; pass overwrite=True to replace it")
+        ds.download(self.path_on_datastore, str(dest))
+        return str(dest)
+
+    def __repr__(self) -> str:
+        return f"PortDataReference({self.datastore_name}/{self.path_on_datastore})"

@@ -1,0 +1,1 @@
+"""Use cases shared by every front end (SDK local backend, REST server, CLI)."""

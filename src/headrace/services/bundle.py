@@ -1,0 +1,43 @@
+"""The ``Services`` bundle the composition root (``headrace.wiring``) builds and front ends pass around."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from headrace.datastores.base import Datastore
+from headrace.engine.runner import ExecutionSettings, RunExecutor
+from headrace.storage.base import MetadataStore
+from headrace.storage.records import DatastoreRecord
+
+
+@dataclass
+class Services:
+    """Everything a use case needs; a plain bundle, not a god object: logic lives in the modules.
+
+    Attributes:
+        home: the workspace home folder.
+        store: the metadata store.
+        artifacts: where snapshots and logs live.
+        make_datastore: builds a ``Datastore`` from its registration record.
+        executor: runs claimed runs (used by agents).
+        execution: execution limits and defaults.
+        on_queued: callbacks told the id of every newly queued run (wakes in-process agents).
+    """
+
+    home: Path
+    store: MetadataStore
+    artifacts: Datastore
+    make_datastore: Callable[[DatastoreRecord], Datastore]
+    executor: RunExecutor
+    execution: ExecutionSettings
+    agent_options: dict = field(default_factory=dict)
+    on_queued: list[Callable[[str], None]] = field(default_factory=list)
+    _datastores: dict[str, Datastore] = field(default_factory=dict)
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def notify_queued(self, run_id: str) -> None:
+        for callback in list(self.on_queued):
+            callback(run_id)

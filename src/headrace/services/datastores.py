@@ -1,0 +1,70 @@
+"""Datastore registration and lookup."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from headrace import clock
+from headrace.datastores.base import Datastore
+from headrace.errors import AlreadyExistsError, ConfigError, NotFoundError
+from headrace.services.bundle import Services
+from headrace.storage.records import DatastoreRecord
+
+DEFAULT_DATASTORE = "workspaceblobstore"
+_NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_\-]{0,254}$")
+
+
+def get_datastore(svc: Services, name: str) -> Datastore:
+    """The datastore registered as ``name``.
+
+    Raises:
+        NotFoundError: no such datastore; the message lists the registered ones.
+    """
+    with svc._lock:
+        ds = svc._datastores.get(name)
+    if ds is not None:
+        return ds
+    try:
+        record = svc.store.get_datastore(name)
+    except NotFoundError:
+        known = ", ".join(r.name for r in svc.store.list_datastores()) or "none"
+        raise NotFoundError("datastore", name, f"registered datastores: {known}") from None
+    ds = svc.make_datastore(record)
+    with svc._lock:
+        svc._datastores[name] = ds
+    return ds
+
+
+def register_local(svc: Services, name: str, path: str | Path) -> DatastoreRecord:
+    """Register a local folder as a datastore (created if missing).
+
+    Raises:
+        ConfigError: the name is not valid.
+        AlreadyExistsError: the name is taken by another folder.
+    """
+    if not _NAME.match(name):
+        raise ConfigError(
+            f"invalid datastore name {name!r}: use letters, digits, '_' and '-' (not starting with '-')"
+        )
+    folder = Path(path).expanduser().resolve()
+    folder.mkdir(parents=True, exist_ok=True)
+    try:
+        existing = svc.store.get_datastore(name)
+    except NotFoundError:
+        existing = None
+    if existing is not None:
+        if existing.root_uri == folder.as_uri():
+            return existing
+        raise AlreadyExistsError("datastore", name, f"it points to {existing.root_uri}; choose another name")
+    record = DatastoreRecord(name=name, kind="local", root_uri=folder.as_uri(), options={}, created_at=clock.now())
+    return svc.store.create_datastore(record)
+
+
+def ensure_default(svc: Services) -> DatastoreRecord:
+    """Make sure ``workspaceblobstore`` exists (a folder in the home)."""
+    return register_local(svc, DEFAULT_DATASTORE, svc.home / "datastores" / DEFAULT_DATASTORE)
+
+
+def list_datastores(svc: Services) -> list[DatastoreRecord]:
+    return svc.store.list_datastores()

@@ -1,0 +1,128 @@
+"""Resolving submitted parameter values against a pipeline's declared parameters."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from headrace.errors import HeadraceError, ParameterError
+from headrace.services.bundle import Services
+from headrace.services.datastores import get_datastore
+
+_TYPE_NAMES = {"int": "an integer", "float": "a number", "bool": "a boolean", "str": "a string",
+               "datapath": "a data path ({DataStoreName, RelativePath})"}
+
+
+def resolve_parameters(
+    svc: Services, declared: Mapping[str, Mapping[str, Any]], overrides: Mapping[str, Any] | None
+) -> dict[str, Any]:
+    """Every declared parameter's value for a run: the override converted to its type, else the default.
+
+    Args:
+        declared: the graph's ``parameters`` section (name -> {type, default}).
+        overrides: submitted values: JSON scalars, strings (converted), or for data paths a
+            ``DataPath``, ``{"DataStoreName", "RelativePath"}`` / ``{"datastore", "path"}``, or a
+            relative path string on the default's datastore.
+
+    Raises:
+        ParameterError: unknown name (lists the valid ones) or a value of the wrong type (names
+            the declared type).
+    """
+    overrides = dict(overrides or {})
+    unknown = sorted(set(overrides) - set(declared))
+    if unknown:
+        valid = ", ".join(sorted(declared)) or "(this pipeline has no parameters)"
+        raise ParameterError(
+            f"unknown pipeline parameter {unknown[0]!r}; valid parameters: {valid}", parameter=unknown[0]
+        )
+    values: dict[str, Any] = {}
+    for name, spec in declared.items():
+        if name in overrides:
+            values[name] = convert(spec["type"], name, overrides[name], spec.get("default"))
+        else:
+            values[name] = spec.get("default")
+        if spec["type"] == "datapath":
+            _check_datapath(svc, name, values[name])
+    return values
+
+
+def convert(type_name: str, name: str, value: Any, default: Any = None) -> Any:
+    """Convert one submitted value to the declared type.
+
+    Raises:
+        ParameterError: the value does not fit the type.
+    """
+    def bad(extra: str = "") -> ParameterError:
+        return ParameterError(
+            f"parameter {name!r} expects {_TYPE_NAMES.get(type_name, type_name)} (declared type {type_name}),"
+            f" got {value!r}{extra}",
+            parameter=name,
+        )
+
+    if type_name == "datapath":
+        return _datapath(name, value, default, bad)
+    if isinstance(value, str):
+        text = value.strip()
+        if type_name == "str":
+            return value
+        if type_name == "int":
+            try:
+                return int(text)
+            except ValueError:
+                raise bad() from None
+        if type_name == "float":
+            try:
+                return float(text)
+            except ValueError:
+                raise bad() from None
+        if type_name == "bool":
+            low = text.lower()
+            if low in ("true", "1", "yes"):
+                return True
+            if low in ("false", "0", "no"):
+                return False
+            raise bad(" (use true or false)")
+    if type_name == "bool":
+        if isinstance(value, bool):
+            return value
+        raise bad()
+    if isinstance(value, bool):  # bool is not a number here
+        raise bad()
+    if type_name == "int":
+        if isinstance(value, int) or (isinstance(value, float) and value.is_integer()):
+            return int(value)
+        raise bad()
+    if type_name == "float":
+        if isinstance(value, int | float):
+            return float(value)
+        raise bad()
+    if type_name == "str":
+        if isinstance(value, int | float):
+            return str(value)
+        raise bad()
+    raise bad()
+
+
+def _datapath(name: str, value: Any, default: Any, bad) -> dict[str, str]:
+    if hasattr(value, "datastore_name") and hasattr(value, "path_on_datastore"):
+        return {"datastore": value.datastore_name, "path": value.path_on_datastore or ""}
+    if isinstance(value, Mapping):
+        low = {str(k).lower(): v for k, v in value.items()}
+        ds = low.get("datastorename", low.get("datastore"))
+        path = low.get("relativepath", low.get("path"))
+        if isinstance(ds, str) and isinstance(path, str):
+            return {"datastore": ds, "path": path}
+        raise bad(" (give DataStoreName and RelativePath)")
+    if isinstance(value, str) and isinstance(default, Mapping):
+        return {"datastore": default["datastore"], "path": value}
+    raise bad()
+
+
+def _check_datapath(svc: Services, name: str, value: Any) -> None:
+    if not isinstance(value, Mapping):
+        raise ParameterError(f"parameter {name!r} has no data path value", parameter=name)
+    try:
+        ds = get_datastore(svc, value["datastore"])
+        ds.uri(value["path"])  # rejects paths that leave the datastore root
+    except HeadraceError as exc:
+        raise ParameterError(f"parameter {name!r}: {exc}", parameter=name) from exc

@@ -1,0 +1,181 @@
+"""Submitting, reading and cancelling pipeline runs."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import uuid
+from collections.abc import Mapping
+from typing import Any
+
+from headrace import clock
+from headrace.datastores.snapshots import store_snapshot
+from headrace.engine.runner import log_path
+from headrace.errors import ConfigError, DefinitionError, HeadraceError, NotFoundError
+from headrace.services.bundle import Services
+from headrace.services.datastores import DEFAULT_DATASTORE, get_datastore
+from headrace.services.parameters import resolve_parameters
+from headrace.storage.records import (
+    MetricRecord,
+    PipelineRecord,
+    RunRecord,
+    RunStatus,
+    StepRunRecord,
+    StepStatus,
+)
+
+LOG_NAMES = {"stdout": "stdout.txt", "stderr": "stderr.txt", "execution": "execution.log"}
+
+
+def freeze_pipeline(svc: Services, pipeline: Any) -> PipelineRecord:
+    """Validate a pipeline definition, snapshot its source folders and store its graph.
+
+    Raises:
+        DefinitionError: the definition has problems (all of them are listed).
+    """
+    graph = pipeline.graph()
+    problems = []
+    for name, spec in graph["data"].items():
+        if spec.get("kind") == "pipeline_data" and not spec.get("datastore"):
+            spec["datastore"] = DEFAULT_DATASTORE
+        ds_name = spec.get("datastore")
+        if ds_name:
+            try:
+                get_datastore(svc, ds_name)
+            except NotFoundError as exc:
+                problems.append(f"data {name!r}: {exc}; register it with Datastore.register_local(...)")
+    for pname, spec in graph["parameters"].items():
+        if spec["type"] == "datapath":
+            try:
+                get_datastore(svc, spec["default"]["datastore"])
+            except NotFoundError as exc:
+                problems.append(f"parameter {pname!r}: {exc}")
+    if problems:
+        raise DefinitionError(problems)
+    for step in graph["steps"]:
+        try:
+            step["snapshot"] = store_snapshot(step["source_directory"], svc.artifacts)
+        except HeadraceError as exc:
+            raise DefinitionError([f"step {step['name']!r}: cannot snapshot its source_directory: {exc}"]) from exc
+    blob = json.dumps(graph, sort_keys=True, separators=(",", ":"))
+    return svc.store.get_or_create_pipeline(hashlib.sha256(blob.encode()).hexdigest(), graph)
+
+
+def submit_pipeline(svc: Services, pipeline: Any, experiment_name: str, **options: Any) -> RunRecord:
+    """Freeze ``pipeline`` and queue a run of it. See ``submit_frozen`` for ``options``."""
+    return submit_frozen(svc, freeze_pipeline(svc, pipeline), experiment_name, **options)
+
+
+def submit_frozen(
+    svc: Services,
+    pipeline: PipelineRecord,
+    experiment_name: str,
+    *,
+    pipeline_parameters: Mapping[str, Any] | None = None,
+    continue_on_step_failure: bool = False,
+    regenerate_outputs: bool = False,
+    tags: Mapping[str, str] | None = None,
+    description: str | None = None,
+    run_source: str = "SDK",
+    properties: Mapping[str, Any] | None = None,
+) -> RunRecord:
+    """Queue a run of a stored pipeline: the run and all its step runs are recorded before anything starts.
+
+    Raises:
+        ParameterError: an unknown parameter or a value of the wrong type.
+        ConfigError: an invalid experiment name.
+    """
+    _check_experiment_name(experiment_name)
+    parameters = resolve_parameters(svc, pipeline.graph["parameters"], pipeline_parameters)
+    experiment = svc.store.get_or_create_experiment(experiment_name)
+    now = clock.now()
+    run_id = uuid.uuid4().hex
+    run = RunRecord(
+        id=run_id, experiment_id=experiment.id, experiment_name=experiment.name, pipeline_id=pipeline.id,
+        status=RunStatus.QUEUED, created_at=now, parameters=parameters,
+        tags={str(k): str(v) for k, v in (tags or {}).items()}, description=description,
+        run_source=run_source, continue_on_step_failure=bool(continue_on_step_failure),
+        regenerate_outputs=bool(regenerate_outputs), properties=dict(properties or {}),
+    )
+    steps = [
+        StepRunRecord(id=uuid.uuid4().hex, run_id=run_id, name=s["name"], status=StepStatus.NOT_STARTED,
+                      created_at=now)
+        for s in pipeline.graph["steps"]
+    ]
+    created = svc.store.create_run(run, steps)
+    svc.notify_queued(created.id)
+    return created
+
+
+def _check_experiment_name(name: str) -> None:
+    if not isinstance(name, str) or not name.strip() or len(name) > 255:
+        raise ConfigError(f"invalid experiment name {name!r}: give a non-empty name of at most 255 characters")
+
+
+def cancel_run(svc: Services, run_id: str) -> RunRecord:
+    """Cancel a run: a queued run ends Canceled at once; a running one is stopped by its agent.
+
+    A run that already ended is returned unchanged.
+    """
+    run = svc.store.get_run(run_id)
+    if run.status.is_terminal:
+        return run
+    if run.status in (RunStatus.QUEUED, RunStatus.NOT_STARTED):
+        try:
+            run = svc.store.update_run(run_id, expect=[RunStatus.QUEUED, RunStatus.NOT_STARTED],
+                                       status=RunStatus.CANCELED, cancel_requested=True, ended_at=clock.now(),
+                                       error="canceled on request before it started")
+        except HeadraceError:
+            run = svc.store.get_run(run_id)  # claimed meanwhile: fall through to the running case
+        else:
+            for step in svc.store.list_step_runs(run_id):
+                if not step.status.is_terminal:
+                    svc.store.update_step_run(step.id, status=StepStatus.CANCELED, ended_at=clock.now(),
+                                              error="not run: the run was canceled")
+            return run
+    return svc.store.update_run(run_id, cancel_requested=True)
+
+
+def get_step_run(svc: Services, run_id: str, step: str) -> StepRunRecord:
+    """A step run by step name or step run id.
+
+    Raises:
+        NotFoundError: no such step in the run; the message lists its steps.
+    """
+    steps = svc.store.list_step_runs(run_id)
+    for s in steps:
+        if s.name == step or s.id == step:
+            return s
+    names = ", ".join(s.name for s in steps)
+    raise NotFoundError("step", step, f"steps of run {run_id}: {names}")
+
+
+def read_step_log(svc: Services, step: StepRunRecord, which: str = "stdout") -> str:
+    """The text of a step run's log (``stdout``, ``stderr`` or ``execution``).
+
+    A reused step has its own execution log; its stdout/stderr are those of the step run it reused.
+    """
+    if which not in LOG_NAMES:
+        raise ConfigError(f"unknown log {which!r}: choose one of {', '.join(LOG_NAMES)}")
+    path = f"{log_path(step.run_id, step.id)}/{LOG_NAMES[which]}"
+    if svc.artifacts.exists(path):
+        return svc.artifacts.read_bytes(path).decode("utf-8", "replace")
+    if step.reused_from and which != "execution":
+        return read_step_log(svc, svc.store.get_step_run(step.reused_from), which)
+    return ""
+
+
+def step_metrics(svc: Services, step: StepRunRecord) -> list[MetricRecord]:
+    """Metrics a step run logged (for a reused step: those of the step run it reused)."""
+    if step.reused_from:
+        origin = svc.store.get_step_run(step.reused_from)
+        return svc.store.list_metrics(origin.run_id, origin.id)
+    return svc.store.list_metrics(step.run_id, step.id)
+
+
+def metrics_dict(metrics: list[MetricRecord]) -> dict[str, Any]:
+    """name -> value, or a list of values for a name logged more than once (Azure ML's shape)."""
+    grouped: dict[str, list[Any]] = {}
+    for m in metrics:
+        grouped.setdefault(m.name, []).append(m.value)
+    return {k: (v[0] if len(v) == 1 else v) for k, v in grouped.items()}

@@ -1,0 +1,139 @@
+"""The metadata store interface: experiments, pipelines, datastores, runs, step runs, metrics.
+
+Every implementation passes ``tests/storage/conformance.py``. Conventions: ``get_*`` raises
+``NotFoundError``; ``list_*`` returns records newest first; ``update_*`` with ``expect`` only
+applies when the current status is one of ``expect`` and raises ``ConflictError`` otherwise,
+which is how concurrent agents and cancels never overwrite each other.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+from typing import Any
+
+from headrace.storage.records import (
+    DatastoreRecord,
+    ExperimentRecord,
+    MetricRecord,
+    PipelineRecord,
+    RunRecord,
+    RunStatus,
+    StepRunRecord,
+    StepStatus,
+)
+
+
+class MetadataStore(ABC):
+    """Where every run, step run and metric is recorded before and while it executes."""
+
+    # -- experiments ---------------------------------------------------------------------
+    @abstractmethod
+    def get_or_create_experiment(self, name: str) -> ExperimentRecord:
+        """Return the experiment called ``name``, creating it if needed (safe under races)."""
+
+    @abstractmethod
+    def get_experiment(self, name: str) -> ExperimentRecord:
+        """Raises: NotFoundError."""
+
+    @abstractmethod
+    def list_experiments(self) -> list[ExperimentRecord]:
+        """All experiments, by name."""
+
+    # -- pipelines -----------------------------------------------------------------------
+    @abstractmethod
+    def get_or_create_pipeline(self, content_hash: str, graph: dict[str, Any]) -> PipelineRecord:
+        """Return the pipeline with this content hash, storing ``graph`` if it is new."""
+
+    @abstractmethod
+    def get_pipeline(self, pipeline_id: str) -> PipelineRecord:
+        """Raises: NotFoundError."""
+
+    # -- datastores ----------------------------------------------------------------------
+    @abstractmethod
+    def create_datastore(self, record: DatastoreRecord) -> DatastoreRecord:
+        """Raises: AlreadyExistsError when the name is taken."""
+
+    @abstractmethod
+    def get_datastore(self, name: str) -> DatastoreRecord:
+        """Raises: NotFoundError."""
+
+    @abstractmethod
+    def list_datastores(self) -> list[DatastoreRecord]:
+        """All registered datastores, by name."""
+
+    # -- runs ----------------------------------------------------------------------------
+    @abstractmethod
+    def create_run(self, run: RunRecord, steps: Sequence[StepRunRecord]) -> RunRecord:
+        """Insert a run and all its step runs in one transaction (all or nothing)."""
+
+    @abstractmethod
+    def get_run(self, run_id: str) -> RunRecord:
+        """Raises: NotFoundError."""
+
+    @abstractmethod
+    def list_runs(
+        self,
+        *,
+        experiment_name: str | None = None,
+        statuses: Iterable[RunStatus] | None = None,
+        pipeline_id: str | None = None,
+        limit: int = 100,
+        cursor: str | None = None,
+    ) -> tuple[list[RunRecord], str | None]:
+        """Runs newest first, filtered; returns (page, cursor of the next page or None)."""
+
+    @abstractmethod
+    def update_run(
+        self, run_id: str, *, expect: Iterable[RunStatus] | None = None, **changes: Any
+    ) -> RunRecord:
+        """Apply ``changes`` (RunRecord field names) and return the new record.
+
+        Raises:
+            NotFoundError: no such run.
+            ConflictError: ``expect`` given and the run's status is not in it.
+        """
+
+    @abstractmethod
+    def claim_run(self, agent_id: str, lease_until: datetime, run_id: str | None = None) -> RunRecord | None:
+        """Atomically move one Queued run (``run_id``, or the oldest) to Running for ``agent_id``.
+
+        Exactly one caller wins a given run; the others get None.
+        """
+
+    @abstractmethod
+    def renew_leases(self, agent_id: str, lease_until: datetime) -> int:
+        """Extend the lease of every Running run owned by ``agent_id``; returns how many."""
+
+    # -- step runs -----------------------------------------------------------------------
+    @abstractmethod
+    def list_step_runs(self, run_id: str) -> list[StepRunRecord]:
+        """The step runs of a run, in creation (topological) order."""
+
+    @abstractmethod
+    def get_step_run(self, step_run_id: str) -> StepRunRecord:
+        """Raises: NotFoundError."""
+
+    @abstractmethod
+    def update_step_run(
+        self, step_run_id: str, *, expect: Iterable[StepStatus] | None = None, **changes: Any
+    ) -> StepRunRecord:
+        """Like ``update_run`` for a step run."""
+
+    @abstractmethod
+    def find_reusable_step_run(self, reuse_key: str) -> StepRunRecord | None:
+        """The newest Finished step run with this reuse key, or None."""
+
+    # -- metrics -------------------------------------------------------------------------
+    @abstractmethod
+    def add_metrics(self, metrics: Sequence[MetricRecord]) -> None:
+        """Append logged values."""
+
+    @abstractmethod
+    def list_metrics(self, run_id: str, step_run_id: str | None = None) -> list[MetricRecord]:
+        """Values of a pipeline run (all its steps, or one step run), in logging order."""
+
+    # -- lifecycle -----------------------------------------------------------------------
+    def close(self) -> None:  # noqa: B027 - optional hook
+        """Release connections."""

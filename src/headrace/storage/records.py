@@ -1,0 +1,150 @@
+"""Immutable records the metadata store reads and writes, and the status enums.
+
+Records are plain frozen dataclasses: the store builds them from rows and callers
+never mutate them; updates go through the store's ``update_*`` methods.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import Enum
+from typing import Any
+
+
+class RunStatus(str, Enum):
+    """Status of a pipeline run (the names are Azure ML's, as users' code compares them)."""
+
+    NOT_STARTED = "NotStarted"
+    QUEUED = "Queued"
+    RUNNING = "Running"
+    FINISHED = "Finished"
+    FAILED = "Failed"
+    CANCELED = "Canceled"
+
+    @property
+    def is_terminal(self) -> bool:
+        return self in TERMINAL_RUN_STATUSES
+
+
+TERMINAL_RUN_STATUSES = frozenset({RunStatus.FINISHED, RunStatus.FAILED, RunStatus.CANCELED})
+
+
+class StepStatus(str, Enum):
+    """Status of a step run."""
+
+    NOT_STARTED = "NotStarted"
+    QUEUED = "Queued"
+    RUNNING = "Running"
+    FINISHED = "Finished"
+    FAILED = "Failed"
+    CANCELED = "Canceled"
+
+    @property
+    def is_terminal(self) -> bool:
+        return self in (StepStatus.FINISHED, StepStatus.FAILED, StepStatus.CANCELED)
+
+
+@dataclass(frozen=True)
+class ExperimentRecord:
+    id: str
+    name: str
+    created_at: datetime
+
+
+@dataclass(frozen=True)
+class PipelineRecord:
+    """A frozen pipeline graph (see ``headrace.core.graph`` for the format), deduplicated by hash."""
+
+    id: str
+    content_hash: str
+    graph: dict[str, Any]
+    created_at: datetime
+
+
+@dataclass(frozen=True)
+class DatastoreRecord:
+    """A registered datastore: a name bound to an fsspec root URI."""
+
+    name: str
+    kind: str  # "local", "s3", "azure_blob", ...
+    root_uri: str
+    options: dict[str, Any]
+    created_at: datetime
+
+
+@dataclass(frozen=True)
+class RunRecord:
+    """A pipeline run.
+
+    ``parameters`` holds the resolved value of every pipeline parameter (scalars as JSON
+    values, data paths as ``{"datastore": name, "path": rel}``).
+    """
+
+    id: str
+    experiment_id: str
+    experiment_name: str
+    pipeline_id: str
+    status: RunStatus
+    created_at: datetime
+    parameters: dict[str, Any]
+    tags: dict[str, str] = field(default_factory=dict)
+    description: str | None = None
+    run_source: str = "SDK"
+    continue_on_step_failure: bool = False
+    regenerate_outputs: bool = False
+    started_at: datetime | None = None
+    ended_at: datetime | None = None
+    error: str | None = None
+    cancel_requested: bool = False
+    agent_id: str | None = None
+    lease_expires_at: datetime | None = None
+    attempt: int = 0
+    properties: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class StepRunRecord:
+    """One step of a pipeline run.
+
+    ``outputs`` maps an output name to ``{"datastore": name, "path": rel}`` where its data
+    lives (for a reused step: the original producer's location).
+    ``log_uri`` is the folder (fsspec URI) holding ``stdout.txt``, ``stderr.txt`` and ``execution.log``.
+    """
+
+    id: str
+    run_id: str
+    name: str
+    status: StepStatus
+    created_at: datetime
+    started_at: datetime | None = None
+    ended_at: datetime | None = None
+    exit_code: int | None = None
+    reuse_key: str | None = None
+    reused_from: str | None = None  # id of the step run whose results were reused
+    log_uri: str | None = None
+    outputs: dict[str, dict[str, str]] = field(default_factory=dict)
+    error: str | None = None
+    tags: dict[str, str] = field(default_factory=dict)
+    properties: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def is_reused(self) -> bool:
+        return self.reused_from is not None
+
+
+@dataclass(frozen=True)
+class MetricRecord:
+    """One logged value. ``step_run_id`` is None for values logged on the pipeline run itself.
+
+    ``kind`` is "scalar" for ``run.log`` and "row" for ``run.log_row`` (value is then a dict).
+    ``seq`` orders values of one name within one (step) run.
+    """
+
+    run_id: str
+    step_run_id: str | None
+    name: str
+    value: Any
+    kind: str
+    seq: int
+    logged_at: datetime

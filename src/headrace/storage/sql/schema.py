@@ -1,0 +1,64 @@
+"""Bring a database's schema to the newest migration, safely when several processes open it at once.
+
+The migrations live in ``migrations/`` inside the package and run through Alembic with a
+``Config`` built here (no ini file). Opening an up-to-date database costs one query and does not
+import Alembic. Otherwise the upgrade runs in a single transaction that first takes a lock:
+``pg_advisory_xact_lock`` on PostgreSQL, the write lock (``BEGIN IMMEDIATE``) on SQLite. Both
+backends have transactional DDL, so a second process waits, then finds the schema at head and
+does nothing.
+"""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+
+from sqlalchemy import Engine, text
+from sqlalchemy.exc import DBAPIError
+
+from headrace.storage.sql.connection import write_engine
+
+__all__ = ["HEAD_REVISION", "MIGRATIONS_DIR", "VERSION_TABLE", "current_revision", "upgrade"]
+
+MIGRATIONS_DIR = Path(__file__).parent / "migrations"
+VERSION_TABLE = "headrace_alembic_version"
+HEAD_REVISION = "0001"
+"""The newest revision in ``migrations/versions``; a test checks it against Alembic's head."""
+
+# Arbitrary constant ("headrace" in ASCII) naming the PostgreSQL advisory lock.
+_PG_LOCK_KEY = 0x6865616472616365
+
+# Alembic installs its ``context``/``op`` proxies as module globals while it runs, so two threads
+# of one process must never migrate at the same time; the database lock covers other processes.
+_process_lock = threading.Lock()
+
+
+def current_revision(engine: Engine) -> str | None:
+    """The revision recorded in the database, or None for a database headrace never migrated."""
+    try:
+        with engine.connect() as conn:
+            return conn.execute(text(f"SELECT version_num FROM {VERSION_TABLE}")).scalar()
+    except DBAPIError:
+        return None  # no version table yet
+
+
+def upgrade(engine: Engine) -> None:
+    """Apply every migration the database lacks (a no-op when it is at head).
+
+    Raises:
+        sqlalchemy.exc.SQLAlchemyError, alembic.util.CommandError: the caller translates them.
+    """
+    if current_revision(engine) == HEAD_REVISION:
+        return
+    from alembic import command
+    from alembic.config import Config
+
+    with _process_lock, write_engine(engine).begin() as conn:
+        if conn.dialect.name == "postgresql":
+            conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _PG_LOCK_KEY})
+        config = Config()
+        config.set_main_option("script_location", str(MIGRATIONS_DIR))
+        config.set_main_option("path_separator", "os")
+        config.attributes["connection"] = conn
+        config.attributes["version_table"] = VERSION_TABLE
+        command.upgrade(config, "head")

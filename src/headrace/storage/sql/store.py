@@ -1,0 +1,382 @@
+"""``SqlMetadataStore``: the metadata store on SQLite or PostgreSQL, through SQLAlchemy Core.
+
+One engine (connection pool) per store; every public call is one short transaction. Write
+transactions take SQLite's write lock up front (see ``connection.py``), so concurrent writers
+queue on ``busy_timeout`` instead of failing. The schema is migrated when the store opens.
+
+Errors: ``IntegrityError`` becomes ``AlreadyExistsError`` or ``NotFoundError`` (after looking at
+what clashed), any other SQLAlchemy error ``StoreError``; no SQLAlchemy exception leaves this class.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import threading
+import uuid
+import weakref
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from datetime import datetime
+from typing import Any, ParamSpec, TypeVar
+
+from sqlalchemy import Connection, insert, select
+from sqlalchemy.exc import DBAPIError, IntegrityError, SQLAlchemyError
+
+from headrace import clock
+from headrace.errors import AlreadyExistsError, NotFoundError, StoreError
+from headrace.storage.base import MetadataStore
+from headrace.storage.records import (
+    DatastoreRecord,
+    ExperimentRecord,
+    MetricRecord,
+    PipelineRecord,
+    RunRecord,
+    RunStatus,
+    StepRunRecord,
+    StepStatus,
+)
+from headrace.storage.sql import rows, runs, schema
+from headrace.storage.sql import tables as t
+from headrace.storage.sql.connection import create_store_engine, is_memory_sqlite, normalize_url, write_engine
+
+__all__ = ["SqlMetadataStore"]
+
+P = ParamSpec("P")
+T = TypeVar("T")
+
+
+def _translated(fn: Callable[P, T]) -> Callable[P, T]:
+    """Turn any SQLAlchemy error leaving ``fn`` into a ``StoreError`` (``from`` the original)."""
+
+    @functools.wraps(fn)
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> T:
+        try:
+            return fn(*args, **kwargs)
+        except SQLAlchemyError as exc:
+            detail = exc.orig if isinstance(exc, DBAPIError) else exc
+            raise StoreError(f"metadata store: {fn.__name__} failed: {detail}".strip()) from exc
+
+    return wrapper
+
+
+class SqlMetadataStore(MetadataStore):
+    """The metadata store in a SQL database.
+
+    Args:
+        url: a SQLAlchemy URL: ``sqlite:///path/to/headrace.db`` (the folder is created; ``sqlite://``
+            is an in-memory database, whose calls are serialised on one connection) or
+            ``postgresql+psycopg://user@host:port/db`` (``postgresql://`` means the same).
+
+    Raises:
+        StoreError: the database cannot be reached or migrated.
+
+    Example:
+        >>> store = SqlMetadataStore("sqlite:///.headrace/metadata.db")
+        >>> store.get_or_create_experiment("demo").name
+        'demo'
+    """
+
+    def __init__(self, url: str):
+        parsed = normalize_url(url)
+        self.url = parsed.render_as_string(hide_password=True)
+        try:
+            self._engine = create_store_engine(parsed)
+            self._writer = write_engine(self._engine)
+            # Close pooled connections when the store is dropped unclosed (or at exit), quietly.
+            weakref.finalize(self, self._engine.dispose)
+            schema.upgrade(self._engine)
+        except (SQLAlchemyError, OSError) as exc:
+            raise StoreError(f"cannot open the metadata store at {self.url}: {exc}") from exc
+        # An in-memory SQLite database lives on one shared connection: one call at a time.
+        self._serial: contextlib.AbstractContextManager[Any] = (
+            threading.RLock() if is_memory_sqlite(parsed) else contextlib.nullcontext()
+        )
+
+    def __repr__(self) -> str:
+        return f"SqlMetadataStore({self.url!r})"
+
+    @contextlib.contextmanager
+    def _read(self) -> Iterator[Connection]:
+        with self._serial, self._engine.connect() as conn:
+            yield conn
+
+    @contextlib.contextmanager
+    def _write(self) -> Iterator[Connection]:
+        with self._serial, self._writer.begin() as conn:
+            yield conn
+
+    # -- experiments ---------------------------------------------------------------------
+    @_translated
+    def get_or_create_experiment(self, name: str) -> ExperimentRecord:
+        with contextlib.suppress(NotFoundError):
+            return self.get_experiment(name)
+        record = ExperimentRecord(id=str(uuid.uuid4()), name=name, created_at=clock.now())
+        try:
+            with self._write() as conn:
+                conn.execute(insert(t.experiments), rows.as_row(record))
+        except IntegrityError:
+            return self.get_experiment(name)  # another caller created it first
+        return rows.in_utc(record)
+
+    @_translated
+    def get_experiment(self, name: str) -> ExperimentRecord:
+        with self._read() as conn:
+            row = conn.execute(select(t.experiments).where(t.experiments.c.name == name)).mappings().first()
+        if row is None:
+            raise NotFoundError("experiment", name)
+        return rows.experiment_record(row)
+
+    @_translated
+    def list_experiments(self) -> list[ExperimentRecord]:
+        with self._read() as conn:
+            result = conn.execute(select(t.experiments).order_by(t.experiments.c.name)).mappings()
+            return [rows.experiment_record(row) for row in result]
+
+    # -- pipelines -----------------------------------------------------------------------
+    @_translated
+    def get_or_create_pipeline(self, content_hash: str, graph: dict[str, Any]) -> PipelineRecord:
+        found = self._pipeline_by_hash(content_hash)
+        if found is not None:
+            return found
+        record = PipelineRecord(
+            id=str(uuid.uuid4()), content_hash=content_hash, graph=graph, created_at=clock.now()
+        )
+        try:
+            with self._write() as conn:
+                conn.execute(insert(t.pipelines), rows.as_row(record))
+        except IntegrityError:
+            found = self._pipeline_by_hash(content_hash)  # another caller stored it first
+            if found is None:
+                raise
+            return found
+        return rows.in_utc(record)
+
+    def _pipeline_by_hash(self, content_hash: str) -> PipelineRecord | None:
+        with self._read() as conn:
+            stmt = select(t.pipelines).where(t.pipelines.c.content_hash == content_hash)
+            row = conn.execute(stmt).mappings().first()
+        return rows.pipeline_record(row) if row else None
+
+    @_translated
+    def get_pipeline(self, pipeline_id: str) -> PipelineRecord:
+        with self._read() as conn:
+            row = conn.execute(select(t.pipelines).where(t.pipelines.c.id == pipeline_id)).mappings().first()
+        if row is None:
+            raise NotFoundError("pipeline", pipeline_id)
+        return rows.pipeline_record(row)
+
+    # -- datastores ----------------------------------------------------------------------
+    @_translated
+    def create_datastore(self, record: DatastoreRecord) -> DatastoreRecord:
+        try:
+            with self._write() as conn:
+                conn.execute(insert(t.datastores), rows.as_row(record))
+        except IntegrityError as exc:
+            raise AlreadyExistsError("datastore", record.name, "pick another name") from exc
+        return rows.in_utc(record)
+
+    @_translated
+    def get_datastore(self, name: str) -> DatastoreRecord:
+        with self._read() as conn:
+            row = conn.execute(select(t.datastores).where(t.datastores.c.name == name)).mappings().first()
+        if row is None:
+            raise NotFoundError("datastore", name)
+        return rows.datastore_record(row)
+
+    @_translated
+    def list_datastores(self) -> list[DatastoreRecord]:
+        with self._read() as conn:
+            result = conn.execute(select(t.datastores).order_by(t.datastores.c.name)).mappings()
+            return [rows.datastore_record(row) for row in result]
+
+    # -- runs ----------------------------------------------------------------------------
+    @_translated
+    def create_run(self, run: RunRecord, steps: Sequence[StepRunRecord]) -> RunRecord:
+        """See ``MetadataStore.create_run``.
+
+        Raises:
+            AlreadyExistsError: the run id or a step run id is taken.
+            NotFoundError: the run's experiment or pipeline does not exist.
+            ValueError: a step run belongs to another run.
+        """
+        strays = [step.id for step in steps if step.run_id != run.id]
+        if strays:
+            raise ValueError(f"step run(s) {', '.join(strays)} do not belong to run {run.id}")
+        try:
+            with self._write() as conn:
+                runs.insert_run(conn, run, steps)
+        except IntegrityError as exc:
+            raise self._explain_run_clash(run, steps) from exc
+        return rows.in_utc(run)
+
+    def _explain_run_clash(self, run: RunRecord, steps: Sequence[StepRunRecord]) -> Exception:
+        step_ids = [step.id for step in steps]
+        with self._read() as conn:
+            if runs.existing_ids(conn, t.pipeline_runs, {run.id}):
+                return AlreadyExistsError("run", run.id)
+            if not runs.existing_ids(conn, t.experiments, {run.experiment_id}):
+                return NotFoundError(
+                    "experiment", run.experiment_id, "create it with get_or_create_experiment"
+                )
+            if not runs.existing_ids(conn, t.pipelines, {run.pipeline_id}):
+                return NotFoundError("pipeline", run.pipeline_id, "store it with get_or_create_pipeline")
+            taken = runs.existing_ids(conn, t.step_runs, set(step_ids))
+        taken |= {sid for sid in step_ids if step_ids.count(sid) > 1}
+        if taken:
+            return AlreadyExistsError("step run", ", ".join(sorted(taken)))
+        return StoreError(f"metadata store: cannot insert run {run.id}")
+
+    @_translated
+    def get_run(self, run_id: str) -> RunRecord:
+        with self._read() as conn:
+            record = runs.get_run(conn, run_id)
+        if record is None:
+            raise NotFoundError("run", run_id)
+        return record
+
+    @_translated
+    def list_runs(
+        self,
+        *,
+        experiment_name: str | None = None,
+        statuses: Iterable[RunStatus] | None = None,
+        pipeline_id: str | None = None,
+        limit: int = 100,
+        cursor: str | None = None,
+    ) -> tuple[list[RunRecord], str | None]:
+        """See ``MetadataStore.list_runs``.
+
+        Raises:
+            ValueError: ``limit`` below 1, or a cursor this store did not return.
+        """
+        if limit < 1:
+            raise ValueError(f"limit must be at least 1, got {limit}")
+        wanted = None if statuses is None else rows.status_values(statuses, RunStatus)
+        with self._read() as conn:
+            return runs.list_runs(
+                conn,
+                experiment_name=experiment_name,
+                statuses=wanted,
+                pipeline_id=pipeline_id,
+                limit=limit,
+                cursor=cursor,
+            )
+
+    @_translated
+    def update_run(
+        self, run_id: str, *, expect: Iterable[RunStatus] | None = None, **changes: Any
+    ) -> RunRecord:
+        """See ``MetadataStore.update_run``.
+
+        Raises:
+            ValueError: a field name that is not an updatable ``RunRecord`` field.
+        """
+        values = rows.check_changes("run", changes, rows.RUN_UPDATABLE, RunStatus)
+        wanted = None if expect is None else rows.status_values(expect, RunStatus)
+        with self._write() as conn:
+            row = runs.update_checked(
+                conn,
+                kind="run",
+                table=t.pipeline_runs,
+                columns=rows.RUN_COLUMNS,
+                key=run_id,
+                expect=wanted,
+                values=values,
+            )
+            return rows.run_record(row)
+
+    @_translated
+    def claim_run(self, agent_id: str, lease_until: datetime, run_id: str | None = None) -> RunRecord | None:
+        """See ``MetadataStore.claim_run``; the winner's run also gets ``attempt + 1`` and, if unset, ``started_at``."""
+        with self._write() as conn:
+            return runs.claim(
+                conn, agent_id=agent_id, lease_until=lease_until, run_id=run_id, now=clock.now()
+            )
+
+    @_translated
+    def renew_leases(self, agent_id: str, lease_until: datetime) -> int:
+        with self._write() as conn:
+            return runs.renew_leases(conn, agent_id=agent_id, lease_until=lease_until)
+
+    # -- step runs -----------------------------------------------------------------------
+    @_translated
+    def list_step_runs(self, run_id: str) -> list[StepRunRecord]:
+        with self._read() as conn:
+            return runs.list_step_runs(conn, run_id)
+
+    @_translated
+    def get_step_run(self, step_run_id: str) -> StepRunRecord:
+        with self._read() as conn:
+            record = runs.get_step_run(conn, step_run_id)
+        if record is None:
+            raise NotFoundError("step run", step_run_id)
+        return record
+
+    @_translated
+    def update_step_run(
+        self, step_run_id: str, *, expect: Iterable[StepStatus] | None = None, **changes: Any
+    ) -> StepRunRecord:
+        """See ``MetadataStore.update_step_run``.
+
+        Raises:
+            ValueError: a field name that is not an updatable ``StepRunRecord`` field.
+        """
+        values = rows.check_changes("step run", changes, rows.STEP_UPDATABLE, StepStatus)
+        wanted = None if expect is None else rows.status_values(expect, StepStatus)
+        with self._write() as conn:
+            row = runs.update_checked(
+                conn,
+                kind="step run",
+                table=t.step_runs,
+                columns=rows.STEP_COLUMNS,
+                key=step_run_id,
+                expect=wanted,
+                values=values,
+            )
+            return rows.step_record(row)
+
+    @_translated
+    def find_reusable_step_run(self, reuse_key: str) -> StepRunRecord | None:
+        with self._read() as conn:
+            return runs.find_reusable(conn, reuse_key)
+
+    # -- metrics -------------------------------------------------------------------------
+    @_translated
+    def add_metrics(self, metrics: Sequence[MetricRecord]) -> None:
+        """See ``MetadataStore.add_metrics``.
+
+        Raises:
+            NotFoundError: a metric names a run or step run that does not exist.
+        """
+        if not metrics:
+            return
+        try:
+            with self._write() as conn:
+                conn.execute(insert(t.metrics), [rows.as_row(m) for m in metrics])
+        except IntegrityError as exc:
+            raise self._explain_missing_owner(metrics) from exc
+
+    def _explain_missing_owner(self, metrics: Sequence[MetricRecord]) -> Exception:
+        run_ids = {m.run_id for m in metrics}
+        step_ids = {m.step_run_id for m in metrics if m.step_run_id is not None}
+        with self._read() as conn:
+            missing_runs = run_ids - runs.existing_ids(conn, t.pipeline_runs, run_ids)
+            missing_steps = step_ids - runs.existing_ids(conn, t.step_runs, step_ids)
+        if missing_runs:
+            return NotFoundError("run", ", ".join(sorted(missing_runs)))
+        if missing_steps:
+            return NotFoundError("step run", ", ".join(sorted(missing_steps)))
+        return StoreError("metadata store: cannot insert metrics")
+
+    @_translated
+    def list_metrics(self, run_id: str, step_run_id: str | None = None) -> list[MetricRecord]:
+        stmt = select(*rows.METRIC_COLUMNS).where(t.metrics.c.run_id == run_id)
+        if step_run_id is not None:
+            stmt = stmt.where(t.metrics.c.step_run_id == step_run_id)
+        with self._read() as conn:
+            return [rows.metric_record(row) for row in conn.execute(stmt.order_by(t.metrics.c.id)).mappings()]
+
+    # -- lifecycle -----------------------------------------------------------------------
+    def close(self) -> None:
+        """Close every pooled connection; the store must not be used afterwards."""
+        self._engine.dispose()

@@ -1,0 +1,174 @@
+"""SQLAlchemy Core tables of the SQL metadata store.
+
+Column names equal the record field names in ``headrace.storage.records`` so rows map onto records
+without a translation table. The schema on disk is owned by the Alembic migrations in
+``migrations/versions``; these definitions must describe the same schema (a test compares them).
+
+Datetimes use ``UTCDateTime``: values are stored as UTC and always read back timezone-aware in UTC,
+on SQLite (which has no timezone type) as well as on PostgreSQL (``timestamptz``).
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    Column,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+)
+from sqlalchemy.engine import Dialect
+from sqlalchemy.types import TypeDecorator
+
+__all__ = [
+    "UTCDateTime",
+    "datastores",
+    "experiments",
+    "metadata",
+    "metrics",
+    "pipeline_runs",
+    "pipelines",
+    "step_runs",
+]
+
+# Constraint names are fixed so migrations can refer to them on every backend.
+NAMING_CONVENTION = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """A timezone-aware datetime stored in UTC; a naive value given to it is taken as UTC."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        value = (value if value.tzinfo else value.replace(tzinfo=UTC)).astimezone(UTC)
+        # SQLite stores the text form; without the offset it sorts correctly as text.
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=UTC)
+        return value.astimezone(UTC)
+
+
+def _id(name: str = "id", *args: Any, **kw: Any) -> Column[str]:
+    return Column(name, String(64), *args, **kw)
+
+
+experiments = Table(
+    "experiments",
+    metadata,
+    _id(primary_key=True),
+    Column("name", String(255), nullable=False, unique=True),
+    Column("created_at", UTCDateTime, nullable=False),
+)
+
+pipelines = Table(
+    "pipelines",
+    metadata,
+    _id(primary_key=True),
+    Column("content_hash", String(128), nullable=False, unique=True),
+    Column("graph", JSON, nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+)
+
+datastores = Table(
+    "datastores",
+    metadata,
+    Column("name", String(255), primary_key=True),
+    Column("kind", String(64), nullable=False),
+    Column("root_uri", Text, nullable=False),
+    Column("options", JSON, nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+)
+
+pipeline_runs = Table(
+    "pipeline_runs",
+    metadata,
+    _id(primary_key=True),
+    _id("experiment_id", ForeignKey("experiments.id"), nullable=False),
+    Column("experiment_name", String(255), nullable=False),
+    _id("pipeline_id", ForeignKey("pipelines.id"), nullable=False),
+    Column("status", String(32), nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("parameters", JSON, nullable=False),
+    Column("tags", JSON, nullable=False),
+    Column("description", Text),
+    Column("run_source", String(64), nullable=False),
+    Column("continue_on_step_failure", Boolean, nullable=False),
+    Column("regenerate_outputs", Boolean, nullable=False),
+    Column("started_at", UTCDateTime),
+    Column("ended_at", UTCDateTime),
+    Column("error", Text),
+    Column("cancel_requested", Boolean, nullable=False),
+    Column("agent_id", String(255)),
+    Column("lease_expires_at", UTCDateTime),
+    Column("attempt", Integer, nullable=False),
+    Column("properties", JSON, nullable=False),
+    Index(None, "status", "created_at"),
+    Index(None, "created_at", "id"),
+    Index(None, "experiment_name", "created_at"),
+    Index(None, "pipeline_id", "created_at"),
+    Index(None, "agent_id", "status"),
+)
+
+step_runs = Table(
+    "step_runs",
+    metadata,
+    _id(primary_key=True),
+    _id("run_id", ForeignKey("pipeline_runs.id", ondelete="CASCADE"), nullable=False),
+    # Index of the step within its run's creation (topological) order.
+    Column("position", Integer, nullable=False),
+    Column("name", String(255), nullable=False),
+    Column("status", String(32), nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("started_at", UTCDateTime),
+    Column("ended_at", UTCDateTime),
+    Column("exit_code", Integer),
+    Column("reuse_key", String(255)),
+    _id("reused_from"),
+    Column("log_uri", Text),
+    Column("outputs", JSON, nullable=False),
+    Column("error", Text),
+    Column("tags", JSON, nullable=False),
+    Column("properties", JSON, nullable=False),
+    Index(None, "run_id", "position"),
+    Index(None, "reuse_key", "status", "created_at"),
+)
+
+metrics = Table(
+    "metrics",
+    metadata,
+    # Insertion order is logging order; SQLite needs plain INTEGER for an autoincrementing rowid.
+    Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True),
+    _id("run_id", ForeignKey("pipeline_runs.id", ondelete="CASCADE"), nullable=False),
+    _id("step_run_id", ForeignKey("step_runs.id", ondelete="CASCADE")),
+    Column("name", String(255), nullable=False),
+    Column("value", JSON),
+    Column("kind", String(16), nullable=False),
+    Column("seq", Integer, nullable=False),
+    Column("logged_at", UTCDateTime, nullable=False),
+    Index(None, "run_id", "id"),
+)

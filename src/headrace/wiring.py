@@ -1,0 +1,59 @@
+"""Composition root: the only place that picks concrete implementations (SQL store, fsspec datastores)."""
+
+from __future__ import annotations
+
+from headrace.config import Settings
+from headrace.datastores.base import Datastore
+from headrace.datastores.fsspec_store import FsspecDatastore
+from headrace.engine.agent import Agent
+from headrace.engine.local import LocalComputeTarget
+from headrace.engine.runner import ExecutionSettings, RunExecutor
+from headrace.services import datastores as ds_service
+from headrace.services.bundle import Services
+from headrace.storage.records import DatastoreRecord
+from headrace.storage.sql.store import SqlMetadataStore
+
+
+def make_datastore(record: DatastoreRecord) -> Datastore:
+    """Build the datastore a registration record describes."""
+    return FsspecDatastore(record.name, record.root_uri, storage_options=record.options or None)
+
+
+def build_services(settings: Settings) -> Services:
+    """Open (and migrate) the metadata store, the artifact area and the default datastore."""
+    home = settings.home
+    home.mkdir(parents=True, exist_ok=True)
+    store = SqlMetadataStore(settings.effective_db_url)
+    artifacts = FsspecDatastore("_artifacts", settings.effective_artifacts_uri)
+    execution = ExecutionSettings(
+        max_parallel_steps=settings.agent.max_parallel_steps,
+        step_timeout_seconds=settings.agent.step_timeout_seconds,
+        small_file_bytes=settings.agent.small_file_bytes,
+    )
+    holder: dict[str, Services] = {}
+
+    def resolve(name: str) -> Datastore:
+        return ds_service.get_datastore(holder["svc"], name)
+
+    target = LocalComputeTarget(artifacts, resolve, work_root=home / "work")
+    executor = RunExecutor(store, {"local": target}, artifacts, resolve, execution)
+    svc = Services(
+        home=home, store=store, artifacts=artifacts, make_datastore=make_datastore, executor=executor,
+        execution=execution,
+        agent_options={
+            "lease_seconds": settings.agent.lease_seconds,
+            "poll_seconds": settings.agent.poll_seconds,
+            "orphan_policy": settings.agent.orphan_policy,
+        },
+    )
+    holder["svc"] = svc
+    ds_service.ensure_default(svc)
+    return svc
+
+
+def build_agent(svc: Services, **overrides: object) -> Agent:
+    """An agent over ``svc`` that wakes when a run is queued through it."""
+    options = {**svc.agent_options, **overrides}
+    agent = Agent(svc.store, svc.executor, **options)  # type: ignore[arg-type]
+    svc.on_queued.append(lambda _run_id: agent.wake())
+    return agent
