@@ -93,9 +93,10 @@ class FsspecDatastore(Datastore):
         return f"{self.root_uri}/{rel}" if rel else self.root_uri
 
     def local_path(self, path: str = "") -> str | None:
+        rel = self._rel(path)
         if not self._local:
             return None
-        return os.path.normpath(os.path.join(self._root or "/", *self._rel(path).split("/")))
+        return os.path.normpath(os.path.join(self._root or "/", *rel.split("/")))
 
     # -- queries ------------------------------------------------------------------------------
 

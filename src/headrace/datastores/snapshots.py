@@ -220,11 +220,18 @@ def _fill_cache(snapshot_hash: str, artifacts: Datastore, cached: Path) -> None:
             with tarfile.open(archive, mode="r:gz") as tar:
                 tar.extractall(tree, filter="data")
             if _hash_files(scan_source(tree, max_bytes=None)) != snapshot_hash:
-                raise DatastoreError(f"snapshot {snapshot_hash} is corrupt", uri=artifacts.uri(key))
+                raise DatastoreError(
+                    f"snapshot {snapshot_hash} is corrupt: its files do not match its hash; delete it "
+                    "from the datastore and store the source folder again",
+                    uri=artifacts.uri(key),
+                )
             try:
                 os.rename(tree, cached)
             except OSError:
                 if not cached.is_dir():  # else another fetcher won the race with the same tree
                     raise
     except (OSError, tarfile.TarError, EOFError, zlib.error) as exc:
-        raise DatastoreError(f"cannot extract snapshot {snapshot_hash}: {exc}", uri=cached.as_uri()) from exc
+        raise DatastoreError(
+            f"cannot extract snapshot {snapshot_hash} into the cache {cached.parent}: {exc}",
+            uri=artifacts.uri(key),
+        ) from exc

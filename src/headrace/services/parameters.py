@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from headrace.core.params import coerce_value
 from headrace.errors import HeadraceError, ParameterError
 from headrace.services.bundle import Services
 from headrace.services.datastores import get_datastore
@@ -47,75 +48,26 @@ def resolve_parameters(
 
 
 def convert(type_name: str, name: str, value: Any, default: Any = None) -> Any:
-    """Convert one submitted value to the declared type.
+    """Convert one submitted value to the declared type (``core.params.coerce_value`` does the work).
 
     Raises:
-        ParameterError: the value does not fit the type.
+        ParameterError: the value does not fit the type; the message names the declared type.
     """
-    def bad(extra: str = "") -> ParameterError:
-        return ParameterError(
-            f"parameter {name!r} expects {_TYPE_NAMES.get(type_name, type_name)} (declared type {type_name}),"
-            f" got {value!r}{extra}",
-            parameter=name,
-        )
-
     if type_name == "datapath":
-        return _datapath(name, value, default, bad)
-    if isinstance(value, str):
-        text = value.strip()
-        if type_name == "str":
-            return value
-        if type_name == "int":
-            try:
-                return int(text)
-            except ValueError:
-                raise bad() from None
-        if type_name == "float":
-            try:
-                return float(text)
-            except ValueError:
-                raise bad() from None
-        if type_name == "bool":
-            low = text.lower()
-            if low in ("true", "1", "yes"):
-                return True
-            if low in ("false", "0", "no"):
-                return False
-            raise bad(" (use true or false)")
-    if type_name == "bool":
-        if isinstance(value, bool):
-            return value
-        raise bad()
-    if isinstance(value, bool):  # bool is not a number here
-        raise bad()
-    if type_name == "int":
-        if isinstance(value, int) or (isinstance(value, float) and value.is_integer()):
-            return int(value)
-        raise bad()
-    if type_name == "float":
-        if isinstance(value, int | float):
-            return float(value)
-        raise bad()
-    if type_name == "str":
-        if isinstance(value, int | float):
-            return str(value)
-        raise bad()
-    raise bad()
-
-
-def _datapath(name: str, value: Any, default: Any, bad) -> dict[str, str]:
-    if hasattr(value, "datastore_name") and hasattr(value, "path_on_datastore"):
-        return {"datastore": value.datastore_name, "path": value.path_on_datastore or ""}
-    if isinstance(value, Mapping):
-        low = {str(k).lower(): v for k, v in value.items()}
-        ds = low.get("datastorename", low.get("datastore"))
-        path = low.get("relativepath", low.get("path"))
-        if isinstance(ds, str) and isinstance(path, str):
-            return {"datastore": ds, "path": path}
-        raise bad(" (give DataStoreName and RelativePath)")
-    if isinstance(value, str) and isinstance(default, Mapping):
-        return {"datastore": default["datastore"], "path": value}
-    raise bad()
+        if isinstance(value, Mapping):  # REST keys are matched case-insensitively
+            low = {str(k).lower(): v for k, v in value.items()}
+            value = {"datastore": low.get("datastorename", low.get("datastore")),
+                     "path": low.get("relativepath", low.get("path", ""))}
+        elif isinstance(value, str) and ":" not in value and isinstance(default, Mapping):
+            value = {"datastore": default["datastore"], "path": value}  # a path on the default's datastore
+    try:
+        return coerce_value(type_name, value)
+    except ValueError as exc:
+        raise ParameterError(
+            f"parameter {name!r} expects {_TYPE_NAMES.get(type_name, type_name)} (declared type {type_name}),"
+            f" got {value!r}: {exc}",
+            parameter=name,
+        ) from None
 
 
 def _check_datapath(svc: Services, name: str, value: Any) -> None:

@@ -1,0 +1,12 @@
+#!/usr/bin/env bash
+# Creates .venv and installs headrace with its test tools. Idempotent; ~10 s on a fresh machine.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+PYTHON=${PYTHON:-python3}
+if [ ! -x .venv/bin/python ]; then
+  "$PYTHON" -m venv .venv
+fi
+# uv installs in ~2 s instead of ~20 s with pip; bytecode is compiled up front because
+# PYTHONDONTWRITEBYTECODE may be set, which would otherwise make every start recompile.
+.venv/bin/python -m pip install --quiet --disable-pip-version-check uv
+.venv/bin/uv pip install --quiet --python .venv/bin/python --compile-bytecode -e ".[dev]"

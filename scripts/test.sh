@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# Sets everything up and runs the whole test suite: venv + dependencies, a throwaway PostgreSQL
+# server on 127.0.0.1 (for the store conformance suite), the import-layer check, then pytest.
+# Extra arguments go to pytest (e.g. scripts/test.sh tests/unit -x).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/setup.sh
+
+if [ -z "${HEADRACE_TEST_PG_URL:-}" ]; then
+  bash scripts/pg.sh start
+  trap 'bash scripts/pg.sh stop || true' EXIT
+  HEADRACE_TEST_PG_URL=$(bash scripts/pg.sh url)
+  export HEADRACE_TEST_PG_URL
+fi
+
+echo "== import layers (import-linter)"
+.venv/bin/lint-imports --no-cache
+
+echo "== tests"
+# pytest exits 5 when it collected no tests: that is a failure too (set -e).
+.venv/bin/python -m pytest "$@"

@@ -1,0 +1,34 @@
+"""The metadata store on PostgreSQL: a new database per test on the server ``HEADRACE_TEST_PG_URL`` names."""
+
+from __future__ import annotations
+
+import pytest
+
+from headrace.errors import StoreError
+from headrace.storage.sql import SqlMetadataStore
+
+from .conformance import StoreConformance
+from .conftest import IN_CI, PG_ADMIN_URL
+from .sql_checks import SqlStoreChecks
+
+pytestmark = pytest.mark.postgres
+
+if not PG_ADMIN_URL and not IN_CI:  # under CI=true the pg_admin_engine fixture fails instead
+    pytest.skip(
+        "HEADRACE_TEST_PG_URL is not set; start one with scripts/pg.sh start and set"
+        " HEADRACE_TEST_PG_URL=$(scripts/pg.sh url)",
+        allow_module_level=True,
+    )
+
+
+class TestPostgresStore(StoreConformance, SqlStoreChecks):
+    __test__ = True  # the bases opt out of collection
+
+    @pytest.fixture
+    def store_url(self, pg_url: str) -> str:
+        return pg_url
+
+
+def test_unreachable_server_raises_store_error(pg_admin_engine) -> None:
+    with pytest.raises(StoreError, match="cannot open"):
+        SqlMetadataStore("postgresql://postgres@127.0.0.1:1/postgres")

@@ -1,0 +1,59 @@
+"""The public surface: names in ``headrace.__all__``, lazy imports, and the error tree."""
+
+from __future__ import annotations
+
+import inspect
+import subprocess
+import sys
+
+import headrace
+import headrace.errors as errors
+
+CONTRACT_NAMES = {
+    "Workspace", "Experiment", "Pipeline", "PythonScriptStep", "PipelineParameter", "PipelineData",
+    "DataPath", "DataPathComputeBinding", "Datastore", "Run", "PipelineRun", "StepRun",
+}
+
+
+def test_all_is_sorted_and_resolvable():
+    assert headrace.__all__ == sorted(headrace.__all__)
+    for name in headrace.__all__:
+        assert getattr(headrace, name) is not None
+
+
+def test_contract_names_are_exported():
+    assert CONTRACT_NAMES <= set(headrace.__all__)
+
+
+def test_unknown_name_raises_attribute_error():
+    try:
+        headrace.NoSuchThing  # noqa: B018
+    except AttributeError as exc:
+        assert "NoSuchThing" in str(exc)
+    else:
+        raise AssertionError("expected AttributeError")
+
+
+def test_import_is_cheap():
+    code = "import sys, headrace; print(sorted(m for m in ('sqlalchemy', 'fsspec', 'typer', 'fastapi') if m in sys.modules))"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
+
+
+def test_every_error_derives_from_headrace_error():
+    classes = [c for _, c in inspect.getmembers(errors, inspect.isclass) if c.__module__ == errors.__name__]
+    assert len(classes) > 5
+    for cls in classes:
+        assert issubclass(cls, errors.HeadraceError), cls
+
+
+def test_step_failed_error_names_step_code_and_stderr():
+    exc = errors.StepFailedError("r1", "train", 3, "Traceback...\nValueError: boom\n")
+    text = str(exc)
+    assert "'train'" in text and "exit code 3" in text and "ValueError: boom" in text
+    assert exc.step == "train" and exc.exit_code == 3
+
+
+def test_definition_error_lists_every_problem():
+    exc = errors.DefinitionError(["step 'a': missing script", "step 'b': duplicate name"])
+    assert "2 problem(s)" in str(exc) and "step 'a'" in str(exc) and "step 'b'" in str(exc)
