@@ -92,4 +92,7 @@ def _failure(run: Any, record: Any) -> RunError:
         return RunError(f"run {run.id} failed: {record.error}", run_id=run.id)
     first = failed[0]
     tail = first.properties.get("stderr_tail") or run._backend.read_step_log(first, "stderr")[-2000:]
-    return StepFailedError(run.id, first.name, first.exit_code, tail, detail=first.error or "")
+    detail = first.error or ""
+    if detail.startswith("exit code"):  # already in the message
+        detail = ""
+    return StepFailedError(run.id, first.name, first.exit_code, tail, detail=detail)
