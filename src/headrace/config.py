@@ -36,6 +36,11 @@ class AgentSettings(BaseModel):
         "unfinished steps Failed ('agent lost'); 'requeue' resumes them (finished steps are kept).",
     )
     poll_seconds: float = Field(default=1.0, gt=0, description="Fallback poll interval for queued runs.")
+    in_process: bool = Field(
+        default=True,
+        description="In an embedded workspace, start an agent inside the submitting process on its first "
+        "submit. Set false when a separate `headrace agent` serves the home.",
+    )
     small_file_bytes: int = Field(
         default=1 << 20,
         ge=0,

@@ -16,7 +16,9 @@ from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.engine import make_url
 
 # Plain asserts in the shared suites report values too (pytest only rewrites test modules by itself).
-pytest.register_assert_rewrite(__name__.rpartition(".")[0] + ".conformance", __name__.rpartition(".")[0] + ".sql_checks")
+pytest.register_assert_rewrite(
+    __name__.rpartition(".")[0] + ".conformance", __name__.rpartition(".")[0] + ".sql_checks"
+)
 
 # Read at import, before any autouse fixture clears HEADRACE_* variables.
 PG_ADMIN_URL = os.environ.get("HEADRACE_TEST_PG_URL")

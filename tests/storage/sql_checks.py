@@ -4,7 +4,10 @@ database, error translation. Subclasses provide a ``store_url`` fixture naming a
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from collections.abc import Iterator
+from subprocess import PIPE
 
 import pytest
 from alembic.autogenerate import compare_metadata
@@ -41,7 +44,9 @@ class SqlStoreChecks:
         engine = create_store_engine(store_url)
         try:
             with engine.connect() as conn:
-                context = MigrationContext.configure(conn, opts={"compare_type": True, "version_table": schema.VERSION_TABLE})
+                context = MigrationContext.configure(
+                    conn, opts={"compare_type": True, "version_table": schema.VERSION_TABLE}
+                )
                 assert compare_metadata(context, metadata) == []
         finally:
             engine.dispose()
@@ -67,6 +72,18 @@ class SqlStoreChecks:
         finally:
             store.close()
 
+    def test_database_from_a_newer_headrace_raises_store_error(
+        self, store: SqlMetadataStore, store_url: str
+    ) -> None:
+        engine = create_store_engine(store_url)
+        try:
+            with engine.begin() as conn:
+                conn.execute(text(f"UPDATE {schema.VERSION_TABLE} SET version_num = '9999'"))
+        finally:
+            engine.dispose()
+        with pytest.raises(StoreError, match="9999"):
+            SqlMetadataStore(store_url)
+
     def test_concurrent_first_opens_of_a_fresh_database(self, store_url: str) -> None:
         stores = run_in_threads(4, lambda _: SqlMetadataStore(store_url))
         try:
@@ -75,6 +92,27 @@ class SqlStoreChecks:
         finally:
             for s in stores:
                 s.close()
+
+    def test_first_opens_from_separate_processes(self, store_url: str) -> None:
+        code = (
+            "import sys\n"
+            "from headrace.storage.sql import SqlMetadataStore\n"
+            "store = SqlMetadataStore(sys.argv[1])\n"
+            "print(store.get_or_create_experiment('shared').id)\n"
+            "store.close()\n"
+        )
+        procs = [
+            subprocess.Popen([sys.executable, "-c", code, store_url], stdout=PIPE, stderr=PIPE, text=True)
+            for _ in range(2)
+        ]
+        outputs = [p.communicate(timeout=120) for p in procs]
+        assert [p.returncode for p in procs] == [0, 0], [err for _, err in outputs]
+        assert len({out.strip() for out, _ in outputs}) == 1
+        store = SqlMetadataStore(store_url)
+        try:
+            assert [e.name for e in store.list_experiments()] == ["shared"]
+        finally:
+            store.close()
 
     # -- several stores on one database ------------------------------------------------
     def test_claim_run_exactly_once_across_store_instances(

@@ -2,16 +2,13 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from sqlalchemy import text
 
 from headrace.errors import StoreError
-from headrace.storage.sql import SqlMetadataStore, schema
+from headrace.storage.sql import SqlMetadataStore
 from headrace.storage.sql.connection import BUSY_TIMEOUT_MS, create_store_engine
 
 from .conformance import StoreConformance
@@ -55,33 +52,6 @@ def test_connections_use_wal_and_foreign_keys(sqlite_url: str) -> None:
     }
 
 
-def test_first_opens_from_separate_processes(tmp_path: Path) -> None:
-    url = f"sqlite:///{tmp_path / 'fresh' / 'metadata.db'}"
-    code = (
-        "import sys\n"
-        "from headrace.storage.sql import SqlMetadataStore\n"
-        "s = SqlMetadataStore(sys.argv[1])\n"
-        "print(s.get_or_create_experiment('shared').id)\n"
-        "s.close()\n"
-    )
-    procs = [
-        subprocess.Popen(
-            [sys.executable, "-c", code, url], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
-        )
-        for _ in range(3)
-    ]
-    outputs = [p.communicate(timeout=120) for p in procs]
-    assert [p.returncode for p in procs] == [0, 0, 0], [err for _, err in outputs]
-    assert len({out.strip() for out, _ in outputs}) == 1
-    engine = create_store_engine(url)
-    try:
-        assert schema.current_revision(engine) == schema.HEAD_REVISION
-        with engine.connect() as conn:
-            assert conn.execute(text("SELECT count(*) FROM experiments")).scalar() == 1
-    finally:
-        engine.dispose()
-
-
 def test_unusable_path_raises_store_error(tmp_path: Path) -> None:
     (tmp_path / "file").write_text("not a folder")
     with pytest.raises(StoreError, match="cannot open"):
@@ -89,3 +59,9 @@ def test_unusable_path_raises_store_error(tmp_path: Path) -> None:
     (tmp_path / "notadb").write_bytes(b"garbage" * 1000)
     with pytest.raises(StoreError):
         SqlMetadataStore(f"sqlite:///{tmp_path / 'notadb'}")
+
+
+@pytest.mark.parametrize("url", ["not a url", "nosuchdialect://host/db"])
+def test_bad_urls_raise_store_error(url: str) -> None:
+    with pytest.raises(StoreError):
+        SqlMetadataStore(url)

@@ -13,8 +13,11 @@ from headrace import Run
 
 
 def predict(model: dict, x: list[float]) -> str:
-    z = [(v - m) / s for v, m, s in zip(x, model["mean"], model["std"])]
-    scores = [sum(wj * zj for wj, zj in zip(w, z)) + b for w, b in zip(model["weights"], model["bias"])]
+    z = [(v - m) / s for v, m, s in zip(x, model["mean"], model["std"], strict=True)]
+    scores = [
+        sum(wj * zj for wj, zj in zip(w, z, strict=True)) + b
+        for w, b in zip(model["weights"], model["bias"], strict=True)
+    ]
     return model["classes"][max(range(len(scores)), key=scores.__getitem__)]
 
 
@@ -46,7 +49,9 @@ def main() -> None:
         total = sum(matrix[c].values())
         recalls.append(matrix[c][c] / total if total else math.nan)
     balanced = sum(r for r in recalls if not math.isnan(r)) / max(1, sum(not math.isnan(r) for r in recalls))
-    print(f"accuracy {accuracy:.4f} on {len(rows)} test rows ({correct} correct); balanced accuracy {balanced:.4f}")
+    print(
+        f"accuracy {accuracy:.4f} on {len(rows)} test rows ({correct} correct); balanced accuracy {balanced:.4f}"
+    )
     for actual, row in matrix.items():
         print(f"  {actual:>12}: " + "  ".join(f"{p}={n}" for p, n in row.items()))
 
@@ -61,8 +66,17 @@ def main() -> None:
 
     os.makedirs(args.out, exist_ok=True)
     with open(os.path.join(args.out, "metrics.json"), "w", encoding="utf-8") as f:
-        json.dump({"accuracy": accuracy, "balanced_accuracy": balanced, "test_rows": len(rows),
-                   "confusion_matrix": matrix, "hyperparameters": model.get("hyperparameters", {})}, f, indent=2)
+        json.dump(
+            {
+                "accuracy": accuracy,
+                "balanced_accuracy": balanced,
+                "test_rows": len(rows),
+                "confusion_matrix": matrix,
+                "hyperparameters": model.get("hyperparameters", {}),
+            },
+            f,
+            indent=2,
+        )
 
 
 if __name__ == "__main__":

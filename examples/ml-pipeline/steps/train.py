@@ -55,8 +55,8 @@ def fit(xs, ys, classes, epochs, learning_rate, l2, run):
         gw = [[0.0] * d for _ in range(k)]
         gb = [0.0] * k
         loss = 0.0
-        for x, y in zip(xs, ys):
-            p = softmax([sum(wc[j] * x[j] for j in range(d)) + bc for wc, bc in zip(w, b)])
+        for x, y in zip(xs, ys, strict=True):
+            p = softmax([sum(wc[j] * x[j] for j in range(d)) + bc for wc, bc in zip(w, b, strict=True)])
             t = index[y]
             loss -= math.log(max(p[t], 1e-12))
             for c in range(k):
@@ -88,7 +88,7 @@ def main() -> None:
 
     features, raw, ys = load_split(os.path.join(args.data, "train.csv"))
     mean, std = standardise(raw)
-    xs = [[(v - m) / s for v, m, s in zip(x, mean, std)] for x in raw]
+    xs = [[(v - m) / s for v, m, s in zip(x, mean, std, strict=True)] for x in raw]
     classes = sorted(set(ys))
     print(f"training on {len(xs)} rows, {len(features)} features, classes {classes}")
 
@@ -96,9 +96,16 @@ def main() -> None:
     w, b, loss = fit(xs, ys, classes, args.epochs, args.learning_rate, args.l2, run)
     run.log("final_loss", round(loss, 6))
 
-    model = {"kind": "multinomial_logistic_regression", "features": features, "classes": classes,
-             "mean": mean, "std": std, "weights": w, "bias": b,
-             "hyperparameters": {"epochs": args.epochs, "learning_rate": args.learning_rate, "l2": args.l2}}
+    model = {
+        "kind": "multinomial_logistic_regression",
+        "features": features,
+        "classes": classes,
+        "mean": mean,
+        "std": std,
+        "weights": w,
+        "bias": b,
+        "hyperparameters": {"epochs": args.epochs, "learning_rate": args.learning_rate, "l2": args.l2},
+    }
     os.makedirs(args.out, exist_ok=True)
     with open(os.path.join(args.out, "model.json"), "w", encoding="utf-8") as f:
         json.dump(model, f, indent=2)

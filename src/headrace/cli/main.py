@@ -67,7 +67,7 @@ def main() -> None:
     except HeadraceError as exc:
         if _verbose:
             raise
-        err_console.print(f"[red]error:[/red] {exc}", highlight=False)
+        err_console.print(f"[red]error:[/red] {exc}", highlight=False, soft_wrap=True)  # one line, never wrapped
         sys.exit(1)
     except typer.Exit as exc:
         sys.exit(exc.exit_code)

@@ -28,7 +28,8 @@ def run_list(
         print_json([asdict(r) for r in runs])
         return
     table = Table(title="Runs")
-    for col in ("Run id", "Experiment", "Status", "Created", "Duration", "Source"):
+    table.add_column("Run id", no_wrap=True, min_width=max((len(r.id) for r in runs), default=6))  # never cut
+    for col in ("Experiment", "Status", "Created", "Duration", "Source"):
         table.add_column(col)
     for r in runs:
         table.add_row(r.id, r.experiment_name, styled(r.status.value), fmt_time(r.created_at),

@@ -7,7 +7,7 @@ on this host and its process is gone (so recovery after ``kill -9`` needs no wai
 - ``fail`` (default): steps that were running end Failed ("agent lost"), steps not started
   end Canceled, and the run ends Failed. Nothing is re-executed behind the user's back.
 - ``requeue``: steps that were running go back to NotStarted, finished steps are kept, and the
-  run returns to Queued (``attempt`` + 1) so an agent resumes it.
+  run returns to Queued so an agent resumes it (the claim counts the new ``attempt``).
 """
 
 from __future__ import annotations
@@ -234,8 +234,7 @@ class Agent:
                 self.store.update_step_run(step.id, status=StepStatus.CANCELED, ended_at=clock.now(),
                                            error="not run: the agent executing the run was lost")
         if requeue:
-            self.store.update_run(run.id, status=RunStatus.QUEUED, agent_id=None, lease_expires_at=None,
-                                  attempt=run.attempt + 1)
+            self.store.update_run(run.id, status=RunStatus.QUEUED, agent_id=None, lease_expires_at=None)
             self.wake()
             logger.warning("re-queued run %s after its agent %s was lost", run.id, run.agent_id)
         else:

@@ -124,14 +124,12 @@ class _RunState:
             rec = self.records[name]
             if rec.status is not StepStatus.NOT_STARTED:
                 continue
-            deps = [self.records[d] for d in step["depends_on"]]
-            blocked = [d for d in deps if d.status in (StepStatus.FAILED, StepStatus.CANCELED)]
-            if blocked:
-                why = f"not run: upstream step {blocked[0].name!r} {blocked[0].status.value.lower()}"
+            why = self._blocked_reason(step)
+            if why:
                 self._set(name, status=StepStatus.CANCELED, error=why, ended_at=clock.now())
                 changed = True
                 continue
-            if not all(d.status is StepStatus.FINISHED for d in deps):
+            if not all(self.records[d].status is StepStatus.FINISHED for d in step["depends_on"]):
                 continue
             if len(self.running) >= self.ex.settings.max_parallel_steps:
                 return changed
@@ -139,12 +137,20 @@ class _RunState:
             changed = True
         return changed
 
+    def _blocked_reason(self, step: dict[str, Any]) -> str | None:
+        """Why ``step`` can never run (an upstream step failed or was canceled), or None."""
+        for dep in step["depends_on"]:
+            rec = self.records[dep]
+            if rec.status in (StepStatus.FAILED, StepStatus.CANCELED):
+                return f"not run: upstream step {rec.name!r} {rec.status.value.lower()}"
+        return None
+
     def _start(self, step: dict[str, Any]) -> None:
         name = step["name"]
         rec = self.records[name]
         log: list[str] = [f"step {name!r} (step run {rec.id}) of run {self.run.id}"]
         try:
-            task, fingerprints = self._task(step, rec)
+            task, fingerprints = self._task(step, rec, log)
         except HeadraceError as exc:
             log.append(f"could not start: {exc}")
             self._write_log(rec, log)
@@ -160,11 +166,12 @@ class _RunState:
             outputs=step["outputs"], compute_target=step["compute_target"],
         )
         log.append(f"reuse key: {key}")
-        if self._try_reuse(step, rec, key, log):
+        props = dict(rec.properties, input_fingerprints=fingerprints)
+        if self._try_reuse(step, rec, key, log, props):
             return
         log.append(f"started at {clock.now().isoformat()}")
         self._set(name, status=StepStatus.RUNNING, started_at=clock.now(), reuse_key=key,
-                  log_uri=self.ex.artifacts.uri(task.log_path))
+                  log_uri=self.ex.artifacts.uri(task.log_path), properties=props)
         target = self.ex.targets[step["compute_target"]]
         pool = self._get_pool()
         self.running[pool.submit(_run_task, target, task, log)] = name
@@ -174,7 +181,8 @@ class _RunState:
             self._pool = ThreadPoolExecutor(self.ex.settings.max_parallel_steps, thread_name_prefix="step")
         return self._pool
 
-    def _try_reuse(self, step: dict[str, Any], rec: StepRunRecord, key: str, log: list[str]) -> bool:
+    def _try_reuse(self, step: dict[str, Any], rec: StepRunRecord, key: str, log: list[str],
+                   props: dict[str, Any]) -> bool:
         if not step.get("allow_reuse", True):
             log.append("reuse: disabled for this step (allow_reuse=False)")
             return False
@@ -195,7 +203,7 @@ class _RunState:
         self._write_log(rec, log)
         self._set(step["name"], status=StepStatus.FINISHED, reuse_key=key, reused_from=origin,
                   outputs=prior.outputs, exit_code=prior.exit_code, started_at=now, ended_at=now,
-                  log_uri=self.ex.artifacts.uri(log_path(self.run.id, rec.id)))
+                  log_uri=self.ex.artifacts.uri(log_path(self.run.id, rec.id)), properties=props)
         return True
 
     def _output_exists(self, out: dict[str, str]) -> bool:
@@ -205,12 +213,13 @@ class _RunState:
             return False
 
     # -- task building -------------------------------------------------------------------
-    def _task(self, step: dict[str, Any], rec: StepRunRecord) -> tuple[c.StepTask, dict[str, str]]:
+    def _task(self, step: dict[str, Any], rec: StepRunRecord,
+              log: list[str]) -> tuple[c.StepTask, dict[str, str]]:
         data = self.graph["data"]
         inputs: dict[str, c.DataBinding] = {}
         fingerprints: dict[str, str] = {}
         for name in step["inputs"]:
-            binding, fp = self._input(name, data[name])
+            binding, fp = self._input(name, data[name], log)
             inputs[name] = binding
             fingerprints[name] = fp
         outputs = {
@@ -240,7 +249,7 @@ class _RunState:
         )
         return task, fingerprints
 
-    def _input(self, name: str, spec: dict[str, Any]) -> tuple[c.DataBinding, str]:
+    def _input(self, name: str, spec: dict[str, Any], log: list[str]) -> tuple[c.DataBinding, str]:
         if spec["kind"] == "pipeline_data":
             producer = self.records[spec["producer"]]
             out = producer.outputs.get(name)
@@ -254,6 +263,7 @@ class _RunState:
             ds_name, path = spec["datastore"], spec["path"]
         ds = self.ex.resolve_datastore(ds_name)
         fp = fingerprint(ds, path, self.ex.settings.small_file_bytes)
+        log.append(f"input {name} fingerprint: {_describe_fingerprint(fp)}")
         return c.DataBinding(ds_name, path, spec.get("mode", "mount")), f"{ds_name}:{path}:{fp['digest']}"
 
     # -- completion ----------------------------------------------------------------------
@@ -303,9 +313,11 @@ class _RunState:
     def _close(self) -> RunRecord:
         reason = {"failed": "not run: the pipeline stopped after a step failed",
                   "canceled": "not run: the run was canceled"}.get(self.stopping or "", "not run")
-        for name, rec in self.records.items():
-            if not rec.status.is_terminal:
-                self._set(name, status=StepStatus.CANCELED, error=reason, ended_at=clock.now())
+        for step in self.graph["steps"]:  # topological order: upstream reasons are settled first
+            name = step["name"]
+            if not self.records[name].status.is_terminal:
+                why = (self.stopping != "canceled" and self._blocked_reason(step)) or reason
+                self._set(name, status=StepStatus.CANCELED, error=why, ended_at=clock.now())
         statuses = [r.status for r in self.records.values()]
         failed = [r for r in self.records.values() if r.status is StepStatus.FAILED]
         if self.stopping == "canceled":
@@ -338,6 +350,15 @@ class _StepSetupError(HeadraceError):
 
 def _run_task(target: c.ComputeTarget, task: c.StepTask, log: list[str]) -> c.StepOutcome:
     return target.run(task, log)
+
+
+def _describe_fingerprint(fp: dict[str, Any]) -> str:
+    files = list(fp["files"].values())
+    large = sum("sha256" not in f for f in files)
+    how = {0: "content hash", len(files): "size + version"}.get(
+        large, f"content hash ({len(files) - large} small), size + version ({large} large)")
+    return (f"{fp['datastore']}:{fp['path']} ({fp['kind']}, {len(files)} file(s), {sum(f['size'] for f in files)}"
+            f" bytes) by {how}, digest {fp['digest'][:16]}")
 
 
 def _param_text(value: Any) -> str:

@@ -28,8 +28,8 @@ class Datastore:
     def __init__(self, workspace: Any, name: str):
         self.workspace = workspace
         self.name = name
+        self._impl = workspace._backend.datastore(name)  # raises NotFoundError listing the registered ones
         self._record = workspace._backend.datastore_record(name)
-        self._impl = workspace._backend.datastore(name)
 
     @property
     def datastore_type(self) -> str:

@@ -86,7 +86,8 @@ class LocalBackend:
 
     # -- runs ----------------------------------------------------------------------------
     def submit_pipeline(self, pipeline: Any, experiment_name: str, **options: Any) -> RunRecord:
-        self.ensure_agent()
+        if self.svc.agent_in_process:
+            self.ensure_agent()
         run = run_service.submit_pipeline(self.svc, pipeline, experiment_name, **options)
         self._submitted.append(run.id)
         return run

@@ -25,6 +25,7 @@ class Services:
         executor: runs claimed runs (used by agents).
         execution: execution limits and defaults.
         on_queued: callbacks told the id of every newly queued run (wakes in-process agents).
+        agent_in_process: whether an embedded SDK process starts its own agent on submit.
     """
 
     home: Path
@@ -34,6 +35,7 @@ class Services:
     executor: RunExecutor
     execution: ExecutionSettings
     agent_options: dict = field(default_factory=dict)
+    agent_in_process: bool = True
     on_queued: list[Callable[[str], None]] = field(default_factory=list)
     _datastores: dict[str, Datastore] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)

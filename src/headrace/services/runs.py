@@ -41,15 +41,20 @@ def freeze_pipeline(svc: Services, pipeline: Any) -> PipelineRecord:
         ds_name = spec.get("datastore")
         if ds_name:
             try:
-                get_datastore(svc, ds_name)
+                ds = get_datastore(svc, ds_name)
             except NotFoundError as exc:
                 problems.append(f"data {name!r}: {exc}; register it with Datastore.register_local(...)")
+                continue
+            if spec.get("kind") == "datapath":
+                problems.extend(_path_problems(ds, spec["path"], f"data {name!r}"))
     for pname, spec in graph["parameters"].items():
         if spec["type"] == "datapath":
             try:
-                get_datastore(svc, spec["default"]["datastore"])
+                ds = get_datastore(svc, spec["default"]["datastore"])
             except NotFoundError as exc:
                 problems.append(f"parameter {pname!r}: {exc}")
+                continue
+            problems.extend(_path_problems(ds, spec["default"]["path"], f"parameter {pname!r} (default)"))
     if problems:
         raise DefinitionError(problems)
     for step in graph["steps"]:
@@ -59,6 +64,14 @@ def freeze_pipeline(svc: Services, pipeline: Any) -> PipelineRecord:
             raise DefinitionError([f"step {step['name']!r}: cannot snapshot its source_directory: {exc}"]) from exc
     blob = json.dumps(graph, sort_keys=True, separators=(",", ":"))
     return svc.store.get_or_create_pipeline(hashlib.sha256(blob.encode()).hexdigest(), graph)
+
+
+def _path_problems(ds: Any, path: str, what: str) -> list[str]:
+    try:
+        ds.uri(path)  # rejects paths that leave the datastore root
+    except HeadraceError as exc:
+        return [f"{what}: {exc}"]
+    return []
 
 
 def submit_pipeline(svc: Services, pipeline: Any, experiment_name: str, **options: Any) -> RunRecord:
@@ -140,9 +153,11 @@ def get_step_run(svc: Services, run_id: str, step: str) -> StepRunRecord:
     """A step run by step name or step run id.
 
     Raises:
-        NotFoundError: no such step in the run; the message lists its steps.
+        NotFoundError: no such run, or no such step in the run (the message lists its steps).
     """
     steps = svc.store.list_step_runs(run_id)
+    if not steps:
+        svc.store.get_run(run_id)  # an unknown run is named as such, not as a missing step
     for s in steps:
         if s.name == step or s.id == step:
             return s

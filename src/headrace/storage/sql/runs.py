@@ -1,35 +1,82 @@
 """Statements on pipeline runs and step runs, each run inside a transaction the store opens.
 
 Every function takes an open ``Connection``; committing, locking and error translation are the
-store's job (``store.py``).
+store's job (``store.py``). Hot statements are built once with bound parameters: on SQLite,
+building and cache-keying a Core statement costs more than executing it.
 """
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Column, Connection, Table, and_, func, insert, literal, or_, select, update
+from sqlalchemy import Connection, Table, and_, bindparam, func, insert, or_, select, update
 
-from headrace.errors import ConflictError, NotFoundError
-from headrace.storage.records import RunRecord, RunStatus, StepRunRecord, StepStatus
+from headrace.errors import AlreadyExistsError, ConflictError, HeadraceError, NotFoundError, StoreError
+from headrace.storage.records import MetricRecord, RunRecord, RunStatus, StepRunRecord, StepStatus
 from headrace.storage.sql import rows
 from headrace.storage.sql import tables as t
 
 _runs = t.pipeline_runs
 _steps = t.step_runs
+_QUEUED = RunStatus.QUEUED.value
+
+_INSERT_RUN = insert(_runs)
+_INSERT_STEPS = insert(_steps)
+_GET_RUN = select(*rows.RUN_COLUMNS).where(_runs.c.id == bindparam("key"))
+_GET_STEP = select(*rows.STEP_COLUMNS).where(_steps.c.id == bindparam("key"))
+_LIST_STEPS = (
+    select(*rows.STEP_COLUMNS).where(_steps.c.run_id == bindparam("run_id")).order_by(_steps.c.position)
+)
+_FIND_REUSABLE = (
+    select(*rows.STEP_COLUMNS)
+    .where(_steps.c.reuse_key == bindparam("reuse_key"), _steps.c.status == StepStatus.FINISHED.value)
+    .order_by(_steps.c.created_at.desc(), _steps.c.position.desc(), _steps.c.id.desc())
+    .limit(1)
+)
+_RENEW = (
+    update(_runs)
+    .where(_runs.c.agent_id == bindparam("b_agent_id"), _runs.c.status == RunStatus.RUNNING.value)
+    .values(lease_expires_at=bindparam("b_lease_until"))
+)
+# Bound names never equal a column name (SQLAlchemy reserves those in UPDATE): hence ``b_``/``v_``.
+# Candidates oldest first. PostgreSQL: SKIP LOCKED lets concurrent agents take different runs
+# without waiting. SQLite ignores the clause; its write transaction already serialises claimers.
+_PICK_OLDEST = (
+    select(_runs.c.id)
+    .where(_runs.c.status == _QUEUED)
+    .order_by(_runs.c.created_at, _runs.c.id)
+    .limit(1)
+    .with_for_update(skip_locked=True)
+)
+_PICK_BY_ID = _PICK_OLDEST.where(_runs.c.id == bindparam("key"))
+# The status is checked again here, so a run can only ever be claimed once.
+_CLAIM = (
+    update(_runs)
+    .where(_runs.c.id == bindparam("key"), _runs.c.status == _QUEUED)
+    .values(
+        status=RunStatus.RUNNING.value,
+        agent_id=bindparam("b_agent_id"),
+        lease_expires_at=bindparam("b_lease_until"),
+        attempt=_runs.c.attempt + 1,
+        started_at=func.coalesce(_runs.c.started_at, bindparam("b_now", type_=t.UTCDateTime())),
+    )
+    .returning(*rows.RUN_COLUMNS)
+)
+_RECORD_COLUMNS = {_runs.name: rows.RUN_COLUMNS, _steps.name: rows.STEP_COLUMNS}
 
 
 def insert_run(conn: Connection, run: RunRecord, steps: Sequence[StepRunRecord]) -> None:
-    conn.execute(insert(_runs), rows.as_row(run))
+    conn.execute(_INSERT_RUN, rows.as_row(run))
     if steps:
         # One executemany; ``position`` keeps the caller's (topological) order.
-        conn.execute(insert(_steps), [rows.as_row(step) | {"position": i} for i, step in enumerate(steps)])
+        conn.execute(_INSERT_STEPS, [rows.as_row(step) | {"position": i} for i, step in enumerate(steps)])
 
 
 def get_run(conn: Connection, run_id: str) -> RunRecord | None:
-    row = conn.execute(select(*rows.RUN_COLUMNS).where(_runs.c.id == run_id)).mappings().first()
+    row = conn.execute(_GET_RUN, {"key": run_id}).mappings().first()
     return rows.run_record(row) if row else None
 
 
@@ -62,15 +109,28 @@ def list_runs(
     return page, rows.encode_cursor(page[-1].created_at, page[-1].id)
 
 
+@functools.lru_cache(maxsize=256)
+def _update_stmt(table: Table, names: tuple[str, ...], with_expect: bool) -> Any:
+    """``UPDATE table SET <names> WHERE id = :key [AND status IN :expect] RETURNING <record columns>``.
+
+    Values bind as ``v_<name>``. With no ``names`` it is the matching SELECT.
+    """
+    columns = _RECORD_COLUMNS[table.name]
+    where = [table.c.id == bindparam("key")]
+    if with_expect:
+        where.append(table.c.status.in_(bindparam("expect", expanding=True)))
+    if not names:
+        return select(*columns).where(*where)
+    return update(table).where(*where).values({n: bindparam(f"v_{n}") for n in names}).returning(*columns)
+
+
+@functools.lru_cache(maxsize=8)
+def _status_stmt(table: Table) -> Any:
+    return select(table.c.status).where(table.c.id == bindparam("key"))
+
+
 def update_checked(
-    conn: Connection,
-    *,
-    kind: str,
-    table: Table,
-    columns: list[Column[Any]],
-    key: str,
-    expect: list[str] | None,
-    values: dict[str, Any],
+    conn: Connection, *, kind: str, table: Table, key: str, expect: list[str] | None, values: dict[str, Any]
 ) -> Any:
     """Update the row ``key`` if its status is in ``expect`` (any status when None); return the new row.
 
@@ -78,17 +138,15 @@ def update_checked(
         NotFoundError: no such row.
         ConflictError: the row's status is not in ``expect``.
     """
-    where = [table.c.id == key]
+    params = {f"v_{name}": value for name, value in values.items()}
+    params["key"] = key
     if expect is not None:
-        where.append(table.c.status.in_(expect))
-    if values:
-        stmt: Any = update(table).where(*where).values(values).returning(*columns)
-    else:
-        stmt = select(*columns).where(*where)
-    row = conn.execute(stmt).mappings().first()
+        params["expect"] = expect
+    stmt = _update_stmt(table, tuple(sorted(values)), expect is not None)
+    row = conn.execute(stmt, params).mappings().first()
     if row is not None:
         return row
-    current = conn.execute(select(table.c.status).where(table.c.id == key)).scalar()
+    current = conn.execute(_status_stmt(table), {"key": key}).scalar()
     if current is None:
         raise NotFoundError(kind, key)
     wanted = " or ".join(expect or []) or "(none)"
@@ -98,66 +156,64 @@ def update_checked(
 def claim(
     conn: Connection, *, agent_id: str, lease_until: datetime, run_id: str | None, now: datetime
 ) -> RunRecord | None:
-    """Move one Queued run to Running. The caller's transaction must be a write transaction.
-
-    PostgreSQL: ``FOR UPDATE SKIP LOCKED`` lets concurrent agents pick different runs without
-    waiting. SQLite ignores the clause; there the write transaction already serialises claimers.
-    The update re-checks the status either way, so a run can only be claimed once.
-    """
-    pick = select(_runs.c.id).where(_runs.c.status == RunStatus.QUEUED.value)
-    if run_id is not None:
-        pick = pick.where(_runs.c.id == run_id)
-    pick = pick.order_by(_runs.c.created_at, _runs.c.id).limit(1).with_for_update(skip_locked=True)
-    candidate = conn.execute(pick).scalar()
+    """Move one Queued run to Running. The caller's transaction must be a write transaction."""
+    if run_id is None:
+        candidate = conn.execute(_PICK_OLDEST).scalar()
+    else:
+        candidate = conn.execute(_PICK_BY_ID, {"key": run_id}).scalar()
     if candidate is None:
         return None
-    stmt = (
-        update(_runs)
-        .where(_runs.c.id == candidate, _runs.c.status == RunStatus.QUEUED.value)
-        .values(
-            status=RunStatus.RUNNING.value,
-            agent_id=agent_id,
-            lease_expires_at=lease_until,
-            attempt=_runs.c.attempt + 1,
-            started_at=func.coalesce(_runs.c.started_at, literal(now, t.UTCDateTime())),
-        )
-        .returning(*rows.RUN_COLUMNS)
-    )
-    row = conn.execute(stmt).mappings().first()
+    params = {"key": candidate, "b_agent_id": agent_id, "b_lease_until": lease_until, "b_now": now}
+    row = conn.execute(_CLAIM, params).mappings().first()
     return rows.run_record(row) if row else None
 
 
 def renew_leases(conn: Connection, *, agent_id: str, lease_until: datetime) -> int:
-    stmt = (
-        update(_runs)
-        .where(_runs.c.agent_id == agent_id, _runs.c.status == RunStatus.RUNNING.value)
-        .values(lease_expires_at=lease_until)
-    )
-    return conn.execute(stmt).rowcount
+    return conn.execute(_RENEW, {"b_agent_id": agent_id, "b_lease_until": lease_until}).rowcount
 
 
 def list_step_runs(conn: Connection, run_id: str) -> list[StepRunRecord]:
-    stmt = select(*rows.STEP_COLUMNS).where(_steps.c.run_id == run_id).order_by(_steps.c.position)
-    return [rows.step_record(row) for row in conn.execute(stmt).mappings()]
+    return [rows.step_record(row) for row in conn.execute(_LIST_STEPS, {"run_id": run_id}).mappings()]
 
 
 def get_step_run(conn: Connection, step_run_id: str) -> StepRunRecord | None:
-    row = conn.execute(select(*rows.STEP_COLUMNS).where(_steps.c.id == step_run_id)).mappings().first()
+    row = conn.execute(_GET_STEP, {"key": step_run_id}).mappings().first()
     return rows.step_record(row) if row else None
 
 
 def find_reusable(conn: Connection, reuse_key: str) -> StepRunRecord | None:
-    stmt = (
-        select(*rows.STEP_COLUMNS)
-        .where(_steps.c.reuse_key == reuse_key, _steps.c.status == StepStatus.FINISHED.value)
-        .order_by(_steps.c.created_at.desc(), _steps.c.position.desc(), _steps.c.id.desc())
-        .limit(1)
-    )
-    row = conn.execute(stmt).mappings().first()
+    row = conn.execute(_FIND_REUSABLE, {"reuse_key": reuse_key}).mappings().first()
     return rows.step_record(row) if row else None
 
 
-def existing_ids(conn: Connection, table: Table, ids: set[str]) -> set[str]:
+# -- explaining a failed insert (IntegrityError says little, and differently per backend) ----------
+def _existing(conn: Connection, table: Table, ids: set[str]) -> set[str]:
     if not ids:
         return set()
     return set(conn.execute(select(table.c.id).where(table.c.id.in_(ids))).scalars())
+
+
+def explain_run_clash(conn: Connection, run: RunRecord, steps: Sequence[StepRunRecord]) -> HeadraceError:
+    """The error to raise for a ``create_run`` the database refused."""
+    if _existing(conn, _runs, {run.id}):
+        return AlreadyExistsError("run", run.id)
+    if not _existing(conn, t.experiments, {run.experiment_id}):
+        return NotFoundError("experiment", run.experiment_id, "create it with get_or_create_experiment")
+    if not _existing(conn, t.pipelines, {run.pipeline_id}):
+        return NotFoundError("pipeline", run.pipeline_id, "store it with get_or_create_pipeline")
+    step_ids = [step.id for step in steps]
+    taken = _existing(conn, _steps, set(step_ids)) | {sid for sid in step_ids if step_ids.count(sid) > 1}
+    if taken:
+        return AlreadyExistsError("step run", ", ".join(sorted(taken)))
+    return StoreError(f"metadata store: cannot insert run {run.id}")
+
+
+def explain_missing_owner(conn: Connection, metrics: Sequence[MetricRecord]) -> HeadraceError:
+    """The error to raise for an ``add_metrics`` the database refused."""
+    run_ids = {m.run_id for m in metrics}
+    if missing := run_ids - _existing(conn, _runs, run_ids):
+        return NotFoundError("run", ", ".join(sorted(missing)))
+    step_ids = {m.step_run_id for m in metrics if m.step_run_id is not None}
+    if missing := step_ids - _existing(conn, _steps, step_ids):
+        return NotFoundError("step run", ", ".join(sorted(missing)))
+    return StoreError("metadata store: cannot insert metrics")

@@ -16,6 +16,7 @@ from pathlib import Path
 from sqlalchemy import Engine, text
 from sqlalchemy.exc import DBAPIError
 
+from headrace.errors import StoreError
 from headrace.storage.sql.connection import write_engine
 
 __all__ = ["HEAD_REVISION", "MIGRATIONS_DIR", "VERSION_TABLE", "current_revision", "upgrade"]
@@ -46,12 +47,15 @@ def upgrade(engine: Engine) -> None:
     """Apply every migration the database lacks (a no-op when it is at head).
 
     Raises:
-        sqlalchemy.exc.SQLAlchemyError, alembic.util.CommandError: the caller translates them.
+        StoreError: the database is at a revision this version of headrace does not know.
+        sqlalchemy.exc.SQLAlchemyError: the caller translates it.
     """
-    if current_revision(engine) == HEAD_REVISION:
+    found = current_revision(engine)
+    if found == HEAD_REVISION:
         return
     from alembic import command
     from alembic.config import Config
+    from alembic.util import CommandError
 
     with _process_lock, write_engine(engine).begin() as conn:
         if conn.dialect.name == "postgresql":
@@ -61,4 +65,10 @@ def upgrade(engine: Engine) -> None:
         config.set_main_option("path_separator", "os")
         config.attributes["connection"] = conn
         config.attributes["version_table"] = VERSION_TABLE
-        command.upgrade(config, "head")
+        try:
+            command.upgrade(config, "head")
+        except CommandError as exc:
+            raise StoreError(
+                f"cannot migrate the metadata database (at revision {found!r}, this headrace knows up to"
+                f" {HEAD_REVISION!r}): {exc}; was it created by a newer headrace? Upgrade headrace."
+            ) from exc

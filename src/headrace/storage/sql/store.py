@@ -19,7 +19,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import datetime
 from typing import Any, ParamSpec, TypeVar
 
-from sqlalchemy import Connection, insert, select
+from sqlalchemy import Connection, bindparam, insert, select
 from sqlalchemy.exc import DBAPIError, IntegrityError, SQLAlchemyError
 
 from headrace import clock
@@ -43,6 +43,19 @@ __all__ = ["SqlMetadataStore"]
 
 P = ParamSpec("P")
 T = TypeVar("T")
+
+_GET_EXPERIMENT = select(t.experiments).where(t.experiments.c.name == bindparam("key"))
+_GET_PIPELINE = select(t.pipelines).where(t.pipelines.c.id == bindparam("key"))
+_PIPELINE_BY_HASH = select(t.pipelines).where(t.pipelines.c.content_hash == bindparam("key"))
+_GET_DATASTORE = select(t.datastores).where(t.datastores.c.name == bindparam("key"))
+_INSERT_EXPERIMENT = insert(t.experiments)
+_INSERT_PIPELINE = insert(t.pipelines)
+_INSERT_DATASTORE = insert(t.datastores)
+_INSERT_METRICS = insert(t.metrics)
+_LIST_METRICS = (
+    select(*rows.METRIC_COLUMNS).where(t.metrics.c.run_id == bindparam("run_id")).order_by(t.metrics.c.id)
+)
+_LIST_STEP_METRICS = _LIST_METRICS.where(t.metrics.c.step_run_id == bindparam("step_run_id"))
 
 
 def _translated(fn: Callable[P, T]) -> Callable[P, T]:
@@ -77,16 +90,29 @@ class SqlMetadataStore(MetadataStore):
     """
 
     def __init__(self, url: str):
-        parsed = normalize_url(url)
+        try:
+            parsed = normalize_url(url)
+        except SQLAlchemyError as exc:
+            raise StoreError(f"invalid metadata store URL: {exc}") from exc
         self.url = parsed.render_as_string(hide_password=True)
         try:
             self._engine = create_store_engine(parsed)
-            self._writer = write_engine(self._engine)
-            # Close pooled connections when the store is dropped unclosed (or at exit), quietly.
-            weakref.finalize(self, self._engine.dispose)
-            schema.upgrade(self._engine)
+        except ImportError as exc:
+            raise StoreError(
+                f"no driver for {self.url}: {exc}; for PostgreSQL install headrace[postgres]"
+            ) from exc
         except (SQLAlchemyError, OSError) as exc:
             raise StoreError(f"cannot open the metadata store at {self.url}: {exc}") from exc
+        # Close pooled connections when the store is dropped unclosed (or at exit), quietly.
+        weakref.finalize(self, self._engine.dispose)
+        try:
+            schema.upgrade(self._engine)
+        except Exception as exc:
+            self._engine.dispose()
+            if isinstance(exc, SQLAlchemyError):
+                raise StoreError(f"cannot open the metadata store at {self.url}: {exc}") from exc
+            raise
+        self._writer = write_engine(self._engine)
         # An in-memory SQLite database lives on one shared connection: one call at a time.
         self._serial: contextlib.AbstractContextManager[Any] = (
             threading.RLock() if is_memory_sqlite(parsed) else contextlib.nullcontext()
@@ -113,7 +139,7 @@ class SqlMetadataStore(MetadataStore):
         record = ExperimentRecord(id=str(uuid.uuid4()), name=name, created_at=clock.now())
         try:
             with self._write() as conn:
-                conn.execute(insert(t.experiments), rows.as_row(record))
+                conn.execute(_INSERT_EXPERIMENT, rows.as_row(record))
         except IntegrityError:
             return self.get_experiment(name)  # another caller created it first
         return rows.in_utc(record)
@@ -121,7 +147,7 @@ class SqlMetadataStore(MetadataStore):
     @_translated
     def get_experiment(self, name: str) -> ExperimentRecord:
         with self._read() as conn:
-            row = conn.execute(select(t.experiments).where(t.experiments.c.name == name)).mappings().first()
+            row = conn.execute(_GET_EXPERIMENT, {"key": name}).mappings().first()
         if row is None:
             raise NotFoundError("experiment", name)
         return rows.experiment_record(row)
@@ -143,7 +169,7 @@ class SqlMetadataStore(MetadataStore):
         )
         try:
             with self._write() as conn:
-                conn.execute(insert(t.pipelines), rows.as_row(record))
+                conn.execute(_INSERT_PIPELINE, rows.as_row(record))
         except IntegrityError:
             found = self._pipeline_by_hash(content_hash)  # another caller stored it first
             if found is None:
@@ -153,14 +179,13 @@ class SqlMetadataStore(MetadataStore):
 
     def _pipeline_by_hash(self, content_hash: str) -> PipelineRecord | None:
         with self._read() as conn:
-            stmt = select(t.pipelines).where(t.pipelines.c.content_hash == content_hash)
-            row = conn.execute(stmt).mappings().first()
+            row = conn.execute(_PIPELINE_BY_HASH, {"key": content_hash}).mappings().first()
         return rows.pipeline_record(row) if row else None
 
     @_translated
     def get_pipeline(self, pipeline_id: str) -> PipelineRecord:
         with self._read() as conn:
-            row = conn.execute(select(t.pipelines).where(t.pipelines.c.id == pipeline_id)).mappings().first()
+            row = conn.execute(_GET_PIPELINE, {"key": pipeline_id}).mappings().first()
         if row is None:
             raise NotFoundError("pipeline", pipeline_id)
         return rows.pipeline_record(row)
@@ -170,7 +195,7 @@ class SqlMetadataStore(MetadataStore):
     def create_datastore(self, record: DatastoreRecord) -> DatastoreRecord:
         try:
             with self._write() as conn:
-                conn.execute(insert(t.datastores), rows.as_row(record))
+                conn.execute(_INSERT_DATASTORE, rows.as_row(record))
         except IntegrityError as exc:
             raise AlreadyExistsError("datastore", record.name, "pick another name") from exc
         return rows.in_utc(record)
@@ -178,7 +203,7 @@ class SqlMetadataStore(MetadataStore):
     @_translated
     def get_datastore(self, name: str) -> DatastoreRecord:
         with self._read() as conn:
-            row = conn.execute(select(t.datastores).where(t.datastores.c.name == name)).mappings().first()
+            row = conn.execute(_GET_DATASTORE, {"key": name}).mappings().first()
         if row is None:
             raise NotFoundError("datastore", name)
         return rows.datastore_record(row)
@@ -206,25 +231,9 @@ class SqlMetadataStore(MetadataStore):
             with self._write() as conn:
                 runs.insert_run(conn, run, steps)
         except IntegrityError as exc:
-            raise self._explain_run_clash(run, steps) from exc
+            with self._read() as conn:
+                raise runs.explain_run_clash(conn, run, steps) from exc
         return rows.in_utc(run)
-
-    def _explain_run_clash(self, run: RunRecord, steps: Sequence[StepRunRecord]) -> Exception:
-        step_ids = [step.id for step in steps]
-        with self._read() as conn:
-            if runs.existing_ids(conn, t.pipeline_runs, {run.id}):
-                return AlreadyExistsError("run", run.id)
-            if not runs.existing_ids(conn, t.experiments, {run.experiment_id}):
-                return NotFoundError(
-                    "experiment", run.experiment_id, "create it with get_or_create_experiment"
-                )
-            if not runs.existing_ids(conn, t.pipelines, {run.pipeline_id}):
-                return NotFoundError("pipeline", run.pipeline_id, "store it with get_or_create_pipeline")
-            taken = runs.existing_ids(conn, t.step_runs, set(step_ids))
-        taken |= {sid for sid in step_ids if step_ids.count(sid) > 1}
-        if taken:
-            return AlreadyExistsError("step run", ", ".join(sorted(taken)))
-        return StoreError(f"metadata store: cannot insert run {run.id}")
 
     @_translated
     def get_run(self, run_id: str) -> RunRecord:
@@ -278,7 +287,6 @@ class SqlMetadataStore(MetadataStore):
                 conn,
                 kind="run",
                 table=t.pipeline_runs,
-                columns=rows.RUN_COLUMNS,
                 key=run_id,
                 expect=wanted,
                 values=values,
@@ -328,7 +336,6 @@ class SqlMetadataStore(MetadataStore):
                 conn,
                 kind="step run",
                 table=t.step_runs,
-                columns=rows.STEP_COLUMNS,
                 key=step_run_id,
                 expect=wanted,
                 values=values,
@@ -352,29 +359,19 @@ class SqlMetadataStore(MetadataStore):
             return
         try:
             with self._write() as conn:
-                conn.execute(insert(t.metrics), [rows.as_row(m) for m in metrics])
+                conn.execute(_INSERT_METRICS, [rows.as_row(m) for m in metrics])
         except IntegrityError as exc:
-            raise self._explain_missing_owner(metrics) from exc
-
-    def _explain_missing_owner(self, metrics: Sequence[MetricRecord]) -> Exception:
-        run_ids = {m.run_id for m in metrics}
-        step_ids = {m.step_run_id for m in metrics if m.step_run_id is not None}
-        with self._read() as conn:
-            missing_runs = run_ids - runs.existing_ids(conn, t.pipeline_runs, run_ids)
-            missing_steps = step_ids - runs.existing_ids(conn, t.step_runs, step_ids)
-        if missing_runs:
-            return NotFoundError("run", ", ".join(sorted(missing_runs)))
-        if missing_steps:
-            return NotFoundError("step run", ", ".join(sorted(missing_steps)))
-        return StoreError("metadata store: cannot insert metrics")
+            with self._read() as conn:
+                raise runs.explain_missing_owner(conn, metrics) from exc
 
     @_translated
     def list_metrics(self, run_id: str, step_run_id: str | None = None) -> list[MetricRecord]:
-        stmt = select(*rows.METRIC_COLUMNS).where(t.metrics.c.run_id == run_id)
-        if step_run_id is not None:
-            stmt = stmt.where(t.metrics.c.step_run_id == step_run_id)
+        if step_run_id is None:
+            stmt, params = _LIST_METRICS, {"run_id": run_id}
+        else:
+            stmt, params = _LIST_STEP_METRICS, {"run_id": run_id, "step_run_id": step_run_id}
         with self._read() as conn:
-            return [rows.metric_record(row) for row in conn.execute(stmt.order_by(t.metrics.c.id)).mappings()]
+            return [rows.metric_record(row) for row in conn.execute(stmt, params).mappings()]
 
     # -- lifecycle -----------------------------------------------------------------------
     def close(self) -> None:

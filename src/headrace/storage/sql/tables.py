@@ -127,7 +127,7 @@ pipeline_runs = Table(
     Column("lease_expires_at", UTCDateTime),
     Column("attempt", Integer, nullable=False),
     Column("properties", JSON, nullable=False),
-    Index(None, "status", "created_at"),
+    Index(None, "status", "created_at", "id"),  # claim_run: oldest Queued first
     Index(None, "created_at", "id"),
     Index(None, "experiment_name", "created_at"),
     Index(None, "pipeline_id", "created_at"),

@@ -84,7 +84,7 @@ def upgrade() -> None:
             ["pipeline_id"], ["pipelines.id"], name="fk_pipeline_runs_pipeline_id_pipelines"
         ),
     )
-    op.create_index("ix_pipeline_runs_status_created_at", "pipeline_runs", ["status", "created_at"])
+    op.create_index("ix_pipeline_runs_status_created_at_id", "pipeline_runs", ["status", "created_at", "id"])
     op.create_index("ix_pipeline_runs_created_at_id", "pipeline_runs", ["created_at", "id"])
     op.create_index(
         "ix_pipeline_runs_experiment_name_created_at", "pipeline_runs", ["experiment_name", "created_at"]
