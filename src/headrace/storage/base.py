@@ -17,11 +17,14 @@ from headrace.storage.records import (
     DatastoreRecord,
     ExperimentRecord,
     MetricRecord,
+    PipelineEndpointRecord,
     PipelineRecord,
+    PublishedPipelineRecord,
     RunRecord,
     RunStatus,
     StepRunRecord,
     StepStatus,
+    TokenRecord,
 )
 
 
@@ -79,6 +82,8 @@ class MetadataStore(ABC):
         experiment_name: str | None = None,
         statuses: Iterable[RunStatus] | None = None,
         pipeline_id: str | None = None,
+        published_pipeline_id: str | None = None,
+        pipeline_endpoint_id: str | None = None,
         limit: int = 100,
         cursor: str | None = None,
     ) -> tuple[list[RunRecord], str | None]:
@@ -133,6 +138,95 @@ class MetadataStore(ABC):
     @abstractmethod
     def list_metrics(self, run_id: str, step_run_id: str | None = None) -> list[MetricRecord]:
         """Values of a pipeline run (all its steps, or one step run), in logging order."""
+
+    @abstractmethod
+    def create_run_once(
+        self, run: RunRecord, steps: Sequence[StepRunRecord], *, key: str, not_before: datetime
+    ) -> tuple[RunRecord, bool]:
+        """Create a run unless one was already created under ``key`` at or after ``not_before``.
+
+        Returns (the run, True) when created, or (the run created first under ``key``, False).
+        Two racing callers with the same key get the same run; a key older than ``not_before``
+        is replaced. This is what makes ``Idempotency-Key`` (and later schedule fires) exactly-once.
+        """
+
+    @abstractmethod
+    def prune_run_keys(self, before: datetime) -> int:
+        """Forget run keys created before ``before``; returns how many."""
+
+    # -- published pipelines -------------------------------------------------------------
+    @abstractmethod
+    def create_published_pipeline(self, record: PublishedPipelineRecord) -> PublishedPipelineRecord:
+        """Raises: AlreadyExistsError (duplicate id), NotFoundError (unknown pipeline_id)."""
+
+    @abstractmethod
+    def get_published_pipeline(self, published_id: str) -> PublishedPipelineRecord:
+        """Raises: NotFoundError."""
+
+    @abstractmethod
+    def list_published_pipelines(self, *, active_only: bool = True) -> list[PublishedPipelineRecord]:
+        """Newest first."""
+
+    @abstractmethod
+    def update_published_pipeline(self, published_id: str, **changes: Any) -> PublishedPipelineRecord:
+        """Apply changes (field names of the record; ``updated_at`` is set by the caller)."""
+
+    # -- pipeline endpoints --------------------------------------------------------------
+    @abstractmethod
+    def create_pipeline_endpoint(
+        self, record: PipelineEndpointRecord
+    ) -> PipelineEndpointRecord:
+        """Store an endpoint with its versions.
+
+        Raises:
+            AlreadyExistsError: the name is taken (archived endpoints free their name).
+        """
+
+    @abstractmethod
+    def get_pipeline_endpoint(
+        self, endpoint_id: str | None = None, *, name: str | None = None
+    ) -> PipelineEndpointRecord:
+        """By id, else by name. Raises: NotFoundError."""
+
+    @abstractmethod
+    def list_pipeline_endpoints(self, *, active_only: bool = True) -> list[PipelineEndpointRecord]:
+        """By name."""
+
+    @abstractmethod
+    def update_pipeline_endpoint(self, endpoint_id: str, **changes: Any) -> PipelineEndpointRecord:
+        """Change ``name``, ``description``, ``status``, ``default_version`` or ``updated_at``.
+
+        Raises:
+            NotFoundError: unknown endpoint, or ``default_version`` not among its versions.
+            AlreadyExistsError: a new ``name`` is taken.
+        """
+
+    @abstractmethod
+    def add_endpoint_version(
+        self, endpoint_id: str, published_pipeline_id: str, *, make_default: bool, added_at: datetime
+    ) -> PipelineEndpointRecord:
+        """Append version ``max + 1`` (atomic; numbers are never reused).
+
+        Raises:
+            AlreadyExistsError: the published pipeline is already a version of this endpoint.
+        """
+
+    # -- tokens --------------------------------------------------------------------------
+    @abstractmethod
+    def create_token(self, record: TokenRecord) -> TokenRecord:
+        """Raises: AlreadyExistsError (duplicate id or hash)."""
+
+    @abstractmethod
+    def get_token_by_hash(self, token_hash: str) -> TokenRecord:
+        """Raises: NotFoundError."""
+
+    @abstractmethod
+    def list_tokens(self) -> list[TokenRecord]:
+        """Oldest first, revoked included."""
+
+    @abstractmethod
+    def update_token(self, token_id: str, **changes: Any) -> TokenRecord:
+        """Change ``revoked_at``, ``last_used_at`` or ``name``. Raises: NotFoundError."""
 
     # -- lifecycle -----------------------------------------------------------------------
     def close(self) -> None:  # noqa: B027 - optional hook

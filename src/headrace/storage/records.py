@@ -101,6 +101,9 @@ class RunRecord:
     lease_expires_at: datetime | None = None
     attempt: int = 0
     properties: dict[str, Any] = field(default_factory=dict)
+    published_pipeline_id: str | None = None
+    pipeline_endpoint_id: str | None = None
+    pipeline_endpoint_version: str | None = None
 
 
 @dataclass(frozen=True)
@@ -148,3 +151,82 @@ class MetricRecord:
     kind: str
     seq: int
     logged_at: datetime
+
+
+class EntityStatus(str, Enum):
+    """Status of a published pipeline or a pipeline endpoint."""
+
+    ACTIVE = "Active"
+    DISABLED = "Disabled"
+
+
+@dataclass(frozen=True)
+class PublishedPipelineRecord:
+    """A published pipeline: a frozen graph (``pipeline_id``) under an id, a name and a version.
+
+    ``continue_on_step_failure`` None means "not set at publish time" (runs default to False).
+    """
+
+    id: str
+    name: str
+    pipeline_id: str
+    status: EntityStatus
+    created_at: datetime
+    updated_at: datetime
+    description: str | None = None
+    version: str | None = None
+    continue_on_step_failure: bool | None = None
+    source_run_id: str | None = None
+
+
+@dataclass(frozen=True)
+class EndpointVersion:
+    """One version of a pipeline endpoint: "0", "1", ... (never reused)."""
+
+    version: str
+    published_pipeline_id: str
+    added_at: datetime
+
+
+@dataclass(frozen=True)
+class PipelineEndpointRecord:
+    """A versioned pipeline endpoint: one stable id/name across republishing."""
+
+    id: str
+    name: str
+    status: EntityStatus
+    default_version: str
+    versions: tuple[EndpointVersion, ...]
+    created_at: datetime
+    updated_at: datetime
+    description: str | None = None
+
+    def version(self, version: str | None = None) -> EndpointVersion | None:
+        """The entry for ``version`` (default version when None), or None."""
+        wanted = self.default_version if version is None else str(version)
+        return next((v for v in self.versions if v.version == wanted), None)
+
+
+class Role(str, Enum):
+    """What a token may do: read < submit < admin."""
+
+    READER = "reader"
+    SUBMITTER = "submitter"
+    ADMIN = "admin"
+
+    @property
+    def rank(self) -> int:
+        return {"reader": 0, "submitter": 1, "admin": 2}[self.value]
+
+
+@dataclass(frozen=True)
+class TokenRecord:
+    """An API token. Only the sha256 of the secret is kept."""
+
+    id: str
+    name: str
+    role: Role
+    token_hash: str
+    created_at: datetime
+    revoked_at: datetime | None = None
+    last_used_at: datetime | None = None
