@@ -37,6 +37,10 @@ class Services:
     agent_options: dict = field(default_factory=dict)
     agent_in_process: bool = True
     on_queued: list[Callable[[str], None]] = field(default_factory=list)
+    # Checks run before disabling a published pipeline / endpoint; each returns the names of the
+    # active schedules that block it (the schedules service registers itself here).
+    disable_checks: list[Callable[[str], list[str]]] = field(default_factory=list)
+    endpoint_disable_checks: list[Callable[[str], list[str]]] = field(default_factory=list)
     _datastores: dict[str, Datastore] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 

@@ -1,0 +1,180 @@
+"""Wire models of the REST API (``/api/v1``), shared by the server and the HTTP client.
+
+Field names are PascalCase on purpose: they are Azure ML v1's REST names (``Id``, ``Status``,
+``ParameterAssignments``, ``DataPathAssignments``...), which existing callers already parse.
+Lists come as ``{"Value": [...], "ContinuationToken": str | null}``.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class _Wire(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+
+class DataPathValue(_Wire):
+    DataStoreName: str
+    RelativePath: str
+
+
+class ErrorDetail(_Wire):
+    Code: str = Field(description="Machine-readable error code, e.g. UnknownParameter, NotFound.")
+    Message: str = Field(description="What is wrong and how to fix it.")
+    Target: str | None = Field(default=None, description="The offending parameter, field or id.")
+
+
+class ErrorResponse(_Wire):
+    Error: ErrorDetail
+
+
+class StepRunRead(_Wire):
+    Id: str
+    RunId: str
+    Name: str
+    Status: str
+    CreatedTime: datetime
+    StartTime: datetime | None = None
+    EndTime: datetime | None = None
+    ExitCode: int | None = None
+    IsReused: bool = False
+    ReusedRunId: str | None = None
+    ReuseKey: str | None = None
+    Outputs: dict[str, DataPathValue] = Field(default_factory=dict)
+    Error: str | None = None
+    Tags: dict[str, str] = Field(default_factory=dict)
+    Properties: dict[str, Any] = Field(default_factory=dict)
+
+
+class RunRead(_Wire):
+    Id: str
+    Status: str
+    ExperimentName: str
+    ExperimentId: str
+    GraphId: str = Field(description="Id of the frozen pipeline graph the run executes.")
+    PipelineId: str | None = Field(default=None, description="The published pipeline, when run through one.")
+    PipelineEndpointId: str | None = None
+    PipelineEndpointVersion: str | None = None
+    RunSource: str = "SDK"
+    Description: str | None = None
+    Tags: dict[str, str] = Field(default_factory=dict)
+    ParameterAssignments: dict[str, Any] = Field(default_factory=dict, description="Resolved scalar parameters.")
+    DataPathAssignments: dict[str, DataPathValue] = Field(default_factory=dict)
+    ContinueRunOnStepFailure: bool = False
+    RegenerateOutputs: bool = False
+    CreatedTime: datetime
+    StartTime: datetime | None = None
+    EndTime: datetime | None = None
+    Error: str | None = None
+    CancelRequested: bool = False
+    Attempt: int = 0
+    Properties: dict[str, Any] = Field(default_factory=dict)
+    Steps: list[StepRunRead] | None = Field(default=None, description="Present on GET /runs/{id}.")
+
+
+class RunList(_Wire):
+    Value: list[RunRead]
+    ContinuationToken: str | None = None
+
+
+class ParameterRead(_Wire):
+    Name: str
+    Type: str = Field(description="int, float, bool, str or datapath")
+    DefaultValue: Any = None
+
+
+class PublishedPipelineRead(_Wire):
+    Id: str
+    Name: str
+    Description: str | None = None
+    Version: str | None = None
+    Status: str
+    Endpoint: str = Field(description="The REST URL to POST a submission to.")
+    GraphId: str
+    ContinueRunOnStepFailure: bool | None = None
+    SourceRunId: str | None = None
+    Parameters: list[ParameterRead] = Field(default_factory=list)
+    StepNames: list[str] = Field(default_factory=list)
+    CreatedTime: datetime
+    UpdatedTime: datetime
+    Graph: dict[str, Any] | None = Field(default=None, description="Present on GET /pipelines/{id}.")
+
+
+class PublishedPipelineList(_Wire):
+    Value: list[PublishedPipelineRead]
+    ContinuationToken: str | None = None
+
+
+class EndpointVersionRead(_Wire):
+    Version: str
+    PipelineId: str
+    AddedTime: datetime
+
+
+class PipelineEndpointRead(_Wire):
+    Id: str
+    Name: str
+    Description: str | None = None
+    Status: str
+    DefaultVersion: str
+    Endpoint: str
+    Versions: list[EndpointVersionRead]
+    CreatedTime: datetime
+    UpdatedTime: datetime
+
+
+class PipelineEndpointList(_Wire):
+    Value: list[PipelineEndpointRead]
+    ContinuationToken: str | None = None
+
+
+class ExperimentRead(_Wire):
+    Id: str
+    Name: str
+    CreatedTime: datetime
+
+
+class ExperimentList(_Wire):
+    Value: list[ExperimentRead]
+    ContinuationToken: str | None = None
+
+
+class SubmitRequest(_Wire):
+    """The Azure ML v1 submission body. Keys are matched case-insensitively."""
+
+    ExperimentName: str
+    Description: str | None = None
+    Tags: dict[str, str] | None = None
+    RunSource: str | None = Field(default=None, description="Free text recorded on the run (default API).")
+    ParameterAssignments: dict[str, Any] | None = Field(
+        default=None, description="Scalar parameters: JSON values or strings converted to the declared type."
+    )
+    DataPathAssignments: dict[str, DataPathValue] | None = None
+    ContinueRunOnStepFailure: bool | None = None
+
+
+class SubmitResponse(_Wire):
+    Id: str
+    Status: str
+    PipelineId: str | None = None
+    PipelineEndpointId: str | None = None
+    PipelineEndpointVersion: str | None = None
+    ExperimentName: str
+    RunSource: str
+    ParameterAssignments: dict[str, Any] = Field(default_factory=dict)
+    DataPathAssignments: dict[str, DataPathValue] = Field(default_factory=dict)
+    Created: bool = Field(default=True, description="False when an Idempotency-Key repeat returned the first run.")
+
+
+class StatusChange(_Wire):
+    Status: str = Field(description="Active or Disabled")
+
+
+class HealthRead(_Wire):
+    Status: str = "ok"
+    Version: str
+    Database: str
