@@ -17,7 +17,10 @@ from sqlalchemy.engine import make_url
 
 # Plain asserts in the shared suites report values too (pytest only rewrites test modules by itself).
 pytest.register_assert_rewrite(
-    __name__.rpartition(".")[0] + ".conformance", __name__.rpartition(".")[0] + ".sql_checks"
+    *(
+        __name__.rpartition(".")[0] + "." + name
+        for name in ("conformance", "conformance_publishing", "conformance_run_keys", "sql_checks")
+    )
 )
 
 # Read at import, before any autouse fixture clears HEADRACE_* variables.

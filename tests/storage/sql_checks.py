@@ -10,21 +10,48 @@ from collections.abc import Iterator
 from subprocess import PIPE
 
 import pytest
+from alembic import command
 from alembic.autogenerate import compare_metadata
+from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import inspect, text
+from sqlalchemy import Engine, inspect, text
 from sqlalchemy.exc import SQLAlchemyError
 
 from headrace.errors import NotFoundError, StoreError
 from headrace.storage.records import MetricRecord, RunRecord, RunStatus
 from headrace.storage.sql import SqlMetadataStore, schema
-from headrace.storage.sql.connection import create_store_engine
+from headrace.storage.sql.connection import create_store_engine, write_engine
 from headrace.storage.sql.tables import metadata
 
 from .conformance import T0, at, make_run, new_id, run_in_threads
+from .conformance_publishing import endpoint_of, publish
+from .conformance_run_keys import all_runs, new_run
 
-TABLES = {"experiments", "pipelines", "datastores", "pipeline_runs", "step_runs", "metrics"}
+TABLES = {
+    "experiments",
+    "pipelines",
+    "datastores",
+    "pipeline_runs",
+    "step_runs",
+    "metrics",
+    "run_keys",
+    "published_pipelines",
+    "pipeline_endpoints",
+    "endpoint_versions",
+    "tokens",
+}
+
+
+def migrate_to(engine: Engine, revision: str) -> None:
+    """Run the shipped migrations up to ``revision`` only (as an older headrace would have)."""
+    config = Config()
+    config.set_main_option("script_location", str(schema.MIGRATIONS_DIR))
+    config.set_main_option("path_separator", "os")
+    config.attributes["version_table"] = schema.VERSION_TABLE
+    with write_engine(engine).begin() as conn:
+        config.attributes["connection"] = conn
+        command.upgrade(config, revision)
 
 
 class SqlStoreChecks:
@@ -71,6 +98,61 @@ class SqlStoreChecks:
             assert [e.id for e in store.list_experiments()] == ["e1"]
         finally:
             store.close()
+
+    def test_database_at_revision_0001_upgrades_and_keeps_its_runs(self, store_url: str) -> None:
+        engine = create_store_engine(store_url)
+        try:
+            migrate_to(engine, "0001")
+            assert schema.current_revision(engine) == "0001"
+            with engine.begin() as conn:
+                conn.execute(
+                    text("INSERT INTO experiments (id, name, created_at) VALUES ('e1', 'old', :t)"), {"t": T0}
+                )
+                conn.execute(
+                    text(
+                        "INSERT INTO pipelines (id, content_hash, graph, created_at)"
+                        " VALUES ('p1', 'h-old', '{\"steps\": []}', :t)"
+                    ),
+                    {"t": T0},
+                )
+                conn.execute(
+                    text(
+                        "INSERT INTO pipeline_runs (id, experiment_id, experiment_name, pipeline_id, status,"
+                        " created_at, parameters, tags, run_source, continue_on_step_failure,"
+                        " regenerate_outputs, cancel_requested, attempt, properties) VALUES ('r1', 'e1',"
+                        " 'old', 'p1', 'Finished', :t, '{\"a\": 1}', '{}', 'SDK', false, false, false, 0,"
+                        " '{}')"
+                    ),
+                    {"t": T0},
+                )
+        finally:
+            engine.dispose()
+        store = SqlMetadataStore(store_url)
+        try:
+            run = store.get_run("r1")
+            assert (run.experiment_name, run.status, run.parameters, run.created_at) == (
+                "old",
+                RunStatus.FINISHED,
+                {"a": 1},
+                T0,
+            )
+            assert (run.published_pipeline_id, run.pipeline_endpoint_id, run.pipeline_endpoint_version) == (
+                None,
+                None,
+                None,
+            )
+            assert [r.id for r in store.list_runs(experiment_name="old")[0]] == ["r1"]
+            assert store.list_runs(published_pipeline_id="pp")[0] == []
+            created, is_new = store.create_run_once(*new_run(store), key="k", not_before=at(-60))
+            assert is_new and store.get_run(created.id) == created
+            assert store.list_tokens() == [] and store.list_pipeline_endpoints() == []
+        finally:
+            store.close()
+        engine = create_store_engine(store_url)
+        try:
+            assert schema.current_revision(engine) == schema.HEAD_REVISION
+        finally:
+            engine.dispose()
 
     def test_database_from_a_newer_headrace_raises_store_error(
         self, store: SqlMetadataStore, store_url: str
@@ -135,6 +217,39 @@ class SqlStoreChecks:
                 other.close()
         assert sorted(claims) == sorted(r.id for r in runs)
         assert all(store.get_run(r.id).attempt == 1 for r in runs)
+
+    def test_create_run_once_exactly_once_across_store_instances(self, store_url: str) -> None:
+        stores = [SqlMetadataStore(store_url) for _ in range(3)]
+        try:
+            candidates = [new_run(stores[0], created_at=at(i)) for i in range(9)]
+            results = run_in_threads(
+                9, lambda i: stores[i % 3].create_run_once(*candidates[i], key="k", not_before=at(-60))
+            )
+            assert len({run.id for run, _ in results}) == 1
+            assert sum(is_new for _, is_new in results) == 1
+            assert [r.id for r in all_runs(stores[1])] == [results[0][0].id]
+        finally:
+            for s in stores:
+                s.close()
+
+    def test_add_endpoint_version_atomic_across_store_instances(
+        self, store: SqlMetadataStore, store_url: str
+    ) -> None:
+        ep = endpoint_of(store)
+        published = [publish(store).id for _ in range(6)]
+        others = [SqlMetadataStore(store_url) for _ in range(3)]
+        try:
+            run_in_threads(
+                6,
+                lambda i: others[i % 3].add_endpoint_version(
+                    ep.id, published[i], make_default=True, added_at=at(i)
+                ),
+            )
+        finally:
+            for other in others:
+                other.close()
+        final = store.get_pipeline_endpoint(ep.id)
+        assert [v.version for v in final.versions] == [str(i) for i in range(7)]
 
     # -- errors --------------------------------------------------------------------------
     def test_invalid_cursor_raises_value_error(self, store: SqlMetadataStore) -> None:

@@ -12,10 +12,12 @@ from headrace.storage.sql import SqlMetadataStore
 from headrace.storage.sql.connection import BUSY_TIMEOUT_MS, create_store_engine
 
 from .conformance import StoreConformance
+from .conformance_publishing import PublishingConformance
+from .conformance_run_keys import RunKeyConformance
 from .sql_checks import SqlStoreChecks
 
 
-class TestSqliteStore(StoreConformance, SqlStoreChecks):
+class TestSqliteStore(StoreConformance, PublishingConformance, RunKeyConformance, SqlStoreChecks):
     __test__ = True  # the bases opt out of collection
 
     @pytest.fixture
@@ -23,7 +25,7 @@ class TestSqliteStore(StoreConformance, SqlStoreChecks):
         return sqlite_url
 
 
-class TestInMemorySqliteStore(StoreConformance):
+class TestInMemorySqliteStore(StoreConformance, PublishingConformance, RunKeyConformance):
     __test__ = True  # the bases opt out of collection
 
     @pytest.fixture

@@ -1,17 +1,18 @@
-"""Conversions between table rows and records, the list cursor, and checks on update fields."""
+"""Conversions between table rows and records, the list cursor, and checks and statements for updates."""
 
 from __future__ import annotations
 
 import base64
 import binascii
 import dataclasses
+import functools
 import json
 from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
 from enum import Enum
 from typing import Any, TypeVar
 
-from sqlalchemy import Column
+from sqlalchemy import Column, Connection, Table, bindparam, select, update
 
 from headrace.storage.records import (
     DatastoreRecord,
@@ -89,7 +90,7 @@ def in_utc(record: R) -> R:
 
 
 def check_changes(
-    kind: str, changes: dict[str, Any], allowed: frozenset[str], status_enum: type[Enum]
+    kind: str, changes: dict[str, Any], allowed: frozenset[str], status_enum: type[Enum] | None = None
 ) -> dict[str, Any]:
     """Validate ``changes`` for an update and return them as column values.
 
@@ -102,9 +103,25 @@ def check_changes(
             f"cannot update {kind} field(s) {', '.join(unknown)}; updatable: {', '.join(sorted(allowed))}"
         )
     values = dict(changes)
-    if "status" in values:
+    if status_enum is not None and "status" in values:
         values["status"] = status_enum(values["status"]).value
     return values
+
+
+@functools.lru_cache(maxsize=64)
+def _update_by_id_stmt(table: Table, names: tuple[str, ...]) -> Any:
+    where = table.c.id == bindparam("key")
+    if not names:
+        return select(table).where(where)
+    # Bound names never equal a column name (SQLAlchemy reserves those in UPDATE): hence ``v_``.
+    return update(table).where(where).values({n: bindparam(f"v_{n}") for n in names}).returning(*table.c)
+
+
+def update_by_id(conn: Connection, table: Table, key: str, values: dict[str, Any]) -> Any:
+    """Set ``values`` on the row whose ``id`` is ``key``; return the new row (a mapping), or None."""
+    params = {f"v_{name}": value for name, value in values.items()}
+    params["key"] = key
+    return conn.execute(_update_by_id_stmt(table, tuple(sorted(values))), params).mappings().first()
 
 
 def status_values(statuses: Iterable[Enum | str], status_enum: type[Enum]) -> list[str]:

@@ -68,6 +68,13 @@ _CLAIM = (
 _RECORD_COLUMNS = {_runs.name: rows.RUN_COLUMNS, _steps.name: rows.STEP_COLUMNS}
 
 
+def check_steps_belong(run: RunRecord, steps: Sequence[StepRunRecord]) -> None:
+    """Raises: ValueError when a step run belongs to another run."""
+    strays = [step.id for step in steps if step.run_id != run.id]
+    if strays:
+        raise ValueError(f"step run(s) {', '.join(strays)} do not belong to run {run.id}")
+
+
 def insert_run(conn: Connection, run: RunRecord, steps: Sequence[StepRunRecord]) -> None:
     conn.execute(_INSERT_RUN, rows.as_row(run))
     if steps:
@@ -86,16 +93,23 @@ def list_runs(
     experiment_name: str | None,
     statuses: list[str] | None,
     pipeline_id: str | None,
+    published_pipeline_id: str | None,
+    pipeline_endpoint_id: str | None,
     limit: int,
     cursor: str | None,
 ) -> tuple[list[RunRecord], str | None]:
     stmt = select(*rows.RUN_COLUMNS)
-    if experiment_name is not None:
-        stmt = stmt.where(_runs.c.experiment_name == experiment_name)
     if statuses is not None:
         stmt = stmt.where(_runs.c.status.in_(statuses))
-    if pipeline_id is not None:
-        stmt = stmt.where(_runs.c.pipeline_id == pipeline_id)
+    equal = {
+        "experiment_name": experiment_name,
+        "pipeline_id": pipeline_id,
+        "published_pipeline_id": published_pipeline_id,
+        "pipeline_endpoint_id": pipeline_endpoint_id,
+    }
+    for name, value in equal.items():
+        if value is not None:
+            stmt = stmt.where(_runs.c[name] == value)
     if cursor is not None:
         after_at, after_id = rows.decode_cursor(cursor)
         stmt = stmt.where(

@@ -4,6 +4,10 @@ One engine (connection pool) per store; every public call is one short transacti
 transactions take SQLite's write lock up front (see ``connection.py``), so concurrent writers
 queue on ``busy_timeout`` instead of failing. The schema is migrated when the store opens.
 
+This module holds experiments, pipelines, datastores, runs, step runs and metrics; the other
+families are mixins: ``run_keys.py``, ``published.py``, ``endpoints.py``, ``tokens.py`` (all on
+``session.SqlSession``).
+
 Errors: ``IntegrityError`` becomes ``AlreadyExistsError`` or ``NotFoundError`` (after looking at
 what clashed), any other SQLAlchemy error ``StoreError``; no SQLAlchemy exception leaves this class.
 """
@@ -11,19 +15,16 @@ what clashed), any other SQLAlchemy error ``StoreError``; no SQLAlchemy exceptio
 from __future__ import annotations
 
 import contextlib
-import functools
-import threading
 import uuid
-import weakref
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Iterable, Sequence
 from datetime import datetime
-from typing import Any, ParamSpec, TypeVar
+from typing import Any
 
-from sqlalchemy import Connection, bindparam, insert, select
-from sqlalchemy.exc import DBAPIError, IntegrityError, SQLAlchemyError
+from sqlalchemy import bindparam, insert, select
+from sqlalchemy.exc import IntegrityError
 
 from headrace import clock
-from headrace.errors import AlreadyExistsError, NotFoundError, StoreError
+from headrace.errors import AlreadyExistsError, NotFoundError
 from headrace.storage.base import MetadataStore
 from headrace.storage.records import (
     DatastoreRecord,
@@ -35,14 +36,15 @@ from headrace.storage.records import (
     StepRunRecord,
     StepStatus,
 )
-from headrace.storage.sql import rows, runs, schema
+from headrace.storage.sql import rows, runs
 from headrace.storage.sql import tables as t
-from headrace.storage.sql.connection import create_store_engine, is_memory_sqlite, normalize_url, write_engine
+from headrace.storage.sql.endpoints import PipelineEndpointMethods
+from headrace.storage.sql.published import PublishedPipelineMethods
+from headrace.storage.sql.run_keys import RunKeyMethods
+from headrace.storage.sql.session import translated
+from headrace.storage.sql.tokens import TokenMethods
 
 __all__ = ["SqlMetadataStore"]
-
-P = ParamSpec("P")
-T = TypeVar("T")
 
 _GET_EXPERIMENT = select(t.experiments).where(t.experiments.c.name == bindparam("key"))
 _GET_PIPELINE = select(t.pipelines).where(t.pipelines.c.id == bindparam("key"))
@@ -58,21 +60,9 @@ _LIST_METRICS = (
 _LIST_STEP_METRICS = _LIST_METRICS.where(t.metrics.c.step_run_id == bindparam("step_run_id"))
 
 
-def _translated(fn: Callable[P, T]) -> Callable[P, T]:
-    """Turn any SQLAlchemy error leaving ``fn`` into a ``StoreError`` (``from`` the original)."""
-
-    @functools.wraps(fn)
-    def wrapper(*args: P.args, **kwargs: P.kwargs) -> T:
-        try:
-            return fn(*args, **kwargs)
-        except SQLAlchemyError as exc:
-            detail = exc.orig if isinstance(exc, DBAPIError) else exc
-            raise StoreError(f"metadata store: {fn.__name__} failed: {detail}".strip()) from exc
-
-    return wrapper
-
-
-class SqlMetadataStore(MetadataStore):
+class SqlMetadataStore(
+    RunKeyMethods, PublishedPipelineMethods, PipelineEndpointMethods, TokenMethods, MetadataStore
+):
     """The metadata store in a SQL database.
 
     Args:
@@ -89,50 +79,8 @@ class SqlMetadataStore(MetadataStore):
         'demo'
     """
 
-    def __init__(self, url: str):
-        try:
-            parsed = normalize_url(url)
-        except SQLAlchemyError as exc:
-            raise StoreError(f"invalid metadata store URL: {exc}") from exc
-        self.url = parsed.render_as_string(hide_password=True)
-        try:
-            self._engine = create_store_engine(parsed)
-        except ImportError as exc:
-            raise StoreError(
-                f"no driver for {self.url}: {exc}; for PostgreSQL install headrace[postgres]"
-            ) from exc
-        except (SQLAlchemyError, OSError) as exc:
-            raise StoreError(f"cannot open the metadata store at {self.url}: {exc}") from exc
-        # Close pooled connections when the store is dropped unclosed (or at exit), quietly.
-        weakref.finalize(self, self._engine.dispose)
-        try:
-            schema.upgrade(self._engine)
-        except Exception as exc:
-            self._engine.dispose()
-            if isinstance(exc, SQLAlchemyError):
-                raise StoreError(f"cannot open the metadata store at {self.url}: {exc}") from exc
-            raise
-        self._writer = write_engine(self._engine)
-        # An in-memory SQLite database lives on one shared connection: one call at a time.
-        self._serial: contextlib.AbstractContextManager[Any] = (
-            threading.RLock() if is_memory_sqlite(parsed) else contextlib.nullcontext()
-        )
-
-    def __repr__(self) -> str:
-        return f"SqlMetadataStore({self.url!r})"
-
-    @contextlib.contextmanager
-    def _read(self) -> Iterator[Connection]:
-        with self._serial, self._engine.connect() as conn:
-            yield conn
-
-    @contextlib.contextmanager
-    def _write(self) -> Iterator[Connection]:
-        with self._serial, self._writer.begin() as conn:
-            yield conn
-
     # -- experiments ---------------------------------------------------------------------
-    @_translated
+    @translated
     def get_or_create_experiment(self, name: str) -> ExperimentRecord:
         with contextlib.suppress(NotFoundError):
             return self.get_experiment(name)
@@ -144,7 +92,7 @@ class SqlMetadataStore(MetadataStore):
             return self.get_experiment(name)  # another caller created it first
         return rows.in_utc(record)
 
-    @_translated
+    @translated
     def get_experiment(self, name: str) -> ExperimentRecord:
         with self._read() as conn:
             row = conn.execute(_GET_EXPERIMENT, {"key": name}).mappings().first()
@@ -152,14 +100,14 @@ class SqlMetadataStore(MetadataStore):
             raise NotFoundError("experiment", name)
         return rows.experiment_record(row)
 
-    @_translated
+    @translated
     def list_experiments(self) -> list[ExperimentRecord]:
         with self._read() as conn:
             result = conn.execute(select(t.experiments).order_by(t.experiments.c.name)).mappings()
             return [rows.experiment_record(row) for row in result]
 
     # -- pipelines -----------------------------------------------------------------------
-    @_translated
+    @translated
     def get_or_create_pipeline(self, content_hash: str, graph: dict[str, Any]) -> PipelineRecord:
         found = self._pipeline_by_hash(content_hash)
         if found is not None:
@@ -182,7 +130,7 @@ class SqlMetadataStore(MetadataStore):
             row = conn.execute(_PIPELINE_BY_HASH, {"key": content_hash}).mappings().first()
         return rows.pipeline_record(row) if row else None
 
-    @_translated
+    @translated
     def get_pipeline(self, pipeline_id: str) -> PipelineRecord:
         with self._read() as conn:
             row = conn.execute(_GET_PIPELINE, {"key": pipeline_id}).mappings().first()
@@ -191,7 +139,7 @@ class SqlMetadataStore(MetadataStore):
         return rows.pipeline_record(row)
 
     # -- datastores ----------------------------------------------------------------------
-    @_translated
+    @translated
     def create_datastore(self, record: DatastoreRecord) -> DatastoreRecord:
         try:
             with self._write() as conn:
@@ -200,7 +148,7 @@ class SqlMetadataStore(MetadataStore):
             raise AlreadyExistsError("datastore", record.name, "pick another name") from exc
         return rows.in_utc(record)
 
-    @_translated
+    @translated
     def get_datastore(self, name: str) -> DatastoreRecord:
         with self._read() as conn:
             row = conn.execute(_GET_DATASTORE, {"key": name}).mappings().first()
@@ -208,14 +156,14 @@ class SqlMetadataStore(MetadataStore):
             raise NotFoundError("datastore", name)
         return rows.datastore_record(row)
 
-    @_translated
+    @translated
     def list_datastores(self) -> list[DatastoreRecord]:
         with self._read() as conn:
             result = conn.execute(select(t.datastores).order_by(t.datastores.c.name)).mappings()
             return [rows.datastore_record(row) for row in result]
 
     # -- runs ----------------------------------------------------------------------------
-    @_translated
+    @translated
     def create_run(self, run: RunRecord, steps: Sequence[StepRunRecord]) -> RunRecord:
         """See ``MetadataStore.create_run``.
 
@@ -224,9 +172,7 @@ class SqlMetadataStore(MetadataStore):
             NotFoundError: the run's experiment or pipeline does not exist.
             ValueError: a step run belongs to another run.
         """
-        strays = [step.id for step in steps if step.run_id != run.id]
-        if strays:
-            raise ValueError(f"step run(s) {', '.join(strays)} do not belong to run {run.id}")
+        runs.check_steps_belong(run, steps)
         try:
             with self._write() as conn:
                 runs.insert_run(conn, run, steps)
@@ -235,7 +181,7 @@ class SqlMetadataStore(MetadataStore):
                 raise runs.explain_run_clash(conn, run, steps) from exc
         return rows.in_utc(run)
 
-    @_translated
+    @translated
     def get_run(self, run_id: str) -> RunRecord:
         with self._read() as conn:
             record = runs.get_run(conn, run_id)
@@ -243,13 +189,15 @@ class SqlMetadataStore(MetadataStore):
             raise NotFoundError("run", run_id)
         return record
 
-    @_translated
+    @translated
     def list_runs(
         self,
         *,
         experiment_name: str | None = None,
         statuses: Iterable[RunStatus] | None = None,
         pipeline_id: str | None = None,
+        published_pipeline_id: str | None = None,
+        pipeline_endpoint_id: str | None = None,
         limit: int = 100,
         cursor: str | None = None,
     ) -> tuple[list[RunRecord], str | None]:
@@ -267,11 +215,13 @@ class SqlMetadataStore(MetadataStore):
                 experiment_name=experiment_name,
                 statuses=wanted,
                 pipeline_id=pipeline_id,
+                published_pipeline_id=published_pipeline_id,
+                pipeline_endpoint_id=pipeline_endpoint_id,
                 limit=limit,
                 cursor=cursor,
             )
 
-    @_translated
+    @translated
     def update_run(
         self, run_id: str, *, expect: Iterable[RunStatus] | None = None, **changes: Any
     ) -> RunRecord:
@@ -293,7 +243,7 @@ class SqlMetadataStore(MetadataStore):
             )
             return rows.run_record(row)
 
-    @_translated
+    @translated
     def claim_run(self, agent_id: str, lease_until: datetime, run_id: str | None = None) -> RunRecord | None:
         """See ``MetadataStore.claim_run``; the winner's run also gets ``attempt + 1`` and, if unset, ``started_at``."""
         with self._write() as conn:
@@ -301,18 +251,18 @@ class SqlMetadataStore(MetadataStore):
                 conn, agent_id=agent_id, lease_until=lease_until, run_id=run_id, now=clock.now()
             )
 
-    @_translated
+    @translated
     def renew_leases(self, agent_id: str, lease_until: datetime) -> int:
         with self._write() as conn:
             return runs.renew_leases(conn, agent_id=agent_id, lease_until=lease_until)
 
     # -- step runs -----------------------------------------------------------------------
-    @_translated
+    @translated
     def list_step_runs(self, run_id: str) -> list[StepRunRecord]:
         with self._read() as conn:
             return runs.list_step_runs(conn, run_id)
 
-    @_translated
+    @translated
     def get_step_run(self, step_run_id: str) -> StepRunRecord:
         with self._read() as conn:
             record = runs.get_step_run(conn, step_run_id)
@@ -320,7 +270,7 @@ class SqlMetadataStore(MetadataStore):
             raise NotFoundError("step run", step_run_id)
         return record
 
-    @_translated
+    @translated
     def update_step_run(
         self, step_run_id: str, *, expect: Iterable[StepStatus] | None = None, **changes: Any
     ) -> StepRunRecord:
@@ -342,13 +292,13 @@ class SqlMetadataStore(MetadataStore):
             )
             return rows.step_record(row)
 
-    @_translated
+    @translated
     def find_reusable_step_run(self, reuse_key: str) -> StepRunRecord | None:
         with self._read() as conn:
             return runs.find_reusable(conn, reuse_key)
 
     # -- metrics -------------------------------------------------------------------------
-    @_translated
+    @translated
     def add_metrics(self, metrics: Sequence[MetricRecord]) -> None:
         """See ``MetadataStore.add_metrics``.
 
@@ -364,7 +314,7 @@ class SqlMetadataStore(MetadataStore):
             with self._read() as conn:
                 raise runs.explain_missing_owner(conn, metrics) from exc
 
-    @_translated
+    @translated
     def list_metrics(self, run_id: str, step_run_id: str | None = None) -> list[MetricRecord]:
         if step_run_id is None:
             stmt, params = _LIST_METRICS, {"run_id": run_id}
@@ -372,8 +322,3 @@ class SqlMetadataStore(MetadataStore):
             stmt, params = _LIST_STEP_METRICS, {"run_id": run_id, "step_run_id": step_run_id}
         with self._read() as conn:
             return [rows.metric_record(row) for row in conn.execute(stmt, params).mappings()]
-
-    # -- lifecycle -----------------------------------------------------------------------
-    def close(self) -> None:
-        """Close every pooled connection; the store must not be used afterwards."""
-        self._engine.dispose()

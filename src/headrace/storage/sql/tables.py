@@ -26,6 +26,7 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    UniqueConstraint,
 )
 from sqlalchemy.engine import Dialect
 from sqlalchemy.types import TypeDecorator
@@ -33,12 +34,17 @@ from sqlalchemy.types import TypeDecorator
 __all__ = [
     "UTCDateTime",
     "datastores",
+    "endpoint_versions",
     "experiments",
     "metadata",
     "metrics",
+    "pipeline_endpoints",
     "pipeline_runs",
     "pipelines",
+    "published_pipelines",
+    "run_keys",
     "step_runs",
+    "tokens",
 ]
 
 # Constraint names are fixed so migrations can refer to them on every backend.
@@ -127,11 +133,17 @@ pipeline_runs = Table(
     Column("lease_expires_at", UTCDateTime),
     Column("attempt", Integer, nullable=False),
     Column("properties", JSON, nullable=False),
+    # Added in 0002. Plain columns, no foreign keys: SQLite could only add those by copying the table.
+    _id("published_pipeline_id"),
+    _id("pipeline_endpoint_id"),
+    Column("pipeline_endpoint_version", String(32)),
     Index(None, "status", "created_at", "id"),  # claim_run: oldest Queued first
     Index(None, "created_at", "id"),
     Index(None, "experiment_name", "created_at"),
     Index(None, "pipeline_id", "created_at"),
     Index(None, "agent_id", "status"),
+    Index(None, "published_pipeline_id", "created_at"),
+    Index(None, "pipeline_endpoint_id", "created_at"),
 )
 
 step_runs = Table(
@@ -171,4 +183,72 @@ metrics = Table(
     Column("seq", Integer, nullable=False),
     Column("logged_at", UTCDateTime, nullable=False),
     Index(None, "run_id", "id"),
+)
+
+# Idempotency keys of ``create_run_once``. The foreign key is checked at commit, so the key row can
+# be inserted first: that insert is what serialises racing callers.
+run_keys = Table(
+    "run_keys",
+    metadata,
+    Column("key", String(255), primary_key=True),
+    _id(
+        "run_id",
+        ForeignKey("pipeline_runs.id", ondelete="CASCADE", deferrable=True, initially="DEFERRED"),
+        nullable=False,
+    ),
+    Column("created_at", UTCDateTime, nullable=False),
+    Index(None, "created_at"),
+    Index(None, "run_id"),
+)
+
+published_pipelines = Table(
+    "published_pipelines",
+    metadata,
+    _id(primary_key=True),
+    Column("name", String(255), nullable=False),
+    _id("pipeline_id", ForeignKey("pipelines.id"), nullable=False),
+    Column("status", String(32), nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+    Column("description", Text),
+    Column("version", String(255)),
+    Column("continue_on_step_failure", Boolean),
+    _id("source_run_id"),
+    Index(None, "status", "created_at"),
+    Index(None, "created_at", "id"),
+)
+
+pipeline_endpoints = Table(
+    "pipeline_endpoints",
+    metadata,
+    _id(primary_key=True),
+    Column("name", String(255), nullable=False, unique=True),
+    Column("status", String(32), nullable=False),
+    Column("default_version", String(32), nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+    Column("description", Text),
+)
+
+# The versions of an endpoint; (endpoint_id, version) is the primary key.
+endpoint_versions = Table(
+    "endpoint_versions",
+    metadata,
+    _id("endpoint_id", ForeignKey("pipeline_endpoints.id", ondelete="CASCADE"), primary_key=True),
+    Column("version", String(32), primary_key=True),
+    _id("published_pipeline_id", ForeignKey("published_pipelines.id"), nullable=False),
+    Column("added_at", UTCDateTime, nullable=False),
+    UniqueConstraint("endpoint_id", "published_pipeline_id"),
+)
+
+tokens = Table(
+    "tokens",
+    metadata,
+    _id(primary_key=True),
+    Column("name", String(255), nullable=False),
+    Column("role", String(32), nullable=False),
+    Column("token_hash", String(128), nullable=False, unique=True),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("revoked_at", UTCDateTime),
+    Column("last_used_at", UTCDateTime),
 )
