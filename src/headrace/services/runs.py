@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import uuid
+from datetime import timedelta
 from collections.abc import Mapping
 from typing import Any
 
@@ -24,6 +25,7 @@ from headrace.storage.records import (
     StepStatus,
 )
 
+IDEMPOTENCY_WINDOW = timedelta(hours=24)
 LOG_NAMES = {"stdout": "stdout.txt", "stderr": "stderr.txt", "execution": "execution.log"}
 
 
@@ -91,8 +93,16 @@ def submit_frozen(
     description: str | None = None,
     run_source: str = "SDK",
     properties: Mapping[str, Any] | None = None,
-) -> RunRecord:
+    published_pipeline_id: str | None = None,
+    pipeline_endpoint_id: str | None = None,
+    pipeline_endpoint_version: str | None = None,
+    idempotency_key: str | None = None,
+    return_created: bool = False,
+) -> Any:
     """Queue a run of a stored pipeline: the run and all its step runs are recorded before anything starts.
+
+    With ``idempotency_key``, a repeat within ``IDEMPOTENCY_WINDOW`` returns the first run instead
+    (racing repeats included). With ``return_created``, returns (run, created) instead of the run.
 
     Raises:
         ParameterError: an unknown parameter or a value of the wrong type.
@@ -109,15 +119,24 @@ def submit_frozen(
         tags={str(k): str(v) for k, v in (tags or {}).items()}, description=description,
         run_source=run_source, continue_on_step_failure=bool(continue_on_step_failure),
         regenerate_outputs=bool(regenerate_outputs), properties=dict(properties or {}),
+        published_pipeline_id=published_pipeline_id, pipeline_endpoint_id=pipeline_endpoint_id,
+        pipeline_endpoint_version=pipeline_endpoint_version,
     )
     steps = [
         StepRunRecord(id=uuid.uuid4().hex, run_id=run_id, name=s["name"], status=StepStatus.NOT_STARTED,
                       created_at=now)
         for s in pipeline.graph["steps"]
     ]
-    created = svc.store.create_run(run, steps)
-    svc.notify_queued(created.id)
-    return created
+    if idempotency_key is None:
+        record, created = svc.store.create_run(run, steps), True
+    else:
+        scope = f"{published_pipeline_id or pipeline.id}|{pipeline_endpoint_id or ''}|{idempotency_key}"
+        record, created = svc.store.create_run_once(
+            run, steps, key=hashlib.sha256(scope.encode()).hexdigest(), not_before=now - IDEMPOTENCY_WINDOW
+        )
+    if created:
+        svc.notify_queued(record.id)
+    return (record, created) if return_created else record
 
 
 def _check_experiment_name(name: str) -> None:
