@@ -19,11 +19,16 @@ from headrace.engine.agent import Agent
 from headrace.errors import HeadraceError
 from headrace.logs import get_logger
 from headrace.services import datastores as ds_service
+from headrace.services import endpoints as ep_service
+from headrace.services import publishing as pub_service
 from headrace.services import runs as run_service
 from headrace.services.bundle import Services
 from headrace.storage.records import (
     DatastoreRecord,
+    EntityStatus,
     ExperimentRecord,
+    PipelineEndpointRecord,
+    PublishedPipelineRecord,
     RunRecord,
     StepRunRecord,
 )
@@ -123,6 +128,77 @@ class LocalBackend:
     def run_metrics(self, run_id: str) -> dict[str, Any]:
         own = [m for m in self.svc.store.list_metrics(run_id) if m.step_run_id is None]
         return run_service.metrics_dict(own)
+
+    # -- published pipelines and endpoints ------------------------------------------------
+    def publish_pipeline(self, pipeline: Any, **options: Any) -> PublishedPipelineRecord:
+        return pub_service.publish_pipeline(self.svc, pipeline, **options)
+
+    def publish_run(self, run_id: str, **options: Any) -> PublishedPipelineRecord:
+        return pub_service.publish_run(self.svc, run_id, **options)
+
+    def get_published(self, published_id: str) -> PublishedPipelineRecord:
+        return self.svc.store.get_published_pipeline(published_id)
+
+    def list_published(self, active_only: bool = True) -> list[PublishedPipelineRecord]:
+        return self.svc.store.list_published_pipelines(active_only=active_only)
+
+    def set_published_status(self, published_id: str, status: EntityStatus) -> PublishedPipelineRecord:
+        return pub_service.set_status(self.svc, published_id, status)
+
+    def published_graph(self, published_id: str) -> dict[str, Any]:
+        return self.svc.store.get_pipeline(self.get_published(published_id).pipeline_id).graph
+
+    def submit_published(self, published_id: str, experiment_name: str, **options: Any) -> RunRecord:
+        self.ensure_agent()
+        run, _ = pub_service.submit_published(self.svc, published_id, experiment_name, **options)
+        self._submitted.append(run.id)
+        return run
+
+    def publish_endpoint(self, name: str, published_pipeline_id: str, description: str | None) -> PipelineEndpointRecord:
+        return ep_service.publish_endpoint(self.svc, name=name, published_pipeline_id=published_pipeline_id,
+                                           description=description)
+
+    def get_endpoint(self, endpoint_id: str | None = None, name: str | None = None) -> PipelineEndpointRecord:
+        return ep_service.get_endpoint(self.svc, endpoint_id, name)
+
+    def list_endpoints(self, active_only: bool = True) -> list[PipelineEndpointRecord]:
+        return self.svc.store.list_pipeline_endpoints(active_only=active_only)
+
+    def add_endpoint_version(self, endpoint_id: str, published_id: str, make_default: bool) -> PipelineEndpointRecord:
+        return ep_service.add_version(self.svc, endpoint_id, published_id, make_default=make_default)
+
+    def set_endpoint_default(self, endpoint_id: str, version: str) -> PipelineEndpointRecord:
+        return ep_service.set_default_version(self.svc, endpoint_id, version)
+
+    def set_endpoint_status(self, endpoint_id: str, status: EntityStatus) -> PipelineEndpointRecord:
+        return ep_service.set_status(self.svc, endpoint_id, status)
+
+    def archive_endpoint(self, endpoint_id: str) -> PipelineEndpointRecord:
+        return ep_service.archive(self.svc, endpoint_id)
+
+    def submit_endpoint(self, endpoint_id: str, experiment_name: str, **options: Any) -> RunRecord:
+        self.ensure_agent()
+        ep = ep_service.get_endpoint(self.svc, endpoint_id)
+        run, _ = ep_service.submit_endpoint(self.svc, ep, experiment_name, **options)
+        self._submitted.append(run.id)
+        return run
+
+    def endpoint_url(self, endpoint_id: str) -> str:
+        return f"{self.base_url()}/api/v1/pipeline-endpoints/{endpoint_id}/submit"
+
+    def pipeline_url(self, published_id: str) -> str:
+        return f"{self.base_url()}/api/v1/pipelines/{published_id}/submit"
+
+    def base_url(self) -> str:
+        """The server serving this home (``server_url`` in its config.json), else the default address."""
+        import json
+
+        config = self.home / "config.json"
+        try:
+            url = json.loads(config.read_text(encoding="utf-8")).get("server_url")
+        except (OSError, ValueError):
+            url = None
+        return (url or "http://127.0.0.1:8765").rstrip("/")
 
     # -- experiments and datastores ------------------------------------------------------
     def list_experiments(self) -> list[ExperimentRecord]:

@@ -101,6 +101,15 @@ class PipelineRun(Run):
                 own[step.name] = step.get_metrics()
         return own
 
+    def publish_pipeline(self, name: str, description: str | None = None, version: str | None = None,
+                         continue_on_step_failure: bool | None = None):
+        """Publish the pipeline this run executed; returns a ``PublishedPipeline``."""
+        from headrace.sdk.published import PublishedPipeline
+
+        record = self._backend.publish_run(self.id, name=name, description=description, version=version,
+                                           continue_on_step_failure=continue_on_step_failure)
+        return PublishedPipeline(self.experiment.workspace, record)
+
     # -- control -------------------------------------------------------------------------
     def cancel(self) -> None:
         """Cancel the run (running steps are stopped, others will not start)."""

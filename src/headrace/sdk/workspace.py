@@ -108,6 +108,14 @@ class Workspace:
 
         return Experiment(self, experiment_name).submit(pipeline, **options)
 
+    def _publish_pipeline(self, pipeline: Any, name: str, description: str | None = None,
+                          version: str | None = None, continue_on_step_failure: bool | None = None):
+        from headrace.sdk.published import PublishedPipeline
+
+        record = self._backend.publish_pipeline(pipeline, name=name, description=description, version=version,
+                                                continue_on_step_failure=continue_on_step_failure)
+        return PublishedPipeline(self, record)
+
     def __repr__(self) -> str:
         return f"Workspace(home={str(self.home)!r})"
 
