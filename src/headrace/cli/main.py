@@ -8,12 +8,15 @@ from typing import Annotated
 import typer
 
 from headrace.cli.common import HomeOpt, err_console
+from headrace.cli.pipelines import endpoint_app, pipeline_app
 from headrace.cli.runs import experiment_app, run_app
 from headrace.errors import HeadraceError
 
 app = typer.Typer(help="headrace: self-hosted ML pipelines.", no_args_is_help=True, add_completion=False)
 app.add_typer(run_app, name="run")
 app.add_typer(experiment_app, name="experiment")
+app.add_typer(pipeline_app, name="pipeline")
+app.add_typer(endpoint_app, name="endpoint")
 
 _verbose = False
 
