@@ -4,10 +4,13 @@
     ├── ConfigError                 bad settings or workspace config
     ├── DefinitionError             a pipeline definition is invalid (.problems lists them all)
     │   └── CycleError
-    ├── ParameterError              unknown parameter, wrong type at submit
+    ├── ParameterError              a bad parameter assignment at submit
+    │   ├── UnknownParameterError   no such parameter (the message lists the valid ones)
+    │   └── ParameterTypeError      a value that does not fit the declared type
     ├── NotFoundError               an id or name that does not exist (.kind, .key)
     ├── AlreadyExistsError          a unique name or key taken (.kind, .key)
     ├── ConflictError               the object is in a state that forbids the call
+    │   └── DisabledError           a disabled published pipeline or endpoint was submitted to
     ├── StoreError                  the metadata store failed
     ├── DatastoreError              datastore I/O failed (.uri)
     │   └── PathEscapeError         a relative path leaves the datastore root
@@ -61,6 +64,14 @@ class ParameterError(HeadraceError):
         super().__init__(message)
 
 
+class UnknownParameterError(ParameterError):
+    """A submitted parameter name the pipeline does not declare."""
+
+
+class ParameterTypeError(ParameterError):
+    """A submitted value that cannot be converted to the parameter's declared type."""
+
+
 class NotFoundError(HeadraceError):
     """An object looked up by id or name does not exist.
 
@@ -88,6 +99,10 @@ class AlreadyExistsError(HeadraceError):
 
 class ConflictError(HeadraceError):
     """The object's current state forbids the call (e.g. cancelling a finished run)."""
+
+
+class DisabledError(ConflictError):
+    """A disabled published pipeline or pipeline endpoint cannot take submissions."""
 
 
 class StoreError(HeadraceError):

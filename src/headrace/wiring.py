@@ -57,4 +57,5 @@ def build_agent(svc: Services, **overrides: object) -> Agent:
     options = {**svc.agent_options, **overrides}
     agent = Agent(svc.store, svc.executor, **options)  # type: ignore[arg-type]
     svc.on_queued.append(lambda _run_id: agent.wake())
+    agent.on_run_ended.append(svc.run_events.notify)
     return agent

@@ -90,6 +90,7 @@ class Agent:
         self._threads: list[threading.Thread] = []
         self._lock = threading.Lock()
         self._loop_thread: threading.Thread | None = None
+        self.on_run_ended: list = []  # callbacks(run_id), e.g. wake in-process waiters
 
     # -- control -------------------------------------------------------------------------
     def start(self) -> None:
@@ -177,6 +178,10 @@ class Agent:
         finally:
             with self._lock:
                 self._active.pop(run.id, None)
+            for callback in self.on_run_ended:
+                callback(run.id)
+            # Work folders go after the run is recorded as ended: off the run's critical path.
+            self.executor.cleanup(run.id)
             self._threads = [t for t in self._threads if t.is_alive() and t is not threading.current_thread()]
             self._wake.set()
 

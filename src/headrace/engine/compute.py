@@ -88,3 +88,6 @@ class ComputeTarget(ABC):
     @abstractmethod
     def cancel(self, step_run_id: str) -> None:
         """Stop the step run if it is running here; no error if it is not."""
+
+    def cleanup(self, run_id: str) -> None:  # noqa: B027 - optional hook
+        """Release what the run's steps left on this target (work folders); called once the run ended."""

@@ -60,6 +60,7 @@ class LocalComputeTarget(c.ComputeTarget):
         self.keep_workdirs = keep_workdirs
         self._procs: dict[str, subprocess.Popen[bytes]] = {}
         self._canceled: set[str] = set()
+        self._in_place: dict[str, dict[str, Path]] = {}
         self._lock = threading.Lock()
 
     # -- interface -----------------------------------------------------------------------
@@ -85,11 +86,17 @@ class LocalComputeTarget(c.ComputeTarget):
         outcome = self._execute(task, argv, env, src, log_dir, started, execution_log)
         if outcome.status is StepStatus.FINISHED:
             self._upload_outputs(task, out_dirs, outcome, execution_log)
+        for name, folder in self._in_place.pop(task.step_run_id, {}).items():
+            size = _folder_bytes(folder)
+            outcome.output_bytes[name] = size
+            execution_log.append(f"output {name}: {size} bytes written in place at {folder}")
         self._read_context(workdir / "context", outcome)
         self._finish_logs(task, log_dir, execution_log)
-        if not self.keep_workdirs:
-            _rmtree(workdir)
         return outcome
+
+    def cleanup(self, run_id: str) -> None:
+        if not self.keep_workdirs:
+            _rmtree(self.work_root / run_id)
 
     # -- steps of run() ------------------------------------------------------------------
     def _log_dir(self, task: c.StepTask, workdir: Path) -> Path:
@@ -107,10 +114,18 @@ class LocalComputeTarget(c.ComputeTarget):
         for name, binding in task.inputs.items():
             paths[name] = self._stage_input(name, binding, workdir, log)
         out_dirs: dict[str, Path] = {}
-        for name in task.outputs:
-            out = workdir / "outputs" / name
+        for name, binding in task.outputs.items():
+            in_place = self.resolve_datastore(binding.datastore).local_path(binding.path)
+            if in_place:
+                # A local datastore: write straight to the run-scoped path, no upload copy.
+                out = Path(in_place)
+                if out.exists():  # left by an interrupted attempt of this step run
+                    _rmtree(out)
+                self._in_place.setdefault(task.step_run_id, {})[name] = out
+            else:
+                out = workdir / "outputs" / name
+                out_dirs[name] = out
             out.mkdir(parents=True, exist_ok=True)
-            out_dirs[name] = out
             paths[name] = str(out)
         argv = [sys.executable, task.script_name]
         for arg in task.arguments:
@@ -235,6 +250,17 @@ def _jsonl(path: Path) -> list[dict]:
         except ValueError:  # a line cut by a killed process: skip it, keep the rest
             logger.warning("skipping unreadable context line %r in %s", raw[:80], path)
     return out
+
+
+def _folder_bytes(folder: Path) -> int:
+    total = 0
+    for root, _dirs, files in os.walk(folder):
+        for f in files:
+            try:
+                total += os.stat(os.path.join(root, f)).st_size
+            except OSError:
+                pass
+    return total
 
 
 def _env_name(name: str) -> str:

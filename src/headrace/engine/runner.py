@@ -62,6 +62,14 @@ class RunExecutor:
         self.resolve_datastore = resolve_datastore
         self.settings = settings
 
+    def cleanup(self, run_id: str) -> None:
+        """Let every compute target drop the run's scratch data."""
+        for target in self.targets.values():
+            try:
+                target.cleanup(run_id)
+            except Exception:  # cleanup must never fail a run
+                logger.exception("cleanup of run %s on target %s failed", run_id, target.name)
+
     def execute(self, run: RunRecord, cancel_event: threading.Event | None = None) -> RunRecord:
         """Run every step of ``run`` (already Running and owned by the caller); return the final record."""
         return _RunState(self, run, cancel_event or threading.Event()).drive()

@@ -149,7 +149,8 @@ class LocalBackend:
         return self.svc.store.get_pipeline(self.get_published(published_id).pipeline_id).graph
 
     def submit_published(self, published_id: str, experiment_name: str, **options: Any) -> RunRecord:
-        self.ensure_agent()
+        if self.svc.agent_in_process:
+            self.ensure_agent()
         run, _ = pub_service.submit_published(self.svc, published_id, experiment_name, **options)
         self._submitted.append(run.id)
         return run
@@ -177,7 +178,8 @@ class LocalBackend:
         return ep_service.archive(self.svc, endpoint_id)
 
     def submit_endpoint(self, endpoint_id: str, experiment_name: str, **options: Any) -> RunRecord:
-        self.ensure_agent()
+        if self.svc.agent_in_process:
+            self.ensure_agent()
         ep = ep_service.get_endpoint(self.svc, endpoint_id)
         run, _ = ep_service.submit_endpoint(self.svc, ep, experiment_name, **options)
         self._submitted.append(run.id)
@@ -221,6 +223,18 @@ class LocalBackend:
 
     def wait_interval(self) -> float:
         return 0.05
+
+    def before_wait(self, run_id: str) -> None:
+        """Waiting on an unfinished run: make sure an agent will run it (or recover it if its agent died)."""
+        if self.svc.agent_in_process and not self.svc.store.get_run(run_id).status.is_terminal:
+            self.ensure_agent()
+
+    def change_marker(self) -> int:
+        return self.svc.run_events.generation
+
+    def wait_for_change(self, since: int, timeout: float) -> None:
+        """Block until a run ends in this process (or ``timeout``): no polling delay at the end of a run."""
+        self.svc.run_events.wait(since, timeout)
 
     def now(self):
         return clock.now()

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import sys
-import threading
 from typing import Any, TextIO
 
 from headrace import clock
@@ -63,9 +62,11 @@ def wait_for_run(run: Any, show_output: bool, timeout_seconds: float | None, rai
     if show_output:
         out.write(f"PipelineRun {run.id} (experiment {run.experiment.name})\n")
     deadline = None if timeout_seconds is None else clock.monotonic() + timeout_seconds
-    interval = run._backend.wait_interval()
-    pause = threading.Event()
+    backend = run._backend
+    backend.before_wait(run.id)
+    interval = backend.wait_interval()
     while True:
+        marker = backend.change_marker()
         record = run._refresh()
         if streamer:
             streamer.poll()
@@ -75,7 +76,8 @@ def wait_for_run(run: Any, show_output: bool, timeout_seconds: float | None, rai
             raise RunTimeoutError(
                 f"run {run.id} still {record.status.value} after {timeout_seconds}s; "
                 "call wait_for_completion again or cancel() it", run_id=run.id)
-        pause.wait(interval)
+        # Woken at once when a run ends in this process; otherwise poll, backing off to 0.5 s.
+        backend.wait_for_change(marker, interval)
         interval = min(interval * 1.5, 0.5)
     if show_output:
         out.write(f"PipelineRun {run.id} {record.status.value}\n")

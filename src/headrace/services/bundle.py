@@ -13,6 +13,27 @@ from headrace.storage.base import MetadataStore
 from headrace.storage.records import DatastoreRecord
 
 
+class RunEvents:
+    """In-process signal that some run ended, so waiting needs no polling delay.
+
+    Waiters take ``generation`` before checking the store, then ``wait(since=...)``: a run that
+    ends in between is never missed.
+    """
+
+    def __init__(self) -> None:
+        self._cv = threading.Condition()
+        self.generation = 0
+
+    def notify(self, _run_id: str = "") -> None:
+        with self._cv:
+            self.generation += 1
+            self._cv.notify_all()
+
+    def wait(self, since: int, timeout: float) -> bool:
+        with self._cv:
+            return self._cv.wait_for(lambda: self.generation != since, timeout)
+
+
 @dataclass
 class Services:
     """Everything a use case needs; a plain bundle, not a god object: logic lives in the modules.
@@ -41,6 +62,7 @@ class Services:
     # active schedules that block it (the schedules service registers itself here).
     disable_checks: list[Callable[[str], list[str]]] = field(default_factory=list)
     endpoint_disable_checks: list[Callable[[str], list[str]]] = field(default_factory=list)
+    run_events: RunEvents = field(default_factory=RunEvents)
     _datastores: dict[str, Datastore] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 

@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from headrace import clock
-from headrace.errors import AlreadyExistsError, ConflictError, NotFoundError
+from headrace.errors import AlreadyExistsError, ConflictError, DisabledError, NotFoundError
 from headrace.services.bundle import Services
 from headrace.services.publishing import check_name, submit_published
 from headrace.storage.records import (
@@ -125,7 +125,7 @@ def submit_endpoint(
         NotFoundError: no such version.
     """
     if ep.status is not EntityStatus.ACTIVE:
-        raise ConflictError(f"pipeline endpoint {ep.name!r} ({ep.id}) is disabled; enable it to submit runs")
+        raise DisabledError(f"pipeline endpoint {ep.name!r} ({ep.id}) is disabled; enable it to submit runs")
     entry = _version(ep, None if pipeline_version is None else str(pipeline_version))
     return submit_published(svc, entry.published_pipeline_id, experiment_name,
                             pipeline_parameters=pipeline_parameters, endpoint=(ep.id, entry.version), **options)

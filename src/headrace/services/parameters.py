@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from headrace.core.params import coerce_value
-from headrace.errors import HeadraceError, ParameterError
+from headrace.errors import HeadraceError, ParameterError, ParameterTypeError, UnknownParameterError
 from headrace.services.bundle import Services
 from headrace.services.datastores import get_datastore
 
@@ -33,7 +33,7 @@ def resolve_parameters(
     unknown = sorted(set(overrides) - set(declared))
     if unknown:
         valid = ", ".join(sorted(declared)) or "(this pipeline has no parameters)"
-        raise ParameterError(
+        raise UnknownParameterError(
             f"unknown pipeline parameter {unknown[0]!r}; valid parameters: {valid}", parameter=unknown[0]
         )
     values: dict[str, Any] = {}
@@ -63,7 +63,7 @@ def convert(type_name: str, name: str, value: Any, default: Any = None) -> Any:
     try:
         return coerce_value(type_name, value)
     except ValueError as exc:
-        raise ParameterError(
+        raise ParameterTypeError(
             f"parameter {name!r} expects {_TYPE_NAMES.get(type_name, type_name)} (declared type {type_name}),"
             f" got {value!r}: {exc}",
             parameter=name,

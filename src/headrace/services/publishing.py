@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from headrace import clock
-from headrace.errors import ConfigError, ConflictError
+from headrace.errors import ConfigError, ConflictError, DisabledError
 from headrace.services.bundle import Services
 from headrace.services.runs import freeze_pipeline, submit_frozen
 from headrace.storage.records import EntityStatus, PublishedPipelineRecord, RunRecord
@@ -114,7 +114,7 @@ def submit_published(
     """
     record = svc.store.get_published_pipeline(published_id)
     if record.status is not EntityStatus.ACTIVE:
-        raise ConflictError(
+        raise DisabledError(
             f"published pipeline {record.name!r} ({published_id}) is disabled; enable it to submit runs"
         )
     if continue_on_step_failure is None:

@@ -5,8 +5,8 @@ from __future__ import annotations
 import hashlib
 import json
 import uuid
-from datetime import timedelta
 from collections.abc import Mapping
+from datetime import timedelta
 from typing import Any
 
 from headrace import clock
@@ -36,6 +36,22 @@ def freeze_pipeline(svc: Services, pipeline: Any) -> PipelineRecord:
         DefinitionError: the definition has problems (all of them are listed).
     """
     graph = pipeline.graph()
+    check_graph_datastores(svc, graph)
+    for step in graph["steps"]:
+        try:
+            step["snapshot"] = store_snapshot(step["source_directory"], svc.artifacts)
+        except HeadraceError as exc:
+            raise DefinitionError([f"step {step['name']!r}: cannot snapshot its source_directory: {exc}"]) from exc
+    return store_graph(svc, graph)
+
+
+def check_graph_datastores(svc: Services, graph: dict[str, Any]) -> None:
+    """Give ``PipelineData`` without a datastore the default one (in place) and check every datastore
+    and data path the graph names.
+
+    Raises:
+        DefinitionError: unknown datastores or paths leaving their datastore (all are listed).
+    """
     problems = []
     for name, spec in graph["data"].items():
         if spec.get("kind") == "pipeline_data" and not spec.get("datastore"):
@@ -59,11 +75,10 @@ def freeze_pipeline(svc: Services, pipeline: Any) -> PipelineRecord:
             problems.extend(_path_problems(ds, spec["default"]["path"], f"parameter {pname!r} (default)"))
     if problems:
         raise DefinitionError(problems)
-    for step in graph["steps"]:
-        try:
-            step["snapshot"] = store_snapshot(step["source_directory"], svc.artifacts)
-        except HeadraceError as exc:
-            raise DefinitionError([f"step {step['name']!r}: cannot snapshot its source_directory: {exc}"]) from exc
+
+
+def store_graph(svc: Services, graph: dict[str, Any]) -> PipelineRecord:
+    """Store a checked graph whose steps carry their ``snapshot`` hashes, deduplicated by content hash."""
     blob = json.dumps(graph, sort_keys=True, separators=(",", ":"))
     return svc.store.get_or_create_pipeline(hashlib.sha256(blob.encode()).hexdigest(), graph)
 
@@ -213,3 +228,27 @@ def metrics_dict(metrics: list[MetricRecord]) -> dict[str, Any]:
     for m in metrics:
         grouped.setdefault(m.name, []).append(m.value)
     return {k: (v[0] if len(v) == 1 else v) for k, v in grouped.items()}
+
+
+def pipeline_metrics(svc: Services, run_id: str) -> dict[str, Any]:
+    """Values logged on the pipeline run itself (``run.parent.log``), as ``metrics_dict`` gives them.
+
+    Raises:
+        NotFoundError: no such run.
+    """
+    svc.store.get_run(run_id)
+    return metrics_dict([m for m in svc.store.list_metrics(run_id) if m.step_run_id is None])
+
+
+def list_runs(svc: Services, *, limit: int = 100, cursor: str | None = None, **filters: Any) -> tuple[list[RunRecord], str | None]:
+    """A page of runs, newest first (``filters`` as ``MetadataStore.list_runs``).
+
+    Raises:
+        ConfigError: ``limit`` below 1 or a cursor no previous page returned.
+    """
+    if limit < 1:
+        raise ConfigError(f"limit must be at least 1, got {limit}")
+    try:
+        return svc.store.list_runs(limit=limit, cursor=cursor, **filters)
+    except ValueError as exc:
+        raise ConfigError(str(exc)) from None
