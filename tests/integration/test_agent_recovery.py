@@ -132,3 +132,24 @@ def test_requeue_policy_resumes_and_keeps_finished_steps(ws, two_step_pipeline, 
     assert resumed.error is None and resumed.exit_code == 0
     assert "long input holds ['result.txt']" in resumed.get_stdout_log()
     assert all(r.status.value in TERMINAL for r in ws._backend.list_runs())
+
+
+def test_sigterm_puts_running_runs_back_in_the_queue(ws, two_step_pipeline, agents, read_signal, wait_until,
+                                                     is_alive, executions, signals):
+    run = Experiment(ws, "Shutdown").submit(two_step_pipeline)
+    agent = agents.start(ws.home)
+    step_pid = int(wait_until(lambda: read_signal("long.pid"), timeout=30, message="step 'long' to start"))
+    wait_until(lambda: _statuses(run) == {"first": "Finished", "long": "Running"}, message="long Running")
+
+    agent.send_signal(signal.SIGTERM)
+    assert agent.wait(timeout=30) == 0  # a step that never ends does not keep the agent alive
+    wait_until(lambda: not is_alive(step_pid), message="the interrupted step process to die")
+    assert run.get_status() == "Queued"
+    assert _statuses(run) == {"first": "Finished", "long": "NotStarted"}
+    assert "agent shut down" in run.find_step_run("long")[0].error
+
+    (signals / "release").write_text("")
+    agents.start(ws.home)
+    wait_until(lambda: run.get_status() in TERMINAL, timeout=30, message="the resumed run to end")
+    assert run.get_status() == "Finished"
+    assert (executions("first"), executions("long")) == (1, 2)

@@ -54,7 +54,8 @@ def agent(
     worker = build_agent(ws._backend.svc, max_concurrent_runs=max_runs)
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
-    err_console.print(f"agent {worker.agent_id} serving {ws.home} (Ctrl+C to stop)")
+    err_console.print(f"agent {worker.agent_id} serving {ws.home} (Ctrl+C or SIGTERM to stop; "
+                      "runs in progress go back to the queue)")
     worker.start()
     try:
         stop.wait()

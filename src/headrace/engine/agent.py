@@ -86,6 +86,7 @@ class Agent:
         self.max_concurrent_runs = max_concurrent_runs
         self._wake = threading.Event()
         self._stop = threading.Event()
+        self._interrupt = threading.Event()
         self._active: dict[str, threading.Event] = {}
         self._threads: list[threading.Thread] = []
         self._lock = threading.Lock()
@@ -103,11 +104,16 @@ class Agent:
         """Tell the loop a run was queued (no polling delay in-process)."""
         self._wake.set()
 
-    def stop(self, wait: bool = True) -> None:
+    def stop(self, wait: bool = True, interrupt: bool = True) -> None:
+        """Stop claiming runs. With ``interrupt``, running runs are stopped and put back in the
+        queue (finished steps kept) so another agent, or the next start, resumes them."""
         self._stop.set()
         self._wake.set()
-        if wait and self._loop_thread is not None:
-            self._loop_thread.join()
+        if interrupt:
+            self._interrupt.set()
+        if wait:
+            if self._loop_thread is not None:
+                self._loop_thread.join()
             for t in list(self._threads):
                 t.join()
 
@@ -171,7 +177,7 @@ class Agent:
     def _execute(self, run: RunRecord, ev: threading.Event) -> RunRecord | None:
         try:
             logger.info("agent %s executing run %s", self.agent_id, run.id)
-            return self.executor.execute(run, ev)
+            return self.executor.execute(run, ev, self._interrupt)
         except Exception as exc:
             logger.exception("run %s crashed in the agent", run.id)
             return self._fail_run(run.id, f"internal error in the agent: {exc!r}")

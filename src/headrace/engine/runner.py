@@ -70,9 +70,17 @@ class RunExecutor:
             except Exception:  # cleanup must never fail a run
                 logger.exception("cleanup of run %s on target %s failed", run_id, target.name)
 
-    def execute(self, run: RunRecord, cancel_event: threading.Event | None = None) -> RunRecord:
-        """Run every step of ``run`` (already Running and owned by the caller); return the final record."""
-        return _RunState(self, run, cancel_event or threading.Event()).drive()
+    def execute(self, run: RunRecord, cancel_event: threading.Event | None = None,
+                interrupt_event: threading.Event | None = None) -> RunRecord:
+        """Run every step of ``run`` (already Running and owned by the caller); return the final record.
+
+        ``cancel_event`` cancels the run. ``interrupt_event`` (the agent is shutting down) stops the
+        running steps and puts the run back in the queue: finished steps are kept, the others run
+        again when an agent claims it.
+        """
+        state = _RunState(self, run, cancel_event or threading.Event())
+        state.interrupt_event = interrupt_event or threading.Event()
+        return state.drive()
 
 
 class _RunState:
@@ -84,7 +92,8 @@ class _RunState:
         self.graph = self.store.get_pipeline(run.pipeline_id).graph
         self.steps = {s["name"]: s for s in self.graph["steps"]}
         self.records: dict[str, StepRunRecord] = {r.name: r for r in self.store.list_step_runs(run.id)}
-        self.stopping: str | None = None  # "failed" | "canceled"
+        self.stopping: str | None = None  # "failed" | "canceled" | "interrupted"
+        self.interrupt_event = threading.Event()
         self.running: dict[Future[c.StepOutcome], str] = {}
         self.last_cancel_check = clock.monotonic()
         self._pool: ThreadPoolExecutor | None = None
@@ -107,7 +116,11 @@ class _RunState:
         return self._close()
 
     def _check_cancel(self) -> None:
-        if self.stopping == "canceled":
+        if self.stopping in ("canceled", "interrupted"):
+            return
+        if self.interrupt_event.is_set():
+            self.stopping = "interrupted"
+            self._stop_running()
             return
         now = clock.monotonic()
         requested = self.cancel_event.is_set()
@@ -284,6 +297,10 @@ class _RunState:
             now = clock.now()
             outcome = c.StepOutcome(StepStatus.FAILED, now, now, error=f"compute target error: {exc!r}")
         step = self.steps[name]
+        if self.stopping == "interrupted" and outcome.status is StepStatus.CANCELED:
+            self._set(name, status=StepStatus.NOT_STARTED, started_at=None, exit_code=None,
+                      error="interrupted: its agent shut down; it runs again when the run is resumed")
+            return
         outputs = {}
         if outcome.status is StepStatus.FINISHED:
             outputs = {n: {"datastore": (self.graph["data"][n].get("datastore") or "workspaceblobstore"),
@@ -319,6 +336,10 @@ class _RunState:
         self.store.add_metrics(records)
 
     def _close(self) -> RunRecord:
+        if self.stopping == "interrupted":
+            logger.warning("run %s interrupted by agent shutdown; back in the queue", self.run.id)
+            return self.store.update_run(self.run.id, status=RunStatus.QUEUED, agent_id=None,
+                                         lease_expires_at=None)
         reason = {"failed": "not run: the pipeline stopped after a step failed",
                   "canceled": "not run: the run was canceled"}.get(self.stopping or "", "not run")
         for step in self.graph["steps"]:  # topological order: upstream reasons are settled first

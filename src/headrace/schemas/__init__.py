@@ -10,14 +10,40 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 
 class _Wire(BaseModel):
     model_config = ConfigDict(extra="ignore")
 
 
-class DataPathValue(_Wire):
+class _Request(_Wire):
+    """A request body whose keys are matched case-insensitively (``Tags``, ``tags``, ``TAGS``)."""
+
+    @model_validator(mode="before")
+    @classmethod
+    def _match_keys(cls, data: Any) -> Any:
+        if not isinstance(data, dict):
+            return data
+        names = {name.lower(): name for name in cls.model_fields}
+        matched: dict[str, Any] = {}
+        for key, value in data.items():
+            name = names.get(str(key).lower(), str(key))
+            if name in matched:
+                raise ValueError(f"key {key!r} is given twice (keys are case-insensitive)")
+            matched[name] = value
+        return matched
+
+
+def _stringify(tags: Any) -> Any:
+    """Tag values may come as JSON scalars; they are kept as strings."""
+    if isinstance(tags, dict):
+        return {k: str(v).lower() if isinstance(v, bool) else str(v) if isinstance(v, (int, float)) else v
+                for k, v in tags.items()}
+    return tags
+
+
+class DataPathValue(_Request):
     DataStoreName: str
     RelativePath: str
 
@@ -143,7 +169,7 @@ class ExperimentList(_Wire):
     ContinuationToken: str | None = None
 
 
-class SubmitRequest(_Wire):
+class SubmitRequest(_Request):
     """The Azure ML v1 submission body. Keys are matched case-insensitively."""
 
     ExperimentName: str
@@ -153,8 +179,15 @@ class SubmitRequest(_Wire):
     ParameterAssignments: dict[str, Any] | None = Field(
         default=None, description="Scalar parameters: JSON values or strings converted to the declared type."
     )
-    DataPathAssignments: dict[str, DataPathValue] | None = None
+    DataPathAssignments: dict[str, DataPathValue] | None = Field(
+        default=None, description="Data path parameters: name -> {DataStoreName, RelativePath}."
+    )
     ContinueRunOnStepFailure: bool | None = None
+    DataSetDefinitionValueAssignments: dict[str, Any] | None = Field(
+        default=None, description="Not supported (no datasets here): use DataPathAssignments. Must be empty."
+    )
+
+    _tags = field_validator("Tags", mode="before")(_stringify)
 
 
 class SubmitResponse(_Wire):
@@ -178,3 +211,66 @@ class HealthRead(_Wire):
     Status: str = "ok"
     Version: str
     Database: str
+
+
+# -- request bodies of the other routes (keys case-insensitive too) -----------------------------
+class PipelineEndpointCreate(_Request):
+    Name: str
+    Description: str | None = None
+    PipelineId: str = Field(description="The published pipeline that becomes version 0 (the default).")
+
+
+class EndpointVersionCreate(_Request):
+    PipelineId: str = Field(description="A published pipeline added as the next version.")
+    MakeDefault: bool = False
+
+
+class DefaultVersionUpdate(_Request):
+    Version: str
+
+
+class RunPublish(_Request):
+    """``POST /runs/{id}/publish``: publish the graph a run executed."""
+
+    Name: str
+    Description: str | None = None
+    Version: str | None = None
+    ContinueRunOnStepFailure: bool | None = None
+
+
+class GraphCreate(_Request):
+    Graph: dict[str, Any] = Field(description="A Pipeline.graph() dict whose steps carry uploaded 'snapshot' hashes.")
+
+
+class GraphRead(_Wire):
+    GraphId: str
+
+
+class RunCreate(_Request):
+    """``POST /runs``: run a stored graph (the remote SDK's ``Experiment.submit``)."""
+
+    GraphId: str
+    ExperimentName: str
+    ParameterAssignments: dict[str, Any] | None = None
+    DataPathAssignments: dict[str, DataPathValue] | None = None
+    ContinueRunOnStepFailure: bool = False
+    RegenerateOutputs: bool = False
+    Tags: dict[str, str] | None = None
+    Description: str | None = None
+
+    _tags = field_validator("Tags", mode="before")(_stringify)
+
+
+class PublishedPipelineCreate(_Request):
+    """``POST /pipelines``: publish a stored graph (the remote SDK's ``Pipeline.publish``)."""
+
+    GraphId: str
+    Name: str
+    Description: str | None = None
+    Version: str | None = None
+    ContinueRunOnStepFailure: bool | None = None
+
+
+class StepRunList(_Wire):
+    Value: list[StepRunRead]
+    ContinuationToken: str | None = None

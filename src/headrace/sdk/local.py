@@ -80,12 +80,15 @@ class LocalBackend:
         pending = [r for r in self._submitted if not self.svc.store.get_run(r).status.is_terminal]
         if pending:
             print(f"headrace: waiting for {len(pending)} run(s) submitted by this process to finish "
-                  "(Ctrl+C to stop; unfinished steps are then marked failed)", file=sys.stderr)
+                  "(Ctrl+C to stop: they go back to the queue, and `headrace agent` or the next "
+                  "submit resumes them)", file=sys.stderr)
             try:
                 while any(not self.svc.store.get_run(r).status.is_terminal for r in pending):
                     threading.Event().wait(0.2)
             except KeyboardInterrupt:
-                pass
+                if self._agent is not None:
+                    self._agent.stop(wait=True, interrupt=True)
+                return
         if self._agent is not None:
             self._agent.stop(wait=False)
 

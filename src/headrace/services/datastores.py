@@ -6,7 +6,7 @@ import re
 from pathlib import Path
 
 from headrace import clock
-from headrace.datastores.base import Datastore
+from headrace.datastores.base import Datastore, FileInfo
 from headrace.errors import AlreadyExistsError, ConfigError, NotFoundError
 from headrace.services.bundle import Services
 from headrace.storage.records import DatastoreRecord
@@ -68,3 +68,50 @@ def ensure_default(svc: Services) -> DatastoreRecord:
 
 def list_datastores(svc: Services) -> list[DatastoreRecord]:
     return svc.store.list_datastores()
+
+
+def list_files(svc: Services, name: str, prefix: str = "", recursive: bool = True) -> list[FileInfo]:
+    """Files of a datastore under ``prefix``, sorted by path.
+
+    Raises:
+        NotFoundError: no such datastore.
+        PathEscapeError: ``prefix`` leaves the datastore root.
+    """
+    return get_datastore(svc, name).list(prefix, recursive=recursive)
+
+
+def read_file(svc: Services, name: str, path: str) -> bytes:
+    """The bytes of one file.
+
+    Raises:
+        NotFoundError: no such datastore, or no file at ``path`` (a folder is not a file).
+        PathEscapeError: ``path`` leaves the datastore root.
+    """
+    ds = get_datastore(svc, name)
+    if not path or not ds.exists(path) or ds.is_dir(path):
+        raise NotFoundError("file", f"{name}:{path}", "list the datastore's files to see what is there")
+    return ds.read_bytes(path)
+
+
+def write_file(svc: Services, name: str, path: str, data: bytes, overwrite: bool = False) -> int:
+    """Write one file (parent folders are created); returns its size.
+
+    The existence check and the write are two steps: two concurrent writers without ``overwrite``
+    may both succeed, the last one winning.
+
+    Raises:
+        NotFoundError: no such datastore.
+        AlreadyExistsError: a file is there and ``overwrite`` is False.
+        ConfigError: an empty path or one naming a folder.
+        PathEscapeError: ``path`` leaves the datastore root.
+    """
+    ds = get_datastore(svc, name)
+    if not path.strip("/") or path.endswith("/"):
+        raise ConfigError(f"invalid file path {path!r}: give a file path relative to the datastore root")
+    if ds.exists(path):
+        if ds.is_dir(path):
+            raise ConfigError(f"{path!r} is a folder of datastore {name!r}; give a file path")
+        if not overwrite:
+            raise AlreadyExistsError("file", f"{name}:{path}", "pass overwrite=true to replace it")
+    ds.write_bytes(path, data)
+    return len(data)

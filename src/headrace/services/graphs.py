@@ -20,8 +20,8 @@ from headrace.datastores.snapshots import DEFAULT_MAX_SNAPSHOT_BYTES, snapshot_h
 from headrace.errors import DatastoreError, DefinitionError, HeadraceError
 from headrace.services.bundle import Services
 from headrace.services.parameters import convert
-from headrace.services.runs import check_graph_datastores, store_graph
-from headrace.storage.records import PipelineRecord
+from headrace.services.runs import check_graph_datastores, store_graph, submit_frozen
+from headrace.storage.records import PipelineRecord, RunRecord
 
 _HASH = re.compile(r"^[0-9a-f]{64}$")
 _PARAM_TYPES = ("int", "float", "bool", "str", "datapath")
@@ -85,6 +85,16 @@ def store_remote_graph(svc: Services, graph: Any) -> PipelineRecord:
         raise DefinitionError(missing)
     check_graph_datastores(svc, graph)
     return store_graph(svc, graph)
+
+
+def submit_graph(svc: Services, graph_id: str, experiment_name: str, **options: Any) -> tuple[RunRecord, bool]:
+    """Queue a run of a stored graph; returns (run, created). ``options`` as ``runs.submit_frozen``.
+
+    Raises:
+        NotFoundError: no graph with this id.
+        ParameterError: unknown parameter or wrong type.
+    """
+    return submit_frozen(svc, svc.store.get_pipeline(graph_id), experiment_name, return_created=True, **options)
 
 
 def check_graph_shape(graph: Any) -> list[str]:

@@ -48,6 +48,25 @@ def publish_run(
     return _create(svc, run.pipeline_id, name, description, version, continue_on_step_failure, run.id)
 
 
+def publish_graph(
+    svc: Services,
+    pipeline_id: str,
+    *,
+    name: str,
+    description: str | None = None,
+    version: str | None = None,
+    continue_on_step_failure: bool | None = None,
+) -> PublishedPipelineRecord:
+    """Publish a graph already stored (by a remote SDK through ``graphs.store_remote_graph``).
+
+    Raises:
+        NotFoundError: no graph with this id.
+        ConfigError: an empty or too long name.
+    """
+    svc.store.get_pipeline(pipeline_id)
+    return _create(svc, pipeline_id, name, description, version, continue_on_step_failure, None)
+
+
 def _create(svc, pipeline_id, name, description, version, cosf, source_run_id) -> PublishedPipelineRecord:
     check_name("published pipeline", name)
     now = clock.now()

@@ -1,0 +1,125 @@
+"""Dependencies of the routers, as ``Annotated`` aliases: services, the caller's role, request bodies.
+
+Roles: ``Reader`` for every GET, ``Submitter`` to submit, publish, create runs and endpoints and
+cancel, ``Admin`` to enable, disable, archive, set defaults and register datastores. With auth off
+(``create_app(auth=False)``) every call is allowed and the token is ``None``.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Awaitable, Callable
+from typing import Annotated, Any, TypeVar
+
+from fastapi import Depends, Header, Request, Security
+from fastapi.security import HTTPBearer
+from pydantic import BaseModel, ValidationError
+
+from headrace.engine.agent import Agent
+from headrace.schemas import SubmitRequest
+from headrace.server.errors import BadRequestError, ForbiddenError, UnauthorizedError, describe_validation
+from headrace.services import tokens
+from headrace.services.bundle import Services
+from headrace.storage.records import Role, TokenRecord
+
+M = TypeVar("M", bound=BaseModel)
+
+# Only documents the scheme in OpenAPI; the header is read by ``_authorize`` (which also takes the
+# "Token" scheme some Azure ML clients send).
+_bearer_doc = HTTPBearer(auto_error=False, description="A token from `headrace token create`.")
+_SCHEMES = ("bearer", "token")
+
+
+def get_services(request: Request) -> Services:
+    return request.app.state.services
+
+
+def get_agent(request: Request) -> Agent | None:
+    return request.app.state.agent
+
+
+ServicesDep = Annotated[Services, Depends(get_services)]
+AgentDep = Annotated[Agent | None, Depends(get_agent)]
+
+
+def _authorize(minimum: Role) -> Callable[..., TokenRecord | None]:
+    def check(request: Request, _doc: Annotated[Any, Security(_bearer_doc)]) -> TokenRecord | None:
+        if not request.app.state.auth:
+            return None
+        scheme, _, secret = request.headers.get("authorization", "").strip().partition(" ")
+        if scheme.lower() not in _SCHEMES or not secret.strip():
+            raise UnauthorizedError(
+                "missing token: send the header 'Authorization: Bearer <token>' (create one with "
+                "`headrace token create --role submitter`)"
+            )
+        token = tokens.authenticate(request.app.state.services, secret.strip())
+        if token is None:
+            raise UnauthorizedError("unknown or revoked token")
+        if token.role.rank < minimum.rank:
+            raise ForbiddenError(
+                f"this call needs the {minimum.value} role; token {token.name!r} has the {token.role.value} role"
+            )
+        return token
+
+    return check
+
+
+Reader = Annotated[TokenRecord | None, Depends(_authorize(Role.READER))]
+Submitter = Annotated[TokenRecord | None, Depends(_authorize(Role.SUBMITTER))]
+Admin = Annotated[TokenRecord | None, Depends(_authorize(Role.ADMIN))]
+
+IdempotencyKey = Annotated[
+    str | None,
+    Header(alias="Idempotency-Key", max_length=200,
+           description="A repeat with the same key within 24 h returns the first run instead of a new one."),
+]
+
+
+async def _read_json(request: Request) -> Any:
+    raw = await request.body()
+    if not raw.strip():
+        raise BadRequestError("the request body is empty: send a JSON object")
+    try:
+        return json.loads(raw, parse_constant=_no_constant)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise BadRequestError(f"the body is not valid JSON: {exc}") from None
+
+
+def _no_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not a JSON number")
+
+
+def json_body(model: type[M]) -> Callable[[Request], Awaitable[M]]:
+    """A dependency parsing the raw body as ``model``, whatever the Content-Type (some clients send none)."""
+
+    async def parse(request: Request) -> M:
+        data = await _read_json(request)
+        if not isinstance(data, dict):
+            raise BadRequestError(f"the body must be a JSON object ({model.__name__}), not {type(data).__name__}")
+        try:
+            return model.model_validate(data)
+        except ValidationError as exc:
+            errors = exc.errors()
+            target = ".".join(str(p) for p in errors[0]["loc"]) if errors and errors[0]["loc"] else None
+            raise BadRequestError(describe_validation(list(errors)), target=target) from None
+
+    return parse
+
+
+async def raw_body(request: Request) -> bytes:
+    return await request.body()
+
+
+def body_doc(model: type[BaseModel]) -> dict[str, Any]:
+    """``openapi_extra`` documenting a body parsed by ``json_body`` (``server.openapi`` adds the schema)."""
+    schema = {"$ref": f"#/components/schemas/{model.__name__}"}
+    return {"requestBody": {"required": True, "content": {"application/json": {"schema": schema}}}}
+
+
+RAW_BODY_DOC: dict[str, Any] = {
+    "requestBody": {"required": True, "content": {
+        "application/octet-stream": {"schema": {"type": "string", "format": "binary"}}}}
+}
+
+SubmitBody = Annotated[SubmitRequest, Depends(json_body(SubmitRequest))]
+RawBody = Annotated[bytes, Depends(raw_body)]

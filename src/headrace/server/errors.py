@@ -1,0 +1,165 @@
+"""The one exception -> HTTP status table of the REST API, and the handlers that apply it.
+
+Every error response has the body ``{"Error": {"Code", "Message", "Target"}}`` (Azure ML v1's
+``ErrorResponse``), whatever raised it: a service (``HeadraceError``), the request checks of this
+package (bad body, token, size), FastAPI's own validation or routing (404/405), or a bug (500, with
+the traceback logged and not sent).
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from headrace.errors import (
+    AlreadyExistsError,
+    ConfigError,
+    ConflictError,
+    DatastoreError,
+    DefinitionError,
+    DisabledError,
+    HeadraceError,
+    NotFoundError,
+    ParameterError,
+    ParameterTypeError,
+    PathEscapeError,
+    UnknownParameterError,
+)
+
+logger = logging.getLogger(__name__)
+
+
+class BadRequestError(HeadraceError):
+    """The request itself is malformed: not JSON, a missing or mistyped field, a bad query value."""
+
+    def __init__(self, message: str, target: str | None = None):
+        self.target = target
+        super().__init__(message)
+
+
+class UnauthorizedError(HeadraceError):
+    """No token, or one that is unknown or revoked."""
+
+
+class ForbiddenError(HeadraceError):
+    """The token's role is too low for the call."""
+
+
+class PayloadTooLargeError(HeadraceError):
+    """The request body is over the server's limit."""
+
+
+# The order matters: the first class an exception is an instance of decides (subclasses first).
+STATUS_TABLE: tuple[tuple[type[HeadraceError], int, str], ...] = (
+    (BadRequestError, 400, "BadRequest"),
+    (UnknownParameterError, 400, "UnknownParameter"),
+    (ParameterTypeError, 400, "InvalidParameterType"),
+    (ParameterError, 400, "InvalidParameter"),
+    (ConfigError, 400, "BadRequest"),
+    (DefinitionError, 400, "InvalidPipeline"),
+    (PathEscapeError, 400, "PathEscapesDatastore"),
+    (DatastoreError, 400, "DatastoreError"),
+    (UnauthorizedError, 401, "Unauthorized"),
+    (ForbiddenError, 403, "Forbidden"),
+    (NotFoundError, 404, "NotFound"),
+    (DisabledError, 409, "Disabled"),
+    (AlreadyExistsError, 409, "AlreadyExists"),
+    (ConflictError, 409, "Conflict"),
+    (PayloadTooLargeError, 413, "PayloadTooLarge"),
+)
+
+
+def classify(exc: HeadraceError) -> tuple[int, str, str | None]:
+    """(status, code, target) for an error; (500, "InternalError", None) for one the table lacks."""
+    for cls, status, code in STATUS_TABLE:
+        if isinstance(exc, cls):
+            return status, _refine(exc, code), _target(exc)
+    return 500, "InternalError", None
+
+
+def _refine(exc: HeadraceError, code: str) -> str:
+    """A bad data path is a ParameterError caused by the datastore lookup: name the actual cause."""
+    if isinstance(exc, ParameterError) and isinstance(exc.__cause__, NotFoundError):
+        return "UnknownDatastore"
+    if isinstance(exc, ParameterError) and isinstance(exc.__cause__, PathEscapeError):
+        return "PathEscapesDatastore"
+    return code
+
+
+def _target(exc: HeadraceError) -> str | None:
+    for attr in ("target", "parameter", "key"):
+        value = getattr(exc, attr, None)
+        if value:
+            return str(value)
+    return None
+
+
+def error_response(status: int, code: str, message: str, target: str | None = None,
+                   headers: dict[str, str] | None = None) -> JSONResponse:
+    body = {"Error": {"Code": code, "Message": message, "Target": target}}
+    return JSONResponse(body, status_code=status, headers=headers)
+
+
+def _headrace_handler(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, HeadraceError)
+    status, code, target = classify(exc)
+    if status == 500:
+        return internal_error(request, exc)
+    headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
+    return error_response(status, code, str(exc), target, headers)
+
+
+def internal_error(request: Request | None, exc: BaseException) -> JSONResponse:
+    """500 for a bug or an unexpected failure: the traceback goes to the log, not to the client."""
+    where = f"{request.method} {request.url.path}" if request is not None else "request"
+    logger.error("%s failed", where, exc_info=(type(exc), exc, exc.__traceback__))
+    return error_response(500, "InternalError", f"internal server error ({type(exc).__name__}); see the server log")
+
+
+def _validation_handler(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, RequestValidationError)
+    errors = list(exc.errors())
+    first = errors[0] if errors else {}
+    return error_response(400, "BadRequest", describe_validation(errors), _loc(first.get("loc", ())) or None)
+
+
+def describe_validation(errors: list[Any]) -> str:
+    """Pydantic/FastAPI validation errors as one readable sentence."""
+    parts = []
+    for err in errors[:5]:
+        if err.get("type") == "json_invalid":
+            parts.append(f"the body is not valid JSON: {err.get('ctx', {}).get('error', err.get('msg'))}")
+            continue
+        where = _loc(err.get("loc", ()))
+        parts.append(f"{where}: {err.get('msg')}" if where else str(err.get("msg")))
+    more = f" (and {len(errors) - 5} more)" if len(errors) > 5 else ""
+    return "invalid request: " + "; ".join(parts) + more
+
+
+def _loc(loc: Any) -> str:
+    skip = {"body", "query", "path", "header"}
+    return ".".join(str(p) for p in loc if str(p) not in skip)
+
+
+_HTTP_CODES = {400: "BadRequest", 401: "Unauthorized", 403: "Forbidden", 404: "NotFound",
+               405: "MethodNotAllowed", 413: "PayloadTooLarge"}
+
+
+def _http_handler(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, StarletteHTTPException)
+    status = exc.status_code
+    code = _HTTP_CODES.get(status, "HttpError")
+    message = str(exc.detail) if status != 404 else f"no route {request.method} {request.url.path}; see /openapi.json"
+    return error_response(status, code, message, headers=getattr(exc, "headers", None))
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    """Register the handlers on ``app`` (the catch-all for other exceptions is ``CatchAllMiddleware``)."""
+    app.add_exception_handler(HeadraceError, _headrace_handler)
+    app.add_exception_handler(RequestValidationError, _validation_handler)
+    app.add_exception_handler(StarletteHTTPException, _http_handler)
