@@ -26,6 +26,22 @@ class Run:
 
         return current_run(allow_offline)
 
+    # Shared by PipelineRun and StepRun, which define ``_refresh`` (re-read the record).
+    def _refresh(self) -> Any:
+        raise NotImplementedError
+
+    def get_status(self) -> str:
+        """NotStarted, Queued, Running, Finished, Failed or Canceled."""
+        return self._refresh().status.value
+
+    @property
+    def status(self) -> str:
+        return self.get_status()
+
+    @property
+    def tags(self) -> dict[str, str]:
+        return dict(self._refresh().tags)
+
 
 class PipelineRun(Run):
     """A submitted pipeline run.
@@ -55,17 +71,6 @@ class PipelineRun(Run):
         return self._record
 
     # -- status and details --------------------------------------------------------------
-    def get_status(self) -> str:
-        """NotStarted, Queued, Running, Finished, Failed or Canceled."""
-        return self._refresh().status.value
-
-    @property
-    def status(self) -> str:
-        return self.get_status()
-
-    @property
-    def tags(self) -> dict[str, str]:
-        return dict(self._refresh().tags)
 
     @property
     def parameters(self) -> dict[str, Any]:
@@ -151,13 +156,6 @@ class StepRun(Run):
         self._record = self._backend.get_step_run(self.id)
         return self._record
 
-    def get_status(self) -> str:
-        return self._refresh().status.value
-
-    @property
-    def status(self) -> str:
-        return self.get_status()
-
     @property
     def is_reused(self) -> bool:
         return self._refresh().reused_from is not None
@@ -174,10 +172,6 @@ class StepRun(Run):
     @property
     def error(self) -> str | None:
         return self._refresh().error
-
-    @property
-    def tags(self) -> dict[str, str]:
-        return dict(self._refresh().tags)
 
     def get_stdout_log(self) -> str:
         return self._backend.read_step_log(self._refresh(), "stdout")

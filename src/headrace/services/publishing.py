@@ -31,21 +31,14 @@ def publish_pipeline(
         ConfigError: an empty or too long name.
     """
     frozen = freeze_pipeline(svc, pipeline)
-    return _create(svc, frozen.id, name, description, version, continue_on_step_failure, None)
+    return _create(svc, frozen.id, name=name, description=description, version=version,
+                   continue_on_step_failure=continue_on_step_failure)
 
 
-def publish_run(
-    svc: Services,
-    run_id: str,
-    *,
-    name: str,
-    description: str | None = None,
-    version: str | None = None,
-    continue_on_step_failure: bool | None = None,
-) -> PublishedPipelineRecord:
-    """Publish the graph an existing run executed (``PipelineRun.publish_pipeline``)."""
+def publish_run(svc: Services, run_id: str, **options: Any) -> PublishedPipelineRecord:
+    """Publish the graph an existing run executed (``PipelineRun.publish_pipeline``); options as above."""
     run = svc.store.get_run(run_id)
-    return _create(svc, run.pipeline_id, name, description, version, continue_on_step_failure, run.id)
+    return _create(svc, run.pipeline_id, source_run_id=run.id, **options)
 
 
 def publish_graph(
@@ -64,17 +57,20 @@ def publish_graph(
         ConfigError: an empty or too long name.
     """
     svc.store.get_pipeline(pipeline_id)
-    return _create(svc, pipeline_id, name, description, version, continue_on_step_failure, None)
+    return _create(svc, pipeline_id, name=name, description=description, version=version,
+                   continue_on_step_failure=continue_on_step_failure)
 
 
-def _create(svc, pipeline_id, name, description, version, cosf, source_run_id) -> PublishedPipelineRecord:
+def _create(svc: Services, pipeline_id: str, *, name: str, description: str | None = None,
+            version: str | None = None, continue_on_step_failure: bool | None = None,
+            source_run_id: str | None = None) -> PublishedPipelineRecord:
     check_name("published pipeline", name)
     now = clock.now()
     record = PublishedPipelineRecord(
         id=uuid.uuid4().hex, name=name, pipeline_id=pipeline_id, status=EntityStatus.ACTIVE,
         created_at=now, updated_at=now, description=description,
         version=None if version is None else str(version),
-        continue_on_step_failure=cosf, source_run_id=source_run_id,
+        continue_on_step_failure=continue_on_step_failure, source_run_id=source_run_id,
     )
     return svc.store.create_published_pipeline(record)
 
