@@ -17,7 +17,11 @@
     ├── RunError                    a run went wrong
     │   ├── StepFailedError         a step failed (.step, .exit_code, .stderr_tail)
     │   └── RunTimeoutError         waiting for a run took too long
-    └── ComputeError                a compute target could not run a step
+    ├── ComputeError                a compute target could not run a step
+    └── RemoteError                 a headrace server answered with an unmappable error (.url, .status, .code)
+        ├── ServerUnavailableError  no answer: the server is down, the URL is wrong, or it timed out
+        └── AuthError               401: the token is missing, unknown or revoked
+            └── AccessDeniedError   403: the token's role is too low for the call
 
 Errors carry the fields a caller needs to act, and a message that says what to do next.
 """
@@ -161,3 +165,34 @@ class RunTimeoutError(RunError):
 
 class ComputeError(HeadraceError):
     """A compute target could not prepare or launch a step."""
+
+
+class RemoteError(HeadraceError):
+    """Talking to a headrace server failed in a way no other class describes (a 5xx, a proxy's page).
+
+    The HTTP client raises the usual classes (``NotFoundError``, ``ParameterError``...) for the errors
+    a server reports in its ``{"Error": {"Code", "Message"}}`` body; this branch is for the rest.
+
+    Attributes:
+        url: the server's base URL.
+        status: the HTTP status, or None when there was no answer.
+        code: the ``Error.Code`` of the body, when there was one.
+    """
+
+    def __init__(self, message: str, url: str | None = None, status: int | None = None, code: str | None = None):
+        self.url = url
+        self.status = status
+        self.code = code
+        super().__init__(message)
+
+
+class ServerUnavailableError(RemoteError):
+    """The server did not answer: it is not running, the URL is wrong, or the call timed out."""
+
+
+class AuthError(RemoteError):
+    """The server refused the token (401): missing, unknown or revoked."""
+
+
+class AccessDeniedError(AuthError):
+    """The token is valid but its role is too low for the call (403)."""

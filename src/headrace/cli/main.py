@@ -10,11 +10,15 @@ import typer
 from headrace.cli.common import HomeOpt, err_console
 from headrace.cli.pipelines import endpoint_app, pipeline_app
 from headrace.cli.runs import experiment_app, run_app
+from headrace.cli.server import server
+from headrace.cli.tokens import token_app
 from headrace.errors import HeadraceError
 
 app = typer.Typer(help="headrace: self-hosted ML pipelines.", no_args_is_help=True, add_completion=False)
 app.add_typer(run_app, name="run")
 app.add_typer(experiment_app, name="experiment")
+app.add_typer(token_app, name="token")
+app.command("server")(server)
 app.add_typer(pipeline_app, name="pipeline")
 app.add_typer(endpoint_app, name="endpoint")
 
@@ -51,6 +55,11 @@ def agent(
     from headrace.wiring import build_agent
 
     ws = workspace(home)
+    if getattr(ws, "is_remote", False):
+        from headrace.errors import ConfigError
+
+        raise ConfigError("headrace agent serves a local home: run it on the server's machine with --home "
+                          "(or HEADRACE_HOME), not against HEADRACE_URL")
     worker = build_agent(ws._backend.svc, max_concurrent_runs=max_runs)
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())

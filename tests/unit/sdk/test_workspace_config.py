@@ -63,11 +63,32 @@ def test_unreadable_config_names_the_file(tmp_path):
         Workspace.from_config()
 
 
-def test_remote_configs_are_refused_clearly(tmp_path, monkeypatch):
+def test_remote_configs_give_a_remote_workspace(tmp_path, monkeypatch):
+    """No server is contacted until a call needs one; the live-server behaviour is in tests/sdk_modes."""
     (tmp_path / ".headrace").mkdir()
     (tmp_path / ".headrace" / "config.json").write_text(json.dumps({"url": "http://h:8765", "token": "t"}))
-    with pytest.raises(ConfigError, match="remote server"):
+    ws = Workspace.from_config()
+    assert ws.is_remote and ws.url == "http://h:8765" and ws.home is None
+    assert not (tmp_path / ".headrace" / "headrace.db").exists()
+
+    monkeypatch.setenv("HEADRACE_URL", "http://other:8765/api/v1")
+    monkeypatch.setenv("HEADRACE_HOME", str(tmp_path / "ignored"))  # HEADRACE_URL wins
+    ws = Workspace.from_config()
+    assert ws.is_remote and ws.url == "http://other:8765"
+
+
+def test_remote_config_without_token_takes_it_from_the_environment(tmp_path, monkeypatch):
+    (tmp_path / ".headrace").mkdir()
+    (tmp_path / ".headrace" / "config.json").write_text(json.dumps({"url": "http://h:8765"}))
+    monkeypatch.setenv("HEADRACE_TOKEN", "hr_from_env")
+    ws = Workspace.from_config()
+    assert ws._backend.client._http.headers["Authorization"] == "Bearer hr_from_env"
+
+
+def test_bad_remote_configs_are_refused_clearly(tmp_path):
+    (tmp_path / ".headrace").mkdir()
+    (tmp_path / ".headrace" / "config.json").write_text(json.dumps({"url": "h:8765", "token": "t"}))
+    with pytest.raises(ConfigError, match="must be a server address"):
         Workspace.from_config()
-    monkeypatch.setenv("HEADRACE_URL", "http://h:8765")
-    with pytest.raises(ConfigError, match="HEADRACE_URL"):
-        Workspace.from_config()
+    with pytest.raises(ConfigError, match="not both"):
+        Workspace(tmp_path / "home", url="http://h:8765")

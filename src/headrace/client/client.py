@@ -1,0 +1,351 @@
+"""``HeadraceClient``: the REST API of a headrace server (``/api/v1``) as Python calls.
+
+Every call returns a wire model of ``headrace.schemas`` (or bytes, text, a dict) and raises only
+``HeadraceError``s: a server error answer becomes the class the server raised, with its message
+(``error_mapping``), and a transport failure becomes ``ServerUnavailableError`` naming the URL.
+
+Retries: a request that never reached the server (connection refused, connect timeout) is retried
+whatever its method. A request that may have reached it is retried only when repeating it is
+harmless: reads, ``PUT``s, state changes such as enable/disable, and submissions, which carry an
+``Idempotency-Key`` so a repeat returns the first run.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+import uuid
+import weakref
+from collections.abc import Iterator, Mapping
+from typing import Any, TypeVar
+from urllib.parse import quote
+
+import httpx
+from pydantic import BaseModel, ValidationError
+
+from headrace.client.error_mapping import error_from_response
+from headrace.errors import ConfigError, RemoteError, ServerUnavailableError
+from headrace.schemas import (
+    ExperimentList,
+    ExperimentRead,
+    GraphRead,
+    HealthRead,
+    PipelineEndpointList,
+    PipelineEndpointRead,
+    PublishedPipelineList,
+    PublishedPipelineRead,
+    RunList,
+    RunRead,
+    SnapshotRead,
+    StepRunList,
+    StepRunRead,
+    SubmitResponse,
+)
+from headrace.schemas.datastores import DatastoreList, DatastoreRead, FileList, FileRead
+
+M = TypeVar("M", bound=BaseModel)
+
+DEFAULT_TIMEOUT = 60.0
+"""Seconds a call may take (connecting is capped at 10 s)."""
+DEFAULT_RETRIES = 3
+"""Retries after a transport failure (see the module docstring for which calls are retried)."""
+_BACKOFF = (0.1, 0.3, 0.9, 2.0)
+_API = "/api/v1"
+_NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
+
+
+def _seg(value: str) -> str:
+    """One path segment, escaped (ids are safe; names and experiment names may not be)."""
+    return quote(str(value), safe="")
+
+
+class HeadraceClient:
+    """A client of one headrace server.
+
+    Args:
+        url: the server's address, e.g. ``http://127.0.0.1:8765`` (a trailing ``/api/v1`` is accepted).
+        token: a token from ``headrace token create``; None for a server running without auth.
+        timeout: seconds a call may take.
+        retries: retries after a transport failure.
+        transport: an ``httpx`` transport (tests pass ``httpx.MockTransport``).
+
+    Example:
+        >>> with HeadraceClient("http://127.0.0.1:8765", token) as client:  # doctest: +SKIP
+        ...     run = client.get_run(run_id)
+        ...     print(run.Status, [s.Name for s in run.Steps])
+    """
+
+    def __init__(self, url: str, token: str | None = None, timeout: float = DEFAULT_TIMEOUT, *,
+                 retries: int = DEFAULT_RETRIES, transport: httpx.BaseTransport | None = None):
+        base = url.strip().rstrip("/")
+        if base.endswith(_API):
+            base = base[: -len(_API)]
+        if not base.startswith(("http://", "https://")):
+            raise ConfigError(f"invalid server URL {url!r}: expected http://host:port or https://host/...")
+        self.url = base
+        self.retries = retries
+        headers = {"Authorization": f"Bearer {token}"} if token else {}
+        self._http = httpx.Client(base_url=base + _API, headers=headers, transport=transport,
+                                  timeout=httpx.Timeout(timeout, connect=min(timeout, 10.0)))
+        # Workspaces are rarely closed explicitly: close the connections when the client is dropped.
+        self._closer = weakref.finalize(self, self._http.close)
+
+    def close(self) -> None:
+        self._closer()
+
+    def __enter__(self) -> HeadraceClient:
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return f"HeadraceClient(url={self.url!r})"
+
+    # -- transport -----------------------------------------------------------------------------
+    def send(self, method: str, path: str, *, params: Mapping[str, Any] | None = None, json_body: Any = None,
+             content: bytes | None = None, headers: Mapping[str, str] | None = None,
+             idempotent: bool | None = None) -> httpx.Response:
+        """Send one request (retrying as the module docstring says) and return the answer, whatever its status.
+
+        Raises:
+            ServerUnavailableError: no answer after the retries.
+        """
+        if idempotent is None:
+            idempotent = method in ("GET", "HEAD", "PUT", "DELETE", "OPTIONS")
+        query = {k: v for k, v in (params or {}).items() if v is not None}
+        attempt = 0
+        while True:
+            try:
+                return self._http.request(method, path, params=query, json=json_body, content=content,
+                                          headers=headers)
+            except httpx.TransportError as exc:
+                retry = isinstance(exc, _NOT_SENT) or idempotent
+                if not retry or attempt >= self.retries:
+                    raise self._unavailable(method, path, exc) from exc
+            time.sleep(_BACKOFF[min(attempt, len(_BACKOFF) - 1)])
+            attempt += 1
+
+    def request(self, method: str, path: str, **options: Any) -> httpx.Response:
+        """``send``, raising the mapped ``HeadraceError`` for an error answer (status >= 400)."""
+        response = self.send(method, path, **options)
+        if response.status_code >= 400:
+            raise self._error(response, method, path)
+        return response
+
+    def _unavailable(self, method: str, path: str, exc: httpx.TransportError) -> ServerUnavailableError:
+        if isinstance(exc, httpx.TimeoutException):
+            why = f"no answer within the time limit ({type(exc).__name__})"
+        else:
+            why = str(exc) or type(exc).__name__
+        return ServerUnavailableError(
+            f"cannot reach the headrace server at {self.url} ({method} {_API}{path}: {why}); is it running? "
+            "Start it with `headrace server`, or check HEADRACE_URL / the \"url\" in .headrace/config.json",
+            self.url,
+        )
+
+    def _error(self, response: httpx.Response, method: str, path: str) -> Exception:
+        body: Any = None
+        if response.content:
+            try:
+                body = response.json()
+            except ValueError:
+                body = response.text
+        return error_from_response(response.status_code, body, self.url, f"{method} {_API}{path}")
+
+    def _model(self, model: type[M], method: str, path: str, **options: Any) -> M:
+        response = self.request(method, path, **options)
+        try:
+            return model.model_validate_json(response.content)
+        except ValidationError as exc:
+            raise RemoteError(
+                f"{method} {_API}{path} on {self.url} answered something that is not a {model.__name__}: "
+                f"{exc.errors()[0].get('msg') if exc.errors() else exc}; is this a headrace server of the "
+                "same version?", self.url, response.status_code,
+            ) from None
+
+    def _json(self, method: str, path: str, **options: Any) -> Any:
+        response = self.request(method, path, **options)
+        try:
+            return response.json()
+        except ValueError:
+            raise RemoteError(f"{method} {_API}{path} on {self.url} did not answer JSON", self.url,
+                              response.status_code) from None
+
+    @staticmethod
+    def _body(model: BaseModel) -> Any:
+        return json.loads(model.model_dump_json(exclude_none=True))
+
+    # -- server ---------------------------------------------------------------------------------
+    def health(self) -> HealthRead:
+        """``GET /health`` (needs no token)."""
+        return self._model(HealthRead, "GET", "/health")
+
+    # -- runs -----------------------------------------------------------------------------------
+    def list_runs(self, *, experiment_name: str | None = None, status: list[str] | None = None,
+                  pipeline_id: str | None = None, pipeline_endpoint_id: str | None = None, limit: int = 100,
+                  continuation_token: str | None = None) -> RunList:
+        """One page of runs, newest first; ``ContinuationToken`` fetches the next."""
+        params = {"experimentName": experiment_name, "status": status, "pipelineId": pipeline_id,
+                  "pipelineEndpointId": pipeline_endpoint_id, "limit": limit,
+                  "continuationToken": continuation_token}
+        return self._model(RunList, "GET", "/runs", params=params)
+
+    def iter_runs(self, *, limit: int | None = None, page_size: int = 100, **filters: Any) -> Iterator[RunRead]:
+        """Runs newest first across pages, at most ``limit`` of them."""
+        token, seen = None, 0
+        while True:
+            size = page_size if limit is None else max(1, min(page_size, limit - seen))
+            page = self.list_runs(limit=size, continuation_token=token, **filters)
+            for run in page.Value:
+                if limit is not None and seen >= limit:
+                    return
+                seen += 1
+                yield run
+            token = page.ContinuationToken
+            if not token or not page.Value or (limit is not None and seen >= limit):
+                return
+
+    def get_run(self, run_id: str) -> RunRead:
+        """A run with its ``Steps``."""
+        return self._model(RunRead, "GET", f"/runs/{_seg(run_id)}")
+
+    def create_run(self, body: BaseModel, idempotency_key: str | None = None) -> RunRead:
+        """``POST /runs`` (a ``RunCreate``): run a graph stored with ``create_graph``."""
+        return self._model(RunRead, "POST", "/runs", json_body=self._body(body),
+                           headers={"Idempotency-Key": idempotency_key or uuid.uuid4().hex}, idempotent=True)
+
+    def list_steps(self, run_id: str) -> list[StepRunRead]:
+        return self._model(StepRunList, "GET", f"/runs/{_seg(run_id)}/steps").Value
+
+    def get_step_run(self, step_run_id: str) -> StepRunRead:
+        return self._model(StepRunRead, "GET", f"/step-runs/{_seg(step_run_id)}")
+
+    def step_log(self, run_id: str, step: str, log: str = "stdout", tail: int | None = None) -> str:
+        """A step's ``stdout``, ``stderr`` or ``execution`` log; ``step`` is its name or step run id."""
+        path = f"/runs/{_seg(run_id)}/steps/{_seg(step)}/logs"
+        response = self.request("GET", path, params={"log": log, "tail": tail})
+        return response.content.decode("utf-8", "replace")
+
+    def run_metrics(self, run_id: str) -> dict[str, Any]:
+        return self._json("GET", f"/runs/{_seg(run_id)}/metrics")
+
+    def step_metrics(self, run_id: str, step: str) -> dict[str, Any]:
+        return self._json("GET", f"/runs/{_seg(run_id)}/steps/{_seg(step)}/metrics")
+
+    def cancel_run(self, run_id: str) -> RunRead:
+        return self._model(RunRead, "POST", f"/runs/{_seg(run_id)}/cancel", idempotent=True)
+
+    def publish_run(self, run_id: str, body: BaseModel) -> PublishedPipelineRead:
+        """``POST /runs/{id}/publish`` (a ``RunPublish``)."""
+        return self._model(PublishedPipelineRead, "POST", f"/runs/{_seg(run_id)}/publish", json_body=self._body(body))
+
+    # -- snapshots and graphs (the remote SDK's submit and publish) -----------------------------
+    def has_snapshot(self, digest: str) -> bool:
+        response = self.send("HEAD", f"/snapshots/{_seg(digest)}")
+        if response.status_code == 404:
+            return False
+        if response.status_code >= 400:
+            raise self._error(response, "HEAD", f"/snapshots/{digest}")
+        return True
+
+    def put_snapshot(self, digest: str, archive: bytes) -> SnapshotRead:
+        """Upload a ``store_snapshot`` archive (tar.gz) whose files hash to ``digest``."""
+        return self._model(SnapshotRead, "PUT", f"/snapshots/{_seg(digest)}", content=archive,
+                           headers={"Content-Type": "application/gzip"})
+
+    def create_graph(self, graph: Mapping[str, Any]) -> str:
+        """Store a ``Pipeline.graph()`` whose steps carry uploaded snapshots; returns its id.
+
+        Storing is deduplicated by content, so a repeat is harmless.
+        """
+        return self._model(GraphRead, "POST", "/graphs", json_body={"Graph": graph}, idempotent=True).GraphId
+
+    # -- published pipelines --------------------------------------------------------------------
+    def list_pipelines(self, active_only: bool = True) -> list[PublishedPipelineRead]:
+        return self._model(PublishedPipelineList, "GET", "/pipelines", params={"activeOnly": active_only}).Value
+
+    def get_pipeline(self, pipeline_id: str) -> PublishedPipelineRead:
+        """A published pipeline with its ``Graph``."""
+        return self._model(PublishedPipelineRead, "GET", f"/pipelines/{_seg(pipeline_id)}")
+
+    def publish_graph(self, body: BaseModel) -> PublishedPipelineRead:
+        """``POST /pipelines`` (a ``PublishedPipelineCreate``)."""
+        return self._model(PublishedPipelineRead, "POST", "/pipelines", json_body=self._body(body))
+
+    def set_pipeline_enabled(self, pipeline_id: str, enabled: bool) -> PublishedPipelineRead:
+        action = "enable" if enabled else "disable"
+        return self._model(PublishedPipelineRead, "POST", f"/pipelines/{_seg(pipeline_id)}/{action}", idempotent=True)
+
+    def submit_pipeline(self, pipeline_id: str, body: BaseModel, idempotency_key: str | None = None) -> SubmitResponse:
+        """``POST /pipelines/{id}/submit`` with a ``SubmitRequest`` (the Azure ML v1 body)."""
+        return self._model(SubmitResponse, "POST", f"/pipelines/{_seg(pipeline_id)}/submit",
+                           json_body=self._body(body), idempotent=True,
+                           headers={"Idempotency-Key": idempotency_key or uuid.uuid4().hex})
+
+    # -- pipeline endpoints ---------------------------------------------------------------------
+    def list_endpoints(self, active_only: bool = True) -> list[PipelineEndpointRead]:
+        return self._model(PipelineEndpointList, "GET", "/pipeline-endpoints", params={"activeOnly": active_only}).Value
+
+    def get_endpoint(self, endpoint_id: str) -> PipelineEndpointRead:
+        return self._model(PipelineEndpointRead, "GET", f"/pipeline-endpoints/{_seg(endpoint_id)}")
+
+    def get_endpoint_by_name(self, name: str) -> PipelineEndpointRead:
+        return self._model(PipelineEndpointRead, "GET", f"/pipeline-endpoints/by-name/{_seg(name)}")
+
+    def create_endpoint(self, body: BaseModel) -> PipelineEndpointRead:
+        """``POST /pipeline-endpoints`` (a ``PipelineEndpointCreate``)."""
+        return self._model(PipelineEndpointRead, "POST", "/pipeline-endpoints", json_body=self._body(body))
+
+    def add_endpoint_version(self, endpoint_id: str, body: BaseModel) -> PipelineEndpointRead:
+        """``POST /pipeline-endpoints/{id}/versions`` (an ``EndpointVersionCreate``)."""
+        return self._model(PipelineEndpointRead, "POST", f"/pipeline-endpoints/{_seg(endpoint_id)}/versions",
+                           json_body=self._body(body))
+
+    def set_endpoint_default(self, endpoint_id: str, version: str) -> PipelineEndpointRead:
+        return self._model(PipelineEndpointRead, "PUT", f"/pipeline-endpoints/{_seg(endpoint_id)}/default-version",
+                           json_body={"Version": str(version)})
+
+    def set_endpoint_status(self, endpoint_id: str, action: str) -> PipelineEndpointRead:
+        """``action``: ``enable``, ``disable`` or ``archive``."""
+        return self._model(PipelineEndpointRead, "POST", f"/pipeline-endpoints/{_seg(endpoint_id)}/{action}",
+                           idempotent=True)
+
+    def submit_endpoint(self, endpoint_id: str, body: BaseModel, pipeline_version: str | None = None,
+                        idempotency_key: str | None = None) -> SubmitResponse:
+        """``POST /pipeline-endpoints/{id}/submit[?pipelineVersion=N]`` with a ``SubmitRequest``."""
+        return self._model(SubmitResponse, "POST", f"/pipeline-endpoints/{_seg(endpoint_id)}/submit",
+                           params={"pipelineVersion": pipeline_version}, json_body=self._body(body),
+                           idempotent=True, headers={"Idempotency-Key": idempotency_key or uuid.uuid4().hex})
+
+    # -- experiments ----------------------------------------------------------------------------
+    def list_experiments(self) -> list[ExperimentRead]:
+        return self._model(ExperimentList, "GET", "/experiments").Value
+
+    def get_experiment(self, name: str) -> ExperimentRead:
+        return self._model(ExperimentRead, "GET", f"/experiments/{_seg(name)}")
+
+    # -- datastores -----------------------------------------------------------------------------
+    def list_datastores(self) -> list[DatastoreRead]:
+        return self._model(DatastoreList, "GET", "/datastores").Value
+
+    def get_datastore(self, name: str) -> DatastoreRead:
+        return self._model(DatastoreRead, "GET", f"/datastores/{_seg(name)}")
+
+    def register_datastore(self, name: str, path: str) -> DatastoreRead:
+        """Register a folder *of the server's machine* as a datastore (a repeat with the same folder is harmless)."""
+        return self._model(DatastoreRead, "POST", "/datastores", json_body={"Name": name, "Path": path},
+                           idempotent=True)
+
+    def list_files(self, name: str, prefix: str = "", recursive: bool = True) -> list[FileRead]:
+        return self._model(FileList, "GET", f"/datastores/{_seg(name)}/files",
+                           params={"prefix": prefix, "recursive": recursive}).Value
+
+    def read_file(self, name: str, path: str) -> bytes:
+        return self.request("GET", f"/datastores/{_seg(name)}/files/{quote(path, safe='/')}").content
+
+    def write_file(self, name: str, path: str, data: bytes, overwrite: bool = False) -> FileRead:
+        """Write one file. Without ``overwrite`` a repeat could find its own first write, so it is not retried."""
+        return self._model(FileRead, "PUT", f"/datastores/{_seg(name)}/files/{quote(path, safe='/')}",
+                           params={"overwrite": overwrite}, content=data, idempotent=overwrite,
+                           headers={"Content-Type": "application/octet-stream"})

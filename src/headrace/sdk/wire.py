@@ -1,0 +1,100 @@
+"""Wire models (``headrace.schemas``, PascalCase) back to the store records the SDK classes read.
+
+The reverse of ``server/convert.py``: a remote workspace hands the SDK the same records an embedded
+one does, so ``PipelineRun``, ``StepRun``, ``PublishedPipeline``... never know where they came from.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from headrace.schemas import (
+    DataPathValue,
+    ExperimentRead,
+    PipelineEndpointRead,
+    PublishedPipelineRead,
+    RunRead,
+    StepRunRead,
+)
+from headrace.schemas.datastores import DatastoreRead
+from headrace.storage.records import (
+    DatastoreRecord,
+    EndpointVersion,
+    EntityStatus,
+    ExperimentRecord,
+    PipelineEndpointRecord,
+    PublishedPipelineRecord,
+    RunRecord,
+    RunStatus,
+    StepRunRecord,
+    StepStatus,
+)
+
+
+def _datapath(value: DataPathValue) -> dict[str, str]:
+    return {"datastore": value.DataStoreName, "path": value.RelativePath}
+
+
+def run_record(run: RunRead) -> RunRecord:
+    parameters: dict[str, Any] = dict(run.ParameterAssignments)
+    parameters.update({k: _datapath(v) for k, v in run.DataPathAssignments.items()})
+    return RunRecord(
+        id=run.Id, experiment_id=run.ExperimentId, experiment_name=run.ExperimentName, pipeline_id=run.GraphId,
+        status=RunStatus(run.Status), created_at=run.CreatedTime, parameters=parameters, tags=dict(run.Tags),
+        description=run.Description, run_source=run.RunSource, continue_on_step_failure=run.ContinueRunOnStepFailure,
+        regenerate_outputs=run.RegenerateOutputs, started_at=run.StartTime, ended_at=run.EndTime, error=run.Error,
+        cancel_requested=run.CancelRequested, attempt=run.Attempt, properties=dict(run.Properties),
+        published_pipeline_id=run.PipelineId, pipeline_endpoint_id=run.PipelineEndpointId,
+        pipeline_endpoint_version=run.PipelineEndpointVersion,
+    )
+
+
+def step_record(step: StepRunRead) -> StepRunRecord:
+    return StepRunRecord(
+        id=step.Id, run_id=step.RunId, name=step.Name, status=StepStatus(step.Status), created_at=step.CreatedTime,
+        started_at=step.StartTime, ended_at=step.EndTime, exit_code=step.ExitCode, reuse_key=step.ReuseKey,
+        reused_from=step.ReusedRunId, outputs={k: _datapath(v) for k, v in step.Outputs.items()}, error=step.Error,
+        tags=dict(step.Tags), properties=dict(step.Properties),
+    )
+
+
+def published_record(p: PublishedPipelineRead) -> PublishedPipelineRecord:
+    return PublishedPipelineRecord(
+        id=p.Id, name=p.Name, pipeline_id=p.GraphId, status=EntityStatus(p.Status), created_at=p.CreatedTime,
+        updated_at=p.UpdatedTime, description=p.Description, version=p.Version,
+        continue_on_step_failure=p.ContinueRunOnStepFailure, source_run_id=p.SourceRunId,
+    )
+
+
+def endpoint_record(ep: PipelineEndpointRead) -> PipelineEndpointRecord:
+    versions = tuple(EndpointVersion(v.Version, v.PipelineId, v.AddedTime) for v in ep.Versions)
+    return PipelineEndpointRecord(
+        id=ep.Id, name=ep.Name, status=EntityStatus(ep.Status), default_version=ep.DefaultVersion,
+        versions=versions, created_at=ep.CreatedTime, updated_at=ep.UpdatedTime, description=ep.Description,
+    )
+
+
+def experiment_record(e: ExperimentRead) -> ExperimentRecord:
+    return ExperimentRecord(id=e.Id, name=e.Name, created_at=e.CreatedTime)
+
+
+def datastore_record(d: DatastoreRead) -> DatastoreRecord:
+    return DatastoreRecord(name=d.Name, kind=d.Kind, root_uri=d.RootUri, options={}, created_at=d.CreatedTime)
+
+
+def split_assignments(values: Mapping[str, Any] | None) -> tuple[dict[str, Any], dict[str, dict[str, str]]]:
+    """Submitted parameter values as (``ParameterAssignments``, ``DataPathAssignments``).
+
+    A ``DataPath`` (anything with ``datastore_name`` and ``path_on_datastore``) goes to the data path
+    assignments; everything else is sent as given (the server converts strings and checks types, as
+    an embedded workspace does).
+    """
+    scalars: dict[str, Any] = {}
+    paths: dict[str, dict[str, str]] = {}
+    for name, value in (values or {}).items():
+        if hasattr(value, "datastore_name") and hasattr(value, "path_on_datastore"):
+            paths[name] = {"DataStoreName": value.datastore_name, "RelativePath": value.path_on_datastore}
+        else:
+            scalars[name] = value
+    return scalars, paths
