@@ -246,6 +246,11 @@ class GraphRead(_Wire):
     GraphId: str
 
 
+class SnapshotRead(_Wire):
+    Hash: str
+    Stored: bool = Field(description="False when the server already had this snapshot.")
+
+
 class RunCreate(_Request):
     """``POST /runs``: run a stored graph (the remote SDK's ``Experiment.submit``)."""
 

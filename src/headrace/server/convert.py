@@ -53,16 +53,28 @@ def submit_options(body: SubmitRequest) -> dict[str, Any]:
     if body.DataSetDefinitionValueAssignments:
         raise BadRequestError("DataSetDefinitionValueAssignments is not supported: there are no datasets here; "
                               "give data through DataPathAssignments", target="DataSetDefinitionValueAssignments")
-    parameters: dict[str, Any] = dict(body.ParameterAssignments or {})
-    for name, path in (body.DataPathAssignments or {}).items():
+    return {
+        "pipeline_parameters": parameter_values(body.ParameterAssignments, body.DataPathAssignments),
+        "continue_on_step_failure": body.ContinueRunOnStepFailure,
+        "tags": body.Tags, "description": body.Description, "run_source": body.RunSource or "API",
+    }
+
+
+def parameter_values(
+    assignments: Mapping[str, Any] | None, data_paths: Mapping[str, DataPathValue] | None
+) -> dict[str, Any]:
+    """One parameter dict for the services from ``ParameterAssignments`` and ``DataPathAssignments``.
+
+    Raises:
+        BadRequestError: a name assigned in both.
+    """
+    parameters: dict[str, Any] = dict(assignments or {})
+    for name, path in (data_paths or {}).items():
         if name in parameters:
             raise BadRequestError(f"parameter {name!r} is in both ParameterAssignments and DataPathAssignments",
                                   target=name)
         parameters[name] = path.model_dump()
-    return {
-        "pipeline_parameters": parameters, "continue_on_step_failure": body.ContinueRunOnStepFailure,
-        "tags": body.Tags, "description": body.Description, "run_source": body.RunSource or "API",
-    }
+    return parameters
 
 
 def submit_response(run: RunRecord, created: bool) -> SubmitResponse:

@@ -123,3 +123,11 @@ RAW_BODY_DOC: dict[str, Any] = {
 
 SubmitBody = Annotated[SubmitRequest, Depends(json_body(SubmitRequest))]
 RawBody = Annotated[bytes, Depends(raw_body)]
+
+
+def get_base_url(request: Request) -> str:
+    """The server's public address, for the ``Endpoint`` URLs it hands out."""
+    return request.app.state.public_url or str(request.base_url).rstrip("/")
+
+
+BaseUrl = Annotated[str, Depends(get_base_url)]

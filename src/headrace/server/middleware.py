@@ -18,8 +18,8 @@ ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
 # Raw uploads (snapshots, datastore files) get the larger upload limit; every other body the JSON one.
 _UPLOAD_PATH = re.compile(r"^/api/v1/(snapshots/[^/]+|datastores/[^/]+/files/.+)$")
-# An over-limit body is read and dropped up to this much more, so the client sees the 413 instead of
-# a reset connection; beyond that the connection is closed on it.
+# An over-limit body is read and dropped up to this size, so a client that sends its whole body before
+# reading the answer sees the 413 instead of a reset connection; beyond that the connection is closed.
 _DRAIN_BYTES = 64 * 1024 * 1024
 
 
@@ -40,9 +40,11 @@ class BodyLimitMiddleware:
             await self.app(scope, receive, send)
             return
         limit = self.max_upload_bytes if _UPLOAD_PATH.match(scope["path"]) else self.max_body_bytes
-        declared = _content_length(scope)
-        if declared is not None and declared > limit:
-            await _drain(receive, declared)
+        declared = _header(scope, b"content-length")
+        if declared is not None and declared.isdigit() and int(declared) > limit:
+            # A client waiting for "100 Continue" sends nothing more; an absurd length is not worth reading.
+            if _header(scope, b"expect") != "100-continue" and int(declared) <= _DRAIN_BYTES:
+                await _drain(receive, int(declared))
             await _too_large(scope, send, limit)
             return
         chunks: list[bytes] = []
@@ -74,13 +76,10 @@ class BodyLimitMiddleware:
         await self.app(scope, replay, send)
 
 
-def _content_length(scope: Scope) -> int | None:
-    for name, value in scope.get("headers", []):
-        if name == b"content-length":
-            try:
-                return int(value)
-            except ValueError:
-                return None
+def _header(scope: Scope, name: bytes) -> str | None:
+    for key, value in scope.get("headers", []):
+        if key == name:
+            return value.decode("latin-1").strip().lower()
     return None
 
 

@@ -47,8 +47,11 @@ def register_local(svc: Services, name: str, path: str | Path) -> DatastoreRecor
         raise ConfigError(
             f"invalid datastore name {name!r}: use letters, digits, '_' and '-' (not starting with '-')"
         )
-    folder = Path(path).expanduser().resolve()
-    folder.mkdir(parents=True, exist_ok=True)
+    try:
+        folder = Path(path).expanduser().resolve()
+        folder.mkdir(parents=True, exist_ok=True)
+    except (OSError, ValueError, RuntimeError) as exc:
+        raise ConfigError(f"cannot use {str(path)!r} as the folder of datastore {name!r}: {exc}") from exc
     try:
         existing = svc.store.get_datastore(name)
     except NotFoundError:

@@ -1,0 +1,122 @@
+"""``headrace server``: the REST API (FastAPI on uvicorn) with the local agent in the same process."""
+
+from __future__ import annotations
+
+import ipaddress
+import json
+import os
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from headrace.cli.common import HomeOpt, err_console
+from headrace.errors import ConfigError
+
+ORPHAN_HELP = (
+    "What the agent does with runs whose agent died (e.g. the server was killed): 'requeue' (the server's "
+    "default) runs them again from their unfinished steps, so a submission answered 200 is executed even if "
+    "the server is killed right after; 'fail' marks them Failed."
+)
+
+
+def is_loopback(host: str) -> bool:
+    """Whether binding ``host`` only accepts connections from this machine."""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def local_url(host: str, port: int) -> str:
+    """The URL a client on this machine reaches the server at (a wildcard bind means loopback)."""
+    if host in ("0.0.0.0", "::", "[::]", ""):
+        host = "127.0.0.1"
+    if ":" in host and not host.startswith("["):
+        host = f"[{host}]"
+    return f"http://{host}:{port}"
+
+
+def write_config_key(config: Path, key: str, value: str) -> None:
+    """Set one key of the home's ``config.json``, keeping the others and the file private (0600)."""
+    data: dict = {}
+    if config.exists():
+        try:
+            data = json.loads(config.read_text(encoding="utf-8") or "{}")
+        except ValueError as exc:
+            raise ConfigError(f"cannot read {config}: {exc}") from exc
+    data[key] = value
+    tmp = config.with_suffix(".tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as f:
+        json.dump(data, f, indent=2)
+    os.chmod(tmp, 0o600)
+    os.replace(tmp, config)
+
+
+HostOpt = Annotated[str, typer.Option(envvar="HEADRACE_SERVER_HOST", help="Address to bind.")]
+PortOpt = Annotated[int, typer.Option(envvar="HEADRACE_SERVER_PORT", help="Port to bind.")]
+DbOpt = Annotated[str | None, typer.Option("--db", envvar="HEADRACE_DB_URL", help="Metadata store URL.")]
+NoAuthOpt = Annotated[bool, typer.Option("--no-auth", help="Accept calls without a token (loopback only).")]
+NoAgentOpt = Annotated[bool, typer.Option("--no-agent", help="No agent in the server: run `headrace agent`.")]
+OrphanOpt = Annotated[str, typer.Option(envvar="HEADRACE_AGENT__ORPHAN_POLICY", help=ORPHAN_HELP)]
+PublicUrlOpt = Annotated[
+    str | None,
+    typer.Option(envvar="HEADRACE_SERVER_PUBLIC_URL", help="URL clients reach the server at (in endpoint URLs)."),
+]
+MaxBodyOpt = Annotated[
+    float, typer.Option(envvar="HEADRACE_SERVER_MAX_BODY_MB", help="Largest JSON body in MiB (413 above).")
+]
+LogLevelOpt = Annotated[str, typer.Option(help="uvicorn log level: warning, info (each request), debug.")]
+
+
+def server(
+    host: HostOpt = "127.0.0.1",
+    port: PortOpt = 8765,
+    home: HomeOpt = None,
+    db: DbOpt = None,
+    no_auth: NoAuthOpt = False,
+    no_agent: NoAgentOpt = False,
+    orphan_policy: OrphanOpt = "requeue",
+    public_url: PublicUrlOpt = None,
+    max_body_mb: MaxBodyOpt = 10.0,
+    log_level: LogLevelOpt = "warning",
+) -> None:
+    """Serve the REST API under /api/v1 (OpenAPI at /openapi.json) and run the local agent.
+
+    On a new home an admin token is created and written to <home>/config.json (key "token", mode 0600), and the server's URL under "server_url". Binding a non-loopback address with --no-auth is refused.
+
+    A run whose agent died (the server was killed) is re-queued when the server starts again (--orphan-policy requeue, the default here), so every submission answered 200 gets executed; its finished steps are kept and unfinished ones run again.
+    """
+    import uvicorn
+
+    from headrace.config import load_settings
+    from headrace.server.app import MiB, create_app
+    from headrace.services import tokens
+    from headrace.wiring import build_agent, build_services
+
+    if no_auth and not is_loopback(host):
+        raise ConfigError(
+            f"refusing to serve without authentication on {host!r}, which other machines can reach: "
+            "bind to 127.0.0.1 (--host 127.0.0.1) or drop --no-auth"
+        )
+    if orphan_policy not in ("requeue", "fail"):
+        raise ConfigError(f"invalid --orphan-policy {orphan_policy!r}: choose requeue or fail")
+    settings = load_settings(home=home, db_url=db)
+    svc = build_services(settings)
+    config = settings.home / "config.json"
+    if tokens.ensure_admin_token(svc, config):
+        err_console.print(f"created an admin token: it is in {config} (key \"token\", readable by you only)")
+    url = (public_url or local_url(host, port)).rstrip("/")
+    write_config_key(config, "server_url", url)
+    agent = None if no_agent else build_agent(svc, orphan_policy=orphan_policy)
+    # Without --public-url, endpoint URLs follow the address each request came to.
+    app = create_app(svc, auth=not no_auth, public_url=public_url, agent=agent, max_body_bytes=int(max_body_mb * MiB))
+    err_console.print(f"headrace server on {url}/api/v1 (home {settings.home}, "
+                      f"{'no agent' if no_agent else 'agent in process'}{', NO AUTH' if no_auth else ''}); Ctrl+C stops")
+    try:
+        uvicorn.run(app, host=host, port=port, log_level=log_level, timeout_graceful_shutdown=15)
+    finally:
+        svc.store.close()

@@ -1,0 +1,95 @@
+"""``create_app(services)``: the REST API under ``/api/v1``, OpenAPI at ``/openapi.json``.
+
+The app keeps no module-level state: everything it serves comes from the ``Services`` given (stored on
+``app.state``), so tests build as many independent apps as they like.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+import anyio
+from fastapi import FastAPI
+
+from headrace import __version__
+from headrace.engine.agent import Agent
+from headrace.logs import get_logger
+from headrace.server.errors import install_error_handlers
+from headrace.server.middleware import BodyLimitMiddleware, CatchAllMiddleware
+from headrace.server.openapi import ERROR_RESPONSES, build_openapi
+from headrace.server.routers import ROUTERS
+from headrace.services.bundle import Services
+
+logger = get_logger(__name__)
+
+MiB = 1024 * 1024
+DEFAULT_MAX_BODY_BYTES = 10 * MiB
+"""Largest JSON body accepted (413 above)."""
+DEFAULT_MAX_UPLOAD_BYTES = 100 * MiB
+"""Largest raw upload (snapshot archive, datastore file) accepted (413 above)."""
+DEFAULT_SHUTDOWN_GRACE_SECONDS = 10.0
+"""On shutdown, how long runs in progress may take to end before the server exits anyway (the agent
+that resumes them after a restart follows the orphan policy)."""
+
+
+def create_app(
+    svc: Services,
+    *,
+    auth: bool = True,
+    max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
+    max_upload_bytes: int = DEFAULT_MAX_UPLOAD_BYTES,
+    public_url: str | None = None,
+    agent: Agent | None = None,
+    shutdown_grace_seconds: float = DEFAULT_SHUTDOWN_GRACE_SECONDS,
+) -> FastAPI:
+    """Build the REST API over ``svc``.
+
+    Args:
+        svc: the services (``wiring.build_services``).
+        auth: require ``Authorization: Bearer <token>`` (except on ``/api/v1/health``).
+        max_body_bytes: limit of JSON bodies; ``max_upload_bytes`` that of raw uploads.
+        public_url: the address clients reach the server at, used in ``Endpoint`` URLs; default: the
+            address each request came to.
+        agent: an agent (``wiring.build_agent(svc)``) started and stopped with the app.
+        shutdown_grace_seconds: how long shutdown waits for the agent's runs to end.
+
+    Example:
+        >>> app = create_app(build_services(load_settings(home="h")))  # doctest: +SKIP
+        >>> uvicorn.run(app, host="127.0.0.1", port=8765)  # doctest: +SKIP
+    """
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        if agent is not None:
+            agent.start()
+        try:
+            yield
+        finally:
+            if agent is not None:
+                await anyio.to_thread.run_sync(_stop_agent, agent, shutdown_grace_seconds)
+
+    app = FastAPI(title="headrace", version=__version__, lifespan=lifespan, redoc_url=None)
+    app.state.services = svc
+    app.state.auth = auth
+    app.state.public_url = public_url.rstrip("/") if public_url else None
+    app.state.agent = agent
+    install_error_handlers(app)
+    app.add_middleware(CatchAllMiddleware)
+    app.add_middleware(BodyLimitMiddleware, max_body_bytes=max_body_bytes, max_upload_bytes=max_upload_bytes)
+    for router in ROUTERS:
+        app.include_router(router, prefix="/api/v1", responses=ERROR_RESPONSES)
+    app.openapi = lambda: build_openapi(app)  # type: ignore[method-assign]
+    return app
+
+
+def _stop_agent(agent: Agent, grace_seconds: float) -> None:
+    """Stop claiming runs; give the runs in progress ``grace_seconds`` to end, then leave them."""
+    agent.stop(wait=False)
+    deadline = time.monotonic() + grace_seconds
+    while agent.busy and time.monotonic() < deadline:
+        time.sleep(0.05)
+    if agent.busy:
+        logger.warning("shutting down with runs in progress; an agent resumes them after a restart "
+                       "(orphan policy %r)", agent.orphan_policy)

@@ -1,0 +1,17 @@
+"""The REST API's routers, all mounted under ``/api/v1`` by ``server.app.create_app``."""
+
+from headrace.server.routers import (
+    datastores,
+    endpoints,
+    experiments,
+    health,
+    pipelines,
+    remote,
+    runs,
+    submit,
+)
+
+ROUTERS = (
+    health.router, pipelines.router, endpoints.router, submit.router, runs.router, experiments.router,
+    datastores.router, remote.router,
+)

@@ -1,0 +1,64 @@
+"""Datastores and their files, for the remote SDK (``Datastore.upload``, ``download``, ``list``)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Query
+from fastapi.responses import Response
+
+from headrace.schemas.datastores import DatastoreCreate, DatastoreList, DatastoreRead, FileList, FileRead
+from headrace.server import convert
+from headrace.server.deps import (
+    RAW_BODY_DOC,
+    Admin,
+    RawBody,
+    Reader,
+    ServicesDep,
+    Submitter,
+    body_doc,
+    json_body,
+)
+from headrace.services import datastores
+
+router = APIRouter(prefix="/datastores", tags=["datastores"])
+BYTES = {200: {"content": {"application/octet-stream": {"schema": {"type": "string", "format": "binary"}}},
+               "description": "The file's bytes."}}
+
+
+@router.get("", response_model=DatastoreList)
+def list_datastores(_: Reader, svc: ServicesDep) -> DatastoreList:
+    return DatastoreList(Value=[convert.datastore_read(r) for r in datastores.list_datastores(svc)])
+
+
+@router.get("/{name}", response_model=DatastoreRead)
+def get_datastore(name: str, _: Reader, svc: ServicesDep) -> DatastoreRead:
+    return convert.datastore_read(svc.store.get_datastore(name))
+
+
+@router.post("", response_model=DatastoreRead, openapi_extra=body_doc(DatastoreCreate))
+def register_datastore(
+    _: Admin, svc: ServicesDep, body: Annotated[DatastoreCreate, Depends(json_body(DatastoreCreate))]
+) -> DatastoreRead:
+    """Register a folder of the server's machine as a datastore (``Datastore.register_local``)."""
+    return convert.datastore_read(datastores.register_local(svc, body.Name, body.Path))
+
+
+@router.get("/{name}/files", response_model=FileList)
+def list_files(
+    name: str, _: Reader, svc: ServicesDep, prefix: Annotated[str, Query(max_length=1024)] = "",
+    recursive: bool = True,
+) -> FileList:
+    """Files under ``prefix`` (direct children only with ``recursive=false``), sorted by path."""
+    return FileList(Value=[convert.file_read(f) for f in datastores.list_files(svc, name, prefix, recursive)])
+
+
+@router.get("/{name}/files/{path:path}", response_class=Response, responses=BYTES)
+def read_file(name: str, path: str, _: Reader, svc: ServicesDep) -> Response:
+    return Response(datastores.read_file(svc, name, path), media_type="application/octet-stream")
+
+
+@router.put("/{name}/files/{path:path}", response_model=FileRead, openapi_extra=RAW_BODY_DOC)
+def write_file(name: str, path: str, _: Submitter, svc: ServicesDep, data: RawBody, overwrite: bool = False) -> FileRead:
+    """Write the raw body to ``path`` (409 when a file is there and ``overwrite`` is false)."""
+    return FileRead(Path=path, Size=datastores.write_file(svc, name, path, data, overwrite))

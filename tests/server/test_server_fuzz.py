@@ -1,0 +1,73 @@
+"""Bounded schemathesis run against /openapi.json, in-process (ASGI), with an admin token: no 5xx, and
+every response matches the documented schema.
+
+``POST /datastores`` is left out: it registers (and creates) a folder at any path it is given, which a
+fuzzer must not do on the test machine; its behaviour is covered in ``test_server_routes.py``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import schemathesis
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from schemathesis import GenerationMode
+from schemathesis.checks import not_a_server_error
+from schemathesis.specs.openapi.checks import response_schema_conformance
+
+from headrace.server.app import create_app
+from headrace.services import endpoints, publishing, runs, tokens
+
+
+@pytest.fixture
+def fuzz_app(tmp_path: Path, make_services, echo_pipeline) -> Iterator[tuple]:
+    """(app, admin token, ids of real objects) over a home with a published pipeline, an endpoint and a run."""
+    svc = make_services(tmp_path / "fuzz-home")
+    published = publishing.publish_pipeline(svc, echo_pipeline(), name="fuzz")
+    ep = endpoints.publish_endpoint(svc, name="fuzz-ep", published_pipeline_id=published.id)
+    run = runs.submit_frozen(svc, svc.store.get_pipeline(published.pipeline_id), "fuzz")  # stays Queued: no agent
+    ids = {"pipeline_id": published.id, "endpoint_id": ep.id, "run_id": run.id, "step": "echo",
+           "step_run_id": svc.store.list_step_runs(run.id)[0].id}
+    secret, _ = tokens.create_token(svc, "admin")
+    yield create_app(svc, auth=True), secret, ids
+    svc.store.close()
+
+
+def _real_ids(path: str, ids: dict[str, str]) -> dict[str, str]:
+    """Path parameters naming real objects, so generated bodies reach the services' checks."""
+    names = {"/api/v1/experiments": "fuzz", "/api/v1/datastores": "workspaceblobstore",
+             "/api/v1/pipeline-endpoints/by-name": "fuzz-ep"}
+    found = {k: v for k, v in ids.items() if "{" + k + "}" in path}
+    if "{name}" in path:
+        found["name"] = next(v for prefix, v in names.items() if path.startswith(prefix))
+    return found
+
+
+def _operations() -> list[tuple[str, str]]:
+    """(method, path) of every documented operation, read from an app that serves nothing."""
+    doc = create_app(None).openapi()  # type: ignore[arg-type] - building the document needs no services
+    found = [(m.upper(), p) for p, ops in doc["paths"].items() for m in ops]
+    return [op for op in found if op != ("POST", "/api/v1/datastores")]
+
+
+@pytest.mark.parametrize("method, path", _operations(), ids=[f"{m} {p}" for m, p in _operations()])
+def test_api_fuzz(fuzz_app, method, path):
+    app, secret, ids = fuzz_app
+    operation = schemathesis.openapi.from_asgi("/openapi.json", app)[path][method]
+    cases = st.one_of(
+        operation.as_strategy(GenerationMode.POSITIVE),
+        operation.as_strategy(GenerationMode.NEGATIVE),
+        operation.as_strategy(GenerationMode.POSITIVE, path_parameters=_real_ids(path, ids)),
+    )
+
+    @given(cases)
+    @settings(max_examples=25, deadline=None, derandomize=True, database=None,
+              suppress_health_check=list(HealthCheck))
+    def check(case):
+        case.call_and_validate(headers={"Authorization": f"Bearer {secret}"},
+                               checks=[not_a_server_error, response_schema_conformance])
+
+    check()
