@@ -70,6 +70,11 @@ class Settings(BaseSettings):
         description="fsspec URI of the artifact area (snapshots, logs); default <home>/artifacts.",
     )
     agent: AgentSettings = Field(default_factory=AgentSettings)
+    cache_seconds: float = Field(
+        default=1.0, ge=0, description="How long published pipelines, endpoints and tokens read from the "
+        "store are trusted; a change made by another process (e.g. a token revoked from the CLI) is seen "
+        "within this. Changes made through the same server apply at once.",
+    )
 
     @field_validator("home")
     @classmethod

@@ -10,6 +10,7 @@ from headrace.engine.local import LocalComputeTarget
 from headrace.engine.runner import ExecutionSettings, RunExecutor
 from headrace.services import datastores as ds_service
 from headrace.services.bundle import Services
+from headrace.storage.cached import CachedMetadataStore
 from headrace.storage.records import DatastoreRecord
 from headrace.storage.sql.store import SqlMetadataStore
 
@@ -23,7 +24,7 @@ def build_services(settings: Settings) -> Services:
     """Open (and migrate) the metadata store, the artifact area and the default datastore."""
     home = settings.home
     home.mkdir(parents=True, exist_ok=True)
-    store = SqlMetadataStore(settings.effective_db_url)
+    store = CachedMetadataStore(SqlMetadataStore(settings.effective_db_url), ttl=settings.cache_seconds)
     artifacts = FsspecDatastore("_artifacts", settings.effective_artifacts_uri)
     execution = ExecutionSettings(
         max_parallel_steps=settings.agent.max_parallel_steps,

@@ -49,7 +49,7 @@ def test_first_start_writes_a_private_admin_token(tmp_path, start_cli_server):
     assert httpx.get(f"{url2}/api/v1/runs", headers=admin).status_code == 200
 
 
-def test_token_cli_create_list_revoke(live):
+def test_token_cli_create_list_revoke(live, wait_until):
     runner = CliRunner()
     home = str(live.svc.home)
     made = runner.invoke(app, ["token", "create", "--role", "submitter", "--name", "ci", "--home", home])
@@ -71,7 +71,9 @@ def test_token_cli_create_list_revoke(live):
     assert table.exit_code == 0 and "ci" in table.output
     revoked = runner.invoke(app, ["token", "revoke", "ci", "--home", home])
     assert revoked.exit_code == 0 and "revoked" in revoked.output
-    assert httpx.get(f"{live.url}/api/v1/runs", headers=auth).status_code == 401
+    # A running server trusts a token it has seen for HEADRACE_CACHE_SECONDS (1 s) at most.
+    wait_until(lambda: httpx.get(f"{live.url}/api/v1/runs", headers=auth).status_code == 401, timeout=5,
+               message="the revoked token to be refused")
     bad = runner.invoke(app, ["token", "create", "--role", "root", "--home", home])
     assert bad.exit_code != 0
 

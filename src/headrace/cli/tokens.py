@@ -71,4 +71,5 @@ def revoke(token: Annotated[str, typer.Argument(help="The token's id or name.")]
     from headrace.services import tokens
 
     record = tokens.revoke_token(_services(home), token)
-    typer.echo(f"revoked token {record.id} ({record.name!r})")
+    typer.echo(f"revoked token {record.id} ({record.name!r}); running servers refuse it within "
+               "HEADRACE_CACHE_SECONDS (1 s by default)")
