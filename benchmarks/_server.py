@@ -33,7 +33,8 @@ def free_port() -> int:
 class BenchServer:
     """A home with a published one-step pipeline, and a server process over it."""
 
-    def __init__(self, db_url: str | None = None, agent: bool = True, parallel: int | None = None):
+    def __init__(self, db_url: str | None = None, agent: bool = True, parallel: int | None = None,
+                 workers: int = 1):
         self.tmp = Path(tempfile.mkdtemp(prefix="headrace-bench-"))
         self.home = self.tmp / "home"
         self.stamps = self.tmp / "stamps"
@@ -50,6 +51,8 @@ class BenchServer:
         args = [sys.executable, "-m", "headrace", "server", "--home", str(self.home), "--port", str(self.port)]
         if not agent:
             args.append("--no-agent")
+        if workers > 1:
+            args += ["--workers", str(workers)]
         self.log = open(self.tmp / "server.log", "wb")  # noqa: SIM115 - closed in stop()
         self.proc = subprocess.Popen(args, env=self.env, stdout=self.log, stderr=subprocess.STDOUT)
         self._wait_healthy()

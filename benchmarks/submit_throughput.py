@@ -109,11 +109,12 @@ def main() -> int:
     ap.add_argument("--clients", type=int, default=8)
     ap.add_argument("--db-url", default=None)
     ap.add_argument("--with-agent", action="store_true")
+    ap.add_argument("--workers", type=int, default=1, help="headrace server --workers")
     ap.add_argument("--json", action="store_true")
     args = ap.parse_args()
 
     use_wrk = shutil.which("wrk") is not None and not args.python_clients
-    server = BenchServer(db_url=args.db_url, agent=args.with_agent)
+    server = BenchServer(db_url=args.db_url, agent=args.with_agent, workers=args.workers)
     try:
         _, warm_ids, _ = hammer(server, 100, 4, submit=True)  # warm-up (not counted)
         if use_wrk:
@@ -136,7 +137,7 @@ def main() -> int:
         "accepted": accepted, "errors": errors, "seconds": secs, "per_second": accepted / secs,
         "floor_health_per_second": floor_ok / floor_s,
         "stored_runs": stored_new, "missing": missing, "extra": max(0, stored_new - accepted),
-        "duplicates": len(stored) - len(set(stored)), "with_agent": args.with_agent, "goal_per_second": 500,
+        "duplicates": len(stored) - len(set(stored)), "with_agent": args.with_agent, "workers": args.workers, "goal_per_second": 500,
     }
     report["ratio_to_floor"] = report["per_second"] / report["floor_health_per_second"]
     # wrk stops counting at its deadline: up to one in-flight request per client is stored but uncounted.
@@ -147,7 +148,7 @@ def main() -> int:
         print(json.dumps(report, indent=2))
     else:
         print(f"{args.clients} concurrent clients ({report['load']}), {report['db']}, "
-              f"agent {'on' if args.with_agent else 'off'}")
+              f"agent {'on' if args.with_agent else 'off'}, {args.workers} server worker(s)")
         print(f"accepted {accepted} in {secs:.2f} s = {report['per_second']:.0f}/s "
               f"(floor: GET /health {report['floor_health_per_second']:.0f}/s; ratio {report['ratio_to_floor']:.2f})")
         print(f"verified: {report['stored_runs']} stored, {missing} missing, {report['extra']} extra, "

@@ -69,6 +69,10 @@ PublicUrlOpt = Annotated[
 MaxBodyOpt = Annotated[
     float, typer.Option(envvar="HEADRACE_SERVER_MAX_BODY_MB", help="Largest JSON body in MiB (413 above).")
 ]
+WorkersOpt = Annotated[
+    int, typer.Option(min=1, envvar="HEADRACE_SERVER_WORKERS",
+                      help="Server processes (each with its own agent); more than 1 uses more cores.")
+]
 LogLevelOpt = Annotated[str, typer.Option(help="uvicorn log level: warning, info (each request), debug.")]
 
 
@@ -83,6 +87,7 @@ def server(
     public_url: PublicUrlOpt = None,
     max_body_mb: MaxBodyOpt = 10.0,
     log_level: LogLevelOpt = "warning",
+    workers: WorkersOpt = 1,
 ) -> None:
     """Serve the REST API under /api/v1 (OpenAPI at /openapi.json) and run the local agent.
 
@@ -111,11 +116,25 @@ def server(
         err_console.print(f"created an admin token: it is in {config} (key \"token\", readable by you only)")
     url = (public_url or local_url(host, port)).rstrip("/")
     write_config_key(config, "server_url", url)
+    err_console.print(f"headrace server on {url}/api/v1 (home {settings.home}, "
+                      f"{'no agent' if no_agent else 'agent in process'}{', NO AUTH' if no_auth else ''}"
+                      f"{f', {workers} workers' if workers > 1 else ''}); Ctrl+C stops")
+    if workers > 1:
+        # Each worker process builds its own services and agent (claims are atomic across them).
+        import json as _json
+
+        from headrace.server.factory import OPTIONS_ENV
+
+        svc.store.close()
+        os.environ[OPTIONS_ENV] = _json.dumps({
+            "home": str(settings.home), "db": settings.db_url, "no_agent": no_agent, "orphan_policy": orphan_policy,
+            "auth": not no_auth, "public_url": public_url, "max_body_bytes": int(max_body_mb * MiB)})
+        uvicorn.run("headrace.server.factory:app_from_env", factory=True, workers=workers, host=host, port=port,
+                    log_level=log_level, timeout_graceful_shutdown=15)
+        return
     agent = None if no_agent else build_agent(svc, orphan_policy=orphan_policy)
     # Without --public-url, endpoint URLs follow the address each request came to.
     app = create_app(svc, auth=not no_auth, public_url=public_url, agent=agent, max_body_bytes=int(max_body_mb * MiB))
-    err_console.print(f"headrace server on {url}/api/v1 (home {settings.home}, "
-                      f"{'no agent' if no_agent else 'agent in process'}{', NO AUTH' if no_auth else ''}); Ctrl+C stops")
     try:
         uvicorn.run(app, host=host, port=port, log_level=log_level, timeout_graceful_shutdown=15)
     finally:

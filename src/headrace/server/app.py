@@ -85,11 +85,13 @@ def create_app(
 
 
 def _stop_agent(agent: Agent, grace_seconds: float) -> None:
-    """Stop claiming runs; give the runs in progress ``grace_seconds`` to end, then leave them."""
-    agent.stop(wait=False)
+    """Stop claiming runs; give the runs in progress ``grace_seconds`` to end, then interrupt them:
+    their running steps stop and the runs go back to the queue (finished steps kept)."""
+    agent.stop(wait=False, interrupt=False)
     deadline = time.monotonic() + grace_seconds
     while agent.busy and time.monotonic() < deadline:
         time.sleep(0.05)
     if agent.busy:
-        logger.warning("shutting down with runs in progress; an agent resumes them after a restart "
-                       "(orphan policy %r)", agent.orphan_policy)
+        logger.warning("shutting down with runs in progress: they go back to the queue and resume "
+                       "when an agent starts")
+    agent.stop(wait=True, interrupt=True)

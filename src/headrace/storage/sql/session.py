@@ -8,7 +8,9 @@ Every public method is wrapped in ``translated`` so no SQLAlchemy exception leav
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import functools
+import os
 import threading
 import weakref
 from collections.abc import Callable, Iterator
@@ -39,6 +41,39 @@ def translated(fn: Callable[P, T]) -> Callable[P, T]:
             raise StoreError(f"metadata store: {fn.__name__} failed: {detail}".strip()) from exc
 
     return wrapper
+
+
+class _SqliteWriteLock:
+    """Exclusive across this process's threads (RLock) and across processes (flock on a side file).
+
+    Re-entrant within a thread; the file lock is taken once, by the outermost holder.
+    """
+
+    def __init__(self, path: str):
+        self._path = path
+        self._lock = threading.RLock()
+        self._depth = 0
+        self._fd: int | None = None
+
+    def __enter__(self) -> None:
+        self._lock.acquire()
+        if self._depth == 0:
+            if self._fd is None:
+                self._fd = os.open(self._path, os.O_RDWR | os.O_CREAT, 0o600)
+            fcntl.flock(self._fd, fcntl.LOCK_EX)
+        self._depth += 1
+
+    def __exit__(self, *exc: object) -> None:
+        self._depth -= 1
+        if self._depth == 0 and self._fd is not None:
+            fcntl.flock(self._fd, fcntl.LOCK_UN)
+        self._lock.release()
+
+    def close(self) -> None:
+        with self._lock:
+            if self._fd is not None:
+                os.close(self._fd)
+                self._fd = None
 
 
 class SqlSession:
@@ -79,6 +114,14 @@ class SqlSession:
         self._serial: contextlib.AbstractContextManager[Any] = (
             threading.RLock() if is_memory_sqlite(parsed) else contextlib.nullcontext()
         )
+        # SQLite has one writer at a time. Writers queue on a lock (threads) and a kernel file
+        # lock (processes) instead of SQLite's busy handler, which sleeps in growing steps even
+        # after the lock is free: that cost a third of the REST submit throughput.
+        self._write_lock: contextlib.AbstractContextManager[Any] = (
+            _SqliteWriteLock(f"{parsed.database}.writelock")
+            if parsed.get_backend_name() == "sqlite" and not is_memory_sqlite(parsed)
+            else contextlib.nullcontext()
+        )
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self.url!r})"
@@ -90,9 +133,11 @@ class SqlSession:
 
     @contextlib.contextmanager
     def _write(self) -> Iterator[Connection]:
-        with self._serial, self._writer.begin() as conn:
+        with self._serial, self._write_lock, self._writer.begin() as conn:
             yield conn
 
     def close(self) -> None:
         """Close every pooled connection; the store must not be used afterwards."""
         self._engine.dispose()
+        if isinstance(self._write_lock, _SqliteWriteLock):
+            self._write_lock.close()

@@ -1,0 +1,24 @@
+"""App factory for ``headrace server --workers N``: each uvicorn worker process builds its own
+services and agent from the options the command line put in the environment."""
+
+from __future__ import annotations
+
+import json
+import os
+
+from fastapi import FastAPI
+
+OPTIONS_ENV = "HEADRACE_SERVER_WORKER_OPTIONS"
+
+
+def app_from_env() -> FastAPI:
+    """Build one worker's app (called by uvicorn in each worker process)."""
+    from headrace.config import load_settings
+    from headrace.server.app import create_app
+    from headrace.wiring import build_agent, build_services
+
+    opts = json.loads(os.environ[OPTIONS_ENV])
+    svc = build_services(load_settings(home=opts["home"], db_url=opts["db"]))
+    agent = None if opts["no_agent"] else build_agent(svc, orphan_policy=opts["orphan_policy"])
+    return create_app(svc, auth=opts["auth"], public_url=opts["public_url"], agent=agent,
+                      max_body_bytes=opts["max_body_bytes"])
