@@ -136,3 +136,32 @@ def _pids(signals) -> list[int]:
         return [int(x) for x in (signals / "dur.started").read_text().split()]
     except FileNotFoundError:
         return []
+
+
+def test_several_workers_share_one_home(tmp_path, signals, echo_pipeline, start_cli_server, make_services,
+                                        wait_until):
+    """``--workers 2``: two server processes, each with an agent; every submission runs exactly once."""
+    home = tmp_path / "home"
+    published = _publish_echo(home, echo_pipeline, make_services)
+    proc, url = start_cli_server(home, "--workers", "2")
+    token = json.loads((home / "config.json").read_text())["token"]
+    auth = {"Authorization": f"Bearer {token}"}
+    try:
+        ids = []
+        for i in range(12):
+            r = httpx.post(f"{url}/api/v1/pipelines/{published}/submit", headers=auth,
+                           json={"ExperimentName": "workers", "ParameterAssignments": {"tag": f"w{i}"}})
+            assert r.status_code == 200, r.text
+            ids.append(r.json()["Id"])
+
+        def statuses() -> list[str]:
+            return [httpx.get(f"{url}/api/v1/runs/{i}", headers=auth).json()["Status"] for i in ids]
+
+        wait_until(lambda: all(s == "Finished" for s in statuses()), timeout=60, message="every run to finish")
+        runs = httpx.get(f"{url}/api/v1/runs", headers=auth, params={"experimentName": "workers"}).json()["Value"]
+        assert sorted(r["Id"] for r in runs) == sorted(ids)
+        for i in range(12):  # each step ran exactly once
+            assert len((signals / f"w{i}.started").read_text().split()) == 1
+    finally:
+        proc.terminate()  # graceful: the parent stops its worker processes
+        proc.wait(timeout=30)
