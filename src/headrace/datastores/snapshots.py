@@ -197,7 +197,8 @@ def fetch_snapshot(
         _fill_cache(snapshot_hash, artifacts, cached)
     dest = Path(dest_dir)
     try:
-        shutil.copytree(cached, dest, dirs_exist_ok=True)
+        # copyfile, not copy2: file modes come from the archive already; copystat per file is slow.
+        shutil.copytree(cached, dest, dirs_exist_ok=True, copy_function=_copy_file)
     except (OSError, shutil.Error) as exc:
         raise DatastoreError(f"cannot copy snapshot {snapshot_hash}: {exc}", uri=dest.as_uri()) from exc
     return dest
@@ -235,3 +236,11 @@ def _fill_cache(snapshot_hash: str, artifacts: Datastore, cached: Path) -> None:
             f"cannot extract snapshot {snapshot_hash} into the cache {cached.parent}: {exc}",
             uri=artifacts.uri(key),
         ) from exc
+
+
+def _copy_file(src: str, dst: str) -> str:
+    shutil.copyfile(src, dst)
+    mode = os.stat(src).st_mode & 0o777
+    if mode & 0o111:  # keep executable bits (scripts run directly)
+        os.chmod(dst, mode)
+    return dst

@@ -150,12 +150,12 @@ class LocalComputeTarget(c.ComputeTarget):
 
     def _stage_input(self, name: str, binding: c.DataBinding, workdir: Path, log: list[str]) -> str:
         ds = self.resolve_datastore(binding.datastore)
-        if not ds.exists(binding.path):
+        local = ds.local_path(binding.path)
+        if not (os.path.exists(local) if local else ds.exists(binding.path)):
             raise _MissingInput(
                 f"input {name!r} not found: nothing at {binding.path!r} in datastore {binding.datastore!r}; "
                 "upload the data first or pass another path"
             )
-        local = ds.local_path(binding.path)
         if binding.mode == "mount" and local:
             log.append(f"input {name}: {local} (read in place)")
             return local
