@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import ipaddress
-import json
 import os
 from pathlib import Path
 from typing import Annotated
@@ -41,19 +40,9 @@ def local_url(host: str, port: int) -> str:
 
 def write_config_key(config: Path, key: str, value: str) -> None:
     """Set one key of the home's ``config.json``, keeping the others and the file private (0600)."""
-    data: dict = {}
-    if config.exists():
-        try:
-            data = json.loads(config.read_text(encoding="utf-8") or "{}")
-        except ValueError as exc:
-            raise ConfigError(f"cannot read {config}: {exc}") from exc
-    data[key] = value
-    tmp = config.with_suffix(".tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w", encoding="utf-8") as f:
-        json.dump(data, f, indent=2)
-    os.chmod(tmp, 0o600)
-    os.replace(tmp, config)
+    from headrace.services.homeconfig import set_home_config
+
+    set_home_config(config, **{key: value})
 
 
 HostOpt = Annotated[str, typer.Option(envvar="HEADRACE_SERVER_HOST", help="Address to bind.")]

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import json
-import os
 import secrets
 import uuid
 from pathlib import Path
@@ -13,6 +11,7 @@ from pathlib import Path
 from headrace import clock
 from headrace.errors import ConfigError, NotFoundError
 from headrace.services.bundle import Services
+from headrace.services.homeconfig import read_home_config, set_home_config
 from headrace.storage.records import Role, TokenRecord
 
 PREFIX = "hr_"
@@ -76,20 +75,9 @@ def ensure_admin_token(svc: Services, config_path: Path) -> str | None:
 
     Returns the new secret, or None when the config already holds a token.
     """
-    data: dict = {}
-    if config_path.exists():
-        try:
-            data = json.loads(config_path.read_text(encoding="utf-8") or "{}")
-        except ValueError as exc:
-            raise ConfigError(f"cannot read {config_path}: {exc}") from exc
+    data = read_home_config(config_path)
     if data.get("token") and authenticate(svc, data["token"]) is not None:
         return None
     secret, _ = create_token(svc, Role.ADMIN, name="admin (created at first start)")
-    data["token"] = secret
-    tmp = config_path.with_suffix(".tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w", encoding="utf-8") as f:
-        json.dump(data, f, indent=2)
-    os.chmod(tmp, 0o600)
-    os.replace(tmp, config_path)
+    set_home_config(config_path, token=secret)
     return secret
