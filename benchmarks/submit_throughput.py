@@ -27,7 +27,6 @@ import threading
 import time
 
 import httpx
-
 from _server import BenchServer
 
 

@@ -23,7 +23,6 @@ import time
 from datetime import datetime
 
 import httpx
-
 from _server import STEP, BenchServer, percentile
 
 

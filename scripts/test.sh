@@ -13,6 +13,9 @@ if [ -z "${HEADRACE_TEST_PG_URL:-}" ]; then
   export HEADRACE_TEST_PG_URL
 fi
 
+echo "== lint (ruff)"
+.venv/bin/ruff check src tests benchmarks examples
+
 echo "== import layers (import-linter)"
 .venv/bin/lint-imports --no-cache
 
