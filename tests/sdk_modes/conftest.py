@@ -10,16 +10,11 @@
 
 from __future__ import annotations
 
-import socket
-import threading
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import pytest
-import uvicorn
 
 from headrace import Workspace
 from headrace.config import load_settings
@@ -38,41 +33,20 @@ class Server:
     tokens: dict[str, str]
 
 
-def serve_in_thread(app: Any) -> tuple[str, uvicorn.Server, threading.Thread, socket.socket]:
-    """Start uvicorn in a thread on a pre-bound loopback socket; returns its URL and what stops it."""
-    # proto=IPPROTO_TCP matters: asyncio sets TCP_NODELAY only on sockets created with it, and without
-    # it every request waits ~40 ms (Nagle + delayed ACK).
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
-    sock.bind(("127.0.0.1", 0))
-    port = sock.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="on"))
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, name="uvicorn", daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started:
-        if not thread.is_alive() or time.monotonic() > deadline:
-            pytest.fail("uvicorn did not start")
-        time.sleep(0.005)
-    return f"http://127.0.0.1:{port}", server, thread, sock
-
-
 @pytest.fixture
-def server(tmp_path: Path) -> Iterator[Server]:
+def server(tmp_path: Path, serve_app) -> Iterator[Server]:
     svc = build_services(load_settings(home=tmp_path / "server-home"))
     agent = build_agent(svc)
     app = create_app(svc, agent=agent, shutdown_grace_seconds=20)
     secrets = {role: tokens.create_token(svc, role, name=f"{role}-test")[0] for role in ("reader", "submitter", "admin")}
-    url, uv, thread, sock = serve_in_thread(app)
-    try:
-        yield Server(url=url, svc=svc, tokens=secrets)
-    finally:
-        for run in svc.store.list_runs(limit=1000)[0]:  # leftovers must not hold up the shutdown
-            if not run.status.is_terminal:
-                runs.cancel_run(svc, run.id)
-                agent.cancel(run.id)
-        uv.should_exit = True
-        thread.join(timeout=30)
-        sock.close()
+    with serve_app(app) as url:
+        try:
+            yield Server(url=url, svc=svc, tokens=secrets)
+        finally:
+            for run in svc.store.list_runs(limit=1000)[0]:  # leftovers must not hold up the shutdown
+                if not run.status.is_terminal:
+                    runs.cancel_run(svc, run.id)
+                    agent.cancel(run.id)
         svc.store.close()
 
 

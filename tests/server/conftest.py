@@ -12,13 +12,11 @@
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
 import socket
 import subprocess
 import sys
-import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -27,7 +25,6 @@ from typing import Any
 
 import httpx
 import pytest
-import uvicorn
 
 from headrace import DataPath, Pipeline, PipelineParameter, PythonScriptStep
 from headrace.config import load_settings
@@ -113,28 +110,6 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-@contextlib.contextmanager
-def serve_in_thread(app: Any) -> Iterator[str]:
-    """Serve ``app`` with uvicorn in a thread on a pre-bound loopback socket; yields its URL."""
-    sock = socket.socket()
-    sock.bind(("127.0.0.1", 0))
-    port = sock.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="on"))
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, name="uvicorn", daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started:
-        if not thread.is_alive() or time.monotonic() > deadline:
-            pytest.fail("uvicorn did not start")
-        time.sleep(0.005)
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        thread.join(timeout=30)
-        sock.close()
-
-
 def new_services(home: Path) -> Services:
     """Services over a fresh home, with ``raw/data.csv`` in the default datastore."""
     svc = build_services(load_settings(home=home))
@@ -156,13 +131,13 @@ def signals(tmp_path: Path) -> Path:
 
 
 @pytest.fixture
-def live(tmp_path: Path, signals: Path) -> Iterator[Live]:
+def live(tmp_path: Path, signals: Path, serve_app) -> Iterator[Live]:
     svc = new_services(tmp_path / "home")
     # A long poll interval: runs only start promptly if submitting wakes the agent (no polling delay).
     agent = build_agent(svc, poll_seconds=60, lease_seconds=600)
     app = create_app(svc, agent=agent, shutdown_grace_seconds=20)
     secrets = {role: tokens.create_token(svc, role, name=f"{role}-test")[0] for role in ("reader", "submitter", "admin")}
-    with serve_in_thread(app) as url:
+    with serve_app(app) as url:
         state = Live(url=url, svc=svc, signals=signals, tokens=secrets)
         try:
             yield state
