@@ -15,24 +15,15 @@ from headrace.storage.records import EntityStatus, PublishedPipelineRecord, RunR
 MAX_NAME = 255
 
 
-def publish_pipeline(
-    svc: Services,
-    pipeline: Any,
-    *,
-    name: str,
-    description: str | None = None,
-    version: str | None = None,
-    continue_on_step_failure: bool | None = None,
-) -> PublishedPipelineRecord:
-    """Freeze ``pipeline`` (validation, snapshots) and publish it under a new id.
+def publish_pipeline(svc: Services, pipeline: Any, **options: Any) -> PublishedPipelineRecord:
+    """Freeze ``pipeline`` (validation, snapshots) and publish it under a new id; options as for
+    ``publish_graph`` (name, description, version, continue_on_step_failure).
 
     Raises:
         DefinitionError: the pipeline is invalid.
         ConfigError: an empty or too long name.
     """
-    frozen = freeze_pipeline(svc, pipeline)
-    return _create(svc, frozen.id, name=name, description=description, version=version,
-                   continue_on_step_failure=continue_on_step_failure)
+    return publish_graph(svc, freeze_pipeline(svc, pipeline).id, **options)
 
 
 def publish_run(svc: Services, run_id: str, **options: Any) -> PublishedPipelineRecord:
