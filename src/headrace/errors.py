@@ -7,6 +7,7 @@
     ├── ParameterError              a bad parameter assignment at submit
     │   ├── UnknownParameterError   no such parameter (the message lists the valid ones)
     │   └── ParameterTypeError      a value that does not fit the declared type
+    ├── ScheduleError               a schedule or recurrence is invalid (.field names the culprit)
     ├── NotFoundError               an id or name that does not exist (.kind, .key)
     ├── AlreadyExistsError          a unique name or key taken (.kind, .key)
     ├── ConflictError               the object is in a state that forbids the call
@@ -74,6 +75,19 @@ class UnknownParameterError(ParameterError):
 
 class ParameterTypeError(ParameterError):
     """A submitted value that cannot be converted to the parameter's declared type."""
+
+
+class ScheduleError(HeadraceError):
+    """A schedule, recurrence, cron expression or parameter expression is invalid.
+
+    Attributes:
+        field: the offending argument ("interval", "time_zone", "cron", ...), when one is to blame.
+    """
+
+    def __init__(self, message: str, field: str | None = None):
+        self.field = field
+        self.target = field
+        super().__init__(f"{field}: {message}" if field else message)
 
 
 class NotFoundError(HeadraceError):

@@ -10,6 +10,7 @@ from headrace.storage.sql import SqlMetadataStore
 from .conformance import StoreConformance
 from .conformance_publishing import PublishingConformance
 from .conformance_run_keys import RunKeyConformance
+from .conformance_schedules import ScheduleConformance
 from .conftest import IN_CI, PG_ADMIN_URL
 from .sql_checks import SqlStoreChecks
 
@@ -23,7 +24,7 @@ if not PG_ADMIN_URL and not IN_CI:  # under CI=true the pg_admin_engine fixture 
     )
 
 
-class TestPostgresStore(StoreConformance, PublishingConformance, RunKeyConformance, SqlStoreChecks):
+class TestPostgresStore(StoreConformance, PublishingConformance, RunKeyConformance, ScheduleConformance, SqlStoreChecks):
     __test__ = True  # the bases opt out of collection
 
     @pytest.fixture

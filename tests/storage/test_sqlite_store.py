@@ -14,10 +14,11 @@ from headrace.storage.sql.connection import BUSY_TIMEOUT_MS, create_store_engine
 from .conformance import StoreConformance
 from .conformance_publishing import PublishingConformance
 from .conformance_run_keys import RunKeyConformance
+from .conformance_schedules import ScheduleConformance
 from .sql_checks import SqlStoreChecks
 
 
-class TestSqliteStore(StoreConformance, PublishingConformance, RunKeyConformance, SqlStoreChecks):
+class TestSqliteStore(StoreConformance, PublishingConformance, RunKeyConformance, ScheduleConformance, SqlStoreChecks):
     __test__ = True  # the bases opt out of collection
 
     @pytest.fixture
@@ -25,7 +26,7 @@ class TestSqliteStore(StoreConformance, PublishingConformance, RunKeyConformance
         return sqlite_url
 
 
-class TestInMemorySqliteStore(StoreConformance, PublishingConformance, RunKeyConformance):
+class TestInMemorySqliteStore(StoreConformance, PublishingConformance, RunKeyConformance, ScheduleConformance):
     __test__ = True  # the bases opt out of collection
 
     @pytest.fixture

@@ -28,6 +28,7 @@ from headrace.errors import (
     ParameterError,
     ParameterTypeError,
     PathEscapeError,
+    ScheduleError,
     UnknownParameterError,
 )
 
@@ -62,6 +63,7 @@ STATUS_TABLE: tuple[tuple[type[HeadraceError], int, str], ...] = (
     (ParameterError, 400, "InvalidParameter"),
     (ConfigError, 400, "BadRequest"),
     (DefinitionError, 400, "InvalidPipeline"),
+    (ScheduleError, 400, "InvalidSchedule"),
     (PathEscapeError, 400, "PathEscapesDatastore"),
     (DatastoreError, 400, "DatastoreError"),
     (UnauthorizedError, 401, "Unauthorized"),

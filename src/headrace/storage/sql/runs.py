@@ -95,6 +95,7 @@ def list_runs(
     pipeline_id: str | None,
     published_pipeline_id: str | None,
     pipeline_endpoint_id: str | None,
+    schedule_id: str | None,
     limit: int,
     cursor: str | None,
 ) -> tuple[list[RunRecord], str | None]:
@@ -106,6 +107,7 @@ def list_runs(
         "pipeline_id": pipeline_id,
         "published_pipeline_id": published_pipeline_id,
         "pipeline_endpoint_id": pipeline_endpoint_id,
+        "schedule_id": schedule_id,
     }
     for name, value in equal.items():
         if value is not None:

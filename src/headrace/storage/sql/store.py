@@ -5,7 +5,7 @@ transactions take SQLite's write lock up front (see ``connection.py``), so concu
 queue on ``busy_timeout`` instead of failing. The schema is migrated when the store opens.
 
 This module holds experiments, pipelines, datastores, runs, step runs and metrics; the other
-families are mixins: ``run_keys.py``, ``published.py``, ``endpoints.py``, ``tokens.py`` (all on
+families are mixins: ``run_keys.py``, ``published.py``, ``endpoints.py``, ``tokens.py``, ``schedules.py`` (all on
 ``session.SqlSession``).
 
 Errors: ``IntegrityError`` becomes ``AlreadyExistsError`` or ``NotFoundError`` (after looking at
@@ -41,6 +41,7 @@ from headrace.storage.sql import tables as t
 from headrace.storage.sql.endpoints import PipelineEndpointMethods
 from headrace.storage.sql.published import PublishedPipelineMethods
 from headrace.storage.sql.run_keys import RunKeyMethods
+from headrace.storage.sql.schedules import ScheduleMethods
 from headrace.storage.sql.session import translated
 from headrace.storage.sql.tokens import TokenMethods
 
@@ -61,7 +62,8 @@ _LIST_STEP_METRICS = _LIST_METRICS.where(t.metrics.c.step_run_id == bindparam("s
 
 
 class SqlMetadataStore(
-    RunKeyMethods, PublishedPipelineMethods, PipelineEndpointMethods, TokenMethods, MetadataStore
+    RunKeyMethods, PublishedPipelineMethods, PipelineEndpointMethods, TokenMethods, ScheduleMethods,
+    MetadataStore,
 ):
     """The metadata store in a SQL database.
 
@@ -198,6 +200,7 @@ class SqlMetadataStore(
         pipeline_id: str | None = None,
         published_pipeline_id: str | None = None,
         pipeline_endpoint_id: str | None = None,
+        schedule_id: str | None = None,
         limit: int = 100,
         cursor: str | None = None,
     ) -> tuple[list[RunRecord], str | None]:
@@ -217,6 +220,7 @@ class SqlMetadataStore(
                 pipeline_id=pipeline_id,
                 published_pipeline_id=published_pipeline_id,
                 pipeline_endpoint_id=pipeline_endpoint_id,
+                schedule_id=schedule_id,
                 limit=limit,
                 cursor=cursor,
             )

@@ -43,6 +43,10 @@ __all__ = [
     "pipelines",
     "published_pipelines",
     "run_keys",
+    "schedule_files",
+    "schedule_fires",
+    "schedule_ticks",
+    "schedules",
     "step_runs",
     "tokens",
 ]
@@ -137,6 +141,7 @@ pipeline_runs = Table(
     _id("published_pipeline_id"),
     _id("pipeline_endpoint_id"),
     Column("pipeline_endpoint_version", String(32)),
+    _id("schedule_id"),  # added in 0003
     Index(None, "status", "created_at", "id"),  # claim_run: oldest Queued first
     Index(None, "created_at", "id"),
     Index(None, "experiment_name", "created_at"),
@@ -144,6 +149,7 @@ pipeline_runs = Table(
     Index(None, "agent_id", "status"),
     Index(None, "published_pipeline_id", "created_at"),
     Index(None, "pipeline_endpoint_id", "created_at"),
+    Index(None, "schedule_id", "created_at"),
 )
 
 step_runs = Table(
@@ -251,4 +257,76 @@ tokens = Table(
     Column("created_at", UTCDateTime, nullable=False),
     Column("revoked_at", UTCDateTime),
     Column("last_used_at", UTCDateTime),
+)
+
+schedules = Table(
+    "schedules",
+    metadata,
+    _id(primary_key=True),
+    Column("name", String(255), nullable=False),
+    Column("kind", String(32), nullable=False),
+    Column("status", String(32), nullable=False),
+    Column("experiment_name", String(255), nullable=False),
+    Column("trigger", JSON, nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+    Column("anchor", UTCDateTime, nullable=False),
+    _id("published_pipeline_id", ForeignKey("published_pipelines.id")),
+    _id("pipeline_endpoint_id", ForeignKey("pipeline_endpoints.id")),
+    Column("description", Text),
+    Column("parameters", JSON, nullable=False),
+    Column("continue_on_step_failure", Boolean),
+    Column("misfire", String(16), nullable=False),
+    Column("misfire_cap", Integer, nullable=False),
+    Column("next_fire_at", UTCDateTime),
+    Column("last_fire_at", UTCDateTime),
+    _id("last_run_id"),
+    Column("lease_owner", String(255)),
+    Column("lease_expires_at", UTCDateTime),
+    Column("cursor_rev", Integer, nullable=False),
+    Column("failures", Integer, nullable=False),
+    Index(None, "status", "next_fire_at"),  # claim_due_schedules
+    Index(None, "published_pipeline_id"),
+    Index(None, "pipeline_endpoint_id"),
+)
+
+# One row per run a schedule created: (schedule, fire key) is unique, which is what makes a fire
+# exactly-once across crashes and competing schedulers.
+schedule_fires = Table(
+    "schedule_fires",
+    metadata,
+    _id("schedule_id", ForeignKey("schedules.id", ondelete="CASCADE"), primary_key=True),
+    Column("fire_key", String(512), primary_key=True),
+    _id(
+        "run_id",
+        ForeignKey("pipeline_runs.id", ondelete="CASCADE", deferrable=True, initially="DEFERRED"),
+        nullable=False,
+    ),
+    Column("created_at", UTCDateTime, nullable=False),
+    Index(None, "created_at"),
+)
+
+# The file cursor of a datastore schedule: the version (etag, or mtime+size) of every file seen.
+schedule_files = Table(
+    "schedule_files",
+    metadata,
+    _id("schedule_id", ForeignKey("schedules.id", ondelete="CASCADE"), primary_key=True),
+    Column("path", String(1024), primary_key=True),
+    Column("version", String(255), nullable=False),
+)
+
+schedule_ticks = Table(
+    "schedule_ticks",
+    metadata,
+    _id(primary_key=True),
+    _id("schedule_id", ForeignKey("schedules.id", ondelete="CASCADE"), nullable=False),
+    Column("evaluated_at", UTCDateTime, nullable=False),
+    Column("outcome", String(16), nullable=False),
+    Column("reason", Text, nullable=False),
+    Column("slot_time", UTCDateTime),
+    Column("cursor_before", Text),
+    Column("cursor_after", Text),
+    Column("run_ids", JSON, nullable=False),
+    Index(None, "schedule_id", "evaluated_at"),
+    Index(None, "evaluated_at"),
 )
