@@ -24,7 +24,10 @@ _EXPORTS = {
     "PublishedPipeline": "headrace.sdk.published",
     "PythonScriptStep": "headrace.core.step",
     "Run": "headrace.sdk.runs",
+    "Schedule": "headrace.sdk.schedule",
+    "ScheduleRecurrence": "headrace.core.recurrence",
     "StepRun": "headrace.sdk.runs",
+    "TimeZone": "headrace.core.timezones",
     "Workspace": "headrace.sdk.workspace",
 }
 

@@ -9,7 +9,9 @@ from headrace.engine.agent import Agent
 from headrace.engine.local import LocalComputeTarget
 from headrace.engine.runner import ExecutionSettings, RunExecutor
 from headrace.services import datastores as ds_service
+from headrace.services import schedules as schedule_service
 from headrace.services.bundle import Services
+from headrace.services.scheduler import Scheduler
 from headrace.storage.cached import CachedMetadataStore
 from headrace.storage.records import DatastoreRecord
 from headrace.storage.sql.store import SqlMetadataStore
@@ -50,6 +52,7 @@ def build_services(settings: Settings) -> Services:
     )
     holder["svc"] = svc
     ds_service.ensure_default(svc)
+    schedule_service.register_checks(svc)
     return svc
 
 
@@ -60,3 +63,8 @@ def build_agent(svc: Services, **overrides: object) -> Agent:
     svc.on_queued.append(lambda _run_id: agent.wake())
     agent.on_run_ended.append(svc.run_events.notify)
     return agent
+
+
+def build_scheduler(svc: Services, **options: object) -> Scheduler:
+    """A scheduler over ``svc`` (options: see ``Scheduler``); call ``start()`` to run it."""
+    return Scheduler(svc, **options)  # type: ignore[arg-type]

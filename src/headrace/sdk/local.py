@@ -22,6 +22,7 @@ from headrace.services import datastores as ds_service
 from headrace.services import endpoints as ep_service
 from headrace.services import publishing as pub_service
 from headrace.services import runs as run_service
+from headrace.services import schedules as schedule_service
 from headrace.services.bundle import Services
 from headrace.storage.records import (
     DatastoreRecord,
@@ -30,6 +31,8 @@ from headrace.storage.records import (
     PipelineEndpointRecord,
     PublishedPipelineRecord,
     RunRecord,
+    ScheduleRecord,
+    ScheduleTickRecord,
     StepRunRecord,
 )
 from headrace.wiring import build_agent, build_services
@@ -187,6 +190,33 @@ class LocalBackend:
         run, _ = ep_service.submit_endpoint(self.svc, ep, experiment_name, **options)
         self._submitted.append(run.id)
         return run
+
+    # -- schedules -------------------------------------------------------------------------
+    def create_schedule(self, **fields: Any) -> ScheduleRecord:
+        return schedule_service.create_schedule(self.svc, **fields)
+
+    def get_schedule(self, schedule_id: str) -> ScheduleRecord:
+        return self.svc.store.get_schedule(schedule_id)
+
+    def list_schedules(self, **filters: Any) -> list[ScheduleRecord]:
+        return schedule_service.list_schedules(self.svc, **filters)
+
+    def update_schedule(self, schedule_id: str, **changes: Any) -> ScheduleRecord:
+        return schedule_service.update_schedule(self.svc, schedule_id, **changes)
+
+    def set_schedule_status(self, schedule_id: str, status: EntityStatus) -> ScheduleRecord:
+        return schedule_service.set_status(self.svc, schedule_id, status)
+
+    def delete_schedule(self, schedule_id: str) -> None:
+        schedule_service.delete_schedule(self.svc, schedule_id)
+
+    def schedule_runs(self, schedule_id: str, limit: int = 100) -> list[RunRecord]:
+        self.svc.store.get_schedule(schedule_id)
+        return self.svc.store.list_runs(schedule_id=schedule_id, limit=limit)[0]
+
+    def schedule_ticks(self, schedule_id: str, limit: int = 100) -> list[ScheduleTickRecord]:
+        self.svc.store.get_schedule(schedule_id)
+        return self.svc.store.list_schedule_ticks(schedule_id, limit=limit)
 
     def endpoint_url(self, endpoint_id: str) -> str:
         return f"{self.base_url()}/api/v1/pipeline-endpoints/{endpoint_id}/submit"

@@ -63,8 +63,14 @@ class Services:
     disable_checks: list[Callable[[str], list[str]]] = field(default_factory=list)
     endpoint_disable_checks: list[Callable[[str], list[str]]] = field(default_factory=list)
     run_events: RunEvents = field(default_factory=RunEvents)
+    # Told when a schedule is created or changed in this process (wakes an in-process scheduler).
+    on_schedules_changed: list[Callable[[], None]] = field(default_factory=list)
     _datastores: dict[str, Datastore] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def notify_schedules_changed(self) -> None:
+        for callback in list(self.on_schedules_changed):
+            callback()
 
     def notify_queued(self, run_id: str) -> None:
         for callback in list(self.on_queued):

@@ -108,11 +108,13 @@ def submit_published(
     run_source: str = "SDK",
     idempotency_key: str | None = None,
     endpoint: tuple[str, str] | None = None,
+    **extra: Any,
 ) -> tuple[RunRecord, bool]:
     """Queue a run of a published pipeline; returns (run, created).
 
     ``continue_on_step_failure`` None keeps the value set at publish time. ``endpoint`` is
-    (endpoint id, version) when the run comes through a pipeline endpoint.
+    (endpoint id, version) when the run comes through a pipeline endpoint. ``extra`` goes to
+    ``submit_frozen`` (``run_id``, ``properties``, ``schedule_fire``).
 
     Raises:
         ConflictError: the published pipeline is disabled.
@@ -132,5 +134,5 @@ def submit_published(
         published_pipeline_id=record.id,
         pipeline_endpoint_id=endpoint[0] if endpoint else None,
         pipeline_endpoint_version=endpoint[1] if endpoint else None,
-        idempotency_key=idempotency_key, return_created=True,
+        idempotency_key=idempotency_key, return_created=True, **extra,
     )

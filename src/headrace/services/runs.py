@@ -113,11 +113,14 @@ def submit_frozen(
     pipeline_endpoint_version: str | None = None,
     idempotency_key: str | None = None,
     return_created: bool = False,
+    run_id: str | None = None,
+    schedule_fire: tuple[str, str] | None = None,
 ) -> Any:
     """Queue a run of a stored pipeline: the run and all its step runs are recorded before anything starts.
 
     With ``idempotency_key``, a repeat within ``IDEMPOTENCY_WINDOW`` returns the first run instead
-    (racing repeats included). With ``return_created``, returns (run, created) instead of the run.
+    (racing repeats included). ``schedule_fire`` = (schedule id, fire key) does the same for a
+    schedule's fire, with no time window. With ``return_created``, returns (run, created).
 
     Raises:
         ParameterError: an unknown parameter or a value of the wrong type.
@@ -127,7 +130,7 @@ def submit_frozen(
     parameters = resolve_parameters(svc, pipeline.graph["parameters"], pipeline_parameters)
     experiment = svc.store.get_or_create_experiment(experiment_name)
     now = clock.now()
-    run_id = uuid.uuid4().hex
+    run_id = run_id or uuid.uuid4().hex
     run = RunRecord(
         id=run_id, experiment_id=experiment.id, experiment_name=experiment.name, pipeline_id=pipeline.id,
         status=RunStatus.QUEUED, created_at=now, parameters=parameters,
@@ -136,13 +139,16 @@ def submit_frozen(
         regenerate_outputs=bool(regenerate_outputs), properties=dict(properties or {}),
         published_pipeline_id=published_pipeline_id, pipeline_endpoint_id=pipeline_endpoint_id,
         pipeline_endpoint_version=pipeline_endpoint_version,
+        schedule_id=schedule_fire[0] if schedule_fire else None,
     )
     steps = [
         StepRunRecord(id=uuid.uuid4().hex, run_id=run_id, name=s["name"], status=StepStatus.NOT_STARTED,
                       created_at=now)
         for s in pipeline.graph["steps"]
     ]
-    if idempotency_key is None:
+    if schedule_fire is not None:
+        record, created = svc.store.create_scheduled_run(run, steps, fire_key=schedule_fire[1])
+    elif idempotency_key is None:
         record, created = svc.store.create_run(run, steps), True
     else:
         scope = f"{published_pipeline_id or pipeline.id}|{pipeline_endpoint_id or ''}|{idempotency_key}"
