@@ -14,7 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from headrace import DataPath, Pipeline, PipelineParameter, PythonScriptStep, clock as clock_module
+from headrace import DataPath, Pipeline, PipelineParameter, PythonScriptStep
+from headrace import clock as clock_module
 from headrace.config import load_settings
 from headrace.services import publishing
 from headrace.services.bundle import Services

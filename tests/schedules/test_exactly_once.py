@@ -63,7 +63,7 @@ def test_two_schedulers_never_fire_a_slot_twice(tmp_path, pipeline, clock, db_ur
         clock.advance(minutes=1)
         errors: list[BaseException] = []
 
-        def run(s: Scheduler) -> None:
+        def run(s: Scheduler, errors: list[BaseException] = errors) -> None:
             try:
                 s.run_pending()
             except BaseException as exc:  # reported below

@@ -230,3 +230,19 @@ def test_unknown_parameter_and_wrong_type(svc, published, clock):
         create(svc, published, pipeline_parameters={"n": "many"})
     with pytest.raises(ScheduleError, match="interval"):
         create(svc, published, recurrence=ScheduleRecurrence(frequency="Minute", interval=0))
+
+
+def test_dst_nights_in_paris_fire_once_each_day(svc, published, clock, scheduler, runs):
+    from datetime import UTC, datetime
+
+    clock.set(datetime(2026, 3, 27, 12, 0, tzinfo=UTC))
+    rec = ScheduleRecurrence(frequency="Day", interval=1, time_of_day="02:30", time_zone="W. Europe Standard Time")
+    s = create(svc, published, recurrence=rec)
+    sch = scheduler()
+    for _ in range(3 * 24 * 4):  # three days in 15-minute steps, over the spring-forward night
+        clock.advance(minutes=15)
+        sch.run_pending()
+    fired = [r.tags["headrace.scheduled_time"] for r in runs.of(s.id)]
+    # 02:30 does not exist on 2026-03-29: that day fires at the jump (03:00 CEST = 01:00 UTC).
+    assert fired == ["2026-03-28T01:30:00+00:00", "2026-03-29T01:00:00+00:00", "2026-03-30T00:30:00+00:00"]
+    assert all("headrace.catch_up" not in r.tags for r in runs.of(s.id))

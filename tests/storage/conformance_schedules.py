@@ -130,7 +130,15 @@ class ScheduleConformance:
         # An expired lease is taken over.
         again = store.claim_due_schedules("other", now=at(81), lease_until=at(120), limit=1)
         assert [s.id for s in again] == [early.id]
-        assert store.next_schedule_due() == at(10)
+        # Leased schedules count from their lease expiry: late (lease to 80) comes before the rest.
+        assert store.next_schedule_due() == at(80)
+
+    def test_next_schedule_due_none_without_active_schedules(self, store: MetadataStore) -> None:
+        assert store.next_schedule_due() is None
+        schedule(store, status=EntityStatus.DISABLED)
+        assert store.next_schedule_due() is None
+        schedule(store, next_fire_at=at(7))
+        assert store.next_schedule_due() == at(7)
 
     def test_claim_due_is_exactly_once_under_races(self, store: MetadataStore) -> None:
         made = {schedule(store, next_fire_at=at(i)).id for i in range(20)}

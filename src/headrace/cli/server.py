@@ -50,6 +50,9 @@ PortOpt = Annotated[int, typer.Option(envvar="HEADRACE_SERVER_PORT", help="Port 
 DbOpt = Annotated[str | None, typer.Option("--db", envvar="HEADRACE_DB_URL", help="Metadata store URL.")]
 NoAuthOpt = Annotated[bool, typer.Option("--no-auth", help="Accept calls without a token (loopback only).")]
 NoAgentOpt = Annotated[bool, typer.Option("--no-agent", help="No agent in the server: run `headrace agent`.")]
+NoSchedulerOpt = Annotated[
+    bool, typer.Option("--no-scheduler", help="No scheduler in the server: run `headrace scheduler`.")
+]
 OrphanOpt = Annotated[str, typer.Option(envvar="HEADRACE_AGENT__ORPHAN_POLICY", help=ORPHAN_HELP)]
 PublicUrlOpt = Annotated[
     str | None,
@@ -72,13 +75,14 @@ def server(
     db: DbOpt = None,
     no_auth: NoAuthOpt = False,
     no_agent: NoAgentOpt = False,
+    no_scheduler: NoSchedulerOpt = False,
     orphan_policy: OrphanOpt = "requeue",
     public_url: PublicUrlOpt = None,
     max_body_mb: MaxBodyOpt = 10.0,
     log_level: LogLevelOpt = "warning",
     workers: WorkersOpt = 1,
 ) -> None:
-    """Serve the REST API under /api/v1 (OpenAPI at /openapi.json) and run the local agent.
+    """Serve the REST API under /api/v1 (OpenAPI at /openapi.json), run the local agent and the scheduler.
 
     On a new home an admin token is created and written to <home>/config.json (key "token", mode 0600), and the server's URL under "server_url". Binding a non-loopback address with --no-auth is refused.
 
@@ -89,7 +93,7 @@ def server(
     from headrace.config import load_settings
     from headrace.server.app import MiB, create_app
     from headrace.services import tokens
-    from headrace.wiring import build_agent, build_services
+    from headrace.wiring import build_agent, build_scheduler, build_services
 
     if no_auth and not is_loopback(host):
         raise ConfigError(
@@ -106,7 +110,8 @@ def server(
     url = (public_url or local_url(host, port)).rstrip("/")
     write_config_key(config, "server_url", url)
     err_console.print(f"headrace server on {url}/api/v1 (home {settings.home}, "
-                      f"{'no agent' if no_agent else 'agent in process'}{', NO AUTH' if no_auth else ''}"
+                      f"{'no agent' if no_agent else 'agent in process'}"
+                      f"{', no scheduler' if no_scheduler else ', scheduler in process'}{', NO AUTH' if no_auth else ''}"
                       f"{f', {workers} workers' if workers > 1 else ''}); Ctrl+C stops")
     if workers > 1:
         # Each worker process builds its own services and agent (claims are atomic across them).
@@ -117,13 +122,16 @@ def server(
         svc.store.close()
         os.environ[OPTIONS_ENV] = _json.dumps({
             "home": str(settings.home), "db": settings.db_url, "no_agent": no_agent, "orphan_policy": orphan_policy,
+            "no_scheduler": no_scheduler,
             "auth": not no_auth, "public_url": public_url, "max_body_bytes": int(max_body_mb * MiB)})
         uvicorn.run("headrace.server.factory:app_from_env", factory=True, workers=workers, host=host, port=port,
                     log_level=log_level, timeout_graceful_shutdown=15)
         return
     agent = None if no_agent else build_agent(svc, orphan_policy=orphan_policy)
     # Without --public-url, endpoint URLs follow the address each request came to.
-    app = create_app(svc, auth=not no_auth, public_url=public_url, agent=agent, max_body_bytes=int(max_body_mb * MiB))
+    scheduler = None if no_scheduler else build_scheduler(svc)
+    app = create_app(svc, auth=not no_auth, public_url=public_url, agent=agent, scheduler=scheduler,
+                     max_body_bytes=int(max_body_mb * MiB))
     try:
         uvicorn.run(app, host=host, port=port, log_level=log_level, timeout_graceful_shutdown=15)
     finally:

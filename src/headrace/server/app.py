@@ -21,6 +21,7 @@ from headrace.server.middleware import BodyLimitMiddleware, CatchAllMiddleware
 from headrace.server.openapi import ERROR_RESPONSES, build_openapi
 from headrace.server.routers import ROUTERS
 from headrace.services.bundle import Services
+from headrace.services.scheduler import Scheduler
 
 logger = get_logger(__name__)
 
@@ -42,6 +43,7 @@ def create_app(
     max_upload_bytes: int = DEFAULT_MAX_UPLOAD_BYTES,
     public_url: str | None = None,
     agent: Agent | None = None,
+    scheduler: Scheduler | None = None,
     shutdown_grace_seconds: float = DEFAULT_SHUTDOWN_GRACE_SECONDS,
 ) -> FastAPI:
     """Build the REST API over ``svc``.
@@ -53,6 +55,7 @@ def create_app(
         public_url: the address clients reach the server at, used in ``Endpoint`` URLs; default: the
             address each request came to.
         agent: an agent (``wiring.build_agent(svc)``) started and stopped with the app.
+        scheduler: a scheduler (``wiring.build_scheduler(svc)``) started and stopped with the app.
         shutdown_grace_seconds: how long shutdown waits for the agent's runs to end.
 
     Example:
@@ -64,9 +67,13 @@ def create_app(
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         if agent is not None:
             agent.start()
+        if scheduler is not None:
+            scheduler.start()
         try:
             yield
         finally:
+            if scheduler is not None:
+                await anyio.to_thread.run_sync(scheduler.stop)
             if agent is not None:
                 await anyio.to_thread.run_sync(_stop_agent, agent, shutdown_grace_seconds)
 
@@ -75,6 +82,7 @@ def create_app(
     app.state.auth = auth
     app.state.public_url = public_url.rstrip("/") if public_url else None
     app.state.agent = agent
+    app.state.scheduler = scheduler
     install_error_handlers(app)
     app.add_middleware(CatchAllMiddleware)
     app.add_middleware(BodyLimitMiddleware, max_body_bytes=max_body_bytes, max_upload_bytes=max_upload_bytes)

@@ -1,5 +1,5 @@
 """App factory for ``headrace server --workers N``: each uvicorn worker process builds its own
-services and agent from the options the command line put in the environment."""
+services, agent and scheduler from the options the command line put in the environment."""
 
 from __future__ import annotations
 
@@ -15,10 +15,11 @@ def app_from_env() -> FastAPI:
     """Build one worker's app (called by uvicorn in each worker process)."""
     from headrace.config import load_settings
     from headrace.server.app import create_app
-    from headrace.wiring import build_agent, build_services
+    from headrace.wiring import build_agent, build_scheduler, build_services
 
     opts = json.loads(os.environ[OPTIONS_ENV])
     svc = build_services(load_settings(home=opts["home"], db_url=opts["db"]))
     agent = None if opts["no_agent"] else build_agent(svc, orphan_policy=opts["orphan_policy"])
-    return create_app(svc, auth=opts["auth"], public_url=opts["public_url"], agent=agent,
+    scheduler = None if opts.get("no_scheduler") else build_scheduler(svc)
+    return create_app(svc, auth=opts["auth"], public_url=opts["public_url"], agent=agent, scheduler=scheduler,
                       max_body_bytes=opts["max_body_bytes"])

@@ -34,7 +34,7 @@ import threading
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from headrace import clock
 from headrace.core.recurrence import ScheduleRecurrence
@@ -179,6 +179,9 @@ class Scheduler:
             tags = {"trigger": "recurrence"}
             if slot in missed:
                 tags["catch_up"] = "true"
+            # Keys and tags in UTC: a slot read back from the store and the same slot computed in the
+            # schedule's zone print different offsets.
+            slot = slot.astimezone(UTC)
             self._fire(record, out, slot, f"slot:{slot.isoformat()}", tags)
         changes = {"next_fire_at": upcoming, "lease_owner": None, "lease_expires_at": None, "failures": 0}
         if out.fired:

@@ -276,7 +276,8 @@ class MetadataStore(ABC):
 
     @abstractmethod
     def next_schedule_due(self) -> datetime | None:
-        """The earliest ``next_fire_at`` of any Active schedule (None: nothing scheduled)."""
+        """The earliest instant some Active schedule can be claimed: its ``next_fire_at``, or its lease
+        expiry when later (None: nothing scheduled)."""
 
     @abstractmethod
     def create_scheduled_run(

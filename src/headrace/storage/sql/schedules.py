@@ -19,7 +19,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, delete, insert, select, update
+from sqlalchemy import Connection, and_, bindparam, case, delete, func, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 
@@ -194,12 +194,19 @@ class ScheduleMethods(SqlSession):
 
     @translated
     def next_schedule_due(self) -> datetime | None:
-        stmt = select(_s.c.next_fire_at).where(_s.c.status == _ACTIVE).order_by(_s.c.next_fire_at).limit(1)
-        stmt = stmt.where(_s.c.next_fire_at.is_not(None))
+        # A leased schedule can be claimed again only when its lease expires.
+        claimable = case(
+            (and_(_s.c.lease_expires_at.is_not(None), _s.c.lease_expires_at > _s.c.next_fire_at),
+             _s.c.lease_expires_at),
+            else_=_s.c.next_fire_at,
+        )
+        stmt = select(func.min(claimable)).where(_s.c.status == _ACTIVE, _s.c.next_fire_at.is_not(None))
         with self._read() as conn:
             value = conn.execute(stmt).scalar()
         if value is None:
             return None
+        if isinstance(value, str):  # SQLite returns the CASE's text as is
+            value = datetime.fromisoformat(value)
         return value if value.tzinfo else value.replace(tzinfo=UTC)
 
     @translated

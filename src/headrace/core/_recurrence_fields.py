@@ -1,0 +1,149 @@
+"""Argument checks for `ScheduleRecurrence`: each normalises one argument or raises `ScheduleError`.
+
+Every check is idempotent (a normalised value passes through unchanged), so `validate()` can rerun
+them on the stored state. The messages say what is allowed, since they reach users verbatim.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from datetime import datetime
+from enum import Enum
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from headrace.core._wallclock import in_zone, to_instant
+from headrace.errors import ScheduleError
+
+
+class Frequency(str, Enum):
+    """The unit a recurrence counts in (Azure's `frequency` strings)."""
+
+    MINUTE = "Minute"
+    HOUR = "Hour"
+    DAY = "Day"
+    WEEK = "Week"
+    MONTH = "Month"
+
+
+class WeekDay(str, Enum):
+    """A day of the week, as `week_days` takes it."""
+
+    MONDAY = "Monday"
+    TUESDAY = "Tuesday"
+    WEDNESDAY = "Wednesday"
+    THURSDAY = "Thursday"
+    FRIDAY = "Friday"
+    SATURDAY = "Saturday"
+    SUNDAY = "Sunday"
+
+
+WEEK_DAYS = tuple(day.value for day in WeekDay)
+"""Week day names, Monday first (index = `date.weekday()`)."""
+
+_FREQUENCIES = ", ".join(f.value for f in Frequency)
+_TIME_OF_DAY_RE = re.compile(r"^([0-9]{1,2}):([0-9]{2})$")
+
+
+def frequency(value: Any) -> Frequency:
+    """Check `frequency`: one of the five names, any case; returns the enum member."""
+    if isinstance(value, Frequency):
+        return value
+    if isinstance(value, str):
+        for member in Frequency:
+            if member.value.casefold() == value.strip().casefold():
+                return member
+    if value is None:
+        raise ScheduleError(f"is required unless cron is given; one of {_FREQUENCIES}", field="frequency")
+    raise ScheduleError(f"{value!r} is not a frequency; use one of {_FREQUENCIES}", field="frequency")
+
+
+def interval(value: Any) -> int:
+    """Check `interval`: an int ≥ 1 (bools refused)."""
+    if value is None:
+        raise ScheduleError("is required with frequency; give a whole number >= 1", field="interval")
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ScheduleError(f"{value!r} is not allowed; give a whole number >= 1", field="interval")
+    return value
+
+
+def int_list(value: Any, field: str, low: int, high: int) -> list[int] | None:
+    """Check a list of ints in [low, high] (a single int is wrapped); sorted, deduplicated, [] → None."""
+    if value is None:
+        return None
+    items = [value] if isinstance(value, int) else value
+    if isinstance(items, str | bytes) or not isinstance(items, Iterable):
+        raise ScheduleError(f"expected a list of whole numbers {low}-{high}, got {value!r}", field=field)
+    items = list(items)
+    for item in items:
+        if isinstance(item, bool) or not isinstance(item, int) or not low <= item <= high:
+            raise ScheduleError(
+                f"{item!r} is not allowed; each value must be a whole number {low}-{high}", field=field
+            )
+    return sorted(set(items)) or None
+
+
+def week_days(value: Any) -> list[str] | None:
+    """Check `week_days`: names Monday..Sunday, any case (a single name is wrapped); Monday-first order."""
+    if value is None:
+        return None
+    items = [value] if isinstance(value, str) else value
+    if not isinstance(items, Iterable):
+        raise ScheduleError(f"expected a list of day names, got {value!r}", field="week_days")
+    indexes = set()
+    folded = [day.casefold() for day in WEEK_DAYS]
+    for item in items:
+        name = item.value if isinstance(item, WeekDay) else item
+        if not isinstance(name, str) or name.strip().casefold() not in folded:
+            raise ScheduleError(f"{item!r} is not a week day; use {', '.join(WEEK_DAYS)}", field="week_days")
+        indexes.add(folded.index(name.strip().casefold()))
+    return [WEEK_DAYS[i] for i in sorted(indexes)] or None
+
+
+def time_of_day(value: Any) -> tuple[int, int]:
+    """Check `time_of_day` ("H:MM" or "HH:MM", 24-hour); returns (hour, minute)."""
+    match = _TIME_OF_DAY_RE.match(value.strip()) if isinstance(value, str) else None
+    if match is None or int(match[1]) > 23 or int(match[2]) > 59:
+        raise ScheduleError(
+            f"{value!r} is not allowed; use 'H:MM' or 'HH:MM' from 0:00 to 23:59", field="time_of_day"
+        )
+    return int(match[1]), int(match[2])
+
+
+def moment(value: Any, zone: ZoneInfo, field: str) -> datetime | None:
+    """Check `start_time`/`end_time`; returns local time in `zone` (fixed offset, see `_wallclock`).
+
+    A naive value (datetime or ISO string without offset) is a wall time in `zone`, mapped with the
+    DST rules of `to_instant`; an aware one is converted into `zone`.
+    """
+    if value is None:
+        return None
+    parsed = value
+    if isinstance(value, str):
+        try:
+            parsed = datetime.fromisoformat(value.strip())
+        except ValueError:
+            parsed = None
+    if not isinstance(parsed, datetime):
+        raise ScheduleError(
+            f"{value!r} is not a datetime; give a datetime or an ISO 8601 string such as '2026-01-31T09:00:00'",
+            field=field,
+        )
+    return as_zone(parsed, zone)
+
+
+def as_zone(value: datetime, zone: ZoneInfo) -> datetime:
+    """A naive wall time in `zone` or any aware datetime, as local time in `zone` (fixed offset)."""
+    if value.tzinfo is None or value.utcoffset() is None:
+        return to_instant(value.replace(tzinfo=None), zone)
+    return in_zone(value, zone)
+
+
+def aware(value: Any, field: str) -> datetime:
+    """Check a timezone-aware datetime argument (`after`, `anchor`)."""
+    if not isinstance(value, datetime) or value.tzinfo is None or value.utcoffset() is None:
+        raise ScheduleError(
+            f"{value!r} must be a timezone-aware datetime, e.g. datetime.now(timezone.utc)", field=field
+        )
+    return value
