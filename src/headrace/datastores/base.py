@@ -56,6 +56,11 @@ class Datastore(ABC):
     def list(self, prefix: str = "", recursive: bool = True) -> list[FileInfo]:
         """Files under ``prefix`` (direct children only when not ``recursive``), sorted by path."""
 
+    def versions(self, prefix: str = "", recursive: bool = True) -> dict[str, str]:
+        """path -> version of the files ``list`` returns: what a datastore watch compares between
+        polls. Stores may answer faster than ``list`` (versions are only compared with each other)."""
+        return {info.path: info.version for info in self.list(prefix, recursive)}
+
     @abstractmethod
     def read_bytes(self, path: str) -> bytes:
         """Raises: DatastoreError when missing or unreadable."""

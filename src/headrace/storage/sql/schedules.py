@@ -15,11 +15,12 @@ lease (it stalled past the expiry) cannot overwrite the newer owner's progress.
 from __future__ import annotations
 
 import dataclasses
+import functools
 from collections.abc import Iterable, Mapping, Sequence
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, and_, bindparam, case, delete, func, insert, select, update
+from sqlalchemy import Connection, bindparam, delete, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 
@@ -58,6 +59,12 @@ _FIRE_INSERT = {
 _GET_FIRE = select(_fires.c.run_id).where(
     _fires.c.schedule_id == bindparam("schedule_id"), _fires.c.fire_key == bindparam("fire_key")
 )
+_NEXT_DUE = (
+    select(_s.c.next_fire_at, _s.c.lease_expires_at)
+    .where(_s.c.status == _ACTIVE, _s.c.next_fire_at.is_not(None))
+    .order_by(_s.c.next_fire_at)
+    .limit(64)
+)
 _LIST_FILES = select(_files.c.path, _files.c.version).where(_files.c.schedule_id == bindparam("key"))
 _DELETE_FILE = delete(_files).where(_files.c.schedule_id == bindparam("b_id"), _files.c.path == bindparam("b_path"))
 _UPDATE_FILE = (
@@ -65,6 +72,19 @@ _UPDATE_FILE = (
     .where(_files.c.schedule_id == bindparam("b_id"), _files.c.path == bindparam("b_path"))
     .values(version=bindparam("b_version"))
 )
+
+
+@functools.lru_cache(maxsize=64)
+def _update_stmt(names: tuple[str, ...], with_owner: bool, bump_rev: bool) -> Any:
+    """A cached UPDATE ... RETURNING of ``names`` (bound as ``v_<name>``), optionally conditional on
+    the lease owner and bumping ``cursor_rev``."""
+    stmt = update(_s).where(_s.c.id == bindparam("b_id"))
+    if with_owner:
+        stmt = stmt.where(_s.c.lease_owner == bindparam("b_owner"))
+    values: dict[str, Any] = {n: bindparam(f"v_{n}") for n in names}
+    if bump_rev:
+        values["cursor_rev"] = _s.c.cursor_rev + 1
+    return stmt.values(values).returning(*_s.c)
 
 
 def schedule_record(row: Mapping[str, Any]) -> ScheduleRecord:
@@ -144,11 +164,14 @@ class ScheduleMethods(SqlSession):
         with self._write() as conn:
             return self._update(conn, schedule_id, owner, values)
 
-    def _update(self, conn: Connection, schedule_id: str, owner: str | None, values: dict[str, Any]) -> ScheduleRecord:
-        stmt = update(_s).where(_s.c.id == schedule_id)
+    def _update(self, conn: Connection, schedule_id: str, owner: str | None, values: dict[str, Any],
+                bump_rev: bool = False) -> ScheduleRecord:
+        params = {f"v_{name}": value for name, value in values.items()}
+        params["b_id"] = schedule_id
         if owner is not None:
-            stmt = stmt.where(_s.c.lease_owner == owner)
-        row = conn.execute(stmt.values(**values).returning(*_s.c)).mappings().first()
+            params["b_owner"] = owner
+        stmt = _update_stmt(tuple(sorted(values)), owner is not None, bump_rev)
+        row = conn.execute(stmt, params).mappings().first()
         if row is not None:
             return schedule_record(row)
         if conn.execute(_GET, {"key": schedule_id}).first() is None:
@@ -194,20 +217,13 @@ class ScheduleMethods(SqlSession):
 
     @translated
     def next_schedule_due(self) -> datetime | None:
-        # A leased schedule can be claimed again only when its lease expires.
-        claimable = case(
-            (and_(_s.c.lease_expires_at.is_not(None), _s.c.lease_expires_at > _s.c.next_fire_at),
-             _s.c.lease_expires_at),
-            else_=_s.c.next_fire_at,
-        )
-        stmt = select(func.min(claimable)).where(_s.c.status == _ACTIVE, _s.c.next_fire_at.is_not(None))
+        # Earliest slots first (index on status, next_fire_at); a leased schedule can be claimed
+        # again only when its lease expires, so it counts from then. Looking at the first rows is
+        # enough: callers re-ask after each pass and never sleep long.
         with self._read() as conn:
-            value = conn.execute(stmt).scalar()
-        if value is None:
-            return None
-        if isinstance(value, str):  # SQLite returns the CASE's text as is
-            value = datetime.fromisoformat(value)
-        return value if value.tzinfo else value.replace(tzinfo=UTC)
+            found = conn.execute(_NEXT_DUE).all()
+        times = [max(row.next_fire_at, row.lease_expires_at or row.next_fire_at) for row in found]
+        return min(times) if times else None
 
     @translated
     def create_scheduled_run(
@@ -248,9 +264,7 @@ class ScheduleMethods(SqlSession):
     ) -> ScheduleRecord:
         values = rows.check_changes("schedule", dict(changes), _UPDATABLE, EntityStatus)
         with self._write() as conn:
-            if files is not None:
-                values["cursor_rev"] = _s.c.cursor_rev + 1
-            record = self._update(conn, schedule_id, owner, values)
+            record = self._update(conn, schedule_id, owner, values, bump_rev=files is not None)
             if files is not None:
                 upserts, removes = files
                 self._write_files(conn, schedule_id, upserts, removes)
