@@ -33,6 +33,7 @@ import socket
 import threading
 import uuid
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
@@ -93,6 +94,7 @@ class Scheduler:
         history_days: ticks and fire keys older than this are pruned (hourly).
         max_sleep_seconds: the longest the thread sleeps between passes (schedules created by
             other processes are seen within this delay).
+        workers: schedules of one batch evaluated at once (threads).
         after_fire: test hook called after each fire's run exists, before the position is saved.
     """
 
@@ -106,6 +108,7 @@ class Scheduler:
         misfire_grace_seconds: float = 60.0,
         history_days: float = 7.0,
         max_sleep_seconds: float = 1.0,
+        workers: int = 4,
         after_fire: Callable[[ScheduleRecord, RunRecord], None] | None = None,
     ):
         self.svc = svc
@@ -115,6 +118,7 @@ class Scheduler:
         self.grace = timedelta(seconds=misfire_grace_seconds)
         self.history = timedelta(days=history_days)
         self.max_sleep = max_sleep_seconds
+        self.workers = workers
         self.after_fire = after_fire
         self._cursors: dict[str, tuple[int, dict[str, str]]] = {}
         self._wake = threading.Event()
@@ -132,21 +136,35 @@ class Scheduler:
             now = clock.now()
             batch = self.svc.store.claim_due_schedules(
                 self.owner, now=now, lease_until=now + self.lease, limit=self.batch_size)
-            for record in batch:
-                try:
-                    result.runs.extend(self.evaluate(record))
-                except ConflictError:
-                    log.info("schedule %s: lease lost during evaluation; its next owner takes over", record.id)
-                except StoreError:
-                    raise
-                except Exception:  # a bug must not stop every other schedule
-                    log.exception("schedule %s: evaluation failed", record.id)
+            if self.workers > 1 and len(batch) > 1:
+                # Fires are I/O bound (commits): on PostgreSQL several evaluations overlap their waits.
+                with ThreadPoolExecutor(min(self.workers, len(batch))) as pool:
+                    outcomes = list(pool.map(self._evaluate_safely, batch))
+            else:
+                outcomes = [self._evaluate_safely(record) for record in batch]
+            for runs in outcomes:
+                if runs is None:
                     result.failed += 1
+                else:
+                    result.runs.extend(runs)
                 result.evaluated += 1
             if len(batch) < self.batch_size:
                 break
         self._prune(clock.now())
         return result
+
+    def _evaluate_safely(self, record: ScheduleRecord) -> list[str] | None:
+        """``evaluate``; None when it failed (logged). Store errors propagate: the pass stops."""
+        try:
+            return self.evaluate(record)
+        except ConflictError:
+            log.info("schedule %s: lease lost during evaluation; its next owner takes over", record.id)
+            return []
+        except StoreError:
+            raise
+        except Exception:  # a bug must not stop every other schedule
+            log.exception("schedule %s: evaluation failed", record.id)
+            return None
 
     def evaluate(self, record: ScheduleRecord) -> list[str]:
         """Evaluate one leased schedule; returns the ids of the runs its fires produced."""
