@@ -51,8 +51,16 @@ def test_fires_on_each_slot_and_never_at_creation(svc, published, clock, schedul
 
 def test_run_on_create_fires_once_at_once(svc, published, clock, scheduler, runs):
     s = create(svc, published, run_on_create=True)
-    assert len(runs.of(s.id)) == 1
+    [run] = runs.of(s.id)
+    assert (s.last_run_id, s.last_fire_at) == (run.id, T0)
     assert scheduler().run_pending().runs == []
+
+
+def test_failed_run_on_create_leaves_no_schedule(svc, published, clock):
+    with pytest.raises(ScheduleError):
+        create(svc, published, run_on_create=True,
+               pipeline_parameters={"when": "@addDays(trigger().scheduledTime, 99999999)"})
+    assert svc.store.list_schedules() == []
 
 
 @pytest.mark.parametrize(("policy", "expected"), [("latest", 1), ("skip", 0), ("all", 3)])
@@ -209,6 +217,9 @@ def test_endpoint_schedule_runs_the_default_version_at_fire_time(svc, pipeline, 
         ({"recurrence": None, "cron": "* * * * *", "time_zone": "Mars/Olympus"}, "time_zone"),
         ({"misfire": "sometimes"}, "misfire"),
         ({"misfire_cap": 0}, "misfire_cap"),
+        ({"misfire_cap": 10**30}, "misfire_cap"),
+        ({"recurrence": None, "cron": None, "datastore": "workspaceblobstore", "polling_interval": 1e12},
+         "polling_interval"),
         ({"status": "Paused"}, "status"),
         ({"pipeline_parameters": {"when": "@nosuch()"}}, "when"),
         ({"path_on_datastore": "incoming"}, "path_on_datastore"),
@@ -230,6 +241,8 @@ def test_unknown_parameter_and_wrong_type(svc, published, clock):
         create(svc, published, pipeline_parameters={"n": "many"})
     with pytest.raises(ScheduleError, match="interval"):
         create(svc, published, recurrence=ScheduleRecurrence(frequency="Minute", interval=0))
+    with pytest.raises(ScheduleError, match="interval"):
+        ScheduleRecurrence(frequency="Minute", interval=2**62)
 
 
 def test_dst_nights_in_paris_fire_once_each_day(svc, published, clock, scheduler, runs):

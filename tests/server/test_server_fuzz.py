@@ -18,19 +18,23 @@ from schemathesis import GenerationMode
 from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import response_schema_conformance
 
+from headrace import ScheduleRecurrence
 from headrace.server.app import create_app
-from headrace.services import endpoints, publishing, runs, tokens
+from headrace.services import endpoints, publishing, runs, schedules, tokens
 
 
 @pytest.fixture
 def fuzz_app(tmp_path: Path, make_services, echo_pipeline) -> Iterator[tuple]:
-    """(app, admin token, ids of real objects) over a home with a published pipeline, an endpoint and a run."""
+    """(app, admin token, ids of real objects) over a home with a published pipeline, an endpoint, a run and
+    a schedule."""
     svc = make_services(tmp_path / "fuzz-home")
     published = publishing.publish_pipeline(svc, echo_pipeline(), name="fuzz")
     ep = endpoints.publish_endpoint(svc, name="fuzz-ep", published_pipeline_id=published.id)
     run = runs.submit_frozen(svc, svc.store.get_pipeline(published.pipeline_id), "fuzz")  # stays Queued: no agent
+    schedule = schedules.create_schedule(svc, name="fuzz-every", experiment_name="fuzz", published_pipeline_id=published.id,
+                                         recurrence=ScheduleRecurrence("Minute", 15))
     ids = {"pipeline_id": published.id, "endpoint_id": ep.id, "run_id": run.id, "step": "echo",
-           "step_run_id": svc.store.list_step_runs(run.id)[0].id}
+           "step_run_id": svc.store.list_step_runs(run.id)[0].id, "schedule_id": schedule.id}
     secret, _ = tokens.create_token(svc, "admin")
     yield create_app(svc, auth=True), secret, ids
     svc.store.close()

@@ -10,6 +10,7 @@ import typer
 from headrace.cli.common import HomeOpt, err_console
 from headrace.cli.pipelines import endpoint_app, pipeline_app
 from headrace.cli.runs import experiment_app, run_app
+from headrace.cli.schedules import schedule_app
 from headrace.cli.server import server
 from headrace.cli.tokens import token_app
 from headrace.errors import HeadraceError
@@ -21,6 +22,7 @@ app.add_typer(token_app, name="token")
 app.command("server")(server)
 app.add_typer(pipeline_app, name="pipeline")
 app.add_typer(endpoint_app, name="endpoint")
+app.add_typer(schedule_app, name="schedule")
 
 _verbose = False
 
@@ -71,6 +73,39 @@ def agent(
     except KeyboardInterrupt:
         pass
     worker.stop(wait=True)
+
+
+@app.command()
+def scheduler(
+    home: HomeOpt = None,
+    db: Annotated[str | None, typer.Option("--db", envvar="HEADRACE_DB_URL", help="Metadata store URL.")] = None,
+) -> None:
+    """Run only the scheduler in the foreground: it fires the schedules of the home (or database) as they come due.
+
+    Use it when the server runs with --no-scheduler, or without a server. Several schedulers on one
+    database are safe: each schedule is evaluated by one at a time, and each fire runs once.
+    """
+    import signal
+    import threading
+
+    from headrace.config import load_settings
+    from headrace.wiring import build_scheduler, build_services
+
+    settings = load_settings(home=home, db_url=db)
+    svc = build_services(settings)
+    worker = build_scheduler(svc)
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    err_console.print(f"scheduler {worker.owner} serving {settings.home} (Ctrl+C or SIGTERM to stop)")
+    worker.start()
+    try:
+        stop.wait()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        worker.stop()
+        svc.store.close()
+    err_console.print("scheduler stopped")
 
 
 def main() -> None:

@@ -36,6 +36,10 @@ from headrace.schemas import (
     PublishedPipelineRead,
     RunList,
     RunRead,
+    ScheduleList,
+    ScheduleRead,
+    ScheduleTickList,
+    ScheduleTickRead,
     SnapshotRead,
     StepRunList,
     StepRunRead,
@@ -317,6 +321,42 @@ class HeadraceClient:
         return self._model(SubmitResponse, "POST", f"/pipeline-endpoints/{_seg(endpoint_id)}/submit",
                            params={"pipelineVersion": pipeline_version}, json_body=self._body(body),
                            idempotent=True, headers={"Idempotency-Key": idempotency_key or uuid.uuid4().hex})
+
+    # -- schedules ------------------------------------------------------------------------------
+    def list_schedules(self, active_only: bool = True, pipeline_id: str | None = None,
+                       pipeline_endpoint_id: str | None = None) -> list[ScheduleRead]:
+        """Schedules, newest first; with a pipeline or endpoint id, all of its schedules (``active_only`` ignored)."""
+        params = {"activeOnly": active_only, "pipelineId": pipeline_id, "pipelineEndpointId": pipeline_endpoint_id}
+        return self._model(ScheduleList, "GET", "/schedules", params=params).Value
+
+    def get_schedule(self, schedule_id: str) -> ScheduleRead:
+        return self._model(ScheduleRead, "GET", f"/schedules/{_seg(schedule_id)}")
+
+    def create_schedule(self, body: BaseModel) -> ScheduleRead:
+        """``POST /schedules`` (a ``ScheduleCreate``); not retried once sent (a repeat would make a second one)."""
+        return self._model(ScheduleRead, "POST", "/schedules", json_body=self._body(body))
+
+    def update_schedule(self, schedule_id: str, body: BaseModel) -> ScheduleRead:
+        """``PUT /schedules/{id}`` (a ``ScheduleUpdate``: missing fields keep their value)."""
+        return self._model(ScheduleRead, "PUT", f"/schedules/{_seg(schedule_id)}", json_body=self._body(body))
+
+    def enable_schedule(self, schedule_id: str) -> ScheduleRead:
+        """Activate it: it fires from now on (slots missed while disabled never run)."""
+        return self._model(ScheduleRead, "POST", f"/schedules/{_seg(schedule_id)}/enable", idempotent=True)
+
+    def disable_schedule(self, schedule_id: str) -> ScheduleRead:
+        return self._model(ScheduleRead, "POST", f"/schedules/{_seg(schedule_id)}/disable", idempotent=True)
+
+    def delete_schedule(self, schedule_id: str) -> None:
+        """Delete a disabled schedule (``ConflictError`` while it is active)."""
+        self.request("DELETE", f"/schedules/{_seg(schedule_id)}")
+
+    def schedule_runs(self, schedule_id: str, limit: int = 100) -> list[RunRead]:
+        return self._model(RunList, "GET", f"/schedules/{_seg(schedule_id)}/runs", params={"limit": limit}).Value
+
+    def schedule_ticks(self, schedule_id: str, limit: int = 100) -> list[ScheduleTickRead]:
+        return self._model(ScheduleTickList, "GET", f"/schedules/{_seg(schedule_id)}/ticks",
+                           params={"limit": limit}).Value
 
     # -- experiments ----------------------------------------------------------------------------
     def list_experiments(self) -> list[ExperimentRead]:

@@ -25,6 +25,7 @@ from headrace.errors import (
     ParameterTypeError,
     PathEscapeError,
     RemoteError,
+    ScheduleError,
     UnknownParameterError,
 )
 
@@ -36,6 +37,7 @@ _BY_CODE: dict[str, type[HeadraceError]] = {
     "InvalidParameter": ParameterError,
     "UnknownDatastore": ParameterError,
     "InvalidPipeline": DefinitionError,
+    "InvalidSchedule": ScheduleError,
     "PathEscapesDatastore": PathEscapeError,
     "DatastoreError": DatastoreError,
     "Unauthorized": AuthError,
@@ -105,6 +107,8 @@ def _build(cls: type[HeadraceError], message: str, target: str | None, url: str,
         m = _KIND_KEY.match(message)
         exc.kind = m.group("kind") if m else "object"  # type: ignore[attr-defined]
         exc.key = target if target is not None else (m.group("key") if m else "")  # type: ignore[attr-defined]
+    elif issubclass(cls, ScheduleError):
+        exc.field = exc.target = target  # type: ignore[attr-defined]
     elif issubclass(cls, DatastoreError):
         exc.uri = None  # type: ignore[attr-defined]
     return exc

@@ -59,12 +59,16 @@ def frequency(value: Any) -> Frequency:
     raise ScheduleError(f"{value!r} is not a frequency; use one of {_FREQUENCIES}", field="frequency")
 
 
+MAX_INTERVAL = 1_000_000  # a million minutes is about two years; beyond, datetimes overflow
+
+
 def interval(value: Any) -> int:
-    """Check `interval`: an int ≥ 1 (bools refused)."""
+    """Check `interval`: an int in 1..MAX_INTERVAL (bools refused)."""
     if value is None:
         raise ScheduleError("is required with frequency; give a whole number >= 1", field="interval")
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise ScheduleError(f"{value!r} is not allowed; give a whole number >= 1", field="interval")
+    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= MAX_INTERVAL:
+        raise ScheduleError(f"{value!r} is not allowed; give a whole number from 1 to {MAX_INTERVAL}",
+                            field="interval")
     return value
 
 

@@ -85,6 +85,7 @@ class RunRead(_Wire):
     PipelineId: str | None = Field(default=None, description="The published pipeline, when run through one.")
     PipelineEndpointId: str | None = None
     PipelineEndpointVersion: str | None = None
+    ScheduleId: str | None = Field(default=None, description="The schedule whose fire created the run.")
     RunSource: str = "SDK"
     Description: str | None = None
     Tags: dict[str, str] = Field(default_factory=dict)
@@ -279,3 +280,18 @@ class PublishedPipelineCreate(_Request):
 class StepRunList(_Wire):
     Value: list[StepRunRead]
     ContinuationToken: str | None = None
+
+
+# Schedules live in their own module (it builds on the bases above); re-exported here like the others.
+from headrace.schemas.schedules import (  # noqa: E402, F401
+    DataStoreTrigger,
+    RecurrencePattern,
+    RecurrenceWire,
+    ScheduleCreate,
+    ScheduleList,
+    ScheduleRead,
+    ScheduleTickList,
+    ScheduleTickRead,
+    ScheduleUpdate,
+    SubmissionInfo,
+)

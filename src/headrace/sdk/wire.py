@@ -9,12 +9,15 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from headrace.core.recurrence import ScheduleRecurrence
 from headrace.schemas import (
     DataPathValue,
     ExperimentRead,
     PipelineEndpointRead,
     PublishedPipelineRead,
     RunRead,
+    ScheduleRead,
+    ScheduleTickRead,
     StepRunRead,
 )
 from headrace.schemas.datastores import DatastoreRead
@@ -27,8 +30,12 @@ from headrace.storage.records import (
     PublishedPipelineRecord,
     RunRecord,
     RunStatus,
+    ScheduleKind,
+    ScheduleRecord,
+    ScheduleTickRecord,
     StepRunRecord,
     StepStatus,
+    TickOutcome,
 )
 
 
@@ -46,7 +53,7 @@ def run_record(run: RunRead) -> RunRecord:
         regenerate_outputs=run.RegenerateOutputs, started_at=run.StartTime, ended_at=run.EndTime, error=run.Error,
         cancel_requested=run.CancelRequested, attempt=run.Attempt, properties=dict(run.Properties),
         published_pipeline_id=run.PipelineId, pipeline_endpoint_id=run.PipelineEndpointId,
-        pipeline_endpoint_version=run.PipelineEndpointVersion,
+        pipeline_endpoint_version=run.PipelineEndpointVersion, schedule_id=run.ScheduleId,
     )
 
 
@@ -81,6 +88,41 @@ def experiment_record(e: ExperimentRead) -> ExperimentRecord:
 
 def datastore_record(d: DatastoreRead) -> DatastoreRecord:
     return DatastoreRecord(name=d.Name, kind=d.Kind, root_uri=d.RootUri, options={}, created_at=d.CreatedTime)
+
+
+def _schedule_trigger(s: ScheduleRead, kind: ScheduleKind) -> dict[str, Any]:
+    """The stored form of the trigger: ``ScheduleRecurrence.to_dict()`` or the datastore watch's dict."""
+    if kind is ScheduleKind.RECURRENCE:
+        wire = s.Recurrence.model_dump(exclude_none=True) if s.Recurrence is not None else {}
+        return ScheduleRecurrence.from_wire(wire).to_dict()
+    t = s.DataStoreTriggerInfo
+    assert t is not None, "a DataStore schedule carries its DataStoreTriggerInfo"
+    return {"datastore": t.DataStoreName, "path": t.PathOnDataStore or "", "polling_interval": t.PollingInterval,
+            "data_path_parameter_name": t.DataPathParameterName, "recursive": bool(t.Recursive),
+            "batch": bool(t.Batch)}
+
+
+def schedule_record(s: ScheduleRead) -> ScheduleRecord:
+    kind = ScheduleKind(s.ScheduleType)
+    sub = s.PipelineSubmissionInfo
+    parameters: dict[str, Any] = dict(sub.ParameterAssignments or {})
+    parameters.update({k: _datapath(v) for k, v in (sub.DataPathAssignments or {}).items()})
+    return ScheduleRecord(
+        id=s.Id, name=s.Name, kind=kind, status=EntityStatus(s.EntityStatus), experiment_name=sub.ExperimentName or "",
+        trigger=_schedule_trigger(s, kind), created_at=s.CreatedDate, updated_at=s.LastModifiedDate,
+        anchor=s.CreatedDate, published_pipeline_id=s.PipelineId, pipeline_endpoint_id=s.PipelineEndpointId,
+        description=s.Description, parameters=parameters, continue_on_step_failure=sub.ContinueRunOnStepFailure,
+        misfire=s.Misfire, misfire_cap=s.MisfireCap, next_fire_at=s.NextRunTime, last_fire_at=s.LastFireTime,
+        last_run_id=s.LastRunId,
+    )
+
+
+def tick_record(t: ScheduleTickRead) -> ScheduleTickRecord:
+    return ScheduleTickRecord(
+        id=t.Id, schedule_id=t.ScheduleId, evaluated_at=t.EvaluatedAt, outcome=TickOutcome(t.Outcome),
+        reason=t.Reason, slot_time=t.SlotTime, cursor_before=t.CursorBefore, cursor_after=t.CursorAfter,
+        run_ids=list(t.RunIds),
+    )
 
 
 def split_assignments(values: Mapping[str, Any] | None) -> tuple[dict[str, Any], dict[str, dict[str, str]]]:

@@ -102,7 +102,7 @@ def run_read(run: RunRecord, steps: list[StepRunRecord] | None = None) -> RunRea
     return RunRead(
         Id=run.id, Status=run.status.value, ExperimentName=run.experiment_name, ExperimentId=run.experiment_id,
         GraphId=run.pipeline_id, PipelineId=run.published_pipeline_id, PipelineEndpointId=run.pipeline_endpoint_id,
-        PipelineEndpointVersion=run.pipeline_endpoint_version, RunSource=run.run_source,
+        PipelineEndpointVersion=run.pipeline_endpoint_version, ScheduleId=run.schedule_id, RunSource=run.run_source,
         Description=run.description, Tags=run.tags, ParameterAssignments=scalars, DataPathAssignments=paths,
         ContinueRunOnStepFailure=run.continue_on_step_failure, RegenerateOutputs=run.regenerate_outputs,
         CreatedTime=run.created_at, StartTime=run.started_at, EndTime=run.ended_at, Error=run.error,

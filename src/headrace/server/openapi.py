@@ -22,13 +22,15 @@ from headrace.schemas import (
     PublishedPipelineCreate,
     RunCreate,
     RunPublish,
+    ScheduleCreate,
+    ScheduleUpdate,
     SubmitRequest,
 )
 from headrace.schemas.datastores import DatastoreCreate
 
 REQUEST_MODELS: tuple[type[BaseModel], ...] = (
     SubmitRequest, PipelineEndpointCreate, EndpointVersionCreate, DefaultVersionUpdate, RunPublish, GraphCreate,
-    RunCreate, PublishedPipelineCreate, DatastoreCreate,
+    RunCreate, PublishedPipelineCreate, DatastoreCreate, ScheduleCreate, ScheduleUpdate,
 )
 
 _ERROR = {"model": ErrorResponse}

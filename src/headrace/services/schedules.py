@@ -33,6 +33,8 @@ from headrace.storage.records import (
 
 MISFIRE_POLICIES = ("latest", "skip", "all")
 MIN_POLL_MINUTES = 1 / 60  # one second: below that, polling is a busy loop
+MAX_POLL_MINUTES = 366 * 24 * 60  # a year
+MAX_MISFIRE_CAP = 10_000
 _TRIGGER_KEYS = ("datastore", "path_on_datastore", "polling_interval", "data_path_parameter_name",
                  "recursive", "batch")
 
@@ -116,10 +118,10 @@ def _watch_trigger(svc: Services, declared: Mapping[str, Mapping[str, Any]], opt
     """Check a datastore watch's options and return its stored form."""
     interval = options.get("polling_interval", 5)
     if isinstance(interval, bool) or not isinstance(interval, int | float) or not math.isfinite(interval) \
-            or interval < MIN_POLL_MINUTES:
+            or not MIN_POLL_MINUTES <= interval <= MAX_POLL_MINUTES:
         raise ScheduleError(
-            f"must be a number of minutes of at least {MIN_POLL_MINUTES:.4f} (one second), got {interval!r}",
-            field="polling_interval")
+            f"must be a number of minutes from {MIN_POLL_MINUTES:.4f} (one second) to {MAX_POLL_MINUTES}"
+            f" (a year), got {interval!r}", field="polling_interval")
     ds_name = options["datastore"]
     ds = get_datastore(svc, ds_name)
     path = (options.get("path_on_datastore") or "").strip("/")
@@ -157,8 +159,8 @@ def list_watched(svc: Services, trigger: Mapping[str, Any]) -> dict[str, str]:
 def _check_misfire(misfire: str, cap: int) -> None:
     if misfire not in MISFIRE_POLICIES:
         raise ScheduleError(f"must be one of {', '.join(MISFIRE_POLICIES)}, got {misfire!r}", field="misfire")
-    if isinstance(cap, bool) or not isinstance(cap, int) or cap < 1:
-        raise ScheduleError(f"must be an integer of at least 1, got {cap!r}", field="misfire_cap")
+    if isinstance(cap, bool) or not isinstance(cap, int) or not 1 <= cap <= MAX_MISFIRE_CAP:
+        raise ScheduleError(f"must be an integer from 1 to {MAX_MISFIRE_CAP}, got {cap!r}", field="misfire_cap")
 
 
 def _status(value: Any) -> EntityStatus:
@@ -244,7 +246,12 @@ def create_schedule(
     )
     record = svc.store.create_schedule(_with_next(record, now), files)
     if run_on_create and state is EntityStatus.ACTIVE:
-        fire(svc, record, slot=now, fire_key="create", trigger_tags={"trigger": "create"})
+        try:
+            run, _ = fire(svc, record, slot=now, fire_key="create", trigger_tags={"trigger": "create"})
+        except BaseException:
+            svc.store.delete_schedule(record.id)  # all or nothing: no schedule whose first run failed
+            raise
+        record = svc.store.update_schedule(record.id, last_fire_at=now, last_run_id=run.id)
     svc.notify_schedules_changed()
     return record
 

@@ -97,7 +97,7 @@ def test_invalid_arguments_raise_schedule_error_naming_the_field(kwargs: dict[st
     ("kwargs", "allowed"),
     [
         ({"frequency": "Fortnight", "interval": 1}, "Minute, Hour, Day, Week, Month"),
-        ({"frequency": "Day", "interval": 0}, ">= 1"),
+        ({"frequency": "Day", "interval": 0}, "from 1 to"),
         ({"frequency": "Day", "interval": 1, "hours": [24]}, "0-23"),
         ({"frequency": "Week", "interval": 1, "week_days": ["Funday"]}, "Monday"),
         ({"frequency": "Day", "interval": 1, "week_days": ["Monday"]}, "frequency Week"),

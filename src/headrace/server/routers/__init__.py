@@ -8,10 +8,11 @@ from headrace.server.routers import (
     pipelines,
     remote,
     runs,
+    schedules,
     submit,
 )
 
 ROUTERS = (
     health.router, pipelines.router, endpoints.router, submit.router, runs.router, experiments.router,
-    datastores.router, remote.router,
+    datastores.router, schedules.router, remote.router,
 )
