@@ -106,7 +106,8 @@ def main() -> int:
         svc.store.update_schedule(s.id, status=EntityStatus.DISABLED)
 
     # Busy: N one-minute schedules, starting a minute from now.
-    start = datetime.now(UTC) + timedelta(seconds=5)
+    # First slots after the schedules exist and the scheduler runs (creation took make_seconds before).
+    start = datetime.now(UTC) + timedelta(seconds=5 + 2 * make_seconds)
     make_schedules(svc, published.id, args.schedules, "Minute", start - timedelta(minutes=1))
     scheduler = Scheduler(svc)
     scheduler.start()

@@ -176,3 +176,30 @@ def test_watched_datastore_removed_is_a_failure_not_deletions(svc, published, in
     [tick] = svc.store.list_schedule_ticks(s.id)
     assert tick.outcome is TickOutcome.FAILED
     assert svc.store.get_schedule_files(s.id).keys() == {"incoming/old.csv"}
+
+
+def test_works_on_a_non_local_fsspec_datastore(svc, published, clock, scheduler, runs):
+    """The watch goes through the Datastore interface only: an in-memory fsspec store (etag versions)
+    behaves like a local folder. S3 and Azure Blob take the same path."""
+    import uuid
+
+    import fsspec
+
+    from headrace.storage.records import DatastoreRecord
+
+    root = f"memory://watch-{uuid.uuid4().hex[:8]}"
+    svc.store.create_datastore(DatastoreRecord("mem", "memory", root, {}, clock.now))
+    fs = fsspec.filesystem("memory")
+    fs.pipe(f"{root}/incoming/old.csv", b"1")
+    s = svc_schedules.create_schedule(svc, name="mem", experiment_name="files", published_pipeline_id=published,
+                                      datastore="mem", path_on_datastore="incoming", polling_interval=0.05,
+                                      data_path_parameter_name="input_data")
+    sch = scheduler()
+    assert poll(clock, sch) == []
+    fs.pipe(f"{root}/incoming/new.csv", b"2")
+    assert len(poll(clock, sch)) == 1
+    fs.pipe(f"{root}/incoming/new.csv", b"3")  # new content, new etag
+    assert len(poll(clock, sch)) == 1
+    assert poll(clock, sch) == []
+    assert [r.parameters["input_data"] for r in runs.of(s.id)] == [{"datastore": "mem", "path": "incoming/new.csv"}] * 2
+    fs.rm(root, recursive=True)
