@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Sets everything up and runs the whole test suite: venv + dependencies, a throwaway PostgreSQL
-# server on 127.0.0.1 (for the store conformance suite), the import-layer check, then pytest.
+# server on 127.0.0.1 (for the store conformance suite), chromium (for the browser tests), the
+# import-layer check, then pytest.
 # Extra arguments go to pytest (e.g. scripts/test.sh tests/unit -x).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -11,6 +12,16 @@ if [ -z "${HEADRACE_TEST_PG_URL:-}" ]; then
   trap 'bash scripts/pg.sh stop || true' EXIT
   HEADRACE_TEST_PG_URL=$(bash scripts/pg.sh url)
   export HEADRACE_TEST_PG_URL
+fi
+
+# The browser tests drive Debian's chromium through Playwright (never `playwright install`).
+if ! command -v chromium >/dev/null 2>&1; then
+  echo "== installing chromium (apt) for the browser tests"
+  SUDO=(); [ "$(id -u)" = 0 ] || SUDO=(sudo -n)
+  "${SUDO[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null 2>&1 || {
+    "${SUDO[@]}" env DEBIAN_FRONTEND=noninteractive apt-get update -qq >/dev/null
+    "${SUDO[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
+  }
 fi
 
 echo "== lint (ruff)"
