@@ -1,5 +1,7 @@
 """Schedules: create, read, change and delete them; what one fire of a schedule submits.
 
+The checks every schedule must pass live in ``schedule_rules``.
+
 A schedule targets a published pipeline, or a pipeline endpoint (its default version at fire
 time). Its trigger is a recurrence (``ScheduleRecurrence``, cron included) or a datastore folder
 watched by polling. The scheduler loop (``services.scheduler``) decides *when* to fire; this
@@ -8,167 +10,37 @@ module holds the rules every front end shares, and ``fire`` (one run, exactly on
 
 from __future__ import annotations
 
-import math
 import uuid
 from collections.abc import Mapping
+from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any
 
 from headrace import clock
-from headrace.core.expressions import TriggerContext, evaluate, validate_expression
+from headrace.core.expressions import TriggerContext, evaluate
 from headrace.core.recurrence import ScheduleRecurrence
-from headrace.errors import ConflictError, DatastoreError, ScheduleError
+from headrace.errors import ConflictError, ScheduleError
 from headrace.services.bundle import Services
-from headrace.services.datastores import get_datastore
-from headrace.services.parameters import resolve_parameters
 from headrace.services.publishing import check_name, submit_published
-from headrace.storage.records import (
-    EntityStatus,
-    PipelineEndpointRecord,
-    PublishedPipelineRecord,
-    RunRecord,
-    ScheduleKind,
-    ScheduleRecord,
+from headrace.services.schedule_rules import (
+    TRIGGER_KEYS,
+    build_recurrence,
+    check_misfire,
+    check_parameters,
+    declared_parameters,
+    describe,
+    list_watched,
+    parse_status,
+    resolve_target,
+    target_of,
+    watch_trigger,
 )
+from headrace.storage.records import EntityStatus, RunRecord, ScheduleKind, ScheduleRecord
 
-MISFIRE_POLICIES = ("latest", "skip", "all")
-MIN_POLL_MINUTES = 1 / 60  # one second: below that, polling is a busy loop
-MAX_POLL_MINUTES = 366 * 24 * 60  # a year
-MAX_MISFIRE_CAP = 10_000
-_TRIGGER_KEYS = ("datastore", "path_on_datastore", "polling_interval", "data_path_parameter_name",
-                 "recursive", "batch")
-
-
-# -- targets --------------------------------------------------------------------------------
-
-def resolve_target(svc: Services, record: ScheduleRecord) -> tuple[PublishedPipelineRecord, tuple[str, str] | None]:
-    """The published pipeline a fire runs now, and (endpoint id, version) for an endpoint schedule."""
-    if record.published_pipeline_id:
-        return svc.store.get_published_pipeline(record.published_pipeline_id), None
-    ep = svc.store.get_pipeline_endpoint(record.pipeline_endpoint_id)
-    entry = ep.version(None)
-    assert entry is not None  # the default version always exists
-    return svc.store.get_published_pipeline(entry.published_pipeline_id), (ep.id, entry.version)
-
-
-def _declared(svc: Services, published: PublishedPipelineRecord) -> dict[str, dict[str, Any]]:
-    return svc.store.get_pipeline(published.pipeline_id).graph["parameters"]
-
-
-def _target_of(
-    svc: Services, published_pipeline_id: str | None, pipeline_endpoint_id: str | None
-) -> tuple[PublishedPipelineRecord | PipelineEndpointRecord, PublishedPipelineRecord]:
-    if bool(published_pipeline_id) == bool(pipeline_endpoint_id):
-        raise ScheduleError("give exactly one of pipeline_id and pipeline_endpoint_id", field="pipeline_id")
-    if published_pipeline_id:
-        published = svc.store.get_published_pipeline(published_pipeline_id)
-        return published, published
-    ep = svc.store.get_pipeline_endpoint(pipeline_endpoint_id)
-    entry = ep.version(None)
-    assert entry is not None
-    return ep, svc.store.get_published_pipeline(entry.published_pipeline_id)
-
-
-# -- checks ---------------------------------------------------------------------------------
-
-def check_parameters(svc: Services, declared: Mapping[str, Mapping[str, Any]],
-                     parameters: Mapping[str, Any] | None) -> dict[str, Any]:
-    """Check names, types and ``@`` expressions now, so a bad value fails at create, not at 3 a.m.
-
-    Raises:
-        ParameterError: unknown name or a value of the wrong type.
-        ScheduleError: a malformed expression.
-    """
-    parameters = dict(parameters or {})
-    literal = {}
-    for name, value in parameters.items():
-        if isinstance(value, str) and value.startswith("@") and not value.startswith("@@"):
-            validate_expression(value, name)
-            literal[name] = None  # presence only: the name is checked below, the type at fire time
-        else:
-            literal[name] = value
-    resolve_parameters(svc, declared, {k: v for k, v in literal.items() if v is not None})
-    unknown = sorted(set(parameters) - set(declared))
-    if unknown:  # expressions on unknown names (literal ones already raised)
-        resolve_parameters(svc, declared, {unknown[0]: None})
-    return {name: _plain(value) for name, value in parameters.items()}
-
-
-def _plain(value: Any) -> Any:
-    """A JSON form of a parameter value (``DataPath`` objects become ``{"datastore", "path"}``)."""
-    if hasattr(value, "datastore_name") and hasattr(value, "path_on_datastore"):
-        return {"datastore": value.datastore_name, "path": value.path_on_datastore}
-    return value
-
-
-def _recurrence(recurrence: ScheduleRecurrence | None, cron: str | None, time_zone: Any,
-                start_time: Any, end_time: Any) -> ScheduleRecurrence | None:
-    if cron is not None:
-        if recurrence is not None:
-            raise ScheduleError("give either recurrence or cron, not both", field="cron")
-        return ScheduleRecurrence(cron=cron, time_zone=time_zone, start_time=start_time, end_time=end_time)
-    if recurrence is not None and not isinstance(recurrence, ScheduleRecurrence):
-        raise ScheduleError(f"expected a ScheduleRecurrence, got {type(recurrence).__name__}", field="recurrence")
-    if recurrence is not None:
-        recurrence.validate()
-    return recurrence
-
-
-def _watch_trigger(svc: Services, declared: Mapping[str, Mapping[str, Any]], options: Mapping[str, Any]) -> dict[str, Any]:
-    """Check a datastore watch's options and return its stored form."""
-    interval = options.get("polling_interval", 5)
-    if isinstance(interval, bool) or not isinstance(interval, int | float) or not math.isfinite(interval) \
-            or not MIN_POLL_MINUTES <= interval <= MAX_POLL_MINUTES:
-        raise ScheduleError(
-            f"must be a number of minutes from {MIN_POLL_MINUTES:.4f} (one second) to {MAX_POLL_MINUTES}"
-            f" (a year), got {interval!r}", field="polling_interval")
-    ds_name = options["datastore"]
-    ds = get_datastore(svc, ds_name)
-    path = (options.get("path_on_datastore") or "").strip("/")
-    ds.uri(path)  # PathEscapeError for a path leaving the datastore
-    if path and not ds.is_dir(path):
-        raise ScheduleError(f"folder {path!r} does not exist in datastore {ds_name!r}; create it first",
-                            field="path_on_datastore")
-    param = options.get("data_path_parameter_name")
-    if param is not None:
-        spec = declared.get(param)
-        if spec is None or spec["type"] != "datapath":
-            valid = ", ".join(n for n, s in declared.items() if s["type"] == "datapath") or "(none)"
-            raise ScheduleError(
-                f"{param!r} is not a DataPath parameter of the pipeline; its DataPath parameters: {valid}",
-                field="data_path_parameter_name")
-    return {"datastore": ds_name, "path": path, "polling_interval": float(interval),
-            "data_path_parameter_name": param, "recursive": bool(options.get("recursive", False)),
-            "batch": bool(options.get("batch", False))}
-
-
-def list_watched(svc: Services, trigger: Mapping[str, Any]) -> dict[str, str]:
-    """The files a datastore watch sees now: path -> version.
-
-    Raises:
-        DatastoreError: the store cannot be listed, or the watched folder vanished (a local mount
-            that went away must not look like "every file deleted").
-    """
-    ds = get_datastore(svc, trigger["datastore"])
-    files = ds.versions(trigger["path"], recursive=trigger["recursive"])
-    if not files and trigger["path"] and not ds.exists(trigger["path"]):
-        raise DatastoreError(f"watched folder {trigger['path']!r} is missing", uri=ds.uri(trigger["path"]))
-    return files
-
-
-def _check_misfire(misfire: str, cap: int) -> None:
-    if misfire not in MISFIRE_POLICIES:
-        raise ScheduleError(f"must be one of {', '.join(MISFIRE_POLICIES)}, got {misfire!r}", field="misfire")
-    if isinstance(cap, bool) or not isinstance(cap, int) or not 1 <= cap <= MAX_MISFIRE_CAP:
-        raise ScheduleError(f"must be an integer from 1 to {MAX_MISFIRE_CAP}, got {cap!r}", field="misfire_cap")
-
-
-def _status(value: Any) -> EntityStatus:
-    try:
-        return EntityStatus(value)
-    except ValueError:
-        raise ScheduleError(f"must be Active or Disabled, got {value!r}", field="status") from None
-
+__all__ = [
+    "blocking_schedules", "create_schedule", "delete_schedule", "describe", "fire", "first_fire", "get_schedule",
+    "list_schedules", "list_watched", "register_checks", "resolve_target", "set_status", "update_schedule",
+]
 
 # -- create / change ------------------------------------------------------------------------
 
@@ -216,15 +88,15 @@ def create_schedule(
     """
     check_name("schedule", name)
     check_name("experiment", experiment_name)
-    unknown = sorted(set(watch) - set(_TRIGGER_KEYS))
+    unknown = sorted(set(watch) - set(TRIGGER_KEYS))
     if unknown:
-        raise ScheduleError(f"unknown option; valid: {', '.join(_TRIGGER_KEYS[1:])}", field=unknown[0])
-    _check_misfire(misfire, misfire_cap)
-    state = _status(status)
-    _, published = _target_of(svc, published_pipeline_id, pipeline_endpoint_id)
-    declared = _declared(svc, published)
+        raise ScheduleError(f"unknown option; valid: {', '.join(TRIGGER_KEYS[1:])}", field=unknown[0])
+    check_misfire(misfire, misfire_cap)
+    state = parse_status(status)
+    _, published = target_of(svc, published_pipeline_id, pipeline_endpoint_id)
+    declared = declared_parameters(svc, published)
     parameters = check_parameters(svc, declared, pipeline_parameters)
-    rec = _recurrence(recurrence, cron, time_zone, start_time, end_time)
+    rec = build_recurrence(recurrence, cron, time_zone, start_time, end_time)
     if (rec is None) == (datastore is None):
         raise ScheduleError("give either a recurrence (or cron) or a datastore to watch", field="recurrence")
     files: dict[str, str] | None = None
@@ -234,7 +106,7 @@ def create_schedule(
             raise ScheduleError("only datastore schedules take this option", field=stray[0])
         kind, trigger = ScheduleKind.RECURRENCE, rec.to_dict()
     else:
-        kind, trigger = ScheduleKind.DATASTORE, _watch_trigger(svc, declared, {"datastore": datastore, **watch})
+        kind, trigger = ScheduleKind.DATASTORE, watch_trigger(svc, declared, {"datastore": datastore, **watch})
         files = list_watched(svc, trigger)  # files present now never fire
     now = clock.now()
     record = ScheduleRecord(
@@ -257,8 +129,6 @@ def create_schedule(
 
 
 def _with_next(record: ScheduleRecord, now: datetime) -> ScheduleRecord:
-    from dataclasses import replace
-
     return replace(record, next_fire_at=first_fire(record, now))
 
 
@@ -279,7 +149,7 @@ def set_status(svc: Services, schedule_id: str, status: Any) -> ScheduleRecord:
     """Enable or disable. Enabling starts from now: slots missed while disabled never run, and files
     that landed while disabled do not fire (the folder is listed again)."""
     record = svc.store.get_schedule(schedule_id)
-    state = _status(status)
+    state = parse_status(status)
     if record.status is state:
         return record
     changes: dict[str, Any] = {"status": state, "updated_at": clock.now(), "lease_owner": None,
@@ -293,8 +163,6 @@ def set_status(svc: Services, schedule_id: str, status: Any) -> ScheduleRecord:
 
 def _restart(svc: Services, record: ScheduleRecord, changes: dict[str, Any]) -> ScheduleRecord:
     """Apply ``changes`` and start the schedule afresh from now (new first fire, new file baseline)."""
-    from dataclasses import replace
-
     now = clock.now()
     fresh = replace(record, **changes)
     changes["next_fire_at"] = first_fire(fresh, now)
@@ -302,11 +170,9 @@ def _restart(svc: Services, record: ScheduleRecord, changes: dict[str, Any]) -> 
     if fresh.kind is ScheduleKind.DATASTORE:
         baseline = list_watched(svc, fresh.trigger)
         old = svc.store.get_schedule_files(record.id)
-        owner = f"update:{uuid.uuid4().hex}"
-        svc.store.update_schedule(record.id, lease_owner=owner, lease_expires_at=now + timedelta(minutes=5))
-        changes["lease_owner"], changes["lease_expires_at"] = None, None
+        # A person's change overrides any scheduler's lease (changes clear it): no owner condition.
         updated = svc.store.save_schedule_state(
-            record.id, owner=owner, changes=changes, files=(baseline, [p for p in old if p not in baseline]))
+            record.id, owner=None, changes=changes, files=(baseline, [p for p in old if p not in baseline]))
     else:
         updated = svc.store.update_schedule(record.id, **changes)
     svc.notify_schedules_changed()
@@ -333,16 +199,16 @@ def update_schedule(svc: Services, schedule_id: str, **options: Any) -> Schedule
         check_name("schedule", changes["name"])
     misfire = options.pop("misfire", record.misfire)
     cap = options.pop("misfire_cap", record.misfire_cap)
-    _check_misfire(misfire, cap)
+    check_misfire(misfire, cap)
     changes.update(misfire=misfire, misfire_cap=cap)
     published, _ = resolve_target(svc, record)
-    declared = _declared(svc, published)
+    declared = declared_parameters(svc, published)
     if "pipeline_parameters" in options:
         changes["parameters"] = check_parameters(svc, declared, options.pop("pipeline_parameters"))
-    status = _status(options.pop("status", record.status))
+    status = parse_status(options.pop("status", record.status))
     restart = status is EntityStatus.ACTIVE and record.status is not EntityStatus.ACTIVE
     time_keys = {"recurrence", "cron", "time_zone", "start_time", "end_time"} & set(options)
-    watch_keys = set(_TRIGGER_KEYS) & set(options)
+    watch_keys = set(TRIGGER_KEYS) & set(options)
     if record.kind is ScheduleKind.RECURRENCE:
         if watch_keys:
             raise ScheduleError("a time schedule cannot become a datastore schedule; create a new one",
@@ -357,7 +223,7 @@ def update_schedule(svc: Services, schedule_id: str, **options: Any) -> Schedule
                                 field=sorted(time_keys)[0])
         if watch_keys:
             merged = {**_watch_options(record.trigger), **{k: options[k] for k in watch_keys}}
-            changes["trigger"] = _watch_trigger(svc, declared, merged)
+            changes["trigger"] = watch_trigger(svc, declared, merged)
             restart = restart or status is EntityStatus.ACTIVE
     leftover = sorted(set(options) - time_keys - watch_keys)
     if leftover:
@@ -380,7 +246,7 @@ def _watch_options(trigger: Mapping[str, Any]) -> dict[str, Any]:
 
 def _updated_recurrence(record: ScheduleRecord, options: Mapping[str, Any]) -> ScheduleRecurrence:
     if "recurrence" in options or "cron" in options:
-        return _recurrence(options.get("recurrence"), options.get("cron"), options.get("time_zone"),
+        return build_recurrence(options.get("recurrence"), options.get("cron"), options.get("time_zone"),
                            options.get("start_time"), options.get("end_time"))
     current = dict(record.trigger)
     for key in ("time_zone", "start_time", "end_time"):
@@ -416,19 +282,6 @@ def register_checks(svc: Services) -> None:
     """Make disabling a published pipeline or endpoint fail while active schedules point at it."""
     svc.disable_checks.append(lambda pid: blocking_schedules(svc, published_pipeline_id=pid))
     svc.endpoint_disable_checks.append(lambda eid: blocking_schedules(svc, pipeline_endpoint_id=eid))
-
-
-def describe(record: ScheduleRecord) -> str:
-    """A schedule's trigger in words."""
-    if record.kind is ScheduleKind.RECURRENCE:
-        return ScheduleRecurrence.from_dict(record.trigger).describe()
-    t = record.trigger
-    where = f"{t['datastore']}/{t['path']}" if t["path"] else t["datastore"]
-    minutes = t["polling_interval"]
-    every = f"{minutes:g} min" if minutes >= 1 else f"{minutes * 60:g} s"
-    scope = " or its sub-folders" if t.get("recursive") else ""
-    text = f"When a file is added or changed in {where}{scope}, every {every}"
-    return text + (" (one run per poll)" if t.get("batch") else "")
 
 
 # -- firing ---------------------------------------------------------------------------------

@@ -293,13 +293,14 @@ class MetadataStore(ABC):
         self,
         schedule_id: str,
         *,
-        owner: str,
+        owner: str | None,
         changes: Mapping[str, Any],
         ticks: Sequence[ScheduleTickRecord] = (),
         files: tuple[Mapping[str, str], Iterable[str]] | None = None,
     ) -> ScheduleRecord:
-        """In one transaction, while ``owner`` holds the lease: apply ``changes``, record ``ticks``, and
-        apply ``files`` = (path -> version to upsert, paths to forget) to the cursor (bumping ``cursor_rev``).
+        """In one transaction, while ``owner`` holds the lease (any time when ``owner`` is None): apply
+        ``changes``, record ``ticks``, and apply ``files`` = (path -> version to upsert, paths to forget)
+        to the cursor (bumping ``cursor_rev``).
 
         Raises:
             ConflictError: ``owner`` no longer holds the lease (nothing is written).

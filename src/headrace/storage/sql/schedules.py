@@ -257,7 +257,7 @@ class ScheduleMethods(SqlSession):
         self,
         schedule_id: str,
         *,
-        owner: str,
+        owner: str | None,
         changes: Mapping[str, Any],
         ticks: Sequence[ScheduleTickRecord] = (),
         files: tuple[Mapping[str, str], Iterable[str]] | None = None,
