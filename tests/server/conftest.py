@@ -25,6 +25,7 @@ from typing import Any
 
 import httpx
 import pytest
+from ui_browser import browser, page, phone  # noqa: F401  (browser fixtures for the UI tests)
 
 from headrace import DataPath, Pipeline, PipelineParameter, PythonScriptStep
 from headrace.config import load_settings

@@ -6,48 +6,10 @@ Without chromium these tests skip, except under ``CI=true`` where they fail.
 
 from __future__ import annotations
 
-import os
-import shutil
-from collections.abc import Iterator
-
 import httpx
-import pytest
+from ui_browser import sign_in
 
 from headrace.services import endpoints
-
-CHROMIUM = next((p for p in ("/usr/lib/chromium/chromium", shutil.which("chromium") or "") if p and os.path.exists(p)),
-                None)
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-quic", "--no-first-run",
-        "--disable-background-networking", "--disable-component-update", "--disable-sync",
-        "--disable-default-apps", "--disable-extensions", "--metrics-recording-only", "--no-default-browser-check"]
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[object]:
-    if CHROMIUM is None:
-        if os.environ.get("CI", "").lower() == "true":
-            pytest.fail("CI=true but chromium is not installed (apt-get install chromium)", pytrace=False)
-        pytest.skip("chromium is not installed (apt-get install chromium)")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS)
-        yield b
-        b.close()
-
-
-@pytest.fixture
-def page(browser):
-    context = browser.new_context(viewport={"width": 1280, "height": 900})
-    yield context.new_page()
-    context.close()
-
-
-def sign_in(page, url: str, token: str) -> None:
-    page.goto(f"{url}/")
-    assert page.url.startswith(f"{url}/signin")
-    page.fill("#token", token)
-    page.click("button[type=submit]")
 
 
 def test_sign_in_lists_published_pipelines_and_endpoints(page, live, published) -> None:

@@ -12,7 +12,6 @@ from contextlib import asynccontextmanager
 
 import anyio
 from fastapi import FastAPI
-from fastapi.staticfiles import StaticFiles
 
 from headrace import __version__
 from headrace.engine.agent import Agent
@@ -90,8 +89,7 @@ def create_app(
     app.add_middleware(BodyLimitMiddleware, max_body_bytes=max_body_bytes, max_upload_bytes=max_upload_bytes)
     for router in ROUTERS:
         app.include_router(router, prefix="/api/v1", responses=ERROR_RESPONSES)
-    app.include_router(ui.router)
-    app.mount("/static", StaticFiles(directory=ui.STATIC_DIR), name="static")
+    ui.install(app)
     app.openapi = lambda: build_openapi(app)  # type: ignore[method-assign]
     return app
 

@@ -1,9 +1,31 @@
 """The web UI ("the studio"): server-rendered pages from templates and assets shipped in the package.
 
-Nothing is fetched from the network: the CSS (and later the few scripts) live in ``static/``.
-Mounted at ``/`` by ``server.app.create_app``; the REST API stays under ``/api/v1``.
+Nothing is fetched from the network: the CSS and the few scripts live in ``static/``.
+Installed at ``/`` by ``server.app.create_app``; the REST API stays under ``/api/v1``.
+
+One router module per area (``routes`` for sign-in and the endpoints list, then pipelines,
+schedules, runs, experiments); each registers itself in ``ROUTERS``.
 """
 
-from headrace.server.ui.routes import STATIC_DIR, router
+from __future__ import annotations
 
-__all__ = ["STATIC_DIR", "router"]
+from fastapi import FastAPI, Request
+from fastapi.responses import Response
+from fastapi.staticfiles import StaticFiles
+
+from headrace.server.ui.common import STATIC_DIR, Denied
+from headrace.server.ui.routes import ROUTERS
+
+
+def install(app: FastAPI) -> None:
+    """Add the UI's routes, its static files at ``/static`` and the handler of its guards."""
+    for router in ROUTERS:
+        app.include_router(router)
+    app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+
+    @app.exception_handler(Denied)
+    async def _denied(_request: Request, exc: Denied) -> Response:
+        return exc.response
+
+
+__all__ = ["STATIC_DIR", "install"]

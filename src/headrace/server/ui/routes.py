@@ -1,20 +1,17 @@
-"""UI routes: sign-in and sign-out, and the pipeline endpoints page."""
+"""UI routes: sign-in and sign-out, and the pipeline endpoints page. ``ROUTERS`` lists every area."""
 
 from __future__ import annotations
 
-from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
-from fastapi.templating import Jinja2Templates
 
-from headrace import __version__
 from headrace.server.ui import pages
+from headrace.server.ui.common import page, signed_in
 from headrace.server.ui.session import (
     SESSION_COOKIE,
     SIGNIN_CSRF_COOKIE,
-    Viewer,
     check_csrf,
     cookie_options,
     new_signin_csrf,
@@ -22,26 +19,18 @@ from headrace.server.ui.session import (
 )
 from headrace.services import tokens
 
-HERE = Path(__file__).parent
-STATIC_DIR = HERE / "static"
-templates = Jinja2Templates(directory=str(HERE / "templates"))
 router = APIRouter(include_in_schema=False)
 
 
-def _page(request: Request, name: str, who: Viewer | None, status_code: int = 200, **context: Any) -> HTMLResponse:
-    return templates.TemplateResponse(request, name, {"viewer": who, "version": __version__, **context},
-                                      status_code=status_code)
-
-
-def _signin_redirect(request: Request) -> RedirectResponse:
-    return RedirectResponse(f"/signin?next={request.url.path}", status_code=303)
+def _safe_next(target: str) -> str:
+    return target if target.startswith("/") and not target.startswith("//") else "/"
 
 
 @router.get("/signin")
 def signin_form(request: Request, next: str = "/", error: str = "") -> HTMLResponse:  # noqa: A002
     csrf = new_signin_csrf()
-    response = _page(request, "signin.html", None, next=next if next.startswith("/") else "/", error=error,
-                     csrf=csrf, status_code=401 if error else 200)
+    response = page(request, "signin.html", None, next=_safe_next(next), error=error,
+                    csrf=csrf, status_code=401 if error else 200)
     response.set_cookie(SIGNIN_CSRF_COOKIE, csrf, max_age=3600, **cookie_options(request))
     return response
 
@@ -54,8 +43,7 @@ def signin(request: Request, token: Annotated[str, Form()] = "", csrf: Annotated
     record = tokens.authenticate(request.app.state.services, token.strip())
     if record is None:
         return signin_form(request, next, "Unknown or revoked token.")
-    response = RedirectResponse(next if next.startswith("/") and not next.startswith("//") else "/",
-                                status_code=303)
+    response = RedirectResponse(_safe_next(next), status_code=303)
     response.set_cookie(SESSION_COOKIE, token.strip(), **cookie_options(request))
     response.delete_cookie(SIGNIN_CSRF_COOKIE, path="/")
     return response
@@ -73,9 +61,15 @@ def signout(request: Request, csrf: Annotated[str, Form()] = "") -> Response:
 
 @router.get("/", response_class=HTMLResponse)
 def endpoints_page(request: Request, status: str = "active", q: str = "") -> Response:
-    who = viewer(request)
-    if who is None:
-        return _signin_redirect(request)
+    who = signed_in(request)
     status = status if status in ("active", "disabled", "all") else "active"
     rows = pages.endpoint_rows(request.app.state.services, status=status, query=q)
-    return _page(request, "endpoints.html", who, rows=rows, status=status, q=q)
+    return page(request, "endpoints.html", who, active="endpoints", rows=rows, status=status, q=q)
+
+
+ROUTERS: list[APIRouter] = [router]
+"""Every UI router, in order; area modules are appended below."""
+
+from headrace.server.ui import experiments, pipelines, runs, schedules  # noqa: E402  (areas import common, not routes)
+
+ROUTERS += [pipelines.router, schedules.router, runs.router, experiments.router]

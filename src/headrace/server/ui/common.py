@@ -1,0 +1,68 @@
+"""What every UI page shares: the templates, page rendering, and the guards for views and forms.
+
+Pages call ``signed_in(request)`` (a viewer, or a redirect to the sign-in page). Forms that change
+something call ``form_guard(request, csrf, role)``: it checks the session, the CSRF value and the
+role, and answers 403 otherwise. Buttons are hidden from viewers without the role, but the server
+enforces the role anyway.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+from fastapi import Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.templating import Jinja2Templates
+
+from headrace import __version__
+from headrace.server.ui import format as fmt
+from headrace.server.ui.session import Viewer, check_csrf, viewer
+from headrace.storage.records import Role
+
+HERE = Path(__file__).parent
+STATIC_DIR = HERE / "static"
+templates = Jinja2Templates(directory=str(HERE / "templates"))
+fmt.install(templates.env)
+
+
+class Denied(Exception):
+    """Raised by the guards; ``routes`` turns it into the response it carries."""
+
+    def __init__(self, response: Response):
+        super().__init__(response.status_code)
+        self.response = response
+
+
+def page(request: Request, name: str, who: Viewer | None, status_code: int = 200, **context: Any) -> HTMLResponse:
+    """Render template ``name`` with the viewer, the version and ``context``."""
+    return templates.TemplateResponse(request, name, {"viewer": who, "version": __version__, "Role": Role, **context},
+                                      status_code=status_code)
+
+
+def signed_in(request: Request) -> Viewer:
+    """The viewer of a page; without a session, raises ``Denied`` with a redirect to sign in."""
+    who = viewer(request)
+    if who is None:
+        target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+        raise Denied(RedirectResponse(f"/signin?next={quote(target, safe='')}", status_code=303))
+    return who
+
+
+def form_guard(request: Request, csrf: str | None, role: Role) -> Viewer:
+    """The viewer posting a form: signed in, with a valid CSRF value and at least ``role`` (else 403)."""
+    who = viewer(request)
+    if who is None:
+        raise Denied(Response("not signed in", status_code=403))
+    if not check_csrf(csrf, who.csrf):
+        raise Denied(Response("invalid CSRF token: reload the page and try again", status_code=403))
+    if not who.can(role):
+        raise Denied(Response(f"the {who.role.value} role may not do this ({role.value} or above needed)",
+                              status_code=403))
+    return who
+
+
+def not_found(request: Request, who: Viewer, what: str) -> HTMLResponse:
+    """A 404 page that says what was not found."""
+    return page(request, "notfound.html", who, status_code=404, what=what)

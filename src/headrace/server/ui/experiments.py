@@ -1,0 +1,7 @@
+"""UI pages: experiments (filled in by the experiments area)."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+router = APIRouter(include_in_schema=False)

@@ -1,0 +1,7 @@
+"""UI pages: pipelines (filled in by the pipelines area)."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+router = APIRouter(include_in_schema=False)
