@@ -19,6 +19,12 @@
     │   ├── StepFailedError         a step failed (.step, .exit_code, .stderr_tail)
     │   └── RunTimeoutError         waiting for a run took too long
     ├── ComputeError                a compute target could not run a step
+    ├── FlowError                   a prompt flow went wrong
+    │   ├── FlowDefinitionError     flow.yaml is invalid (.problems lists them all, each naming the node)
+    │   ├── FlowInputError          a flow input is missing or does not fit its type (.input)
+    │   ├── FlowNodeError           a node failed while running (.node; the cause is chained)
+    │   ├── TokenBudgetError        a prompt cannot fit the model's context (.node, .tokens, .limit)
+    │   └── LLMError                the model API failed, after retries when they apply (.status, .node)
     └── RemoteError                 a headrace server answered with an unmappable error (.url, .status, .code)
         ├── ServerUnavailableError  no answer: the server is down, the URL is wrong, or it timed out
         └── AuthError               401: the token is missing, unknown or revoked
@@ -179,6 +185,78 @@ class RunTimeoutError(RunError):
 
 class ComputeError(HeadraceError):
     """A compute target could not prepare or launch a step."""
+
+
+class FlowError(HeadraceError):
+    """A prompt flow could not be loaded or run."""
+
+
+class FlowDefinitionError(FlowError):
+    """A flow folder or its ``flow.yaml`` has one or more problems.
+
+    Attributes:
+        problems: every problem found, each naming the node (or input/output) and the fix.
+    """
+
+    def __init__(self, problems: Iterable[str], flow: str = "flow.yaml"):
+        self.problems = list(problems)
+        self.flow = flow
+        lines = "\n".join(f"  - {p}" for p in self.problems)
+        super().__init__(f"{flow} is invalid ({len(self.problems)} problem(s)):\n{lines}")
+
+
+class FlowInputError(FlowError):
+    """A flow input is missing, unknown or of the wrong type.
+
+    Attributes:
+        input: the input's name.
+    """
+
+    def __init__(self, message: str, input: str | None = None):  # noqa: A002
+        self.input = input
+        super().__init__(f"input {input!r}: {message}" if input else message)
+
+
+class FlowNodeError(FlowError):
+    """A node raised while running; the original exception is chained as ``__cause__``.
+
+    Attributes:
+        node: the node's name.
+    """
+
+    def __init__(self, node: str, message: str):
+        self.node = node
+        super().__init__(f"node {node!r} failed: {message}")
+
+
+class TokenBudgetError(FlowError):
+    """Even the minimal prompt (every trimmable block cut) does not fit the model's context.
+
+    Raised before any API call. Attributes: ``node``, ``tokens`` (the minimal prompt's count) and
+    ``limit`` (the tokens available to the prompt).
+    """
+
+    def __init__(self, node: str, tokens: int, limit: int, detail: str = ""):
+        self.node = node
+        self.tokens = tokens
+        self.limit = limit
+        msg = (f"node {node!r}: the prompt needs {tokens} tokens even with every trimmable block cut, "
+               f"but only {limit} are available")
+        super().__init__(f"{msg} ({detail})" if detail else msg)
+
+
+class LLMError(FlowError):
+    """The model's API failed (after retries for 429/5xx and timeouts).
+
+    Attributes:
+        status: the HTTP status, or None when there was no answer.
+        node: the LLM node, when known.
+    """
+
+    def __init__(self, message: str, status: int | None = None, node: str | None = None):
+        self.status = status
+        self.node = node
+        super().__init__(f"node {node!r}: {message}" if node else message)
 
 
 class RemoteError(HeadraceError):
