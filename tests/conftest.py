@@ -16,16 +16,16 @@ import contextlib
 import itertools
 import logging
 import os
-import socket
 import sys
 import textwrap
-import threading
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+
+from loopback import serve_in_thread
 
 POLL_SECONDS = 0.05
 TEST_HARNESS_PREFIX = "HEADRACE_TEST_"  # where to find test servers (PostgreSQL, S3...): not a setting, kept
@@ -129,32 +129,6 @@ def write_scripts(tmp_path: Path) -> Callable[..., Path]:
         return folder
 
     return write
-
-
-@contextlib.contextmanager
-def serve_in_thread(app: Any) -> Iterator[str]:
-    """Serve ``app`` with real uvicorn in a thread on a pre-bound loopback socket; yields its URL."""
-    import uvicorn
-
-    # proto=IPPROTO_TCP matters: asyncio sets TCP_NODELAY only on sockets created with it; without
-    # it every request waits ~40 ms (Nagle + delayed ACK).
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
-    sock.bind(("127.0.0.1", 0))
-    port = sock.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="on"))
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, name="uvicorn", daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started:
-        if not thread.is_alive() or time.monotonic() > deadline:
-            pytest.fail("uvicorn did not start")
-        time.sleep(0.005)
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        thread.join(timeout=30)
-        sock.close()
 
 
 @pytest.fixture

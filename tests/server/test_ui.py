@@ -53,4 +53,6 @@ def test_session_cookie_flags_and_csrf(live) -> None:
         assert "headrace_session=" in cookie and "httponly" in cookie and "samesite=strict" in cookie
         assert c.post("/signout", data={"csrf": "forged"}).status_code == 403
         assert c.get("/").status_code == 200
-        assert c.get("/static/headrace.css").status_code == 200
+        css = c.get("/static/studio.css")  # every stylesheet in one response, cached by ETag
+        assert css.status_code == 200 and "/* runs.css */" in css.text and css.headers["content-type"].startswith("text/css")
+        assert c.get("/static/studio.css", headers={"If-None-Match": css.headers["etag"]}).status_code == 304

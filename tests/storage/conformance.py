@@ -317,6 +317,22 @@ class StoreConformance:
         assert end is None
         assert [r.id for r in first + rest] == [r.id for r in reversed(wanted)]
 
+    def test_list_runs_by_creation_time_and_counts_per_experiment(self, store: MetadataStore) -> None:
+        made = [make_run(store, experiment="a" if i % 3 else "b", created_at=at(i))[0] for i in range(6)]
+
+        def ids(**kw: Any) -> list[str]:
+            return [r.id for r in store.list_runs(**kw)[0]]
+
+        assert ids(created_after=at(2), created_before=at(4)) == [made[4].id, made[3].id, made[2].id]
+        assert ids(created_before=at(0)) == [made[0].id]
+        assert ids(created_after=at(5), experiment_name="a") == [made[5].id]
+        assert ids(created_after=at(9)) == []
+        first, cursor = store.list_runs(created_after=at(1), limit=2)
+        rest, end = store.list_runs(created_after=at(1), limit=10, cursor=cursor)
+        assert end is None and [r.id for r in first + rest] == [r.id for r in reversed(made[1:])]
+        assert store.count_runs_by_experiment(["a", "b", "none", "a"]) == {"a": 4, "b": 2, "none": 0}
+        assert store.count_runs_by_experiment([]) == {}
+
     # -- claiming ------------------------------------------------------------------------
     def test_claim_run_takes_the_oldest_queued_run(self, store: MetadataStore) -> None:
         make_run(store, created_at=at(0), status=RunStatus.NOT_STARTED)

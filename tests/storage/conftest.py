@@ -19,7 +19,8 @@ from sqlalchemy.engine import make_url
 pytest.register_assert_rewrite(
     *(
         __name__.rpartition(".")[0] + "." + name
-        for name in ("conformance", "conformance_publishing", "conformance_run_keys", "conformance_schedules", "sql_checks")
+        for name in ("conformance", "conformance_connections", "conformance_flows", "conformance_publishing", "conformance_run_keys",
+                     "conformance_schedules", "sql_checks")
     )
 )
 

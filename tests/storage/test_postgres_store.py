@@ -8,6 +8,8 @@ from headrace.errors import StoreError
 from headrace.storage.sql import SqlMetadataStore
 
 from .conformance import StoreConformance
+from .conformance_connections import ConnectionConformance
+from .conformance_flows import FlowConformance
 from .conformance_publishing import PublishingConformance
 from .conformance_run_keys import RunKeyConformance
 from .conformance_schedules import ScheduleConformance
@@ -24,7 +26,8 @@ if not PG_ADMIN_URL and not IN_CI:  # under CI=true the pg_admin_engine fixture 
     )
 
 
-class TestPostgresStore(StoreConformance, PublishingConformance, RunKeyConformance, ScheduleConformance, SqlStoreChecks):
+class TestPostgresStore(StoreConformance, PublishingConformance, RunKeyConformance, ScheduleConformance,
+                        ConnectionConformance, FlowConformance, SqlStoreChecks):
     __test__ = True  # the bases opt out of collection
 
     @pytest.fixture

@@ -12,13 +12,16 @@ from headrace.storage.sql import SqlMetadataStore
 from headrace.storage.sql.connection import BUSY_TIMEOUT_MS, create_store_engine
 
 from .conformance import StoreConformance
+from .conformance_connections import ConnectionConformance
+from .conformance_flows import FlowConformance
 from .conformance_publishing import PublishingConformance
 from .conformance_run_keys import RunKeyConformance
 from .conformance_schedules import ScheduleConformance
 from .sql_checks import SqlStoreChecks
 
 
-class TestSqliteStore(StoreConformance, PublishingConformance, RunKeyConformance, ScheduleConformance, SqlStoreChecks):
+class TestSqliteStore(StoreConformance, PublishingConformance, RunKeyConformance, ScheduleConformance,
+                      ConnectionConformance, FlowConformance, SqlStoreChecks):
     __test__ = True  # the bases opt out of collection
 
     @pytest.fixture
@@ -26,7 +29,8 @@ class TestSqliteStore(StoreConformance, PublishingConformance, RunKeyConformance
         return sqlite_url
 
 
-class TestInMemorySqliteStore(StoreConformance, PublishingConformance, RunKeyConformance, ScheduleConformance):
+class TestInMemorySqliteStore(StoreConformance, PublishingConformance, RunKeyConformance, ScheduleConformance,
+                              ConnectionConformance, FlowConformance):
     __test__ = True  # the bases opt out of collection
 
     @pytest.fixture

@@ -8,6 +8,8 @@ from typing import Annotated
 import typer
 
 from headrace.cli.common import HomeOpt, err_console
+from headrace.cli.connections import connection_app
+from headrace.cli.flows import flow_app
 from headrace.cli.pipelines import endpoint_app, pipeline_app
 from headrace.cli.runs import experiment_app, run_app
 from headrace.cli.schedules import schedule_app
@@ -23,6 +25,8 @@ app.command("server")(server)
 app.add_typer(pipeline_app, name="pipeline")
 app.add_typer(endpoint_app, name="endpoint")
 app.add_typer(schedule_app, name="schedule")
+app.add_typer(flow_app, name="flow")
+app.add_typer(connection_app, name="connection")
 
 _verbose = False
 

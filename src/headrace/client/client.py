@@ -46,6 +46,7 @@ from headrace.schemas import (
     SubmitResponse,
 )
 from headrace.schemas.datastores import DatastoreList, DatastoreRead, FileList, FileRead
+from headrace.schemas.flows import FlowList, FlowRead
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -389,3 +390,52 @@ class HeadraceClient:
         return self._model(FileRead, "PUT", f"/datastores/{_seg(name)}/files/{quote(path, safe='/')}",
                            params={"overwrite": overwrite}, content=data, idempotent=overwrite,
                            headers={"Content-Type": "application/octet-stream"})
+
+    # -- published prompt flows -----------------------------------------------------------------
+    def publish_flow(self, body: BaseModel) -> FlowRead:
+        """``POST /flows`` (a ``FlowPublish``): a new version of a flow from an uploaded snapshot; not retried once
+        sent (a repeat would add another version)."""
+        return self._model(FlowRead, "POST", "/flows", json_body=self._body(body))
+
+    def list_flows(self, active_only: bool = True) -> list[FlowRead]:
+        return self._model(FlowList, "GET", "/flows", params={"activeOnly": active_only}).Value
+
+    def get_flow(self, name: str) -> FlowRead:
+        return self._model(FlowRead, "GET", f"/flows/{_seg(name)}")
+
+    def set_flow_enabled(self, name: str, enabled: bool) -> FlowRead:
+        action = "enable" if enabled else "disable"
+        return self._model(FlowRead, "POST", f"/flows/{_seg(name)}/{action}", idempotent=True)
+
+    def set_flow_default(self, name: str, version: int) -> FlowRead:
+        return self._model(FlowRead, "PUT", f"/flows/{_seg(name)}/default-version", json_body={"Version": version})
+
+    def score_flow(self, name: str, inputs: Mapping[str, Any], version: int | None = None) -> dict[str, Any]:
+        """``POST /flows/{name}/score``: run the flow once; returns its outputs (never retried once sent)."""
+        return self._json("POST", f"/flows/{_seg(name)}/score", params={"version": version}, json_body=dict(inputs))
+
+    def stream_flow(self, name: str, inputs: Mapping[str, Any], version: int | None = None) -> Iterator[dict[str, Any]]:
+        """Score with ``Accept: text/event-stream``: yields the events' data (the non-streamed outputs first,
+        then ``{output: chunk}`` per chunk); an error event raises as ``score_flow`` would."""
+        path = f"/flows/{_seg(name)}/score"
+        query = {"version": version} if version is not None else {}
+        try:
+            with self._http.stream("POST", path, params=query, json=dict(inputs),
+                                   headers={"Accept": "text/event-stream"}) as response:
+                if response.status_code >= 400:
+                    response.read()
+                    raise self._error(response, "POST", path)
+                event = ""
+                for line in response.iter_lines():
+                    if line.startswith("event:"):
+                        event = line[6:].strip()
+                    elif line.startswith("data:"):
+                        data = json.loads(line[5:])
+                        if event == "error":
+                            raise error_from_response(500, data, self.url, f"POST {_API}{path}")
+                        yield data
+                    elif not line:
+                        event = ""
+        except httpx.TransportError as exc:
+            raise self._unavailable("POST", path, exc) from exc
+

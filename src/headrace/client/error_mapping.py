@@ -19,13 +19,18 @@ from headrace.errors import (
     DatastoreError,
     DefinitionError,
     DisabledError,
+    FlowDefinitionError,
+    FlowInputError,
+    FlowNodeError,
     HeadraceError,
+    LLMError,
     NotFoundError,
     ParameterError,
     ParameterTypeError,
     PathEscapeError,
     RemoteError,
     ScheduleError,
+    TokenBudgetError,
     UnknownParameterError,
 )
 
@@ -46,9 +51,15 @@ _BY_CODE: dict[str, type[HeadraceError]] = {
     "Disabled": DisabledError,
     "AlreadyExists": AlreadyExistsError,
     "Conflict": ConflictError,
+    "InvalidFlow": FlowDefinitionError,
+    "InvalidFlowInput": FlowInputError,
+    "TokenBudgetExceeded": TokenBudgetError,
+    "ModelError": LLMError,
+    "FlowNodeFailed": FlowNodeError,
 }
 _BY_STATUS: dict[int, type[HeadraceError]] = {
     400: ConfigError, 401: AuthError, 403: AccessDeniedError, 404: NotFoundError, 409: ConflictError,
+    424: LLMError,
 }
 _KIND_KEY = re.compile(r"^(?P<kind>.+?) (?P<q>['\"])(?P<key>.*?)(?P=q) (?:not found|already exists)")
 _PROBLEM = re.compile(r"^  - (.*)$")
@@ -98,9 +109,11 @@ def _build(cls: type[HeadraceError], message: str, target: str | None, url: str,
         cls = ParameterError
     exc = cls.__new__(cls)
     Exception.__init__(exc, message)
-    if issubclass(cls, DefinitionError):
+    if issubclass(cls, DefinitionError | FlowDefinitionError):
         problems = [m.group(1) for line in message.splitlines() if (m := _PROBLEM.match(line))]
         exc.problems = problems or [message]  # type: ignore[attr-defined]
+        if cls is FlowDefinitionError:
+            exc.flow = message.partition(" is invalid")[0]  # type: ignore[attr-defined]
     elif issubclass(cls, ParameterError):
         exc.parameter = target  # type: ignore[attr-defined]
     elif issubclass(cls, (NotFoundError, AlreadyExistsError)):
@@ -111,4 +124,12 @@ def _build(cls: type[HeadraceError], message: str, target: str | None, url: str,
         exc.field = exc.target = target  # type: ignore[attr-defined]
     elif issubclass(cls, DatastoreError):
         exc.uri = None  # type: ignore[attr-defined]
+    elif issubclass(cls, FlowInputError):
+        exc.input = target  # type: ignore[attr-defined]
+    elif issubclass(cls, FlowNodeError | TokenBudgetError | LLMError):
+        exc.node = target  # type: ignore[attr-defined]
+        if cls is LLMError:
+            exc.status = None  # type: ignore[attr-defined]  # the model API's status is not sent back
+        elif cls is TokenBudgetError:
+            exc.tokens = exc.limit = None  # type: ignore[attr-defined]
     return exc

@@ -8,6 +8,7 @@ path. Nothing in it assumes the orchestrator's filesystem, so a remote worker ca
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -56,6 +57,21 @@ class StepTask:
     timeout_seconds: float | None = None
 
 
+@dataclass(frozen=True)
+class UpcomingStep:
+    """A step run that may start when the running step ends: what is known before its inputs are.
+
+    Given to ``ComputeTarget.run`` so a target can stage it (fetch its snapshot, make its folders)
+    while the running step's process works, instead of after.
+    """
+
+    run_id: str
+    step_run_id: str
+    snapshot_hash: str
+    log_path: str
+    outputs: dict[str, DataBinding]
+
+
 @dataclass
 class StepOutcome:
     """What running a step produced."""
@@ -79,8 +95,11 @@ class ComputeTarget(ABC):
     name: str
 
     @abstractmethod
-    def run(self, task: StepTask, execution_log: list[str]) -> StepOutcome:
+    def run(self, task: StepTask, execution_log: list[str], upcoming: Sequence[UpcomingStep] = ()) -> StepOutcome:
         """Execute ``task``; append human-readable lines to ``execution_log`` as it goes.
+
+        ``upcoming`` are step runs that wait only for this one (and steps already running): a
+        target may prepare them while ``task`` runs, or ignore them. They may never run.
 
         Never raises for a failing step: failures come back as an outcome with status Failed.
         """

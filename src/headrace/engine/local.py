@@ -8,13 +8,14 @@ import signal
 import subprocess
 import sys
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import BinaryIO
 
 from headrace import clock
 from headrace.datastores.base import Datastore
-from headrace.datastores.snapshots import fetch_snapshot
 from headrace.engine import compute as c
+from headrace.engine.staging import StagedStep, StepStager
 from headrace.errors import HeadraceError
 from headrace.logs import get_logger
 from headrace.storage.records import StepStatus
@@ -22,17 +23,6 @@ from headrace.storage.records import StepStatus
 logger = get_logger(__name__)
 
 TAIL_BYTES = 4000
-
-
-def tail(path: Path, limit: int = TAIL_BYTES) -> str:
-    """The last ``limit`` bytes of a text file ("" when missing)."""
-    try:
-        with open(path, "rb") as f:
-            f.seek(0, os.SEEK_END)
-            f.seek(max(0, f.tell() - limit))
-            return f.read().decode("utf-8", "replace")
-    except OSError:
-        return ""
 
 
 class LocalComputeTarget(c.ComputeTarget):
@@ -60,8 +50,8 @@ class LocalComputeTarget(c.ComputeTarget):
         self.keep_workdirs = keep_workdirs
         self._procs: dict[str, subprocess.Popen[bytes]] = {}
         self._canceled: set[str] = set()
-        self._in_place: dict[str, dict[str, Path]] = {}
         self._lock = threading.Lock()
+        self.stager = StepStager(artifacts, resolve_datastore, self.work_root)
 
     # -- interface -----------------------------------------------------------------------
     def cancel(self, step_run_id: str) -> None:
@@ -71,67 +61,57 @@ class LocalComputeTarget(c.ComputeTarget):
         if proc is not None and proc.poll() is None:
             _kill_group(proc)
 
-    def run(self, task: c.StepTask, execution_log: list[str]) -> c.StepOutcome:
+    def run(self, task: c.StepTask, execution_log: list[str],
+            upcoming: Sequence[c.UpcomingStep] = ()) -> c.StepOutcome:
         started = clock.now()
-        workdir = self.work_root / task.run_id / task.step_run_id
-        log_dir = self._log_dir(task, workdir)
         try:
-            src, argv, env, out_dirs = self._prepare(task, workdir, execution_log)
+            staged = self._stage(task, execution_log)
+            argv, env, out_dirs = self._bind(task, staged, execution_log)
         except HeadraceError as exc:
             execution_log.append(f"preparation failed: {exc}")
-            self._finish_logs(task, log_dir, execution_log)
+            log_dir = self.stager.log_dir(task.run_id, task.step_run_id, task.log_path)
+            log_dir.mkdir(parents=True, exist_ok=True)
+            self._finish_logs(task, log_dir, None, execution_log)
             return c.StepOutcome(StepStatus.FAILED, started, clock.now(), error=str(exc))
         execution_log.append(f"command: {' '.join(argv)}")
-        execution_log.append(f"working directory: {src}")
-        outcome = self._execute(task, argv, env, src, log_dir, started, execution_log)
+        execution_log.append(f"working directory: {staged.src}")
+        outcome = self._execute(task, argv, env, staged, started, execution_log, upcoming)
         if outcome.status is StepStatus.FINISHED:
             self._upload_outputs(task, out_dirs, outcome, execution_log)
-        for name, folder in self._in_place.pop(task.step_run_id, {}).items():
+        for name, folder in staged.in_place.items():
             size = _folder_bytes(folder)
             outcome.output_bytes[name] = size
             execution_log.append(f"output {name}: {size} bytes written in place at {folder}")
-        self._read_context(workdir / "context", outcome)
-        self._finish_logs(task, log_dir, execution_log)
+        self._read_context(staged.workdir, outcome)
+        self._finish_logs(task, staged.log_dir, staged.workdir, execution_log)
         return outcome
 
     def cleanup(self, run_id: str) -> None:
+        self.stager.forget_run(run_id)
         if not self.keep_workdirs:
             _rmtree(self.work_root / run_id)
 
     # -- steps of run() ------------------------------------------------------------------
-    def _log_dir(self, task: c.StepTask, workdir: Path) -> Path:
-        local = self.artifacts.local_path(task.log_path)
-        path = Path(local) if local else workdir / "logs"
-        path.mkdir(parents=True, exist_ok=True)
-        return path
-
-    def _prepare(self, task: c.StepTask, workdir: Path, log: list[str]):
+    def _stage(self, task: c.StepTask, log: list[str]) -> StagedStep:
         t0 = clock.monotonic()
-        src = workdir / "src"
-        fetch_snapshot(task.snapshot_hash, self.artifacts, src, cache_dir=self.work_root / ".snapshots")
+        staged = self.stager.take(task)
         log.append(f"snapshot {task.snapshot_hash[:12]} ready in {clock.monotonic() - t0:.3f}s")
+        return staged
+
+    def _bind(self, task: c.StepTask, staged: StagedStep, log: list[str]):
         paths: dict[str, str] = {}
         for name, binding in task.inputs.items():
-            paths[name] = self._stage_input(name, binding, workdir, log)
+            paths[name] = self._stage_input(name, binding, staged.workdir, log)
         out_dirs: dict[str, Path] = {}
-        for name, binding in task.outputs.items():
-            in_place = self.resolve_datastore(binding.datastore).local_path(binding.path)
-            if in_place:
-                # A local datastore: write straight to the run-scoped path, no upload copy.
-                out = Path(in_place)
-                if out.exists():  # left by an interrupted attempt of this step run
-                    _rmtree(out)
-                self._in_place.setdefault(task.step_run_id, {})[name] = out
-            else:
-                out = workdir / "outputs" / name
-                out_dirs[name] = out
-            out.mkdir(parents=True, exist_ok=True)
+        for name in task.outputs:
+            out = staged.in_place.get(name)
+            if out is None:
+                out = out_dirs[name] = staged.workdir / "outputs" / name
+                out.mkdir(parents=True, exist_ok=True)
             paths[name] = str(out)
         argv = [sys.executable, task.script_name]
         for arg in task.arguments:
             argv.append(paths[arg["data"]] if isinstance(arg, dict) else str(arg))
-        context_dir = workdir / "context"
-        context_dir.mkdir(parents=True, exist_ok=True)
         env = dict(os.environ)
         env.update(task.env)
         env.update(
@@ -140,13 +120,14 @@ class LocalComputeTarget(c.ComputeTarget):
                 c.ENV_STEP_RUN_ID: task.step_run_id,
                 c.ENV_STEP_NAME: task.step_name,
                 c.ENV_EXPERIMENT: task.experiment_name,
-                c.ENV_CONTEXT_DIR: str(context_dir),
+                # The step's own work folder (not its source folder): one folder fewer per step.
+                c.ENV_CONTEXT_DIR: str(staged.workdir),
                 "PYTHONUNBUFFERED": "1",
             }
         )
         for name, path in paths.items():
             env[f"HEADRACE_DATA_{_env_name(name)}"] = path
-        return src, argv, env, out_dirs
+        return argv, env, out_dirs
 
     def _stage_input(self, name: str, binding: c.DataBinding, workdir: Path, log: list[str]) -> str:
         ds = self.resolve_datastore(binding.datastore)
@@ -164,36 +145,44 @@ class LocalComputeTarget(c.ComputeTarget):
         log.append(f"input {name}: downloaded {size} bytes to {dest}")
         return str(dest)
 
-    def _execute(self, task, argv, env, src, log_dir, started, log) -> c.StepOutcome:
+    def _execute(self, task, argv, env, staged: StagedStep, started, log, upcoming) -> c.StepOutcome:
         t0 = clock.monotonic()
-        with open(log_dir / "stdout.txt", "wb") as out, open(log_dir / "stderr.txt", "wb") as err:
+        # stderr is opened read-write so its tail is read back through the same descriptor.
+        with open(staged.log_file("stdout.txt"), "wb") as out, open(staged.log_file("stderr.txt"), "w+b") as err:
             proc = subprocess.Popen(
-                argv, cwd=src, env=env, stdout=out, stderr=err, stdin=subprocess.DEVNULL, start_new_session=True
+                argv, cwd=staged.src, env=env, stdout=out, stderr=err, stdin=subprocess.DEVNULL,
+                start_new_session=True,
             )
             with self._lock:
                 self._procs[task.step_run_id] = proc
                 canceled_early = task.step_run_id in self._canceled
             if canceled_early:
                 _kill_group(proc)
-            timed_out = False
+            timed_out = threading.Event()
+            # A timer kills a step that runs too long; Popen.wait(timeout=...) would poll with
+            # sleeps of up to 50 ms instead of returning the moment the process ends.
+            timer = None
+            if task.timeout_seconds is not None:
+                timer = threading.Timer(task.timeout_seconds, _time_out, (proc, timed_out))
+                timer.daemon = True
+                timer.start()
             try:
-                proc.wait(timeout=task.timeout_seconds)
-            except subprocess.TimeoutExpired:
-                timed_out = True
-                _kill_group(proc)
+                self._stage_ahead(upcoming)  # while the process works, not after it
                 proc.wait()
             finally:
+                if timer is not None:
+                    timer.cancel()
                 with self._lock:
                     self._procs.pop(task.step_run_id, None)
                     canceled = task.step_run_id in self._canceled
                     self._canceled.discard(task.step_run_id)
+            stderr_tail = _tail(err)
         elapsed = clock.monotonic() - t0
         code = proc.returncode
         log.append(f"process {proc.pid} exited with code {code} after {elapsed:.3f}s")
-        stderr_tail = tail(log_dir / "stderr.txt")
         if canceled:
             return c.StepOutcome(StepStatus.CANCELED, started, clock.now(), code, "canceled", stderr_tail)
-        if timed_out:
+        if timed_out.is_set():
             msg = f"timed out after {task.timeout_seconds}s (timeout_seconds); the process was killed"
             log.append(msg)
             return c.StepOutcome(StepStatus.FAILED, started, clock.now(), code, msg, stderr_tail)
@@ -228,8 +217,29 @@ class LocalComputeTarget(c.ComputeTarget):
             tags = outcome.parent_tags if line.get("scope") == "parent" else outcome.tags
             tags[str(line["key"])] = str(line["value"])
 
-    def _finish_logs(self, task: c.StepTask, log_dir: Path, log: list[str]) -> None:
-        (log_dir / "execution.log").write_text("\n".join(log) + "\n", encoding="utf-8")
+    def _stage_ahead(self, upcoming: Sequence[c.UpcomingStep]) -> None:
+        for step in upcoming:
+            try:
+                self.stager.stage_ahead(step)
+            except (HeadraceError, OSError) as exc:  # it is staged again when it runs, and fails then
+                logger.info("could not stage step run %s ahead: %s", step.step_run_id, exc)
+
+    def _finish_logs(self, task: c.StepTask, log_dir: Path, workdir: Path | None, log: list[str]) -> None:
+        text = ("\n".join(log) + "\n").encode("utf-8")
+        moved = False
+        if workdir is not None:
+            # Written into the pre-created file, then moved into place: cheaper than creating one there.
+            try:
+                with open(workdir / "execution.log", "r+b") as f:
+                    f.write(text)
+                    f.truncate()
+                os.replace(workdir / "execution.log", log_dir / "execution.log")
+                moved = True
+            except OSError:
+                pass
+        if not moved:
+            with open(log_dir / "execution.log", "wb") as f:
+                f.write(text)
         if self.artifacts.local_path(task.log_path) is None:
             self.artifacts.upload(str(log_dir), task.log_path, overwrite=True)
 
@@ -265,6 +275,21 @@ def _folder_bytes(folder: Path) -> int:
 
 def _env_name(name: str) -> str:
     return "".join(ch if ch.isalnum() else "_" for ch in name).upper()
+
+
+def _tail(f: BinaryIO, limit: int = TAIL_BYTES) -> str:
+    try:
+        size = f.seek(0, os.SEEK_END)
+        f.seek(max(0, size - limit))
+        return f.read().decode("utf-8", "replace")
+    except OSError:
+        return ""
+
+
+def _time_out(proc: subprocess.Popen[bytes], flag: threading.Event) -> None:
+    if proc.returncode is None:
+        flag.set()
+        _kill_group(proc)
 
 
 def _kill_group(proc: subprocess.Popen[bytes]) -> None:

@@ -3,29 +3,43 @@
 Failure rules (Azure ML v1 §4.5): with ``continue_on_step_failure=False`` the first failing step
 cancels the running steps and nothing new starts; with ``True`` every step that does not depend
 (transitively) on a failed step still runs. Steps that cannot run end Canceled, with the reason.
+
+Threads: the run thread makes the first scheduling pass, then only watches for cancellation.
+Each step runs on a step thread; when its step ends, that thread records the outcome, makes the
+next scheduling pass and runs one of the steps it started itself (the others go to new step
+threads), so a chain of steps never waits for a thread handoff. Passes are serialised by one
+lock. The state changes of a pass are written in one store transaction, before any step it
+started is launched: a step is always recorded Running before its process exists.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 from collections.abc import Callable
-from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
 from headrace import clock
 from headrace.datastores.base import Datastore
-from headrace.datastores.fingerprint import fingerprint
 from headrace.engine import compute as c
+from headrace.engine.frontier import Frontier
 from headrace.engine.reuse import reuse_key
+from headrace.engine.tasks import build_task, log_path, output_locations, output_path, upcoming_step
 from headrace.errors import HeadraceError
 from headrace.logs import get_logger
 from headrace.storage.base import MetadataStore
 from headrace.storage.records import MetricRecord, RunRecord, RunStatus, StepRunRecord, StepStatus
 
+__all__ = ["CANCEL_CHECK_SECONDS", "ExecutionSettings", "RunExecutor", "log_path", "output_path"]
+
 logger = get_logger(__name__)
 
 CANCEL_CHECK_SECONDS = 0.5
+
+# step name, its task, its execution log, the steps that wait only for it (to stage while it runs)
+_Job = tuple[str, c.StepTask, list[str], list[c.UpcomingStep]]
 
 
 @dataclass(frozen=True)
@@ -33,16 +47,6 @@ class ExecutionSettings:
     max_parallel_steps: int = 2
     step_timeout_seconds: float | None = None
     small_file_bytes: int = 1 << 20
-
-
-def output_path(run_id: str, step: str, output: str) -> str:
-    """Run-scoped datastore path of a step output."""
-    return f"headrace/runs/{run_id}/{step}/{output}"
-
-
-def log_path(run_id: str, step_run_id: str) -> str:
-    """Artifact-datastore folder of a step run's logs."""
-    return f"logs/{run_id}/{step_run_id}"
 
 
 class RunExecutor:
@@ -92,86 +96,144 @@ class _RunState:
         self.graph = self.store.get_pipeline(run.pipeline_id).graph
         self.steps = {s["name"]: s for s in self.graph["steps"]}
         self.records: dict[str, StepRunRecord] = {r.name: r for r in self.store.list_step_runs(run.id)}
+        self.frontier = Frontier(self.graph["steps"], self.records)
+        self.announced: set[str] = set()  # steps already given to a target to stage ahead
         self.stopping: str | None = None  # "failed" | "canceled" | "interrupted"
         self.interrupt_event = threading.Event()
-        self.running: dict[Future[c.StepOutcome], str] = {}
+        self.running: set[str] = set()  # steps recorded Running whose task has not ended
+        self.error: BaseException | None = None  # the store failed on a step thread: stop, re-raise
         self.last_cancel_check = clock.monotonic()
+        self._pending: dict[str, dict[str, Any]] = {}  # step changes not written yet, by step name
+        self._lock = threading.RLock()
+        self._changed = threading.Condition(self._lock)
         self._pool: ThreadPoolExecutor | None = None
 
-    # -- main loop -----------------------------------------------------------------------
+    # -- run thread ----------------------------------------------------------------------
     def drive(self) -> RunRecord:
         try:
+            self._check_cancel(read_store=False)
+            with self._lock:
+                self._advance(keep_one=False)
             while True:
-                self._check_cancel()
-                while not self.stopping and self._schedule_pass():
-                    pass
-                if not self.running:
-                    break
-                done, _ = wait(list(self.running), timeout=CANCEL_CHECK_SECONDS, return_when=FIRST_COMPLETED)
-                for fut in done:
-                    self._finish(self.running.pop(fut), fut)
+                with self._lock:
+                    if not self.running:
+                        break
+                    self._changed.wait(CANCEL_CHECK_SECONDS)
+                    if not self.running:
+                        break
+                self._check_cancel(read_store=True)
         finally:
             if self._pool is not None:
                 self._pool.shutdown(wait=True)
+        if self.error is not None:
+            raise self.error
         return self._close()
 
-    def _check_cancel(self) -> None:
+    def _check_cancel(self, read_store: bool) -> None:
+        """Notice a cancel request or an interrupt; the store is read at most every 0.5 s."""
         if self.stopping in ("canceled", "interrupted"):
             return
         if self.interrupt_event.is_set():
-            self.stopping = "interrupted"
-            self._stop_running()
+            with self._lock:
+                self.stopping = "interrupted"
+                self._stop_running()
             return
-        now = clock.monotonic()
         requested = self.cancel_event.is_set()
-        if not requested and now - self.last_cancel_check >= CANCEL_CHECK_SECONDS:
+        now = clock.monotonic()
+        if not requested and read_store and now - self.last_cancel_check >= CANCEL_CHECK_SECONDS:
             self.last_cancel_check = now
             requested = self.store.get_run(self.run.id).cancel_requested
         if requested:
-            self.stopping = "canceled"
-            self._stop_running()
+            with self._lock:
+                self.stopping = "canceled"
+                self._stop_running()
 
     def _stop_running(self) -> None:
-        for name in self.running.values():
-            step = self.steps[name]
-            self.ex.targets[step["compute_target"]].cancel(self.records[name].id)
+        for name in self.running:
+            self.ex.targets[self.steps[name]["compute_target"]].cancel(self.records[name].id)
 
-    # -- scheduling ----------------------------------------------------------------------
-    def _schedule_pass(self) -> bool:
-        """Start (or reuse, or cancel) every step that can move; True if anything changed."""
+    # -- step threads --------------------------------------------------------------------
+    def _work(self, job: _Job | None) -> None:
+        while job is not None:
+            job = self._run_job(*job)
+
+    def _run_job(self, name: str, task: c.StepTask, log: list[str],
+                 upcoming: list[c.UpcomingStep]) -> _Job | None:
+        """Run one task; record its outcome and start what it unblocked; return the job to run next."""
+        try:
+            outcome = self.ex.targets[self.steps[name]["compute_target"]].run(task, log, upcoming)
+        except Exception as exc:  # a bug in a compute target must not kill the run
+            logger.exception("compute target crashed on step %s of run %s", name, self.run.id)
+            now = clock.now()
+            outcome = c.StepOutcome(StepStatus.FAILED, now, now, error=f"compute target error: {exc!r}")
+        with self._lock:
+            try:
+                self.running.discard(name)
+                if self.error is not None:
+                    return None  # as if the run thread had died: the agent fails what is left
+                self._finish(name, outcome)
+                self._check_cancel(read_store=False)
+                return self._advance(keep_one=True)
+            except BaseException as exc:
+                logger.exception("recording step %s of run %s failed", name, self.run.id)
+                self.error = exc
+                return None
+            finally:
+                if not self.running:
+                    self._changed.notify_all()  # the run thread waits for the last step
+
+    # -- scheduling (under the lock) -----------------------------------------------------
+    def _advance(self, keep_one: bool) -> _Job | None:
+        """Start every step that can move, write the changes, launch the tasks.
+
+        With ``keep_one`` one started job is returned for the calling step thread to run.
+        """
+        started: list[_Job] = []
+        try:
+            while not self.stopping and self._schedule_pass(started):
+                pass
+            self._flush()
+        except BaseException:
+            self.running.difference_update(job[0] for job in started)  # never launched
+            raise
+        for job in started:
+            job[3].extend(self._upcoming(job[0]))
+        mine = started.pop(0) if keep_one and started else None
+        for job in started:
+            self._get_pool().submit(self._work, job)
+        return mine
+
+    def _schedule_pass(self, started: list[_Job]) -> bool:
+        """Start (or reuse, or cancel) every step that can move, in graph order; True if anything changed."""
         changed = False
-        for step in self.graph["steps"]:
+        while (step := self.frontier.first()) is not None:
             name = step["name"]
-            rec = self.records[name]
-            if rec.status is not StepStatus.NOT_STARTED:
-                continue
-            why = self._blocked_reason(step)
+            why = self.frontier.blocked_reason(step)
             if why:
+                self.frontier.pop()
                 self._set(name, status=StepStatus.CANCELED, error=why, ended_at=clock.now())
                 changed = True
                 continue
-            if not all(self.records[d].status is StepStatus.FINISHED for d in step["depends_on"]):
-                continue
             if len(self.running) >= self.ex.settings.max_parallel_steps:
                 return changed
-            self._start(step)
+            self.frontier.pop()
+            job = self._start(step)
+            if job is not None:
+                started.append(job)
             changed = True
         return changed
 
-    def _blocked_reason(self, step: dict[str, Any]) -> str | None:
-        """Why ``step`` can never run (an upstream step failed or was canceled), or None."""
-        for dep in step["depends_on"]:
-            rec = self.records[dep]
-            if rec.status in (StepStatus.FAILED, StepStatus.CANCELED):
-                return f"not run: upstream step {rec.name!r} {rec.status.value.lower()}"
-        return None
-
-    def _start(self, step: dict[str, Any]) -> None:
+    def _start(self, step: dict[str, Any]) -> _Job | None:
+        """Reuse, fail or mark Running one ready step; the job to launch, if it must run."""
         name = step["name"]
         rec = self.records[name]
         log: list[str] = [f"step {name!r} (step run {rec.id}) of run {self.run.id}"]
         try:
-            task, fingerprints = self._task(step, rec, log)
+            task, fingerprints = build_task(
+                graph=self.graph, step=step, record=rec, run=self.run, records=self.records,
+                resolve_datastore=self.ex.resolve_datastore, small_file_bytes=self.ex.settings.small_file_bytes,
+                default_timeout=self.ex.settings.step_timeout_seconds, log=log,
+            )
         except HeadraceError as exc:
             log.append(f"could not start: {exc}")
             self._write_log(rec, log)
@@ -179,7 +241,7 @@ class _RunState:
             self._set(name, status=StepStatus.FAILED, error=str(exc), started_at=now, ended_at=now,
                       log_uri=self.ex.artifacts.uri(log_path(self.run.id, rec.id)))
             self._on_failure()
-            return
+            return None
         key = reuse_key(
             snapshot_hash=task.snapshot_hash, script_name=task.script_name, arguments=task.arguments,
             parameters={p: self.run.parameters.get(p) for p in step["parameters"]},
@@ -189,13 +251,23 @@ class _RunState:
         log.append(f"reuse key: {key}")
         props = dict(rec.properties, input_fingerprints=fingerprints)
         if self._try_reuse(step, rec, key, log, props):
-            return
-        log.append(f"started at {clock.now().isoformat()}")
-        self._set(name, status=StepStatus.RUNNING, started_at=clock.now(), reuse_key=key,
+            return None
+        now = clock.now()
+        log.append(f"started at {now.isoformat()}")
+        self._set(name, status=StepStatus.RUNNING, started_at=now, reuse_key=key,
                   log_uri=self.ex.artifacts.uri(task.log_path), properties=props)
-        target = self.ex.targets[step["compute_target"]]
-        pool = self._get_pool()
-        self.running[pool.submit(_run_task, target, task, log)] = name
+        self.running.add(name)
+        return name, task, log, []
+
+    def _upcoming(self, name: str) -> list[c.UpcomingStep]:
+        """Steps that wait only for ``name`` and steps already running, each announced once."""
+        target = self.steps[name]["compute_target"]
+        out = []
+        for step in self.frontier.waiting_only_on_running(name):
+            if step["name"] not in self.announced and step["compute_target"] == target:
+                self.announced.add(step["name"])
+                out.append(upcoming_step(self.graph, self.run.id, step, self.records[step["name"]].id))
+        return out
 
     def _get_pool(self) -> ThreadPoolExecutor:
         if self._pool is None:  # created lazily: a fully reused run never starts a thread
@@ -233,81 +305,21 @@ class _RunState:
         except HeadraceError:
             return False
 
-    # -- task building -------------------------------------------------------------------
-    def _task(self, step: dict[str, Any], rec: StepRunRecord,
-              log: list[str]) -> tuple[c.StepTask, dict[str, str]]:
-        data = self.graph["data"]
-        inputs: dict[str, c.DataBinding] = {}
-        fingerprints: dict[str, str] = {}
-        for name in step["inputs"]:
-            binding, fp = self._input(name, data[name], log)
-            inputs[name] = binding
-            fingerprints[name] = fp
-        outputs = {
-            name: c.DataBinding(data[name].get("datastore") or "workspaceblobstore",
-                                output_path(self.run.id, step["name"], name))
-            for name in step["outputs"]
-        }
-        args: list[Any] = []
-        for arg in step["arguments"]:
-            if "literal" in arg:
-                args.append(str(arg["literal"]))
-            elif "data" in arg:
-                args.append({"data": arg["data"]})
-            else:
-                args.append(_param_text(self.run.parameters[arg["param"]]))
-        env = {k: str(v) for k, v in (step.get("environment_variables") or {}).items()}
-        for p in step["parameters"]:
-            value = self.run.parameters.get(p)
-            if not isinstance(value, dict):
-                env[f"AML_PARAMETER_{_env_name(p)}"] = _param_text(value)
-        timeout = step.get("timeout_seconds") or self.ex.settings.step_timeout_seconds
-        task = c.StepTask(
-            run_id=self.run.id, step_run_id=rec.id, step_name=step["name"],
-            experiment_name=self.run.experiment_name, snapshot_hash=step["snapshot"],
-            script_name=step["script_name"], arguments=args, inputs=inputs, outputs=outputs, env=env,
-            log_path=log_path(self.run.id, rec.id), timeout_seconds=timeout,
-        )
-        return task, fingerprints
-
-    def _input(self, name: str, spec: dict[str, Any], log: list[str]) -> tuple[c.DataBinding, str]:
-        if spec["kind"] == "pipeline_data":
-            producer = self.records[spec["producer"]]
-            out = producer.outputs.get(name)
-            if out is None:
-                raise _StepSetupError(f"input {name!r}: step {spec['producer']!r} recorded no such output")
-            return c.DataBinding(out["datastore"], out["path"]), f"step:{producer.reused_from or producer.id}:{name}"
-        if spec["kind"] == "parameter":
-            value = self.run.parameters[spec["parameter"]]
-            ds_name, path = value["datastore"], value["path"]
-        else:
-            ds_name, path = spec["datastore"], spec["path"]
-        ds = self.ex.resolve_datastore(ds_name)
-        fp = fingerprint(ds, path, self.ex.settings.small_file_bytes)
-        log.append(f"input {name} fingerprint: {_describe_fingerprint(fp)}")
-        return c.DataBinding(ds_name, path, spec.get("mode", "mount")), f"{ds_name}:{path}:{fp['digest']}"
-
     # -- completion ----------------------------------------------------------------------
-    def _finish(self, name: str, fut: Future[c.StepOutcome]) -> None:
+    def _finish(self, name: str, outcome: c.StepOutcome) -> None:
         rec = self.records[name]
-        try:
-            outcome = fut.result()
-        except Exception as exc:  # a bug in a compute target must not kill the run loop
-            logger.exception("compute target crashed on step %s of run %s", name, self.run.id)
-            now = clock.now()
-            outcome = c.StepOutcome(StepStatus.FAILED, now, now, error=f"compute target error: {exc!r}")
-        step = self.steps[name]
         if self.stopping == "interrupted" and outcome.status is StepStatus.CANCELED:
             self._set(name, status=StepStatus.NOT_STARTED, started_at=None, exit_code=None,
                       error="interrupted: its agent shut down; it runs again when the run is resumed")
             return
         outputs = {}
         if outcome.status is StepStatus.FINISHED:
-            outputs = {n: {"datastore": (self.graph["data"][n].get("datastore") or "workspaceblobstore"),
-                           "path": output_path(self.run.id, name, n)} for n in step["outputs"]}
+            outputs = output_locations(self.graph, self.run.id, self.steps[name])
         props = dict(rec.properties, output_bytes=outcome.output_bytes, stderr_tail=outcome.stderr_tail[-2000:])
         self._set(name, status=outcome.status, exit_code=outcome.exit_code, error=outcome.error,
                   ended_at=outcome.ended_at, outputs=outputs, tags=outcome.tags, properties=props)
+        if outcome.metrics or outcome.parent_tags:
+            self._flush()  # the step is recorded before what it logged
         self._store_metrics(rec, outcome.metrics)
         if outcome.parent_tags:
             self.run = self.store.update_run(self.run.id, tags={**self.store.get_run(self.run.id).tags,
@@ -345,8 +357,9 @@ class _RunState:
         for step in self.graph["steps"]:  # topological order: upstream reasons are settled first
             name = step["name"]
             if not self.records[name].status.is_terminal:
-                why = (self.stopping != "canceled" and self._blocked_reason(step)) or reason
+                why = (self.stopping != "canceled" and self.frontier.blocked_reason(step)) or reason
                 self._set(name, status=StepStatus.CANCELED, error=why, ended_at=clock.now())
+        self._flush()
         statuses = [r.status for r in self.records.values()]
         failed = [r for r in self.records.values() if r.status is StepStatus.FAILED]
         if self.stopping == "canceled":
@@ -363,7 +376,21 @@ class _RunState:
 
     # -- helpers -------------------------------------------------------------------------
     def _set(self, name: str, **changes: Any) -> None:
-        self.records[name] = self.store.update_step_run(self.records[name].id, **changes)
+        """Change a step's record now (later steps of the pass see it); written by ``_flush``."""
+        self.records[name] = dataclasses.replace(self.records[name], **changes)
+        self._pending.setdefault(name, {}).update(changes)
+        if "status" in changes:
+            self.frontier.status_changed(name, changes["status"])
+
+    def _flush(self) -> None:
+        """Write every pending step change in one store transaction."""
+        if not self._pending:
+            return
+        names = list(self._pending)
+        changes = [(self.records[name].id, self._pending[name]) for name in names]
+        self._pending = {}
+        for name, record in zip(names, self.store.update_step_runs(changes), strict=True):
+            self.records[name] = record
 
     def _write_log(self, rec: StepRunRecord, lines: list[str]) -> None:
         try:
@@ -371,30 +398,3 @@ class _RunState:
                                           ("\n".join(lines) + "\n").encode())
         except HeadraceError:
             logger.exception("could not write the execution log of step run %s", rec.id)
-
-
-class _StepSetupError(HeadraceError):
-    pass
-
-
-def _run_task(target: c.ComputeTarget, task: c.StepTask, log: list[str]) -> c.StepOutcome:
-    return target.run(task, log)
-
-
-def _describe_fingerprint(fp: dict[str, Any]) -> str:
-    files = list(fp["files"].values())
-    large = sum("sha256" not in f for f in files)
-    how = {0: "content hash", len(files): "size + version"}.get(
-        large, f"content hash ({len(files) - large} small), size + version ({large} large)")
-    return (f"{fp['datastore']}:{fp['path']} ({fp['kind']}, {len(files)} file(s), {sum(f['size'] for f in files)}"
-            f" bytes) by {how}, digest {fp['digest'][:16]}")
-
-
-def _param_text(value: Any) -> str:
-    if isinstance(value, dict):  # a data path parameter used as a plain argument
-        return str(value.get("path", ""))
-    return str(value)
-
-
-def _env_name(name: str) -> str:
-    return "".join(ch if ch.isalnum() else "_" for ch in name)

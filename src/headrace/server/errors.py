@@ -23,12 +23,17 @@ from headrace.errors import (
     DatastoreError,
     DefinitionError,
     DisabledError,
+    FlowDefinitionError,
+    FlowInputError,
+    FlowNodeError,
     HeadraceError,
+    LLMError,
     NotFoundError,
     ParameterError,
     ParameterTypeError,
     PathEscapeError,
     ScheduleError,
+    TokenBudgetError,
     UnknownParameterError,
 )
 
@@ -55,6 +60,10 @@ class PayloadTooLargeError(HeadraceError):
     """The request body is over the server's limit."""
 
 
+class NotAcceptableError(HeadraceError):
+    """The client accepts none of the media types the route can answer with (``Accept``)."""
+
+
 # The order matters: the first class an exception is an instance of decides (subclasses first).
 STATUS_TABLE: tuple[tuple[type[HeadraceError], int, str], ...] = (
     (BadRequestError, 400, "BadRequest"),
@@ -73,6 +82,14 @@ STATUS_TABLE: tuple[tuple[type[HeadraceError], int, str], ...] = (
     (AlreadyExistsError, 409, "AlreadyExists"),
     (ConflictError, 409, "Conflict"),
     (PayloadTooLargeError, 413, "PayloadTooLarge"),
+    (NotAcceptableError, 406, "NotAcceptable"),
+    # Prompt flows. A failing node is a 500 whose message names the node (it is the flow's failure, not
+    # the server's); the model API failing is a 424, as on Azure ML online endpoints.
+    (FlowDefinitionError, 400, "InvalidFlow"),
+    (FlowInputError, 400, "InvalidFlowInput"),
+    (TokenBudgetError, 400, "TokenBudgetExceeded"),
+    (LLMError, 424, "ModelError"),
+    (FlowNodeError, 500, "FlowNodeFailed"),
 )
 
 
@@ -94,7 +111,7 @@ def _refine(exc: HeadraceError, code: str) -> str:
 
 
 def _target(exc: HeadraceError) -> str | None:
-    for attr in ("target", "parameter", "key"):
+    for attr in ("target", "parameter", "key", "input", "node"):
         value = getattr(exc, attr, None)
         if value:
             return str(value)
@@ -110,7 +127,7 @@ def error_response(status: int, code: str, message: str, target: str | None = No
 def _headrace_handler(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, HeadraceError)
     status, code, target = classify(exc)
-    if status == 500:
+    if code == "InternalError":
         return internal_error(request, exc)
     headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
     return error_response(status, code, str(exc), target, headers)

@@ -14,11 +14,13 @@ from datetime import datetime
 from typing import Any
 
 from headrace.storage.records import (
+    ConnectionRecord,
     DatastoreRecord,
     ExperimentRecord,
     MetricRecord,
     PipelineEndpointRecord,
     PipelineRecord,
+    PublishedFlowRecord,
     PublishedPipelineRecord,
     RunRecord,
     RunStatus,
@@ -89,8 +91,17 @@ class MetadataStore(ABC):
         schedule_id: str | None = None,
         limit: int = 100,
         cursor: str | None = None,
+        created_after: datetime | None = None,
+        created_before: datetime | None = None,
     ) -> tuple[list[RunRecord], str | None]:
-        """Runs newest first, filtered; returns (page, cursor of the next page or None)."""
+        """Runs newest first, filtered; returns (page, cursor of the next page or None).
+
+        ``created_after`` / ``created_before`` bound ``created_at`` (inclusive).
+        """
+
+    @abstractmethod
+    def count_runs_by_experiment(self, experiment_names: Sequence[str]) -> dict[str, int]:
+        """How many runs each named experiment has (one grouped query; absent names count 0)."""
 
     @abstractmethod
     def update_run(
@@ -128,6 +139,15 @@ class MetadataStore(ABC):
         self, step_run_id: str, *, expect: Iterable[StepStatus] | None = None, **changes: Any
     ) -> StepRunRecord:
         """Like ``update_run`` for a step run."""
+
+    def update_step_runs(self, changes: Sequence[tuple[str, dict[str, Any]]]) -> list[StepRunRecord]:
+        """Apply ``update_step_run(step_run_id, **values)`` for each pair, in order.
+
+        The engine writes each scheduling pass this way. A store should do it in one transaction
+        (all or nothing); this default applies the changes one by one. Returns the new records in
+        the same order. Raises as ``update_step_run``.
+        """
+        return [self.update_step_run(step_run_id, **values) for step_run_id, values in changes]
 
     @abstractmethod
     def find_reusable_step_run(self, reuse_key: str) -> StepRunRecord | None:
@@ -321,6 +341,64 @@ class MetadataStore(ABC):
     @abstractmethod
     def prune_schedule_history(self, before: datetime) -> int:
         """Forget ticks and fire keys older than ``before``; returns how many rows went."""
+
+    # -- LLM connections ---------------------------------------------------------------
+    @abstractmethod
+    def create_connection(self, record: ConnectionRecord) -> ConnectionRecord:
+        """Raises: AlreadyExistsError when the name is taken."""
+
+    @abstractmethod
+    def get_connection(self, name: str) -> ConnectionRecord:
+        """Raises: NotFoundError."""
+
+    @abstractmethod
+    def list_connections(self) -> list[ConnectionRecord]:
+        """All connections, by name."""
+
+    @abstractmethod
+    def update_connection(self, name: str, /, **changes: Any) -> ConnectionRecord:
+        """Apply changes (field names of the record but ``name`` and ``created_at``).
+
+        Raises:
+            NotFoundError: no such connection.
+            ValueError: a field that cannot change.
+        """
+
+    @abstractmethod
+    def delete_connection(self, name: str) -> None:
+        """Raises: NotFoundError."""
+
+    # -- published prompt flows --------------------------------------------------------
+    @abstractmethod
+    def add_flow_version(self, name: str, *, snapshot: str, created_at: datetime, version: int | None = None,
+                         description: str | None = None, interface: dict[str, Any] | None = None,
+                         make_default: bool = True) -> PublishedFlowRecord:
+        """Add a version to the flow ``name``, creating the flow (Active) with its first version.
+
+        ``version`` None takes the next number (max + 1, from 1); concurrent additions get distinct
+        numbers. The first version is always the default; later ones when ``make_default``.
+
+        Raises:
+            AlreadyExistsError: ``version`` is already a version of the flow.
+            ValueError: ``version`` is not a whole number of at least 1.
+        """
+
+    @abstractmethod
+    def get_flow(self, name: str) -> PublishedFlowRecord:
+        """Raises: NotFoundError."""
+
+    @abstractmethod
+    def list_flows(self, *, active_only: bool = False) -> list[PublishedFlowRecord]:
+        """Published flows by name (only Active ones with ``active_only``)."""
+
+    @abstractmethod
+    def update_flow(self, name: str, /, **changes: Any) -> PublishedFlowRecord:
+        """Apply changes to ``status``, ``default_version`` or ``updated_at``.
+
+        Raises:
+            NotFoundError: no such flow, or ``default_version`` is not one of its versions.
+            ValueError: another field, or an unknown status.
+        """
 
     # -- lifecycle -----------------------------------------------------------------------
     def close(self) -> None:  # noqa: B027 - optional hook

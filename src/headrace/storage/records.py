@@ -303,3 +303,57 @@ class ScheduleTickRecord:
     cursor_before: str | None = None
     cursor_after: str | None = None
     run_ids: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class ConnectionRecord:
+    """A stored LLM connection (see ``headrace.flows.connections.Connection``).
+
+    ``secret`` is the API key *encrypted* by ``headrace.services.connections`` (a Fernet token); the store
+    never sees the key itself. None when the connection has no key.
+    """
+
+    name: str
+    type: str
+    base_url: str
+    created_at: datetime
+    updated_at: datetime
+    secret: str | None = field(default=None, repr=False)
+    api_version: str | None = None
+    context_size: int | None = None
+    model: str | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class FlowVersion:
+    """One published version of a prompt flow: 1, 2, ... (never reused).
+
+    Attributes:
+        snapshot: the content hash of the flow folder's snapshot (``datastores.snapshots``).
+        interface: the flow's inputs and outputs as published (``{"inputs": {...}, "outputs": {...}}``),
+            so callers learn what to send without loading the flow.
+    """
+
+    version: int
+    snapshot: str
+    created_at: datetime
+    description: str | None = None
+    interface: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class PublishedFlowRecord:
+    """A prompt flow published to the server: one name over numbered versions, one of them the default."""
+
+    name: str
+    status: EntityStatus
+    default_version: int
+    versions: tuple[FlowVersion, ...]
+    created_at: datetime
+    updated_at: datetime
+
+    def version(self, version: int | None = None) -> FlowVersion | None:
+        """The entry for ``version`` (the default version when None), or None."""
+        wanted = self.default_version if version is None else version
+        return next((v for v in self.versions if v.version == wanted), None)

@@ -164,3 +164,16 @@ def test_a_big_graph_keeps_order_within_rows_without_overlap() -> None:
             assert box(found[dep])[1] < box(found[s["name"]])[1]
     width = float(root.get("width"))
     assert all(0 <= box(g)[0] and box(g)[0] + box(g)[2] <= width for g in found.values())
+
+
+def test_a_runs_parameter_values_replace_the_defaults() -> None:
+    graph = {
+        "parameters": {"epochs": {"type": "int", "default": 200},
+                       "data": {"type": "datapath", "default": {"datastore": "ws", "path": "a.csv"}}},
+        "data": {"input": {"kind": "parameter", "parameter": "data"}},
+        "steps": [{"name": "train", "inputs": ["input"], "parameters": ["epochs", "data"], "outputs": []}],
+    }
+    shown = str(dag_svg(graph, parameter_values={"epochs": 300, "data": {"datastore": "ws", "path": "b.csv"}}))
+    assert "epochs = 300" in shown and "value 300" in shown and "ws/b.csv" in shown
+    assert "epochs = 200" not in shown and "a.csv" not in shown
+    assert "epochs = 200" in str(dag_svg(graph))

@@ -4,6 +4,7 @@ from headrace.server.routers import (
     datastores,
     endpoints,
     experiments,
+    flows,
     health,
     pipelines,
     remote,
@@ -15,4 +16,5 @@ from headrace.server.routers import (
 ROUTERS = (
     health.router, pipelines.router, endpoints.router, submit.router, runs.router, experiments.router,
     datastores.router, schedules.router, remote.router,
+    flows.router,
 )

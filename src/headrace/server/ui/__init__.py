@@ -9,6 +9,8 @@ schedules, runs, experiments); each registers itself in ``ROUTERS``.
 
 from __future__ import annotations
 
+import hashlib
+
 from fastapi import FastAPI, Request
 from fastapi.responses import Response
 from fastapi.staticfiles import StaticFiles
@@ -16,9 +18,26 @@ from fastapi.staticfiles import StaticFiles
 from headrace.server.ui.common import STATIC_DIR, Denied
 from headrace.server.ui.routes import ROUTERS
 
+STYLESHEETS = ("headrace.css", "dag.css", "pipelines.css", "schedules.css", "runs.css")
+"""Served as one ``/static/studio.css``: one request instead of three on the heaviest pages."""
+
+
+def _studio_css() -> tuple[bytes, str]:
+    body = b"\n".join(f"/* {name} */\n".encode() + (STATIC_DIR / name).read_bytes() for name in STYLESHEETS)
+    return body, '"' + hashlib.sha256(body).hexdigest()[:16] + '"'
+
 
 def install(app: FastAPI) -> None:
     """Add the UI's routes, its static files at ``/static`` and the handler of its guards."""
+    css, etag = _studio_css()
+
+    @app.get("/static/studio.css", include_in_schema=False)
+    def studio_css(request: Request) -> Response:
+        headers = {"ETag": etag, "Cache-Control": "public, max-age=86400"}
+        if request.headers.get("if-none-match") == etag:
+            return Response(status_code=304, headers=headers)
+        return Response(css, media_type="text/css", headers=headers)
+
     for router in ROUTERS:
         app.include_router(router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")

@@ -15,6 +15,7 @@ import re
 from bisect import bisect_right, insort
 from collections import deque
 from dataclasses import dataclass, field
+from typing import Any
 
 from markupsafe import Markup, escape
 
@@ -97,7 +98,14 @@ def _inputs(step: dict) -> list[str]:
     return list(dict.fromkeys(inputs + extra))
 
 
-def _build(graph: dict) -> tuple[dict[str, _Node], list[_Edge]]:
+def _with_values(graph: dict, values: dict[str, Any]) -> dict:
+    """A copy of ``graph`` whose parameters' defaults are the values a run used."""
+    params = {name: {**spec, "default": values[name]} if name in values else spec
+              for name, spec in (graph.get("parameters") or {}).items()}
+    return {**graph, "parameters": params}
+
+
+def _build(graph: dict, word: str = "default") -> tuple[dict[str, _Node], list[_Edge]]:
     steps = _unique_steps(graph)
     names = [str(s["name"]) for s in steps]
     known = set(names)
@@ -121,7 +129,7 @@ def _build(graph: dict) -> tuple[dict[str, _Node], list[_Edge]]:
                 continue
             node_id = "input:" + item
             if node_id not in nodes:
-                nodes[node_id] = _input_node(node_id, item, entry, params)
+                nodes[node_id] = _input_node(node_id, item, entry, params, word)
             edges.append(_Edge(node_id, "step:" + name, "input"))
         for param in dict.fromkeys(str(p) for p in step.get("parameters") or []):
             spec = params.get(param) or {}
@@ -131,7 +139,7 @@ def _build(graph: dict) -> tuple[dict[str, _Node], list[_Edge]]:
             if node_id not in nodes:
                 default = json.dumps(spec.get("default"), default=str)
                 label = _clip(f"{param} = {default}", 32)
-                what = f"Parameter {param} ({spec.get('type', '?')}), default {default}"
+                what = f"Parameter {param} ({spec.get('type', '?')}), {word} {default}"
                 nodes[node_id] = _Node(node_id, "param", param, label, "", what, _box_width(label) - 20, PARAM_H)
             edges.append(_Edge(node_id, "step:" + name, "param"))
     layers = _step_layers(names, deps)
@@ -155,12 +163,12 @@ def _build(graph: dict) -> tuple[dict[str, _Node], list[_Edge]]:
     return nodes, edges
 
 
-def _input_node(node_id: str, item: str, entry: dict, params: dict) -> _Node:
+def _input_node(node_id: str, item: str, entry: dict, params: dict, word: str = "default") -> _Node:
     kind = entry.get("kind")
     if kind == "parameter":
         default = (params.get(entry.get("parameter")) or {}).get("default")
         where = f"{default.get('datastore', '?')}/{default.get('path', '')}" if isinstance(default, dict) else "?"
-        sub, what = _clip(f"= {where}", 30), f"DataPath parameter {entry.get('parameter', item)}, default {where}"
+        sub, what = _clip(f"= {where}", 30), f"DataPath parameter {entry.get('parameter', item)}, {word} {where}"
     elif kind == "datapath":
         where = f"{entry.get('datastore', '?')}/{entry.get('path', '')}"
         sub, what = _clip(where, 30), f"Data path {item}: {where}"
@@ -339,7 +347,7 @@ def _node_svg(node: _Node, status: str | None, link: str | None) -> str:
 
 
 def dag_svg(graph: dict, *, statuses: dict[str, str] | None = None, links: dict[str, str] | None = None,
-            title: str = "Pipeline graph") -> Markup:
+            title: str = "Pipeline graph", parameter_values: dict[str, Any] | None = None) -> Markup:
     """An inline accessible SVG of a frozen pipeline graph (the dict stored in PipelineRecord.graph; format in
     src/headrace/core/graph.py): one box per step (name; plus its status text when `statuses` gives one, e.g.
     "Running", "Finished", "Failed", "Reused", "Queued", "Canceled", "NotStarted"), arrows for data edges labelled
@@ -353,12 +361,16 @@ def dag_svg(graph: dict, *, statuses: dict[str, str] | None = None, links: dict[
         statuses: step name to status text.
         links: step name to URL (relative, ``#``/``?`` or http(s); anything else is ignored).
         title: the drawing's accessible name.
+        parameter_values: the values a run used (parameter name -> value; a data path as
+            ``{"datastore", "path"}``), shown instead of the defaults.
 
     Returns:
         The ``<svg>`` element, safe to insert in a template.
     """
     statuses, links = statuses or {}, links or {}
-    nodes, edges = _build(graph)
+    if parameter_values:
+        graph = _with_values(graph, parameter_values)
+    nodes, edges = _build(graph, "value" if parameter_values else "default")
     rows = _add_bends(nodes, edges)
     down: dict[str, list[str]] = {n: [] for n in nodes}
     up: dict[str, list[str]] = {n: [] for n in nodes}

@@ -1,8 +1,7 @@
 """The data behind the experiments pages, read through the store (no HTML here).
 
-The store has no count of runs per experiment: the list reads at most ``COUNT_CAP`` run rows per
-experiment (one indexed query each, newest first, which also gives the last run) and shows
-"50+" beyond that. An experiment's page reads one page of runs with the store's cursor.
+The list counts the runs of the experiments on its page in one grouped query and reads each one's
+last run (one indexed query each). An experiment's page reads one page of runs with the store's cursor.
 """
 
 from __future__ import annotations
@@ -15,7 +14,6 @@ from headrace.services.bundle import Services
 from headrace.storage.records import ExperimentRecord, RunRecord, RunStatus
 
 EXPERIMENTS_PER_PAGE = 25
-COUNT_CAP = 50
 RUNS_PER_PAGE = 50
 SOURCES = {"API": "REST", "SDK": "SDK", "Schedule": "Schedule"}
 
@@ -27,7 +25,7 @@ class ExperimentRow:
     name: str
     created_at: datetime
     runs: int
-    more_runs: bool  # more than ``runs`` (the count stopped at COUNT_CAP)
+    more_runs: bool  # unused now that the store counts; kept for the template
     last_run: RunRecord | None
 
 
@@ -66,16 +64,18 @@ class ExperimentRuns:
 
 
 def experiment_list(svc: Services, *, query: str = "", page: int = 1) -> ExperimentList:
-    """Experiments by name, filtered by a case-insensitive name search, with their run counts
-    (capped at ``COUNT_CAP``) and last run; ``EXPERIMENTS_PER_PAGE`` per page."""
+    """Experiments by name, filtered by a case-insensitive name search, with their run counts and last
+    run; ``EXPERIMENTS_PER_PAGE`` per page."""
     needle = query.strip().lower()
     found = [e for e in svc.store.list_experiments() if needle in e.name.lower()]
     pages = max(1, -(-len(found) // EXPERIMENTS_PER_PAGE))
     page = min(max(page, 1), pages)
+    shown = found[(page - 1) * EXPERIMENTS_PER_PAGE: page * EXPERIMENTS_PER_PAGE]
+    counts = svc.store.count_runs_by_experiment([e.name for e in shown])
     rows = []
-    for e in found[(page - 1) * EXPERIMENTS_PER_PAGE: page * EXPERIMENTS_PER_PAGE]:
-        runs, cursor = svc.store.list_runs(experiment_name=e.name, limit=COUNT_CAP)
-        rows.append(ExperimentRow(e.name, e.created_at, len(runs), cursor is not None, runs[0] if runs else None))
+    for e in shown:
+        last, _ = svc.store.list_runs(experiment_name=e.name, limit=1)
+        rows.append(ExperimentRow(e.name, e.created_at, counts.get(e.name, 0), False, last[0] if last else None))
     return ExperimentList(rows=rows, total=len(found), page=page, pages=pages)
 
 

@@ -36,8 +36,6 @@ from headrace.storage.records import (
 
 PAGE_SIZE = 50
 MAX_TRAIL = 100  # pages "Previous" can walk back through; beyond, it goes to the first page
-SEEK_CHUNK = 250
-SEEK_LIMIT = 1000  # newest runs skipped at most to reach a "created to" time (see _seek)
 LIVE_RUN = frozenset({RunStatus.NOT_STARTED, RunStatus.QUEUED, RunStatus.RUNNING})
 FILTER_NAMES = ("experiment", "published_pipeline_id", "pipeline_endpoint_id", "schedule_id", "status", "created_from",
                 "created_to")
@@ -202,16 +200,10 @@ def runs_page(svc: Services, filters: RunFilters, names: Choices, cursor: str | 
     """
     wanted = filters.store_filters()
     low, high = filters.bounds()
-    start, notice = cursor, ""
-    if cursor is None and high is not None:
-        start, found, notice = _seek(svc, wanted, high)
-        if not found:
-            return RunsPage([], notice=notice)
-    page, next_cursor = run_service.list_runs(svc, limit=PAGE_SIZE, cursor=start, **wanted)
-    records = [r for r in page if high is None or utc(r.created_at) <= high]
-    if low is not None and any(utc(r.created_at) < low for r in records):
-        records = [r for r in records if utc(r.created_at) >= low]
-        next_cursor = None  # newest first: everything after is older still
+    notice = ""
+    page, next_cursor = run_service.list_runs(svc, limit=PAGE_SIZE, cursor=cursor, created_after=low,
+                                              created_before=high, **wanted)
+    records = page
     now = clock.now()
     rows = [RunRow(r, duration(r.started_at, r.ended_at, now), names.pipelines.get(r.published_pipeline_id or ""),
                    names.endpoints.get(r.pipeline_endpoint_id or ""),
@@ -228,30 +220,6 @@ def runs_page(svc: Services, filters: RunFilters, names: Choices, cursor: str | 
         out.prev_query = filters.query(cursor=previous or None, back=",".join(earlier) if earlier else None)
         out.first_query = filters.query()
     return out
-
-
-def _seek(svc: Services, wanted: dict[str, Any], high: datetime) -> tuple[str | None, bool, str]:
-    """The cursor just before the newest run created at or before ``high``: (cursor, found, notice).
-
-    The store filters by time only through its cursor, so the newer runs are skipped page by page,
-    at most ``SEEK_LIMIT`` of them.
-    """
-    cursor: str | None = None
-    skipped = 0
-    while skipped < SEEK_LIMIT:
-        chunk, following = run_service.list_runs(svc, limit=SEEK_CHUNK, cursor=cursor, **wanted)
-        for k, run in enumerate(chunk):
-            if utc(run.created_at) <= high:
-                if k == 0:
-                    return cursor, True, ""
-                _, at = run_service.list_runs(svc, limit=k, cursor=cursor, **wanted)
-                return at, True, ""
-        skipped += len(chunk)
-        if following is None:
-            return None, False, ""
-        cursor = following
-    return None, False, (f"More than {SEEK_LIMIT} matching runs were created after {high:%Y-%m-%d %H:%M} UTC; "
-                         "narrow the list with the other filters to go that far back.")
 
 
 def parse_back(value: str | None) -> list[str] | None:
@@ -360,7 +328,8 @@ def run_view(svc: Services, run_id: str) -> RunView:
     view.published = _maybe(svc.store.get_published_pipeline, run.published_pipeline_id)
     view.endpoint = _maybe(svc.store.get_pipeline_endpoint, run.pipeline_endpoint_id)
     view.schedule = _maybe(svc.store.get_schedule, run.schedule_id)
-    view.dag = dag_svg(view.graph, statuses=view.statuses, links=view.links, title="Pipeline graph of this run")
+    view.dag = dag_svg(view.graph, statuses=view.statuses, links=view.links, title="Pipeline graph of this run",
+                       parameter_values=run.parameters)
     return view
 
 

@@ -98,8 +98,14 @@ def list_runs(
     schedule_id: str | None,
     limit: int,
     cursor: str | None,
+    created_after: datetime | None = None,
+    created_before: datetime | None = None,
 ) -> tuple[list[RunRecord], str | None]:
     stmt = select(*rows.RUN_COLUMNS)
+    if created_after is not None:
+        stmt = stmt.where(_runs.c.created_at >= created_after)
+    if created_before is not None:
+        stmt = stmt.where(_runs.c.created_at <= created_before)
     if statuses is not None:
         stmt = stmt.where(_runs.c.status.in_(statuses))
     equal = {
@@ -123,6 +129,14 @@ def list_runs(
         return page, None
     page = page[:limit]
     return page, rows.encode_cursor(page[-1].created_at, page[-1].id)
+
+
+def count_runs_by_experiment(conn: Connection, names: list[str]) -> dict[str, int]:
+    stmt = (select(_runs.c.experiment_name, func.count()).where(_runs.c.experiment_name.in_(names))
+            .group_by(_runs.c.experiment_name))
+    counts = {name: 0 for name in names}
+    counts.update({name: int(n) for name, n in conn.execute(stmt)})
+    return counts
 
 
 @functools.lru_cache(maxsize=256)
@@ -167,6 +181,20 @@ def update_checked(
         raise NotFoundError(kind, key)
     wanted = " or ".join(expect or []) or "(none)"
     raise ConflictError(f"{kind} {key} is {current}, not {wanted}; reload it and decide again")
+
+
+def update_step_runs(conn: Connection, changes: Sequence[tuple[str, dict[str, Any]]]) -> list[StepRunRecord]:
+    """Apply checked ``(step run id, values)`` changes in order; return the new records.
+
+    Raises:
+        NotFoundError: no such step run (the caller's transaction rolls back every change).
+    """
+    return [
+        rows.step_record(
+            update_checked(conn, kind="step run", table=_steps, key=key, expect=None, values=values)
+        )
+        for key, values in changes
+    ]
 
 
 def claim(

@@ -5,8 +5,8 @@ transactions take SQLite's write lock up front (see ``connection.py``), so concu
 queue on ``busy_timeout`` instead of failing. The schema is migrated when the store opens.
 
 This module holds experiments, pipelines, datastores, runs, step runs and metrics; the other
-families are mixins: ``run_keys.py``, ``published.py``, ``endpoints.py``, ``tokens.py``, ``schedules.py`` (all on
-``session.SqlSession``).
+families are mixins: ``run_keys.py``, ``published.py``, ``endpoints.py``, ``tokens.py``, ``schedules.py``,
+``connections.py``, ``flows.py`` (all on ``session.SqlSession``).
 
 Errors: ``IntegrityError`` becomes ``AlreadyExistsError`` or ``NotFoundError`` (after looking at
 what clashed), any other SQLAlchemy error ``StoreError``; no SQLAlchemy exception leaves this class.
@@ -38,7 +38,9 @@ from headrace.storage.records import (
 )
 from headrace.storage.sql import rows, runs
 from headrace.storage.sql import tables as t
+from headrace.storage.sql.connections import ConnectionMethods
 from headrace.storage.sql.endpoints import PipelineEndpointMethods
+from headrace.storage.sql.flows import FlowMethods
 from headrace.storage.sql.published import PublishedPipelineMethods
 from headrace.storage.sql.run_keys import RunKeyMethods
 from headrace.storage.sql.schedules import ScheduleMethods
@@ -63,7 +65,7 @@ _LIST_STEP_METRICS = _LIST_METRICS.where(t.metrics.c.step_run_id == bindparam("s
 
 class SqlMetadataStore(
     RunKeyMethods, PublishedPipelineMethods, PipelineEndpointMethods, TokenMethods, ScheduleMethods,
-    MetadataStore,
+    ConnectionMethods, FlowMethods, MetadataStore,
 ):
     """The metadata store in a SQL database.
 
@@ -203,6 +205,8 @@ class SqlMetadataStore(
         schedule_id: str | None = None,
         limit: int = 100,
         cursor: str | None = None,
+        created_after: datetime | None = None,
+        created_before: datetime | None = None,
     ) -> tuple[list[RunRecord], str | None]:
         """See ``MetadataStore.list_runs``.
 
@@ -223,7 +227,18 @@ class SqlMetadataStore(
                 schedule_id=schedule_id,
                 limit=limit,
                 cursor=cursor,
+                created_after=created_after,
+                created_before=created_before,
             )
+
+    @translated
+    def count_runs_by_experiment(self, experiment_names: Sequence[str]) -> dict[str, int]:
+        """See ``MetadataStore.count_runs_by_experiment``."""
+        names = list(dict.fromkeys(experiment_names))
+        if not names:
+            return {}
+        with self._read() as conn:
+            return runs.count_runs_by_experiment(conn, names)
 
     @translated
     def update_run(
@@ -295,6 +310,16 @@ class SqlMetadataStore(
                 values=values,
             )
             return rows.step_record(row)
+
+    @translated
+    def update_step_runs(self, changes: Sequence[tuple[str, dict[str, Any]]]) -> list[StepRunRecord]:
+        """See ``MetadataStore.update_step_runs``: one transaction."""
+        checked = [(key, rows.check_changes("step run", values, rows.STEP_UPDATABLE, StepStatus))
+                   for key, values in changes]
+        if not checked:
+            return []
+        with self._write() as conn:
+            return runs.update_step_runs(conn, checked)
 
     @translated
     def find_reusable_step_run(self, reuse_key: str) -> StepRunRecord | None:

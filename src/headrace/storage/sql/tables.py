@@ -33,9 +33,12 @@ from sqlalchemy.types import TypeDecorator
 
 __all__ = [
     "UTCDateTime",
+    "connections",
     "datastores",
     "endpoint_versions",
     "experiments",
+    "flow_versions",
+    "flows",
     "metadata",
     "metrics",
     "pipeline_endpoints",
@@ -329,4 +332,42 @@ schedule_ticks = Table(
     Column("run_ids", JSON, nullable=False),
     Index(None, "schedule_id", "evaluated_at"),
     Index(None, "evaluated_at"),
+)
+
+# LLM connections; ``secret`` holds the API key encrypted by the services layer, never the key itself.
+connections = Table(
+    "connections",
+    metadata,
+    Column("name", String(128), primary_key=True),
+    Column("type", String(32), nullable=False),
+    Column("base_url", Text, nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+    Column("secret", Text),
+    Column("api_version", String(64)),
+    Column("context_size", Integer),
+    Column("model", String(255)),
+    Column("extra", JSON, nullable=False),
+)
+
+# Published prompt flows: one row per name, one per version (versions 1, 2, ... never reused).
+flows = Table(
+    "flows",
+    metadata,
+    Column("name", String(255), primary_key=True),
+    Column("status", String(32), nullable=False),
+    Column("default_version", Integer, nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+)
+
+flow_versions = Table(
+    "flow_versions",
+    metadata,
+    Column("flow_name", String(255), ForeignKey("flows.name", ondelete="CASCADE"), primary_key=True),
+    Column("version", Integer, primary_key=True),
+    Column("snapshot", String(64), nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("description", Text),
+    Column("interface", JSON, nullable=False),
 )

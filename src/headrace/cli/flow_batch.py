@@ -1,0 +1,186 @@
+"""``headrace flow run`` and ``headrace flow eval``: batch and evaluation runs of a flow, as pipeline runs.
+
+Both submit a pipeline run of one flow step, show its progress while waiting, then a summary: lines
+completed and failed, metrics, where ``outputs.jsonl`` is, and the run id (``--json`` for machine output,
+``--no-wait`` to return at once). The exit code is 1 when the run did not finish.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.table import Table
+
+from headrace.cli.common import HomeOpt, JsonOpt, console, print_json, styled, workspace
+from headrace.errors import FlowInputError
+
+__all__ = ["evaluate", "parse_mapping", "register", "run"]
+
+FolderArg = Annotated[Path, typer.Argument(help="The flow folder (with flow.yaml).", exists=True, file_okay=False)]
+ExtraArg = Annotated[list[str] | None, typer.Argument(help="More NAME=VALUE column mappings.", show_default=False)]
+MappingOpt = Annotated[list[str] | None, typer.Option(
+    "--column-mapping", "-m", help="A flow input as NAME=VALUE: ${data.COL}, ${run.outputs.X}, ${run.inputs.X} "
+    "or a literal (repeat it, or list several after it).", show_default=False)]
+ExperimentOpt = Annotated[str | None, typer.Option("--experiment", "-e", help="Experiment name.")]
+ConcurrencyOpt = Annotated[int, typer.Option(min=1, help="Lines running at the same time.")]
+TimeoutOpt = Annotated[float | None, typer.Option("--line-timeout", help="Seconds one line may take.")]
+NoWaitOpt = Annotated[bool, typer.Option("--no-wait", help="Print the run id and return without waiting.")]
+ReuseOpt = Annotated[bool, typer.Option("--reuse", help="Reuse an identical earlier run's results.")]
+
+
+def parse_mapping(pairs: list[str]) -> dict[str, str]:
+    """``["question=${data.q}", ...]`` -> a column mapping.
+
+    Raises:
+        FlowInputError: a pair without ``=``.
+    """
+    mapping = {}
+    for pair in pairs:
+        name, sep, value = pair.partition("=")
+        if not sep or not name.strip():
+            raise FlowInputError(f"{pair!r} is not NAME=VALUE (e.g. --column-mapping question='${{data.question}}')")
+        mapping[name.strip()] = value
+    return mapping
+
+
+def run(
+    folder: FolderArg,
+    extra: ExtraArg = None,
+    data: Annotated[Path, typer.Option("--data", "-d", help="Rows: a .jsonl, .json or .csv file (or a folder).",
+                                       exists=True)] = ...,  # type: ignore[assignment]
+    column_mapping: MappingOpt = None,
+    experiment: ExperimentOpt = None,
+    concurrency: ConcurrencyOpt = 4,
+    line_timeout: TimeoutOpt = None,
+    resume_from: Annotated[str | None, typer.Option(
+        "--resume-from", help="An earlier run of the flow (id): its completed lines are kept.")] = None,
+    reuse: ReuseOpt = False,
+    no_wait: NoWaitOpt = False,
+    json_out: JsonOpt = False,
+    home: HomeOpt = None,
+) -> None:
+    """Run the flow over every row of the data, as a pipeline run; show progress, then a summary."""
+    from headrace.sdk.flow_runs import run_flow
+
+    ws = workspace(home)
+    mapping = parse_mapping([*(column_mapping or []), *(extra or [])])
+    pipeline_run = run_flow(ws, folder, data, mapping, experiment_name=experiment, resume_from=resume_from,
+                            concurrency=concurrency, line_timeout=line_timeout, allow_reuse=reuse)
+    _finish(pipeline_run, no_wait, json_out)
+
+
+def evaluate(
+    folder: FolderArg,
+    extra: ExtraArg = None,
+    base_run: Annotated[str, typer.Option("--run", "-r", help="The flow run to evaluate (id).")] = ...,  # type: ignore[assignment]
+    data: Annotated[Path | None, typer.Option(
+        "--data", "-d", help="Rows to join by line number (e.g. the ground truth); default: the run's lines only.",
+        exists=True)] = None,
+    column_mapping: MappingOpt = None,
+    experiment: Annotated[str | None, typer.Option(
+        "--experiment", "-e", help="Experiment name (default: the evaluated run's).")] = None,
+    concurrency: ConcurrencyOpt = 4,
+    line_timeout: TimeoutOpt = None,
+    reuse: ReuseOpt = False,
+    no_wait: NoWaitOpt = False,
+    json_out: JsonOpt = False,
+    home: HomeOpt = None,
+) -> None:
+    """Evaluate a flow run with an evaluation flow; its aggregation metrics become the run's metrics."""
+    from headrace.sdk.flow_runs import evaluate_flow
+
+    ws = workspace(home)
+    mapping = parse_mapping([*(column_mapping or []), *(extra or [])])
+    pipeline_run = evaluate_flow(ws, folder, base_run, data, mapping, experiment_name=experiment,
+                                 concurrency=concurrency, line_timeout=line_timeout, allow_reuse=reuse)
+    _finish(pipeline_run, no_wait, json_out)
+
+
+def traces(
+    run_id: Annotated[str, typer.Argument(help="The id of a flow run (headrace flow run / eval).")],
+    line: Annotated[int | None, typer.Option("--line", "-l", help="Show one line's nodes in full.")] = None,
+    home: HomeOpt = None,
+    json_out: JsonOpt = False,
+) -> None:
+    """Show a flow run's traces: per line, each node's status, time, tokens and error (--line N: in full)."""
+    from headrace.sdk.flow_runs import flow_traces
+    from headrace.sdk.runs import PipelineRun
+
+    rows = flow_traces(PipelineRun.get(workspace(home), run_id))
+    if line is not None:
+        rows = [r for r in rows if r.get("line_number") == line]
+        if not rows:
+            raise FlowInputError(f"run {run_id} has no line {line}", input="line")
+    if json_out:
+        print_json(rows)
+        return
+    table = Table(title=f"traces of flow run {run_id}", title_justify="left")
+    for column in ("line", "node", "status", "time", "tokens (prompt/completion)", "cut", "error"):
+        table.add_column(column, overflow="fold")
+    for row in rows:
+        for name, node in row.get("nodes", {}).items():
+            llm = node.get("llm") or {}
+            tokens = f"{llm.get('prompt_tokens', '')}/{llm.get('completion_tokens', '')}" if llm else ""
+            ms = node.get("latency_ms")
+            table.add_row(str(row.get("line_number")), name, styled(node.get("status", "")),
+                          f"{ms:.0f} ms" if isinstance(ms, int | float) else "", tokens,
+                          str(len(llm.get("cut") or [])) if llm else "", node.get("error") or "")
+    console.print(table)
+    if line is not None:
+        for name, node in rows[0].get("nodes", {}).items():
+            console.print(f"[bold]{name}[/bold] inputs:", node.get("inputs"))
+            console.print(f"[bold]{name}[/bold] output:", node.get("output"))
+
+
+def register(app: typer.Typer) -> None:
+    """Add ``run``, ``eval`` and ``traces`` to the ``headrace flow`` group."""
+    app.command("run")(run)
+    app.command("eval")(evaluate)
+    app.command("traces")(traces)
+
+
+def _finish(pipeline_run: Any, no_wait: bool, json_out: bool) -> None:
+    from headrace.sdk.flow_runs import flow_summary
+
+    if no_wait:
+        if json_out:
+            print_json({"run_id": pipeline_run.id, "experiment": pipeline_run.experiment.name,
+                        "status": pipeline_run.get_status()})
+        else:
+            console.print(f"submitted run {pipeline_run.id} (experiment {pipeline_run.experiment.name}); follow it "
+                          f"with `headrace run wait {pipeline_run.id}`")
+        return
+    status = pipeline_run.wait_for_completion(show_output=not json_out, raise_on_error=False)
+    summary = flow_summary(pipeline_run)
+    if json_out:
+        print_json(summary)
+    else:
+        _table(summary)
+    if status != "Finished":
+        raise typer.Exit(1)
+
+
+def _table(summary: dict[str, Any]) -> None:
+    table = Table(title=f"flow run {summary['run_id']}", title_justify="left", show_header=False)
+    table.add_column("what", style="bold")
+    table.add_column("value", overflow="fold")
+    table.add_row("status", styled(summary["status"]))
+    table.add_row("experiment", summary["experiment"])
+    if summary["lines"] is not None:
+        lines = f"{summary['lines']} ({summary['lines_completed']} completed, {summary['lines_failed']} failed"
+        lines += f", {summary['lines_resumed']} resumed)" if summary.get("lines_resumed") else ")"
+        table.add_row("lines", lines)
+    for name, value in summary["metrics"].items():
+        if not name.startswith("lines_"):
+            table.add_row(f"metric {name}", f"{value:g}" if isinstance(value, int | float) else str(value))
+    outputs = summary["outputs"]
+    if outputs:
+        where = outputs.get("local_path") or f"{outputs['datastore']}:{outputs['path']}"
+        table.add_row("outputs", f"{where}/outputs.jsonl")
+    for warning in summary["warnings"]:
+        table.add_row("warning", warning)
+    if summary["error"] and summary["status"] != "Finished":
+        table.add_row("error", f"[red]{summary['error']}[/red]")
+    console.print(table)

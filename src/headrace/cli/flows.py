@@ -1,0 +1,191 @@
+"""``headrace flow test``: run a prompt flow once and show what each node did.
+
+LLM nodes call the connections stored in the local home (``headrace connection create``), or those defined
+by ``HEADRACE_CONNECTION_<NAME>_*`` environment variables.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.table import Table
+
+from headrace.cli.common import HomeOpt, JsonOpt, console, err_console, print_json
+from headrace.errors import FlowInputError
+
+flow_app = typer.Typer(help="Prompt flows: test, serve, publish, batch-run and evaluate flow folders; import prompt flow DAGs.", no_args_is_help=True)
+
+_STYLE = {"Completed": "green", "Failed": "red", "Bypassed": "dim", "Running": "cyan"}
+
+
+def parse_inputs(pairs: list[str], inputs_file: Path | None = None) -> dict[str, Any]:
+    """``["k=v", ...]`` (and a JSON file's object under them) -> the raw inputs; values stay text.
+
+    Raises:
+        FlowInputError: a pair without ``=``, or a file that is not a JSON object.
+    """
+    values: dict[str, Any] = {}
+    if inputs_file is not None:
+        try:
+            loaded = json.loads(inputs_file.read_text(encoding="utf-8"))
+        except (OSError, json.JSONDecodeError) as exc:
+            raise FlowInputError(f"--inputs-file {inputs_file}: cannot read a JSON object ({exc})") from None
+        if not isinstance(loaded, dict):
+            raise FlowInputError(f"--inputs-file {inputs_file}: expected a JSON object of input -> value")
+        values.update(loaded)
+    for pair in pairs:
+        name, sep, value = pair.partition("=")
+        if not sep or not name.strip():
+            raise FlowInputError(f"{pair!r} is not NAME=VALUE (e.g. --inputs question='What is a headrace?')")
+        values[name.strip()] = value
+    return values
+
+
+def _needs_llm(spec: Any) -> bool:
+    for node in spec.nodes:
+        for part in (node, node.node):
+            if part is not None and (part.kind == "llm" or (part.flow is not None and _needs_llm(part.flow))):
+                return True
+    return False
+
+
+def _llm_runner(home: Path | None) -> Any:
+    """The runner over the home's stored connections (plus ``HEADRACE_CONNECTION_*`` overrides)."""
+    from headrace.config import load_settings
+    from headrace.services.connections import llm_runner
+    from headrace.wiring import build_services
+
+    return llm_runner(build_services(load_settings(home=home)))
+
+
+@flow_app.command("test")
+def test(
+    folder: Annotated[Path, typer.Argument(help="The flow folder (with flow.yaml).", exists=True)],
+    extra: Annotated[list[str] | None, typer.Argument(help="More NAME=VALUE inputs.", show_default=False)] = None,
+    inputs: Annotated[list[str] | None, typer.Option(
+        "--inputs", "-i", help="An input as NAME=VALUE (repeat it, or list several after it).",
+        show_default=False)] = None,
+    inputs_file: Annotated[Path | None, typer.Option(
+        "--inputs-file", help="A JSON object of inputs (NAME=VALUE pairs override it).", exists=True,
+        dir_okay=False)] = None,
+    stream: Annotated[bool, typer.Option("--stream", help="Print the chat output as it streams.")] = False,
+    timeout: Annotated[float | None, typer.Option(help="Fail the line after this many seconds.")] = None,
+    json_out: JsonOpt = False,
+    home: HomeOpt = None,
+) -> None:
+    """Run the flow once with the given inputs; show each node's status, time and output.
+
+    Exits 1 when a node fails, naming it. Values are text converted by each input's type
+    (``max_urls=2``, ``flag=true``, ``history='[...]'``).
+    """
+    import asyncio
+
+    from headrace.flows.executor import load_flow
+
+    flow = load_flow(folder)
+    raw = parse_inputs([*(inputs or []), *(extra or [])], inputs_file)
+    llm = _llm_runner(home) if _needs_llm(flow.spec) else None
+    result, streamed = asyncio.run(_run(flow, raw, llm, stream and not json_out, timeout))
+    if json_out:
+        data = result.to_dict()
+        print_json(data)
+        if result.error is not None:
+            raise typer.Exit(1)
+        return
+    from rich.json import JSON
+
+    _table(result)
+    skipped = [n.name for n in flow.spec.nodes if n.aggregation]
+    if skipped:
+        console.print(f"[dim]aggregation nodes run once per batch, not here: {', '.join(skipped)}[/dim]")
+    outputs = {k: v for k, v in result.outputs.items() if k not in streamed}
+    if result.error is None:
+        console.print("[bold]outputs[/bold]")
+        console.print(JSON(json.dumps(outputs, default=repr, ensure_ascii=False), indent=2))
+        for name, text in streamed.items():
+            console.print(f"[bold]{name}[/bold] (streamed): {len(text)} characters")
+        return
+    raise result.error
+
+
+async def _run(flow: Any, raw: dict[str, Any], llm: Any, stream: bool,
+               timeout: float | None) -> tuple[Any, dict[str, str]]:
+    result = await flow.arun(raw, llm=llm, stream=stream, timeout=timeout)
+    streamed: dict[str, str] = {}
+    for name, value in result.outputs.items():
+        if hasattr(value, "__aiter__"):
+            err_console.print(f"[bold]{name}[/bold] (streaming):")
+            parts = []
+            async for chunk in value:
+                parts.append(chunk)
+                sys.stdout.write(chunk)
+                sys.stdout.flush()
+            sys.stdout.write("\n")
+            streamed[name] = "".join(parts)
+            result.outputs[name] = streamed[name]
+    return result, streamed
+
+
+def _table(result: Any) -> None:
+    table = Table(title=f"flow test: {result.status}", title_justify="left")
+    for column in ("node", "type", "status", "time", "output"):
+        table.add_column(column, overflow="fold" if column == "output" else "ellipsis")
+    for trace in result.nodes.values():
+        _rows(table, trace, 0)
+    console.print(table)
+
+
+def _rows(table: Table, trace: Any, depth: int) -> None:
+    style = _STYLE.get(trace.status, "")
+    status = f"[{style}]{trace.status}[/{style}]" if style else trace.status
+    took = f"{trace.latency_ms / 1000:.2f}s" if trace.latency_ms is not None else "-"
+    shown = trace.error if trace.status == "Failed" else _short(trace.output)
+    if trace.llm and trace.llm.get("prompt_tokens") is not None:
+        took += f" ({trace.llm['prompt_tokens']}+{trace.llm.get('completion_tokens', 0)} tok)"
+    table.add_row("  " * depth + trace.name, trace.type, status, took, shown, end_section=False)
+    for child in trace.children:
+        _rows(table, child, depth + 1)
+
+
+def _short(value: Any, limit: int = 160) -> str:
+    if value is None:
+        return "-"
+    text = value if isinstance(value, str) else json.dumps(value, default=repr, ensure_ascii=False)
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _register_import() -> None:
+    """``headrace flow import-promptflow``: the example area's command, under this group."""
+    from headrace.cli.flow_import import import_promptflow
+
+    flow_app.command("import-promptflow")(import_promptflow)
+
+
+_register_import()
+
+
+def _register_serving() -> None:
+    """``headrace flow serve|publish|list-published``: the serving area's commands, under this group."""
+    from headrace.cli.flow_serve import list_published, publish, serve
+
+    flow_app.command("serve")(serve)
+    flow_app.command("publish")(publish)
+    flow_app.command("list-published")(list_published)
+
+
+_register_serving()
+
+
+def _register_batch() -> None:
+    """``headrace flow run`` and ``headrace flow eval``: batch and evaluation runs, tracked as pipeline runs."""
+    from headrace.cli.flow_batch import register
+
+    register(flow_app)
+
+
+_register_batch()

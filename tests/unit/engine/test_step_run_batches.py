@@ -1,0 +1,62 @@
+"""``update_step_runs``: the engine's one write per scheduling pass is ordered and all or nothing."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+
+import pytest
+
+from headrace.errors import NotFoundError
+from headrace.storage.records import RunRecord, RunStatus, StepRunRecord, StepStatus
+from headrace.storage.sql.store import SqlMetadataStore
+
+T0 = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
+
+
+@pytest.fixture
+def store(tmp_path):
+    s = SqlMetadataStore(f"sqlite:///{tmp_path / 'metadata.db'}")
+    yield s
+    s.close()
+
+
+@pytest.fixture
+def steps(store):
+    exp = store.get_or_create_experiment("exp")
+    pipeline = store.get_or_create_pipeline("hash", {"steps": []})
+    run = RunRecord(id=uuid.uuid4().hex, experiment_id=exp.id, experiment_name=exp.name,
+                    pipeline_id=pipeline.id, status=RunStatus.RUNNING, created_at=T0, parameters={})
+    records = [StepRunRecord(id=uuid.uuid4().hex, run_id=run.id, name=name, status=StepStatus.NOT_STARTED,
+                             created_at=T0) for name in ("a", "b")]
+    store.create_run(run, records)
+    return records
+
+
+def test_changes_are_applied_in_order_and_returned(store, steps):
+    a, b = steps
+    out = store.update_step_runs([
+        (a.id, {"status": StepStatus.FINISHED, "exit_code": 0, "ended_at": T0,
+                "outputs": {"o": {"datastore": "ds", "path": "p"}}}),
+        (b.id, {"status": StepStatus.RUNNING, "started_at": T0, "reuse_key": "k"}),
+        (b.id, {"error": "second change to the same step"}),
+    ])
+    assert [r.id for r in out] == [a.id, b.id, b.id]
+    assert out[0].status is StepStatus.FINISHED and out[0].outputs == {"o": {"datastore": "ds", "path": "p"}}
+    assert out[2].status is StepStatus.RUNNING and out[2].error == "second change to the same step"
+    assert store.get_step_run(b.id) == out[2]
+    assert store.update_step_runs([]) == []
+
+
+def test_one_bad_change_writes_nothing(store, steps):
+    a, _ = steps
+    with pytest.raises(NotFoundError):
+        store.update_step_runs([(a.id, {"status": StepStatus.RUNNING}), ("no-such-step", {"error": "x"})])
+    assert store.get_step_run(a.id).status is StepStatus.NOT_STARTED
+
+
+def test_an_unknown_field_is_refused_before_writing(store, steps):
+    a, _ = steps
+    with pytest.raises(ValueError, match="cannot update step run field"):
+        store.update_step_runs([(a.id, {"status": StepStatus.RUNNING}), (a.id, {"run_id": "another-run"})])
+    assert store.get_step_run(a.id).status is StepStatus.NOT_STARTED
