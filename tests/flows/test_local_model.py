@@ -66,3 +66,23 @@ def test_a_base_model_answers_a_flattened_chat(llama_server: str, model_path: st
     assert result.trace["prompt"].endswith("Question: What is the capital of France?\nAnswer:")
     assert result.trace["counted_with"].startswith("llama.cpp vocabulary")
     assert result.trace["completion_tokens"] <= 16
+
+
+def test_ask_wikipedia_runs_on_the_local_model(llama_server: str, model_path: str, fake_wiki) -> None:
+    """The documented offline demo: Ask Wikipedia against the MediaWiki fixture and the real small model."""
+    from pathlib import Path
+
+    from headrace.flows import load_flow
+
+    fake_wiki.add_page("Eiffel Tower", "The Eiffel Tower is a wrought-iron tower in Paris, France. It was built "
+                       "from 1887 to 1889 for the World's Fair. It is 330 metres tall.", lang="en")
+    conn = Connection("llm", "local", llama_server, context_size=2048, extra={"model_path": model_path})
+    flow = load_flow(Path(__file__).resolve().parents[2] / "examples" / "flows" / "ask-wikipedia",
+                     llm=OpenAIRunner(lambda name: conn, environ={}))
+    result = flow.run(question="How tall is the Eiffel Tower?", culture="en", wiki_url=fake_wiki.base("en"),
+                      max_urls=1, max_tokens=2048, deployment_name="gemma")
+    assert result.ok, result.error
+    assert result.outputs["sources"] == [f"{fake_wiki.base('en')}/wiki/Eiffel_Tower"]
+    assert isinstance(result.outputs["answer"], str) and result.outputs["answer"].strip()
+    answering = result.nodes["augmented_qna"].llm
+    assert "330 metres" in answering["prompt"] and answering["counted_with"].startswith("llama.cpp vocabulary")
