@@ -13,6 +13,7 @@ import subprocess
 import sys
 
 import httpx
+from playwright.sync_api import expect
 from ui_browser import sign_in
 
 from headrace.server.ui.session import SESSION_COOKIE, csrf_for
@@ -56,7 +57,7 @@ def test_open_a_published_pipeline_from_the_list(page, live, published) -> None:
     curl = page.locator("#snippet-curl").inner_text()
     assert url in curl and '"ExperimentName": "echo"' in curl and '"DataStoreName": "workspaceblobstore"' in curl
     page.click("button[data-copy='snippet-curl']")
-    assert page.locator(".copy-status").inner_text() != ""
+    expect(page.locator(".copy-status")).to_have_text(re.compile(r"\S"))  # waits: the copy is asynchronous
     assert page.locator("#submit").count() == 0  # a reader gets no form
     assert page.locator(".pl-toggle").count() == 0
 
