@@ -51,7 +51,7 @@ class LocalComputeTarget(c.ComputeTarget):
         self._procs: dict[str, subprocess.Popen[bytes]] = {}
         self._canceled: set[str] = set()
         self._lock = threading.Lock()
-        self.stager = StepStager(artifacts, resolve_datastore, self.work_root)
+        self.stager = StepStager(artifacts, resolve_datastore, self.work_root, reuse_folders=not keep_workdirs)
 
     # -- interface -----------------------------------------------------------------------
     def cancel(self, step_run_id: str) -> None:
@@ -83,7 +83,8 @@ class LocalComputeTarget(c.ComputeTarget):
             outcome.output_bytes[name] = size
             execution_log.append(f"output {name}: {size} bytes written in place at {folder}")
         self._read_context(staged.workdir, outcome)
-        self._finish_logs(task, staged.log_dir, staged.workdir, execution_log)
+        self._finish_logs(task, staged.log_dir, staged.workdir if staged.ahead else None, execution_log)
+        self.stager.release(staged)
         return outcome
 
     def cleanup(self, run_id: str) -> None:
@@ -95,7 +96,9 @@ class LocalComputeTarget(c.ComputeTarget):
     def _stage(self, task: c.StepTask, log: list[str]) -> StagedStep:
         t0 = clock.monotonic()
         staged = self.stager.take(task)
-        log.append(f"snapshot {task.snapshot_hash[:12]} ready in {clock.monotonic() - t0:.3f}s")
+        how = "staged while the previous step ran" if staged.ahead else f"ready in {clock.monotonic() - t0:.3f}s"
+        reused = " (work folder of an ended step, unchanged, taken over)" if staged.reused else ""
+        log.append(f"snapshot {task.snapshot_hash[:12]} {how}{reused}")
         return staged
 
     def _bind(self, task: c.StepTask, staged: StagedStep, log: list[str]):
@@ -147,12 +150,13 @@ class LocalComputeTarget(c.ComputeTarget):
 
     def _execute(self, task, argv, env, staged: StagedStep, started, log, upcoming) -> c.StepOutcome:
         t0 = clock.monotonic()
-        # stderr is opened read-write so its tail is read back through the same descriptor.
+        # stderr is opened read-write: its tail is read back (pread) through the same descriptor.
         with open(staged.log_file("stdout.txt"), "wb") as out, open(staged.log_file("stderr.txt"), "w+b") as err:
             proc = subprocess.Popen(
                 argv, cwd=staged.src, env=env, stdout=out, stderr=err, stdin=subprocess.DEVNULL,
                 start_new_session=True,
             )
+            staged.process_group = proc.pid  # its own session: the group id is its pid
             with self._lock:
                 self._procs[task.step_run_id] = proc
                 canceled_early = task.step_run_id in self._canceled
@@ -223,6 +227,8 @@ class LocalComputeTarget(c.ComputeTarget):
                 self.stager.stage_ahead(step)
             except (HeadraceError, OSError) as exc:  # it is staged again when it runs, and fails then
                 logger.info("could not stage step run %s ahead: %s", step.step_run_id, exc)
+            except Exception:  # never let best-effort work leave the running process unwaited
+                logger.exception("staging step run %s ahead failed", step.step_run_id)
 
     def _finish_logs(self, task: c.StepTask, log_dir: Path, workdir: Path | None, log: list[str]) -> None:
         text = ("\n".join(log) + "\n").encode("utf-8")
@@ -278,10 +284,11 @@ def _env_name(name: str) -> str:
 
 
 def _tail(f: BinaryIO, limit: int = TAIL_BYTES) -> str:
+    """The last ``limit`` bytes written to ``f``, read without moving its offset (which a process
+    the step left behind may share and still write at)."""
     try:
-        size = f.seek(0, os.SEEK_END)
-        f.seek(max(0, size - limit))
-        return f.read().decode("utf-8", "replace")
+        size = os.fstat(f.fileno()).st_size
+        return os.pread(f.fileno(), limit, max(0, size - limit)).decode("utf-8", "replace")
     except OSError:
         return ""
 

@@ -9,7 +9,9 @@ Each step runs on a step thread; when its step ends, that thread records the out
 next scheduling pass and runs one of the steps it started itself (the others go to new step
 threads), so a chain of steps never waits for a thread handoff. Passes are serialised by one
 lock. The state changes of a pass are written in one store transaction, before any step it
-started is launched: a step is always recorded Running before its process exists.
+started is launched: a step is always recorded Running before its process exists. Steps that
+wait only for a step being launched go to its compute target as ``upcoming``, to be staged while
+that step's process runs.
 """
 
 from __future__ import annotations

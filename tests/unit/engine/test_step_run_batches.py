@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import dataclasses
 import uuid
 from datetime import UTC, datetime
 
 import pytest
 
-from headrace.errors import NotFoundError
+from headrace.errors import NotFoundError, StoreError
 from headrace.storage.records import RunRecord, RunStatus, StepRunRecord, StepStatus
 from headrace.storage.sql.store import SqlMetadataStore
 
@@ -60,3 +61,25 @@ def test_an_unknown_field_is_refused_before_writing(store, steps):
     with pytest.raises(ValueError, match="cannot update step run field"):
         store.update_step_runs([(a.id, {"status": StepStatus.RUNNING}), (a.id, {"run_id": "another-run"})])
     assert store.get_step_run(a.id).status is StepStatus.NOT_STARTED
+
+
+def test_the_batch_writes_what_a_single_update_writes(store, steps):
+    a, b = steps
+    values = {"status": StepStatus.FINISHED, "exit_code": 0, "ended_at": T0, "started_at": T0,
+              "outputs": {"o": {"datastore": "ds", "path": "p"}}, "tags": {"k": "v"}, "error": None,
+              "properties": {"stderr_tail": "x\n", "output_bytes": {"o": 1}}, "reuse_key": "k" * 64,
+              "log_uri": "file:///logs", "reused_from": None}
+    batched = store.update_step_runs([(a.id, values)])[0]
+    single = store.update_step_run(b.id, **values)
+    assert dataclasses.replace(batched, id=b.id, name="b") == single
+    assert store.get_step_run(a.id) == batched
+    assert batched.ended_at == T0 and batched.ended_at.tzinfo is not None
+
+
+def test_a_driver_error_is_a_store_error_like_for_a_single_update(store, steps):
+    a, b = steps
+    with pytest.raises(StoreError, match="update_step_runs"):
+        store.update_step_runs([(a.id, {"error": object()})])  # not a value SQLite can bind
+    with pytest.raises(StoreError):
+        store.update_step_run(b.id, error=object())
+    assert store.get_step_run(a.id).error is None

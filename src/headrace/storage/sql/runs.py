@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Table, and_, bindparam, func, insert, or_, select, update
+from sqlalchemy import Connection, Dialect, Table, and_, bindparam, func, insert, or_, select, update
 
 from headrace.errors import AlreadyExistsError, ConflictError, HeadraceError, NotFoundError, StoreError
 from headrace.storage.records import MetricRecord, RunRecord, RunStatus, StepRunRecord, StepStatus
@@ -186,15 +187,69 @@ def update_checked(
 def update_step_runs(conn: Connection, changes: Sequence[tuple[str, dict[str, Any]]]) -> list[StepRunRecord]:
     """Apply checked ``(step run id, values)`` changes in order; return the new records.
 
+    The engine's write of every scheduling pass. On SQLite the compiled statements run on the
+    driver's cursor, converting values with the columns' own SQLAlchemy types: the same rows,
+    at about half the cost of ``Connection.execute`` (whose per-call overhead is several times
+    what SQLite takes to run the statement).
+
     Raises:
         NotFoundError: no such step run (the caller's transaction rolls back every change).
+        StoreError: the driver failed (its error, which SQLAlchemy would have wrapped, is the cause).
     """
-    return [
-        rows.step_record(
-            update_checked(conn, kind="step run", table=_steps, key=key, expect=None, values=values)
-        )
-        for key, values in changes
-    ]
+    if conn.dialect.name != "sqlite":
+        return [
+            rows.step_record(
+                update_checked(conn, kind="step run", table=_steps, key=key, expect=None, values=values)
+            )
+            for key, values in changes
+        ]
+    records = []
+    cursor = conn.connection.cursor()
+    try:
+        for key, values in changes:
+            stmt = _driver_update(conn.dialect, tuple(sorted(values)))
+            cursor.execute(stmt.sql, [key if name is None else (proc(values[name]) if proc else values[name])
+                                      for name, proc in stmt.binds])
+            row = cursor.fetchone()
+            if row is None:
+                raise NotFoundError("step run", key)
+            fields = {name: (proc(value) if proc else value)
+                      for (name, proc), value in zip(stmt.results, row, strict=True)}
+            fields["status"] = StepStatus(fields["status"])
+            records.append(StepRunRecord(**fields))
+    except conn.dialect.loaded_dbapi.Error as exc:
+        raise StoreError(f"metadata store: update_step_runs failed: {exc}") from exc
+    finally:
+        cursor.close()
+    return records
+
+
+@dataclass(frozen=True)
+class _DriverStatement:
+    sql: str
+    binds: tuple[tuple[str | None, Any], ...]  # in parameter order: (field or None for the key, bind processor)
+    results: tuple[tuple[str, Any], ...]  # in column order: (field, result processor)
+
+
+@functools.lru_cache(maxsize=64)
+def _driver_update(dialect: Dialect, names: tuple[str, ...]) -> _DriverStatement:
+    """``UPDATE step_runs SET <names> WHERE id = ? RETURNING <record columns>`` for the driver."""
+    compiled = _update_stmt(_steps, names, False).compile(dialect=dialect)
+    if compiled.positiontup is None:
+        raise StoreError(f"metadata store: no positional form of a step update for {dialect.name}")
+
+    def bind(param: str) -> tuple[str | None, Any]:
+        if param == "key":
+            return None, None
+        name = param.removeprefix("v_")
+        return name, _steps.c[name].type.dialect_impl(dialect).bind_processor(dialect)
+
+    return _DriverStatement(
+        sql=compiled.string,
+        binds=tuple(bind(param) for param in compiled.positiontup),
+        results=tuple((col.name, col.type.dialect_impl(dialect).result_processor(dialect, None))
+                      for col in rows.STEP_COLUMNS),
+    )
 
 
 def claim(
