@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 from fake_llm import FakeLLM
+from flow_samples import EVAL_FLOW, QA_FLOW
 
 from headrace.errors import FlowError, FlowInputError
 from headrace.flows.batch import check_mapping, previous_lines, run_batch
@@ -48,46 +49,6 @@ ANSWER_FLOW = {
             if question == "boom" or (question.startswith("flaky") and (HERE / "fail.flag").exists()):
                 raise RuntimeError(f"cannot answer {question!r}")
             return {"text": f"{question} x{n}", "culture": culture}
-    """,
-}
-
-EVAL_FLOW = {
-    "flow.yaml": """
-        type: evaluation
-        inputs:
-          answer: {type: string}
-          truth: {type: string}
-        outputs:
-          correct: {type: bool, reference: "${grade.output}"}
-        nodes:
-        - name: grade
-          type: python
-          source: {type: code, path: grade.py}
-          inputs: {answer: "${inputs.answer}", truth: "${inputs.truth}"}
-        - name: accuracy
-          type: python
-          source: {type: code, path: accuracy.py}
-          aggregation: true
-          inputs: {grades: "${grade.output}"}
-    """,
-    "grade.py": """
-        from headrace.flows import tool
-
-
-        @tool
-        def grade(answer: str, truth: str) -> bool:
-            return answer.strip().lower() == truth.strip().lower()
-    """,
-    "accuracy.py": """
-        from headrace.flows import log_metric, tool
-
-
-        @tool
-        def accuracy(grades: list) -> float:
-            value = sum(grades) / len(grades)
-            log_metric("accuracy", value)
-            log_metric("graded", len(grades))
-            return value
     """,
 }
 
@@ -155,27 +116,6 @@ HANG_FLOW = {
             if question == "hang":
                 await asyncio.Event().wait()  # never set: only the line timeout ends it
             return question
-    """,
-}
-
-LLM_FLOW = {
-    "flow.yaml": """
-        inputs:
-          question: {type: string}
-        outputs:
-          answer: {type: string, reference: "${chat.output}"}
-        nodes:
-        - name: chat
-          type: llm
-          source: {type: code, path: chat.jinja2}
-          connection: llm
-          inputs: {model: gpt-4o-mini, max_tokens: 32, question: "${inputs.question}"}
-    """,
-    "chat.jinja2": """
-        # system:
-        Answer briefly.
-        # user:
-        {{ question }}
     """,
 }
 
@@ -307,7 +247,7 @@ def test_evaluation_without_data_reads_the_base_run_alone(write_flow):
 
 
 def test_an_llm_flow_runs_each_line_against_the_model(write_flow, fake_llm: FakeLLM):
-    flow = load_flow(write_flow("chat", LLM_FLOW))
+    flow = load_flow(write_flow("chat", QA_FLOW))
     runner = OpenAIRunner(lambda name: Connection(name, "openai", fake_llm.base_url, api_key="k"), environ={})
     rows = [{"question": f"question {i}"} for i in range(6)]
     result = run_batch(flow, rows, llm=runner, concurrency=3)
@@ -319,7 +259,7 @@ def test_an_llm_flow_runs_each_line_against_the_model(write_flow, fake_llm: Fake
 
 
 def test_an_llm_line_without_a_runner_fails_naming_the_node(write_flow):
-    result = run_batch(load_flow(write_flow("chat", LLM_FLOW)), [{"question": "hi"}])
+    result = run_batch(load_flow(write_flow("chat", QA_FLOW)), [{"question": "hi"}])
     assert result.lines[0].status == "Failed" and result.lines[0].error["node"] == "chat"
 
 

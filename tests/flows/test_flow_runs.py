@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 import typer
 from fake_llm import FakeLLM
+from flow_samples import EVAL_FLOW, QA_FLOW
 from typer.testing import CliRunner
 
 from headrace import Experiment, Pipeline, PipelineData, PythonScriptStep
@@ -27,76 +28,6 @@ from headrace.sdk.flow_runs import (
 )
 from headrace.sdk.flow_step import STEP_SCRIPT, FlowStep, stage_flow
 from headrace.services.connections import create_connection
-
-QA_FLOW = {
-    "flow.yaml": """
-        inputs:
-          question: {type: string}
-        outputs:
-          answer: {type: string, reference: "${tidy.output}"}
-        nodes:
-        - name: chat
-          type: llm
-          source: {type: code, path: chat.jinja2}
-          connection: llm
-          inputs: {model: gpt-4o-mini, max_tokens: 16, question: "${inputs.question}"}
-        - name: tidy
-          type: python
-          source: {type: code, path: tidy.py}
-          inputs: {text: "${chat.output}"}
-    """,
-    "chat.jinja2": """
-        # system:
-        Answer with one word.
-        # user:
-        {{ question }}
-    """,
-    "tidy.py": """
-        from headrace.flows import tool
-
-
-        @tool
-        def tidy(text: str) -> str:
-            return text.strip().rstrip(".")
-    """,
-}
-
-EVAL_FLOW = {
-    "flow.yaml": """
-        type: evaluation
-        inputs:
-          answer: {type: string}
-          truth: {type: string}
-        outputs:
-          correct: {type: bool, reference: "${grade.output}"}
-        nodes:
-        - name: grade
-          type: python
-          source: {type: code, path: grade.py}
-          function: grade
-          inputs: {answer: "${inputs.answer}", truth: "${inputs.truth}"}
-        - name: accuracy
-          type: python
-          source: {type: code, path: grade.py}
-          function: accuracy
-          aggregation: true
-          inputs: {grades: "${grade.output}"}
-    """,
-    "grade.py": """
-        from headrace.flows import log_metric, tool
-
-
-        @tool
-        def grade(answer: str, truth: str) -> bool:
-            return answer.lower() == truth.lower()
-
-
-        @tool
-        def accuracy(grades: list) -> float:
-            log_metric("accuracy", sum(grades) / len(grades))
-            return sum(grades) / len(grades)
-    """,
-}
 
 ECHO_FLOW = {
     "flow.yaml": """
@@ -174,7 +105,8 @@ def test_a_batch_run_then_its_evaluation_are_recorded_pipeline_runs(workspace, w
     graded = evaluate_flow(workspace, grader, run, data, {"answer": "${run.outputs.answer}", "truth": "${data.truth}"})
     assert graded.wait_for_completion(show_output=False) == "Finished"
     assert graded.experiment.name == "qa" and graded.tags[BASE_RUN_TAG] == run.id
-    assert graded.get_metrics() == {"lines_completed": 3, "lines_failed": 0, "accuracy": pytest.approx(2 / 3)}
+    assert graded.get_metrics() == {"lines_completed": 3, "lines_failed": 0, "accuracy": pytest.approx(2 / 3),
+                                   "graded": 3}
     summary = flow_summary(graded)
     assert (summary["status"], summary["lines"], summary["lines_completed"]) == ("Finished", 3, 3)
     outputs = Path(summary["outputs"]["local_path"])

@@ -1,30 +1,22 @@
 """``HeadraceClient``: the REST API of a headrace server (``/api/v1``) as Python calls.
 
 Every call returns a wire model of ``headrace.schemas`` (or bytes, text, a dict) and raises only
-``HeadraceError``s: a server error answer becomes the class the server raised, with its message
-(``error_mapping``), and a transport failure becomes ``ServerUnavailableError`` naming the URL.
-
-Retries: a request that never reached the server (connection refused, connect timeout) is retried
-whatever its method. A request that may have reached it is retried only when repeating it is
-harmless: reads, ``PUT``s, state changes such as enable/disable, and submissions, which carry an
-``Idempotency-Key`` so a repeat returns the first run.
+``HeadraceError``s. Sending, retries and error answers are ``ApiSession``'s (``client/session.py``).
 """
 
 from __future__ import annotations
 
 import json
-import time
 import uuid
-import weakref
 from collections.abc import Iterator, Mapping
-from typing import Any, TypeVar
+from typing import Any
 from urllib.parse import quote
 
 import httpx
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel
 
 from headrace.client.error_mapping import error_from_response
-from headrace.errors import ConfigError, RemoteError, ServerUnavailableError
+from headrace.client.session import API, ApiSession, seg
 from headrace.schemas import (
     ExperimentList,
     ExperimentRead,
@@ -48,23 +40,8 @@ from headrace.schemas import (
 from headrace.schemas.datastores import DatastoreList, DatastoreRead, FileList, FileRead
 from headrace.schemas.flows import FlowList, FlowRead
 
-M = TypeVar("M", bound=BaseModel)
 
-DEFAULT_TIMEOUT = 60.0
-"""Seconds a call may take (connecting is capped at 10 s)."""
-DEFAULT_RETRIES = 3
-"""Retries after a transport failure (see the module docstring for which calls are retried)."""
-_BACKOFF = (0.1, 0.3, 0.9, 2.0)
-_API = "/api/v1"
-_NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
-
-
-def _seg(value: str) -> str:
-    """One path segment, escaped (ids are safe; names and experiment names may not be)."""
-    return quote(str(value), safe="")
-
-
-class HeadraceClient:
+class HeadraceClient(ApiSession):
     """A client of one headrace server.
 
     Args:
@@ -79,107 +56,6 @@ class HeadraceClient:
         ...     run = client.get_run(run_id)
         ...     print(run.Status, [s.Name for s in run.Steps])
     """
-
-    def __init__(self, url: str, token: str | None = None, timeout: float = DEFAULT_TIMEOUT, *,
-                 retries: int = DEFAULT_RETRIES, transport: httpx.BaseTransport | None = None):
-        base = url.strip().rstrip("/")
-        if base.endswith(_API):
-            base = base[: -len(_API)]
-        if not base.startswith(("http://", "https://")):
-            raise ConfigError(f"invalid server URL {url!r}: expected http://host:port or https://host/...")
-        self.url = base
-        self.retries = retries
-        headers = {"Authorization": f"Bearer {token}"} if token else {}
-        self._http = httpx.Client(base_url=base + _API, headers=headers, transport=transport,
-                                  timeout=httpx.Timeout(timeout, connect=min(timeout, 10.0)))
-        # Workspaces are rarely closed explicitly: close the connections when the client is dropped.
-        self._closer = weakref.finalize(self, self._http.close)
-
-    def close(self) -> None:
-        self._closer()
-
-    def __enter__(self) -> HeadraceClient:
-        return self
-
-    def __exit__(self, *_exc: object) -> None:
-        self.close()
-
-    def __repr__(self) -> str:
-        return f"HeadraceClient(url={self.url!r})"
-
-    # -- transport -----------------------------------------------------------------------------
-    def send(self, method: str, path: str, *, params: Mapping[str, Any] | None = None, json_body: Any = None,
-             content: bytes | None = None, headers: Mapping[str, str] | None = None,
-             idempotent: bool | None = None) -> httpx.Response:
-        """Send one request (retrying as the module docstring says) and return the answer, whatever its status.
-
-        Raises:
-            ServerUnavailableError: no answer after the retries.
-        """
-        if idempotent is None:
-            idempotent = method in ("GET", "HEAD", "PUT", "DELETE", "OPTIONS")
-        query = {k: v for k, v in (params or {}).items() if v is not None}
-        attempt = 0
-        while True:
-            try:
-                return self._http.request(method, path, params=query, json=json_body, content=content,
-                                          headers=headers)
-            except httpx.TransportError as exc:
-                retry = isinstance(exc, _NOT_SENT) or idempotent
-                if not retry or attempt >= self.retries:
-                    raise self._unavailable(method, path, exc) from exc
-            time.sleep(_BACKOFF[min(attempt, len(_BACKOFF) - 1)])
-            attempt += 1
-
-    def request(self, method: str, path: str, **options: Any) -> httpx.Response:
-        """``send``, raising the mapped ``HeadraceError`` for an error answer (status >= 400)."""
-        response = self.send(method, path, **options)
-        if response.status_code >= 400:
-            raise self._error(response, method, path)
-        return response
-
-    def _unavailable(self, method: str, path: str, exc: httpx.TransportError) -> ServerUnavailableError:
-        if isinstance(exc, httpx.TimeoutException):
-            why = f"no answer within the time limit ({type(exc).__name__})"
-        else:
-            why = str(exc) or type(exc).__name__
-        return ServerUnavailableError(
-            f"cannot reach the headrace server at {self.url} ({method} {_API}{path}: {why}); is it running? "
-            "Start it with `headrace server`, or check HEADRACE_URL / the \"url\" in .headrace/config.json",
-            self.url,
-        )
-
-    def _error(self, response: httpx.Response, method: str, path: str) -> Exception:
-        body: Any = None
-        if response.content:
-            try:
-                body = response.json()
-            except ValueError:
-                body = response.text
-        return error_from_response(response.status_code, body, self.url, f"{method} {_API}{path}")
-
-    def _model(self, model: type[M], method: str, path: str, **options: Any) -> M:
-        response = self.request(method, path, **options)
-        try:
-            return model.model_validate_json(response.content)
-        except ValidationError as exc:
-            raise RemoteError(
-                f"{method} {_API}{path} on {self.url} answered something that is not a {model.__name__}: "
-                f"{exc.errors()[0].get('msg') if exc.errors() else exc}; is this a headrace server of the "
-                "same version?", self.url, response.status_code,
-            ) from None
-
-    def _json(self, method: str, path: str, **options: Any) -> Any:
-        response = self.request(method, path, **options)
-        try:
-            return response.json()
-        except ValueError:
-            raise RemoteError(f"{method} {_API}{path} on {self.url} did not answer JSON", self.url,
-                              response.status_code) from None
-
-    @staticmethod
-    def _body(model: BaseModel) -> Any:
-        return json.loads(model.model_dump_json(exclude_none=True))
 
     # -- server ---------------------------------------------------------------------------------
     def health(self) -> HealthRead:
@@ -213,7 +89,7 @@ class HeadraceClient:
 
     def get_run(self, run_id: str) -> RunRead:
         """A run with its ``Steps``."""
-        return self._model(RunRead, "GET", f"/runs/{_seg(run_id)}")
+        return self._model(RunRead, "GET", f"/runs/{seg(run_id)}")
 
     def create_run(self, body: BaseModel, idempotency_key: str | None = None) -> RunRead:
         """``POST /runs`` (a ``RunCreate``): run a graph stored with ``create_graph``."""
@@ -221,33 +97,33 @@ class HeadraceClient:
                            headers={"Idempotency-Key": idempotency_key or uuid.uuid4().hex}, idempotent=True)
 
     def list_steps(self, run_id: str) -> list[StepRunRead]:
-        return self._model(StepRunList, "GET", f"/runs/{_seg(run_id)}/steps").Value
+        return self._model(StepRunList, "GET", f"/runs/{seg(run_id)}/steps").Value
 
     def get_step_run(self, step_run_id: str) -> StepRunRead:
-        return self._model(StepRunRead, "GET", f"/step-runs/{_seg(step_run_id)}")
+        return self._model(StepRunRead, "GET", f"/step-runs/{seg(step_run_id)}")
 
     def step_log(self, run_id: str, step: str, log: str = "stdout", tail: int | None = None) -> str:
         """A step's ``stdout``, ``stderr`` or ``execution`` log; ``step`` is its name or step run id."""
-        path = f"/runs/{_seg(run_id)}/steps/{_seg(step)}/logs"
+        path = f"/runs/{seg(run_id)}/steps/{seg(step)}/logs"
         response = self.request("GET", path, params={"log": log, "tail": tail})
         return response.content.decode("utf-8", "replace")
 
     def run_metrics(self, run_id: str) -> dict[str, Any]:
-        return self._json("GET", f"/runs/{_seg(run_id)}/metrics")
+        return self._json("GET", f"/runs/{seg(run_id)}/metrics")
 
     def step_metrics(self, run_id: str, step: str) -> dict[str, Any]:
-        return self._json("GET", f"/runs/{_seg(run_id)}/steps/{_seg(step)}/metrics")
+        return self._json("GET", f"/runs/{seg(run_id)}/steps/{seg(step)}/metrics")
 
     def cancel_run(self, run_id: str) -> RunRead:
-        return self._model(RunRead, "POST", f"/runs/{_seg(run_id)}/cancel", idempotent=True)
+        return self._model(RunRead, "POST", f"/runs/{seg(run_id)}/cancel", idempotent=True)
 
     def publish_run(self, run_id: str, body: BaseModel) -> PublishedPipelineRead:
         """``POST /runs/{id}/publish`` (a ``RunPublish``)."""
-        return self._model(PublishedPipelineRead, "POST", f"/runs/{_seg(run_id)}/publish", json_body=self._body(body))
+        return self._model(PublishedPipelineRead, "POST", f"/runs/{seg(run_id)}/publish", json_body=self._body(body))
 
     # -- snapshots and graphs (the remote SDK's submit and publish) -----------------------------
     def has_snapshot(self, digest: str) -> bool:
-        response = self.send("HEAD", f"/snapshots/{_seg(digest)}")
+        response = self.send("HEAD", f"/snapshots/{seg(digest)}")
         if response.status_code == 404:
             return False
         if response.status_code >= 400:
@@ -256,7 +132,7 @@ class HeadraceClient:
 
     def put_snapshot(self, digest: str, archive: bytes) -> SnapshotRead:
         """Upload a ``store_snapshot`` archive (tar.gz) whose files hash to ``digest``."""
-        return self._model(SnapshotRead, "PUT", f"/snapshots/{_seg(digest)}", content=archive,
+        return self._model(SnapshotRead, "PUT", f"/snapshots/{seg(digest)}", content=archive,
                            headers={"Content-Type": "application/gzip"})
 
     def create_graph(self, graph: Mapping[str, Any]) -> str:
@@ -272,7 +148,7 @@ class HeadraceClient:
 
     def get_pipeline(self, pipeline_id: str) -> PublishedPipelineRead:
         """A published pipeline with its ``Graph``."""
-        return self._model(PublishedPipelineRead, "GET", f"/pipelines/{_seg(pipeline_id)}")
+        return self._model(PublishedPipelineRead, "GET", f"/pipelines/{seg(pipeline_id)}")
 
     def publish_graph(self, body: BaseModel) -> PublishedPipelineRead:
         """``POST /pipelines`` (a ``PublishedPipelineCreate``)."""
@@ -280,11 +156,11 @@ class HeadraceClient:
 
     def set_pipeline_enabled(self, pipeline_id: str, enabled: bool) -> PublishedPipelineRead:
         action = "enable" if enabled else "disable"
-        return self._model(PublishedPipelineRead, "POST", f"/pipelines/{_seg(pipeline_id)}/{action}", idempotent=True)
+        return self._model(PublishedPipelineRead, "POST", f"/pipelines/{seg(pipeline_id)}/{action}", idempotent=True)
 
     def submit_pipeline(self, pipeline_id: str, body: BaseModel, idempotency_key: str | None = None) -> SubmitResponse:
         """``POST /pipelines/{id}/submit`` with a ``SubmitRequest`` (the Azure ML v1 body)."""
-        return self._model(SubmitResponse, "POST", f"/pipelines/{_seg(pipeline_id)}/submit",
+        return self._model(SubmitResponse, "POST", f"/pipelines/{seg(pipeline_id)}/submit",
                            json_body=self._body(body), idempotent=True,
                            headers={"Idempotency-Key": idempotency_key or uuid.uuid4().hex})
 
@@ -293,10 +169,10 @@ class HeadraceClient:
         return self._model(PipelineEndpointList, "GET", "/pipeline-endpoints", params={"activeOnly": active_only}).Value
 
     def get_endpoint(self, endpoint_id: str) -> PipelineEndpointRead:
-        return self._model(PipelineEndpointRead, "GET", f"/pipeline-endpoints/{_seg(endpoint_id)}")
+        return self._model(PipelineEndpointRead, "GET", f"/pipeline-endpoints/{seg(endpoint_id)}")
 
     def get_endpoint_by_name(self, name: str) -> PipelineEndpointRead:
-        return self._model(PipelineEndpointRead, "GET", f"/pipeline-endpoints/by-name/{_seg(name)}")
+        return self._model(PipelineEndpointRead, "GET", f"/pipeline-endpoints/by-name/{seg(name)}")
 
     def create_endpoint(self, body: BaseModel) -> PipelineEndpointRead:
         """``POST /pipeline-endpoints`` (a ``PipelineEndpointCreate``)."""
@@ -304,22 +180,22 @@ class HeadraceClient:
 
     def add_endpoint_version(self, endpoint_id: str, body: BaseModel) -> PipelineEndpointRead:
         """``POST /pipeline-endpoints/{id}/versions`` (an ``EndpointVersionCreate``)."""
-        return self._model(PipelineEndpointRead, "POST", f"/pipeline-endpoints/{_seg(endpoint_id)}/versions",
+        return self._model(PipelineEndpointRead, "POST", f"/pipeline-endpoints/{seg(endpoint_id)}/versions",
                            json_body=self._body(body))
 
     def set_endpoint_default(self, endpoint_id: str, version: str) -> PipelineEndpointRead:
-        return self._model(PipelineEndpointRead, "PUT", f"/pipeline-endpoints/{_seg(endpoint_id)}/default-version",
+        return self._model(PipelineEndpointRead, "PUT", f"/pipeline-endpoints/{seg(endpoint_id)}/default-version",
                            json_body={"Version": str(version)})
 
     def set_endpoint_status(self, endpoint_id: str, action: str) -> PipelineEndpointRead:
         """``action``: ``enable``, ``disable`` or ``archive``."""
-        return self._model(PipelineEndpointRead, "POST", f"/pipeline-endpoints/{_seg(endpoint_id)}/{action}",
+        return self._model(PipelineEndpointRead, "POST", f"/pipeline-endpoints/{seg(endpoint_id)}/{action}",
                            idempotent=True)
 
     def submit_endpoint(self, endpoint_id: str, body: BaseModel, pipeline_version: str | None = None,
                         idempotency_key: str | None = None) -> SubmitResponse:
         """``POST /pipeline-endpoints/{id}/submit[?pipelineVersion=N]`` with a ``SubmitRequest``."""
-        return self._model(SubmitResponse, "POST", f"/pipeline-endpoints/{_seg(endpoint_id)}/submit",
+        return self._model(SubmitResponse, "POST", f"/pipeline-endpoints/{seg(endpoint_id)}/submit",
                            params={"pipelineVersion": pipeline_version}, json_body=self._body(body),
                            idempotent=True, headers={"Idempotency-Key": idempotency_key or uuid.uuid4().hex})
 
@@ -331,7 +207,7 @@ class HeadraceClient:
         return self._model(ScheduleList, "GET", "/schedules", params=params).Value
 
     def get_schedule(self, schedule_id: str) -> ScheduleRead:
-        return self._model(ScheduleRead, "GET", f"/schedules/{_seg(schedule_id)}")
+        return self._model(ScheduleRead, "GET", f"/schedules/{seg(schedule_id)}")
 
     def create_schedule(self, body: BaseModel) -> ScheduleRead:
         """``POST /schedules`` (a ``ScheduleCreate``); not retried once sent (a repeat would make a second one)."""
@@ -339,24 +215,24 @@ class HeadraceClient:
 
     def update_schedule(self, schedule_id: str, body: BaseModel) -> ScheduleRead:
         """``PUT /schedules/{id}`` (a ``ScheduleUpdate``: missing fields keep their value)."""
-        return self._model(ScheduleRead, "PUT", f"/schedules/{_seg(schedule_id)}", json_body=self._body(body))
+        return self._model(ScheduleRead, "PUT", f"/schedules/{seg(schedule_id)}", json_body=self._body(body))
 
     def enable_schedule(self, schedule_id: str) -> ScheduleRead:
         """Activate it: it fires from now on (slots missed while disabled never run)."""
-        return self._model(ScheduleRead, "POST", f"/schedules/{_seg(schedule_id)}/enable", idempotent=True)
+        return self._model(ScheduleRead, "POST", f"/schedules/{seg(schedule_id)}/enable", idempotent=True)
 
     def disable_schedule(self, schedule_id: str) -> ScheduleRead:
-        return self._model(ScheduleRead, "POST", f"/schedules/{_seg(schedule_id)}/disable", idempotent=True)
+        return self._model(ScheduleRead, "POST", f"/schedules/{seg(schedule_id)}/disable", idempotent=True)
 
     def delete_schedule(self, schedule_id: str) -> None:
         """Delete a disabled schedule (``ConflictError`` while it is active)."""
-        self.request("DELETE", f"/schedules/{_seg(schedule_id)}")
+        self.request("DELETE", f"/schedules/{seg(schedule_id)}")
 
     def schedule_runs(self, schedule_id: str, limit: int = 100) -> list[RunRead]:
-        return self._model(RunList, "GET", f"/schedules/{_seg(schedule_id)}/runs", params={"limit": limit}).Value
+        return self._model(RunList, "GET", f"/schedules/{seg(schedule_id)}/runs", params={"limit": limit}).Value
 
     def schedule_ticks(self, schedule_id: str, limit: int = 100) -> list[ScheduleTickRead]:
-        return self._model(ScheduleTickList, "GET", f"/schedules/{_seg(schedule_id)}/ticks",
+        return self._model(ScheduleTickList, "GET", f"/schedules/{seg(schedule_id)}/ticks",
                            params={"limit": limit}).Value
 
     # -- experiments ----------------------------------------------------------------------------
@@ -364,14 +240,14 @@ class HeadraceClient:
         return self._model(ExperimentList, "GET", "/experiments").Value
 
     def get_experiment(self, name: str) -> ExperimentRead:
-        return self._model(ExperimentRead, "GET", f"/experiments/{_seg(name)}")
+        return self._model(ExperimentRead, "GET", f"/experiments/{seg(name)}")
 
     # -- datastores -----------------------------------------------------------------------------
     def list_datastores(self) -> list[DatastoreRead]:
         return self._model(DatastoreList, "GET", "/datastores").Value
 
     def get_datastore(self, name: str) -> DatastoreRead:
-        return self._model(DatastoreRead, "GET", f"/datastores/{_seg(name)}")
+        return self._model(DatastoreRead, "GET", f"/datastores/{seg(name)}")
 
     def register_datastore(self, name: str, path: str) -> DatastoreRead:
         """Register a folder *of the server's machine* as a datastore (a repeat with the same folder is harmless)."""
@@ -379,15 +255,15 @@ class HeadraceClient:
                            idempotent=True)
 
     def list_files(self, name: str, prefix: str = "", recursive: bool = True) -> list[FileRead]:
-        return self._model(FileList, "GET", f"/datastores/{_seg(name)}/files",
+        return self._model(FileList, "GET", f"/datastores/{seg(name)}/files",
                            params={"prefix": prefix, "recursive": recursive}).Value
 
     def read_file(self, name: str, path: str) -> bytes:
-        return self.request("GET", f"/datastores/{_seg(name)}/files/{quote(path, safe='/')}").content
+        return self.request("GET", f"/datastores/{seg(name)}/files/{quote(path, safe='/')}").content
 
     def write_file(self, name: str, path: str, data: bytes, overwrite: bool = False) -> FileRead:
         """Write one file. Without ``overwrite`` a repeat could find its own first write, so it is not retried."""
-        return self._model(FileRead, "PUT", f"/datastores/{_seg(name)}/files/{quote(path, safe='/')}",
+        return self._model(FileRead, "PUT", f"/datastores/{seg(name)}/files/{quote(path, safe='/')}",
                            params={"overwrite": overwrite}, content=data, idempotent=overwrite,
                            headers={"Content-Type": "application/octet-stream"})
 
@@ -401,23 +277,23 @@ class HeadraceClient:
         return self._model(FlowList, "GET", "/flows", params={"activeOnly": active_only}).Value
 
     def get_flow(self, name: str) -> FlowRead:
-        return self._model(FlowRead, "GET", f"/flows/{_seg(name)}")
+        return self._model(FlowRead, "GET", f"/flows/{seg(name)}")
 
     def set_flow_enabled(self, name: str, enabled: bool) -> FlowRead:
         action = "enable" if enabled else "disable"
-        return self._model(FlowRead, "POST", f"/flows/{_seg(name)}/{action}", idempotent=True)
+        return self._model(FlowRead, "POST", f"/flows/{seg(name)}/{action}", idempotent=True)
 
     def set_flow_default(self, name: str, version: int) -> FlowRead:
-        return self._model(FlowRead, "PUT", f"/flows/{_seg(name)}/default-version", json_body={"Version": version})
+        return self._model(FlowRead, "PUT", f"/flows/{seg(name)}/default-version", json_body={"Version": version})
 
     def score_flow(self, name: str, inputs: Mapping[str, Any], version: int | None = None) -> dict[str, Any]:
         """``POST /flows/{name}/score``: run the flow once; returns its outputs (never retried once sent)."""
-        return self._json("POST", f"/flows/{_seg(name)}/score", params={"version": version}, json_body=dict(inputs))
+        return self._json("POST", f"/flows/{seg(name)}/score", params={"version": version}, json_body=dict(inputs))
 
     def stream_flow(self, name: str, inputs: Mapping[str, Any], version: int | None = None) -> Iterator[dict[str, Any]]:
         """Score with ``Accept: text/event-stream``: yields the events' data (the non-streamed outputs first,
         then ``{output: chunk}`` per chunk); an error event raises as ``score_flow`` would."""
-        path = f"/flows/{_seg(name)}/score"
+        path = f"/flows/{seg(name)}/score"
         query = {"version": version} if version is not None else {}
         try:
             with self._http.stream("POST", path, params=query, json=dict(inputs),
@@ -432,7 +308,7 @@ class HeadraceClient:
                     elif line.startswith("data:"):
                         data = json.loads(line[5:])
                         if event == "error":
-                            raise error_from_response(500, data, self.url, f"POST {_API}{path}")
+                            raise error_from_response(500, data, self.url, f"POST {API}{path}")
                         yield data
                     elif not line:
                         event = ""

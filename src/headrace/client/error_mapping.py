@@ -1,4 +1,4 @@
-"""HTTP answers back to the exceptions the server raised: one table, the reverse of ``server/errors.py``.
+"""HTTP answers back to the exceptions the server raised: ``headrace.error_codes`` read backwards.
 
 A server error body is ``{"Error": {"Code", "Message", "Target"}}``. The ``Code`` picks the class and
 the ``Message`` is kept as is, so a remote caller reads the same text an embedded one would. Answers
@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from headrace.error_codes import ERROR_CODES, UNKNOWN_DATASTORE
 from headrace.errors import (
     AccessDeniedError,
     AlreadyExistsError,
@@ -18,7 +19,6 @@ from headrace.errors import (
     ConflictError,
     DatastoreError,
     DefinitionError,
-    DisabledError,
     FlowDefinitionError,
     FlowInputError,
     FlowNodeError,
@@ -26,36 +26,19 @@ from headrace.errors import (
     LLMError,
     NotFoundError,
     ParameterError,
-    ParameterTypeError,
     PathEscapeError,
     RemoteError,
     ScheduleError,
     TokenBudgetError,
-    UnknownParameterError,
 )
 
-# Code -> class. The codes are those of ``headrace.server.errors.STATUS_TABLE`` (plus its refinements).
+# Code -> class: the shared table read backwards (its codes are distinct), plus the server's refinement
+# and the codes of its token checks, which become the client's own auth errors.
 _BY_CODE: dict[str, type[HeadraceError]] = {
-    "BadRequest": ConfigError,
-    "UnknownParameter": UnknownParameterError,
-    "InvalidParameterType": ParameterTypeError,
-    "InvalidParameter": ParameterError,
-    "UnknownDatastore": ParameterError,
-    "InvalidPipeline": DefinitionError,
-    "InvalidSchedule": ScheduleError,
-    "PathEscapesDatastore": PathEscapeError,
-    "DatastoreError": DatastoreError,
+    **{code: cls for cls, _status, code in ERROR_CODES},
+    UNKNOWN_DATASTORE: ParameterError,
     "Unauthorized": AuthError,
     "Forbidden": AccessDeniedError,
-    "NotFound": NotFoundError,
-    "Disabled": DisabledError,
-    "AlreadyExists": AlreadyExistsError,
-    "Conflict": ConflictError,
-    "InvalidFlow": FlowDefinitionError,
-    "InvalidFlowInput": FlowInputError,
-    "TokenBudgetExceeded": TokenBudgetError,
-    "ModelError": LLMError,
-    "FlowNodeFailed": FlowNodeError,
 }
 _BY_STATUS: dict[int, type[HeadraceError]] = {
     400: ConfigError, 401: AuthError, 403: AccessDeniedError, 404: NotFoundError, 409: ConflictError,

@@ -13,7 +13,8 @@ from enum import Enum
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from headrace.core._wallclock import in_zone, to_instant
+from headrace.core._wallclock import check_cron, in_zone, to_instant
+from headrace.core.timezones import TimeZone
 from headrace.errors import ScheduleError
 
 
@@ -43,6 +44,9 @@ WEEK_DAYS = tuple(day.value for day in WeekDay)
 """Week day names, Monday first (index = `date.weekday()`)."""
 
 _FREQUENCIES = ", ".join(f.value for f in Frequency)
+# time_of_day first: by the time this is checked it has already been turned into hours and minutes.
+_EXCLUSIVE_WITH_CRON = ("frequency", "interval", "time_of_day", "hours", "minutes", "week_days", "month_days")
+_WALL_CLOCK_TIMES = (Frequency.DAY, Frequency.WEEK, Frequency.MONTH)
 _TIME_OF_DAY_RE = re.compile(r"^([0-9]{1,2}):([0-9]{2})$")
 
 
@@ -151,3 +155,50 @@ def aware(value: Any, field: str) -> datetime:
             f"{value!r} must be a timezone-aware datetime, e.g. datetime.now(timezone.utc)", field=field
         )
     return value
+
+
+def cron(value: Any, given: dict[str, Any]) -> str:
+    """Check `cron`: a 5-field expression, with none of the pattern arguments in `given` set (not None).
+
+    Returns the expression with its whitespace normalised.
+    """
+    for name in _EXCLUSIVE_WITH_CRON:
+        if given[name] is not None:
+            raise ScheduleError(
+                "cannot be combined with cron; put the timing in the cron expression, or drop cron",
+                field=name,
+            )
+    if not isinstance(value, str):
+        raise ScheduleError(f"expected a cron expression string, got {value!r}", field="cron")
+    expression = " ".join(value.split())
+    problem = check_cron(expression)
+    if problem:
+        raise ScheduleError(
+            f"{value!r} {problem}; e.g. '*/15 * * * *' (every 15 minutes) or '30 2 * * 1-5'",
+            field="cron",
+        )
+    return expression
+
+
+def pattern(freq: Frequency, hours: Any, minutes: Any, week_days: Any, month_days: Any,
+            from_time_of_day: bool) -> None:
+    """Check that the pattern arguments given suit the frequency (`from_time_of_day`: hours and minutes
+    came from `time_of_day`, which the error then names)."""
+    if week_days is not None and freq is not Frequency.WEEK:
+        raise ScheduleError(f"is only allowed with frequency Week, not {freq.value}", field="week_days")
+    if month_days is not None and freq is not Frequency.MONTH:
+        raise ScheduleError(f"is only allowed with frequency Month, not {freq.value}", field="month_days")
+    if (hours is not None or minutes is not None) and freq not in _WALL_CLOCK_TIMES:
+        field = "time_of_day" if from_time_of_day else ("hours" if hours is not None else "minutes")
+        raise ScheduleError(
+            f"is only allowed with frequency Day, Week or Month, not {freq.value}", field=field
+        )
+
+
+def zone_name(given: Any, zone: ZoneInfo) -> str:
+    """The zone as the caller named it: a `TimeZone` member's value, a stripped name, else the IANA key."""
+    if isinstance(given, TimeZone):
+        return given.value
+    if isinstance(given, str) and given.strip():
+        return given.strip()
+    return str(zone.key)

@@ -308,6 +308,29 @@ def _to_bool(value: Any) -> bool:
 def _to_int(value: Any) -> int:
     if isinstance(value, bool):
         raise ValueError(f"expected an integer, got the bool {value!r}")
+    number = parse_int(value)
+    if number is None:
+        raise ValueError(f"expected an integer, got {value!r}")
+    return number
+
+
+def _to_float(value: Any) -> float:
+    if isinstance(value, bool):
+        raise ValueError(f"expected a number, got the bool {value!r}")
+    number = parse_float(value)
+    if number is None:
+        raise ValueError(f"expected a number, got {value!r}")
+    return number
+
+
+def parse_int(value: Any) -> int | None:
+    """``value`` as an int: an int, a float with no fraction, or integer text; None when it is none of them.
+
+    Bools are refused (None), so that ``True`` never passes for 1. Shared with the flow inputs
+    (``headrace.flows.values``), which word their errors differently.
+    """
+    if isinstance(value, bool):
+        return None
     if isinstance(value, int):
         return value
     if isinstance(value, float) and value.is_integer():
@@ -317,12 +340,16 @@ def _to_int(value: Any) -> int:
             return int(value.strip())
         except ValueError:
             pass
-    raise ValueError(f"expected an integer, got {value!r}")
+    return None
 
 
-def _to_float(value: Any) -> float:
+def parse_float(value: Any) -> float | None:
+    """``value`` as a float: an int, a float, or number text (``"nan"`` and ``"inf"`` too); None otherwise.
+
+    Bools are refused (None), as in ``parse_int``.
+    """
     if isinstance(value, bool):
-        raise ValueError(f"expected a number, got the bool {value!r}")
+        return None
     if isinstance(value, (int, float)):
         return float(value)
     if isinstance(value, str):
@@ -330,7 +357,7 @@ def _to_float(value: Any) -> float:
             return float(value.strip())
         except ValueError:
             pass
-    raise ValueError(f"expected a number, got {value!r}")
+    return None
 
 
 def _to_datapath(value: Any) -> dict[str, str]:

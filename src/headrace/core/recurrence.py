@@ -67,10 +67,6 @@ from headrace.errors import ScheduleError
 
 __all__ = ["Frequency", "ScheduleRecurrence", "TimeZone", "WeekDay"]
 
-# time_of_day first: by the time this is checked it has already been turned into hours and minutes.
-_EXCLUSIVE_WITH_CRON = ("frequency", "interval", "time_of_day", "hours", "minutes", "week_days", "month_days")
-_WALL_CLOCK_TIMES = (Frequency.DAY, Frequency.WEEK, Frequency.MONTH)
-
 
 class ScheduleRecurrence:
     """When a schedule fires: a frequency and interval with an optional pattern, or a cron expression.
@@ -145,11 +141,15 @@ class ScheduleRecurrence:
             hours, minutes = [hour], [minute]
         frequency = interval = cron = None
         if self._cron is not None:
-            cron = self._check_cron(hours, minutes, week_days, month_days)
+            given = {
+                "frequency": self._frequency, "interval": self._interval, "hours": hours, "minutes": minutes,
+                "week_days": week_days, "month_days": month_days, "time_of_day": self._time_of_day,
+            }  # fmt: skip
+            cron = check.cron(self._cron, given)
         else:
             frequency = check.frequency(self._frequency)
             interval = check.interval(self._interval)
-            self._check_pattern(frequency, hours, minutes, week_days, month_days)
+            check.pattern(frequency, hours, minutes, week_days, month_days, self._time_of_day is not None)
         start = check.moment(self._start, zone, "start_time")
         end = check.moment(self._end, zone, "end_time")
         if start is not None and end is not None and end <= start:
@@ -158,53 +158,10 @@ class ScheduleRecurrence:
             )
         self._frequency, self._interval, self._cron = frequency, interval, cron
         self._zone: ZoneInfo = zone
-        self._zone_given = _given_zone_name(self._zone_given, zone)
+        self._zone_given = check.zone_name(self._zone_given, zone)
         self._hours, self._minutes, self._time_of_day = hours, minutes, None
         self._week_days, self._month_days = week_days, month_days
         self._start, self._end = start, end
-
-    def _check_cron(self, hours: Any, minutes: Any, week_days: Any, month_days: Any) -> str:
-        given = {
-            "frequency": self._frequency, "interval": self._interval, "hours": hours, "minutes": minutes,
-            "week_days": week_days, "month_days": month_days, "time_of_day": self._time_of_day,
-        }  # fmt: skip
-        for name in _EXCLUSIVE_WITH_CRON:
-            if given[name] is not None:
-                raise ScheduleError(
-                    "cannot be combined with cron; put the timing in the cron expression, or drop cron",
-                    field=name,
-                )
-        if not isinstance(self._cron, str):
-            raise ScheduleError(f"expected a cron expression string, got {self._cron!r}", field="cron")
-        expression = " ".join(self._cron.split())
-        problem = wallclock.check_cron(expression)
-        if problem:
-            raise ScheduleError(
-                f"{self._cron!r} {problem}; e.g. '*/15 * * * *' (every 15 minutes) or '30 2 * * 1-5'",
-                field="cron",
-            )
-        return expression
-
-    def _check_pattern(
-        self, frequency: Frequency, hours: Any, minutes: Any, week_days: Any, month_days: Any
-    ) -> None:
-        if week_days is not None and frequency is not Frequency.WEEK:
-            raise ScheduleError(
-                f"is only allowed with frequency Week, not {frequency.value}", field="week_days"
-            )
-        if month_days is not None and frequency is not Frequency.MONTH:
-            raise ScheduleError(
-                f"is only allowed with frequency Month, not {frequency.value}", field="month_days"
-            )
-        if (hours is not None or minutes is not None) and frequency not in _WALL_CLOCK_TIMES:
-            field = (
-                "time_of_day"
-                if self._time_of_day is not None
-                else ("hours" if hours is not None else "minutes")
-            )
-            raise ScheduleError(
-                f"is only allowed with frequency Day, Week or Month, not {frequency.value}", field=field
-            )
 
     # -- properties -----------------------------------------------------------------------------
 
@@ -394,10 +351,3 @@ class ScheduleRecurrence:
         inner = ", ".join(f"{k}={v!r}" for k, v in fields.items())
         return f"ScheduleRecurrence({inner})"
 
-
-def _given_zone_name(given: Any, zone: ZoneInfo) -> str:
-    if isinstance(given, TimeZone):
-        return given.value
-    if isinstance(given, str) and given.strip():
-        return given.strip()
-    return str(zone.key)

@@ -6,6 +6,8 @@ import json
 import math
 from typing import Any
 
+from headrace.core.params import parse_float, parse_int
+
 __all__ = ["TYPES", "convert", "json_safe"]
 
 #: The input types of ``flow.yaml``, with the Python type each converts to.
@@ -36,28 +38,16 @@ def convert(kind: str, value: Any) -> Any:
     if kind == "int":
         if isinstance(value, bool):
             raise ValueError(f"expected an integer, got a boolean ({value})")
-        if isinstance(value, int):
-            return value
-        if isinstance(value, float) and value.is_integer():
-            return int(value)
-        if isinstance(value, str):
-            try:
-                return int(value.strip())
-            except ValueError:
-                pass
-        raise ValueError(f"expected an integer, got {_show(value)}")
+        number = parse_int(value)
+        if number is None:
+            raise ValueError(f"expected an integer, got {_show(value)}")
+        return number
     if kind == "double":
-        if isinstance(value, int | float) and not isinstance(value, bool):
-            return float(value)
-        if isinstance(value, str):
-            try:
-                number = float(value.strip())
-            except ValueError:
-                pass
-            else:
-                if math.isfinite(number):
-                    return number
-        raise ValueError(f"expected a number, got {_show(value)}")
+        number = parse_float(value)
+        # Text must name a finite number; a float value passes as it is.
+        if number is None or (isinstance(value, str) and not math.isfinite(number)):
+            raise ValueError(f"expected a number, got {_show(value)}")
+        return number
     if kind == "bool":
         if isinstance(value, bool):
             return value

@@ -1,4 +1,5 @@
-"""The one exception -> HTTP status table of the REST API, and the handlers that apply it.
+"""The exception -> HTTP status table of the REST API (``headrace.error_codes`` and the request checks'
+errors), and the handlers that apply it.
 
 Every error response has the body ``{"Error": {"Code", "Message", "Target"}}`` (Azure ML v1's
 ``ErrorResponse``), whatever raised it: a service (``HeadraceError``), the request checks of this
@@ -16,26 +17,8 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from headrace.errors import (
-    AlreadyExistsError,
-    ConfigError,
-    ConflictError,
-    DatastoreError,
-    DefinitionError,
-    DisabledError,
-    FlowDefinitionError,
-    FlowInputError,
-    FlowNodeError,
-    HeadraceError,
-    LLMError,
-    NotFoundError,
-    ParameterError,
-    ParameterTypeError,
-    PathEscapeError,
-    ScheduleError,
-    TokenBudgetError,
-    UnknownParameterError,
-)
+from headrace.error_codes import ERROR_CODES, UNKNOWN_DATASTORE
+from headrace.errors import HeadraceError, NotFoundError, ParameterError, PathEscapeError
 
 logger = logging.getLogger(__name__)
 
@@ -64,32 +47,15 @@ class NotAcceptableError(HeadraceError):
     """The client accepts none of the media types the route can answer with (``Accept``)."""
 
 
-# The order matters: the first class an exception is an instance of decides (subclasses first).
+# The first class an exception is an instance of decides. The request checks' own classes subclass
+# nothing else in the table, so they may come first.
 STATUS_TABLE: tuple[tuple[type[HeadraceError], int, str], ...] = (
     (BadRequestError, 400, "BadRequest"),
-    (UnknownParameterError, 400, "UnknownParameter"),
-    (ParameterTypeError, 400, "InvalidParameterType"),
-    (ParameterError, 400, "InvalidParameter"),
-    (ConfigError, 400, "BadRequest"),
-    (DefinitionError, 400, "InvalidPipeline"),
-    (ScheduleError, 400, "InvalidSchedule"),
-    (PathEscapeError, 400, "PathEscapesDatastore"),
-    (DatastoreError, 400, "DatastoreError"),
     (UnauthorizedError, 401, "Unauthorized"),
     (ForbiddenError, 403, "Forbidden"),
-    (NotFoundError, 404, "NotFound"),
-    (DisabledError, 409, "Disabled"),
-    (AlreadyExistsError, 409, "AlreadyExists"),
-    (ConflictError, 409, "Conflict"),
     (PayloadTooLargeError, 413, "PayloadTooLarge"),
     (NotAcceptableError, 406, "NotAcceptable"),
-    # Prompt flows. A failing node is a 500 whose message names the node (it is the flow's failure, not
-    # the server's); the model API failing is a 424, as on Azure ML online endpoints.
-    (FlowDefinitionError, 400, "InvalidFlow"),
-    (FlowInputError, 400, "InvalidFlowInput"),
-    (TokenBudgetError, 400, "TokenBudgetExceeded"),
-    (LLMError, 424, "ModelError"),
-    (FlowNodeError, 500, "FlowNodeFailed"),
+    *ERROR_CODES,
 )
 
 
@@ -104,7 +70,7 @@ def classify(exc: HeadraceError) -> tuple[int, str, str | None]:
 def _refine(exc: HeadraceError, code: str) -> str:
     """A bad data path is a ParameterError caused by the datastore lookup: name the actual cause."""
     if isinstance(exc, ParameterError) and isinstance(exc.__cause__, NotFoundError):
-        return "UnknownDatastore"
+        return UNKNOWN_DATASTORE
     if isinstance(exc, ParameterError) and isinstance(exc.__cause__, PathEscapeError):
         return "PathEscapesDatastore"
     return code

@@ -1,4 +1,4 @@
-"""The metadata store interface: experiments, pipelines, datastores, runs, step runs, metrics.
+"""The metadata store interface: experiments, pipelines, datastores, runs, step runs, metrics, tokens.
 
 Every implementation passes ``tests/storage/conformance.py``. Conventions: ``get_*`` raises
 ``NotFoundError``; ``list_*`` returns records newest first; ``update_*`` with ``expect`` only
@@ -9,31 +9,32 @@ which is how concurrent agents and cancels never overwrite each other.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
+from headrace.storage.base_flows import FlowStore
+from headrace.storage.base_publishing import PublishingStore
+from headrace.storage.base_schedules import ScheduleStore
 from headrace.storage.records import (
-    ConnectionRecord,
     DatastoreRecord,
     ExperimentRecord,
     MetricRecord,
-    PipelineEndpointRecord,
     PipelineRecord,
-    PublishedFlowRecord,
-    PublishedPipelineRecord,
     RunRecord,
     RunStatus,
-    ScheduleRecord,
-    ScheduleTickRecord,
     StepRunRecord,
     StepStatus,
     TokenRecord,
 )
 
 
-class MetadataStore(ABC):
-    """Where every run, step run and metric is recorded before and while it executes."""
+class MetadataStore(PublishingStore, ScheduleStore, FlowStore, ABC):
+    """Where every run, step run and metric is recorded before and while it executes.
+
+    The methods of published pipelines and endpoints, schedules, and prompt flows are declared in
+    ``PublishingStore``, ``ScheduleStore`` and ``FlowStore`` (``base_*.py`` beside this module).
+    """
 
     # -- experiments ---------------------------------------------------------------------
     @abstractmethod
@@ -177,63 +178,6 @@ class MetadataStore(ABC):
     def prune_run_keys(self, before: datetime) -> int:
         """Forget run keys created before ``before``; returns how many."""
 
-    # -- published pipelines -------------------------------------------------------------
-    @abstractmethod
-    def create_published_pipeline(self, record: PublishedPipelineRecord) -> PublishedPipelineRecord:
-        """Raises: AlreadyExistsError (duplicate id), NotFoundError (unknown pipeline_id)."""
-
-    @abstractmethod
-    def get_published_pipeline(self, published_id: str) -> PublishedPipelineRecord:
-        """Raises: NotFoundError."""
-
-    @abstractmethod
-    def list_published_pipelines(self, *, active_only: bool = True) -> list[PublishedPipelineRecord]:
-        """Newest first."""
-
-    @abstractmethod
-    def update_published_pipeline(self, published_id: str, **changes: Any) -> PublishedPipelineRecord:
-        """Apply changes (field names of the record; ``updated_at`` is set by the caller)."""
-
-    # -- pipeline endpoints --------------------------------------------------------------
-    @abstractmethod
-    def create_pipeline_endpoint(
-        self, record: PipelineEndpointRecord
-    ) -> PipelineEndpointRecord:
-        """Store an endpoint with its versions.
-
-        Raises:
-            AlreadyExistsError: the name is taken (archived endpoints free their name).
-        """
-
-    @abstractmethod
-    def get_pipeline_endpoint(
-        self, endpoint_id: str | None = None, *, name: str | None = None
-    ) -> PipelineEndpointRecord:
-        """By id, else by name. Raises: NotFoundError."""
-
-    @abstractmethod
-    def list_pipeline_endpoints(self, *, active_only: bool = True) -> list[PipelineEndpointRecord]:
-        """By name."""
-
-    @abstractmethod
-    def update_pipeline_endpoint(self, endpoint_id: str, **changes: Any) -> PipelineEndpointRecord:
-        """Change ``name``, ``description``, ``status``, ``default_version`` or ``updated_at``.
-
-        Raises:
-            NotFoundError: unknown endpoint, or ``default_version`` not among its versions.
-            AlreadyExistsError: a new ``name`` is taken.
-        """
-
-    @abstractmethod
-    def add_endpoint_version(
-        self, endpoint_id: str, published_pipeline_id: str, *, make_default: bool, added_at: datetime
-    ) -> PipelineEndpointRecord:
-        """Append version ``max + 1`` (atomic; numbers are never reused).
-
-        Raises:
-            AlreadyExistsError: the published pipeline is already a version of this endpoint.
-        """
-
     # -- tokens --------------------------------------------------------------------------
     @abstractmethod
     def create_token(self, record: TokenRecord) -> TokenRecord:
@@ -250,155 +194,6 @@ class MetadataStore(ABC):
     @abstractmethod
     def update_token(self, token_id: str, **changes: Any) -> TokenRecord:
         """Change ``revoked_at``, ``last_used_at`` or ``name``. Raises: NotFoundError."""
-
-    # -- schedules -----------------------------------------------------------------------
-    @abstractmethod
-    def create_schedule(self, record: ScheduleRecord, files: Mapping[str, str] | None = None) -> ScheduleRecord:
-        """Store a schedule, with the initial file cursor of a datastore schedule (path -> version).
-
-        Raises:
-            NotFoundError: its published pipeline or endpoint does not exist.
-        """
-
-    @abstractmethod
-    def get_schedule(self, schedule_id: str) -> ScheduleRecord:
-        """Raises: NotFoundError."""
-
-    @abstractmethod
-    def list_schedules(
-        self,
-        *,
-        active_only: bool = False,
-        published_pipeline_id: str | None = None,
-        pipeline_endpoint_id: str | None = None,
-    ) -> list[ScheduleRecord]:
-        """Newest first, filtered."""
-
-    @abstractmethod
-    def update_schedule(self, schedule_id: str, *, owner: str | None = None, **changes: Any) -> ScheduleRecord:
-        """Apply changes (field names of the record); with ``owner``, only while it holds the lease.
-
-        Raises:
-            NotFoundError: no such schedule.
-            ConflictError: ``owner`` given and it no longer holds the lease.
-        """
-
-    @abstractmethod
-    def delete_schedule(self, schedule_id: str) -> None:
-        """Delete a schedule with its fires, file cursor and ticks (its runs stay). Raises: NotFoundError."""
-
-    @abstractmethod
-    def claim_due_schedules(
-        self, owner: str, *, now: datetime, lease_until: datetime, limit: int = 100
-    ) -> list[ScheduleRecord]:
-        """Lease up to ``limit`` Active schedules whose ``next_fire_at`` is at or before ``now`` and
-        whose lease is free or expired, earliest first. No two callers get the same schedule."""
-
-    @abstractmethod
-    def next_schedule_due(self) -> datetime | None:
-        """The earliest instant some Active schedule can be claimed: its ``next_fire_at``, or its lease
-        expiry when later (None: nothing scheduled)."""
-
-    @abstractmethod
-    def create_scheduled_run(
-        self, run: RunRecord, steps: Sequence[StepRunRecord], *, fire_key: str
-    ) -> tuple[RunRecord, bool]:
-        """Create the run of one fire of ``run.schedule_id``, unless that fire already made one.
-
-        Returns (run, True) when created, else (the run made first under ``fire_key``, False).
-        """
-
-    @abstractmethod
-    def save_schedule_state(
-        self,
-        schedule_id: str,
-        *,
-        owner: str | None,
-        changes: Mapping[str, Any],
-        ticks: Sequence[ScheduleTickRecord] = (),
-        files: tuple[Mapping[str, str], Iterable[str]] | None = None,
-    ) -> ScheduleRecord:
-        """In one transaction, while ``owner`` holds the lease (any time when ``owner`` is None): apply
-        ``changes``, record ``ticks``, and apply ``files`` = (path -> version to upsert, paths to forget)
-        to the cursor (bumping ``cursor_rev``).
-
-        Raises:
-            ConflictError: ``owner`` no longer holds the lease (nothing is written).
-        """
-
-    @abstractmethod
-    def get_schedule_files(self, schedule_id: str) -> dict[str, str]:
-        """The file cursor of a datastore schedule: path -> version."""
-
-    @abstractmethod
-    def add_schedule_ticks(self, ticks: Sequence[ScheduleTickRecord]) -> None:
-        """Record evaluations made outside a state save (e.g. a failed one)."""
-
-    @abstractmethod
-    def list_schedule_ticks(self, schedule_id: str, *, limit: int = 100) -> list[ScheduleTickRecord]:
-        """Newest first."""
-
-    @abstractmethod
-    def prune_schedule_history(self, before: datetime) -> int:
-        """Forget ticks and fire keys older than ``before``; returns how many rows went."""
-
-    # -- LLM connections ---------------------------------------------------------------
-    @abstractmethod
-    def create_connection(self, record: ConnectionRecord) -> ConnectionRecord:
-        """Raises: AlreadyExistsError when the name is taken."""
-
-    @abstractmethod
-    def get_connection(self, name: str) -> ConnectionRecord:
-        """Raises: NotFoundError."""
-
-    @abstractmethod
-    def list_connections(self) -> list[ConnectionRecord]:
-        """All connections, by name."""
-
-    @abstractmethod
-    def update_connection(self, name: str, /, **changes: Any) -> ConnectionRecord:
-        """Apply changes (field names of the record but ``name`` and ``created_at``).
-
-        Raises:
-            NotFoundError: no such connection.
-            ValueError: a field that cannot change.
-        """
-
-    @abstractmethod
-    def delete_connection(self, name: str) -> None:
-        """Raises: NotFoundError."""
-
-    # -- published prompt flows --------------------------------------------------------
-    @abstractmethod
-    def add_flow_version(self, name: str, *, snapshot: str, created_at: datetime, version: int | None = None,
-                         description: str | None = None, interface: dict[str, Any] | None = None,
-                         make_default: bool = True) -> PublishedFlowRecord:
-        """Add a version to the flow ``name``, creating the flow (Active) with its first version.
-
-        ``version`` None takes the next number (max + 1, from 1); concurrent additions get distinct
-        numbers. The first version is always the default; later ones when ``make_default``.
-
-        Raises:
-            AlreadyExistsError: ``version`` is already a version of the flow.
-            ValueError: ``version`` is not a whole number of at least 1.
-        """
-
-    @abstractmethod
-    def get_flow(self, name: str) -> PublishedFlowRecord:
-        """Raises: NotFoundError."""
-
-    @abstractmethod
-    def list_flows(self, *, active_only: bool = False) -> list[PublishedFlowRecord]:
-        """Published flows by name (only Active ones with ``active_only``)."""
-
-    @abstractmethod
-    def update_flow(self, name: str, /, **changes: Any) -> PublishedFlowRecord:
-        """Apply changes to ``status``, ``default_version`` or ``updated_at``.
-
-        Raises:
-            NotFoundError: no such flow, or ``default_version`` is not one of its versions.
-            ValueError: another field, or an unknown status.
-        """
 
     # -- lifecycle -----------------------------------------------------------------------
     def close(self) -> None:  # noqa: B027 - optional hook

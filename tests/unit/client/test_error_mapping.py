@@ -108,7 +108,7 @@ def test_a_body_that_is_not_the_expected_model_is_a_remote_error():
 
 
 def test_connection_failures_are_retried_then_reported(monkeypatch):
-    monkeypatch.setattr("headrace.client.client.time.sleep", lambda s: None)
+    monkeypatch.setattr("headrace.client.session.time.sleep", lambda s: None)
     calls = []
 
     def refuse(request):
@@ -123,7 +123,7 @@ def test_connection_failures_are_retried_then_reported(monkeypatch):
 
 
 def test_a_request_that_may_have_arrived_is_retried_only_when_repeating_is_harmless(monkeypatch):
-    monkeypatch.setattr("headrace.client.client.time.sleep", lambda s: None)
+    monkeypatch.setattr("headrace.client.session.time.sleep", lambda s: None)
     calls = []
 
     def drop(request):
