@@ -38,7 +38,8 @@ def build_services(settings: Settings) -> Services:
     def resolve(name: str) -> Datastore:
         return ds_service.get_datastore(holder["svc"], name)
 
-    target = LocalComputeTarget(artifacts, resolve, work_root=home / "work")
+    target = LocalComputeTarget(artifacts, resolve, work_root=home / "work",
+                                step_launch=settings.agent.step_launch)
     executor = RunExecutor(store, {"local": target}, artifacts, resolve, execution)
     svc = Services(
         home=home, store=store, artifacts=artifacts, make_datastore=make_datastore, executor=executor,

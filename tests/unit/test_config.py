@@ -50,6 +50,7 @@ def test_explicit_overrides_beat_environment(tmp_path, monkeypatch):
         ("HEADRACE_AGENT__MAX_PARALLEL_STEPS", "0", "max_parallel_steps"),
         ("HEADRACE_AGENT__ORPHAN_POLICY", "retry", "orphan_policy"),
         ("HEADRACE_AGENT__STEP_TIMEOUT_SECONDS", "-1", "step_timeout_seconds"),
+        ("HEADRACE_AGENT__STEP_LAUNCH", "thread", "step_launch"),
     ],
 )
 def test_invalid_settings_name_the_setting(monkeypatch, var, value, needle):

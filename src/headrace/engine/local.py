@@ -15,6 +15,7 @@ from typing import BinaryIO
 from headrace import clock
 from headrace.datastores.base import Datastore
 from headrace.engine import compute as c
+from headrace.engine.launcher import ForkedProcess, shared_server
 from headrace.engine.staging import StagedStep, StepStager
 from headrace.errors import HeadraceError
 from headrace.logs import get_logger
@@ -33,6 +34,8 @@ class LocalComputeTarget(c.ComputeTarget):
         resolve_datastore: returns the datastore registered under a name.
         work_root: local scratch folder for step work dirs and the snapshot cache.
         keep_workdirs: keep each step's work folder after it ends (debugging).
+        step_launch: "fork" starts steps from a warm interpreter when they allow it (see
+            ``launcher``), "spawn" always with a new ``python`` process.
     """
 
     name = "local"
@@ -43,12 +46,14 @@ class LocalComputeTarget(c.ComputeTarget):
         resolve_datastore: Callable[[str], Datastore],
         work_root: Path,
         keep_workdirs: bool = False,
+        step_launch: str = "fork",
     ):
         self.artifacts = artifacts
         self.resolve_datastore = resolve_datastore
         self.work_root = Path(work_root)
         self.keep_workdirs = keep_workdirs
-        self._procs: dict[str, subprocess.Popen[bytes]] = {}
+        self.step_launch = step_launch
+        self._procs: dict[str, subprocess.Popen[bytes] | ForkedProcess] = {}
         self._canceled: set[str] = set()
         self._lock = threading.Lock()
         self.stager = StepStager(artifacts, resolve_datastore, self.work_root, reuse_folders=not keep_workdirs)
@@ -152,10 +157,7 @@ class LocalComputeTarget(c.ComputeTarget):
         t0 = clock.monotonic()
         # stderr is opened read-write: its tail is read back (pread) through the same descriptor.
         with open(staged.log_file("stdout.txt"), "wb") as out, open(staged.log_file("stderr.txt"), "w+b") as err:
-            proc = subprocess.Popen(
-                argv, cwd=staged.src, env=env, stdout=out, stderr=err, stdin=subprocess.DEVNULL,
-                start_new_session=True,
-            )
+            proc = self._start(argv, env, staged, out, err, log)
             staged.process_group = proc.pid  # its own session: the group id is its pid
             with self._lock:
                 self._procs[task.step_run_id] = proc
@@ -195,6 +197,23 @@ class LocalComputeTarget(c.ComputeTarget):
                 StepStatus.FAILED, started, clock.now(), code, f"exit code {code}", stderr_tail
             )
         return c.StepOutcome(StepStatus.FINISHED, started, clock.now(), code, None, stderr_tail)
+
+    def _start(self, argv, env, staged: StagedStep, out: BinaryIO, err: BinaryIO,
+               log: list[str]) -> subprocess.Popen[bytes] | ForkedProcess:
+        """The step's process, in its own session (its group id is its pid): forked when it can be."""
+        if self.step_launch == "fork":
+            try:
+                server = shared_server()
+                if server.accepts(env):
+                    proc = server.launch(argv[1:], staged.src, env, Path(out.name), Path(err.name))
+                    log.append("process forked from the warm step interpreter (step_launch=fork)")
+                    return proc
+                log.append("process spawned: its PYTHON*/LD_* variables differ from the warm interpreter's")
+            except OSError as exc:
+                logger.warning("step fork server unavailable (%s); starting the step with Popen", exc)
+                log.append(f"process spawned: the warm step interpreter is unavailable ({exc})")
+        return subprocess.Popen(argv, cwd=staged.src, env=env, stdout=out, stderr=err,
+                                stdin=subprocess.DEVNULL, start_new_session=True)
 
     def _upload_outputs(self, task, out_dirs: dict[str, Path], outcome: c.StepOutcome, log) -> None:
         for name, folder in out_dirs.items():
@@ -293,13 +312,13 @@ def _tail(f: BinaryIO, limit: int = TAIL_BYTES) -> str:
         return ""
 
 
-def _time_out(proc: subprocess.Popen[bytes], flag: threading.Event) -> None:
-    if proc.returncode is None:
+def _time_out(proc: subprocess.Popen[bytes] | ForkedProcess, flag: threading.Event) -> None:
+    if proc.poll() is None:
         flag.set()
         _kill_group(proc)
 
 
-def _kill_group(proc: subprocess.Popen[bytes]) -> None:
+def _kill_group(proc: subprocess.Popen[bytes] | ForkedProcess) -> None:
     try:
         os.killpg(proc.pid, signal.SIGKILL)
     except (ProcessLookupError, PermissionError):

@@ -17,7 +17,9 @@ conversation markup. For ``local`` connections the chat is flattened into a comp
     Question: <last user message>
     Answer:
 
-with ``stop`` defaulting to ``["\\nQuestion:"]`` so the model answers once. Tokens are counted with the model's
+with ``stop`` defaulting to ``["\\nQuestion:"]`` so the model answers once. A last user message that already
+ends with its own cue line (``Search query:``, any last line ending with a colon) is written as it is, after
+the earlier turns, with no label and no ``Answer:``: the template wrote a completion prompt itself. Tokens are counted with the model's
 own vocabulary when ``llama_cpp`` is importable and the connection's ``extra.model_path`` names the GGUF file,
 else with the conservative estimate of ``headrace.flows.budget``.
 """
@@ -54,9 +56,11 @@ def completion_prompt(messages: Sequence[ChatMessage]) -> str:
         Answer:
     """
     preamble = [m.content.strip() for m in messages if m.role == "system" and m.content.strip()]
-    turns = [f"{_LABELS.get(m.role, m.role.title())}: {m.content.strip()}" for m in messages if m.role != "system"]
+    chat = [m for m in messages if m.role != "system"]
+    cued = bool(chat) and chat[-1].role == "user" and chat[-1].content.rstrip().endswith(":")
+    turns = [f"{_LABELS.get(m.role, m.role.title())}: {m.content.strip()}" for m in (chat[:-1] if cued else chat)]
+    body = "\n".join([*turns, chat[-1].content.strip() if cued else "Answer:"])
     head = "\n\n".join(preamble)
-    body = "\n".join([*turns, "Answer:"])
     return f"{head}\n\n{body}" if head else body
 
 
