@@ -150,6 +150,8 @@ def test_missing_or_bad_input_is_a_400_naming_it(served, fake_llm):
     assert r.status_code == 400 and "'colour'" in r.json()["error"]["message"]
     r = served.post("/score", content=b"just text")  # two inputs: the body must be a JSON object
     assert r.status_code == 400 and "question, name, count" in r.json()["error"]["message"]
+    r = served.post("/score", content=b'{"question": "a \\udc80 b"}')  # parses, but is no text
+    assert r.status_code == 400 and "lone UTF-16 surrogate" in r.json()["error"]["message"]
     assert fake_llm.requests == []  # nothing ran
 
 

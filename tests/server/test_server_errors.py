@@ -39,6 +39,14 @@ def test_bad_json(submit):
     error(submit(content=b'{"ExperimentName": NaN}'), 400, "BadRequest")
 
 
+def test_a_lone_surrogate_escape_is_a_bad_request_not_a_stored_value(submit, live):
+    """``"\\ud800"`` parses as JSON but is no character: stored, it broke every later listing (a 500)."""
+    body = b'{"ExperimentName": "e", "Tags": {"note": "x\\ud800y"}}'
+    err = error(submit(content=body), 400, "BadRequest")
+    assert "surrogate" in err["Message"] and "\\ud800" in err["Message"]
+    assert live.client("submitter").get("/runs").status_code == 200
+
+
 def test_missing_or_invalid_experiment_name(submit):
     err = error(submit({"ParameterAssignments": {"tag": "x"}}), 400, "BadRequest")
     assert err["Target"] == "ExperimentName" and "ExperimentName" in err["Message"]

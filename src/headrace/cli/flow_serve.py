@@ -28,14 +28,6 @@ from headrace.cli.common import (
 FolderArg = Annotated[Path, typer.Argument(help="The flow folder (with flow.yaml).", exists=True, file_okay=False)]
 
 
-def _needs_llm(spec: Any) -> bool:
-    for node in spec.nodes:
-        for part in (node, node.node):
-            if part is not None and (part.kind == "llm" or (part.flow is not None and _needs_llm(part.flow))):
-                return True
-    return False
-
-
 def serve(
     folder: FolderArg,
     host: Annotated[str, typer.Option(help="Address to bind (there is no authentication: keep it loopback "
@@ -53,12 +45,13 @@ def serve(
     import uvicorn
 
     from headrace.cli.server import is_loopback, local_url
+    from headrace.flows.batch import needs_llm
     from headrace.flows.executor import load_flow
     from headrace.server.flow_app import create_flow_app
 
     flow = load_flow(folder)
     llm = None
-    if _needs_llm(flow.spec):
+    if needs_llm(flow.spec):
         from headrace.config import load_settings
         from headrace.services.connections import llm_runner
         from headrace.wiring import build_services

@@ -45,14 +45,6 @@ def parse_inputs(pairs: list[str], inputs_file: Path | None = None) -> dict[str,
     return values
 
 
-def _needs_llm(spec: Any) -> bool:
-    for node in spec.nodes:
-        for part in (node, node.node):
-            if part is not None and (part.kind == "llm" or (part.flow is not None and _needs_llm(part.flow))):
-                return True
-    return False
-
-
 def _llm_runner(home: Path | None) -> Any:
     """The runner over the home's stored connections (plus ``HEADRACE_CONNECTION_*`` overrides)."""
     from headrace.config import load_settings
@@ -84,11 +76,12 @@ def test(
     """
     import asyncio
 
+    from headrace.flows.batch import needs_llm
     from headrace.flows.executor import load_flow
 
     flow = load_flow(folder)
     raw = parse_inputs([*(inputs or []), *(extra or [])], inputs_file)
-    llm = _llm_runner(home) if _needs_llm(flow.spec) else None
+    llm = _llm_runner(home) if needs_llm(flow.spec) else None
     result, streamed = asyncio.run(_run(flow, raw, llm, stream and not json_out, timeout))
     if json_out:
         data = result.to_dict()

@@ -28,6 +28,7 @@ from headrace.core.params import DataPath
 from headrace.core.pipeline import Pipeline
 from headrace.engine.tasks import output_path
 from headrace.errors import ConflictError, DatastoreError, NotFoundError
+from headrace.flows.run_tags import BASE_RUN_TAG, FLOW_KIND_TAG, FLOW_STEP_TAG, FLOW_TAG
 from headrace.flows.spec import load_spec
 from headrace.sdk.experiment import Experiment
 from headrace.sdk.flow_step import OUTPUT_NAME, FlowStep
@@ -36,14 +37,6 @@ from headrace.sdk.runs import PipelineRun, StepRun
 __all__ = ["BASE_RUN_TAG", "FLOW_KIND_TAG", "FLOW_STEP_TAG", "FLOW_TAG", "evaluate_flow", "flow_outputs",
            "flow_step_run", "flow_summary", "run_flow"]
 
-FLOW_TAG = "headrace.flow"
-"""Run tag: the flow's folder name."""
-FLOW_KIND_TAG = "headrace.flow_kind"
-"""Run tag: ``batch`` or ``evaluation``."""
-FLOW_STEP_TAG = "headrace.flow_step"
-"""Run tag: the name of the run's flow step."""
-BASE_RUN_TAG = "headrace.base_run"
-"""Run tag of an evaluation: the id of the run it evaluates."""
 
 DATA_PREFIX = "flow-data"
 """Where local data files are uploaded on the default datastore: ``flow-data/<sha256>/<file name>``."""

@@ -18,6 +18,7 @@ from pydantic import BaseModel, ValidationError
 from headrace.engine.agent import Agent
 from headrace.schemas import SubmitRequest
 from headrace.server.errors import BadRequestError, ForbiddenError, UnauthorizedError, describe_validation
+from headrace.server.json_text import reject_lone_surrogates
 from headrace.services import tokens
 from headrace.services.bundle import Services
 from headrace.storage.records import Role, TokenRecord
@@ -80,9 +81,11 @@ async def _read_json(request: Request) -> Any:
     if not raw.strip():
         raise BadRequestError("the request body is empty: send a JSON object")
     try:
-        return json.loads(raw, parse_constant=_no_constant)
+        data = json.loads(raw, parse_constant=_no_constant)
     except (ValueError, UnicodeDecodeError) as exc:
         raise BadRequestError(f"the body is not valid JSON: {exc}") from None
+    reject_lone_surrogates(raw, data)
+    return data
 
 
 def _no_constant(name: str) -> Any:

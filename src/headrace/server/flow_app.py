@@ -40,6 +40,7 @@ from headrace.server.errors import (
     classify,
     describe_validation,
 )
+from headrace.server.json_text import reject_lone_surrogates
 
 if TYPE_CHECKING:
     from headrace.flows.executor import Flow
@@ -118,6 +119,7 @@ async def read_inputs(request: Request, spec: FlowSpec, max_bytes: int | None = 
         is_json = False
     else:
         is_json = True
+    reject_lone_surrogates(raw, data)
     if isinstance(data, dict):
         return data
     if len(spec.inputs) == 1:

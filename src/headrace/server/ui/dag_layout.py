@@ -131,9 +131,13 @@ def build(graph: dict, word: str = "default") -> tuple[dict[str, Node], list[Edg
                 continue  # drawn through the data input that carries it
             node_id = "param:" + param
             if node_id not in nodes:
-                default = json.dumps(spec.get("default"), default=str)
-                label = clip(f"{param} = {default}", 32)
-                what = f"Parameter {param} ({spec.get('type', '?')}), {word} {default}"
+                if "default" in spec:
+                    default = json.dumps(spec["default"], default=str)
+                    label = clip(f"{param} = {default}", 32)
+                    what = f"Parameter {param} ({spec.get('type', '?')}), {word} {default}"
+                else:  # a flow's required input: there is no value to show
+                    label = clip(f"{param} (required)", 32)
+                    what = f"Parameter {param} ({spec.get('type', '?')}), required"
                 nodes[node_id] = Node(node_id, "param", param, label, "", what, _box_width(label) - 20, PARAM_H)
             edges.append(Edge(node_id, "step:" + name, "param"))
     layers = _step_layers(names, deps)

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
 from headrace.errors import HeadraceError
+from headrace.flows.run_tags import BASE_RUN_TAG, FLOW_KIND_TAG, FLOW_TAG
 from headrace.services import connections, flows
 from headrace.services.bundle import Services
 from headrace.storage.records import FlowVersion, PublishedFlowRecord, RunRecord
@@ -26,11 +27,6 @@ from headrace.storage.records import FlowVersion, PublishedFlowRecord, RunRecord
 if TYPE_CHECKING:
     from headrace.flows.model import FlowSpec, NodeSpec
 
-# The run tags ``headrace.sdk.flow_runs`` sets on batch and evaluation runs (the server may not import
-# the SDK, so the names are repeated here).
-FLOW_TAG = "headrace.flow"
-FLOW_KIND_TAG = "headrace.flow_kind"
-BASE_RUN_TAG = "headrace.base_run"
 
 RECENT_RUNS = 10
 RUNS_SCANNED = 500

@@ -1,0 +1,10 @@
+"""The tags batch and evaluation runs of a flow carry (set by the SDK, read by the UI)."""
+
+FLOW_TAG = "headrace.flow"
+"""Run tag: the flow's folder name."""
+FLOW_KIND_TAG = "headrace.flow_kind"
+"""Run tag: ``batch`` or ``evaluation``."""
+FLOW_STEP_TAG = "headrace.flow_step"
+"""Run tag: the name of the run's flow step."""
+BASE_RUN_TAG = "headrace.base_run"
+"""Run tag of an evaluation: the id of the run it evaluates."""
