@@ -317,6 +317,23 @@ class StoreConformance:
         assert end is None
         assert [r.id for r in first + rest] == [r.id for r in reversed(wanted)]
 
+    def test_list_runs_by_tags(self, store: MetadataStore) -> None:
+        qa = make_run(store, created_at=at(1), tags={"headrace.flow": "qa", "kind": "batch"})[0]
+        qa_eval = make_run(store, created_at=at(2), tags={"headrace.flow": "qa", "kind": "evaluation"})[0]
+        make_run(store, created_at=at(3), tags={"headrace.flow": "qa-2", "kind": "batch"})
+        make_run(store, created_at=at(4), tags={"other": "qa"})
+        make_run(store, created_at=at(5))
+
+        def ids(**tags: str) -> list[str]:
+            return [r.id for r in store.list_runs(tags=tags)[0]]
+
+        assert ids(**{"headrace.flow": "qa"}) == [qa_eval.id, qa.id]  # a dotted key, an exact value
+        assert ids(**{"headrace.flow": "qa", "kind": "batch"}) == [qa.id]
+        assert ids(**{"headrace.flow": "q"}) == [] and ids(kind="none") == []
+        first, cursor = store.list_runs(tags={"headrace.flow": "qa"}, limit=1)
+        rest, end = store.list_runs(tags={"headrace.flow": "qa"}, limit=5, cursor=cursor)
+        assert [r.id for r in first + rest] == [qa_eval.id, qa.id] and end is None
+
     def test_list_runs_by_creation_time_and_counts_per_experiment(self, store: MetadataStore) -> None:
         made = [make_run(store, experiment="a" if i % 3 else "b", created_at=at(i))[0] for i in range(6)]
 

@@ -9,7 +9,7 @@ which is how concurrent agents and cancels never overwrite each other.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -94,10 +94,12 @@ class MetadataStore(PublishingStore, ScheduleStore, FlowStore, ABC):
         cursor: str | None = None,
         created_after: datetime | None = None,
         created_before: datetime | None = None,
+        tags: Mapping[str, str] | None = None,
     ) -> tuple[list[RunRecord], str | None]:
         """Runs newest first, filtered; returns (page, cursor of the next page or None).
 
-        ``created_after`` / ``created_before`` bound ``created_at`` (inclusive).
+        ``created_after`` / ``created_before`` bound ``created_at`` (inclusive); ``tags`` keeps the
+        runs holding every one of those tags with exactly that value.
         """
 
     @abstractmethod

@@ -29,8 +29,6 @@ if TYPE_CHECKING:
 
 
 RECENT_RUNS = 10
-RUNS_SCANNED = 500
-"""How many of the newest runs are searched for a flow's runs (the store cannot filter by tag)."""
 
 EXAMPLE_VALUES = {"string": "...", "int": 1, "double": 1.0, "bool": False, "list": [], "object": {}}
 """What the snippets send for a required input, by type."""
@@ -254,17 +252,9 @@ def output_rows(interface: dict[str, Any], references: dict[str, str]) -> list[O
 
 
 def flow_runs(svc: Services, name: str, *, limit: int = RECENT_RUNS) -> list[FlowRunRow]:
-    """The latest batch and evaluation runs tagged with this flow's name, among the newest runs."""
-    found: list[FlowRunRow] = []
-    cursor, seen = None, 0
-    while seen < RUNS_SCANNED and len(found) < limit:
-        page, cursor = svc.store.list_runs(limit=min(100, RUNS_SCANNED - seen), cursor=cursor)
-        seen += len(page)
-        found += [FlowRunRow(r, r.tags.get(FLOW_KIND_TAG, "batch"), r.tags.get(BASE_RUN_TAG))
-                  for r in page if r.tags.get(FLOW_TAG) == name]
-        if cursor is None:
-            break
-    return found[:limit]
+    """The latest batch and evaluation runs tagged with this flow's name (one filtered query)."""
+    page, _ = svc.store.list_runs(tags={FLOW_TAG: name}, limit=limit)
+    return [FlowRunRow(r, r.tags.get(FLOW_KIND_TAG, "batch"), r.tags.get(BASE_RUN_TAG)) for r in page]
 
 
 def connection_rows(svc: Services) -> list[ConnectionRow]:

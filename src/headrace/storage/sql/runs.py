@@ -8,7 +8,7 @@ building and cache-keying a Core statement costs more than executing it.
 from __future__ import annotations
 
 import functools
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -101,8 +101,11 @@ def list_runs(
     cursor: str | None,
     created_after: datetime | None = None,
     created_before: datetime | None = None,
+    tags: Mapping[str, str] | None = None,
 ) -> tuple[list[RunRecord], str | None]:
     stmt = select(*rows.RUN_COLUMNS)
+    for key, value in (tags or {}).items():  # JSON_EXTRACT on SQLite, ->> on PostgreSQL
+        stmt = stmt.where(_runs.c.tags[key].as_string() == value)
     if created_after is not None:
         stmt = stmt.where(_runs.c.created_at >= created_after)
     if created_before is not None:

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import contextlib
 import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -207,6 +207,7 @@ class SqlMetadataStore(
         cursor: str | None = None,
         created_after: datetime | None = None,
         created_before: datetime | None = None,
+        tags: Mapping[str, str] | None = None,
     ) -> tuple[list[RunRecord], str | None]:
         """See ``MetadataStore.list_runs``.
 
@@ -229,6 +230,7 @@ class SqlMetadataStore(
                 cursor=cursor,
                 created_after=created_after,
                 created_before=created_before,
+                tags=tags,
             )
 
     @translated
