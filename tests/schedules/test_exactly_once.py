@@ -85,10 +85,14 @@ def test_two_schedulers_never_fire_a_slot_twice(tmp_path, pipeline, clock, db_ur
 
 CRASHING_SCHEDULER = textwrap.dedent('''
     import os, sys
+    from datetime import datetime
+    from headrace import clock
     from headrace.config import load_settings
     from headrace.services.scheduler import Scheduler
     from headrace.wiring import build_services
 
+    # A fixed instant mid-hour: the slot it fires must still be the latest when its lease has expired.
+    clock.set_clock(lambda: datetime.fromisoformat(sys.argv[3]))
     svc = build_services(load_settings(home=sys.argv[1], db_url=sys.argv[2] or None))
     # Die the hard way right after the run is created, before the schedule's position is saved.
     Scheduler(svc, after_fire=lambda record, run: os._exit(9)).run_pending()
@@ -102,12 +106,13 @@ def test_kill_9_between_run_created_and_position_saved(tmp_path, pipeline, clock
     published = publishing.publish_pipeline(svc, pipeline, name="p").id
     s = svc_schedules.create_schedule(svc, name="s", experiment_name="e", published_pipeline_id=published,
                                       recurrence=ScheduleRecurrence(frequency="Hour", interval=1))
-    # Make it due for the child process, which runs on the real clock.
+    # Make it due for the child process, whose clock stands at the middle of an hour.
     svc.store.update_schedule(s.id, next_fire_at=T0.replace(year=2020))
     script = tmp_path / "crash.py"
     script.write_text(CRASHING_SCHEDULER)
-    child = subprocess.run([sys.executable, str(script), str(home), db_url or ""], capture_output=True,
-                           text=True, timeout=120)
+    child_now = T0.replace(minute=30, second=0, microsecond=0)
+    child = subprocess.run([sys.executable, str(script), str(home), db_url or "", child_now.isoformat()],
+                           capture_output=True, text=True, timeout=120)
     assert child.returncode == 9, child.stderr
     [run] = svc.store.list_runs(schedule_id=s.id)[0]
     left = svc.store.get_schedule(s.id)
@@ -133,8 +138,8 @@ def test_file_fire_survives_kill_9(tmp_path, pipeline, clock, db_url):
     svc.store.update_schedule(s.id, next_fire_at=T0.replace(year=2020))
     script = tmp_path / "crash.py"
     script.write_text(CRASHING_SCHEDULER)
-    child = subprocess.run([sys.executable, str(script), str(home), db_url or ""], capture_output=True,
-                           text=True, timeout=120)
+    child = subprocess.run([sys.executable, str(script), str(home), db_url or "", T0.isoformat()],
+                           capture_output=True, text=True, timeout=120)
     assert child.returncode == 9, child.stderr
     assert svc.store.get_schedule_files(s.id) == {}
     clock.set(svc.store.get_schedule(s.id).lease_expires_at + timedelta(seconds=1))

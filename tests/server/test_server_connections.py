@@ -102,7 +102,7 @@ def test_validation_names_the_field(live) -> None:
     r = admin.put("/connections/llm", content=b"not json")
     assert r.status_code == 400 and "not valid JSON" in r.json()["Error"]["Message"]
     r = admin.put("/connections/llm", content=b'{"Type": "openai", "BaseUrl": "http://h/v1", "ApiKey": "\\ud800"}')
-    assert r.status_code == 400 and "lone surrogate" in r.json()["Error"]["Message"]
+    assert r.status_code == 400 and "lone UTF-16 surrogate" in r.json()["Error"]["Message"]
     assert live.client("reader").get("/connections").json()["Value"] == []  # nothing half-stored
 
 

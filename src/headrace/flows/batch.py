@@ -20,6 +20,7 @@ works on rows and records in memory.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -284,16 +285,19 @@ async def arun_batch(flow: Flow, rows: Sequence[Mapping[str, Any]] | None, *,
             if on_line is not None:
                 on_line(line)
 
-    await asyncio.gather(*(worker() for _ in range(min(concurrency, len(numbered)) or 1)))
-    result = BatchResult([lines[n] for n, _ in numbered], warnings=warnings)
-    if any(n.aggregation for n in flow.spec.nodes):
-        if result.completed:
-            done = [line for line in result.lines if line.status == "Completed"]
-            result.aggregation = await flow.arun_aggregation(
-                [line.inputs for line in done], [line.line_result() for line in done], llm=llm,
-                concurrency=node_concurrency)
-        else:
-            result.warnings.append("aggregation nodes did not run: no line completed")
+    runner = llm or flow.llm
+    session = getattr(runner, "session", None)  # one pool of model connections for the whole batch
+    async with session() if session is not None else contextlib.nullcontext():
+        await asyncio.gather(*(worker() for _ in range(min(concurrency, len(numbered)) or 1)))
+        result = BatchResult([lines[n] for n, _ in numbered], warnings=warnings)
+        if any(n.aggregation for n in flow.spec.nodes):
+            if result.completed:
+                done = [line for line in result.lines if line.status == "Completed"]
+                result.aggregation = await flow.arun_aggregation(
+                    [line.inputs for line in done], [line.line_result() for line in done], llm=llm,
+                    concurrency=node_concurrency)
+            else:
+                result.warnings.append("aggregation nodes did not run: no line completed")
     return result
 
 

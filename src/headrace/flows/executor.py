@@ -203,23 +203,30 @@ class Flow:
 
     async def _run_nodes(self, nodes: list[NodeSpec], line: _Line, limit: asyncio.Semaphore) -> None:
         """Start each node when its dependencies are done; stop at the first failure."""
-        names = {n.name for n in nodes}
-        pending = {n.name: n for n in nodes}
-        done: set[str] = set()
+        order = {n.name: i for i, n in enumerate(nodes)}
+        waiting = {n.name: set(n.deps) & order.keys() for n in nodes}  # what each node still waits for
+        dependents: dict[str, list[str]] = {}
+        for name, deps in waiting.items():
+            for dep in deps:
+                dependents.setdefault(dep, []).append(name)
+        ready = [n.name for n in nodes if not waiting[n.name]]
         running: dict[asyncio.Task, str] = {}
         try:
-            while pending or running:
-                for name, node in list(pending.items()):
-                    if node.deps & names <= done:
-                        del pending[name]
-                        running[asyncio.create_task(self._run_node(node, line, limit))] = name
+            while ready or running:
+                for name in sorted(ready, key=order.__getitem__):  # in the file's order
+                    del waiting[name]
+                    running[asyncio.create_task(self._run_node(nodes[order[name]], line, limit))] = name
+                ready = []
                 if not running:
-                    raise FlowError(f"nodes {', '.join(pending)} wait on each other")  # check_graph prevents it
+                    raise FlowError(f"nodes {', '.join(waiting)} wait on each other")  # check_graph prevents it
                 finished, _ = await asyncio.wait(running, return_when=asyncio.FIRST_COMPLETED)
                 for task in finished:
                     name = running.pop(task)
                     task.result()  # raises the node's error
-                    done.add(name)
+                    for after in dependents.get(name, ()):
+                        waiting[after].discard(name)
+                        if not waiting[after]:
+                            ready.append(after)
         finally:
             for task in running:
                 task.cancel()

@@ -239,12 +239,17 @@ class LLMClient:
     """
 
     def __init__(self, connection: Connection, *, retry: RetryPolicy | None = None, timeouts: Timeouts | None = None,
-                 sleep: Sleep = asyncio.sleep, node: str | None = None):
+                 sleep: Sleep = asyncio.sleep, node: str | None = None, shared: openai.AsyncOpenAI | None = None):
         self.connection = connection
         self.retry = retry or RetryPolicy()
         self.timeouts = timeouts or Timeouts()
         self.sleep = sleep
         self.node = node
+        self.shared = shared  # an SDK client kept open by its owner (its connections are reused), or None
+
+    def open_client(self) -> openai.AsyncOpenAI:
+        """A new SDK client for the connection; the caller closes it."""
+        return self._open()
 
     def _open(self) -> openai.AsyncOpenAI:
         conn = self.connection
@@ -255,6 +260,10 @@ class LLMClient:
             return openai.AsyncAzureOpenAI(azure_endpoint=conn.base_url, api_version=conn.api_version, api_key=key,
                                            timeout=timeout, max_retries=0)
         return openai.AsyncOpenAI(base_url=conn.base_url, api_key=key, timeout=timeout, max_retries=0)
+
+    def _releaser(self, raw: Any, client: openai.AsyncOpenAI) -> Callable[[], Awaitable[None]]:
+        """What ends a stream: closing its own client, or only its response on a shared one."""
+        return client.close if self.shared is None else raw.close
 
     def _error(self, message: str, status: int | None = None) -> LLMError:
         return LLMError(f"connection {self.connection.name!r}: {message}", status=status, node=self.node)
@@ -281,9 +290,10 @@ class LLMClient:
                         ) -> tuple[Any, openai.AsyncOpenAI, int, list[Attempt]]:
         """Run ``call`` with retries; returns (its result, the open client, attempts, failures).
 
-        The client is closed here unless ``keep_open`` (a stream closes it when it ends).
+        The client is closed here unless ``keep_open`` (a stream closes it when it ends) or it is shared.
         """
-        client = self._open()
+        owned = self.shared is None
+        client = self._open() if owned else self.shared
         failures: list[Attempt] = []
         try:
             for number in range(1, self.retry.max_retries + 2):
@@ -299,12 +309,13 @@ class LLMClient:
                     failures[-1].delay = self.retry.delay(number, after)
                     await self.sleep(failures[-1].delay)
                     continue
-                if not keep_open:
+                if owned and not keep_open:
                     await client.close()
                 return result, client, number, failures
             raise AssertionError("unreachable")  # pragma: no cover
         except BaseException:
-            await client.close()
+            if owned:
+                await client.close()
             raise
 
     async def chat(self, messages: Sequence[Mapping[str, Any]], model: str, params: Mapping[str, Any]) -> Completion:
@@ -335,7 +346,8 @@ class LLMClient:
         raw, client, attempts, failures = await self._attempts(lambda client: client.chat.completions.create(
             model=model, messages=list(messages), stream=True, stream_options={"include_usage": True},
             extra_body=dict(params)), keep_open=True)
-        return TextStream(raw, client.close, attempts=attempts, failures=failures, chat=True, error=self._stream_error)
+        return TextStream(raw, self._releaser(raw, client), attempts=attempts, failures=failures, chat=True,
+                          error=self._stream_error)
 
     async def complete(self, prompt: str, model: str, params: Mapping[str, Any]) -> Completion:
         """One text completion (``/v1/completions``), for base models.
@@ -355,5 +367,5 @@ class LLMClient:
         raw, client, attempts, failures = await self._attempts(lambda client: client.completions.create(
             model=model, prompt=prompt, stream=True, stream_options={"include_usage": True},
             extra_body=dict(params)), keep_open=True)
-        return TextStream(raw, client.close, attempts=attempts, failures=failures, chat=False,
+        return TextStream(raw, self._releaser(raw, client), attempts=attempts, failures=failures, chat=False,
                           error=self._stream_error)

@@ -17,6 +17,7 @@ The executor renders the node's template into ``ChatMessage``s and hands an ``LL
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 from collections.abc import AsyncIterator, Callable, Mapping
 from dataclasses import dataclass
@@ -126,6 +127,36 @@ class OpenAIRunner:
         self.environ = environ
         self.retry = retry or RetryPolicy()
         self.timeouts = timeouts or Timeouts()
+        self._clients: dict[tuple[Any, ...], Any] | None = None  # open SDK clients while a session lasts
+        self._session_loop: asyncio.AbstractEventLoop | None = None
+
+    @contextlib.asynccontextmanager
+    async def session(self) -> AsyncIterator[None]:
+        """Keep one SDK client (and its pool of HTTP connections) per connection until the block ends.
+
+        Without a session each call opens a client and closes it (a new TCP/TLS connection per call):
+        fine for one line, slow for a batch or a server. Sessions nest; the outermost one closes.
+        """
+        if self._clients is not None:
+            yield
+            return
+        self._clients, self._session_loop = {}, asyncio.get_running_loop()
+        try:
+            yield
+        finally:
+            clients, self._clients, self._session_loop = self._clients, None, None
+            for client in clients.values():
+                await client.close()
+
+    def _shared_client(self, client: LLMClient) -> Any:
+        """The session's SDK client for ``client``'s connection, opened on first use; None outside a session."""
+        if self._clients is None or self._session_loop is not asyncio.get_running_loop():
+            return None
+        conn = client.connection
+        key = (conn.type, conn.base_url, conn.api_key, conn.api_version)
+        if key not in self._clients:
+            self._clients[key] = client.open_client()
+        return self._clients[key]
 
     def connection(self, name: str) -> Connection:
         """The connection called ``name``, with environment overrides applied.
@@ -172,6 +203,7 @@ class OpenAIRunner:
             "context_size_from": size_from, "context_budget": context_budget, "limit": limit, "warnings": warnings,
         }
         client = LLMClient(conn, retry=self.retry, timeouts=self.timeouts, sleep=self.sleep, node=call.node)
+        client.shared = self._shared_client(client)
         if conn.type == "local":
             prompt = completion_prompt(fitted.messages)
             trace["prompt"] = prompt

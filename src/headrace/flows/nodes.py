@@ -11,12 +11,14 @@ import contextvars
 import functools
 import inspect
 import threading
+import time
 from collections.abc import AsyncIterator, Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from headrace.errors import FlowNodeError, HeadraceError
+from headrace.flows import inline
 from headrace.flows.refs import Scope, resolve_value
 from headrace.flows.spec import LLM_PARAMS, NodeSpec
 from headrace.flows.templates import render_chat, render_prompt
@@ -110,10 +112,25 @@ async def _python(func: Callable, values: dict[str, Any], name: str) -> Any:
     args = call_args(func, values, name)
     if inspect.iscoroutinefunction(func):
         return await func(**args)
-    # A copy of the context: log_metric's collector and the current span reach the worker thread.
-    call = functools.partial(contextvars.copy_context().run, func, **args)
-    result = await asyncio.get_running_loop().run_in_executor(_tool_pool(), call)
+    if inline.runs_inline(func):  # a tool that proved quick: no thread handoff (see ``inline``)
+        started = time.perf_counter()
+        try:
+            result = func(**args)
+        finally:
+            inline.observe(func, time.perf_counter() - started, inline=True)
+    else:
+        # A copy of the context: log_metric's collector and the current span reach the worker thread.
+        call = functools.partial(contextvars.copy_context().run, _timed, func, args)
+        result = await asyncio.get_running_loop().run_in_executor(_tool_pool(), call)
     return await result if inspect.isawaitable(result) else result
+
+
+def _timed(func: Callable, args: dict[str, Any]) -> Any:
+    started = time.perf_counter()
+    try:
+        return func(**args)
+    finally:
+        inline.observe(func, time.perf_counter() - started, inline=False)
 
 
 async def _llm(flow: Flow, node: NodeSpec, scope: Scope, values: dict[str, Any], record: NodeTrace,

@@ -7,6 +7,7 @@ load time and each line only looks values up.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -59,6 +60,12 @@ def parse_ref(value: Any, *, item: str | None = None, batch: bool = False) -> Re
     """
     if not isinstance(value, str):
         return None
+    return _parse_text(value, item, batch)
+
+
+@functools.lru_cache(maxsize=4096)
+def _parse_text(value: str, item: str | None, batch: bool) -> Ref | None:
+    """``parse_ref`` of a string, cached: a flow resolves the same references on every line."""
     match = _WHOLE.match(value)
     if not match:
         return None

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import ast
 import contextvars
+import functools
 import hashlib
 import importlib.util
 import inspect
@@ -24,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from headrace.errors import FlowError, FlowNodeError
+from headrace.flows.inline import THREAD_ATTRIBUTE
 from headrace.flows.values import convert
 
 __all__ = ["ToolInfo", "call_args", "collect_metrics", "load_tool", "log_metric", "scan_tools", "tool"]
@@ -35,12 +37,14 @@ _metrics: contextvars.ContextVar[dict[str, float] | None] = contextvars.ContextV
 _import_lock = threading.Lock()  # sys.path and sys.modules are process-wide
 
 
-def tool(func: Callable | None = None, *, name: str | None = None) -> Any:
+def tool(func: Callable | None = None, *, name: str | None = None, thread: bool | None = None) -> Any:
     """Mark a function as a flow tool; it stays an ordinary function you can call and test.
 
     Usable bare (``@tool``) or with arguments (``@tool(name="search")``). Parameters are converted from
     their type hints when the flow calls it (``count: int`` receives ``"2"`` as 2); the return value is the
-    node's output. ``async def`` tools are awaited; plain ones run in a worker thread.
+    node's output. ``async def`` tools are awaited. Plain ones run in a worker thread until they have
+    proved quick, then on the event loop (``headrace.flows.inline``); ``thread=True`` keeps one in threads
+    always, ``thread=False`` never uses one.
 
     Example:
         >>> @tool
@@ -49,6 +53,8 @@ def tool(func: Callable | None = None, *, name: str | None = None) -> Any:
     """
     def mark(f: Callable) -> Callable:
         setattr(f, _MARK, name or f.__name__)
+        if thread is not None:
+            setattr(f, THREAD_ATTRIBUTE, thread)
         return f
 
     return mark(func) if func is not None else mark
@@ -198,13 +204,7 @@ def call_args(func: Callable, values: dict[str, Any], node: str) -> dict[str, An
     Raises:
         FlowNodeError: an unknown parameter, a missing required one, or a value that does not fit its hint.
     """
-    sig = inspect.signature(func)
-    try:
-        hints = typing.get_type_hints(func)
-    except Exception:  # unresolvable string annotations: skip conversion rather than fail the call
-        hints = {}
-    params = sig.parameters
-    takes_kwargs = any(p.kind is p.VAR_KEYWORD for p in params.values())
+    params, hints, takes_kwargs = _signature(func)
     unknown = [k for k in values if k not in params and not takes_kwargs]
     if unknown:
         raise FlowNodeError(node, f"{func.__name__}() has no parameter {', '.join(map(repr, unknown))} "
@@ -228,6 +228,17 @@ def call_args(func: Callable, values: dict[str, Any], node: str) -> dict[str, An
 
 
 _HINT_KINDS = {str: "string", int: "int", float: "double", bool: "bool", list: "list", dict: "object"}
+
+
+@functools.lru_cache(maxsize=1024)
+def _signature(func: Callable) -> tuple[types.MappingProxyType, dict[str, Any], bool]:
+    """(parameters, type hints, takes ``**kwargs``) of a tool, read once: the same for every call."""
+    params = inspect.signature(func).parameters
+    try:
+        hints = typing.get_type_hints(func)
+    except Exception:  # unresolvable string annotations: skip conversion rather than fail the call
+        hints = {}
+    return params, hints, any(p.kind is p.VAR_KEYWORD for p in params.values())
 
 
 def _by_hint(hint: Any, value: Any) -> Any:

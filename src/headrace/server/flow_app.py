@@ -20,6 +20,7 @@ route ``POST /api/v1/flows/{name}/score`` (``routers/flows.py``), with the REST 
 
 from __future__ import annotations
 
+import contextlib
 import html
 import json
 import logging
@@ -245,7 +246,13 @@ def create_flow_app(flow: Flow, llm_runner: LLMRunner | None, *, timeout: float 
         >>> app = create_flow_app(load_flow("my_flow"), llm_runner(svc))  # doctest: +SKIP
         >>> uvicorn.run(app, host="127.0.0.1", port=8080)  # doctest: +SKIP
     """
-    app = FastAPI(title=f"headrace flow {flow.name}", version=__version__, redoc_url=None)
+    @contextlib.asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        session = getattr(llm_runner, "session", None)  # model connections kept open while serving
+        async with session() if session is not None else contextlib.nullcontext():
+            yield
+
+    app = FastAPI(title=f"headrace flow {flow.name}", version=__version__, redoc_url=None, lifespan=lifespan)
     app.state.flow = flow
     _install_errors(app)
 
