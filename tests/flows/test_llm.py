@@ -266,3 +266,39 @@ def test_retry_policy_backoff_is_capped_and_jittered() -> None:
     assert policy.delay(1, rand=lambda: 1.0) == pytest.approx(1.2)
     assert policy.delay(3, retry_after=2.5) == 2.5
     assert policy.delay(1, retry_after=1e6) == policy.max_retry_after
+
+
+def test_a_session_keeps_one_client_per_connection_and_closes_it_at_the_end(fake_llm: FakeLLM,
+                                                                             conn: Connection) -> None:
+    fake_llm.script("one", "two", ["th", "ree"], "four")
+    runner = runner_for(conn)
+
+    async def several() -> tuple[list[str], Any]:
+        answers = []
+        async with runner.session():
+            answers.append((await runner.run(call())).output)
+            answers.append((await runner.run(call())).output)
+            stream = (await runner.run(call(stream=True))).output
+            answers.append("".join([chunk async for chunk in stream]))  # type: ignore[union-attr]
+            async with runner.session():  # nested: the outer one owns the clients
+                answers.append((await runner.run(call())).output)
+            [client] = runner._clients.values()  # type: ignore[union-attr]
+            assert not client.is_closed()  # a finished stream released its response, not the shared client
+        return answers, client
+
+    answers, client = asyncio.run(several())
+    assert answers == ["one", "two", "three", "four"]
+    assert client.is_closed() and runner._clients is None
+    fake_llm.script("after")
+    assert run(runner, call()).output == "after"  # outside a session: a client per call, as before
+
+
+def test_short_prompts_are_fitted_without_a_thread_once_the_tokenizer_is_loaded() -> None:
+    from headrace.flows import budget
+
+    messages = render_chat(TEMPLATE, {"question": "Why?"}, origin="answer.jinja2")
+    assert budget.is_quick(budget.counter_for("some-local-model"), messages)  # the estimate loads nothing
+    counter = budget.counter_for("gpt-4o-mini")
+    counter.count("load it")
+    assert budget.is_quick(counter, messages)
+    assert not budget.is_quick(counter, render_chat(TEMPLATE, {"question": "word " * 2000}, origin="a"))

@@ -39,6 +39,7 @@ __all__ = [
     "REPLY_OVERHEAD",
     "FitResult",
     "TokenCounter",
+    "is_quick",
     "count_tokens",
     "counter_for",
     "encoding_for_model",
@@ -79,6 +80,9 @@ class TokenCounter:
     count: Callable[[str], int]
 
 
+_loaded: set[str] = set()  # encodings already in memory
+
+
 @lru_cache(maxsize=4)
 def _encoding(name: str) -> Any:
     # Loaded (~1 s) only when a count is needed. bpe_openai 0.1.4 reads its data with the deprecated
@@ -87,7 +91,17 @@ def _encoding(name: str) -> Any:
         warnings.simplefilter("ignore", DeprecationWarning)
         import bpe_openai
 
-        return bpe_openai.get_encoding(name)
+        encoding = bpe_openai.get_encoding(name)
+    _loaded.add(name)
+    return encoding
+
+
+def is_quick(counter: TokenCounter, messages: Sequence[ChatMessage], max_chars: int = 4000) -> bool:
+    """Whether fitting ``messages`` is quick enough to do without a worker thread: a short prompt, and a
+    counter with nothing left to load (the estimate, or an OpenAI encoding already read)."""
+    if sum(len(m.content) for m in messages) > max_chars:
+        return False
+    return counter.name == ESTIMATE or counter.name in _loaded
 
 
 def _bpe_count(encoding: str, text: str) -> int:

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import os
 from collections.abc import AsyncIterator, Callable, Mapping
 from dataclasses import dataclass
@@ -191,10 +192,11 @@ class OpenAIRunner:
         context_budget = _as_int(call.context_budget, "context_budget", call.node)
         limit = budget.prompt_limit(context_size, context_budget, max_tokens)
         counter = (local_counter(conn.extra) if conn.type == "local" else None) or budget.counter_for(model)
-        # In a thread: the first count loads a tokenizer (~1 s) and sentence splitting is slow on long text;
-        # other nodes (a map's items) keep running meanwhile.
-        fitted = await asyncio.to_thread(budget.fit, call.messages, limit, model, node=call.node,
-                                         language=call.language or "en", counter=counter)
+        fit = functools.partial(budget.fit, call.messages, limit, model, node=call.node,
+                                language=call.language or "en", counter=counter)
+        # In a thread unless it is quick: the first count loads a tokenizer (~1 s) and sentence splitting is
+        # slow on long text; other nodes (a map's items, other lines) keep running meanwhile.
+        fitted = fit() if budget.is_quick(counter, call.messages) else await asyncio.to_thread(fit)
         sent = [m.to_dict() for m in fitted.messages]
         trace: dict[str, Any] = {
             "connection": conn.name, "connection_type": conn.type, "model": model, "messages": sent,
