@@ -141,13 +141,23 @@ class OpenAIRunner:
         if self._clients is not None:
             yield
             return
-        self._clients, self._session_loop = {}, asyncio.get_running_loop()
+        self.open_session()
         try:
             yield
         finally:
-            clients, self._clients, self._session_loop = self._clients, None, None
-            for client in clients.values():
-                await client.close()
+            await self.close_session()
+
+    def open_session(self) -> None:
+        """Start keeping clients in the running event loop (a long-lived app's form of ``session``); a no-op
+        when one is open. End it with ``close_session``."""
+        if self._clients is None:
+            self._clients, self._session_loop = {}, asyncio.get_running_loop()
+
+    async def close_session(self) -> None:
+        """Close the clients kept since ``open_session``."""
+        clients, self._clients, self._session_loop = self._clients or {}, None, None
+        for client in clients.values():
+            await client.close()
 
     def _shared_client(self, client: LLMClient) -> Any:
         """The session's SDK client for ``client``'s connection, opened on first use; None outside a session."""

@@ -73,6 +73,9 @@ def create_app(
         try:
             yield
         finally:
+            runtime = getattr(_app.state, "flow_runtime", None)
+            if runtime is not None and hasattr(runtime.llm, "close_session"):
+                await runtime.llm.close_session()
             if scheduler is not None:
                 await anyio.to_thread.run_sync(scheduler.stop)
             if agent is not None:

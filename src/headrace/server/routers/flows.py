@@ -118,6 +118,8 @@ async def score_flow(
     fmt = negotiate(request.headers.get("accept"))
     flow, number = await anyio.to_thread.run_sync(flows.published_flow, svc, rt, flow_name, version)
     inputs = await read_inputs(request, flow.spec)
+    if hasattr(rt.llm, "open_session"):
+        rt.llm.open_session()  # model connections kept for the app's life (closed at shutdown)
     return await score_response(flow, inputs, llm=rt.llm, fmt=fmt, error_body=_error_body,
                                 headers={"X-Flow-Version": str(number)})
 
