@@ -190,3 +190,24 @@ def test_datastores_upload_download_and_register(ws, tmp_path):
     other.upload_files([str(src / "a.txt")])
     assert (tmp_path / "other-folder" / "a.txt").read_text() == "A"  # loopback server: same machine
     assert set(ws.datastores) == {"workspaceblobstore", "other"}
+
+
+def test_get_runs_pages_through_every_run_and_filters_by_tags_and_properties(ws, write_scripts, monkeypatch):
+    from headrace.sdk import wire
+
+    monkeypatch.setattr(wire, "RUN_PAGE", 2)  # five runs take three pages
+    monkeypatch.setattr("headrace.sdk.local.RUN_PAGE", 2)
+    exp = Experiment(ws, "Paged")
+    pipeline = one_step(ws, write_scripts({"ok.py": "print('ok')"}, name="ok"), "ok.py")
+    runs = [exp.submit(pipeline, tags={"team": "a" if i % 2 else "b", **({"gold": "1"} if i == 4 else {})})
+            for i in range(5)]
+    for run in runs:
+        run.wait_for_completion(show_output=False)
+    newest_first = [r.id for r in reversed(runs)]
+    assert [r.id for r in exp.get_runs()] == newest_first
+    assert [r.id for r in exp.get_runs(tags={"team": "a"})] == [runs[3].id, runs[1].id]
+    assert [r.id for r in exp.get_runs(tags="gold")] == [runs[4].id]
+    assert [r.id for r in exp.get_runs(tags={"team": "b", "gold": "1"})] == [runs[4].id]
+    assert list(exp.get_runs(type="azureml.StepRun")) == []
+    assert len(list(exp.get_runs(type="azureml.PipelineRun", properties={}))) == 5
+    assert ws._backend.count_runs(["Paged", "Nothing"]) == {"Paged": 5, "Nothing": 0}

@@ -127,7 +127,7 @@ def experiment_list(home: HomeOpt = None, json_: JsonOpt = False) -> None:
     table.add_column("Name")
     table.add_column("Created")
     table.add_column("Runs")
+    counts = ws._backend.count_runs([e.name for e in experiments])
     for e in experiments:
-        count = len(ws._backend.list_runs(experiment_name=e.name, limit=1000))
-        table.add_row(e.name, fmt_time(e.created_at), str(count))
+        table.add_row(e.name, fmt_time(e.created_at), str(counts.get(e.name, 0)))
     console.print(table)

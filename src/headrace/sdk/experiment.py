@@ -49,11 +49,27 @@ class Experiment:
         )
         return PipelineRun(self, record.id, _record=record)
 
-    def get_runs(self) -> Iterator[Any]:
-        """This experiment's runs, newest first."""
+    def get_runs(self, type: str | None = None, tags: str | dict[str, str] | None = None,  # noqa: A002
+                 properties: str | dict[str, str] | None = None, include_children: bool = False) -> Iterator[Any]:
+        """This experiment's runs, newest first: all of them, fetched page by page as you iterate.
+
+        Args:
+            type: a run type; every headrace run is an ``azureml.PipelineRun`` (also accepted: ``PipelineRun``),
+                so any other type yields nothing.
+            tags: a tag name the runs must have, or ``{name: value}`` pairs they must all have.
+            properties: the same, for run properties.
+            include_children: accepted for compatibility; step runs are reached with ``run.get_steps()``.
+        """
         from headrace.sdk.runs import PipelineRun
 
-        for record in self.workspace._backend.list_runs(experiment_name=self.name, limit=1000):
+        if type is not None and type not in ("azureml.PipelineRun", "PipelineRun"):
+            return
+        exact = tags if isinstance(tags, dict) else None
+        for record in self.workspace._backend.iter_runs(self.name, tags=exact):
+            if isinstance(tags, str) and tags not in record.tags:
+                continue
+            if not _has(record.properties, properties):
+                continue
             yield PipelineRun(self, record.id, _record=record)
 
     @staticmethod
@@ -63,3 +79,11 @@ class Experiment:
 
     def __repr__(self) -> str:
         return f"Experiment(name={self.name!r})"
+
+
+def _has(values: dict[str, Any], wanted: str | dict[str, str] | None) -> bool:
+    if wanted is None:
+        return True
+    if isinstance(wanted, str):
+        return wanted in values
+    return all(k in values and str(values[k]) == str(v) for k, v in wanted.items())

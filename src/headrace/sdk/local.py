@@ -9,6 +9,7 @@ from __future__ import annotations
 import atexit
 import sys
 import threading
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +19,7 @@ from headrace.datastores.base import Datastore
 from headrace.engine.agent import Agent
 from headrace.errors import HeadraceError
 from headrace.logs import get_logger
+from headrace.sdk.wire import RUN_PAGE
 from headrace.services import datastores as ds_service
 from headrace.services import endpoints as ep_service
 from headrace.services import publishing as pub_service
@@ -107,8 +109,23 @@ class LocalBackend:
         return self.svc.store.get_run(run_id)
 
     def list_runs(self, experiment_name: str | None = None, limit: int = 100) -> list[RunRecord]:
-        runs, _ = self.svc.store.list_runs(experiment_name=experiment_name, limit=limit)
-        return runs
+        return list(self.iter_runs(experiment_name, limit=limit))
+
+    def iter_runs(self, experiment_name: str | None = None, *, limit: int | None = None,
+                  tags: dict[str, str] | None = None) -> Iterator[RunRecord]:
+        """Runs newest first, page by page (all of them unless ``limit``)."""
+        cursor, seen = None, 0
+        while limit is None or seen < limit:
+            size = RUN_PAGE if limit is None else min(RUN_PAGE, limit - seen)
+            page, cursor = self.svc.store.list_runs(experiment_name=experiment_name, tags=tags, limit=size,
+                                                    cursor=cursor)
+            yield from page
+            seen += len(page)
+            if cursor is None:
+                return
+
+    def count_runs(self, experiment_names: list[str]) -> dict[str, int]:
+        return self.svc.store.count_runs_by_experiment(experiment_names)
 
     def cancel_run(self, run_id: str) -> RunRecord:
         run = run_service.cancel_run(self.svc, run_id)

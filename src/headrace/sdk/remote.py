@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import threading
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from typing import Any
 
 from headrace.client import HeadraceClient
@@ -103,7 +103,27 @@ class RemoteBackend(RemoteSchedules):
         return wire.run_record(self.client.get_run(run_id))
 
     def list_runs(self, experiment_name: str | None = None, limit: int = 100) -> list[RunRecord]:
-        return [wire.run_record(r) for r in self.client.iter_runs(experiment_name=experiment_name, limit=limit)]
+        return list(self.iter_runs(experiment_name, limit=limit))
+
+    def iter_runs(self, experiment_name: str | None = None, *, limit: int | None = None,
+                  tags: dict[str, str] | None = None) -> Iterator[RunRecord]:
+        """Runs newest first, page by page (all of them unless ``limit``); tags are matched here."""
+        seen = 0
+        for read in self.client.iter_runs(experiment_name=experiment_name, page_size=wire.RUN_PAGE,
+                                          limit=None if tags else limit):
+            record = wire.run_record(read)
+            if tags and any(record.tags.get(k) != v for k, v in tags.items()):
+                continue
+            yield record
+            seen += 1
+            if limit is not None and seen >= limit:
+                return
+
+    def count_runs(self, experiment_names: list[str]) -> dict[str, int]:
+        counts = dict.fromkeys(experiment_names, 0)
+        for name in counts:
+            counts[name] = sum(1 for _ in self.client.iter_runs(experiment_name=name, page_size=wire.RUN_PAGE))
+        return counts
 
     def cancel_run(self, run_id: str) -> RunRecord:
         return wire.run_record(self.client.cancel_run(run_id))

@@ -38,6 +38,9 @@ from headrace.storage.records import (
     TickOutcome,
 )
 
+RUN_PAGE = 100
+"""Runs fetched per page when the SDK lists runs (local store or REST)."""
+
 
 def _datapath(value: DataPathValue) -> dict[str, str]:
     return {"datastore": value.DataStoreName, "path": value.RelativePath}
