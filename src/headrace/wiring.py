@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from headrace.config import Settings
 from headrace.datastores.base import Datastore
 from headrace.datastores.fsspec_store import FsspecDatastore
@@ -38,8 +40,11 @@ def build_services(settings: Settings) -> Services:
     def resolve(name: str) -> Datastore:
         return ds_service.get_datastore(holder["svc"], name)
 
+    step_env = {"HEADRACE_HOME": str(Path(home).resolve())}
+    if settings.db_url:
+        step_env["HEADRACE_DB_URL"] = settings.db_url
     target = LocalComputeTarget(artifacts, resolve, work_root=home / "work",
-                                step_launch=settings.agent.step_launch)
+                                step_launch=settings.agent.step_launch, base_env=step_env)
     executor = RunExecutor(store, {"local": target}, artifacts, resolve, execution)
     svc = Services(
         home=home, store=store, artifacts=artifacts, make_datastore=make_datastore, executor=executor,

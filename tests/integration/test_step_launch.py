@@ -62,3 +62,15 @@ def test_step_launch_spawn_always_starts_a_new_interpreter(make_workspace, write
                                             arguments=["--n", 3]))
     assert FORKED not in step.get_execution_log()
     assert step.get_stdout_log() == "hello ['--n', '3']\n"
+
+
+def test_a_step_knows_its_workspace_home_even_when_the_environment_does_not(workspace, write_scripts, tmp_path):
+    import os
+
+    assert "HEADRACE_HOME" not in os.environ  # the workspace was opened by path
+    folder = write_scripts({"home.py": "import os\nprint(os.environ['HEADRACE_HOME'])\n"})
+    step = _run(workspace, PythonScriptStep(name="home", script_name="home.py", source_directory=folder))
+    assert step.get_stdout_log() == f"{(tmp_path / 'home').resolve()}\n"
+    own = _run(workspace, PythonScriptStep(name="own", script_name="home.py", source_directory=folder,
+                                           environment_variables={"HEADRACE_HOME": "/elsewhere"}))
+    assert own.get_stdout_log() == "/elsewhere\n"  # a step's own setting wins

@@ -36,6 +36,8 @@ class LocalComputeTarget(c.ComputeTarget):
         keep_workdirs: keep each step's work folder after it ends (debugging).
         step_launch: "fork" starts steps from a warm interpreter when they allow it (see
             ``launcher``), "spawn" always with a new ``python`` process.
+        base_env: variables every step gets unless it sets them itself (the workspace's
+            ``HEADRACE_HOME``, so code in a step, such as a flow step, finds its workspace).
     """
 
     name = "local"
@@ -47,12 +49,14 @@ class LocalComputeTarget(c.ComputeTarget):
         work_root: Path,
         keep_workdirs: bool = False,
         step_launch: str = "fork",
+        base_env: dict[str, str] | None = None,
     ):
         self.artifacts = artifacts
         self.resolve_datastore = resolve_datastore
         self.work_root = Path(work_root)
         self.keep_workdirs = keep_workdirs
         self.step_launch = step_launch
+        self.base_env = dict(base_env or {})
         self._procs: dict[str, subprocess.Popen[bytes] | ForkedProcess] = {}
         self._canceled: set[str] = set()
         self._lock = threading.Lock()
@@ -121,6 +125,7 @@ class LocalComputeTarget(c.ComputeTarget):
         for arg in task.arguments:
             argv.append(paths[arg["data"]] if isinstance(arg, dict) else str(arg))
         env = dict(os.environ)
+        env.update(self.base_env)
         env.update(task.env)
         env.update(
             {

@@ -6,7 +6,7 @@ script, ``_headrace_flow_step.py``, that calls ``step_main``. The build folder i
 holds, so an unchanged flow gives the same folder and the same snapshot.
 
 Inside the step process, llm nodes use the connections of the workspace the step runs for: the agent's
-``HEADRACE_HOME`` (and ``HEADRACE_DB_URL``), which the step inherits, with ``HEADRACE_CONNECTION_<NAME>_*``
+``HEADRACE_HOME`` (and ``HEADRACE_DB_URL``), which the agent gives every step, with ``HEADRACE_CONNECTION_<NAME>_*``
 environment variables overriding stored fields or defining connections the store does not have. The counts
 and aggregation metrics are logged on the step run and on the pipeline run (``Run.get_context()``).
 
