@@ -24,7 +24,6 @@ import asyncio
 import json
 import os
 import platform
-import socket
 import statistics
 import subprocess
 import sys
@@ -33,6 +32,7 @@ import time
 from pathlib import Path
 
 import httpx
+from _server import free_port
 
 NODES = 100
 NODE_GOAL_MS = 0.1
@@ -144,12 +144,6 @@ def _tool_function(folder: Path):
 
 
 # -- 2. batch throughput --------------------------------------------------------------------
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def start_server(latency: float, slots: int) -> tuple[subprocess.Popen, str]:
     port = free_port()
     proc = subprocess.Popen([sys.executable, str(Path(__file__).with_name("_llm_server.py")), "--port", str(port),

@@ -28,11 +28,18 @@ from headrace.datastores.base import Datastore
 from headrace.engine import compute as c
 from headrace.engine.frontier import Frontier
 from headrace.engine.reuse import reuse_key
-from headrace.engine.tasks import build_task, log_path, output_locations, output_path, upcoming_step
+from headrace.engine.tasks import (
+    build_task,
+    log_path,
+    metric_records,
+    output_locations,
+    output_path,
+    upcoming_step,
+)
 from headrace.errors import HeadraceError
 from headrace.logs import get_logger
 from headrace.storage.base import MetadataStore
-from headrace.storage.records import MetricRecord, RunRecord, RunStatus, StepRunRecord, StepStatus
+from headrace.storage.records import RunRecord, RunStatus, StepRunRecord, StepStatus
 
 __all__ = ["CANCEL_CHECK_SECONDS", "ExecutionSettings", "RunExecutor", "log_path", "output_path"]
 
@@ -322,7 +329,8 @@ class _RunState:
                   ended_at=outcome.ended_at, outputs=outputs, tags=outcome.tags, properties=props)
         if outcome.metrics or outcome.parent_tags:
             self._flush()  # the step is recorded before what it logged
-        self._store_metrics(rec, outcome.metrics)
+        if outcome.metrics:
+            self.store.add_metrics(metric_records(self.run.id, rec.id, outcome.metrics))
         if outcome.parent_tags:
             self.run = self.store.update_run(self.run.id, tags={**self.store.get_run(self.run.id).tags,
                                                                 **outcome.parent_tags})
@@ -333,21 +341,6 @@ class _RunState:
         if not self.run.continue_on_step_failure and not self.stopping:
             self.stopping = "failed"
             self._stop_running()
-
-    def _store_metrics(self, rec: StepRunRecord, metrics: list[dict[str, Any]]) -> None:
-        if not metrics:
-            return
-        seqs: dict[tuple[str, bool], int] = {}
-        records = []
-        for m in metrics:
-            on_parent = m.get("scope") == "parent"
-            seq = seqs.get((m["name"], on_parent), 0)
-            seqs[(m["name"], on_parent)] = seq + 1
-            records.append(MetricRecord(
-                run_id=self.run.id, step_run_id=None if on_parent else rec.id, name=str(m["name"]), value=m.get("value"),
-                kind=m.get("kind", "scalar"), seq=seq, logged_at=clock.now(),
-            ))
-        self.store.add_metrics(records)
 
     def _close(self) -> RunRecord:
         if self.stopping == "interrupted":

@@ -9,11 +9,12 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from headrace import clock
 from headrace.datastores.base import Datastore
 from headrace.datastores.fingerprint import fingerprint
 from headrace.engine import compute as c
 from headrace.errors import HeadraceError
-from headrace.storage.records import RunRecord, StepRunRecord
+from headrace.storage.records import MetricRecord, RunRecord, StepRunRecord
 
 DEFAULT_DATASTORE = "workspaceblobstore"
 
@@ -117,6 +118,21 @@ def build_task(
         timeout_seconds=step.get("timeout_seconds") or default_timeout,
     )
     return task, fingerprints
+
+
+def metric_records(run_id: str, step_run_id: str, metrics: list[dict[str, Any]]) -> list[MetricRecord]:
+    """The records of what a step logged (``scope: parent`` lines go on the run), numbered per name."""
+    seqs: dict[tuple[str, bool], int] = {}
+    records = []
+    for m in metrics:
+        on_parent = m.get("scope") == "parent"
+        seq = seqs.get((m["name"], on_parent), 0)
+        seqs[(m["name"], on_parent)] = seq + 1
+        records.append(MetricRecord(
+            run_id=run_id, step_run_id=None if on_parent else step_run_id, name=str(m["name"]), value=m.get("value"),
+            kind=m.get("kind", "scalar"), seq=seq, logged_at=clock.now(),
+        ))
+    return records
 
 
 def _describe_fingerprint(fp: dict[str, Any]) -> str:

@@ -249,9 +249,6 @@ class LLMClient:
 
     def open_client(self) -> openai.AsyncOpenAI:
         """A new SDK client for the connection; the caller closes it."""
-        return self._open()
-
-    def _open(self) -> openai.AsyncOpenAI:
         conn = self.connection
         timeout = openai.Timeout(self.timeouts.read, connect=self.timeouts.connect, write=self.timeouts.write)
         # A server without keys (vLLM, Ollama, llama.cpp) still gets a non-empty one: the SDK insists.
@@ -293,7 +290,7 @@ class LLMClient:
         The client is closed here unless ``keep_open`` (a stream closes it when it ends) or it is shared.
         """
         owned = self.shared is None
-        client = self._open() if owned else self.shared
+        client = self.open_client() if owned else self.shared
         failures: list[Attempt] = []
         try:
             for number in range(1, self.retry.max_retries + 2):
