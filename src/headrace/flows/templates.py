@@ -3,10 +3,12 @@
 A chat template is rendered to text, then split into messages at *role lines*: a line holding only a role
 name and a colon, optionally after ``#`` (``# system:``, ``user:``, ``# Assistant:``; case-insensitive).
 
-Values are escaped before rendering: any line of a variable's value (strings, and strings nested in lists
-and dicts such as a chat history) that would read as a role line gets a private-use marker in front, so it
-cannot start a message; the marker is removed from the final message text. Role lines therefore come only
-from the template itself, never from user data or an upstream model's output.
+Role lines come only from the template's own text. Every line of every ``{{ ... }}`` output gets a
+private-use marker (Jinja's ``finalize``, so filters and string operations see values unchanged), and a
+line holding a marker never starts a message, however the value text is split across expressions
+(``{{ a }}{{ b }}``) or built by filters. The markers are removed from the final message text. A role
+taken from data must therefore be chosen by the template (``{% if m.role == "user" %}# user:{% endif %}``),
+never printed as ``{{ m.role }}:``; macro output counts as a value too.
 
 ``{% trimmable %}...{% endtrimmable %}`` marks text the token budget may cut. It renders to the text between
 two private-use sentinels, which become a ``Segment(trimmable=True)`` of the message; the sentinels are
@@ -91,8 +93,18 @@ class _TrimmableExtension(Extension):
         return f"{_TRIM_OPEN}{inner}{_TRIM_CLOSE}"
 
 
+def _mark(value: Any) -> str:
+    """Mark every line of an expression's output, so no line holding value text can be a role line.
+
+    Applied by Jinja to each ``{{ ... }}`` output (``finalize``), after filters and string operations have
+    seen the value unchanged; the marks are removed from the final text.
+    """
+    return _ESCAPE + str(value).replace("\n", "\n" + _ESCAPE)
+
+
 # trim_blocks + keep_trailing_newline: what prompt flow templates expect, so imported ones render the same.
 _ENV = SandboxedEnvironment(
+    finalize=_mark,
     undefined=jinja2.StrictUndefined,
     extensions=[_TrimmableExtension],
     trim_blocks=True,
@@ -150,26 +162,23 @@ def template_variables(source: str) -> set[str]:
     return set(meta.find_undeclared_variables(_ENV.parse(_prepare(source))))
 
 
-def _clean(value: Any, escape: bool) -> Any:
-    """Strip private-use sentinels from every string of a value and, with ``escape``, defuse role lines."""
+def _clean(value: Any) -> Any:
+    """Strip private-use sentinels from every string of a value (nested in lists and dicts too)."""
     if isinstance(value, str):
-        value = value.translate(_PRIVATE)
-        if escape:
-            value = "\n".join(_ESCAPE + line if _ROLE_LINE.match(line) else line for line in value.split("\n"))
-        return value
+        return value.translate(_PRIVATE)
     if isinstance(value, Mapping):
-        return {k: _clean(v, escape) for k, v in value.items()}
+        return {k: _clean(v) for k, v in value.items()}
     if isinstance(value, list):
-        return [_clean(v, escape) for v in value]
+        return [_clean(v) for v in value]
     if isinstance(value, tuple):
-        return tuple(_clean(v, escape) for v in value)
+        return tuple(_clean(v) for v in value)
     return value
 
 
-def _render(source: str, variables: dict[str, Any], origin: str, escape: bool) -> str:
+def _render(source: str, variables: dict[str, Any], origin: str) -> str:
     template = _template(source, origin)
     try:
-        return template.render(**{k: _clean(v, escape) for k, v in variables.items()})
+        return template.render(**{k: _clean(v) for k, v in variables.items()})
     except jinja2.UndefinedError as exc:
         hint = "; give it in the node's inputs" if "is undefined" in str(exc) else ""
         raise FlowError(f"{origin}: {exc}{hint}") from exc
@@ -193,7 +202,7 @@ def render_prompt(source: str, variables: dict[str, Any], *, origin: str) -> str
     Raises:
         FlowError: a syntax error (with its line), an undefined variable (named), or an unsafe operation.
     """
-    return _render(source, variables, origin, escape=False).translate(_PRIVATE)
+    return _render(source, variables, origin).translate(_PRIVATE)
 
 
 def render_chat(source: str, variables: dict[str, Any], *, origin: str) -> list[ChatMessage]:
@@ -204,7 +213,7 @@ def render_chat(source: str, variables: dict[str, Any], *, origin: str) -> list[
 
     Args:
         source: the Jinja2 template text.
-        variables: the template variables; their role-looking lines are escaped (see the module docstring).
+        variables: the template variables; their text can never form a role line (see the module docstring).
         origin: the template's file name, used in error messages.
 
     Returns:
@@ -218,7 +227,7 @@ def render_chat(source: str, variables: dict[str, Any], *, origin: str) -> list[
         >>> [m.to_dict() for m in render_chat("# system:\\nBe brief.\\n# user:\\n{{ q }}", {"q": "Hi"}, origin="t")]
         [{'role': 'system', 'content': 'Be brief.'}, {'role': 'user', 'content': 'Hi'}]
     """
-    text = _render(source, variables, origin, escape=True)
+    text = _render(source, variables, origin)
     chunks = _split_roles(text)
     if chunks[0][0] is None:
         if len(chunks) == 1:
