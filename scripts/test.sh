@@ -25,7 +25,7 @@ if ! command -v chromium >/dev/null 2>&1; then
 fi
 
 echo "== lint (ruff)"
-.venv/bin/ruff check src tests benchmarks examples
+.venv/bin/ruff check src tests benchmarks examples compat
 
 echo "== import layers (import-linter)"
 .venv/bin/lint-imports --no-cache
