@@ -1,8 +1,8 @@
-"""The conformance suite on real object-store protocols, opt-in through environment variables.
+"""The conformance suite on real object-store protocols: moto's S3 server and Azurite.
 
-- S3 (e.g. ``moto_server -H 127.0.0.1 -p 15000``, needs ``s3fs``):
-  ``HEADRACE_TEST_S3_ENDPOINT=http://127.0.0.1:15000`` (credentials default to ``testing``).
-- Azure Blob (e.g. Azurite, needs ``adlfs``): ``HEADRACE_TEST_AZURE_CONNECTION_STRING=...``.
+``scripts/test.sh`` starts both on 127.0.0.1 (``scripts/emulators.sh``) and sets
+``HEADRACE_TEST_S3_ENDPOINT`` (credentials default to ``testing``) and ``HEADRACE_TEST_AZURE_CONNECTION_STRING``.
+Outside CI a test run without them skips these tests; in CI (``CI=true``) it fails them.
 """
 
 from __future__ import annotations
@@ -20,17 +20,20 @@ from headrace.datastores.snapshots import fetch_snapshot, store_snapshot
 
 S3_ENDPOINT = os.environ.get("HEADRACE_TEST_S3_ENDPOINT")
 AZURE_CONNECTION = os.environ.get("HEADRACE_TEST_AZURE_CONNECTION_STRING")
+# scripts/test.sh starts both emulators; in CI a missing one is a failure, never a skip.
+_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
 STORES = [
-    pytest.param("s3", marks=pytest.mark.skipif(not S3_ENDPOINT, reason="HEADRACE_TEST_S3_ENDPOINT unset")),
-    pytest.param(
-        "abfs",
-        marks=pytest.mark.skipif(not AZURE_CONNECTION, reason="HEADRACE_TEST_AZURE_CONNECTION_STRING unset"),
-    ),
+    pytest.param("s3", marks=pytest.mark.skipif(not S3_ENDPOINT and not _CI,
+                                                reason="HEADRACE_TEST_S3_ENDPOINT unset (scripts/emulators.sh)")),
+    pytest.param("abfs", marks=pytest.mark.skipif(
+        not AZURE_CONNECTION and not _CI, reason="HEADRACE_TEST_AZURE_CONNECTION_STRING unset (scripts/emulators.sh)")),
 ]
 
 
 def make_store(protocol: str, prefix: str = "") -> FsspecDatastore:
     """A datastore in a new bucket or container."""
+    if not (S3_ENDPOINT if protocol == "s3" else AZURE_CONNECTION):
+        pytest.fail(f"no {protocol} emulator: run the tests through scripts/test.sh (it starts them)")
     if protocol == "s3":
         import s3fs
 
