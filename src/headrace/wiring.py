@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 from headrace.config import Settings
@@ -10,6 +11,7 @@ from headrace.datastores.fsspec_store import FsspecDatastore
 from headrace.engine.agent import Agent
 from headrace.engine.local import LocalComputeTarget
 from headrace.engine.runner import ExecutionSettings, RunExecutor
+from headrace.services import cloud_datastores
 from headrace.services import datastores as ds_service
 from headrace.services import schedules as schedule_service
 from headrace.services.bundle import Services
@@ -19,9 +21,15 @@ from headrace.storage.records import DatastoreRecord
 from headrace.storage.sql.store import SqlMetadataStore
 
 
-def make_datastore(record: DatastoreRecord) -> Datastore:
-    """Build the datastore a registration record describes."""
-    return FsspecDatastore(record.name, record.root_uri, storage_options=record.options or None)
+def datastore_maker(home: Path) -> Callable[[DatastoreRecord], Datastore]:
+    """Builds the datastore a registration record describes (cloud credentials decrypted with the home's key)."""
+    decrypt = cloud_datastores.make_decrypt(home)
+
+    def make_datastore(record: DatastoreRecord) -> Datastore:
+        options = cloud_datastores.storage_options(record, decrypt)
+        return FsspecDatastore(record.name, record.root_uri, storage_options=options or None)
+
+    return make_datastore
 
 
 def build_services(settings: Settings) -> Services:
@@ -47,7 +55,7 @@ def build_services(settings: Settings) -> Services:
                                 step_launch=settings.agent.step_launch, base_env=step_env)
     executor = RunExecutor(store, {"local": target}, artifacts, resolve, execution)
     svc = Services(
-        home=home, store=store, artifacts=artifacts, make_datastore=make_datastore, executor=executor,
+        home=home, store=store, artifacts=artifacts, make_datastore=datastore_maker(home), executor=executor,
         execution=execution,
         agent_in_process=settings.agent.in_process,
         agent_options={

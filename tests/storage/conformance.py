@@ -152,6 +152,19 @@ class StoreConformance:
         assert (info.value.kind, info.value.key) == ("datastore", "raw")
         assert store.get_datastore("raw").root_uri == "/tmp/a"
 
+    def test_replace_and_delete_datastore(self, store: MetadataStore) -> None:
+        store.create_datastore(DatastoreRecord("raw", "local", "/tmp/a", {}, T0))
+        new = DatastoreRecord("raw", "s3", "s3://bucket", {"storage": {"key": "k"}, "secret": "x"}, T0)
+        assert store.replace_datastore(new) == new
+        assert store.get_datastore("raw") == new
+        store.delete_datastore("raw")
+        with pytest.raises(NotFoundError):
+            store.get_datastore("raw")
+        with pytest.raises(NotFoundError):
+            store.delete_datastore("raw")
+        with pytest.raises(NotFoundError):
+            store.replace_datastore(new)
+
     def test_datastores_listed_by_name_and_missing_raises(self, store: MetadataStore) -> None:
         for name in ("zeta", "alpha"):
             store.create_datastore(DatastoreRecord(name, "local", f"/data/{name}", {}, T0))

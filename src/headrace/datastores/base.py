@@ -84,3 +84,14 @@ class Datastore(ABC):
     @abstractmethod
     def delete(self, path: str) -> None:
         """Remove a file or folder (recursively); missing is not an error."""
+
+    def check(self, create: bool = False) -> None:
+        """Reach the root (bucket, container or folder), creating it first with ``create``.
+
+        Used when a datastore is registered, so wrong credentials or a missing bucket are found then,
+        not by the first step that uses it.
+
+        Raises:
+            DatastoreError: the root cannot be reached (or created).
+        """
+        self.list("", recursive=False)

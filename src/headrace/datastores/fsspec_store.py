@@ -81,6 +81,20 @@ class FsspecDatastore(Datastore):
     def __repr__(self) -> str:
         return f"FsspecDatastore(name={self.name!r}, root_uri={self.root_uri!r})"
 
+    def check(self, create: bool = False) -> None:
+        """See ``Datastore.check``: the bucket or container is made with ``create`` when missing."""
+        bucket = (self._root or "/").split("/", 1)[0]
+        if create and not self._local:
+            with translate_errors(self.name, "create its bucket or container", self.root_uri):
+                if not self._fs.exists(bucket):
+                    self._fs.mkdir(bucket)
+        with translate_errors(self.name, "reach its root", self.root_uri):
+            try:
+                self._fs.ls(self._root or "/" if self._local else bucket, detail=False)
+            except FileNotFoundError:
+                raise DatastoreError(f"datastore {self.name!r}: its bucket or container {bucket!r} does not exist "
+                                     "(create_if_not_exists=True makes it)", uri=self.root_uri) from None
+
     # -- paths --------------------------------------------------------------------------------
 
     def _rel(self, path: str) -> str:

@@ -50,8 +50,99 @@ class Datastore:
         return Datastore(workspace, name)
 
     @staticmethod
+    def register_azure_blob_container(workspace: Any, datastore_name: str, container_name: str,
+                                      account_name: str, sas_token: str | None = None,
+                                      account_key: str | None = None, protocol: str | None = None,
+                                      endpoint: str | None = None, overwrite: bool = False,
+                                      create_if_not_exists: bool = False, skip_validation: bool = False,
+                                      blob_cache_timeout: int | None = None, grant_workspace_access: bool = False,
+                                      subscription_id: str | None = None,
+                                      resource_group: str | None = None) -> Datastore:
+        """Register an Azure Blob container (Azure ML's signature).
+
+        ``endpoint`` is the storage DNS suffix (default ``core.windows.net``), or a full blob endpoint URL
+        (``http://127.0.0.1:10000/devstoreaccount1`` for Azurite). With neither key nor SAS token the
+        container is read anonymously. The credentials are encrypted at rest and never shown again.
+        ``skip_validation``, ``blob_cache_timeout``, ``grant_workspace_access``, ``subscription_id`` and
+        ``resource_group`` are accepted for compatibility; the container is always reached once to check it.
+
+        Raises:
+            DatastoreError: the container cannot be reached (wrong credentials, missing container).
+            AlreadyExistsError: the name is taken and ``overwrite`` is False.
+
+        Example:
+            >>> Datastore.register_azure_blob_container(ws, "raw", "raw-data", "myaccount", account_key=key)
+        """
+        from headrace.services.cloud_datastores import azure_options
+
+        public, secret = azure_options(account_name, account_key=account_key, sas_token=sas_token,
+                                       protocol=protocol, endpoint=endpoint)
+        workspace._backend.register_cloud_datastore(datastore_name, "azure_blob", f"abfs://{container_name}",
+                                                    public, secret, overwrite, create_if_not_exists)
+        return Datastore(workspace, datastore_name)
+
+    @staticmethod
+    def register_azure_data_lake_gen2(workspace: Any, datastore_name: str, filesystem: str, account_name: str,
+                                      tenant_id: str | None = None, client_id: str | None = None,
+                                      client_secret: str | None = None, resource_url: str | None = None,
+                                      authority_url: str | None = None, protocol: str | None = None,
+                                      endpoint: str | None = None, overwrite: bool = False,
+                                      subscription_id: str | None = None, resource_group: str | None = None,
+                                      grant_workspace_access: bool = False, *,
+                                      account_key: str | None = None) -> Datastore:
+        """Register an ADLS Gen2 file system (Azure ML's signature), reached through its blob API.
+
+        Signs in with a service principal (``tenant_id``, ``client_id``, ``client_secret``), or, beyond Azure
+        ML, an ``account_key`` (what emulators offer); with neither, anonymously.
+
+        Raises:
+            DatastoreError: the file system cannot be reached.
+            AlreadyExistsError: the name is taken and ``overwrite`` is False.
+        """
+        from headrace.services.cloud_datastores import azure_options
+
+        public, secret = azure_options(account_name, account_key=account_key, tenant_id=tenant_id,
+                                       client_id=client_id, client_secret=client_secret, protocol=protocol,
+                                       endpoint=endpoint)
+        workspace._backend.register_cloud_datastore(datastore_name, "adls_gen2", f"abfs://{filesystem}",
+                                                    public, secret, overwrite, False)
+        return Datastore(workspace, datastore_name)
+
+    @staticmethod
+    def register_s3(workspace: Any, datastore_name: str, bucket: str, endpoint_url: str | None = None,
+                    key: str | None = None, secret: str | None = None, region: str | None = None,
+                    prefix: str = "", overwrite: bool = False, create_if_not_exists: bool = False) -> Datastore:
+        """Register an S3 bucket (or MinIO, or any S3-compatible store at ``endpoint_url``); beyond Azure ML.
+
+        Without ``key`` and ``secret`` the standard AWS credentials apply (``AWS_ACCESS_KEY_ID``, profiles).
+
+        Raises:
+            DatastoreError: the bucket cannot be reached.
+            AlreadyExistsError: the name is taken and ``overwrite`` is False.
+
+        Example:
+            >>> Datastore.register_s3(ws, "lake", "my-bucket", endpoint_url="http://127.0.0.1:9000",
+            ...                       key="minio", secret="minio123")
+        """
+        from headrace.services.cloud_datastores import s3_options
+
+        public, sealed = s3_options(endpoint_url=endpoint_url, key=key, secret=secret, region=region)
+        root = f"s3://{bucket}/{prefix.strip('/')}" if prefix.strip("/") else f"s3://{bucket}"
+        workspace._backend.register_cloud_datastore(datastore_name, "s3", root, public, sealed, overwrite,
+                                                    create_if_not_exists)
+        return Datastore(workspace, datastore_name)
+
+    @staticmethod
     def get(workspace: Any, datastore_name: str) -> Datastore:
         return Datastore(workspace, datastore_name)
+
+    def unregister(self) -> None:
+        """Remove this datastore's registration (its files stay where they are).
+
+        Raises:
+            ConfigError: it is the workspace's default datastore.
+        """
+        self.workspace._backend.unregister_datastore(self.name)
 
     def path(self, path_on_datastore: str = "", name: str | None = None):
         """A ``DataPath`` to ``path_on_datastore`` on this datastore."""

@@ -20,6 +20,7 @@ from headrace.engine.agent import Agent
 from headrace.errors import HeadraceError
 from headrace.logs import get_logger
 from headrace.sdk.wire import RUN_PAGE
+from headrace.services import cloud_datastores
 from headrace.services import datastores as ds_service
 from headrace.services import endpoints as ep_service
 from headrace.services import publishing as pub_service
@@ -270,6 +271,14 @@ class LocalBackend:
 
     def list_datastores(self) -> list[DatastoreRecord]:
         return ds_service.list_datastores(self.svc)
+
+    def register_cloud_datastore(self, name: str, kind: str, root_uri: str, public: dict, secret: dict,
+                                 overwrite: bool, create: bool) -> DatastoreRecord:
+        return cloud_datastores.register(self.svc, name, kind, root_uri, public, secret, overwrite=overwrite,
+                                         create_if_not_exists=create)
+
+    def unregister_datastore(self, name: str) -> None:
+        cloud_datastores.unregister(self.svc, name)
 
     def wait_interval(self) -> float:
         return 0.05

@@ -36,6 +36,14 @@ def get_datastore(svc: Services, name: str) -> Datastore:
     return ds
 
 
+def check_name(name: str) -> None:
+    """Raises: ConfigError naming the rule when ``name`` is not a valid datastore name."""
+    if not isinstance(name, str) or not _NAME.match(name):
+        raise ConfigError(
+            f"invalid datastore name {name!r}: use letters, digits, '_' and '-' (not starting with '-')"
+        )
+
+
 def register_local(svc: Services, name: str, path: str | Path) -> DatastoreRecord:
     """Register a local folder as a datastore (created if missing).
 
@@ -43,10 +51,7 @@ def register_local(svc: Services, name: str, path: str | Path) -> DatastoreRecor
         ConfigError: the name is not valid.
         AlreadyExistsError: the name is taken by another folder.
     """
-    if not _NAME.match(name):
-        raise ConfigError(
-            f"invalid datastore name {name!r}: use letters, digits, '_' and '-' (not starting with '-')"
-        )
+    check_name(name)
     try:
         folder = Path(path).expanduser().resolve()
         folder.mkdir(parents=True, exist_ok=True)

@@ -71,6 +71,18 @@ class MetadataStore(PublishingStore, ScheduleStore, FlowStore, ABC):
     def list_datastores(self) -> list[DatastoreRecord]:
         """All registered datastores, by name."""
 
+    @abstractmethod
+    def replace_datastore(self, record: DatastoreRecord) -> DatastoreRecord:
+        """Overwrite the registration of ``record.name`` (kind, root and options).
+
+        Raises: NotFoundError."""
+
+    @abstractmethod
+    def delete_datastore(self, name: str) -> None:
+        """Remove a registration (its files stay where they are).
+
+        Raises: NotFoundError."""
+
     # -- runs ----------------------------------------------------------------------------
     @abstractmethod
     def create_run(self, run: RunRecord, steps: Sequence[StepRunRecord]) -> RunRecord:

@@ -20,7 +20,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import bindparam, insert, select
+from sqlalchemy import bindparam, delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from headrace import clock
@@ -159,6 +159,23 @@ class SqlMetadataStore(
         if row is None:
             raise NotFoundError("datastore", name)
         return rows.datastore_record(row)
+
+    @translated
+    def replace_datastore(self, record: DatastoreRecord) -> DatastoreRecord:
+        values = rows.as_row(record)
+        with self._write() as conn:
+            done = conn.execute(update(t.datastores).where(t.datastores.c.name == record.name)
+                                .values({k: v for k, v in values.items() if k != "name"}))
+        if done.rowcount != 1:
+            raise NotFoundError("datastore", record.name)
+        return rows.in_utc(record)
+
+    @translated
+    def delete_datastore(self, name: str) -> None:
+        with self._write() as conn:
+            done = conn.execute(delete(t.datastores).where(t.datastores.c.name == name))
+        if done.rowcount != 1:
+            raise NotFoundError("datastore", name)
 
     @translated
     def list_datastores(self) -> list[DatastoreRecord]:
