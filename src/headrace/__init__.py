@@ -14,6 +14,11 @@ __version__ = "0.1.0"
 _EXPORTS = {
     "DataPath": "headrace.core.params",
     "DataPathComputeBinding": "headrace.core.params",
+    "DataType": "headrace.sdk.dataset",
+    "Dataset": "headrace.sdk.dataset",
+    "DatasetConsumptionConfig": "headrace.sdk.dataset_input",
+    "FileDataset": "headrace.sdk.dataset",
+    "TabularDataset": "headrace.sdk.dataset",
     "Datastore": "headrace.sdk.datastore",
     "Experiment": "headrace.sdk.experiment",
     "Pipeline": "headrace.core.pipeline",

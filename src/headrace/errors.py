@@ -14,7 +14,8 @@
     │   └── DisabledError           a disabled published pipeline or endpoint was submitted to
     ├── StoreError                  the metadata store failed
     ├── DatastoreError              datastore I/O failed (.uri)
-    │   └── PathEscapeError         a relative path leaves the datastore root
+    │   ├── PathEscapeError         a relative path leaves the datastore root
+    │   └── DatasetError            a dataset's files changed, vanished, match nothing or do not parse
     ├── RunError                    a run went wrong
     │   ├── StepFailedError         a step failed (.step, .exit_code, .stderr_tail)
     │   └── RunTimeoutError         waiting for a run took too long
@@ -147,6 +148,11 @@ class DatastoreError(HeadraceError):
 
 class PathEscapeError(DatastoreError):
     """A relative path would leave the datastore's root folder."""
+
+
+class DatasetError(DatastoreError):
+    """A dataset cannot be used as defined: a file of its version changed or vanished, its paths match
+    nothing, or a tabular file does not parse. The message names the dataset and the file."""
 
 
 class RunError(HeadraceError):

@@ -103,6 +103,7 @@ class DataPath:
         if datastore is None:
             raise DefinitionError(["DataPath needs a datastore; pass DataPath(datastore, path_on_datastore)"])
         self.datastore_name: str = datastore_name_of(datastore)  # type: ignore[assignment]
+        self.datastore = None if isinstance(datastore, str) else datastore  # its workspace, for datasets
         if path_on_datastore is not None and not isinstance(path_on_datastore, str):
             raise DefinitionError(
                 [f"DataPath path_on_datastore must be a str, not {type(path_on_datastore).__name__}"]

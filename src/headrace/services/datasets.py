@@ -1,0 +1,205 @@
+"""Datasets: resolve a definition to its files, register versions with their manifest, use them exactly.
+
+A version's manifest lives in the artifact store, content-addressed (``datasets/manifests/<sha256>.json.gz``),
+so identical versions share it and a run can name it. Using a version lists each datastore once (the
+common folder of its files) and compares every file's version (etag, or mtime and size) with the manifest.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+import uuid
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from headrace import clock
+from headrace.core.dataset import (
+    FILE,
+    TABULAR,
+    ManifestEntry,
+    apply_file_transforms,
+    base_of,
+    decode_manifest,
+    encode_manifest,
+    glob_base,
+    glob_regex,
+    has_glob,
+    relative_path,
+)
+from headrace.errors import AlreadyExistsError, DatasetError, NotFoundError
+from headrace.services.bundle import Services
+from headrace.services.datastores import get_datastore
+from headrace.storage.dataset_records import DatasetRecord, DatasetUse
+
+logger = logging.getLogger(__name__)
+
+MANIFESTS = "datasets/manifests"
+
+
+def resolve(svc: Services, definition: dict[str, Any]) -> list[ManifestEntry]:
+    """The files a definition names now, in order (file transforms applied), without duplicates.
+
+    A path without wildcards is a file, or every file under a folder. ``*``/``?`` stay in a folder,
+    ``**`` spans folders.
+
+    Raises:
+        NotFoundError: an unknown datastore (naming the registered ones).
+        DatasetError: an http(s) source (not supported: register its server as a datastore instead).
+    """
+    seen: set[tuple[str, str]] = set()
+    entries: list[ManifestEntry] = []
+    for source in definition["sources"]:
+        if "url" in source:
+            raise DatasetError(f"dataset path {source['url']!r}: http(s) URLs are not read here; upload the file "
+                               "to a datastore (or register its storage as one) and give (datastore, path)")
+        name, pattern = source["datastore"], source["path"]
+        ds = get_datastore(svc, name)
+        prefix = glob_base(pattern) if has_glob(pattern) else pattern
+        found = ds.list(prefix, recursive=True)
+        if has_glob(pattern):
+            rx = glob_regex(pattern)
+            found = [f for f in found if rx.match(f.path)]
+        # Versions as ``versions()`` spells them: what ``check_versions`` compares with later.
+        versions = ds.versions(prefix, recursive=True) if found else {}
+        for info in sorted(found, key=lambda f: f.path):
+            if (name, info.path) not in seen:
+                seen.add((name, info.path))
+                entries.append(ManifestEntry(name, info.path, info.size, versions.get(info.path, info.version)))
+    if definition.get("kind", FILE) == FILE:
+        entries = apply_file_transforms(entries, definition.get("transforms", ()))
+    return entries
+
+
+def save_manifest(svc: Services, entries: Sequence[ManifestEntry]) -> str:
+    """Store a manifest (once per content); returns its artifact path."""
+    data = encode_manifest(entries)
+    path = f"{MANIFESTS}/{hashlib.sha256(data).hexdigest()}.json.gz"
+    if not svc.artifacts.exists(path):
+        svc.artifacts.write_bytes(path, data)
+    return path
+
+
+def load_manifest(svc: Services, record: DatasetRecord) -> list[ManifestEntry]:
+    return decode_manifest(svc.artifacts.read_bytes(record.manifest))
+
+
+def register(svc: Services, definition: dict[str, Any], *, name: str | None, description: str | None = None,
+             tags: dict[str, str] | None = None, create_new_version: bool = False,
+             created_by_run: str | None = None) -> DatasetRecord:
+    """Register a version of ``name`` (or save an unnamed one with ``name=None``) with its manifest.
+
+    With ``create_new_version``, a definition and manifest equal to the latest version's give that version
+    back instead of a copy.
+
+    Raises:
+        AlreadyExistsError: ``name`` is registered and ``create_new_version`` is False.
+        NotFoundError, DatasetError: see ``resolve``.
+    """
+    latest = _latest(svc, name) if name else None
+    if latest is not None and not create_new_version:
+        raise AlreadyExistsError("dataset", name, "specify create_new_version=True to register it as a new "
+                                 "version (update, add_tags and remove_tags change only description and tags)")
+    entries = resolve(svc, definition)
+    if not entries:
+        logger.warning("dataset %s: its paths match no file now; using it will fail until they do", name or "")
+    manifest = save_manifest(svc, entries)
+    if latest is not None and latest.definition == definition and latest.manifest == manifest:
+        return latest
+    record = DatasetRecord(id=uuid.uuid4().hex, name=name, version=None, kind=definition.get("kind", FILE),
+                           definition=definition, manifest=manifest, file_count=len(entries),
+                           total_bytes=sum(e.size for e in entries), description=description, tags=dict(tags or {}),
+                           created_at=clock.now(), created_by_run=created_by_run)
+    return svc.store.add_dataset(record)
+
+
+def _latest(svc: Services, name: str) -> DatasetRecord | None:
+    try:
+        return svc.store.get_dataset_version(name)
+    except NotFoundError:
+        return None
+
+
+def get_version(svc: Services, name: str, version: int | str | None = "latest") -> DatasetRecord:
+    """``version`` ``"latest"``/None or a number.
+
+    Raises:
+        NotFoundError: no such name (the message lists the registered ones) or version (lists the versions).
+    """
+    number = None if version in (None, "latest") else _number(version)
+    try:
+        return svc.store.get_dataset_version(name, number)
+    except NotFoundError:
+        versions = [d.version for d in svc.store.list_datasets(name, all_versions=True)]
+        if versions:
+            raise NotFoundError("dataset", f"{name}:{version}",
+                                f"versions of {name!r}: {', '.join(map(str, versions))}") from None
+        known = ", ".join(d.name or "" for d in svc.store.list_datasets()) or "none"
+        raise NotFoundError("dataset", name, f"registered datasets: {known}") from None
+
+
+def _number(version: int | str) -> int:
+    try:
+        return int(version)
+    except (TypeError, ValueError):
+        raise NotFoundError("dataset version", str(version), "give a version number or 'latest'") from None
+
+
+def verified(svc: Services, record: DatasetRecord) -> list[ManifestEntry]:
+    """The manifest's files, after checking each is still there with the same version.
+
+    Raises:
+        DatasetError: a file changed or vanished (naming it and the dataset), or the version has no file.
+    """
+    entries = load_manifest(svc, record)
+    label = f"{record.name}:{record.version}" if record.name else record.id
+    if not entries:
+        raise DatasetError(f"dataset {label!r} matches no file: its paths named nothing when it was registered")
+    check_versions(svc, entries, label)
+    return entries
+
+
+def check_versions(svc: Services, entries: Sequence[ManifestEntry], label: str) -> None:
+    """Raises DatasetError naming the first file whose version differs from the manifest's."""
+    by_store: dict[str, list[ManifestEntry]] = {}
+    for e in entries:
+        by_store.setdefault(e.datastore, []).append(e)
+    for store_name, files in by_store.items():
+        prefix = _common_folder(f.path for f in files)
+        now = get_datastore(svc, store_name).versions(prefix, recursive=True)
+        for f in files:
+            current = now.get(f.path)
+            if current != f.version:
+                what = "vanished" if current is None else "changed"
+                raise DatasetError(f"dataset {label!r}: file {store_name}:{f.path} {what} since this version was "
+                                   "registered; register a new version to use the files as they are now")
+
+
+def _common_folder(paths: Iterable[str]) -> str:
+    folders = [p.rsplit("/", 1)[0] if "/" in p else "" for p in paths]
+    common = os.path.commonprefix(folders)
+    if common and not all(f == common or f.startswith(common + "/") for f in folders):
+        common = common.rsplit("/", 1)[0] if "/" in common else ""
+    return common
+
+
+def download(svc: Services, definition: dict[str, Any], entries: Sequence[ManifestEntry], target: str) -> list[str]:
+    """Copy the files under ``target`` (relative to the sources' common base, as Azure ML does); returns the
+    local paths, in manifest order."""
+    base = base_of(definition["sources"])
+    single = len(definition["sources"]) == 1 and not has_glob(definition["sources"][0].get("path", "*"))
+    local = []
+    for e in entries:
+        dest = os.path.join(target, *relative_path(e.path, base, single and len(entries) == 1).split("/"))
+        get_datastore(svc, e.datastore).download(e.path, dest)
+        local.append(dest)
+    return local
+
+
+def record_use(svc: Services, dataset_id: str, run_id: str, step_name: str, role: str) -> None:
+    svc.store.add_dataset_use(DatasetUse(dataset_id, run_id, step_name, role, clock.now()))
+
+
+__all__ = ["FILE", "MANIFESTS", "TABULAR", "check_versions", "download", "get_version", "load_manifest",
+           "record_use", "register", "resolve", "save_manifest", "verified"]
