@@ -178,11 +178,11 @@ def definition_hash(definition: dict[str, Any]) -> str:
 
 def encode_manifest(entries: Sequence[ManifestEntry]) -> bytes:
     """Compact, deterministic bytes: gzip of JSON grouping files by datastore as ``[path, size, version]``."""
-    grouped: dict[str, list[list[Any]]] = {}
+    grouped: dict[str, list[tuple[str, int, str]]] = {}
     for e in entries:
-        grouped.setdefault(e.datastore, []).append([e.path, e.size, e.version])
+        grouped.setdefault(e.datastore, []).append((e.path, e.size, e.version))
     text = json.dumps({"format": 1, "files": grouped}, separators=(",", ":"), sort_keys=True)
-    return gzip.compress(text.encode(), compresslevel=6, mtime=0)
+    return gzip.compress(text.encode(), compresslevel=3, mtime=0)
 
 
 def decode_manifest(data: bytes) -> list[ManifestEntry]:

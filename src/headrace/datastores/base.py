@@ -61,6 +61,12 @@ class Datastore(ABC):
         polls. Stores may answer faster than ``list`` (versions are only compared with each other)."""
         return {info.path: info.version for info in self.list(prefix, recursive)}
 
+    def sized_versions(self, prefix: str = "", recursive: bool = True) -> list[tuple[str, int, str]]:
+        """``(path, size, version)`` of the files ``list`` returns, sorted by path, with versions spelled as
+        ``versions`` spells them: what a dataset manifest records."""
+        found = self.versions(prefix, recursive)
+        return [(info.path, info.size, found.get(info.path, info.version)) for info in self.list(prefix, recursive)]
+
     @abstractmethod
     def read_bytes(self, path: str) -> bytes:
         """Raises: DatastoreError when missing or unreadable."""

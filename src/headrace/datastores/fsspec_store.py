@@ -61,6 +61,7 @@ class FsspecDatastore(Datastore):
         protocols = self._fs.protocol
         self._protocols = (protocols,) if isinstance(protocols, str) else tuple(protocols)
         self._local = "file" in self._protocols
+        self._object_store = bool({"s3", "s3a", "abfs", "az", "gs", "gcs"} & set(self._protocols))
         if "://" in root_uri and not self._local:
             self.root_uri = root_uri.rstrip("/")
         else:
@@ -161,6 +162,14 @@ class FsspecDatastore(Datastore):
                 return {path: f"{ns}-{size}" for path, size, ns in scan_files(full, rel, recursive)}
         return super().versions(prefix, recursive)
 
+    def sized_versions(self, prefix: str = "", recursive: bool = True) -> list[tuple[str, int, str]]:
+        rel = self._rel(prefix)
+        full = self._full(rel)
+        if self._local and os.path.isdir(full):  # one scan, no FileInfo per file
+            with translate_errors(self.name, "list files", self.uri(rel)):
+                return sorted((path, size, f"{ns}-{size}") for path, size, ns in scan_files(full, rel, recursive))
+        return [(i.path, i.size, i.version) for i in self.list(prefix, recursive)]
+
     def _forget_cached(self, rel: str) -> None:
         """Drop s3fs/adlfs cached listings: another process may have written since."""
         if not self._local:
@@ -249,11 +258,13 @@ class FsspecDatastore(Datastore):
         self, src: Path, rel: str, pairs: list[tuple[Path, str]], overwrite: bool
     ) -> None:
         fs = self._fs
-        if src.is_file() and fs.isdir(self._full(rel)):
+        # Object stores hold keys: a file and a "folder" of the same name coexist, so only local
+        # stores need these checks (each costs a request per file on a cloud store).
+        if self._local and src.is_file() and fs.isdir(self._full(rel)):
             raise DatastoreError(
                 f"datastore {self.name!r}: cannot upload a file over a folder", uri=self.uri(rel)
             )
-        if src.is_dir() and rel and fs.isfile(self._full(rel)):
+        if self._local and src.is_dir() and rel and fs.isfile(self._full(rel)):
             raise DatastoreError(
                 f"datastore {self.name!r}: cannot upload a folder over a file", uri=self.uri(rel)
             )
@@ -288,6 +299,10 @@ class FsspecDatastore(Datastore):
         dest = Path(local_path)
         with translate_errors(self.name, "download", self.uri(rel)):
             full = self._full(rel)
+            if self._object_store and overwrite and rel:
+                single = self._download_one(full, dest)  # one request for a file, the usual case
+                if single is not None:
+                    return single
             if self._fs.isfile(full):
                 pairs = [(full, dest)]
             elif self._fs.isdir(full):
@@ -309,6 +324,15 @@ class FsspecDatastore(Datastore):
                 atomic_local_write(lambda tmp, remote=remote: self._fs.get_file(remote, tmp), str(target))
                 total += target.stat().st_size
             return total
+
+
+    def _download_one(self, full: str, dest: Path) -> int | None:
+        """Get ``full`` as one file; None when it is not one (a folder, or nothing)."""
+        try:
+            atomic_local_write(lambda tmp: self._fs.get_file(full, tmp), str(dest))
+        except (FileNotFoundError, IsADirectoryError):
+            return None
+        return dest.stat().st_size
 
 
 def _join(rel: str, child: str) -> str:

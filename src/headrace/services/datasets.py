@@ -57,16 +57,14 @@ def resolve(svc: Services, definition: dict[str, Any]) -> list[ManifestEntry]:
         name, pattern = source["datastore"], source["path"]
         ds = get_datastore(svc, name)
         prefix = glob_base(pattern) if has_glob(pattern) else pattern
-        found = ds.list(prefix, recursive=True)
+        found = ds.sized_versions(prefix, recursive=True)
         if has_glob(pattern):
-            rx = glob_regex(pattern)
-            found = [f for f in found if rx.match(f.path)]
-        # Versions as ``versions()`` spells them: what ``check_versions`` compares with later.
-        versions = ds.versions(prefix, recursive=True) if found else {}
-        for info in sorted(found, key=lambda f: f.path):
-            if (name, info.path) not in seen:
-                seen.add((name, info.path))
-                entries.append(ManifestEntry(name, info.path, info.size, versions.get(info.path, info.version)))
+            match = glob_regex(pattern).match
+            found = [f for f in found if match(f[0])]
+        for path, size, version in found:
+            if (name, path) not in seen:
+                seen.add((name, path))
+                entries.append(ManifestEntry(name, path, size, version))
     if definition.get("kind", FILE) == FILE:
         entries = apply_file_transforms(entries, definition.get("transforms", ()))
     return entries
