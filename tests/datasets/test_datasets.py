@@ -156,7 +156,7 @@ def test_bad_paths_and_remote_workspaces_say_what_to_do(ws):
     with pytest.raises(DatasetError, match="has no workspace|knows no workspace"):
         url.to_path()
     assert isinstance(url, FileDataset)
-    with pytest.raises(ConfigError, match="not served over a remote workspace"):
+    with pytest.raises(ConfigError, match="serves no datasets"):
         from headrace.sdk.dataset_backend import datasets_of
 
         class Remote:

@@ -20,7 +20,7 @@ from schemathesis.specs.openapi.checks import response_schema_conformance
 
 from headrace import ScheduleRecurrence
 from headrace.server.app import create_app
-from headrace.services import endpoints, publishing, runs, schedules, tokens
+from headrace.services import datasets, endpoints, publishing, runs, schedules, tokens
 
 
 @pytest.fixture
@@ -33,8 +33,12 @@ def fuzz_app(tmp_path: Path, make_services, echo_pipeline) -> Iterator[tuple]:
     run = runs.submit_frozen(svc, svc.store.get_pipeline(published.pipeline_id), "fuzz")  # stays Queued: no agent
     schedule = schedules.create_schedule(svc, name="fuzz-every", experiment_name="fuzz", published_pipeline_id=published.id,
                                          recurrence=ScheduleRecurrence("Minute", 15))
+    svc.make_datastore(svc.store.get_datastore("workspaceblobstore")).write_bytes("fuzz/a.csv", b"a\n1\n")
+    dataset = datasets.register(svc, {"kind": "file", "sources": [{"datastore": "workspaceblobstore",
+                                                                    "path": "fuzz"}]}, name="fuzzset")
     ids = {"pipeline_id": published.id, "endpoint_id": ep.id, "run_id": run.id, "step": "echo",
-           "step_run_id": svc.store.list_step_runs(run.id)[0].id, "schedule_id": schedule.id}
+           "step_run_id": svc.store.list_step_runs(run.id)[0].id, "schedule_id": schedule.id,
+           "dataset_id": dataset.id}
     secret, _ = tokens.create_token(svc, "admin")
     yield create_app(svc, auth=True), secret, ids
     svc.store.close()
@@ -42,7 +46,7 @@ def fuzz_app(tmp_path: Path, make_services, echo_pipeline) -> Iterator[tuple]:
 
 def _real_ids(path: str, ids: dict[str, str]) -> dict[str, str]:
     """Path parameters naming real objects, so generated bodies reach the services' checks."""
-    names = {"/api/v1/experiments": "fuzz", "/api/v1/datastores": "workspaceblobstore",
+    names = {"/api/v1/experiments": "fuzz", "/api/v1/datastores": "workspaceblobstore", "/api/v1/datasets": "fuzzset",
              "/api/v1/pipeline-endpoints/by-name": "fuzz-ep"}
     found = {k: v for k, v in ids.items() if "{" + k + "}" in path}
     if "{name}" in path:

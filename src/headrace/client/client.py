@@ -15,6 +15,7 @@ from urllib.parse import quote
 import httpx
 from pydantic import BaseModel
 
+from headrace.client.datasets import DatasetCalls
 from headrace.client.error_mapping import error_from_response
 from headrace.client.session import API, ApiSession, seg
 from headrace.schemas import (
@@ -41,7 +42,7 @@ from headrace.schemas.datastores import DatastoreList, DatastoreRead, FileList, 
 from headrace.schemas.flows import FlowList, FlowRead
 
 
-class HeadraceClient(ApiSession):
+class HeadraceClient(DatasetCalls, ApiSession):
     """A client of one headrace server.
 
     Args:

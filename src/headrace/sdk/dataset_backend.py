@@ -1,15 +1,16 @@
-"""What ``Dataset`` objects need from a workspace: the dataset services, in process.
+"""What ``Dataset`` objects need from a workspace: the dataset services, in process or over REST.
 
-An embedded workspace calls ``headrace.services.datasets`` directly. A remote workspace does not serve
-datasets yet: it says so, naming what works instead.
+An embedded workspace calls ``headrace.services.datasets`` directly; a remote one calls the server's
+``/api/v1/datasets`` routes and reads files through the datastore file routes.
 """
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
 from typing import Any
 
-from headrace.core.dataset import ManifestEntry
+from headrace.core.dataset import ManifestEntry, base_of, has_glob, relative_path
 from headrace.errors import ConfigError
 from headrace.services import datasets as svc_datasets
 from headrace.services.datastores import get_datastore
@@ -53,14 +54,68 @@ class LocalDatasets:
         return get_datastore(self.svc, entry.datastore).read_bytes(entry.path)
 
 
-def datasets_of(workspace: Any) -> LocalDatasets:
-    """The dataset backend of a workspace.
+def _record(wire: Any) -> DatasetRecord:
+    return DatasetRecord(id=wire.Id, name=wire.Name, version=wire.Version, kind=wire.Kind, definition=wire.Definition,
+                         manifest="", file_count=wire.FileCount, total_bytes=wire.TotalBytes,
+                         description=wire.Description, tags=dict(wire.Tags), created_at=wire.CreatedTime,
+                         created_by_run=wire.CreatedByRun)
 
-    Raises:
-        ConfigError: a remote workspace (datasets are served only by embedded workspaces for now).
-    """
-    svc = getattr(workspace._backend, "svc", None)
-    if svc is None:
-        raise ConfigError("datasets are not served over a remote workspace yet: use them from an embedded "
-                          "workspace (Workspace(home) or --home) on the server's machine")
-    return LocalDatasets(svc)
+
+def _entry(wire: Any) -> ManifestEntry:
+    return ManifestEntry(wire.Datastore, wire.Path, wire.Size, wire.Version)
+
+
+class RemoteDatasets:
+    """Datasets of a server, over its REST API."""
+
+    def __init__(self, backend: Any):
+        self.backend = backend
+        self.client = backend.client
+
+    def resolve(self, definition: dict[str, Any]) -> list[ManifestEntry]:
+        return [_entry(f) for f in self.client.resolve_dataset(definition)]
+
+    def register(self, definition: dict[str, Any], *, name: str, **options: Any) -> DatasetRecord:
+        return _record(self.client.register_dataset(name, definition, **options))
+
+    def get_version(self, name: str, version: Any) -> DatasetRecord:
+        return _record(self.client.get_dataset(name, "latest" if version is None else version))
+
+    def get_by_id(self, dataset_id: str) -> DatasetRecord:
+        return _record(self.client.get_dataset_version(dataset_id))
+
+    def list(self) -> list[DatasetRecord]:
+        return [_record(d) for d in self.client.list_datasets()]
+
+    def update(self, dataset_id: str, **changes: Any) -> DatasetRecord:
+        return _record(self.client.update_dataset(dataset_id, **changes))
+
+    def unregister(self, name: str) -> None:
+        self.client.unregister_dataset(name)
+
+    def verified(self, record: DatasetRecord) -> list[ManifestEntry]:
+        return [_entry(f) for f in self.client.dataset_files(record.id)]
+
+    def download(self, definition: dict[str, Any], entries: Sequence[ManifestEntry], target: str) -> list[str]:
+        base = base_of(definition["sources"])
+        single = len(definition["sources"]) == 1 and not has_glob(definition["sources"][0].get("path", "*"))
+        local = []
+        for e in entries:
+            dest = os.path.join(target, *relative_path(e.path, base, single and len(entries) == 1).split("/"))
+            self.backend.datastore(e.datastore).download(e.path, dest)
+            local.append(dest)
+        return local
+
+    def read_bytes(self, entry: ManifestEntry) -> bytes:
+        return self.backend.datastore(entry.datastore).read_bytes(entry.path)
+
+
+def datasets_of(workspace: Any) -> LocalDatasets | RemoteDatasets:
+    """The dataset backend of a workspace: in process when embedded, over REST when remote."""
+    backend = workspace._backend
+    svc = getattr(backend, "svc", None)
+    if svc is not None:
+        return LocalDatasets(svc)
+    if getattr(backend, "client", None) is not None:
+        return RemoteDatasets(backend)
+    raise ConfigError(f"{type(backend).__name__} serves no datasets")

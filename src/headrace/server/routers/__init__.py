@@ -2,6 +2,7 @@
 
 from headrace.server.routers import (
     connections,
+    datasets,
     datastores,
     endpoints,
     experiments,
@@ -17,5 +18,5 @@ from headrace.server.routers import (
 ROUTERS = (
     health.router, pipelines.router, endpoints.router, submit.router, runs.router, experiments.router,
     datastores.router, schedules.router, remote.router,
-    flows.router, connections.router,
+    flows.router, connections.router, datasets.router,
 )

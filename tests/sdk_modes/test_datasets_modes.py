@@ -1,0 +1,58 @@
+"""Datasets through the SDK on both backends: an embedded workspace and a remote one (REST)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from headrace import Dataset, Workspace
+from headrace.errors import AlreadyExistsError, DatasetError, NotFoundError
+
+
+@pytest.fixture
+def data(ws: Workspace, tmp_path: Path) -> Workspace:
+    folder = tmp_path / "upload"
+    (folder / "a").mkdir(parents=True)
+    (folder / "a" / "1.csv").write_text("k,v\nx,1\ny,2\n")
+    (folder / "a" / "2.csv").write_text("k,v\nz,3\n")
+    (folder / "a" / "skip.txt").write_text("no\n")
+    ws.get_default_datastore().upload(folder, target_path="tables", overwrite=True)
+    return ws
+
+
+def test_register_version_and_read_back(data, tmp_path):
+    ws = data
+    store = ws.get_default_datastore()
+    files = Dataset.File.from_files((store, "tables/**/*.csv"))
+    assert files.to_path() == ["/a/1.csv", "/a/2.csv"]
+    v1 = files.register(ws, "tables", description="two files", tags={"k": "v"})
+    assert (v1.name, v1.version, v1.tags) == ("tables", 1, {"k": "v"})
+    with pytest.raises(AlreadyExistsError):
+        files.register(ws, "tables")
+    got = Dataset.get_by_name(ws, "tables")
+    assert got.id == v1.id and got.description == "two files"
+    assert sorted(Path(p).name for p in got.download(tmp_path / "dl")) == ["1.csv", "2.csv"]
+    assert Dataset.get_by_id(ws, v1.id).to_path() == ["/a/1.csv", "/a/2.csv"]
+    assert got.add_tags({"more": "1"}).tags == {"k": "v", "more": "1"}
+    assert sorted(Dataset.get_all(ws)) == ["tables"]
+    with pytest.raises(NotFoundError, match="versions of 'tables': 1"):
+        Dataset.get_by_name(ws, "tables", version=3)
+
+
+def test_tabular_over_both_backends(data):
+    table = Dataset.Tabular.from_delimited_files((data.get_default_datastore(), "tables/a/*.csv"))
+    assert table.to_pandas_dataframe().to_dict("list") == {"k": ["x", "y", "z"], "v": [1, 2, 3]}
+    table.register(data, "kv")
+    assert Dataset.get_by_name(data, "kv").take(1).to_pandas_dataframe()["k"].tolist() == ["x"]
+
+
+def test_a_changed_file_fails_the_version_by_name(data, tmp_path):
+    store = data.get_default_datastore()
+    v1 = Dataset.File.from_files((store, "tables/a/1.csv")).register(data, "one")
+    (tmp_path / "1.csv").write_text("k,v\nchanged,9\n")
+    store.upload_files([tmp_path / "1.csv"], target_path="tables/a", overwrite=True)
+    with pytest.raises(DatasetError, match="tables/a/1.csv changed since this version was registered"):
+        Dataset.get_by_id(data, v1.id).to_path()
+    v1.unregister_all_versions()
+    assert Dataset.get_all(data) == {}
