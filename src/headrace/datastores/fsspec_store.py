@@ -8,7 +8,14 @@ every rewrite even within one clock tick. The ``memory://`` store has no modific
 etag is the content's md5, as S3 reports for single-part uploads.
 
 Every error from the backend (``OSError``, or a vendor SDK error from s3fs/adlfs) leaves as
-``DatastoreError`` with the URI involved.
+``DatastoreError``: its message names the datastore and the path relative to it (never where the
+datastore lives on the server), its ``uri`` attribute the full location.
+
+On a local store every path is also checked once symbolic links are resolved: a link inside the
+datastore may point elsewhere inside it, but nothing reads, writes, lists or stages through a link
+that leaves it (``PathEscapeError``); listings leave such links out and never descend into links to
+folders. Links are resolved when a call starts: a process that can create links in the folder
+(a step, which runs as the server's OS user) could still swap one in between the check and the use.
 """
 
 from __future__ import annotations
@@ -22,7 +29,7 @@ from typing import Any
 from fsspec.core import url_to_fs
 
 from headrace.datastores.base import Datastore, FileInfo
-from headrace.datastores.fsspec_compat import normalize_entry, translate_errors
+from headrace.datastores.fsspec_compat import error_at, normalize_entry, translate_errors, where
 from headrace.datastores.localfs import (
     TMP_PREFIX,
     atomic_local_write,
@@ -30,8 +37,8 @@ from headrace.datastores.localfs import (
     local_files,
     scan_files,
 )
-from headrace.datastores.paths import normalize_relpath
-from headrace.errors import DatastoreError
+from headrace.datastores.paths import is_within, normalize_relpath
+from headrace.errors import DatastoreError, PathEscapeError
 
 
 class FsspecDatastore(Datastore):
@@ -55,12 +62,14 @@ class FsspecDatastore(Datastore):
 
     def __init__(self, name: str, root_uri: str, storage_options: dict[str, Any] | None = None):
         self.name = name
-        with translate_errors(name, "open the root URL", root_uri):
+        with translate_errors(name, "open the root URL", None, root_uri):
             self._fs, root = url_to_fs(root_uri, **(storage_options or {}))
         self._root = root.rstrip("/")
         protocols = self._fs.protocol
         self._protocols = (protocols,) if isinstance(protocols, str) else tuple(protocols)
         self._local = "file" in self._protocols
+        # Where the root really is, symbolic links resolved: what every local path must stay in.
+        self._real_root = os.path.realpath(self._root or "/") if self._local else ""
         if "://" in root_uri and not self._local:
             self.root_uri = root_uri.rstrip("/")
         else:
@@ -74,7 +83,7 @@ class FsspecDatastore(Datastore):
             DatastoreError: the folder cannot be created.
         """
         path = Path(folder).expanduser().resolve()
-        with translate_errors(name, "create the datastore folder", path.as_uri()):
+        with translate_errors(name, "create the datastore folder", None, path.as_uri()):
             path.mkdir(parents=True, exist_ok=True)
         return cls(name, path.as_uri())
 
@@ -84,7 +93,20 @@ class FsspecDatastore(Datastore):
     # -- paths --------------------------------------------------------------------------------
 
     def _rel(self, path: str) -> str:
-        return normalize_relpath(path, datastore=self.name, root_uri=self.root_uri)
+        """The checked relative path: lexically inside the root, and on a local store also once
+        symbolic links are resolved (a link to ``/etc`` or to another folder is refused, one to a
+        folder of the same datastore is fine)."""
+        rel = normalize_relpath(path, datastore=self.name, root_uri=self.root_uri)
+        if rel and self._local and not is_within(os.path.realpath(self._full(rel)), self._real_root):
+            error = PathEscapeError(
+                f"path {rel!r} is not allowed in datastore {self.name!r}: it goes through a symbolic link "
+                "that leaves the datastore; links in a datastore may only point inside it")
+            error.uri = self._uri(rel)
+            raise error
+        return rel
+
+    def _uri(self, rel: str) -> str:
+        return f"{self.root_uri}/{rel}" if rel else self.root_uri
 
     def _full(self, rel: str) -> str:
         if not rel:
@@ -95,8 +117,7 @@ class FsspecDatastore(Datastore):
         return full.rstrip("/")[len(self._root) :].lstrip("/")
 
     def uri(self, path: str = "") -> str:
-        rel = self._rel(path)
-        return f"{self.root_uri}/{rel}" if rel else self.root_uri
+        return self._uri(self._rel(path))
 
     def local_path(self, path: str = "") -> str | None:
         rel = self._rel(path)
@@ -108,23 +129,23 @@ class FsspecDatastore(Datastore):
 
     def exists(self, path: str) -> bool:
         rel = self._rel(path)
-        with translate_errors(self.name, "check existence", self.uri(rel)):
+        with translate_errors(self.name, "check existence", rel, self._uri(rel)):
             self._forget_cached(rel)
             return bool(self._fs.exists(self._full(rel)))
 
     def is_dir(self, path: str) -> bool:
         rel = self._rel(path)
-        with translate_errors(self.name, "check for a folder", self.uri(rel)):
+        with translate_errors(self.name, "check for a folder", rel, self._uri(rel)):
             self._forget_cached(rel)
             return bool(self._fs.isdir(self._full(rel)))
 
     def list(self, prefix: str = "", recursive: bool = True) -> list[FileInfo]:
         rel = self._rel(prefix)
         full = self._full(rel)
-        with translate_errors(self.name, "list files", self.uri(rel)):
+        with translate_errors(self.name, "list files", rel, self._uri(rel)):
             self._forget_cached(rel)
             if self._local and os.path.isdir(full):
-                files = scan_files(full, rel, recursive)
+                files = scan_files(full, rel, recursive, self._real_root)
                 files.sort()
                 return [FileInfo(path, size, datetime_from_ns(ns), None) for path, size, ns in files]
             if self._fs.isfile(full):
@@ -143,8 +164,9 @@ class FsspecDatastore(Datastore):
         full = self._full(rel)
         if self._local and os.path.isdir(full):
             # Exact nanosecond stamps, and no FileInfo or datetime per file: 100,000 files in ~0.5 s.
-            with translate_errors(self.name, "list files", self.uri(rel)):
-                return {path: f"{ns}-{size}" for path, size, ns in scan_files(full, rel, recursive)}
+            with translate_errors(self.name, "list files", rel, self._uri(rel)):
+                found = scan_files(full, rel, recursive, self._real_root)
+                return {path: f"{ns}-{size}" for path, size, ns in found}
         return super().versions(prefix, recursive)
 
     def _forget_cached(self, rel: str) -> None:
@@ -177,17 +199,15 @@ class FsspecDatastore(Datastore):
 
     def read_bytes(self, path: str) -> bytes:
         rel = self._rel(path)
-        with translate_errors(self.name, "read file", self.uri(rel)):
+        with translate_errors(self.name, "read file", rel, self._uri(rel)):
             return bytes(self._fs.cat_file(self._full(rel)))
 
     def write_bytes(self, path: str, data: bytes) -> None:
         rel = self._rel(path)
         if not rel:
-            raise DatastoreError(
-                f"datastore {self.name!r}: cannot write a file at the datastore root", uri=self.uri()
-            )
+            raise error_at(f"datastore {self.name!r}: cannot write a file at the datastore root", self._uri(""))
         full = self._full(rel)
-        with translate_errors(self.name, "write file", self.uri(rel)):
+        with translate_errors(self.name, "write file", rel, self._uri(rel)):
             if self._local:
                 atomic_local_write(lambda tmp: Path(tmp).write_bytes(data), full)
             else:
@@ -196,7 +216,7 @@ class FsspecDatastore(Datastore):
     def delete(self, path: str) -> None:
         rel = self._rel(path)
         full = self._full(rel)
-        with translate_errors(self.name, "delete", self.uri(rel)):
+        with translate_errors(self.name, "delete", rel, self._uri(rel)):
             if self._fs.exists(full):
                 self._fs.rm(full, recursive=True)
 
@@ -215,7 +235,7 @@ class FsspecDatastore(Datastore):
         """
         rel = self._rel(path)
         src = Path(local_path)
-        with translate_errors(self.name, "upload", self.uri(rel)):
+        with translate_errors(self.name, "upload", rel, self._uri(rel)):
             if src.is_file():
                 pairs = [(src, rel)]
             elif src.is_dir():
@@ -225,6 +245,8 @@ class FsspecDatastore(Datastore):
                     f"datastore {self.name!r}: nothing to upload: no such local file or folder",
                     uri=src.as_uri(),
                 )
+            for _, target in pairs:
+                self._rel(target)  # a sub-folder of the target may be a link that leaves the datastore
             self._check_upload_targets(src, rel, pairs, overwrite)
             total = 0
             for file, target in pairs:
@@ -236,20 +258,18 @@ class FsspecDatastore(Datastore):
     ) -> None:
         fs = self._fs
         if src.is_file() and fs.isdir(self._full(rel)):
-            raise DatastoreError(
-                f"datastore {self.name!r}: cannot upload a file over a folder", uri=self.uri(rel)
-            )
+            raise error_at(f"datastore {self.name!r}: cannot upload a file over the folder{where(rel)}",
+                           self._uri(rel))
         if src.is_dir() and rel and fs.isfile(self._full(rel)):
-            raise DatastoreError(
-                f"datastore {self.name!r}: cannot upload a folder over a file", uri=self.uri(rel)
-            )
+            raise error_at(f"datastore {self.name!r}: cannot upload a folder over the file{where(rel)}",
+                           self._uri(rel))
         if overwrite:
             return
         for _, target in pairs:
             if fs.exists(self._full(target)):
-                raise DatastoreError(
-                    f"datastore {self.name!r}: target exists; pass overwrite=True to replace it",
-                    uri=self.uri(target),
+                raise error_at(
+                    f"datastore {self.name!r}: target{where(target)} exists; pass overwrite=True to replace it",
+                    self._uri(target),
                 )
 
     def _put_file(self, file: Path, rel: str) -> int:
@@ -272,7 +292,7 @@ class FsspecDatastore(Datastore):
         """
         rel = self._rel(path)
         dest = Path(local_path)
-        with translate_errors(self.name, "download", self.uri(rel)):
+        with translate_errors(self.name, "download", rel, self._uri(rel)):
             full = self._full(rel)
             if self._fs.isfile(full):
                 pairs = [(full, dest)]
@@ -280,9 +300,8 @@ class FsspecDatastore(Datastore):
                 pairs = [(self._full(i.path), dest / _relative_to(i.path, rel)) for i in self.list(rel)]
                 dest.mkdir(parents=True, exist_ok=True)
             else:
-                raise DatastoreError(
-                    f"datastore {self.name!r}: nothing to download: not found", uri=self.uri(rel)
-                )
+                raise error_at(f"datastore {self.name!r}: nothing to download{where(rel)}: not found",
+                               self._uri(rel))
             if not overwrite:
                 for _, target in pairs:
                     if target.exists():

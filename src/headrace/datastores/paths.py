@@ -19,7 +19,7 @@ def normalize_relpath(path: str | os.PathLike[str], *, datastore: str, root_uri:
     Args:
         path: a path relative to the datastore root.
         datastore: the datastore's name, for the error message.
-        root_uri: the datastore's root, attached to the error.
+        root_uri: the datastore's root, attached to the error (not shown in its message).
 
     Returns:
         The normalised path, without leading or trailing ``/``.
@@ -34,12 +34,10 @@ def normalize_relpath(path: str | os.PathLike[str], *, datastore: str, root_uri:
     """
     text = os.fspath(path)
 
-    def refuse(why: str) -> PathEscapeError:
-        return PathEscapeError(
-            f"path {text!r} is not allowed in datastore {datastore!r}: {why}; "
-            "use a relative path with '/' separators, like 'folder/file.csv'",
-            uri=root_uri,
-        )
+    def refuse(why: str, hint: str = "use a relative path with '/' separators, like 'folder/file.csv'"):
+        error = PathEscapeError(f"path {text!r} is not allowed in datastore {datastore!r}: {why}; {hint}")
+        error.uri = root_uri
+        return error
 
     if "\x00" in text:
         raise refuse("it contains a NUL character")
@@ -57,6 +55,14 @@ def normalize_relpath(path: str | os.PathLike[str], *, datastore: str, root_uri:
             if not parts:
                 raise refuse("it leaves the datastore root")
             parts.pop()
-        else:
-            parts.append(part)
+            continue
+        parts.append(part)
     return "/".join(parts)
+
+
+def is_within(real: str, real_root: str) -> bool:
+    """Whether the resolved path ``real`` is ``real_root`` or inside it (both from ``os.path.realpath``)."""
+    if real == real_root:
+        return True
+    prefix = real_root if real_root.endswith(os.sep) else real_root + os.sep
+    return real.startswith(prefix)
