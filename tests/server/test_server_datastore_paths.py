@@ -172,3 +172,40 @@ def test_staging_refuses_an_input_that_became_an_outward_link(live, links, tmp_p
                     for which in ("stdout", "stderr", "execution"))
     assert "top secret" not in logs
     assert "'feed/secret.txt'" in logs and "symbolic link" in logs, logs
+
+
+LONG_OR_DEEP = ["x" * 300 + ".txt", "raw/" + "é" * 200 + ".csv", "a/" * 3000 + "f.txt", "a/" * 200 + "f.txt",
+                "b" * 1100]
+
+
+@pytest.mark.parametrize("path", LONG_OR_DEEP, ids=["name", "utf8-name", "3000-deep", "200-deep", "total"])
+def test_over_long_and_deep_paths_are_refused_before_touching_the_disk(live, published, tmp_path, path):
+    root = live.svc.home / "datastores" / "workspaceblobstore"
+    before = sorted(root.rglob("*"))
+    sub, reader = live.client("submitter"), live.client("reader")
+    answers = [
+        sub.put(f"/datastores/workspaceblobstore/files/{path}", content=b"x"),
+        reader.get(f"/datastores/workspaceblobstore/files/{path}"),
+        sub.post(f"/pipelines/{published}/submit", json={"ExperimentName": "long", "DataPathAssignments": {
+            "input_data": {"DataStoreName": "workspaceblobstore", "RelativePath": path}}}),
+    ]
+    for r in answers:
+        assert r.status_code == 400, r.text
+        message = r.json()["Error"]["Message"]
+        assert str(tmp_path) not in message and "Errno" not in message and "Recursion" not in message
+        assert "not allowed in datastore 'workspaceblobstore'" in message and len(message) < 600
+    assert sorted(root.rglob("*")) == before
+
+
+def test_names_up_to_the_limit_work(live):
+    sub, reader = live.client("submitter"), live.client("reader")
+    path = "/".join(["d"] * 100) + "/" + "n" * 255
+    assert sub.put(f"/datastores/workspaceblobstore/files/{path}", content=b"ok").status_code == 200
+    assert reader.get(f"/datastores/workspaceblobstore/files/{path}").content == b"ok"
+
+
+def test_disk_errors_name_the_datastore_path_not_the_server_path(live, tmp_path):
+    r = live.client("submitter").put("/datastores/workspaceblobstore/files/raw/data.csv/inner.txt", content=b"x")
+    assert r.status_code == 400
+    message = r.json()["Error"]["Message"]
+    assert "'raw/data.csv/inner.txt'" in message and str(tmp_path) not in message and "file://" not in message
