@@ -209,3 +209,29 @@ def test_disk_errors_name_the_datastore_path_not_the_server_path(live, tmp_path)
     assert r.status_code == 400
     message = r.json()["Error"]["Message"]
     assert "'raw/data.csv/inner.txt'" in message and str(tmp_path) not in message and "file://" not in message
+
+
+def test_a_relative_folder_is_registered_under_the_home_not_the_working_folder(live, tmp_path, monkeypatch):
+    cwd = tmp_path / "cwd"
+    cwd.mkdir()
+    monkeypatch.chdir(cwd)
+    admin = live.client("admin")
+    r = admin.post("/datastores", json={"Name": "rel", "Path": "data/rel"})
+    assert r.status_code == 200, r.text
+    home = live.svc.home.resolve()
+    assert r.json()["RootUri"] == (home / "data" / "rel").as_uri()
+    assert (home / "data" / "rel").is_dir() and list(cwd.iterdir()) == []
+    again = admin.post("/datastores", json={"Name": "rel", "Path": str(home / "data" / "rel")})
+    assert again.status_code == 200  # the same folder: registering again is a no-op
+    assert live.client("submitter").put("/datastores/rel/files/a.txt", content=b"x").status_code == 200
+    assert (home / "data" / "rel" / "a.txt").read_bytes() == b"x"
+
+
+@pytest.mark.parametrize("path", ["", " ", ".", "data/..", "HOME", "HOME_PARENT"])
+def test_the_home_and_folders_holding_it_cannot_become_a_datastore(live, tmp_path, path):
+    home = live.svc.home.resolve()
+    path = {"HOME": str(home), "HOME_PARENT": str(home.parent)}.get(path, path)
+    r = live.client("admin").post("/datastores", json={"Name": "bad", "Path": path})
+    assert r.status_code == 400, r.text
+    assert "datastore 'bad'" in r.json()["Error"]["Message"]
+    assert [d["Name"] for d in live.client("reader").get("/datastores").json()["Value"]] == ["workspaceblobstore"]

@@ -39,8 +39,12 @@ def get_datastore(svc: Services, name: str) -> Datastore:
 def register_local(svc: Services, name: str, path: str | Path) -> DatastoreRecord:
     """Register a local folder as a datastore (created if missing).
 
+    A relative ``path`` is taken from the workspace's home (the server's, for a remote workspace),
+    never from the current folder of whichever process registers it: the SDK, the server and the
+    CLI then agree on where the datastore is.
+
     Raises:
-        ConfigError: the name is not valid.
+        ConfigError: the name is not valid, or the folder cannot be used.
         AlreadyExistsError: the name is taken by another folder.
     """
     if not _NAME.match(name):
@@ -48,7 +52,7 @@ def register_local(svc: Services, name: str, path: str | Path) -> DatastoreRecor
             f"invalid datastore name {name!r}: use letters, digits, '_' and '-' (not starting with '-')"
         )
     try:
-        folder = Path(path).expanduser().resolve()
+        folder = _local_folder(svc, name, path)
         folder.mkdir(parents=True, exist_ok=True)
     except (OSError, ValueError, RuntimeError) as exc:
         raise ConfigError(f"cannot use {str(path)!r} as the folder of datastore {name!r}: {exc}") from exc
@@ -64,9 +68,27 @@ def register_local(svc: Services, name: str, path: str | Path) -> DatastoreRecor
     return svc.store.create_datastore(record)
 
 
+def _local_folder(svc: Services, name: str, path: str | Path) -> Path:
+    """The absolute folder ``path`` names: a relative one is taken from the home.
+
+    Raises:
+        ConfigError: no path, or the folder is the home or holds it.
+        OSError, ValueError, RuntimeError: the path cannot be resolved.
+    """
+    if not str(path).strip():
+        raise ConfigError(f"datastore {name!r} needs a folder path")
+    home = Path(svc.home).expanduser().resolve()
+    folder = (home / Path(path).expanduser()).resolve()  # an absolute path wins over the home
+    if home == folder or home.is_relative_to(folder):
+        raise ConfigError(f"cannot use {str(path)!r} as the folder of datastore {name!r}: it holds the workspace "
+                          "home, whose config and database every reader of the datastore could then read; "
+                          "choose a folder outside the home or under it")
+    return folder
+
+
 def ensure_default(svc: Services) -> DatastoreRecord:
     """Make sure ``workspaceblobstore`` exists (a folder in the home)."""
-    return register_local(svc, DEFAULT_DATASTORE, svc.home / "datastores" / DEFAULT_DATASTORE)
+    return register_local(svc, DEFAULT_DATASTORE, Path("datastores") / DEFAULT_DATASTORE)
 
 
 def list_datastores(svc: Services) -> list[DatastoreRecord]:
