@@ -37,8 +37,8 @@ def where(rel: str | None) -> str:
 
 
 @contextmanager
-def translate_errors(datastore: str, action: str, rel: str | None, uri: str) -> Iterator[None]:
-    """Re-raise any backend error as ``DatastoreError`` naming ``datastore`` and ``rel``.
+def translate_errors(datastore: str, action: str, uri: str, rel: str | None = None) -> Iterator[None]:
+    """Re-raise any backend error as ``DatastoreError`` naming ``datastore`` and ``rel`` (when given).
 
     Catches ``Exception`` on purpose: s3fs and adlfs let botocore/azure errors through, and none
     of them may leave a public method. Our own errors pass unchanged. An ``OSError`` is described

@@ -62,7 +62,7 @@ class FsspecDatastore(Datastore):
 
     def __init__(self, name: str, root_uri: str, storage_options: dict[str, Any] | None = None):
         self.name = name
-        with translate_errors(name, "open the root URL", None, root_uri):
+        with translate_errors(name, "open the root URL", root_uri):
             self._fs, root = url_to_fs(root_uri, **(storage_options or {}))
         self._root = root.rstrip("/")
         protocols = self._fs.protocol
@@ -83,7 +83,7 @@ class FsspecDatastore(Datastore):
             DatastoreError: the folder cannot be created.
         """
         path = Path(folder).expanduser().resolve()
-        with translate_errors(name, "create the datastore folder", None, path.as_uri()):
+        with translate_errors(name, "create the datastore folder", path.as_uri()):
             path.mkdir(parents=True, exist_ok=True)
         return cls(name, path.as_uri())
 
@@ -129,20 +129,20 @@ class FsspecDatastore(Datastore):
 
     def exists(self, path: str) -> bool:
         rel = self._rel(path)
-        with translate_errors(self.name, "check existence", rel, self._uri(rel)):
+        with translate_errors(self.name, "check existence", self._uri(rel), rel):
             self._forget_cached(rel)
             return bool(self._fs.exists(self._full(rel)))
 
     def is_dir(self, path: str) -> bool:
         rel = self._rel(path)
-        with translate_errors(self.name, "check for a folder", rel, self._uri(rel)):
+        with translate_errors(self.name, "check for a folder", self._uri(rel), rel):
             self._forget_cached(rel)
             return bool(self._fs.isdir(self._full(rel)))
 
     def list(self, prefix: str = "", recursive: bool = True) -> list[FileInfo]:
         rel = self._rel(prefix)
         full = self._full(rel)
-        with translate_errors(self.name, "list files", rel, self._uri(rel)):
+        with translate_errors(self.name, "list files", self._uri(rel), rel):
             self._forget_cached(rel)
             if self._local and os.path.isdir(full):
                 files = scan_files(full, rel, recursive, self._real_root)
@@ -164,7 +164,7 @@ class FsspecDatastore(Datastore):
         full = self._full(rel)
         if self._local and os.path.isdir(full):
             # Exact nanosecond stamps, and no FileInfo or datetime per file: 100,000 files in ~0.5 s.
-            with translate_errors(self.name, "list files", rel, self._uri(rel)):
+            with translate_errors(self.name, "list files", self._uri(rel), rel):
                 found = scan_files(full, rel, recursive, self._real_root)
                 return {path: f"{ns}-{size}" for path, size, ns in found}
         return super().versions(prefix, recursive)
@@ -199,7 +199,7 @@ class FsspecDatastore(Datastore):
 
     def read_bytes(self, path: str) -> bytes:
         rel = self._rel(path)
-        with translate_errors(self.name, "read file", rel, self._uri(rel)):
+        with translate_errors(self.name, "read file", self._uri(rel), rel):
             return bytes(self._fs.cat_file(self._full(rel)))
 
     def write_bytes(self, path: str, data: bytes) -> None:
@@ -207,7 +207,7 @@ class FsspecDatastore(Datastore):
         if not rel:
             raise error_at(f"datastore {self.name!r}: cannot write a file at the datastore root", self._uri(""))
         full = self._full(rel)
-        with translate_errors(self.name, "write file", rel, self._uri(rel)):
+        with translate_errors(self.name, "write file", self._uri(rel), rel):
             if self._local:
                 atomic_local_write(lambda tmp: Path(tmp).write_bytes(data), full)
             else:
@@ -216,7 +216,7 @@ class FsspecDatastore(Datastore):
     def delete(self, path: str) -> None:
         rel = self._rel(path)
         full = self._full(rel)
-        with translate_errors(self.name, "delete", rel, self._uri(rel)):
+        with translate_errors(self.name, "delete", self._uri(rel), rel):
             if self._fs.exists(full):
                 self._fs.rm(full, recursive=True)
 
@@ -235,7 +235,7 @@ class FsspecDatastore(Datastore):
         """
         rel = self._rel(path)
         src = Path(local_path)
-        with translate_errors(self.name, "upload", rel, self._uri(rel)):
+        with translate_errors(self.name, "upload", self._uri(rel), rel):
             if src.is_file():
                 pairs = [(src, rel)]
             elif src.is_dir():
@@ -292,7 +292,7 @@ class FsspecDatastore(Datastore):
         """
         rel = self._rel(path)
         dest = Path(local_path)
-        with translate_errors(self.name, "download", rel, self._uri(rel)):
+        with translate_errors(self.name, "download", self._uri(rel), rel):
             full = self._full(rel)
             if self._fs.isfile(full):
                 pairs = [(full, dest)]
