@@ -13,20 +13,10 @@ from datetime import UTC, datetime
 from typing import Any
 
 from headrace.datastores.base import FileInfo
-from headrace.errors import DatastoreError, HeadraceError
+from headrace.datastores.paths import error_at
+from headrace.errors import HeadraceError
 
 _MTIME_KEYS = ("mtime", "last_modified", "LastModified", "modified", "created")
-
-
-def error_at(message: str, uri: str | None) -> DatastoreError:
-    """A ``DatastoreError`` whose ``uri`` is kept as an attribute but left out of the message.
-
-    Messages go to REST clients: they name the datastore and the path relative to it, never where
-    the datastore lives on the server.
-    """
-    error = DatastoreError(message)
-    error.uri = uri
-    return error
 
 
 def where(rel: str | None) -> str:

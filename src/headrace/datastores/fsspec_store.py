@@ -29,7 +29,7 @@ from typing import Any
 from fsspec.core import url_to_fs
 
 from headrace.datastores.base import Datastore, FileInfo
-from headrace.datastores.fsspec_compat import error_at, normalize_entry, translate_errors, where
+from headrace.datastores.fsspec_compat import normalize_entry, translate_errors, where
 from headrace.datastores.localfs import (
     TMP_PREFIX,
     atomic_local_write,
@@ -37,7 +37,7 @@ from headrace.datastores.localfs import (
     local_files,
     scan_files,
 )
-from headrace.datastores.paths import is_within, normalize_relpath
+from headrace.datastores.paths import error_at, is_within, normalize_relpath
 from headrace.errors import DatastoreError, PathEscapeError
 
 

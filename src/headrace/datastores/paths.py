@@ -29,6 +29,17 @@ _DRIVE = re.compile(r"^[A-Za-z]:")
 _SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://")
 
 
+def error_at(message: str, uri: str | None) -> DatastoreError:
+    """A ``DatastoreError`` whose ``uri`` is kept as an attribute but left out of the message.
+
+    Messages go to REST clients: they name the datastore and the path relative to it, never where
+    the datastore lives on the server.
+    """
+    error = DatastoreError(message)
+    error.uri = uri
+    return error
+
+
 def _shown(text: str) -> str:
     """The path as an error message shows it: long ones are cut, so the message stays readable."""
     return repr(text) if len(text) <= 120 else f"{text[:60]!r}...{text[-40:]!r} ({len(text)} characters)"
