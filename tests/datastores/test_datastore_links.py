@@ -85,3 +85,15 @@ def test_a_root_reached_through_a_link_is_its_own_real_folder(tmp_path):
     ds = FsspecDatastore("ds", (tmp_path / "alias").as_uri())
     assert ds.read_bytes("d/f.txt") == b"x"
     assert [f.path for f in ds.list()] == ["d/f.txt"]
+
+
+def test_a_root_link_pointed_elsewhere_while_in_use_is_followed(tmp_path):
+    for name in ("blue", "green"):
+        (tmp_path / name).mkdir()
+        (tmp_path / name / "f.txt").write_text(name)
+    os.symlink(tmp_path / "blue", tmp_path / "current")
+    ds = FsspecDatastore("ds", (tmp_path / "current").as_uri())
+    assert ds.read_bytes("f.txt") == b"blue"
+    os.unlink(tmp_path / "current")
+    os.symlink(tmp_path / "green", tmp_path / "current")
+    assert ds.read_bytes("f.txt") == b"green" and [f.path for f in ds.list()] == ["f.txt"]
