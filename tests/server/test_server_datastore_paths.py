@@ -175,10 +175,11 @@ def test_staging_refuses_an_input_that_became_an_outward_link(live, links, tmp_p
 
 
 LONG_OR_DEEP = ["x" * 300 + ".txt", "raw/" + "é" * 200 + ".csv", "a/" * 3000 + "f.txt", "a/" * 200 + "f.txt",
-                "b" * 1100]
+                "b" * 1100, "a/" * 3000]
 
 
-@pytest.mark.parametrize("path", LONG_OR_DEEP, ids=["name", "utf8-name", "3000-deep", "200-deep", "total"])
+@pytest.mark.parametrize("path", LONG_OR_DEEP,
+                         ids=["name", "utf8-name", "3000-deep", "200-deep", "total", "3000-deep-folder"])
 def test_over_long_and_deep_paths_are_refused_before_touching_the_disk(live, published, tmp_path, path):
     root = live.svc.home / "datastores" / "workspaceblobstore"
     before = sorted(root.rglob("*"))

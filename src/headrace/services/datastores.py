@@ -131,6 +131,7 @@ def write_file(svc: Services, name: str, path: str, data: bytes, overwrite: bool
         PathEscapeError: ``path`` leaves the datastore root.
     """
     ds = get_datastore(svc, name)
+    ds.uri(path)  # refuses escaping, over-long or too deep paths before the messages below quote them
     if not path.strip("/") or path.endswith("/"):
         raise ConfigError(f"invalid file path {path!r}: give a file path relative to the datastore root")
     if ds.exists(path):
