@@ -261,11 +261,13 @@ class FsspecDatastore(Datastore):
     ) -> None:
         fs = self._fs
         if src.is_file() and fs.isdir(self._full(rel)):
-            raise error_at(f"datastore {self.name!r}: cannot upload a file over the folder{where(rel)}",
-                           self._uri(rel))
+            raise DatastoreError(
+                f"datastore {self.name!r}: cannot upload a file over a folder", uri=self.uri(rel)
+            )
         if src.is_dir() and rel and fs.isfile(self._full(rel)):
-            raise error_at(f"datastore {self.name!r}: cannot upload a folder over the file{where(rel)}",
-                           self._uri(rel))
+            raise DatastoreError(
+                f"datastore {self.name!r}: cannot upload a folder over a file", uri=self.uri(rel)
+            )
         if overwrite:
             return
         for _, target in pairs:

@@ -21,16 +21,19 @@ def datetime_from_ns(ns: int) -> datetime:
     )
 
 
-def scan_files(folder: str, rel_prefix: str, recursive: bool, real_root: str) -> list[tuple[str, int, int]]:
+def scan_files(folder: str, rel_prefix: str, recursive: bool,
+               real_root: str | None = None) -> list[tuple[str, int, int]]:
     """(relative path, size, mtime_ns) of the files under ``folder``, skipping in-flight temp files.
 
     ``os.scandir`` with one stat per file: a folder of 100,000 files lists several times faster
     than through fsspec's local ``ls``/``find``, which stats every entry twice.
 
     Symbolic links: a link to a file is listed when its target is inside ``real_root`` (the
-    datastore's resolved root); links that leave it, links to folders (never descended into, so a
-    loop cannot trap the walk) and broken links are left out.
+    datastore's resolved root; by default ``folder`` itself, the safe choice); links that leave it,
+    links to folders (never descended into, so a loop cannot trap the walk) and broken links are
+    left out.
     """
+    real_root = os.path.realpath(folder) if real_root is None else real_root
     found: list[tuple[str, int, int]] = []
     pending = [(folder, rel_prefix)]
     while pending:
