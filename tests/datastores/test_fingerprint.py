@@ -69,3 +69,4 @@ def test_missing_path_names_datastore_and_path(data: FsspecDatastore) -> None:
         fingerprint(data, "raw/missing", 1024)
     assert repr(data.name) in str(info.value) and "'raw/missing'" in str(info.value)
     assert info.value.uri == data.uri("raw/missing")
+    assert data.root_uri not in str(info.value)  # the message is for REST clients: no server paths

@@ -153,6 +153,7 @@ def test_enable_rebaselines(svc, published, incoming, clock, scheduler, runs):
         ({"data_path_parameter_name": "nope"}, ScheduleError, "data_path_parameter_name"),
         ({"path_on_datastore": "missing"}, ScheduleError, "path_on_datastore"),
         ({"path_on_datastore": "../outside"}, PathEscapeError, None),
+        ({"path_on_datastore": "incoming/old.csv"}, ScheduleError, "path_on_datastore"),
     ],
 )
 def test_bad_input(svc, published, incoming, clock, options, error, field):
@@ -176,6 +177,33 @@ def test_watched_datastore_removed_is_a_failure_not_deletions(svc, published, in
     [tick] = svc.store.list_schedule_ticks(s.id)
     assert tick.outcome is TickOutcome.FAILED
     assert svc.store.get_schedule_files(s.id).keys() == {"incoming/old.csv"}
+
+
+def test_watched_folder_replaced_by_a_file_is_a_failed_tick_not_a_run(svc, published, incoming, clock, scheduler,
+                                                                      runs):
+    s = create(svc, published)
+    shutil.rmtree(incoming)
+    incoming.write_text("now a file")
+    assert poll(clock, scheduler()) == []
+    assert runs.of(s.id) == []
+    [tick] = svc.store.list_schedule_ticks(s.id)
+    assert tick.outcome is TickOutcome.FAILED and "watched folder 'incoming' is not a folder" in tick.reason
+    assert str(svc.home) not in tick.reason
+    assert svc.store.get_schedule_files(s.id).keys() == {"incoming/old.csv"}
+
+
+def test_watched_folder_turned_into_an_outward_link_is_a_failed_tick(svc, published, incoming, clock, scheduler,
+                                                                     runs, tmp_path):
+    s = create(svc, published)
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (outside / "secret.csv").write_text("x")
+    shutil.rmtree(incoming)
+    os.symlink(outside, incoming)
+    assert poll(clock, scheduler()) == []
+    [tick] = svc.store.list_schedule_ticks(s.id)
+    assert tick.outcome is TickOutcome.FAILED and "symbolic link" in tick.reason
+    assert str(tmp_path) not in tick.reason
 
 
 def test_works_on_a_non_local_fsspec_datastore(svc, published, clock, scheduler, runs):

@@ -192,6 +192,17 @@ def test_datastores_upload_download_and_register(ws, tmp_path):
     assert set(ws.datastores) == {"workspaceblobstore", "other"}
 
 
+def test_a_relative_datastore_folder_lives_in_the_home(ws, tmp_path, monkeypatch):
+    """Embedded and remote alike: a relative folder is under the workspace's (server's) home."""
+    cwd = tmp_path / "cwd"
+    cwd.mkdir()
+    monkeypatch.chdir(cwd)
+    ds = Datastore.register_local(ws, "rel", "data/rel")
+    home = (tmp_path / ("home" if ws.url is None else "server-home")).resolve()
+    assert ds.root_uri == (home / "data" / "rel").as_uri()
+    assert (home / "data" / "rel").is_dir() and list(cwd.iterdir()) == []
+
+
 def test_get_runs_pages_through_every_run_and_filters_by_tags_and_properties(ws, write_scripts, monkeypatch):
     from headrace.sdk import wire
 

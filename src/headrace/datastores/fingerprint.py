@@ -7,8 +7,7 @@ import json
 from typing import Any
 
 from headrace.datastores.base import Datastore
-from headrace.datastores.paths import normalize_relpath
-from headrace.errors import DatastoreError
+from headrace.datastores.paths import error_at, normalize_relpath
 
 DEFAULT_SMALL_FILE_BYTES = 1024 * 1024
 """Files up to this size are fingerprinted by content; bigger ones by size and version."""
@@ -44,10 +43,8 @@ def fingerprint(
     rel = normalize_relpath(path, datastore=datastore.name, root_uri=datastore.root_uri)
     infos = datastore.list(rel)
     if not infos and not datastore.exists(rel):
-        raise DatastoreError(
-            f"cannot fingerprint {path!r} in datastore {datastore.name!r}: nothing exists there",
-            uri=datastore.uri(rel),
-        )
+        raise error_at(f"cannot fingerprint {rel!r} in datastore {datastore.name!r}: nothing exists there",
+                       datastore.uri(rel))
     kind = "file" if len(infos) == 1 and infos[0].path == rel else "folder"
     files: dict[str, dict[str, Any]] = {}
     for info in infos:

@@ -13,27 +13,39 @@ from datetime import UTC, datetime
 from typing import Any
 
 from headrace.datastores.base import FileInfo
-from headrace.errors import DatastoreError, HeadraceError
+from headrace.datastores.paths import error_at
+from headrace.errors import HeadraceError
 
 _MTIME_KEYS = ("mtime", "last_modified", "LastModified", "modified", "created")
 
 
+def where(rel: str | None) -> str:
+    """A datastore-relative path as messages show it (None: no path, the datastore as a whole)."""
+    if rel is None:
+        return ""
+    return f" {rel!r}" if rel else " at the datastore root"
+
+
 @contextmanager
-def translate_errors(datastore: str, action: str, uri: str) -> Iterator[None]:
-    """Re-raise any backend error as ``DatastoreError``.
+def translate_errors(datastore: str, action: str, uri: str, rel: str | None = None) -> Iterator[None]:
+    """Re-raise any backend error as ``DatastoreError`` naming ``datastore`` and ``rel`` (when given).
 
     Catches ``Exception`` on purpose: s3fs and adlfs let botocore/azure errors through, and none
-    of them may leave a public method. Our own errors pass unchanged.
+    of them may leave a public method. Our own errors pass unchanged. An ``OSError`` is described
+    by its reason only: its text holds the absolute path on the server.
     """
     try:
         yield
     except HeadraceError:
         raise
     except FileNotFoundError as exc:
-        raise DatastoreError(f"datastore {datastore!r}: cannot {action}: not found", uri=uri) from exc
+        raise error_at(f"datastore {datastore!r}: cannot {action}{where(rel)}: not found", uri) from exc
+    except OSError as exc:
+        reason = exc.strerror or type(exc).__name__
+        raise error_at(f"datastore {datastore!r}: cannot {action}{where(rel)}: {reason}", uri) from exc
     except Exception as exc:
         detail = f"{type(exc).__name__}: {exc}"
-        raise DatastoreError(f"datastore {datastore!r}: cannot {action}: {detail}", uri=uri) from exc
+        raise error_at(f"datastore {datastore!r}: cannot {action}{where(rel)}: {detail}", uri) from exc
 
 
 def _to_datetime(value: Any) -> datetime | None:

@@ -8,7 +8,14 @@ every rewrite even within one clock tick. The ``memory://`` store has no modific
 etag is the content's md5, as S3 reports for single-part uploads.
 
 Every error from the backend (``OSError``, or a vendor SDK error from s3fs/adlfs) leaves as
-``DatastoreError`` with the URI involved.
+``DatastoreError``: its message names the datastore and the path relative to it (never where the
+datastore lives on the server), its ``uri`` attribute the full location.
+
+On a local store every path is also checked once symbolic links are resolved: a link inside the
+datastore may point elsewhere inside it, but nothing reads, writes, lists or stages through a link
+that leaves it (``PathEscapeError``); listings leave such links out and never descend into links to
+folders. Links are resolved when a call starts: a process that can create links in the folder
+(a step, which runs as the server's OS user) could still swap one in between the check and the use.
 """
 
 from __future__ import annotations
@@ -22,7 +29,7 @@ from typing import Any
 from fsspec.core import url_to_fs
 
 from headrace.datastores.base import Datastore, FileInfo
-from headrace.datastores.fsspec_compat import normalize_entry, translate_errors
+from headrace.datastores.fsspec_compat import normalize_entry, translate_errors, where
 from headrace.datastores.localfs import (
     TMP_PREFIX,
     atomic_local_write,
@@ -30,8 +37,8 @@ from headrace.datastores.localfs import (
     local_files,
     scan_files,
 )
-from headrace.datastores.paths import normalize_relpath
-from headrace.errors import DatastoreError
+from headrace.datastores.paths import error_at, is_within, normalize_relpath
+from headrace.errors import DatastoreError, PathEscapeError
 
 
 class FsspecDatastore(Datastore):
@@ -99,7 +106,25 @@ class FsspecDatastore(Datastore):
     # -- paths --------------------------------------------------------------------------------
 
     def _rel(self, path: str) -> str:
-        return normalize_relpath(path, datastore=self.name, root_uri=self.root_uri)
+        """The checked relative path: lexically inside the root, and on a local store also once
+        symbolic links are resolved (a link to ``/etc`` or to another folder is refused, one to a
+        folder of the same datastore is fine)."""
+        rel = normalize_relpath(path, datastore=self.name, root_uri=self.root_uri)
+        if rel and self._local and not is_within(os.path.realpath(self._full(rel)), self._real_root()):
+            error = PathEscapeError(
+                f"path {rel!r} is not allowed in datastore {self.name!r}: it goes through a symbolic link "
+                "that leaves the datastore; links in a datastore may only point inside it")
+            error.uri = self._uri(rel)
+            raise error
+        return rel
+
+    def _real_root(self) -> str:
+        """Where the root really is, links resolved; resolved on each call, so a root that is a link
+        may be pointed elsewhere while the server runs."""
+        return os.path.realpath(self._root or "/")
+
+    def _uri(self, rel: str) -> str:
+        return f"{self.root_uri}/{rel}" if rel else self.root_uri
 
     def _full(self, rel: str) -> str:
         if not rel:
@@ -110,8 +135,7 @@ class FsspecDatastore(Datastore):
         return full.rstrip("/")[len(self._root) :].lstrip("/")
 
     def uri(self, path: str = "") -> str:
-        rel = self._rel(path)
-        return f"{self.root_uri}/{rel}" if rel else self.root_uri
+        return self._uri(self._rel(path))
 
     def local_path(self, path: str = "") -> str | None:
         rel = self._rel(path)
@@ -123,23 +147,23 @@ class FsspecDatastore(Datastore):
 
     def exists(self, path: str) -> bool:
         rel = self._rel(path)
-        with translate_errors(self.name, "check existence", self.uri(rel)):
+        with translate_errors(self.name, "check existence", self._uri(rel), rel):
             self._forget_cached(rel)
             return bool(self._fs.exists(self._full(rel)))
 
     def is_dir(self, path: str) -> bool:
         rel = self._rel(path)
-        with translate_errors(self.name, "check for a folder", self.uri(rel)):
+        with translate_errors(self.name, "check for a folder", self._uri(rel), rel):
             self._forget_cached(rel)
             return bool(self._fs.isdir(self._full(rel)))
 
     def list(self, prefix: str = "", recursive: bool = True) -> list[FileInfo]:
         rel = self._rel(prefix)
         full = self._full(rel)
-        with translate_errors(self.name, "list files", self.uri(rel)):
+        with translate_errors(self.name, "list files", self._uri(rel), rel):
             self._forget_cached(rel)
             if self._local and os.path.isdir(full):
-                files = scan_files(full, rel, recursive)
+                files = scan_files(full, rel, recursive, self._real_root())
                 files.sort()
                 return [FileInfo(path, size, datetime_from_ns(ns), None) for path, size, ns in files]
             if self._fs.isfile(full):
@@ -158,8 +182,9 @@ class FsspecDatastore(Datastore):
         full = self._full(rel)
         if self._local and os.path.isdir(full):
             # Exact nanosecond stamps, and no FileInfo or datetime per file: 100,000 files in ~0.5 s.
-            with translate_errors(self.name, "list files", self.uri(rel)):
-                return {path: f"{ns}-{size}" for path, size, ns in scan_files(full, rel, recursive)}
+            with translate_errors(self.name, "list files", self._uri(rel), rel):
+                found = scan_files(full, rel, recursive, self._real_root())
+                return {path: f"{ns}-{size}" for path, size, ns in found}
         return super().versions(prefix, recursive)
 
     def sized_versions(self, prefix: str = "", recursive: bool = True) -> list[tuple[str, int, str]]:
@@ -200,17 +225,15 @@ class FsspecDatastore(Datastore):
 
     def read_bytes(self, path: str) -> bytes:
         rel = self._rel(path)
-        with translate_errors(self.name, "read file", self.uri(rel)):
+        with translate_errors(self.name, "read file", self._uri(rel), rel):
             return bytes(self._fs.cat_file(self._full(rel)))
 
     def write_bytes(self, path: str, data: bytes) -> None:
         rel = self._rel(path)
         if not rel:
-            raise DatastoreError(
-                f"datastore {self.name!r}: cannot write a file at the datastore root", uri=self.uri()
-            )
+            raise error_at(f"datastore {self.name!r}: cannot write a file at the datastore root", self._uri(""))
         full = self._full(rel)
-        with translate_errors(self.name, "write file", self.uri(rel)):
+        with translate_errors(self.name, "write file", self._uri(rel), rel):
             if self._local:
                 atomic_local_write(lambda tmp: Path(tmp).write_bytes(data), full)
             else:
@@ -219,7 +242,7 @@ class FsspecDatastore(Datastore):
     def delete(self, path: str) -> None:
         rel = self._rel(path)
         full = self._full(rel)
-        with translate_errors(self.name, "delete", self.uri(rel)):
+        with translate_errors(self.name, "delete", self._uri(rel), rel):
             if self._fs.exists(full):
                 self._fs.rm(full, recursive=True)
 
@@ -238,7 +261,7 @@ class FsspecDatastore(Datastore):
         """
         rel = self._rel(path)
         src = Path(local_path)
-        with translate_errors(self.name, "upload", self.uri(rel)):
+        with translate_errors(self.name, "upload", self._uri(rel), rel):
             if src.is_file():
                 pairs = [(src, rel)]
             elif src.is_dir():
@@ -248,6 +271,8 @@ class FsspecDatastore(Datastore):
                     f"datastore {self.name!r}: nothing to upload: no such local file or folder",
                     uri=src.as_uri(),
                 )
+            for _, target in pairs:
+                self._rel(target)  # a sub-folder of the target may be a link that leaves the datastore
             self._check_upload_targets(src, rel, pairs, overwrite)
             total = 0
             for file, target in pairs:
@@ -272,9 +297,9 @@ class FsspecDatastore(Datastore):
             return
         for _, target in pairs:
             if fs.exists(self._full(target)):
-                raise DatastoreError(
-                    f"datastore {self.name!r}: target exists; pass overwrite=True to replace it",
-                    uri=self.uri(target),
+                raise error_at(
+                    f"datastore {self.name!r}: target{where(target)} exists; pass overwrite=True to replace it",
+                    self._uri(target),
                 )
 
     def _put_file(self, file: Path, rel: str) -> int:
@@ -297,7 +322,7 @@ class FsspecDatastore(Datastore):
         """
         rel = self._rel(path)
         dest = Path(local_path)
-        with translate_errors(self.name, "download", self.uri(rel)):
+        with translate_errors(self.name, "download", self._uri(rel), rel):
             full = self._full(rel)
             if self._object_store and overwrite and rel:
                 single = self._download_one(full, dest)  # one request for a file, the usual case
@@ -309,9 +334,8 @@ class FsspecDatastore(Datastore):
                 pairs = [(self._full(i.path), dest / _relative_to(i.path, rel)) for i in self.list(rel)]
                 dest.mkdir(parents=True, exist_ok=True)
             else:
-                raise DatastoreError(
-                    f"datastore {self.name!r}: nothing to download: not found", uri=self.uri(rel)
-                )
+                raise error_at(f"datastore {self.name!r}: nothing to download{where(rel)}: not found",
+                               self._uri(rel))
             if not overwrite:
                 for _, target in pairs:
                     if target.exists():

@@ -11,7 +11,8 @@ from headrace.schemas import _Request, _Wire
 
 class DatastoreCreate(_Request):
     Name: str
-    Path: str = Field(description="A folder on the server's machine (created when missing).")
+    Path: str = Field(description="A folder on the server's machine (created when missing); a relative path is "
+                                  "taken from the server's home. The home itself and folders holding it are refused.")
 
 
 class DatastoreRead(_Wire):

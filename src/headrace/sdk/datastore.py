@@ -42,7 +42,11 @@ class Datastore:
     @staticmethod
     def register_local(workspace: Any, name: str | None = None, path: str | os.PathLike[str] | None = None,
                        *, datastore_name: str | None = None) -> Datastore:
-        """Register a local folder as a datastore (the folder is created if missing)."""
+        """Register a local folder as a datastore (the folder is created if missing).
+
+        A relative ``path`` is taken from the workspace's home (the server's, for a remote
+        workspace), not from the current folder; the home itself and folders holding it are refused.
+        """
         name = name or datastore_name
         if not name or path is None:
             raise DatastoreError("register_local needs a datastore name and a folder path")

@@ -47,13 +47,17 @@ def check_name(name: str) -> None:
 def register_local(svc: Services, name: str, path: str | Path) -> DatastoreRecord:
     """Register a local folder as a datastore (created if missing).
 
+    A relative ``path`` is taken from the workspace's home (the server's, for a remote workspace),
+    never from the current folder of whichever process registers it: the SDK, the server and the
+    CLI then agree on where the datastore is.
+
     Raises:
-        ConfigError: the name is not valid.
+        ConfigError: the name is not valid, or the folder cannot be used.
         AlreadyExistsError: the name is taken by another folder.
     """
     check_name(name)
     try:
-        folder = Path(path).expanduser().resolve()
+        folder = _local_folder(svc, name, path)
         folder.mkdir(parents=True, exist_ok=True)
     except (OSError, ValueError, RuntimeError) as exc:
         raise ConfigError(f"cannot use {str(path)!r} as the folder of datastore {name!r}: {exc}") from exc
@@ -69,9 +73,27 @@ def register_local(svc: Services, name: str, path: str | Path) -> DatastoreRecor
     return svc.store.create_datastore(record)
 
 
+def _local_folder(svc: Services, name: str, path: str | Path) -> Path:
+    """The absolute folder ``path`` names: a relative one is taken from the home.
+
+    Raises:
+        ConfigError: no path, or the folder is the home or holds it.
+        OSError, ValueError, RuntimeError: the path cannot be resolved.
+    """
+    if not str(path).strip():
+        raise ConfigError(f"datastore {name!r} needs a folder path")
+    home = Path(svc.home).expanduser().resolve()
+    folder = (home / Path(path).expanduser()).resolve()  # an absolute path wins over the home
+    if home == folder or home.is_relative_to(folder):
+        raise ConfigError(f"cannot use {str(path)!r} as the folder of datastore {name!r}: it holds the workspace "
+                          "home, whose config and database every reader of the datastore could then read; "
+                          "choose a folder outside the home or under it")
+    return folder
+
+
 def ensure_default(svc: Services) -> DatastoreRecord:
     """Make sure ``workspaceblobstore`` exists (a folder in the home)."""
-    return register_local(svc, DEFAULT_DATASTORE, svc.home / "datastores" / DEFAULT_DATASTORE)
+    return register_local(svc, DEFAULT_DATASTORE, Path("datastores") / DEFAULT_DATASTORE)
 
 
 def list_datastores(svc: Services) -> list[DatastoreRecord]:
@@ -114,6 +136,7 @@ def write_file(svc: Services, name: str, path: str, data: bytes, overwrite: bool
         PathEscapeError: ``path`` leaves the datastore root.
     """
     ds = get_datastore(svc, name)
+    ds.uri(path)  # refuses escaping, over-long or too deep paths before the messages below quote them
     if not path.strip("/") or path.endswith("/"):
         raise ConfigError(f"invalid file path {path!r}: give a file path relative to the datastore root")
     if ds.exists(path):

@@ -121,6 +121,9 @@ def watch_trigger(svc: Services, declared: Mapping[str, Mapping[str, Any]], opti
     path = (options.get("path_on_datastore") or "").strip("/")
     ds.uri(path)  # PathEscapeError for a path leaving the datastore
     if path and not ds.is_dir(path):
+        if ds.exists(path):
+            raise ScheduleError(f"{path!r} is a file in datastore {ds_name!r}, not a folder; watch its folder",
+                                field="path_on_datastore")
         raise ScheduleError(f"folder {path!r} does not exist in datastore {ds_name!r}; create it first",
                             field="path_on_datastore")
     param = options.get("data_path_parameter_name")
@@ -140,13 +143,18 @@ def list_watched(svc: Services, trigger: Mapping[str, Any]) -> dict[str, str]:
     """The files a datastore watch sees now: path -> version.
 
     Raises:
-        DatastoreError: the store cannot be listed, or the watched folder vanished (a local mount
-            that went away must not look like "every file deleted").
+        DatastoreError: the store cannot be listed, the watched folder vanished (a local mount
+            that went away must not look like "every file deleted") or is a file now (which must
+            not fire as if it were a new file in the folder).
+        PathEscapeError: the watched folder is now a link that leaves the datastore.
     """
     ds = get_datastore(svc, trigger["datastore"])
-    files = ds.versions(trigger["path"], recursive=trigger["recursive"])
-    if not files and trigger["path"] and not ds.exists(trigger["path"]):
-        raise DatastoreError(f"watched folder {trigger['path']!r} is missing", uri=ds.uri(trigger["path"]))
+    path = trigger["path"]
+    files = ds.versions(path, recursive=trigger["recursive"])
+    if path and path in files:  # a listing of a file is the file itself
+        raise DatastoreError(f"watched folder {path!r} is not a folder: a file is there now")
+    if not files and path and not ds.exists(path):
+        raise DatastoreError(f"watched folder {path!r} is missing")
     return files
 
 
