@@ -236,7 +236,7 @@ class TabularDataset(AbstractDataset):
             ConfigError: pandas is not installed (naming the extra).
             DatasetError: a file does not parse (naming it and the line).
         """
-        from headrace.sdk.tabular import read_frame
+        from headrace.services.tabular import read_frame
 
         backend = datasets_of(self._need_workspace())
         return read_frame(self._definition, self._entries(), backend.read_bytes, self._label())
