@@ -260,6 +260,10 @@ def step_connection_env(svc: Services, step_env: Mapping[str, str],
             conn: Connection | None = apply_env_overrides(load_connection(svc, name), environ)
         except NotFoundError:
             conn = connection_from_env(name, environ)
+        except ConfigError:  # an agent without the secret key: its own variables may define the connection
+            conn = connection_from_env(name, environ)
+            if conn is None:
+                raise
         if conn is None:
             continue
         prefix = env_prefix(name)
