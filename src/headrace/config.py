@@ -61,6 +61,11 @@ class AgentSettings(BaseModel):
         "the home's config.json (admin token), secret.key or database. None: steps run as the agent's user.",
     )
 
+    work_root: Path | None = Field(
+        default=None,
+        description="Where steps' work folders go (default: the home's `work` folder). Elsewhere, a step's "
+        "working folder does not show where the home is.",
+    )
     step_python: str | None = Field(
         default=None,
         description="The Python interpreter steps run with (a path). None: the agent's own, and steps may be "

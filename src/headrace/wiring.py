@@ -44,7 +44,7 @@ def build_services(settings: Settings) -> Services:
 
     # Steps get neither the home's path nor the database URL nor the secret key: only the connections
     # a flow step names (``services.connections.step_connection_env``).
-    target = LocalComputeTarget(artifacts, resolve, work_root=home / "work", step_launch=settings.agent.step_launch,
+    target = LocalComputeTarget(artifacts, resolve, work_root=settings.agent.work_root or home / "work", step_launch=settings.agent.step_launch,
                                 step_env=lambda env: conn_service.step_connection_env(holder["svc"], env),
                                 step_user=settings.agent.step_user, step_python=settings.agent.step_python)
     executor = RunExecutor(store, {"local": target}, artifacts, resolve, execution)

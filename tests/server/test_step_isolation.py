@@ -222,3 +222,17 @@ def test_a_flow_step_is_handed_only_the_connections_its_flow_names(tmp_path, mak
                    "HEADRACE_CONNECTION_FROM_ENV_TYPE": "openai",
                    "HEADRACE_CONNECTION_FROM_ENV_BASE_URL": "http://e.invalid/v1"}
     assert connections.step_connection_env(svc, {}) == {}
+
+
+def test_work_folders_elsewhere_keep_the_home_out_of_a_steps_sight(make_workspace, write_scripts, tmp_path,
+                                                                    monkeypatch):
+    from headrace import Experiment
+
+    monkeypatch.setenv("HEADRACE_AGENT__WORK_ROOT", str(tmp_path / "work-elsewhere"))
+    workspace = make_workspace()
+    folder = write_scripts({"where.py": "import os\nprint(os.getcwd(), os.environ['HEADRACE_CONTEXT_DIR'])\n"})
+    step = PythonScriptStep(name="where", script_name="where.py", source_directory=folder)
+    run = Experiment(workspace, "where").submit(Pipeline(workspace=workspace, steps=[step]))
+    run.wait_for_completion()
+    seen = run.find_step_run("where")[0].get_stdout_log()
+    assert str(tmp_path / "work-elsewhere") in seen and str(tmp_path / "home") not in seen
