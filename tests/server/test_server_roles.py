@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import httpx
 
+from headrace.core.recurrence import ScheduleRecurrence
 from headrace.server.ui.routes import ROUTERS as UI_ROUTERS
 from headrace.server.ui.session import csrf_for
-from headrace.services import datastores
-from headrace.services.policy import MINIMUM_ROLE, Action, allows  # noqa
+from headrace.services import datastores, endpoints, schedules
+from headrace.services.policy import MINIMUM_ROLE, Action, allows
 from headrace.storage.records import Role
 
 A = Action
@@ -214,4 +215,32 @@ def test_every_ui_form_for_every_role(live) -> None:
                 ok = r.status_code == 403 and MINIMUM_ROLE[action].value in r.text
             if not ok:
                 wrong.append(f"POST {url} as {role}: {r.status_code} {r.text[:150]}")
+    assert not wrong, "\n".join(wrong)
+
+
+def test_pages_show_each_role_the_buttons_the_policy_allows(live, published) -> None:
+    ep = endpoints.publish_endpoint(live.svc, name="roles-ep", published_pipeline_id=published)
+    sched = schedules.create_schedule(live.svc, name="roles-sched", experiment_name="roles",
+                                      published_pipeline_id=published,
+                                      recurrence=ScheduleRecurrence(frequency="Day", interval=1))
+    run_id = live.client("submitter").post(f"/pipelines/{published}/submit", json={
+        "ExperimentName": "roles", "ParameterAssignments": {"tag": "roles-page", "wait_for": "never"}}).json()["Id"]
+    wrong = []
+    for role in ROLES:
+        c, r = _ui_session(live, role), Role(role)
+        pages = {
+            f"/pipelines/{published}": {'id="submit"': A.SUBMIT_RUN, 'class="pl-toggle"': A.CHANGE_PUBLISHED},
+            f"/endpoints/{ep.id}": {'id="submit"': A.SUBMIT_RUN, 'class="pl-toggle"': A.MANAGE_ENDPOINTS},
+            "/schedules": {f'action="/schedules/{sched.id}/disable"': A.MANAGE_SCHEDULES},
+            f"/schedules/{sched.id}": {f'action="/schedules/{sched.id}/disable"': A.MANAGE_SCHEDULES},
+            f"/runs/{run_id}": {'id="cancel-run"': A.CANCEL_RUN, 'id="resubmit-run"': A.SUBMIT_RUN},
+        }
+        for url, marks in pages.items():
+            html = c.get(url)
+            if html.status_code != 200:
+                wrong.append(f"GET {url} as {role}: {html.status_code}")
+                continue
+            for mark, action in marks.items():
+                if (mark in html.text) != allows(r, action):
+                    wrong.append(f"GET {url} as {role}: {mark} {'missing' if allows(r, action) else 'shown'}")
     assert not wrong, "\n".join(wrong)
