@@ -86,9 +86,9 @@ API: dict[tuple[str, str], Action | None] = {
 # The table the README documents, role by role: what a submitter may not do is an admin's.
 EXPECTED_MINIMUM = {
     Role.READER: {A.READ},
-    Role.SUBMITTER: {A.SUBMIT_RUN, A.CANCEL_RUN, A.SCORE_FLOW, A.UPLOAD_FILE},
+    Role.SUBMITTER: {A.SUBMIT_RUN, A.CANCEL_RUN, A.SCORE_FLOW, A.UPLOAD_FILE, A.REGISTER_DATASET},
     Role.ADMIN: {A.REPLACE_FILE, A.PUBLISH, A.MANAGE_ENDPOINTS, A.CHANGE_PUBLISHED, A.MANAGE_SCHEDULES,
-                 A.MANAGE_DATASTORES, A.MANAGE_CONNECTIONS},
+                 A.MANAGE_DATASTORES, A.MANAGE_CONNECTIONS, A.UNREGISTER_DATASET},
 }
 
 ROLES = ("reader", "submitter", "admin")

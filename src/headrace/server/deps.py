@@ -79,12 +79,14 @@ SubmitRun = Annotated[Caller, allowed(Action.SUBMIT_RUN)]
 CancelRun = Annotated[Caller, allowed(Action.CANCEL_RUN)]
 ScoreFlow = Annotated[Caller, allowed(Action.SCORE_FLOW)]
 UploadFile = Annotated[Caller, allowed(Action.UPLOAD_FILE)]
+RegisterDataset = Annotated[Caller, allowed(Action.REGISTER_DATASET)]
 Publish = Annotated[Caller, allowed(Action.PUBLISH)]
 ManageEndpoints = Annotated[Caller, allowed(Action.MANAGE_ENDPOINTS)]
 ChangePublished = Annotated[Caller, allowed(Action.CHANGE_PUBLISHED)]
 ManageSchedules = Annotated[Caller, allowed(Action.MANAGE_SCHEDULES)]
 ManageDatastores = Annotated[Caller, allowed(Action.MANAGE_DATASTORES)]
 ManageConnections = Annotated[Caller, allowed(Action.MANAGE_CONNECTIONS)]
+UnregisterDataset = Annotated[Caller, allowed(Action.UNREGISTER_DATASET)]
 
 IdempotencyKey = Annotated[
     str | None,

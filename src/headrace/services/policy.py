@@ -6,11 +6,13 @@ holds (``ci``, ``nightly``), not a person, and tokens are rotated: an object tie
 that created it would become unmanageable the day that token is revoked.
 
 The line is drawn at what others rely on. A submitter *starts* work (submits runs, scores flows,
-cancels runs) and *adds* data (uploads files that do not exist yet). Anything that changes what
+cancels runs) and *adds* data (uploads files that do not exist yet, registers datasets: their
+versions are immutable and pinned, so a new one replaces nothing). Anything that changes what
 runs unattended or what a shared name stands for is an admin's: publishing (a published pipeline
 or flow is callable by every submitter), endpoints and their default version (what every caller
 of that name runs), enabling and disabling, schedules (work the server starts on its own),
-replacing an existing file (someone's input), datastores and connections (credentials).
+replacing an existing file (someone's input), unregistering a dataset, datastores and connections
+(credentials).
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ class Action(str, Enum):
     CANCEL_RUN = "cancel a run"
     SCORE_FLOW = "score a published flow"
     UPLOAD_FILE = "upload a new datastore file"
+    REGISTER_DATASET = "register a dataset or a new version of one, or change a version's description and tags"
     REPLACE_FILE = "replace an existing datastore file"
     PUBLISH = "publish a pipeline or flow"
     MANAGE_ENDPOINTS = "create or change a pipeline endpoint"
@@ -35,6 +38,7 @@ class Action(str, Enum):
     MANAGE_SCHEDULES = "create, change, enable, disable or delete a schedule"
     MANAGE_DATASTORES = "register a datastore"
     MANAGE_CONNECTIONS = "create, change or delete a connection"
+    UNREGISTER_DATASET = "unregister a dataset"
 
 
 MINIMUM_ROLE: dict[Action, Role] = {
@@ -43,6 +47,7 @@ MINIMUM_ROLE: dict[Action, Role] = {
     Action.CANCEL_RUN: Role.SUBMITTER,
     Action.SCORE_FLOW: Role.SUBMITTER,
     Action.UPLOAD_FILE: Role.SUBMITTER,
+    Action.REGISTER_DATASET: Role.SUBMITTER,
     Action.REPLACE_FILE: Role.ADMIN,
     Action.PUBLISH: Role.ADMIN,
     Action.MANAGE_ENDPOINTS: Role.ADMIN,
@@ -50,6 +55,7 @@ MINIMUM_ROLE: dict[Action, Role] = {
     Action.MANAGE_SCHEDULES: Role.ADMIN,
     Action.MANAGE_DATASTORES: Role.ADMIN,
     Action.MANAGE_CONNECTIONS: Role.ADMIN,
+    Action.UNREGISTER_DATASET: Role.ADMIN,
 }
 
 
