@@ -55,6 +55,24 @@ class AgentSettings(BaseModel):
         "with a new process anyway. 'spawn' always starts a new `python` process.",
     )
 
+    step_user: str | None = Field(
+        default=None,
+        description="Run steps as this OS user (the agent must run as root), so a step's code cannot read "
+        "the home's config.json (admin token), secret.key or database. None: steps run as the agent's user.",
+    )
+
+    work_root: Path | None = Field(
+        default=None,
+        description="Where steps' work folders go (default: the home's `work` folder). Elsewhere, a step's "
+        "working folder does not show where the home is.",
+    )
+    step_python: str | None = Field(
+        default=None,
+        description="The Python interpreter steps run with (a path). None: the agent's own, and steps may be "
+        "forked from it. Set it when steps need another environment, or when the step user cannot read the "
+        "agent's interpreter.",
+    )
+
     @field_validator("step_launch")
     @classmethod
     def _launch(cls, v: str) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from pathlib import Path
 
@@ -12,6 +13,7 @@ from headrace.engine.agent import Agent
 from headrace.engine.local import LocalComputeTarget
 from headrace.engine.runner import ExecutionSettings, RunExecutor
 from headrace.services import cloud_datastores
+from headrace.services import connections as conn_service
 from headrace.services import datastores as ds_service
 from headrace.services import schedules as schedule_service
 from headrace.services.bundle import Services
@@ -48,11 +50,11 @@ def build_services(settings: Settings) -> Services:
     def resolve(name: str) -> Datastore:
         return ds_service.get_datastore(holder["svc"], name)
 
-    step_env = {"HEADRACE_HOME": str(Path(home).resolve())}
-    if settings.db_url:
-        step_env["HEADRACE_DB_URL"] = settings.db_url
-    target = LocalComputeTarget(artifacts, resolve, work_root=home / "work",
-                                step_launch=settings.agent.step_launch, base_env=step_env)
+    # Steps get neither the home's path nor the database URL nor the secret key: only the connections
+    # a flow step names (``services.connections.step_connection_env``).
+    target = LocalComputeTarget(artifacts, resolve, work_root=settings.agent.work_root or home / "work", step_launch=settings.agent.step_launch,
+                                step_env=lambda env: conn_service.step_connection_env(holder["svc"], env),
+                                step_user=settings.agent.step_user, step_python=settings.agent.step_python)
     executor = RunExecutor(store, {"local": target}, artifacts, resolve, execution)
     svc = Services(
         home=home, store=store, artifacts=artifacts, make_datastore=datastore_maker(home), executor=executor,
@@ -65,9 +67,24 @@ def build_services(settings: Settings) -> Services:
         },
     )
     holder["svc"] = svc
+    _protect_credentials(home, own_db=settings.db_url is None)
     ds_service.ensure_default(svc)
     schedule_service.register_checks(svc)
     return svc
+
+
+def _protect_credentials(home: Path, own_db: bool) -> None:
+    """Files holding the workspace's credentials are the owner's only (0600), however they were made."""
+    names = [conn_service.SECRET_KEY_FILE, "config.json"]
+    if own_db:  # the home's SQLite database (token hashes, encrypted keys, every run's metadata)
+        names += ["headrace.db", "headrace.db-wal", "headrace.db-shm"]
+    for name in names:
+        path = home / name
+        try:
+            if path.is_file() and path.stat().st_uid == os.geteuid() and path.stat().st_mode & 0o077:
+                os.chmod(path, 0o600)
+        except OSError:  # another user's file, or gone meanwhile: leave it
+            pass
 
 
 def build_agent(svc: Services, **overrides: object) -> Agent:

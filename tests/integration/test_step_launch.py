@@ -64,13 +64,15 @@ def test_step_launch_spawn_always_starts_a_new_interpreter(make_workspace, write
     assert step.get_stdout_log() == "hello ['--n', '3']\n"
 
 
-def test_a_step_knows_its_workspace_home_even_when_the_environment_does_not(workspace, write_scripts, tmp_path):
-    import os
-
-    assert "HEADRACE_HOME" not in os.environ  # the workspace was opened by path
-    folder = write_scripts({"home.py": "import os\nprint(os.environ['HEADRACE_HOME'])\n"})
+def test_a_step_is_not_handed_the_workspace_but_keeps_its_own_settings(workspace, write_scripts, monkeypatch):
+    # The agent's own HEADRACE_* variables (its home, database, secret key, token) stay the agent's.
+    monkeypatch.setenv("HEADRACE_DB_URL", "sqlite:////agent/only.db")
+    monkeypatch.setenv("HEADRACE_SECRET_KEY", "agent-only-key")
+    folder = write_scripts({"home.py": "import os\nprint(sorted(k for k in os.environ if k.startswith('HEADRACE_')"
+                                       " and 'CONTEXT' not in k and 'RUN' not in k and 'STEP' not in k"
+                                       " and 'EXPERIMENT' not in k))\n"})
     step = _run(workspace, PythonScriptStep(name="home", script_name="home.py", source_directory=folder))
-    assert step.get_stdout_log() == f"{(tmp_path / 'home').resolve()}\n"
+    assert step.get_stdout_log() == "[]\n"
     own = _run(workspace, PythonScriptStep(name="own", script_name="home.py", source_directory=folder,
                                            environment_variables={"HEADRACE_HOME": "/elsewhere"}))
-    assert own.get_stdout_log() == "/elsewhere\n"  # a step's own setting wins
+    assert own.get_stdout_log() == "['HEADRACE_HOME']\n"  # a step's own setting is its own

@@ -82,7 +82,7 @@ def upload(live, folder: Path) -> str:
         return store_snapshot(folder, SnapshotUploads(client))
 
 
-def publish(live, folder: Path, name: str = "ask", role: str = "submitter", **fields):
+def publish(live, folder: Path, name: str = "ask", role: str = "admin", **fields):
     return live.client(role).post("/flows", json={"Name": name, "SnapshotDigest": upload(live, folder), **fields})
 
 
@@ -131,8 +131,9 @@ def test_versions_default_and_version_query(server, tmp_path):
 def test_roles_unknown_flows_and_disabling(server, tmp_path):
     folder = write_flow(tmp_path, "v1")
     reader, sub, admin = server.client("reader"), server.client("submitter"), server.client("admin")
-    refused = publish(server, folder, role="reader")
-    assert refused.status_code == 403 and refused.json()["Error"]["Code"] == "Forbidden"
+    for role in ("reader", "submitter"):  # a published flow is callable by every submitter: an admin's call
+        refused = publish(server, folder, role=role)
+        assert refused.status_code == 403 and refused.json()["Error"]["Code"] == "Forbidden"
     assert publish(server, folder).status_code == 200
     assert reader.post("/flows/ask/score", json={"question": "q"}).status_code == 403  # scoring spends tokens
     assert server.client(None).post("/flows/ask/score", json={"question": "q"}).status_code == 401
@@ -160,9 +161,9 @@ def test_bad_flow_folder_is_a_400_listing_its_problems(server, tmp_path):
     (failing_import / "tools.py").write_text("import no_such_module_here\n" + TOOLS.replace("{tag}", "x"))
     r = publish(server, failing_import)
     assert r.status_code == 400 and "no_such_module_here" in r.json()["Error"]["Message"]
-    r = server.client("submitter").post("/flows", json={"Name": "ask", "SnapshotDigest": "0" * 64})
+    r = server.client("admin").post("/flows", json={"Name": "ask", "SnapshotDigest": "0" * 64})
     assert r.status_code == 400 and "PUT /api/v1/snapshots" in r.json()["Error"]["Message"]
-    r = server.client("submitter").post("/flows", json={"Name": "no spaces/here", "SnapshotDigest": "0" * 64})
+    r = server.client("admin").post("/flows", json={"Name": "no spaces/here", "SnapshotDigest": "0" * 64})
     assert r.status_code == 400 and "invalid flow name" in r.json()["Error"]["Message"]
     assert server.client("reader").get("/flows", params={"activeOnly": "false"}).json()["Value"] == []
 
@@ -188,7 +189,7 @@ def test_score_errors_and_streaming(server, model, tmp_path):
 def test_client_methods_map_errors_back(server, model, tmp_path):
     from headrace.schemas.flows import FlowPublish
 
-    with HeadraceClient(server.url, server.tokens["submitter"]) as client:
+    with HeadraceClient(server.url, server.tokens["admin"]) as client:
         digest = store_snapshot(write_flow(tmp_path, "v1"), SnapshotUploads(client))
         read = client.publish_flow(FlowPublish(Name="ask", SnapshotDigest=digest))
         assert read.DefaultVersion == 1 and client.get_flow("ask").Versions[0].SnapshotDigest == digest
@@ -210,7 +211,7 @@ def test_cli_publish_remote_and_embedded(server, tmp_path, monkeypatch):
     runner = CliRunner(env={"COLUMNS": "200"})
     folder = write_flow(tmp_path, "cli")
     monkeypatch.setenv("HEADRACE_URL", server.url)
-    monkeypatch.setenv("HEADRACE_TOKEN", server.tokens["submitter"])
+    monkeypatch.setenv("HEADRACE_TOKEN", server.tokens["admin"])
     result = runner.invoke(app, ["flow", "publish", str(folder), "--name", "remote-ask", "--json"])
     assert result.exit_code == 0, result.output
     published = json.loads(result.output)

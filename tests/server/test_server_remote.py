@@ -77,12 +77,14 @@ def test_graph_run_and_publish(live, client_graph):
     assert live.wait_run(body["Id"])["Status"] == "Finished"
     assert live.seen("remote")["n"] == 42 and live.seen("remote")["content"] == ["data.csv"]
     assert sub.post("/runs", json={"GraphId": "nope", "ExperimentName": "e"}).status_code == 404
-    pub = sub.post("/pipelines", json={"GraphId": graph_id, "Name": "remote-pub", "Version": "3",
-                                       "ContinueRunOnStepFailure": True}).json()
+    assert sub.post("/pipelines", json={"GraphId": graph_id, "Name": "remote-pub"}).status_code == 403
+    admin = live.client("admin")
+    pub = admin.post("/pipelines", json={"GraphId": graph_id, "Name": "remote-pub", "Version": "3",
+                                         "ContinueRunOnStepFailure": True}).json()
     assert pub["GraphId"] == graph_id and pub["ContinueRunOnStepFailure"] is True
     trig = sub.post(f"/pipelines/{pub['Id']}/submit", json={"ExperimentName": "e", "ParameterAssignments": {"tag": "rp"}})
     assert trig.status_code == 200 and live.wait_run(trig.json()["Id"])["Status"] == "Finished"
-    assert sub.post("/pipelines", json={"GraphId": "nope", "Name": "x"}).status_code == 404
+    assert admin.post("/pipelines", json={"GraphId": "nope", "Name": "x"}).status_code == 404
 
 
 def _mutations():

@@ -43,9 +43,11 @@ def test_endpoint_routes(live, published, echo_pipeline):
 
     second = publishing.publish_pipeline(live.svc, echo_pipeline(default_n=2), name="echo2").id
     sub, admin, reader = live.client("submitter"), live.client("admin"), live.client("reader")
-    ep = sub.post("/pipeline-endpoints", json={"name": "ep", "description": "d", "pipelineid": published}).json()
+    assert sub.post("/pipeline-endpoints", json={"name": "ep", "pipelineid": published}).status_code == 403
+    ep = admin.post("/pipeline-endpoints", json={"name": "ep", "description": "d", "pipelineid": published}).json()
     assert (ep["Name"], ep["DefaultVersion"], ep["Status"]) == ("ep", "0", "Active")
-    assert sub.post(f"/pipeline-endpoints/{ep['Id']}/versions", json={"PipelineId": second}).json()["DefaultVersion"] == "0"
+    assert sub.post(f"/pipeline-endpoints/{ep['Id']}/versions", json={"PipelineId": second}).status_code == 403
+    assert admin.post(f"/pipeline-endpoints/{ep['Id']}/versions", json={"PipelineId": second}).json()["DefaultVersion"] == "0"
     assert reader.get(f"/pipeline-endpoints/{ep['Id']}").json()["Versions"][1]["PipelineId"] == second
     assert reader.get("/pipeline-endpoints/by-name/ep").json()["Id"] == ep["Id"]
     assert [e["Name"] for e in reader.get("/pipeline-endpoints").json()["Value"]] == ["ep"]
@@ -58,7 +60,7 @@ def test_endpoint_routes(live, published, echo_pipeline):
     archived = admin.post(f"/pipeline-endpoints/{ep['Id']}/archive").json()
     assert archived["Status"] == "Disabled" and archived["Name"] != "ep"
     assert reader.get("/pipeline-endpoints/by-name/ep").status_code == 404  # the name is free again
-    assert sub.post("/pipeline-endpoints", json={"Name": "ep", "PipelineId": second}).status_code == 200
+    assert admin.post("/pipeline-endpoints", json={"Name": "ep", "PipelineId": second}).status_code == 200
 
 
 def test_run_routes(live, published):
@@ -111,13 +113,14 @@ def test_run_list_filters_and_cursor(live, published, echo_pipeline):
 
 def test_cancel_and_publish_run(live, published, wait_until):
     run_id = _run(live, published, "cancel-me", wait_for="never")  # waits for a file that never comes
-    reader, sub = live.client("reader"), live.client("submitter")
+    reader, sub, admin = live.client("reader"), live.client("submitter"), live.client("admin")
     wait_until(lambda: reader.get(f"/runs/{run_id}").json()["Steps"][0]["Status"] == "Running", message="step start")
     assert sub.post(f"/runs/{run_id}/cancel").json()["CancelRequested"] is True
     assert live.wait_run(run_id)["Status"] == "Canceled"
     again = sub.post(f"/runs/{run_id}/cancel")
     assert again.status_code == 200 and again.json()["Status"] == "Canceled"
-    pub = sub.post(f"/runs/{run_id}/publish", json={"Name": "from-run", "Version": "2", "Description": "d"}).json()
+    assert sub.post(f"/runs/{run_id}/publish", json={"Name": "from-run"}).status_code == 403
+    pub = admin.post(f"/runs/{run_id}/publish", json={"Name": "from-run", "Version": "2", "Description": "d"}).json()
     assert pub["SourceRunId"] == run_id and pub["Version"] == "2" and pub["Endpoint"].endswith(f"/pipelines/{pub['Id']}/submit")
     assert reader.get(f"/pipelines/{pub['Id']}").json()["GraphId"] == reader.get(f"/runs/{run_id}").json()["GraphId"]
 
@@ -139,7 +142,8 @@ def test_datastore_and_file_routes(live, tmp_path):
     assert put.status_code == 200 and put.json() == {"Path": "in/a.txt", "Size": 5, "Modified": None, "Etag": None}
     assert (tmp_path / "extra" / "in" / "a.txt").read_bytes() == b"hello"
     assert sub.put("/datastores/extra/files/in/a.txt", content=b"again").status_code == 409
-    assert sub.put("/datastores/extra/files/in/a.txt", params={"overwrite": "true"}, content=b"bye").status_code == 200
+    assert sub.put("/datastores/extra/files/in/a.txt", params={"overwrite": "true"}, content=b"bye").status_code == 403
+    assert admin.put("/datastores/extra/files/in/a.txt", params={"overwrite": "true"}, content=b"bye").status_code == 200
     sub.put("/datastores/extra/files/in/deep/b.txt", content=b"b")
     assert reader.get("/datastores/extra/files/in/a.txt").content == b"bye"
     listed = reader.get("/datastores/extra/files", params={"prefix": "in"}).json()["Value"]

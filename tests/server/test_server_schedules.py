@@ -35,7 +35,7 @@ def incoming(live):
     return folder
 
 
-def _create(live, body: dict, role: str = "submitter") -> dict:
+def _create(live, body: dict, role: str = "admin") -> dict:
     r = live.client(role).post("/schedules", json=body)
     assert r.status_code == 200, r.text
     return r.json()
@@ -85,7 +85,7 @@ def test_keys_are_case_insensitive_and_cron_and_zones_come_back(live, published)
 
 def test_update_enable_disable_delete(live, published):
     s = _create(live, every_15(published))
-    sub, admin, reader = live.client("submitter"), live.client("admin"), live.client("reader")
+    sub, admin, reader = live.client("admin"), live.client("admin"), live.client("reader")
     url = f"/schedules/{s['Id']}"
     same = sub.put(url, json=s)  # read-modify-write of the whole entity: nothing changes
     assert same.status_code == 200, same.text
@@ -108,7 +108,6 @@ def test_update_enable_disable_delete(live, published):
     busy = admin.delete(url)
     assert busy.status_code == 409 and "disable it before deleting it" in busy.json()["Error"]["Message"]
     sub.post(f"{url}/disable")
-    assert sub.delete(url).status_code == 403  # deleting needs the admin role
     assert admin.delete(url).status_code == 204
     assert reader.get(url).status_code == 404
 
@@ -156,7 +155,7 @@ def test_run_on_create_fires_once_at_once(live, published):
     ({"DataStoreTriggerInfo": {"DataStoreName": "workspaceblobstore"}}, "recurrence"),
 ])
 def test_bad_time_schedules_are_400_naming_the_field(live, published, change, target):
-    r = live.client("submitter").post("/schedules", json={**every_15(published), **change})
+    r = live.client("admin").post("/schedules", json={**every_15(published), **change})
     assert r.status_code == 400, r.text
     error = r.json()["Error"]
     assert (error["Code"], error["Target"]) == ("InvalidSchedule", target)
@@ -170,7 +169,7 @@ def test_bad_time_schedules_are_400_naming_the_field(live, published, change, ta
     ({"PollingInterval": "often"}, "DataStoreTriggerInfo.PollingInterval", "BadRequest"),
 ])
 def test_bad_reactive_schedules_are_400_naming_the_field(live, published, incoming, watch, target, code):
-    r = live.client("submitter").post("/schedules", json=reactive(published, **watch))
+    r = live.client("admin").post("/schedules", json=reactive(published, **watch))
     assert r.status_code == 400, r.text
     assert (r.json()["Error"]["Code"], r.json()["Error"]["Target"]) == (code, target)
 
@@ -178,13 +177,13 @@ def test_bad_reactive_schedules_are_400_naming_the_field(live, published, incomi
 def test_unknown_parameter_is_400(live, published):
     body = every_15(published)
     body["PipelineSubmissionInfo"]["ParameterAssignments"] = {"nope": 1}
-    r = live.client("submitter").post("/schedules", json=body)
+    r = live.client("admin").post("/schedules", json=body)
     assert r.status_code == 400 and r.json()["Error"]["Code"] == "UnknownParameter"
     assert r.json()["Error"]["Target"] == "nope"
 
 
 def test_unknown_pipeline_endpoint_datastore_or_schedule_is_404(live, published, incoming):
-    sub = live.client("submitter")
+    sub = live.client("admin")
     assert sub.post("/schedules", json=every_15("nope")).status_code == 404
     assert sub.post("/schedules", json={**every_15(None), "PipelineEndpointId": "nope"}).status_code == 404
     unknown_store = sub.post("/schedules", json=reactive(published, DataStoreName="nope"))
@@ -211,11 +210,18 @@ def test_disabling_a_scheduled_pipeline_or_endpoint_is_409_naming_the_schedule(l
     assert admin.post(f"/pipelines/{published}/disable").json()["Status"] == "Disabled"
 
 
-def test_a_reader_cannot_create_or_change_schedules(live, published):
-    reader = live.client("reader")
-    r = reader.post("/schedules", json=every_15(published))
-    assert r.status_code == 403 and r.json()["Error"]["Code"] == "Forbidden"
+def test_only_an_admin_creates_or_changes_schedules(live, published):
+    for role in ("reader", "submitter"):
+        c = live.client(role)
+        r = c.post("/schedules", json=every_15(published))
+        assert r.status_code == 403 and r.json()["Error"]["Code"] == "Forbidden"
+        assert "admin role" in r.json()["Error"]["Message"]
     s = _create(live, every_15(published))
-    assert reader.post(f"/schedules/{s['Id']}/disable").status_code == 403
-    assert reader.put(f"/schedules/{s['Id']}", json={"Name": "x"}).status_code == 403
+    for role in ("reader", "submitter"):
+        c, url = live.client(role), f"/schedules/{s['Id']}"
+        assert c.post(f"{url}/disable").status_code == 403
+        assert c.put(url, json={"Name": "x"}).status_code == 403
+        assert c.patch(url, json={"Name": "x"}).status_code == 403
+        assert c.delete(url).status_code == 403
+    assert live.svc.store.get_schedule(s["Id"]).status.value == "Active"
     assert live.client(None).get("/schedules").status_code == 401

@@ -118,10 +118,10 @@ def test_endpoint_target_and_target_filter(page, live, published) -> None:
     assert rows.get_attribute("data-id") == on_ep.id
 
 
-def test_a_submitter_disables_and_enables_from_the_list(page, live, published) -> None:
+def test_an_admin_disables_and_enables_from_the_list(page, live, published) -> None:
     s = weekly(live, published)
     other = weekly(live, published, name="other")
-    sign_in(page, live.url, live.tokens["submitter"])
+    sign_in(page, live.url, live.tokens["admin"])
     page.goto(f"{live.url}/schedules?q=weekly")
     row = page.locator(f"tr[data-id='{s.id}']")
     row.get_by_role("button", name="Disable schedule weekly").click()
@@ -142,30 +142,36 @@ def test_a_submitter_disables_and_enables_from_the_list(page, live, published) -
     assert live.svc.store.get_schedule(s.id).status is EntityStatus.DISABLED
 
 
-def test_a_reader_gets_403_posting_and_forms_need_csrf(live, published) -> None:
+def test_readers_and_submitters_get_403_posting_and_forms_need_csrf(live, published) -> None:
     s = weekly(live, published)
     reader = ui_session(live, "reader")
     html = reader.get("/schedules").text
     assert "/disable" not in html and "/enable" not in html
+    # Schedules are work the server starts on its own: changing them is an admin's call.
+    submitter = ui_session(live, "submitter")
+    assert "/disable" not in submitter.get("/schedules").text
+    assert "/disable" not in submitter.get(f"/schedules/{s.id}").text
+    refused = submitter.post(f"/schedules/{s.id}/disable", data={"csrf": csrf_for(live.tokens["submitter"])})
+    assert refused.status_code == 403 and "admin role" in refused.text
     # Without JavaScript the page still says when, in UTC and in the schedule's zone.
     paris = s.next_fire_at.astimezone(ZoneInfo("Europe/Paris"))
     assert s.next_fire_at.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S UTC") in html
     assert f"{paris:%Y-%m-%d %H:%M:%S} Europe/Paris" in html
     refused = reader.post(f"/schedules/{s.id}/disable", data={"csrf": csrf_for(live.tokens["reader"])})
-    assert refused.status_code == 403 and "submitter" in refused.text
+    assert refused.status_code == 403 and "admin" in refused.text
     assert live.svc.store.get_schedule(s.id).status is EntityStatus.ACTIVE
-    submitter = ui_session(live, "submitter")
-    assert submitter.post(f"/schedules/{s.id}/disable", data={"csrf": "forged"}).status_code == 403
+    admin = ui_session(live, "admin")
+    assert admin.post(f"/schedules/{s.id}/disable", data={"csrf": "forged"}).status_code == 403
     assert live.svc.store.get_schedule(s.id).status is EntityStatus.ACTIVE
     with httpx.Client(base_url=live.url, follow_redirects=False) as anonymous:
         assert anonymous.post(f"/schedules/{s.id}/disable", data={"csrf": "x"}).status_code == 403
         assert anonymous.get(f"/schedules/{s.id}").headers["location"] == f"/signin?next=%2Fschedules%2F{s.id}"
-    csrf = csrf_for(live.tokens["submitter"])
+    csrf = csrf_for(live.tokens["admin"])
     # A foreign "next" never turns the form into an open redirect.
-    ok = submitter.post(f"/schedules/{s.id}/disable", data={"csrf": csrf, "next": "//evil.example/x"})
+    ok = admin.post(f"/schedules/{s.id}/disable", data={"csrf": csrf, "next": "//evil.example/x"})
     assert ok.status_code == 303 and ok.headers["location"] == f"/schedules/{s.id}"
     assert live.svc.store.get_schedule(s.id).status is EntityStatus.DISABLED
-    missing = submitter.post("/schedules/no-such-id/enable", data={"csrf": csrf})
+    missing = admin.post("/schedules/no-such-id/enable", data={"csrf": csrf})
     assert missing.status_code == 404 and "no-such-id" in missing.text
     page404 = reader.get("/schedules/no-such-id")
     assert page404.status_code == 404 and "No schedule with id" in page404.text
@@ -257,7 +263,7 @@ def test_enabling_a_watch_whose_folder_vanished_shows_why(page, live, published,
     for f in incoming.iterdir():
         f.unlink()
     incoming.rmdir()
-    sign_in(page, live.url, live.tokens["submitter"])
+    sign_in(page, live.url, live.tokens["admin"])
     page.goto(f"{live.url}/schedules/{s.id}")
     page.get_by_role("button", name="Enable").click()
     expect(page.locator(".error")).to_contain_text("Could not enable the schedule")
@@ -291,7 +297,7 @@ def test_phone_width_list_and_page_do_not_overflow(phone, live, published, incom
                                   experiment_name="ui-sched", pipeline_endpoint_id=ep.id,
                                   recurrence=ScheduleRecurrence("Day", 1, hours=[1, 5, 9, 13, 17, 21],
                                                                 minutes=[0, 15, 30, 45], time_zone="Australia/Sydney"))
-    sign_in(phone, live.url, live.tokens["submitter"])
+    sign_in(phone, live.url, live.tokens["admin"])
     phone.goto(f"{live.url}/schedules")
     expect(phone.locator("table.schedules tbody tr")).to_have_count(3)
     assert phone.evaluate("document.documentElement.scrollWidth") <= 390

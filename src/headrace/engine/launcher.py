@@ -179,7 +179,9 @@ def shared_server() -> ForkServer:
     global _shared
     with _shared_lock:
         if _shared is None or not _shared.alive:
-            _shared = ForkServer(dict(os.environ))
+            # Without the agent's HEADRACE_* variables: a forked step could read them back from
+            # /proc/self/environ (the server's original environment) even after its own is set.
+            _shared = ForkServer({k: v for k, v in os.environ.items() if not k.startswith("HEADRACE_")})
             atexit.register(_shared.close)
         return _shared
 

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import json
 import os
+import pwd
 import signal
 import subprocess
 import sys
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import BinaryIO
 
@@ -17,13 +18,17 @@ from headrace.datastores.base import Datastore
 from headrace.engine import compute as c
 from headrace.engine.launcher import ForkedProcess, shared_server
 from headrace.engine.staging import StagedStep, StepStager
-from headrace.errors import HeadraceError
+from headrace.errors import ComputeError, ConfigError, HeadraceError
 from headrace.logs import get_logger
 from headrace.storage.records import StepStatus
 
 logger = get_logger(__name__)
 
 TAIL_BYTES = 4000
+
+AGENT_ONLY_PREFIX = "HEADRACE_"
+"""Variables of the agent's own environment a step does not inherit: the workspace's location, database
+URL, secret key and tokens are the agent's credentials, not the step's (a step may still set its own)."""
 
 
 class LocalComputeTarget(c.ComputeTarget):
@@ -36,8 +41,16 @@ class LocalComputeTarget(c.ComputeTarget):
         keep_workdirs: keep each step's work folder after it ends (debugging).
         step_launch: "fork" starts steps from a warm interpreter when they allow it (see
             ``launcher``), "spawn" always with a new ``python`` process.
-        base_env: variables every step gets unless it sets them itself (the workspace's
-            ``HEADRACE_HOME``, so code in a step, such as a flow step, finds its workspace).
+        base_env: variables every step gets unless it sets them itself.
+        step_env: given a step's own variables, the variables the agent hands it on top (a flow
+            step's connections); the step's own still win.
+        step_user: run steps as this OS user (the agent must run as root): a step then cannot read
+            what only the agent's user may (``config.json``, ``secret.key``, the database). Steps
+            are then always started with a new interpreter.
+        step_python: the interpreter steps run with (default: the agent's; another one is never forked).
+
+    Raises:
+        ConfigError: ``step_user`` does not exist, or the agent may not switch to it.
     """
 
     name = "local"
@@ -50,6 +63,9 @@ class LocalComputeTarget(c.ComputeTarget):
         keep_workdirs: bool = False,
         step_launch: str = "fork",
         base_env: dict[str, str] | None = None,
+        step_env: Callable[[Mapping[str, str]], Mapping[str, str]] | None = None,
+        step_user: str | None = None,
+        step_python: str | None = None,
     ):
         self.artifacts = artifacts
         self.resolve_datastore = resolve_datastore
@@ -57,6 +73,9 @@ class LocalComputeTarget(c.ComputeTarget):
         self.keep_workdirs = keep_workdirs
         self.step_launch = step_launch
         self.base_env = dict(base_env or {})
+        self.step_env = step_env
+        self.step_user = _step_user(step_user) if step_user else None
+        self.step_python = step_python or sys.executable
         self._procs: dict[str, subprocess.Popen[bytes] | ForkedProcess] = {}
         self._canceled: set[str] = set()
         self._lock = threading.Lock()
@@ -121,12 +140,16 @@ class LocalComputeTarget(c.ComputeTarget):
                 out = out_dirs[name] = staged.workdir / "outputs" / name
                 out.mkdir(parents=True, exist_ok=True)
             paths[name] = str(out)
-        argv = [sys.executable, task.script_name]
+        argv = [self.step_python, task.script_name]
         for arg in task.arguments:
             argv.append(paths[arg["data"]] if isinstance(arg, dict) else str(arg))
-        env = dict(os.environ)
+        env = {k: v for k, v in os.environ.items() if not k.startswith(AGENT_ONLY_PREFIX)}
         env.update(self.base_env)
+        if self.step_env is not None:
+            env.update(self.step_env(task.env))
         env.update(task.env)
+        if self.step_user is not None:
+            env.update(HOME=self.step_user.pw_dir, USER=self.step_user.pw_name, LOGNAME=self.step_user.pw_name)
         env.update(
             {
                 c.ENV_RUN_ID: task.run_id,
@@ -206,7 +229,9 @@ class LocalComputeTarget(c.ComputeTarget):
     def _start(self, argv, env, staged: StagedStep, out: BinaryIO, err: BinaryIO,
                log: list[str]) -> subprocess.Popen[bytes] | ForkedProcess:
         """The step's process, in its own session (its group id is its pid): forked when it can be."""
-        if self.step_launch == "fork":
+        if self.step_user is not None:
+            return self._start_as_user(argv, env, staged, out, err, log)
+        if self.step_launch == "fork" and self.step_python == sys.executable:
             try:
                 server = shared_server()
                 if server.accepts(env):
@@ -219,6 +244,22 @@ class LocalComputeTarget(c.ComputeTarget):
                 log.append(f"process spawned: the warm step interpreter is unavailable ({exc})")
         return subprocess.Popen(argv, cwd=staged.src, env=env, stdout=out, stderr=err,
                                 stdin=subprocess.DEVNULL, start_new_session=True)
+
+    def _start_as_user(self, argv, env, staged: StagedStep, out: BinaryIO, err: BinaryIO,
+                       log: list[str]) -> subprocess.Popen[bytes]:
+        user = self.step_user
+        assert user is not None
+        # The step writes in its work folder (cwd, outputs, metrics) and its in-place outputs, nowhere else.
+        for folder in (staged.workdir, *staged.in_place.values()):
+            _chown_tree(folder, user.pw_uid, user.pw_gid)
+        log.append(f"process spawned as user {user.pw_name} (uid {user.pw_uid}; step_user)")
+        try:
+            return subprocess.Popen(argv, cwd=staged.src, env=env, stdout=out, stderr=err, stdin=subprocess.DEVNULL,
+                                    start_new_session=True, user=user.pw_uid, group=user.pw_gid, extra_groups=[])
+        except PermissionError as exc:
+            raise ComputeError(f"step user {user.pw_name!r} may not run {argv[0]} in {staged.src} ({exc.strerror}): "
+                               "install Python (and headrace) where that user can read them, and let it enter "
+                               "the home's folders") from exc
 
     def _upload_outputs(self, task, out_dirs: dict[str, Path], outcome: c.StepOutcome, log) -> None:
         for name, folder in out_dirs.items():
@@ -301,6 +342,24 @@ def _folder_bytes(folder: Path) -> int:
             except OSError:
                 pass
     return total
+
+
+def _step_user(name: str) -> pwd.struct_passwd:
+    try:
+        user = pwd.getpwnam(name)
+    except KeyError:
+        raise ConfigError(f"step user {name!r} does not exist (HEADRACE_AGENT__STEP_USER): create it with "
+                          f"`useradd --system {name}` or unset the setting") from None
+    if os.geteuid() != 0 and user.pw_uid != os.geteuid():
+        raise ConfigError(f"running steps as {name!r} (HEADRACE_AGENT__STEP_USER) needs the agent to run as root")
+    return user
+
+
+def _chown_tree(folder: Path, uid: int, gid: int) -> None:
+    os.chown(folder, uid, gid)
+    for root, dirs, files in os.walk(folder):
+        for name in (*dirs, *files):
+            os.chown(os.path.join(root, name), uid, gid, follow_symlinks=False)
 
 
 def _env_name(name: str) -> str:

@@ -73,7 +73,7 @@ def run_flow(ws: Any, flow_dir: str | os.PathLike[str], data: Any, column_mappin
     step = FlowStep(_step_name(spec.folder.name), spec.folder, data=_data_path(ws, data),
                     column_mapping=column_mapping, resume_from=resume, concurrency=concurrency,
                     line_timeout=line_timeout, allow_reuse=allow_reuse,
-                    environment_variables=_step_env(ws), build_root=_builds(ws))
+                    build_root=_builds(ws))
     run_tags = {FLOW_TAG: spec.folder.name, FLOW_KIND_TAG: "batch", FLOW_STEP_TAG: step.name, **(tags or {})}
     return _submit(ws, step, experiment_name or spec.folder.name, run_tags, description)
 
@@ -104,7 +104,7 @@ def evaluate_flow(ws: Any, eval_dir: str | os.PathLike[str], base_run: Any, data
     step = FlowStep(_step_name(spec.folder.name), spec.folder,
                     data=_data_path(ws, data) if data is not None else None, column_mapping=column_mapping,
                     base_run_outputs=_ended_outputs(base, "evaluate"), concurrency=concurrency, line_timeout=line_timeout,
-                    allow_reuse=allow_reuse, environment_variables=_step_env(ws), build_root=_builds(ws))
+                    allow_reuse=allow_reuse, build_root=_builds(ws))
     run_tags = {FLOW_TAG: spec.folder.name, FLOW_KIND_TAG: "evaluation", FLOW_STEP_TAG: step.name,
                 BASE_RUN_TAG: base.id, **(tags or {})}
     return _submit(ws, step, experiment_name or base.experiment.name, run_tags, description)
@@ -216,11 +216,6 @@ def _submit(ws: Any, step: FlowStep, experiment: str, tags: dict[str, str], desc
 
 def _step_name(name: str) -> str:
     return re.sub(r"[^A-Za-z0-9_.-]", "_", name) or "flow"
-
-
-def _step_env(ws: Any) -> dict[str, str]:
-    """A local workspace's home, for the step to find its connections (a server's agent has its own)."""
-    return {"HEADRACE_HOME": str(ws.home)} if getattr(ws, "home", None) is not None else {}
 
 
 def _builds(ws: Any) -> Path | None:

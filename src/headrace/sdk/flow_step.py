@@ -5,10 +5,11 @@ A ``FlowStep`` is a ``PythonScriptStep``. Its source folder is a *build folder* 
 script, ``_headrace_flow_step.py``, that calls ``step_main``. The build folder is named by the hash of what it
 holds, so an unchanged flow gives the same folder and the same snapshot.
 
-Inside the step process, llm nodes use the connections of the workspace the step runs for: the agent's
-``HEADRACE_HOME`` (and ``HEADRACE_DB_URL``), which the agent gives every step, with ``HEADRACE_CONNECTION_<NAME>_*``
-environment variables overriding stored fields or defining connections the store does not have. The counts
-and aggregation metrics are logged on the step run and on the pipeline run (``Run.get_context()``).
+Inside the step process, llm nodes use the connections the agent hands the step: the step names those its
+flow uses (``HEADRACE_FLOW_CONNECTIONS``) and the agent passes each, key included, as
+``HEADRACE_CONNECTION_<NAME>_*`` variables (the step's own such variables win). The step gets no workspace:
+not its home, database, secret key or tokens. The counts and aggregation metrics are logged on the step
+run and on the pipeline run (``Run.get_context()``).
 
 Example:
     >>> from headrace import Pipeline, Workspace
@@ -27,7 +28,6 @@ import os
 import shutil
 import sys
 import tempfile
-import threading
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -121,6 +121,10 @@ class FlowStep(PythonScriptStep):
         self.spec = spec
         self.output = output if isinstance(output, PipelineData) else PipelineData(output)
         build, flow_rel = stage_flow(spec, build_root)
+        from headrace.services.connections import FLOW_CONNECTIONS_ENV
+
+        environment_variables = {FLOW_CONNECTIONS_ENV: ",".join(sorted(set(_connections(spec)))),
+                                 **(environment_variables or {})}
         arguments: list[Any] = ["--flow", flow_rel, "--output", self.output]
         inputs: list[Any] = []
         for flag, value in (("--data", data), ("--base-run", base_run_outputs), ("--resume-from", resume_from)):
@@ -226,6 +230,18 @@ def _sources(spec: FlowSpec) -> list[Path]:
     return found
 
 
+def _connections(spec: FlowSpec) -> list[str]:
+    """The connections the flow's llm nodes (sub-flows included) name."""
+    found = []
+    for node in spec.nodes:
+        for part in (node, node.node):
+            if part is not None and getattr(part, "connection", None):
+                found.append(str(part.connection))
+            if part is not None and part.flow is not None:
+                found += _connections(part.flow)
+    return found
+
+
 def _build_root(given: str | os.PathLike[str] | None) -> Path:
     if given is not None:
         return Path(given)
@@ -258,26 +274,12 @@ def _build(target: Path, entries: dict[str, str]) -> None:
 # -- inside the step process --------------------------------------------------------------------------------
 
 
-class _WorkspaceConnections:
-    """``name -> Connection`` over the store of the workspace the agent serves (opened on first use)."""
-
-    def __init__(self, environ: Mapping[str, str]):
-        self.environ = environ
-        self._svc: Any = None
-        self._lock = threading.Lock()
-
-    def __call__(self, name: str) -> Any:
-        from headrace.services.connections import load_connection
-
-        if not (self.environ.get("HEADRACE_HOME") or self.environ.get("HEADRACE_DB_URL")):
-            raise NotFoundError("connection", name, "this step knows no workspace (HEADRACE_HOME is not set)")
-        with self._lock:
-            if self._svc is None:
-                from headrace.config import load_settings
-                from headrace.wiring import build_services
-
-                self._svc = build_services(load_settings())
-        return load_connection(self._svc, name)
+def _no_store(name: str) -> Any:
+    """A step has no connection store: the agent passed the connections it may use as variables."""
+    raise NotFoundError("connection", name, "the agent handed this step no such connection: it passes those "
+                        "stored in its workspace (or defined by its HEADRACE_CONNECTION_<NAME>_* variables) "
+                        "that the flow's llm nodes name; set HEADRACE_CONNECTION_<NAME>_BASE_URL on the step "
+                        "to define one")
 
 
 def step_main(argv: list[str] | None = None, *, base_dir: str | os.PathLike[str] | None = None) -> int:
@@ -297,5 +299,5 @@ def step_main(argv: list[str] | None = None, *, base_dir: str | os.PathLike[str]
         if to_parent and run.parent is not None:
             run.parent.log(name, value)
 
-    return main(args, base_dir=base_dir, llm=lambda: OpenAIRunner(_WorkspaceConnections(os.environ)),
+    return main(args, base_dir=base_dir, llm=lambda: OpenAIRunner(_no_store),
                 log_metric=log_metric)

@@ -1,8 +1,9 @@
 """Dependencies of the routers, as ``Annotated`` aliases: services, the caller's role, request bodies.
 
-Roles: ``Reader`` for every GET, ``Submitter`` to submit, publish, create runs and endpoints and
-cancel, ``Admin`` to enable, disable, archive, set defaults and register datastores. With auth off
-(``create_app(auth=False)``) every call is allowed and the token is ``None``.
+Roles: a route declares the ``headrace.services.policy.Action`` it performs through one of the
+aliases below (``Reader`` for every GET, ``SubmitRun``, ``Publish``, ...); the policy's table decides
+which role that needs. With auth off (``create_app(auth=False)``) every call is allowed and
+the token is ``None``.
 """
 
 from __future__ import annotations
@@ -19,9 +20,10 @@ from headrace.engine.agent import Agent
 from headrace.schemas import SubmitRequest
 from headrace.server.errors import BadRequestError, ForbiddenError, UnauthorizedError, describe_validation
 from headrace.server.json_text import reject_lone_surrogates
-from headrace.services import tokens
+from headrace.services import policy, tokens
 from headrace.services.bundle import Services
-from headrace.storage.records import Role, TokenRecord
+from headrace.services.policy import Action
+from headrace.storage.records import TokenRecord
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -43,7 +45,7 @@ ServicesDep = Annotated[Services, Depends(get_services)]
 AgentDep = Annotated[Agent | None, Depends(get_agent)]
 
 
-def _authorize(minimum: Role) -> Callable[..., TokenRecord | None]:
+def _authorize(action: Action) -> Callable[..., TokenRecord | None]:
     def check(request: Request, _doc: Annotated[Any, Security(_bearer_doc)]) -> TokenRecord | None:
         if not request.app.state.auth:
             return None
@@ -56,18 +58,35 @@ def _authorize(minimum: Role) -> Callable[..., TokenRecord | None]:
         token = tokens.authenticate(request.app.state.services, secret.strip())
         if token is None:
             raise UnauthorizedError("unknown or revoked token")
-        if token.role.rank < minimum.rank:
-            raise ForbiddenError(
-                f"this call needs the {minimum.value} role; token {token.name!r} has the {token.role.value} role"
-            )
+        if not policy.allows(token.role, action):
+            raise ForbiddenError(policy.refusal(token.role, action, token.name))
         return token
 
     return check
 
 
-Reader = Annotated[TokenRecord | None, Depends(_authorize(Role.READER))]
-Submitter = Annotated[TokenRecord | None, Depends(_authorize(Role.SUBMITTER))]
-Admin = Annotated[TokenRecord | None, Depends(_authorize(Role.ADMIN))]
+Caller = TokenRecord | None
+"""The caller's token (None with auth off)."""
+
+
+def allowed(action: Action) -> Any:
+    """The dependency admitting callers whose role the policy allows ``action`` (401/403 otherwise)."""
+    return Depends(_authorize(action))
+
+
+Reader = Annotated[Caller, allowed(Action.READ)]
+SubmitRun = Annotated[Caller, allowed(Action.SUBMIT_RUN)]
+CancelRun = Annotated[Caller, allowed(Action.CANCEL_RUN)]
+ScoreFlow = Annotated[Caller, allowed(Action.SCORE_FLOW)]
+UploadFile = Annotated[Caller, allowed(Action.UPLOAD_FILE)]
+RegisterDataset = Annotated[Caller, allowed(Action.REGISTER_DATASET)]
+Publish = Annotated[Caller, allowed(Action.PUBLISH)]
+ManageEndpoints = Annotated[Caller, allowed(Action.MANAGE_ENDPOINTS)]
+ChangePublished = Annotated[Caller, allowed(Action.CHANGE_PUBLISHED)]
+ManageSchedules = Annotated[Caller, allowed(Action.MANAGE_SCHEDULES)]
+ManageDatastores = Annotated[Caller, allowed(Action.MANAGE_DATASTORES)]
+ManageConnections = Annotated[Caller, allowed(Action.MANAGE_CONNECTIONS)]
+UnregisterDataset = Annotated[Caller, allowed(Action.UNREGISTER_DATASET)]
 
 IdempotencyKey = Annotated[
     str | None,

@@ -22,12 +22,13 @@ from cryptography.fernet import Fernet, InvalidToken
 
 from headrace import clock
 from headrace.errors import ConfigError, NotFoundError
-from headrace.flows.connections import Connection
+from headrace.flows.connections import Connection, apply_env_overrides, connection_from_env, env_prefix
 from headrace.flows.llm_node import OpenAIRunner
 from headrace.services.bundle import Services
 from headrace.storage.records import ConnectionRecord
 
 __all__ = [
+    "FLOW_CONNECTIONS_ENV",
     "SECRET_KEY_ENV",
     "SECRET_KEY_FILE",
     "ConnectionView",
@@ -39,6 +40,7 @@ __all__ = [
     "llm_runner",
     "load_connection",
     "secret_key",
+    "step_connection_env",
 ]
 
 SECRET_KEY_ENV = "HEADRACE_SECRET_KEY"
@@ -46,6 +48,10 @@ SECRET_KEY_ENV = "HEADRACE_SECRET_KEY"
 
 SECRET_KEY_FILE = "secret.key"
 """The key file's name in the workspace home (mode 0600)."""
+
+FLOW_CONNECTIONS_ENV = "HEADRACE_FLOW_CONNECTIONS"
+"""A step variable naming (comma-separated) the connections a flow step uses: the agent hands it those, and
+only those, as ``HEADRACE_CONNECTION_<NAME>_*`` variables (``step_connection_env``)."""
 
 _HINT = "create it with `headrace connection create NAME --type openai --base-url URL --api-key -`"
 
@@ -235,3 +241,33 @@ def llm_runner(svc: Services, **options: Any) -> OpenAIRunner:
         **options: passed to ``OpenAIRunner`` (``retry``, ``timeouts``, ``environ``, ``sleep``).
     """
     return OpenAIRunner(connection_lookup(svc), **options)
+
+
+def step_connection_env(svc: Services, step_env: Mapping[str, str],
+                        environ: Mapping[str, str] = os.environ) -> dict[str, str]:
+    """The variables handing a step the connections its ``FLOW_CONNECTIONS_ENV`` names, keys decrypted.
+
+    A step gets no store, home or secret key: only the connections it uses, each as the stored connection
+    with the agent's own ``HEADRACE_CONNECTION_<NAME>_*`` overrides applied, or as those variables alone
+    when nothing is stored. A name neither defines is left out (the step reports it missing).
+
+    Raises:
+        ConfigError: a stored key cannot be decrypted, or the overrides are invalid.
+    """
+    out: dict[str, str] = {}
+    for name in filter(None, (n.strip() for n in step_env.get(FLOW_CONNECTIONS_ENV, "").split(","))):
+        try:
+            conn: Connection | None = apply_env_overrides(load_connection(svc, name), environ)
+        except NotFoundError:
+            conn = connection_from_env(name, environ)
+        except ConfigError:  # an agent without the secret key: its own variables may define the connection
+            conn = connection_from_env(name, environ)
+            if conn is None:
+                raise
+        if conn is None:
+            continue
+        prefix = env_prefix(name)
+        values = {"TYPE": conn.type, "BASE_URL": conn.base_url, "API_KEY": conn.api_key,
+                  "API_VERSION": conn.api_version, "CONTEXT_SIZE": conn.context_size, "MODEL": conn.model}
+        out.update({prefix + key: str(value) for key, value in values.items() if value not in (None, "")})
+    return out

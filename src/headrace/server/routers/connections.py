@@ -15,7 +15,7 @@ from pydantic import BaseModel
 
 from headrace.errors import ConfigError, NotFoundError
 from headrace.schemas.connections import ConnectionList, ConnectionPut, ConnectionRead
-from headrace.server.deps import Admin, Reader, ServicesDep, json_body
+from headrace.server.deps import ManageConnections, Reader, ServicesDep, json_body
 from headrace.server.errors import BadRequestError
 from headrace.services import connections
 from headrace.services.connections import ConnectionView
@@ -55,7 +55,7 @@ def get_connection(connection_name: str, _: Reader, svc: ServicesDep) -> Connect
 @router.put("/{connection_name}", response_model=ConnectionRead, openapi_extra=_body_doc(ConnectionPut),
             responses={200: {"description": "Replaced"}, 201: {"model": ConnectionRead, "description": "Created"}})
 def put_connection(
-    connection_name: str, response: Response, _: Admin, svc: ServicesDep,
+    connection_name: str, response: Response, _: ManageConnections, svc: ServicesDep,
     body: Annotated[ConnectionPut, Depends(json_body(ConnectionPut))],
 ) -> ConnectionRead:
     """Create (201) or replace (200) a connection. The whole connection is replaced: send the key again."""
@@ -77,7 +77,7 @@ def put_connection(
 
 @router.delete("/{connection_name}", status_code=204, response_class=Response,
                responses={204: {"description": "Deleted, with its stored key"}})
-def delete_connection(connection_name: str, _: Admin, svc: ServicesDep) -> Response:
+def delete_connection(connection_name: str, _: ManageConnections, svc: ServicesDep) -> Response:
     """Delete a connection and its stored key (404 when there is none)."""
     connections.delete_connection(svc, connection_name)
     return Response(status_code=204)

@@ -18,7 +18,7 @@ from headrace.schemas.datasets import (
     ManifestFile,
     ManifestPage,
 )
-from headrace.server.deps import Admin, Reader, ServicesDep, Submitter, body_doc, json_body
+from headrace.server.deps import Reader, RegisterDataset, ServicesDep, UnregisterDataset, body_doc, json_body
 from headrace.services import datasets
 from headrace.storage.dataset_records import DatasetRecord
 
@@ -46,7 +46,7 @@ def list_datasets(_: Reader, svc: ServicesDep, all_versions: bool = False) -> Da
 
 
 @router.post("/datasets", response_model=DatasetRead, status_code=201, openapi_extra=body_doc(DatasetCreate))
-def register_dataset(_: Submitter, svc: ServicesDep,
+def register_dataset(_: RegisterDataset, svc: ServicesDep,
                      body: Annotated[DatasetCreate, Depends(json_body(DatasetCreate))]) -> DatasetRead:
     """Register a version pinned to the files the definition matches now (409 when the name exists and
     ``CreateNewVersion`` is false)."""
@@ -69,7 +69,7 @@ def get_dataset(name: str, _: Reader, svc: ServicesDep, version: str = "latest")
 
 
 @router.delete("/datasets/{name}", status_code=204)
-def unregister_dataset(name: str, _: Admin, svc: ServicesDep) -> None:
+def unregister_dataset(name: str, _: UnregisterDataset, svc: ServicesDep) -> None:
     """Unregister every version of ``name``; versions used by runs stay readable by id."""
     svc.store.delete_dataset_name(name)
 
@@ -80,7 +80,7 @@ def get_dataset_version(dataset_id: str, _: Reader, svc: ServicesDep) -> Dataset
 
 
 @router.patch("/dataset-versions/{dataset_id}", response_model=DatasetRead, openapi_extra=body_doc(DatasetUpdate))
-def update_dataset(dataset_id: str, _: Submitter, svc: ServicesDep,
+def update_dataset(dataset_id: str, _: RegisterDataset, svc: ServicesDep,
                    body: Annotated[DatasetUpdate, Depends(json_body(DatasetUpdate))]) -> DatasetRead:
     changes = {k: v for k, v in (("description", body.Description), ("tags", body.Tags)) if v is not None}
     return _read(svc.store.update_dataset(dataset_id, **changes))

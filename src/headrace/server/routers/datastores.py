@@ -7,19 +7,22 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query
 from fastapi.responses import Response
 
+from headrace.errors import AlreadyExistsError
 from headrace.schemas.datastores import DatastoreCreate, DatastoreList, DatastoreRead, FileList, FileRead
 from headrace.server import convert
 from headrace.server.deps import (
     RAW_BODY_DOC,
-    Admin,
+    ManageDatastores,
     RawBody,
     Reader,
     ServicesDep,
-    Submitter,
+    UploadFile,
     body_doc,
     json_body,
 )
-from headrace.services import datastores
+from headrace.server.errors import ForbiddenError
+from headrace.services import datastores, policy
+from headrace.services.policy import Action
 
 router = APIRouter(prefix="/datastores", tags=["datastores"])
 BYTES = {200: {"content": {"application/octet-stream": {"schema": {"type": "string", "format": "binary"}}},
@@ -38,7 +41,7 @@ def get_datastore(name: str, _: Reader, svc: ServicesDep) -> DatastoreRead:
 
 @router.post("", response_model=DatastoreRead, openapi_extra=body_doc(DatastoreCreate))
 def register_datastore(
-    _: Admin, svc: ServicesDep, body: Annotated[DatastoreCreate, Depends(json_body(DatastoreCreate))]
+    _: ManageDatastores, svc: ServicesDep, body: Annotated[DatastoreCreate, Depends(json_body(DatastoreCreate))]
 ) -> DatastoreRead:
     """Register a folder of the server's machine as a datastore (``Datastore.register_local``)."""
     return convert.datastore_read(datastores.register_local(svc, body.Name, body.Path))
@@ -59,6 +62,16 @@ def read_file(name: str, path: str, _: Reader, svc: ServicesDep) -> Response:
 
 
 @router.put("/{name}/files/{path:path}", response_model=FileRead, openapi_extra=RAW_BODY_DOC)
-def write_file(name: str, path: str, _: Submitter, svc: ServicesDep, data: RawBody, overwrite: bool = False) -> FileRead:
-    """Write the raw body to ``path`` (409 when a file is there and ``overwrite`` is false)."""
-    return FileRead(Path=path, Size=datastores.write_file(svc, name, path, data, overwrite))
+def write_file(name: str, path: str, caller: UploadFile, svc: ServicesDep, data: RawBody, overwrite: bool = False) -> FileRead:
+    """Write the raw body to ``path`` (409 when a file is there and ``overwrite`` is false).
+
+    Replacing an existing file needs the role of ``Action.REPLACE_FILE`` (403 otherwise).
+    """
+    may_replace = caller is None or policy.allows(caller.role, Action.REPLACE_FILE)
+    try:
+        size = datastores.write_file(svc, name, path, data, overwrite and may_replace)
+    except AlreadyExistsError:
+        if overwrite and caller is not None and not may_replace:
+            raise ForbiddenError(policy.refusal(caller.role, Action.REPLACE_FILE, caller.name)) from None
+        raise
+    return FileRead(Path=path, Size=size)

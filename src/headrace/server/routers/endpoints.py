@@ -14,7 +14,7 @@ from headrace.schemas import (
     PipelineEndpointRead,
 )
 from headrace.server import convert
-from headrace.server.deps import Admin, BaseUrl, Reader, ServicesDep, Submitter, body_doc, json_body
+from headrace.server.deps import BaseUrl, ManageEndpoints, Reader, ServicesDep, body_doc, json_body
 from headrace.services import endpoints
 from headrace.storage.records import EntityStatus
 
@@ -41,7 +41,7 @@ def get_endpoint(endpoint_id: str, _: Reader, svc: ServicesDep, base: BaseUrl) -
 
 @router.post("", response_model=Read, openapi_extra=body_doc(PipelineEndpointCreate))
 def create_endpoint(
-    _: Submitter, svc: ServicesDep, base: BaseUrl,
+    _: ManageEndpoints, svc: ServicesDep, base: BaseUrl,
     body: Annotated[PipelineEndpointCreate, Depends(json_body(PipelineEndpointCreate))],
 ) -> Read:
     """Create an endpoint whose version "0" (the default) is ``PipelineId`` (409 if the name is taken)."""
@@ -52,7 +52,7 @@ def create_endpoint(
 
 @router.post("/{endpoint_id}/versions", response_model=Read, openapi_extra=body_doc(EndpointVersionCreate))
 def add_version(
-    endpoint_id: str, _: Submitter, svc: ServicesDep, base: BaseUrl,
+    endpoint_id: str, _: ManageEndpoints, svc: ServicesDep, base: BaseUrl,
     body: Annotated[EndpointVersionCreate, Depends(json_body(EndpointVersionCreate))],
 ) -> Read:
     """Add a published pipeline as the next version ("max + 1"), optionally making it the default."""
@@ -62,23 +62,23 @@ def add_version(
 
 @router.put("/{endpoint_id}/default-version", response_model=Read, openapi_extra=body_doc(DefaultVersionUpdate))
 def set_default_version(
-    endpoint_id: str, _: Admin, svc: ServicesDep, base: BaseUrl,
+    endpoint_id: str, _: ManageEndpoints, svc: ServicesDep, base: BaseUrl,
     body: Annotated[DefaultVersionUpdate, Depends(json_body(DefaultVersionUpdate))],
 ) -> Read:
     return convert.endpoint_read(endpoints.set_default_version(svc, endpoint_id, body.Version), base)
 
 
 @router.post("/{endpoint_id}/enable", response_model=Read)
-def enable_endpoint(endpoint_id: str, _: Admin, svc: ServicesDep, base: BaseUrl) -> Read:
+def enable_endpoint(endpoint_id: str, _: ManageEndpoints, svc: ServicesDep, base: BaseUrl) -> Read:
     return convert.endpoint_read(endpoints.set_status(svc, endpoint_id, EntityStatus.ACTIVE), base)
 
 
 @router.post("/{endpoint_id}/disable", response_model=Read)
-def disable_endpoint(endpoint_id: str, _: Admin, svc: ServicesDep, base: BaseUrl) -> Read:
+def disable_endpoint(endpoint_id: str, _: ManageEndpoints, svc: ServicesDep, base: BaseUrl) -> Read:
     return convert.endpoint_read(endpoints.set_status(svc, endpoint_id, EntityStatus.DISABLED), base)
 
 
 @router.post("/{endpoint_id}/archive", response_model=Read)
-def archive_endpoint(endpoint_id: str, _: Admin, svc: ServicesDep, base: BaseUrl) -> Read:
+def archive_endpoint(endpoint_id: str, _: ManageEndpoints, svc: ServicesDep, base: BaseUrl) -> Read:
     """Disable the endpoint and free its name."""
     return convert.endpoint_read(endpoints.archive(svc, endpoint_id), base)

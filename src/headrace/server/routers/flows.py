@@ -19,7 +19,7 @@ from pydantic import BaseModel
 
 from headrace.errors import HeadraceError
 from headrace.schemas.flows import FlowDefaultUpdate, FlowList, FlowPublish, FlowRead, FlowVersionRead
-from headrace.server.deps import Admin, BaseUrl, Reader, ServicesDep, Submitter, json_body
+from headrace.server.deps import BaseUrl, ChangePublished, Publish, Reader, ScoreFlow, ServicesDep, json_body
 from headrace.server.errors import classify, internal_error
 from headrace.server.flow_app import SSE_MEDIA_TYPE, negotiate, read_inputs, score_response
 from headrace.services import flows
@@ -70,7 +70,7 @@ def flow_read(record: PublishedFlowRecord, base: str) -> FlowRead:
 
 @router.post("", response_model=FlowRead, openapi_extra=_body_doc(FlowPublish))
 def publish_flow(
-    _: Submitter, svc: ServicesDep, rt: RuntimeDep, base: BaseUrl,
+    _: Publish, svc: ServicesDep, rt: RuntimeDep, base: BaseUrl,
     body: Annotated[FlowPublish, Depends(json_body(FlowPublish))],
 ) -> FlowRead:
     """Publish an uploaded flow folder snapshot as a new version (400 listing the problems if it does not load)."""
@@ -92,26 +92,26 @@ def get_flow(flow_name: str, _: Reader, svc: ServicesDep, base: BaseUrl) -> Flow
 
 @router.put("/{flow_name}/default-version", response_model=FlowRead, openapi_extra=_body_doc(FlowDefaultUpdate))
 def set_default_version(
-    flow_name: str, _: Admin, svc: ServicesDep, base: BaseUrl,
+    flow_name: str, _: ChangePublished, svc: ServicesDep, base: BaseUrl,
     body: Annotated[FlowDefaultUpdate, Depends(json_body(FlowDefaultUpdate))],
 ) -> FlowRead:
     return flow_read(flows.set_default_version(svc, flow_name, body.Version), base)
 
 
 @router.post("/{flow_name}/enable", response_model=FlowRead)
-def enable_flow(flow_name: str, _: Admin, svc: ServicesDep, base: BaseUrl) -> FlowRead:
+def enable_flow(flow_name: str, _: ChangePublished, svc: ServicesDep, base: BaseUrl) -> FlowRead:
     return flow_read(flows.set_status(svc, flow_name, EntityStatus.ACTIVE), base)
 
 
 @router.post("/{flow_name}/disable", response_model=FlowRead)
-def disable_flow(flow_name: str, _: Admin, svc: ServicesDep, base: BaseUrl) -> FlowRead:
+def disable_flow(flow_name: str, _: ChangePublished, svc: ServicesDep, base: BaseUrl) -> FlowRead:
     """Scoring answers 409 until the flow is enabled again."""
     return flow_read(flows.set_status(svc, flow_name, EntityStatus.DISABLED), base)
 
 
 @router.post("/{flow_name}/score", responses=SCORE_RESPONSES, response_model=None)
 async def score_flow(
-    flow_name: str, request: Request, _: Submitter, svc: ServicesDep, rt: RuntimeDep,
+    flow_name: str, request: Request, _: ScoreFlow, svc: ServicesDep, rt: RuntimeDep,
     version: Annotated[int | None, Query(ge=1, description="The version to score (default: the default one).")] = None,
 ) -> Response:
     """Run the flow once: a JSON object of its inputs in, its outputs out (SSE with Accept: text/event-stream)."""

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Depends, Query
 
 from headrace.schemas import PublishedPipelineCreate, PublishedPipelineList, PublishedPipelineRead
 from headrace.server import convert
-from headrace.server.deps import Admin, BaseUrl, Reader, ServicesDep, Submitter, body_doc, json_body
+from headrace.server.deps import BaseUrl, ChangePublished, Publish, Reader, ServicesDep, body_doc, json_body
 from headrace.services import publishing
 from headrace.services.bundle import Services
 from headrace.storage.records import EntityStatus, PublishedPipelineRecord
@@ -35,19 +35,19 @@ def get_pipeline(pipeline_id: str, _: Reader, svc: ServicesDep, base: BaseUrl) -
 
 
 @router.post("/pipelines/{pipeline_id}/enable", response_model=PublishedPipelineRead)
-def enable_pipeline(pipeline_id: str, _: Admin, svc: ServicesDep, base: BaseUrl) -> PublishedPipelineRead:
+def enable_pipeline(pipeline_id: str, _: ChangePublished, svc: ServicesDep, base: BaseUrl) -> PublishedPipelineRead:
     return _read(svc, publishing.set_status(svc, pipeline_id, EntityStatus.ACTIVE), base)
 
 
 @router.post("/pipelines/{pipeline_id}/disable", response_model=PublishedPipelineRead)
-def disable_pipeline(pipeline_id: str, _: Admin, svc: ServicesDep, base: BaseUrl) -> PublishedPipelineRead:
+def disable_pipeline(pipeline_id: str, _: ChangePublished, svc: ServicesDep, base: BaseUrl) -> PublishedPipelineRead:
     """Hide the pipeline and refuse its submissions (409); there is no delete."""
     return _read(svc, publishing.set_status(svc, pipeline_id, EntityStatus.DISABLED), base)
 
 
 @router.post("/pipelines", response_model=PublishedPipelineRead, openapi_extra=body_doc(PublishedPipelineCreate))
 def publish_graph(
-    _: Submitter, svc: ServicesDep, base: BaseUrl,
+    _: Publish, svc: ServicesDep, base: BaseUrl,
     body: Annotated[PublishedPipelineCreate, Depends(json_body(PublishedPipelineCreate))],
 ) -> PublishedPipelineRead:
     """Publish a graph stored with ``POST /graphs`` (the remote SDK's ``Pipeline.publish``)."""

@@ -13,7 +13,7 @@ from fastapi import APIRouter, Depends
 from fastapi.responses import Response
 
 from headrace.schemas import GraphCreate, GraphRead, SnapshotRead
-from headrace.server.deps import RAW_BODY_DOC, RawBody, Reader, ServicesDep, Submitter, body_doc, json_body
+from headrace.server.deps import RAW_BODY_DOC, RawBody, Reader, ServicesDep, SubmitRun, body_doc, json_body
 from headrace.services import graphs
 
 router = APIRouter(tags=["remote SDK"])
@@ -26,14 +26,14 @@ def has_snapshot(digest: str, _: Reader, svc: ServicesDep) -> Response:
 
 
 @router.put("/snapshots/{digest}", response_model=SnapshotRead, openapi_extra=RAW_BODY_DOC)
-def put_snapshot(digest: str, _: Submitter, svc: ServicesDep, data: RawBody) -> SnapshotRead:
+def put_snapshot(digest: str, _: SubmitRun, svc: ServicesDep, data: RawBody) -> SnapshotRead:
     """Upload a snapshot archive (tar.gz); refused (400) unless its files hash to ``digest``."""
     return SnapshotRead(Hash=digest, Stored=graphs.store_snapshot_archive(svc, digest, data))
 
 
 @router.post("/graphs", response_model=GraphRead, openapi_extra=body_doc(GraphCreate))
 def create_graph(
-    _: Submitter, svc: ServicesDep, body: Annotated[GraphCreate, Depends(json_body(GraphCreate))]
+    _: SubmitRun, svc: ServicesDep, body: Annotated[GraphCreate, Depends(json_body(GraphCreate))]
 ) -> GraphRead:
     """Check and store a ``Pipeline.graph()`` whose steps carry uploaded snapshot hashes."""
     return GraphRead(GraphId=graphs.store_remote_graph(svc, body.Graph).id)

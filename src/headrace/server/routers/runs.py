@@ -20,10 +20,12 @@ from headrace.server import convert
 from headrace.server.deps import (
     AgentDep,
     BaseUrl,
+    CancelRun,
     IdempotencyKey,
+    Publish,
     Reader,
     ServicesDep,
-    Submitter,
+    SubmitRun,
     body_doc,
     json_body,
 )
@@ -95,7 +97,7 @@ def step_metrics(run_id: str, step: str, _: Reader, svc: ServicesDep) -> dict[st
 
 
 @router.post("/runs/{run_id}/cancel", response_model=RunRead)
-def cancel_run(run_id: str, _: Submitter, svc: ServicesDep, agent: AgentDep) -> RunRead:
+def cancel_run(run_id: str, _: CancelRun, svc: ServicesDep, agent: AgentDep) -> RunRead:
     """Cancel a run: a queued one ends at once, a running one is stopped by its agent."""
     run = run_service.cancel_run(svc, run_id)
     if agent is not None:
@@ -105,7 +107,7 @@ def cancel_run(run_id: str, _: Submitter, svc: ServicesDep, agent: AgentDep) -> 
 
 @router.post("/runs/{run_id}/publish", response_model=PublishedPipelineRead, openapi_extra=body_doc(RunPublish))
 def publish_run(
-    run_id: str, _: Submitter, svc: ServicesDep, base: BaseUrl,
+    run_id: str, _: Publish, svc: ServicesDep, base: BaseUrl,
     body: Annotated[RunPublish, Depends(json_body(RunPublish))],
 ) -> PublishedPipelineRead:
     """Publish the graph this run executed (``PipelineRun.publish_pipeline``)."""
@@ -116,7 +118,7 @@ def publish_run(
 
 @router.post("/runs", response_model=RunRead, openapi_extra=body_doc(RunCreate))
 def create_run(
-    _: Submitter, svc: ServicesDep, body: Annotated[RunCreate, Depends(json_body(RunCreate))],
+    _: SubmitRun, svc: ServicesDep, body: Annotated[RunCreate, Depends(json_body(RunCreate))],
     key: IdempotencyKey = None,
 ) -> RunRead:
     """Run a graph stored with ``POST /graphs`` (the remote SDK's ``Experiment.submit``)."""

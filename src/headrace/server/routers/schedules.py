@@ -20,7 +20,7 @@ from headrace.schemas.schedules import (
 )
 from headrace.server import convert
 from headrace.server import convert_schedules as conv
-from headrace.server.deps import Admin, Reader, ServicesDep, Submitter, body_doc, json_body
+from headrace.server.deps import ManageSchedules, Reader, ServicesDep, body_doc, json_body
 from headrace.services import schedules
 from headrace.storage.records import EntityStatus
 
@@ -67,7 +67,7 @@ def get_schedule(schedule_id: str, _: Reader, svc: ServicesDep) -> Read:
 
 
 @router.post("", response_model=Read, openapi_extra=body_doc(ScheduleCreate))
-def create_schedule(_: Submitter, svc: ServicesDep, body: CreateBody) -> Read:
+def create_schedule(_: ManageSchedules, svc: ServicesDep, body: CreateBody) -> Read:
     """Create a schedule of a published pipeline or an endpoint, on a recurrence, a cron or a datastore folder.
 
     400 ``InvalidSchedule`` (``Target`` names the field) for a bad trigger, 404 for an unknown
@@ -82,31 +82,31 @@ def _update(schedule_id: str, svc: ServicesDep, body: ScheduleUpdate) -> Read:
 
 
 @router.put("/{schedule_id}", response_model=Read, openapi_extra=body_doc(ScheduleUpdate))
-def update_schedule(schedule_id: str, _: Submitter, svc: ServicesDep, body: UpdateBody) -> Read:
+def update_schedule(schedule_id: str, _: ManageSchedules, svc: ServicesDep, body: UpdateBody) -> Read:
     """Change a schedule: a missing or null field keeps its value (``Schedule.update``)."""
     return _update(schedule_id, svc, body)
 
 
 @router.patch("/{schedule_id}", response_model=Read, openapi_extra=body_doc(ScheduleUpdate))
-def patch_schedule(schedule_id: str, _: Submitter, svc: ServicesDep, body: UpdateBody) -> Read:
+def patch_schedule(schedule_id: str, _: ManageSchedules, svc: ServicesDep, body: UpdateBody) -> Read:
     """Same as ``PUT``."""
     return _update(schedule_id, svc, body)
 
 
 @router.post("/{schedule_id}/enable", response_model=Read)
-def enable_schedule(schedule_id: str, _: Submitter, svc: ServicesDep) -> Read:
+def enable_schedule(schedule_id: str, _: ManageSchedules, svc: ServicesDep) -> Read:
     """Activate it; it fires from now on (slots missed while disabled never run)."""
     return conv.schedule_read(schedules.set_status(svc, schedule_id, EntityStatus.ACTIVE))
 
 
 @router.post("/{schedule_id}/disable", response_model=Read)
-def disable_schedule(schedule_id: str, _: Submitter, svc: ServicesDep) -> Read:
+def disable_schedule(schedule_id: str, _: ManageSchedules, svc: ServicesDep) -> Read:
     return conv.schedule_read(schedules.set_status(svc, schedule_id, EntityStatus.DISABLED))
 
 
 @router.delete("/{schedule_id}", status_code=204, response_class=Response,
                responses={204: {"description": "Deleted (its runs stay)."}})
-def delete_schedule(schedule_id: str, _: Admin, svc: ServicesDep) -> Response:
+def delete_schedule(schedule_id: str, _: ManageSchedules, svc: ServicesDep) -> Response:
     """Delete a disabled schedule (409 while it is active)."""
     schedules.delete_schedule(svc, schedule_id)
     return Response(status_code=204)

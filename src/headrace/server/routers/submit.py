@@ -13,7 +13,7 @@ from fastapi import APIRouter, Query
 
 from headrace.schemas import SubmitRequest, SubmitResponse
 from headrace.server import convert
-from headrace.server.deps import IdempotencyKey, ServicesDep, SubmitBody, Submitter, body_doc
+from headrace.server.deps import IdempotencyKey, ServicesDep, SubmitBody, SubmitRun, body_doc
 from headrace.services import endpoints, publishing
 
 router = APIRouter(tags=["submit"])
@@ -25,7 +25,7 @@ DOC = body_doc(SubmitRequest)
 
 @router.post("/pipelines/{pipeline_id}/submit", response_model=SubmitResponse, openapi_extra=DOC)
 def submit_pipeline(
-    pipeline_id: str, _: Submitter, svc: ServicesDep, body: SubmitBody, key: IdempotencyKey = None
+    pipeline_id: str, _: SubmitRun, svc: ServicesDep, body: SubmitBody, key: IdempotencyKey = None
 ) -> SubmitResponse:
     """Queue a run of a published pipeline (409 when it is disabled)."""
     run, created = publishing.submit_published(
@@ -36,7 +36,7 @@ def submit_pipeline(
 
 @router.post("/pipeline-endpoints/{endpoint_id}/submit", response_model=SubmitResponse, openapi_extra=DOC)
 def submit_endpoint(
-    endpoint_id: str, _: Submitter, svc: ServicesDep, body: SubmitBody, key: IdempotencyKey = None,
+    endpoint_id: str, _: SubmitRun, svc: ServicesDep, body: SubmitBody, key: IdempotencyKey = None,
     version: PipelineVersion = None,
 ) -> SubmitResponse:
     """Queue a run of the endpoint's default version, or of ``pipelineVersion``."""
@@ -49,7 +49,7 @@ def submit_endpoint(
 
 @router.post("/pipeline-endpoints/by-name/{name}/submit", response_model=SubmitResponse, openapi_extra=DOC)
 def submit_endpoint_by_name(
-    name: str, _: Submitter, svc: ServicesDep, body: SubmitBody, key: IdempotencyKey = None,
+    name: str, _: SubmitRun, svc: ServicesDep, body: SubmitBody, key: IdempotencyKey = None,
     version: PipelineVersion = None,
 ) -> SubmitResponse:
     """Like ``/pipeline-endpoints/{id}/submit``, naming the endpoint."""

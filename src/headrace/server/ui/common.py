@@ -1,9 +1,9 @@
 """What every UI page shares: the templates, page rendering, and the guards for views and forms.
 
 Pages call ``signed_in(request)`` (a viewer, or a redirect to the sign-in page). Forms that change
-something call ``form_guard(request, csrf, role)``: it checks the session, the CSRF value and the
-role, and answers 403 otherwise. Buttons are hidden from viewers without the role, but the server
-enforces the role anyway.
+something call ``form_guard(request, csrf, action)``: it checks the session, the CSRF value and that
+``headrace.services.policy`` lets the viewer's role do ``action`` (the same table as the REST API),
+and answers 403 otherwise. Templates hide buttons with ``may(Action.X)``, but the server checks anyway.
 """
 
 from __future__ import annotations
@@ -19,7 +19,8 @@ from fastapi.templating import Jinja2Templates
 from headrace import __version__
 from headrace.server.ui import format as fmt
 from headrace.server.ui.session import Viewer, check_csrf, viewer
-from headrace.storage.records import Role
+from headrace.services import policy
+from headrace.services.policy import Action
 
 HERE = Path(__file__).parent
 STATIC_DIR = HERE / "static"
@@ -37,8 +38,11 @@ class Denied(Exception):
 
 def page(request: Request, name: str, who: Viewer | None, status_code: int = 200, **context: Any) -> HTMLResponse:
     """Render template ``name`` with the viewer, the version and ``context``."""
-    return templates.TemplateResponse(request, name, {"viewer": who, "version": __version__, "Role": Role, **context},
-                                      status_code=status_code)
+    def may(action: Action) -> bool:
+        return who is not None and policy.allows(who.role, action)
+
+    context = {"viewer": who, "version": __version__, "Action": Action, "may": may, **context}
+    return templates.TemplateResponse(request, name, context, status_code=status_code)
 
 
 def signed_in(request: Request) -> Viewer:
@@ -50,16 +54,15 @@ def signed_in(request: Request) -> Viewer:
     return who
 
 
-def form_guard(request: Request, csrf: str | None, role: Role) -> Viewer:
-    """The viewer posting a form: signed in, with a valid CSRF value and at least ``role`` (else 403)."""
+def form_guard(request: Request, csrf: str | None, action: Action) -> Viewer:
+    """The viewer posting a form: signed in, with a valid CSRF value and a role allowed ``action`` (else 403)."""
     who = viewer(request)
     if who is None:
         raise Denied(Response("not signed in", status_code=403))
     if not check_csrf(csrf, who.csrf):
         raise Denied(Response("invalid CSRF token: reload the page and try again", status_code=403))
-    if not who.can(role):
-        raise Denied(Response(f"the {who.role.value} role may not do this ({role.value} or above needed)",
-                              status_code=403))
+    if not policy.allows(who.role, action):
+        raise Denied(Response(policy.refusal(who.role, action, who.name), status_code=403))
     return who
 
 

@@ -22,9 +22,10 @@ from headrace.server.ui import pipeline_data as data
 from headrace.server.ui.common import form_guard, not_found, page, signed_in
 from headrace.server.ui.dag import dag_svg
 from headrace.server.ui.session import Viewer
-from headrace.services import endpoints, publishing
+from headrace.services import endpoints, policy, publishing
 from headrace.services.bundle import Services
-from headrace.storage.records import EntityStatus, PipelineEndpointRecord, PublishedPipelineRecord, Role
+from headrace.services.policy import Action
+from headrace.storage.records import EntityStatus, PipelineEndpointRecord, PublishedPipelineRecord
 
 router = APIRouter(include_in_schema=False)
 
@@ -43,7 +44,7 @@ def _context(request: Request, who: Viewer, svc: Services, published: PublishedP
     declared = graph.get("parameters") or {}
     fields = data.parameter_fields(declared, problem.form if problem else None, problem.field if problem else None)
     suggestions = {}
-    if who.can(Role.SUBMITTER):
+    if policy.allows(who.role, Action.SUBMIT_RUN):
         for f in fields:
             if f.type == "datapath" and f.value[0] not in suggestions:
                 suggestions[f.value[0]] = data.path_suggestions(svc, f.value[0], f.value[1])
@@ -146,7 +147,7 @@ async def submit_endpoint(request: Request, endpoint_id: str) -> Response:
 
 def _submit(request: Request, form: dict[str, str], published_id: str | None = None,
             endpoint_id: str | None = None) -> Response:
-    who = form_guard(request, form.get("csrf"), Role.SUBMITTER)
+    who = form_guard(request, form.get("csrf"), Action.SUBMIT_RUN)
     svc: Services = request.app.state.services
     version = form.get("pipeline_version") or None
     try:
@@ -199,7 +200,8 @@ async def endpoint_status(request: Request, endpoint_id: str, action: str) -> Re
 
 def _set_status(request: Request, form: dict[str, str], action: str, published_id: str | None = None,
                 endpoint_id: str | None = None) -> Response:
-    who = form_guard(request, form.get("csrf"), Role.ADMIN)
+    who = form_guard(request, form.get("csrf"),
+                     Action.MANAGE_ENDPOINTS if endpoint_id else Action.CHANGE_PUBLISHED)
     svc: Services = request.app.state.services
     status = {"enable": EntityStatus.ACTIVE, "disable": EntityStatus.DISABLED}.get(action)
     if status is None:

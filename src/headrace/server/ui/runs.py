@@ -1,6 +1,6 @@
 """UI pages: the runs list, the run page, step logs (with a live tail), outputs, cancel and resubmit.
 
-Reading needs any role; cancel and resubmit need the submitter role (checked by ``form_guard``,
+Reading needs any role; cancel and resubmit need what ``services.policy`` says (the submitter role) (checked by ``form_guard``,
 whatever buttons the page showed). Logs are read through ``services.runs.read_step_log``, as the
 REST route reads them; outputs are streamed from their datastore (a folder as a zip).
 """
@@ -30,7 +30,8 @@ from headrace.services import endpoints, publishing
 from headrace.services import runs as run_service
 from headrace.services.bundle import Services
 from headrace.services.datastores import get_datastore
-from headrace.storage.records import Role, RunRecord, StepRunRecord
+from headrace.services.policy import Action
+from headrace.storage.records import RunRecord, StepRunRecord
 
 router = APIRouter(include_in_schema=False)
 LOG_CAP = 256 * 1024  # characters sent at most per log request (the newest ones)
@@ -189,7 +190,7 @@ def _zip_folder(ds, prefix: str) -> Iterator[bytes]:
 
 @router.post("/runs/{run_id}/cancel")
 def cancel(request: Request, run_id: str, csrf: Annotated[str, Form()] = "") -> Response:
-    who = form_guard(request, csrf, Role.SUBMITTER)
+    who = form_guard(request, csrf, Action.CANCEL_RUN)
     try:
         run_service.cancel_run(request.app.state.services, run_id)
     except NotFoundError:
@@ -202,7 +203,7 @@ def cancel(request: Request, run_id: str, csrf: Annotated[str, Form()] = "") -> 
 
 @router.post("/runs/{run_id}/resubmit")
 def resubmit(request: Request, run_id: str, csrf: Annotated[str, Form()] = "") -> Response:
-    who = form_guard(request, csrf, Role.SUBMITTER)
+    who = form_guard(request, csrf, Action.SUBMIT_RUN)
     svc = request.app.state.services
     try:
         run = svc.store.get_run(run_id)

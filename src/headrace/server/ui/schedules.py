@@ -1,7 +1,7 @@
 """UI pages: the schedules list, one schedule's page, and the enable/disable forms.
 
-Enabling and disabling need the submitter role (as over REST); the buttons are hidden from
-readers and ``form_guard`` refuses their posts anyway. A form answers 303 back to the page it was
+Enabling and disabling need the admin role (``Action.MANAGE_SCHEDULES``, as over REST); the buttons
+are hidden from other roles and ``form_guard`` refuses their posts anyway. A form answers 303 back to the page it was
 posted from; a refusal by the services (e.g. a watched folder that vanished) is shown on the
 schedule's page with the status the REST API would give.
 """
@@ -20,7 +20,8 @@ from headrace.server.ui import schedule_data as data
 from headrace.server.ui.common import form_guard, not_found, page, signed_in
 from headrace.server.ui.session import Viewer
 from headrace.services import schedules
-from headrace.storage.records import EntityStatus, Role
+from headrace.services.policy import Action
+from headrace.storage.records import EntityStatus
 
 router = APIRouter(include_in_schema=False)
 
@@ -70,7 +71,7 @@ def _detail(request: Request, who: Viewer, schedule_id: str, *, tick_page: int =
 
 
 def _set_status(request: Request, schedule_id: str, csrf: str, target: str, state: EntityStatus) -> Response:
-    who = form_guard(request, csrf, Role.SUBMITTER)
+    who = form_guard(request, csrf, Action.MANAGE_SCHEDULES)
     try:
         schedules.set_status(request.app.state.services, schedule_id, state)
     except NotFoundError:
@@ -85,12 +86,12 @@ def _set_status(request: Request, schedule_id: str, csrf: str, target: str, stat
 @router.post("/schedules/{schedule_id}/enable")
 def enable(request: Request, schedule_id: str, csrf: Annotated[str, Form()] = "",
            next: Annotated[str, Form()] = "") -> Response:  # noqa: A002
-    """Enable a schedule (submitter or above); it fires from now on."""
+    """Enable a schedule (admin); it fires from now on."""
     return _set_status(request, schedule_id, csrf, next, EntityStatus.ACTIVE)
 
 
 @router.post("/schedules/{schedule_id}/disable")
 def disable(request: Request, schedule_id: str, csrf: Annotated[str, Form()] = "",
             next: Annotated[str, Form()] = "") -> Response:  # noqa: A002
-    """Disable a schedule (submitter or above)."""
+    """Disable a schedule (admin)."""
     return _set_status(request, schedule_id, csrf, next, EntityStatus.DISABLED)
