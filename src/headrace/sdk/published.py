@@ -204,13 +204,17 @@ class PipelineEndpoint:
 
     # -- control -------------------------------------------------------------------------
     def submit(self, experiment_name: str, pipeline_parameters: Mapping[str, Any] | None = None,
-               pipeline_version: str | None = None, tags: Mapping[str, str] | None = None,
-               description: str | None = None):
-        """Run the default version (or ``pipeline_version``); returns its ``PipelineRun``."""
+               parent_run_id: str | None = None, pipeline_version: str | None = None,
+               tags: Mapping[str, str] | None = None, description: str | None = None,
+               continue_on_step_failure: bool | None = None):
+        """Run the default version (or ``pipeline_version``); returns its ``PipelineRun``.
+
+        ``parent_run_id`` is accepted for Azure ML's signature; headrace runs have no parent run.
+        """
         record = self.workspace._backend.submit_endpoint(
             self.id, experiment_name, pipeline_parameters=pipeline_parameters,
             pipeline_version=None if pipeline_version is None else str(pipeline_version), tags=tags,
-            description=description,
+            description=description, continue_on_step_failure=continue_on_step_failure,
         )
         return _run(self.workspace, record)
 
