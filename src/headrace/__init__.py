@@ -16,6 +16,7 @@ _EXPORTS = {
     "DataPathComputeBinding": "headrace.core.params",
     "Datastore": "headrace.sdk.datastore",
     "Experiment": "headrace.sdk.experiment",
+    "InteractiveLoginAuthentication": "headrace.sdk.authentication",
     "Pipeline": "headrace.core.pipeline",
     "PipelineData": "headrace.core.params",
     "PipelineEndpoint": "headrace.sdk.published",

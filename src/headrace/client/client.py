@@ -187,6 +187,14 @@ class HeadraceClient(ApiSession):
         return self._model(PipelineEndpointRead, "PUT", f"/pipeline-endpoints/{seg(endpoint_id)}/default-version",
                            json_body={"Version": str(version)})
 
+    def rename_endpoint(self, endpoint_id: str, name: str) -> PipelineEndpointRead:
+        return self._model(PipelineEndpointRead, "PUT", f"/pipeline-endpoints/{seg(endpoint_id)}/name",
+                           json_body={"Name": name})
+
+    def reactivate_endpoint(self, endpoint_id: str, name: str) -> PipelineEndpointRead:
+        return self._model(PipelineEndpointRead, "POST", f"/pipeline-endpoints/{seg(endpoint_id)}/reactivate",
+                           json_body={"Name": name})
+
     def set_endpoint_status(self, endpoint_id: str, action: str) -> PipelineEndpointRead:
         """``action``: ``enable``, ``disable`` or ``archive``."""
         return self._model(PipelineEndpointRead, "POST", f"/pipeline-endpoints/{seg(endpoint_id)}/{action}",

@@ -200,6 +200,12 @@ class LocalBackend:
     def archive_endpoint(self, endpoint_id: str) -> PipelineEndpointRecord:
         return ep_service.archive(self.svc, endpoint_id)
 
+    def rename_endpoint(self, endpoint_id: str, name: str) -> PipelineEndpointRecord:
+        return ep_service.rename(self.svc, endpoint_id, name)
+
+    def reactivate_endpoint(self, endpoint_id: str, name: str) -> PipelineEndpointRecord:
+        return ep_service.reactivate(self.svc, endpoint_id, name)
+
     def submit_endpoint(self, endpoint_id: str, experiment_name: str, **options: Any) -> RunRecord:
         if self.svc.agent_in_process:
             self.ensure_agent()
@@ -236,7 +242,7 @@ class LocalBackend:
         return self.svc.store.list_schedule_ticks(schedule_id, limit=limit)
 
     def endpoint_url(self, endpoint_id: str) -> str:
-        return f"{self.base_url()}/api/v1/pipeline-endpoints/{endpoint_id}/submit"
+        return f"{self.base_url()}/api/v1/PipelineRuns/PipelineEndpointSubmit/Id/{endpoint_id}"
 
     def pipeline_url(self, published_id: str) -> str:
         return f"{self.base_url()}/api/v1/pipelines/{published_id}/submit"

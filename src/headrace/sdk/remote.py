@@ -228,6 +228,12 @@ class RemoteBackend(RemoteSchedules):
     def archive_endpoint(self, endpoint_id: str) -> PipelineEndpointRecord:
         return self._endpoint(self.client.set_endpoint_status(endpoint_id, "archive"))
 
+    def rename_endpoint(self, endpoint_id: str, name: str) -> PipelineEndpointRecord:
+        return self._endpoint(self.client.rename_endpoint(endpoint_id, name))
+
+    def reactivate_endpoint(self, endpoint_id: str, name: str) -> PipelineEndpointRecord:
+        return self._endpoint(self.client.reactivate_endpoint(endpoint_id, name))
+
     def submit_endpoint(self, endpoint_id: str, experiment_name: str, *, pipeline_version: str | None = None,
                         **options: Any) -> RunRecord:
         body = _submit_body(experiment_name, **options)

@@ -131,10 +131,16 @@ def published_read(record: PublishedPipelineRecord, graph: dict[str, Any], base_
     )
 
 
+def endpoint_url(base_url: str, endpoint_id: str) -> str:
+    """A pipeline endpoint's URL in Azure ML's shape (``.../PipelineEndpointSubmit/Id/{id}``): code that
+    appends ``/{version}`` or swaps ``Id...`` for ``Name?name=...`` reaches the routes of ``routers/submit``."""
+    return f"{base_url}/api/v1/PipelineRuns/PipelineEndpointSubmit/Id/{endpoint_id}"
+
+
 def endpoint_read(record: PipelineEndpointRecord, base_url: str) -> PipelineEndpointRead:
     return PipelineEndpointRead(
         Id=record.id, Name=record.name, Description=record.description, Status=record.status.value,
-        DefaultVersion=record.default_version, Endpoint=f"{base_url}/api/v1/pipeline-endpoints/{record.id}/submit",
+        DefaultVersion=record.default_version, Endpoint=endpoint_url(base_url, record.id),
         Versions=[EndpointVersionRead(Version=v.version, PipelineId=v.published_pipeline_id, AddedTime=v.added_at)
                   for v in record.versions],
         CreatedTime=record.created_at, UpdatedTime=record.updated_at,
