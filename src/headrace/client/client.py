@@ -162,7 +162,8 @@ class HeadraceClient(ApiSession):
         """``POST /pipelines/{id}/submit`` with a ``SubmitRequest`` (the Azure ML v1 body)."""
         return self._model(SubmitResponse, "POST", f"/pipelines/{seg(pipeline_id)}/submit",
                            json_body=self._body(body), idempotent=True,
-                           headers={"Idempotency-Key": idempotency_key or uuid.uuid4().hex})
+                           headers={"Idempotency-Key": idempotency_key or uuid.uuid4().hex,
+                                    "Headrace-Unknown-Parameters": "error"})
 
     # -- pipeline endpoints ---------------------------------------------------------------------
     def list_endpoints(self, active_only: bool = True) -> list[PipelineEndpointRead]:
@@ -205,7 +206,8 @@ class HeadraceClient(ApiSession):
         """``POST /pipeline-endpoints/{id}/submit[?pipelineVersion=N]`` with a ``SubmitRequest``."""
         return self._model(SubmitResponse, "POST", f"/pipeline-endpoints/{seg(endpoint_id)}/submit",
                            params={"pipelineVersion": pipeline_version}, json_body=self._body(body),
-                           idempotent=True, headers={"Idempotency-Key": idempotency_key or uuid.uuid4().hex})
+                           idempotent=True, headers={"Idempotency-Key": idempotency_key or uuid.uuid4().hex,
+                                    "Headrace-Unknown-Parameters": "error"})
 
     # -- schedules ------------------------------------------------------------------------------
     def list_schedules(self, active_only: bool = True, pipeline_id: str | None = None,

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from headrace.errors import NotFoundError
+from headrace.services.parameters import WARNINGS_PROPERTY
 
 STEP_LOG_FILES = {
     "logs/azureml/stdoutlogs.txt": "stdout",
@@ -20,8 +21,6 @@ STEP_LOG_FILES = {
 }
 """A step run's file name (Azure ML's) -> the headrace log it holds."""
 
-WARNINGS_PROPERTY = "headrace.warnings"
-"""Run property holding the warnings recorded when the run was queued (one per line)."""
 
 
 def utc(value: datetime | None) -> str | None:

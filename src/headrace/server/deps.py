@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Awaitable, Callable
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any, Literal, TypeVar
 
 from fastapi import Depends, Header, Request, Security
 from fastapi.security import HTTPBearer
@@ -68,6 +68,13 @@ def _authorize(minimum: Role) -> Callable[..., TokenRecord | None]:
 Reader = Annotated[TokenRecord | None, Depends(_authorize(Role.READER))]
 Submitter = Annotated[TokenRecord | None, Depends(_authorize(Role.SUBMITTER))]
 Admin = Annotated[TokenRecord | None, Depends(_authorize(Role.ADMIN))]
+
+UnknownParameters = Annotated[
+    Literal["error", "warn"] | None,
+    Header(alias="Headrace-Unknown-Parameters",
+           description="'error' or 'warn': overrides the server's unknown_parameters setting for this submission "
+           "(headrace's SDK sends 'error', so its typos fail as they do in an embedded workspace)."),
+]
 
 IdempotencyKey = Annotated[
     str | None,

@@ -18,7 +18,14 @@ from fastapi import APIRouter, Query
 
 from headrace.schemas import SubmitRequest, SubmitResponse
 from headrace.server import convert
-from headrace.server.deps import IdempotencyKey, ServicesDep, SubmitBody, Submitter, body_doc
+from headrace.server.deps import (
+    IdempotencyKey,
+    ServicesDep,
+    SubmitBody,
+    Submitter,
+    UnknownParameters,
+    body_doc,
+)
 from headrace.server.errors import BadRequestError
 from headrace.services import endpoints, publishing
 from headrace.services.bundle import Services
@@ -35,19 +42,22 @@ AZURE = "/PipelineRuns"
 @router.post("/pipelines/{pipeline_id}/submit", response_model=SubmitResponse, openapi_extra=DOC)
 @router.post(AZURE + "/PipelineSubmit/{pipeline_id}", response_model=SubmitResponse, openapi_extra=DOC)
 def submit_pipeline(
-    pipeline_id: str, _: Submitter, svc: ServicesDep, body: SubmitBody, key: IdempotencyKey = None
+    pipeline_id: str, _: Submitter, svc: ServicesDep, body: SubmitBody, key: IdempotencyKey = None,
+    unknown: UnknownParameters = None,
 ) -> SubmitResponse:
     """Queue a run of a published pipeline (409 when it is disabled)."""
     run, created = publishing.submit_published(
-        svc, pipeline_id, body.ExperimentName, idempotency_key=key, **convert.submit_options(body)
+        svc, pipeline_id, body.ExperimentName, idempotency_key=key,
+        unknown_parameters=unknown or svc.unknown_parameters, **convert.submit_options(body)
     )
     return convert.submit_response(run, created)
 
 
 def _submit_endpoint(svc: Services, ep: PipelineEndpointRecord, body: SubmitRequest, key: str | None,
-                     version: str | None) -> SubmitResponse:
+                     version: str | None, unknown: str | None) -> SubmitResponse:
     run, created = endpoints.submit_endpoint(
-        svc, ep, body.ExperimentName, pipeline_version=version, idempotency_key=key, **convert.submit_options(body)
+        svc, ep, body.ExperimentName, pipeline_version=version, idempotency_key=key,
+        unknown_parameters=unknown or svc.unknown_parameters, **convert.submit_options(body)
     )
     return convert.submit_response(run, created)
 
@@ -56,37 +66,38 @@ def _submit_endpoint(svc: Services, ep: PipelineEndpointRecord, body: SubmitRequ
 @router.post(AZURE + "/PipelineEndpointSubmit/Id/{endpoint_id}", response_model=SubmitResponse, openapi_extra=DOC)
 def submit_endpoint(
     endpoint_id: str, _: Submitter, svc: ServicesDep, body: SubmitBody, key: IdempotencyKey = None,
-    version: PipelineVersion = None,
+    version: PipelineVersion = None, unknown: UnknownParameters = None,
 ) -> SubmitResponse:
     """Queue a run of the endpoint's default version, or of ``pipelineVersion``."""
-    return _submit_endpoint(svc, endpoints.get_endpoint(svc, endpoint_id), body, key, version)
+    return _submit_endpoint(svc, endpoints.get_endpoint(svc, endpoint_id), body, key, version, unknown)
 
 
 @router.post(AZURE + "/PipelineEndpointSubmit/Id/{endpoint_id}/{pipeline_version}", response_model=SubmitResponse,
              openapi_extra=DOC)
 def submit_endpoint_version(
     endpoint_id: str, pipeline_version: str, _: Submitter, svc: ServicesDep, body: SubmitBody,
-    key: IdempotencyKey = None, version: PipelineVersion = None,
+    key: IdempotencyKey = None, version: PipelineVersion = None, unknown: UnknownParameters = None,
 ) -> SubmitResponse:
     """Queue a run of one version (Azure ML's ``{endpoint}/{version}``)."""
     if version is not None and version != pipeline_version:
         raise BadRequestError(f"two versions given: {pipeline_version!r} in the path and {version!r} in pipelineVersion")
-    return _submit_endpoint(svc, endpoints.get_endpoint(svc, endpoint_id), body, key, pipeline_version)
+    return _submit_endpoint(svc, endpoints.get_endpoint(svc, endpoint_id), body, key, pipeline_version, unknown)
 
 
 @router.post(AZURE + "/PipelineEndpointSubmit/Name", response_model=SubmitResponse, openapi_extra=DOC)
 def submit_endpoint_named(
     name: Annotated[str, Query(min_length=1, description="The endpoint's name.")], _: Submitter, svc: ServicesDep,
     body: SubmitBody, key: IdempotencyKey = None, version: PipelineVersion = None,
+    unknown: UnknownParameters = None,
 ) -> SubmitResponse:
     """Azure ML's ``.../PipelineEndpointSubmit/Name?name=N[&pipelineVersion=V]``."""
-    return _submit_endpoint(svc, endpoints.get_endpoint(svc, name=name), body, key, version)
+    return _submit_endpoint(svc, endpoints.get_endpoint(svc, name=name), body, key, version, unknown)
 
 
 @router.post("/pipeline-endpoints/by-name/{name}/submit", response_model=SubmitResponse, openapi_extra=DOC)
 def submit_endpoint_by_name(
     name: str, _: Submitter, svc: ServicesDep, body: SubmitBody, key: IdempotencyKey = None,
-    version: PipelineVersion = None,
+    version: PipelineVersion = None, unknown: UnknownParameters = None,
 ) -> SubmitResponse:
     """Like ``/pipeline-endpoints/{id}/submit``, naming the endpoint."""
-    return _submit_endpoint(svc, endpoints.get_endpoint(svc, name=name), body, key, version)
+    return _submit_endpoint(svc, endpoints.get_endpoint(svc, name=name), body, key, version, unknown)
