@@ -3,7 +3,14 @@ Azure ML's mount), and the reuse key records it as missing: once data appears, t
 
 from __future__ import annotations
 
-from headrace import DataPath, DataPathComputeBinding, Experiment, Pipeline, PipelineParameter, PythonScriptStep
+from headrace import (
+    DataPath,
+    DataPathComputeBinding,
+    Experiment,
+    Pipeline,
+    PipelineParameter,
+    PythonScriptStep,
+)
 
 PEEK = r'''
 import argparse, os

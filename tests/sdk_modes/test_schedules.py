@@ -112,7 +112,7 @@ def test_list_filters_update_enable_disable_and_delete(ws, published):
     ({"cron": "* * * * *", "status": "Paused"}, "status"),
     ({"datastore": "workspaceblobstore", "data_path_parameter_name": "pipeline_arg"}, "data_path_parameter_name"),
     ({"datastore": "workspaceblobstore", "polling_interval": 0}, "polling_interval"),
-    ({"datastore": "workspaceblobstore", "path_on_datastore": "missing"}, "path_on_datastore"),
+    ({"datastore": "workspaceblobstore", "path_on_datastore": "incoming/old.csv"}, "path_on_datastore"),  # a file
     ({"recurrence": ScheduleRecurrence("Hour", 1), "path_on_datastore": "incoming"}, "path_on_datastore"),
     ({}, "recurrence"),
 ])
