@@ -39,6 +39,7 @@ from headrace.storage.records import (
 from headrace.storage.sql import rows, runs
 from headrace.storage.sql import tables as t
 from headrace.storage.sql.connections import ConnectionMethods
+from headrace.storage.sql.drafts import DraftMethods
 from headrace.storage.sql.endpoints import PipelineEndpointMethods
 from headrace.storage.sql.flows import FlowMethods
 from headrace.storage.sql.published import PublishedPipelineMethods
@@ -65,7 +66,7 @@ _LIST_STEP_METRICS = _LIST_METRICS.where(t.metrics.c.step_run_id == bindparam("s
 
 class SqlMetadataStore(
     RunKeyMethods, PublishedPipelineMethods, PipelineEndpointMethods, TokenMethods, ScheduleMethods,
-    ConnectionMethods, FlowMethods, MetadataStore,
+    ConnectionMethods, FlowMethods, DraftMethods, MetadataStore,
 ):
     """The metadata store in a SQL database.
 
