@@ -9,7 +9,7 @@ import sys
 import headrace
 import headrace.errors as errors
 
-ISSUE_13_NAMES = {"InteractiveLoginAuthentication"}
+ISSUE_13_NAMES = {"InteractiveLoginAuthentication", "PipelineDraft"}
 
 CONTRACT_NAMES = {
     "Workspace", "Experiment", "Pipeline", "PythonScriptStep", "PipelineParameter", "PipelineData",

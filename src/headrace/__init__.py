@@ -19,6 +19,7 @@ _EXPORTS = {
     "InteractiveLoginAuthentication": "headrace.sdk.authentication",
     "Pipeline": "headrace.core.pipeline",
     "PipelineData": "headrace.core.params",
+    "PipelineDraft": "headrace.sdk.draft",
     "PipelineEndpoint": "headrace.sdk.published",
     "PipelineParameter": "headrace.core.params",
     "PipelineRun": "headrace.sdk.runs",

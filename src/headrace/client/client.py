@@ -38,6 +38,7 @@ from headrace.schemas import (
     SubmitResponse,
 )
 from headrace.schemas.datastores import DatastoreList, DatastoreRead, FileList, FileRead
+from headrace.schemas.drafts import PipelineDraftList, PipelineDraftRead
 from headrace.schemas.flows import FlowList, FlowRead
 
 
@@ -208,6 +209,31 @@ class HeadraceClient(ApiSession):
                            params={"pipelineVersion": pipeline_version}, json_body=self._body(body),
                            idempotent=True, headers={"Idempotency-Key": idempotency_key or uuid.uuid4().hex,
                                     "Headrace-Unknown-Parameters": "error"})
+
+    # -- pipeline drafts ------------------------------------------------------------------------
+    def create_draft(self, body: BaseModel) -> PipelineDraftRead:
+        """``POST /pipeline-drafts`` (a ``PipelineDraftCreate``)."""
+        return self._model(PipelineDraftRead, "POST", "/pipeline-drafts", json_body=self._body(body))
+
+    def get_draft(self, draft_id: str) -> PipelineDraftRead:
+        return self._model(PipelineDraftRead, "GET", f"/pipeline-drafts/{seg(draft_id)}")
+
+    def list_drafts(self, tags: Mapping[str, str] | None = None) -> list[PipelineDraftRead]:
+        params = {"tag": [f"{k}={v}" for k, v in (tags or {}).items()]}
+        return self._model(PipelineDraftList, "GET", "/pipeline-drafts", params=params).Value
+
+    def update_draft(self, draft_id: str, body: BaseModel) -> PipelineDraftRead:
+        """``PATCH /pipeline-drafts/{id}`` (a ``PipelineDraftUpdate``)."""
+        return self._model(PipelineDraftRead, "PATCH", f"/pipeline-drafts/{seg(draft_id)}", json_body=self._body(body))
+
+    def delete_draft(self, draft_id: str) -> None:
+        self.request("DELETE", f"/pipeline-drafts/{seg(draft_id)}")
+
+    def submit_draft(self, draft_id: str) -> RunRead:
+        return self._model(RunRead, "POST", f"/pipeline-drafts/{seg(draft_id)}/submit")
+
+    def publish_draft(self, draft_id: str) -> PublishedPipelineRead:
+        return self._model(PublishedPipelineRead, "POST", f"/pipeline-drafts/{seg(draft_id)}/publish")
 
     # -- schedules ------------------------------------------------------------------------------
     def list_schedules(self, active_only: bool = True, pipeline_id: str | None = None,

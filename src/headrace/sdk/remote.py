@@ -30,6 +30,7 @@ from headrace.schemas import (
 )
 from headrace.sdk import wire
 from headrace.sdk.remote_datastore import RemoteDatastore, SnapshotUploads
+from headrace.sdk.remote_drafts import RemoteDrafts
 from headrace.sdk.remote_schedules import RemoteSchedules
 from headrace.storage.records import (
     DatastoreRecord,
@@ -45,8 +46,8 @@ POLL_SECONDS = 0.1
 """First wait between two polls of a run (``wait_for_completion`` backs off to 0.5 s)."""
 
 
-class RemoteBackend(RemoteSchedules):
-    """Serves SDK calls from a headrace server (the schedule calls: ``RemoteSchedules``).
+class RemoteBackend(RemoteSchedules, RemoteDrafts):
+    """Serves SDK calls from a headrace server (the schedule and draft calls: ``RemoteSchedules``, ``RemoteDrafts``).
 
     Args:
         client: the server's client.

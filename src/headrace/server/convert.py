@@ -19,7 +19,9 @@ from headrace.schemas import (
     SubmitResponse,
 )
 from headrace.schemas.datastores import DatastoreRead, FileRead
+from headrace.schemas.drafts import PipelineDraftRead
 from headrace.server.errors import BadRequestError
+from headrace.storage.draft_records import PipelineDraftRecord
 from headrace.storage.records import (
     DatastoreRecord,
     ExperimentRecord,
@@ -167,3 +169,15 @@ def tail(text: str, lines: int | None) -> str:
         return ""
     kept = text.splitlines(keepends=True)[-lines:]
     return "".join(kept)
+
+
+def draft_read(record: PipelineDraftRecord) -> PipelineDraftRead:
+    scalars, paths = split_parameters(record.parameters)
+    return PipelineDraftRead(
+        Id=record.id, Name=record.name, ExperimentName=record.experiment_name, GraphId=record.pipeline_id,
+        Description=record.description, ParameterAssignments=scalars, DataPathAssignments=paths,
+        ContinueRunOnStepFailure=record.continue_on_step_failure, Tags=record.tags, Properties=record.properties,
+        ParentPipelineId=record.parent_pipeline_id, ParentRunId=record.parent_run_id,
+        ParentDraftId=record.parent_draft_id, LastSubmittedRunId=record.last_submitted_run_id,
+        CreatedTime=record.created_at, UpdatedTime=record.updated_at,
+    )

@@ -3,6 +3,7 @@
 from headrace.server.routers import (
     connections,
     datastores,
+    drafts,
     endpoints,
     experiments,
     flows,
@@ -16,6 +17,6 @@ from headrace.server.routers import (
 
 ROUTERS = (
     health.router, pipelines.router, endpoints.router, submit.router, runs.router, experiments.router,
-    datastores.router, schedules.router, remote.router,
+    datastores.router, schedules.router, remote.router, drafts.router,
     flows.router, connections.router,
 )
