@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 
-
 def test_draft_routes(live, published):
     graph_id = live.svc.store.get_published_pipeline(published).pipeline_id
     sub, reader = live.client("submitter"), live.client("reader")
