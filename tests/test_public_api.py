@@ -9,6 +9,8 @@ import sys
 import headrace
 import headrace.errors as errors
 
+ISSUE_13_NAMES = {"InteractiveLoginAuthentication", "PipelineDraft"}
+
 CONTRACT_NAMES = {
     "Workspace", "Experiment", "Pipeline", "PythonScriptStep", "PipelineParameter", "PipelineData",
     "DataPath", "DataPathComputeBinding", "Datastore", "Run", "PipelineRun", "StepRun",
@@ -23,6 +25,10 @@ def test_all_is_sorted_and_resolvable():
 
 def test_contract_names_are_exported():
     assert CONTRACT_NAMES <= set(headrace.__all__)
+
+
+def test_issue_13_runs_and_publishing_names_are_exported():
+    assert ISSUE_13_NAMES <= set(headrace.__all__)
 
 
 def test_unknown_name_raises_attribute_error():

@@ -88,6 +88,24 @@ class AgentSettings(BaseModel):
         return v
 
 
+class ServerSettings(BaseModel):
+    """How the REST API treats what clients send."""
+
+    unknown_parameters: str = Field(
+        default="error",
+        description="What a REST submission whose ParameterAssignments (or DataPathAssignments) name a "
+        "parameter the pipeline does not declare gets: 'error' (400 naming it and the valid ones) or "
+        "'warn' (the run is queued without it, and the warning is recorded on the run).",
+    )
+
+    @field_validator("unknown_parameters")
+    @classmethod
+    def _unknown(cls, v: str) -> str:
+        if v not in ("error", "warn"):
+            raise ValueError("unknown_parameters must be 'error' or 'warn'")
+        return v
+
+
 class Settings(BaseSettings):
     """All settings of a headrace home."""
 
@@ -102,6 +120,7 @@ class Settings(BaseSettings):
         description="fsspec URI of the artifact area (snapshots, logs); default <home>/artifacts.",
     )
     agent: AgentSettings = Field(default_factory=AgentSettings)
+    server: ServerSettings = Field(default_factory=ServerSettings)
     cache_seconds: float = Field(
         default=1.0, ge=0, description="How long published pipelines, endpoints and tokens read from the "
         "store are trusted; a change made by another process (e.g. a token revoked from the CLI) is seen "

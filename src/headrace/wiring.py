@@ -60,6 +60,7 @@ def build_services(settings: Settings) -> Services:
         home=home, store=store, artifacts=artifacts, make_datastore=datastore_maker(home), executor=executor,
         execution=execution,
         agent_in_process=settings.agent.in_process,
+        unknown_parameters=settings.server.unknown_parameters,
         agent_options={
             "lease_seconds": settings.agent.lease_seconds,
             "poll_seconds": settings.agent.poll_seconds,

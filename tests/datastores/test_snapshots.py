@@ -72,6 +72,15 @@ def test_always_ignored_files_do_not_count(src: Path) -> None:
     assert snapshot_hash(src) == before
 
 
+def test_the_workspace_home_in_the_source_folder_is_never_snapshotted(src: Path) -> None:
+    # Azure ML's notebooks use source_directory="." where .headrace (database, token, work folders) lives.
+    before = snapshot_hash(src)
+    (src / ".headrace" / "work").mkdir(parents=True)
+    (src / ".headrace" / "config.json").write_text('{"token": "secret"}')
+    (src / ".headrace" / "work" / "busy.txt").write_text("changes while steps run")
+    assert snapshot_hash(src) == before
+
+
 @pytest.mark.parametrize("ignore_file", [".amlignore", ".headraceignore"])
 def test_ignore_file_patterns(src: Path, ignore_file: str) -> None:
     (src / ignore_file).write_text(

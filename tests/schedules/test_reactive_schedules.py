@@ -151,7 +151,7 @@ def test_enable_rebaselines(svc, published, incoming, clock, scheduler, runs):
         ({"polling_interval": "5"}, ScheduleError, "polling_interval"),
         ({"data_path_parameter_name": "when"}, ScheduleError, "data_path_parameter_name"),
         ({"data_path_parameter_name": "nope"}, ScheduleError, "data_path_parameter_name"),
-        ({"path_on_datastore": "missing"}, ScheduleError, "path_on_datastore"),
+        ({"path_on_datastore": "incoming/old.csv"}, ScheduleError, "path_on_datastore"),  # a file
         ({"path_on_datastore": "../outside"}, PathEscapeError, None),
         ({"path_on_datastore": "incoming/old.csv"}, ScheduleError, "path_on_datastore"),
     ],
@@ -162,6 +162,23 @@ def test_bad_input(svc, published, incoming, clock, options, error, field):
     if field:
         assert info.value.field == field
     assert svc.store.list_schedules() == []
+
+
+def test_folder_that_does_not_exist_yet_is_watched(svc, published, incoming, clock, scheduler, runs):
+    s = create(svc, published, path_on_datastore="later/drop")  # accepted, as in Azure ML
+    assert svc.store.get_schedule_files(s.id) == {}
+    sch = scheduler()
+    assert poll(clock, sch) == []
+    [tick] = svc.store.list_schedule_ticks(s.id)
+    assert tick.outcome is not TickOutcome.FAILED  # not there yet is not an outage
+    touch(incoming.parent / "later" / "drop" / "first.csv")
+    [fired] = poll(clock, sch)
+    assert poll(clock, sch) == []
+    [run] = runs.of(s.id)
+    assert run.id == fired and run.parameters["input_data"]["path"] == "later/drop/first.csv"
+    shutil.rmtree(incoming.parent / "later")  # once files were seen, a vanished folder is an outage again
+    poll(clock, sch)
+    assert svc.store.list_schedule_ticks(s.id)[0].outcome is TickOutcome.FAILED
 
 
 def test_unknown_datastore(svc, published, clock):

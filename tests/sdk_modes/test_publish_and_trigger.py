@@ -70,7 +70,7 @@ def test_pipeline_endpoint_versions_and_archive(ws, pipeline):
                                   description="versioned")
     assert (ep.name, ep.description, ep.default_version, ep.status) == ("PipelineEndpointTest", "versioned", "0",
                                                                         "Active")
-    assert ep.endpoint.endswith(f"/api/v1/pipeline-endpoints/{ep.id}/submit")
+    assert ep.endpoint.endswith(f"/api/v1/PipelineRuns/PipelineEndpointSubmit/Id/{ep.id}")
     with pytest.raises(AlreadyExistsError, match="PipelineEndpointTest"):
         PipelineEndpoint.publish(workspace=ws, name="PipelineEndpointTest", pipeline=published, description="")
 
@@ -112,3 +112,26 @@ def test_pipeline_endpoint_versions_and_archive(ws, pipeline):
     assert PipelineEndpoint.get(workspace=ws, id=ep.id).status == "Disabled"
     with pytest.raises(NotFoundError):
         PipelineEndpoint.get(workspace=ws, id="nope")
+
+
+def test_endpoint_rename_get_all_and_reactivate(ws, pipeline):
+    published = pipeline.publish(name="v1")
+    ep = PipelineEndpoint.publish(workspace=ws, name="Before", pipeline=published, description=None)
+    other = PipelineEndpoint.publish(workspace=ws, name="Other", pipeline=published, description=None)
+    url = ep.endpoint
+    ep.set_name(name="NewName")
+    assert ep.name == "NewName" and ep.endpoint == url  # the id and its URL stay
+    assert PipelineEndpoint.get(workspace=ws, name="NewName").id == ep.id
+    with pytest.raises(NotFoundError):
+        PipelineEndpoint.get(workspace=ws, name="Before")
+    with pytest.raises(AlreadyExistsError, match="Other"):
+        ep.set_name("Other")
+    with pytest.warns(DeprecationWarning, match="PipelineEndpoint.list"):
+        assert {e.name for e in PipelineEndpoint.get_all(ws)} == {"NewName", "Other"}
+    assert [v.version for v in ep.get_all_versions()] == ["0"]
+    assert [p.id for p in ep.get_all_pipelines()] == [published.id]
+
+    other.archive()
+    assert other.status == "Disabled" and other.name != "Other"
+    assert other.reactivate(name="Other") is other
+    assert (other.status, PipelineEndpoint.get(workspace=ws, name="Other").id) == ("Active", other.id)

@@ -112,7 +112,7 @@ def test_list_filters_update_enable_disable_and_delete(ws, published):
     ({"cron": "* * * * *", "status": "Paused"}, "status"),
     ({"datastore": "workspaceblobstore", "data_path_parameter_name": "pipeline_arg"}, "data_path_parameter_name"),
     ({"datastore": "workspaceblobstore", "polling_interval": 0}, "polling_interval"),
-    ({"datastore": "workspaceblobstore", "path_on_datastore": "missing"}, "path_on_datastore"),
+    ({"datastore": "workspaceblobstore", "path_on_datastore": "incoming/old.csv"}, "path_on_datastore"),  # a file
     ({"recurrence": ScheduleRecurrence("Hour", 1), "path_on_datastore": "incoming"}, "path_on_datastore"),
     ({}, "recurrence"),
 ])
@@ -149,3 +149,36 @@ def test_run_on_create_and_the_runs_of_a_schedule(ws, published):
     quiet = Schedule.create(ws, name="quiet", pipeline_id=published.id, experiment_name="Scheduled",
                             cron="0 0 1 1 *")
     assert quiet.get_last_pipeline_run() is None and quiet.get_pipeline_runs() == []
+
+
+def test_schedules_by_pipeline_and_endpoint_and_the_notebook_update(ws, published, tmp_path):
+    ep = PipelineEndpoint.publish(workspace=ws, name="ScheduledEndpoint", pipeline=published, description=None)
+    daily = ScheduleRecurrence(frequency="Day", interval=2, hours=[22], minutes=[30])
+    on_pipeline = Schedule.create(workspace=ws, name="My_Schedule", pipeline_id=published.id,
+                                  experiment_name="Schedule-run-sample", recurrence=daily,
+                                  wait_for_provisioning=True, description="Schedule Run")
+    on_endpoint = Schedule.create_for_pipeline_endpoint(
+        workspace=ws, name="My_Endpoint_Schedule", pipeline_endpoint_id=ep.id, experiment_name="Schedule-run-sample",
+        recurrence=daily, description="Schedule_Run", wait_for_provisioning=True)
+    on_pipeline.disable(wait_for_provisioning=True)
+    assert [s.id for s in Schedule.get_schedules_for_pipeline_id(ws, pipeline_id=published.id)] == [on_pipeline.id]
+    assert [s.id for s in Schedule.get_schedules_for_pipeline_endpoint_id(ws, pipeline_endpoint_id=ep.id)] == [
+        on_endpoint.id]
+    assert Schedule.get_schedules_for_pipeline_id(ws, pipeline_id="nope") == []
+
+    fetched = Schedule.get(ws, on_pipeline.id)
+    fetched.update(name="My_Updated_Schedule", description="Updated_Schedule_Run", status="Active",
+                   wait_for_provisioning=True, recurrence=ScheduleRecurrence(frequency="Hour", interval=2))
+    again = Schedule.get(ws, fetched.id)
+    assert (again.name, again.description, again.status, again.recurrence.frequency) == (
+        "My_Updated_Schedule", "Updated_Schedule_Run", "Active", "Hour")
+
+    # A reactive schedule on the whole datastore, and one on a folder that does not exist yet.
+    whole = Schedule.create(workspace=ws, name="My_Schedule", pipeline_id=published.id,
+                            experiment_name="Schedule-run-sample", datastore=Datastore(workspace=ws, name="workspaceblobstore"),
+                            wait_for_provisioning=True, description="Schedule Run")
+    later = Schedule.create(ws, name="later", pipeline_id=published.id, experiment_name="e",
+                            datastore="workspaceblobstore", path_on_datastore="sample_datapath_for_folder",
+                            data_path_parameter_name="input_data")
+    assert whole.datastore_name == "workspaceblobstore" and later.path_on_datastore == "sample_datapath_for_folder"
+    assert {s.id for s in Schedule.list(ws, pipeline_id=published.id)} >= {whole.id, later.id, on_pipeline.id}

@@ -81,6 +81,19 @@ API: dict[tuple[str, str], Action | None] = {
     ("GET", "/connections/{connection_name}"): A.READ,
     ("PUT", "/connections/{connection_name}"): A.MANAGE_CONNECTIONS,
     ("DELETE", "/connections/{connection_name}"): A.MANAGE_CONNECTIONS,
+    ("PUT", "/pipeline-endpoints/{endpoint_id}/name"): A.MANAGE_ENDPOINTS,
+    ("POST", "/pipeline-endpoints/{endpoint_id}/reactivate"): A.CHANGE_PUBLISHED,
+    ("POST", "/PipelineRuns/PipelineSubmit/{pipeline_id}"): A.SUBMIT_RUN,
+    ("POST", "/PipelineRuns/PipelineEndpointSubmit/Id/{endpoint_id}"): A.SUBMIT_RUN,
+    ("POST", "/PipelineRuns/PipelineEndpointSubmit/Id/{endpoint_id}/{pipeline_version}"): A.SUBMIT_RUN,
+    ("POST", "/PipelineRuns/PipelineEndpointSubmit/Name"): A.SUBMIT_RUN,
+    ("GET", "/pipeline-drafts"): A.READ,
+    ("POST", "/pipeline-drafts"): A.EDIT_DRAFT,
+    ("GET", "/pipeline-drafts/{draft_id}"): A.READ,
+    ("PATCH", "/pipeline-drafts/{draft_id}"): A.EDIT_DRAFT,
+    ("DELETE", "/pipeline-drafts/{draft_id}"): A.EDIT_DRAFT,
+    ("POST", "/pipeline-drafts/{draft_id}/submit"): A.EDIT_DRAFT,
+    ("POST", "/pipeline-drafts/{draft_id}/publish"): A.PUBLISH,
     ("GET", "/datasets"): A.READ,
     ("POST", "/datasets"): A.REGISTER_DATASET,
     ("POST", "/datasets/resolve"): A.READ,
@@ -95,7 +108,7 @@ API: dict[tuple[str, str], Action | None] = {
 # The table the README documents, role by role: what a submitter may not do is an admin's.
 EXPECTED_MINIMUM = {
     Role.READER: {A.READ},
-    Role.SUBMITTER: {A.SUBMIT_RUN, A.CANCEL_RUN, A.SCORE_FLOW, A.UPLOAD_FILE, A.REGISTER_DATASET},
+    Role.SUBMITTER: {A.SUBMIT_RUN, A.CANCEL_RUN, A.SCORE_FLOW, A.UPLOAD_FILE, A.REGISTER_DATASET, A.EDIT_DRAFT},
     Role.ADMIN: {A.REPLACE_FILE, A.PUBLISH, A.MANAGE_ENDPOINTS, A.CHANGE_PUBLISHED, A.MANAGE_SCHEDULES,
                  A.MANAGE_DATASTORES, A.MANAGE_CONNECTIONS, A.UNREGISTER_DATASET},
 }
@@ -108,7 +121,7 @@ def _concrete(path: str) -> str:
     """The path with every parameter naming nothing (the default datastore gets an unknown file)."""
     path = path.replace("/datastores/{name}/files/{path}", "/datastores/workspaceblobstore/files/matrix/new.txt")
     for name in ("pipeline_id", "endpoint_id", "name", "run_id", "step", "step_run_id", "schedule_id",
-                 "flow_name", "connection_name", "dataset_id"):
+                 "flow_name", "connection_name", "dataset_id", "draft_id", "pipeline_version"):
         path = path.replace("{" + name + "}", MISSING)
     return path.replace("{digest}", "0" * 64)
 

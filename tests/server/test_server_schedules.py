@@ -164,7 +164,7 @@ def test_bad_time_schedules_are_400_naming_the_field(live, published, change, ta
 
 @pytest.mark.parametrize(("watch", "target", "code"), [
     ({"DataPathParameterName": "pipeline_arg"}, "data_path_parameter_name", "InvalidSchedule"),
-    ({"PathOnDataStore": "missing"}, "path_on_datastore", "InvalidSchedule"),
+    ({"PathOnDataStore": "incoming/old.csv"}, "path_on_datastore", "InvalidSchedule"),  # a file, not a folder
     ({"PollingInterval": 0}, "polling_interval", "InvalidSchedule"),
     ({"PollingInterval": "often"}, "DataStoreTriggerInfo.PollingInterval", "BadRequest"),
 ])

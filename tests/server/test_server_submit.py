@@ -69,7 +69,7 @@ def test_endpoint_versions_default_and_pipeline_version(live, echo_pipeline):
     ep = admin.post("/pipeline-endpoints", json={"Name": "PipelineEndpointTest", "Description": "d", "PipelineId": v0})
     assert ep.status_code == 200, ep.text
     ep_id = ep.json()["Id"]
-    assert ep.json()["Endpoint"] == f"{live.url}/api/v1/pipeline-endpoints/{ep_id}/submit"
+    assert ep.json()["Endpoint"] == f"{live.url}/api/v1/PipelineRuns/PipelineEndpointSubmit/Id/{ep_id}"
     added = admin.post(f"/pipeline-endpoints/{ep_id}/versions", json={"PipelineId": v1, "MakeDefault": True}).json()
     assert added["DefaultVersion"] == "1" and [v["Version"] for v in added["Versions"]] == ["0", "1"]
     sub = live.client("submitter")

@@ -10,6 +10,7 @@ from headrace.storage.sql import SqlMetadataStore
 from .conformance import StoreConformance
 from .conformance_connections import ConnectionConformance
 from .conformance_datasets import DatasetConformance
+from .conformance_drafts import DraftConformance
 from .conformance_flows import FlowConformance
 from .conformance_publishing import PublishingConformance
 from .conformance_run_keys import RunKeyConformance
@@ -28,7 +29,7 @@ if not PG_ADMIN_URL and not IN_CI:  # under CI=true the pg_admin_engine fixture 
 
 
 class TestPostgresStore(StoreConformance, PublishingConformance, RunKeyConformance, ScheduleConformance,
-                        ConnectionConformance, FlowConformance, DatasetConformance, SqlStoreChecks):
+                        ConnectionConformance, FlowConformance, DatasetConformance, DraftConformance, SqlStoreChecks):
     __test__ = True  # the bases opt out of collection
 
     @pytest.fixture

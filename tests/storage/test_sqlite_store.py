@@ -14,6 +14,7 @@ from headrace.storage.sql.connection import BUSY_TIMEOUT_MS, create_store_engine
 from .conformance import StoreConformance
 from .conformance_connections import ConnectionConformance
 from .conformance_datasets import DatasetConformance
+from .conformance_drafts import DraftConformance
 from .conformance_flows import FlowConformance
 from .conformance_publishing import PublishingConformance
 from .conformance_run_keys import RunKeyConformance
@@ -22,7 +23,7 @@ from .sql_checks import SqlStoreChecks
 
 
 class TestSqliteStore(StoreConformance, PublishingConformance, RunKeyConformance, ScheduleConformance,
-                      ConnectionConformance, FlowConformance, DatasetConformance, SqlStoreChecks):
+                      ConnectionConformance, FlowConformance, DatasetConformance, DraftConformance, SqlStoreChecks):
     __test__ = True  # the bases opt out of collection
 
     @pytest.fixture
@@ -31,7 +32,7 @@ class TestSqliteStore(StoreConformance, PublishingConformance, RunKeyConformance
 
 
 class TestInMemorySqliteStore(StoreConformance, PublishingConformance, RunKeyConformance, ScheduleConformance,
-                              ConnectionConformance, FlowConformance, DatasetConformance):
+                              ConnectionConformance, FlowConformance, DatasetConformance, DraftConformance):
     __test__ = True  # the bases opt out of collection
 
     @pytest.fixture

@@ -39,6 +39,7 @@ from headrace.schemas import (
     SubmitResponse,
 )
 from headrace.schemas.datastores import DatastoreList, DatastoreRead, FileList, FileRead
+from headrace.schemas.drafts import PipelineDraftList, PipelineDraftRead
 from headrace.schemas.flows import FlowList, FlowRead
 
 
@@ -163,7 +164,8 @@ class HeadraceClient(DatasetCalls, ApiSession):
         """``POST /pipelines/{id}/submit`` with a ``SubmitRequest`` (the Azure ML v1 body)."""
         return self._model(SubmitResponse, "POST", f"/pipelines/{seg(pipeline_id)}/submit",
                            json_body=self._body(body), idempotent=True,
-                           headers={"Idempotency-Key": idempotency_key or uuid.uuid4().hex})
+                           headers={"Idempotency-Key": idempotency_key or uuid.uuid4().hex,
+                                    "Headrace-Unknown-Parameters": "error"})
 
     # -- pipeline endpoints ---------------------------------------------------------------------
     def list_endpoints(self, active_only: bool = True) -> list[PipelineEndpointRead]:
@@ -188,6 +190,14 @@ class HeadraceClient(DatasetCalls, ApiSession):
         return self._model(PipelineEndpointRead, "PUT", f"/pipeline-endpoints/{seg(endpoint_id)}/default-version",
                            json_body={"Version": str(version)})
 
+    def rename_endpoint(self, endpoint_id: str, name: str) -> PipelineEndpointRead:
+        return self._model(PipelineEndpointRead, "PUT", f"/pipeline-endpoints/{seg(endpoint_id)}/name",
+                           json_body={"Name": name})
+
+    def reactivate_endpoint(self, endpoint_id: str, name: str) -> PipelineEndpointRead:
+        return self._model(PipelineEndpointRead, "POST", f"/pipeline-endpoints/{seg(endpoint_id)}/reactivate",
+                           json_body={"Name": name})
+
     def set_endpoint_status(self, endpoint_id: str, action: str) -> PipelineEndpointRead:
         """``action``: ``enable``, ``disable`` or ``archive``."""
         return self._model(PipelineEndpointRead, "POST", f"/pipeline-endpoints/{seg(endpoint_id)}/{action}",
@@ -198,7 +208,33 @@ class HeadraceClient(DatasetCalls, ApiSession):
         """``POST /pipeline-endpoints/{id}/submit[?pipelineVersion=N]`` with a ``SubmitRequest``."""
         return self._model(SubmitResponse, "POST", f"/pipeline-endpoints/{seg(endpoint_id)}/submit",
                            params={"pipelineVersion": pipeline_version}, json_body=self._body(body),
-                           idempotent=True, headers={"Idempotency-Key": idempotency_key or uuid.uuid4().hex})
+                           idempotent=True, headers={"Idempotency-Key": idempotency_key or uuid.uuid4().hex,
+                                    "Headrace-Unknown-Parameters": "error"})
+
+    # -- pipeline drafts ------------------------------------------------------------------------
+    def create_draft(self, body: BaseModel) -> PipelineDraftRead:
+        """``POST /pipeline-drafts`` (a ``PipelineDraftCreate``)."""
+        return self._model(PipelineDraftRead, "POST", "/pipeline-drafts", json_body=self._body(body))
+
+    def get_draft(self, draft_id: str) -> PipelineDraftRead:
+        return self._model(PipelineDraftRead, "GET", f"/pipeline-drafts/{seg(draft_id)}")
+
+    def list_drafts(self, tags: Mapping[str, str] | None = None) -> list[PipelineDraftRead]:
+        params = {"tag": [f"{k}={v}" for k, v in (tags or {}).items()]}
+        return self._model(PipelineDraftList, "GET", "/pipeline-drafts", params=params).Value
+
+    def update_draft(self, draft_id: str, body: BaseModel) -> PipelineDraftRead:
+        """``PATCH /pipeline-drafts/{id}`` (a ``PipelineDraftUpdate``)."""
+        return self._model(PipelineDraftRead, "PATCH", f"/pipeline-drafts/{seg(draft_id)}", json_body=self._body(body))
+
+    def delete_draft(self, draft_id: str) -> None:
+        self.request("DELETE", f"/pipeline-drafts/{seg(draft_id)}")
+
+    def submit_draft(self, draft_id: str) -> RunRead:
+        return self._model(RunRead, "POST", f"/pipeline-drafts/{seg(draft_id)}/submit")
+
+    def publish_draft(self, draft_id: str) -> PublishedPipelineRead:
+        return self._model(PublishedPipelineRead, "POST", f"/pipeline-drafts/{seg(draft_id)}/publish")
 
     # -- schedules ------------------------------------------------------------------------------
     def list_schedules(self, active_only: bool = True, pipeline_id: str | None = None,

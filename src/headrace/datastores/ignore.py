@@ -24,8 +24,9 @@ from pathlib import Path
 
 from headrace.errors import DatastoreError
 
-ALWAYS_IGNORED = ("__pycache__", ".git", "*.pyc")
-"""Patterns applied before those of the ignore files."""
+ALWAYS_IGNORED = ("__pycache__", ".git", "*.pyc", ".headrace")
+"""Patterns applied before those of the ignore files (``.headrace``: a workspace home in a source folder,
+as with Azure ML's source_directory=".", holds the database and the token, never code)."""
 
 IGNORE_FILES = (".amlignore", ".headraceignore")
 """Files whose patterns are applied, in this order, when present at the folder's top."""

@@ -168,15 +168,16 @@ class LocalComputeTarget(c.ComputeTarget):
     def _stage_input(self, name: str, binding: c.DataBinding, workdir: Path, log: list[str]) -> str:
         ds = self.resolve_datastore(binding.datastore)
         local = ds.local_path(binding.path)
+        dest = workdir / "inputs" / name / (Path(binding.path).name or name)
         if not (os.path.exists(local) if local else ds.exists(binding.path)):
-            raise _MissingInput(
-                f"input {name!r} not found: nothing at {binding.path!r} in datastore {binding.datastore!r}; "
-                "upload the data first or pass another path"
-            )
+            # Azure ML mounts the datastore, so a path with nothing there reaches the script as a path that
+            # does not exist; the script decides (the reuse key records the input as missing).
+            log.append(f"input {name}: nothing at {binding.path!r} in datastore {binding.datastore!r}; "
+                       "given as a path that does not exist")
+            return local or str(dest)
         if binding.mode == "mount" and local:
             log.append(f"input {name}: {local} (read in place)")
             return local
-        dest = workdir / "inputs" / name / (Path(binding.path).name or name)
         size = ds.download(binding.path, str(dest))
         log.append(f"input {name}: downloaded {size} bytes to {dest}")
         return str(dest)
@@ -313,10 +314,6 @@ class LocalComputeTarget(c.ComputeTarget):
                 f.write(text)
         if self.artifacts.local_path(task.log_path) is None:
             self.artifacts.upload(str(log_dir), task.log_path, overwrite=True)
-
-
-class _MissingInput(HeadraceError):
-    pass
 
 
 def _jsonl(path: Path) -> list[dict]:

@@ -13,7 +13,7 @@ from headrace import clock
 from headrace.datastores.base import Datastore
 from headrace.datastores.fingerprint import fingerprint
 from headrace.engine import compute as c
-from headrace.errors import HeadraceError
+from headrace.errors import DatastoreError, HeadraceError
 from headrace.storage.records import MetricRecord, RunRecord, StepRunRecord
 
 DEFAULT_DATASTORE = "workspaceblobstore"
@@ -26,6 +26,10 @@ class StepSetupError(HeadraceError):
 def output_path(run_id: str, step: str, output: str) -> str:
     """Run-scoped datastore path of a step output."""
     return f"headrace/runs/{run_id}/{step}/{output}"
+
+
+MISSING = "missing"
+"""The reuse-key fingerprint of a data path input where nothing exists: when data appears, the key changes."""
 
 
 def log_path(run_id: str, step_run_id: str) -> str:
@@ -89,9 +93,19 @@ def build_task(
             ds_name, path = value["datastore"], value["path"]
         else:
             ds_name, path = spec["datastore"], spec["path"]
-        fp = fingerprint(resolve_datastore(ds_name), path, small_file_bytes)
-        log.append(f"input {name} fingerprint: {_describe_fingerprint(fp)}")
         inputs[name] = c.DataBinding(ds_name, path, spec.get("mode", "mount"))
+        ds = resolve_datastore(ds_name)
+        try:
+            fp = fingerprint(ds, path, small_file_bytes)
+        except DatastoreError:
+            if ds.exists(path):
+                raise
+            # As under Azure ML's mount: the script gets the path, which does not exist (yet).
+            log.append(f"input {name}: nothing at {path!r} in datastore {ds_name!r} yet; the script gets a "
+                       "path that does not exist")
+            fingerprints[name] = f"{ds_name}:{path}:{MISSING}"
+            continue
+        log.append(f"input {name} fingerprint: {_describe_fingerprint(fp)}")
         fingerprints[name] = f"{ds_name}:{path}:{fp['digest']}"
     outputs = {
         name: c.DataBinding(loc["datastore"], loc["path"])

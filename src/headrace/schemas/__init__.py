@@ -230,6 +230,12 @@ class DefaultVersionUpdate(_Request):
     Version: str
 
 
+class EndpointNameUpdate(_Request):
+    """``PUT /pipeline-endpoints/{id}/name`` and ``POST .../reactivate``: the endpoint's (new) name."""
+
+    Name: str
+
+
 class RunPublish(_Request):
     """``POST /runs/{id}/publish``: publish the graph a run executed."""
 

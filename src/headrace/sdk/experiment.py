@@ -24,27 +24,48 @@ class Experiment:
         self,
         config: Any,
         pipeline_parameters: Mapping[str, Any] | None = None,
-        continue_on_step_failure: bool = False,
+        continue_on_step_failure: bool | None = None,
         regenerate_outputs: bool = False,
         tags: Mapping[str, str] | None = None,
         description: str | None = None,
+        pipeline_version: str | None = None,
         **kwargs: Any,
     ):
-        """Queue a run of ``config`` (a ``Pipeline``) and return its ``PipelineRun`` at once (status Queued).
+        """Queue a run of ``config`` and return its ``PipelineRun`` at once (status Queued).
+
+        ``config`` is a ``Pipeline``, a ``PublishedPipeline`` or a ``PipelineEndpoint`` (its default
+        version, or ``pipeline_version``), as in Azure ML. ``continue_on_step_failure`` left None
+        means False for a pipeline and the published setting for the others.
 
         Raises:
             DefinitionError: the pipeline is invalid (every problem listed).
             ParameterError: an unknown parameter (valid ones listed) or a value of the wrong type.
+            ConfigError: an argument that does not apply to ``config``.
         """
+        from headrace.sdk.published import PipelineEndpoint, PublishedPipeline
         from headrace.sdk.runs import PipelineRun
 
         if kwargs:
             raise ConfigError(f"unexpected argument(s) to submit: {', '.join(sorted(kwargs))}")
+        if pipeline_version is not None and not isinstance(config, PipelineEndpoint):
+            raise ConfigError("pipeline_version applies to a PipelineEndpoint only")
+        if regenerate_outputs and isinstance(config, PublishedPipeline | PipelineEndpoint):
+            raise ConfigError("regenerate_outputs applies to a Pipeline only; a published pipeline's runs "
+                              "follow its steps' allow_reuse")
+        if isinstance(config, PublishedPipeline):
+            return config.submit(self.workspace, self.name, pipeline_parameters=pipeline_parameters,
+                                 continue_on_step_failure=continue_on_step_failure, tags=tags,
+                                 description=description)
+        if isinstance(config, PipelineEndpoint):
+            return config.submit(self.name, pipeline_parameters=pipeline_parameters,
+                                 pipeline_version=pipeline_version, tags=tags, description=description,
+                                 continue_on_step_failure=continue_on_step_failure)
         if not hasattr(config, "graph"):
-            raise ConfigError(f"cannot submit {type(config).__name__}: pass a Pipeline")
+            raise ConfigError(f"cannot submit {type(config).__name__}: pass a Pipeline, a PublishedPipeline "
+                              "or a PipelineEndpoint")
         record = self.workspace._backend.submit_pipeline(
             config, self.name, pipeline_parameters=pipeline_parameters,
-            continue_on_step_failure=continue_on_step_failure, regenerate_outputs=regenerate_outputs,
+            continue_on_step_failure=bool(continue_on_step_failure), regenerate_outputs=regenerate_outputs,
             tags=tags, description=description,
         )
         return PipelineRun(self, record.id, _record=record)

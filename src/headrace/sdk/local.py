@@ -22,11 +22,13 @@ from headrace.logs import get_logger
 from headrace.sdk.wire import RUN_PAGE
 from headrace.services import cloud_datastores
 from headrace.services import datastores as ds_service
+from headrace.services import drafts as draft_service
 from headrace.services import endpoints as ep_service
 from headrace.services import publishing as pub_service
 from headrace.services import runs as run_service
 from headrace.services import schedules as schedule_service
 from headrace.services.bundle import Services
+from headrace.storage.draft_records import PipelineDraftRecord
 from headrace.storage.records import (
     DatastoreRecord,
     EntityStatus,
@@ -201,6 +203,12 @@ class LocalBackend:
     def archive_endpoint(self, endpoint_id: str) -> PipelineEndpointRecord:
         return ep_service.archive(self.svc, endpoint_id)
 
+    def rename_endpoint(self, endpoint_id: str, name: str) -> PipelineEndpointRecord:
+        return ep_service.rename(self.svc, endpoint_id, name)
+
+    def reactivate_endpoint(self, endpoint_id: str, name: str) -> PipelineEndpointRecord:
+        return ep_service.reactivate(self.svc, endpoint_id, name)
+
     def submit_endpoint(self, endpoint_id: str, experiment_name: str, **options: Any) -> RunRecord:
         if self.svc.agent_in_process:
             self.ensure_agent()
@@ -208,6 +216,37 @@ class LocalBackend:
         run, _ = ep_service.submit_endpoint(self.svc, ep, experiment_name, **options)
         self._submitted.append(run.id)
         return run
+
+    # -- pipeline drafts -------------------------------------------------------------------
+    def create_draft(self, pipeline: Any, **options: Any) -> PipelineDraftRecord:
+        graph = run_service.freeze_pipeline(self.svc, pipeline)
+        return draft_service.create_draft(self.svc, pipeline_id=graph.id, **options)
+
+    def clone_draft(self, **source: Any) -> PipelineDraftRecord:
+        return draft_service.clone_draft(self.svc, **source)
+
+    def get_draft(self, draft_id: str) -> PipelineDraftRecord:
+        return self.svc.store.get_pipeline_draft(draft_id)
+
+    def list_drafts(self, tags: dict[str, str] | None = None) -> list[PipelineDraftRecord]:
+        return self.svc.store.list_pipeline_drafts(tags=tags)
+
+    def update_draft(self, draft_id: str, pipeline: Any = None, **options: Any) -> PipelineDraftRecord:
+        graph_id = None if pipeline is None else run_service.freeze_pipeline(self.svc, pipeline).id
+        return draft_service.update_draft(self.svc, draft_id, pipeline_id=graph_id, **options)
+
+    def submit_draft(self, draft_id: str) -> RunRecord:
+        if self.svc.agent_in_process:
+            self.ensure_agent()
+        run = draft_service.submit_draft(self.svc, draft_id)
+        self._submitted.append(run.id)
+        return run
+
+    def publish_draft(self, draft_id: str) -> PublishedPipelineRecord:
+        return draft_service.publish_draft(self.svc, draft_id)
+
+    def delete_draft(self, draft_id: str) -> None:
+        draft_service.delete_draft(self.svc, draft_id)
 
     # -- schedules -------------------------------------------------------------------------
     def create_schedule(self, **fields: Any) -> ScheduleRecord:
@@ -237,7 +276,7 @@ class LocalBackend:
         return self.svc.store.list_schedule_ticks(schedule_id, limit=limit)
 
     def endpoint_url(self, endpoint_id: str) -> str:
-        return f"{self.base_url()}/api/v1/pipeline-endpoints/{endpoint_id}/submit"
+        return f"{self.base_url()}/api/v1/PipelineRuns/PipelineEndpointSubmit/Id/{endpoint_id}"
 
     def pipeline_url(self, published_id: str) -> str:
         return f"{self.base_url()}/api/v1/pipelines/{published_id}/submit"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Mapping
 from typing import Any
 
@@ -128,7 +129,8 @@ class PipelineEndpoint:
 
     @property
     def endpoint(self) -> str:
-        """``{server}/api/v1/pipeline-endpoints/{id}/submit``."""
+        """``{server}/api/v1/PipelineRuns/PipelineEndpointSubmit/Id/{id}``, Azure ML's shape: append
+        ``/{version}`` for a version, or replace ``Id/{id}`` by ``Name?name=N[&pipelineVersion=V]``."""
         return self.workspace._backend.endpoint_url(self.id)
 
     @property
@@ -159,6 +161,13 @@ class PipelineEndpoint:
         if max_results <= 0:
             return []
         return [PipelineEndpoint(workspace, r) for r in workspace._backend.list_endpoints(active_only)][:max_results]
+
+    @staticmethod
+    def get_all(workspace: Any, active_only: bool = True) -> list[PipelineEndpoint]:
+        """Deprecated alias of ``list`` (as in Azure ML)."""
+        warnings.warn("PipelineEndpoint.get_all is deprecated; use PipelineEndpoint.list", DeprecationWarning,
+                      stacklevel=2)
+        return PipelineEndpoint.list(workspace, active_only=active_only)
 
     # -- versions ------------------------------------------------------------------------
     def add(self, pipeline: Any) -> None:
@@ -202,15 +211,22 @@ class PipelineEndpoint:
         pipelines = [v.pipeline for v in self.list_versions()]
         return [p for p in pipelines if p.status == "Active"] if active_only else pipelines
 
+    get_all_versions = list_versions
+    get_all_pipelines = list_pipelines  # Azure ML's older names
+
     # -- control -------------------------------------------------------------------------
     def submit(self, experiment_name: str, pipeline_parameters: Mapping[str, Any] | None = None,
-               pipeline_version: str | None = None, tags: Mapping[str, str] | None = None,
-               description: str | None = None):
-        """Run the default version (or ``pipeline_version``); returns its ``PipelineRun``."""
+               parent_run_id: str | None = None, pipeline_version: str | None = None,
+               tags: Mapping[str, str] | None = None, description: str | None = None,
+               continue_on_step_failure: bool | None = None):
+        """Run the default version (or ``pipeline_version``); returns its ``PipelineRun``.
+
+        ``parent_run_id`` is accepted for Azure ML's signature; headrace runs have no parent run.
+        """
         record = self.workspace._backend.submit_endpoint(
             self.id, experiment_name, pipeline_parameters=pipeline_parameters,
             pipeline_version=None if pipeline_version is None else str(pipeline_version), tags=tags,
-            description=description,
+            description=description, continue_on_step_failure=continue_on_step_failure,
         )
         return _run(self.workspace, record)
 
@@ -223,6 +239,23 @@ class PipelineEndpoint:
     def archive(self) -> None:
         """Disable the endpoint and free its name."""
         self._record = self.workspace._backend.archive_endpoint(self.id)
+
+    def reactivate(self, name: str) -> PipelineEndpoint:
+        """Enable an archived endpoint again under ``name``; returns it.
+
+        Raises:
+            AlreadyExistsError: another endpoint has this name.
+        """
+        self._record = self.workspace._backend.reactivate_endpoint(self.id, name)
+        return self
+
+    def set_name(self, name: str) -> None:
+        """Rename the endpoint; its id and its URL by id stay.
+
+        Raises:
+            AlreadyExistsError: another endpoint has this name.
+        """
+        self._record = self.workspace._backend.rename_endpoint(self.id, name)
 
     def __repr__(self) -> str:
         return f"PipelineEndpoint(id={self.id!r}, name={self.name!r}, default_version={self.default_version!r})"

@@ -30,6 +30,7 @@ from headrace.schemas import (
 )
 from headrace.sdk import wire
 from headrace.sdk.remote_datastore import RemoteDatastore, SnapshotUploads
+from headrace.sdk.remote_drafts import RemoteDrafts
 from headrace.sdk.remote_schedules import RemoteSchedules
 from headrace.storage.records import (
     DatastoreRecord,
@@ -45,8 +46,8 @@ POLL_SECONDS = 0.1
 """First wait between two polls of a run (``wait_for_completion`` backs off to 0.5 s)."""
 
 
-class RemoteBackend(RemoteSchedules):
-    """Serves SDK calls from a headrace server (the schedule calls: ``RemoteSchedules``).
+class RemoteBackend(RemoteSchedules, RemoteDrafts):
+    """Serves SDK calls from a headrace server (the schedule and draft calls: ``RemoteSchedules``, ``RemoteDrafts``).
 
     Args:
         client: the server's client.
@@ -227,6 +228,12 @@ class RemoteBackend(RemoteSchedules):
 
     def archive_endpoint(self, endpoint_id: str) -> PipelineEndpointRecord:
         return self._endpoint(self.client.set_endpoint_status(endpoint_id, "archive"))
+
+    def rename_endpoint(self, endpoint_id: str, name: str) -> PipelineEndpointRecord:
+        return self._endpoint(self.client.rename_endpoint(endpoint_id, name))
+
+    def reactivate_endpoint(self, endpoint_id: str, name: str) -> PipelineEndpointRecord:
+        return self._endpoint(self.client.reactivate_endpoint(endpoint_id, name))
 
     def submit_endpoint(self, endpoint_id: str, experiment_name: str, *, pipeline_version: str | None = None,
                         **options: Any) -> RunRecord:

@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Any
 
 from headrace.errors import DatastoreError, NotFoundError
+from headrace.sdk import run_details
 from headrace.storage.records import RunRecord, StepRunRecord
 
 
@@ -41,6 +42,33 @@ class Run:
     @property
     def tags(self) -> dict[str, str]:
         return dict(self._refresh().tags)
+
+    @property
+    def properties(self) -> dict[str, Any]:
+        return dict(self._refresh().properties)
+
+    def get_tags(self) -> dict[str, str]:
+        """The run's tags (name -> value)."""
+        return self.tags
+
+    def get_properties(self) -> dict[str, Any]:
+        """The run's properties (immutable name -> value pairs set when it was queued)."""
+        return self.properties
+
+    def get_file_names(self) -> list[str]:
+        """The files kept with this run (a step run's logs; a pipeline run keeps none of its own)."""
+        return []
+
+    def _read_file(self, name: str) -> str:
+        raise NotFoundError("run file", name, "this run keeps no files")
+
+    def download_file(self, name: str, output_file_path: str | Path | None = None) -> str:
+        """Copy the run file ``name`` to ``output_file_path`` (default: its base name here); returns the path.
+
+        Raises:
+            NotFoundError: no such file (the run's files are listed).
+        """
+        return run_details.download(self.get_file_names(), self._read_file, name, output_file_path)
 
 
 class PipelineRun(Run):
@@ -78,20 +106,32 @@ class PipelineRun(Run):
         return dict(self._record.parameters)
 
     def get_details(self) -> dict[str, Any]:
+        """Azure ML's details dict (``runId``, ``status``, ``startTimeUtc``, ``endTimeUtc`` once ended,
+        ``properties``, ``inputDatasets``, ``warnings`` when any...) plus headrace's ``experimentName``,
+        ``pipelineId``, ``publishedPipelineId``, ``parameters``, ``tags``, ``createdTimeUtc``, ``runSource``."""
         r = self._refresh()
-        return {
-            "runId": r.id, "status": r.status.value, "experimentName": r.experiment_name,
-            "pipelineId": r.pipeline_id, "parameters": r.parameters, "tags": r.tags,
-            "createdTime": r.created_at.isoformat(), "startTime": r.started_at and r.started_at.isoformat(),
-            "endTime": r.ended_at and r.ended_at.isoformat(), "error": r.error, "runSource": r.run_source,
-        }
+        return run_details.details(r, target=None, extra={
+            "experimentName": r.experiment_name, "pipelineId": r.pipeline_id,
+            "publishedPipelineId": r.published_pipeline_id, "parameters": r.parameters, "tags": r.tags,
+            "createdTimeUtc": run_details.utc(r.created_at), "runSource": r.run_source,
+        })
 
     # -- steps ---------------------------------------------------------------------------
     def get_steps(self) -> list[StepRun]:
         """The step runs of this run, in topological order."""
         return [StepRun(self, rec) for rec in self._backend.list_step_runs(self.id)]
 
-    get_children = get_steps
+    def get_children(self, recursive: bool = False, tags: str | dict[str, str] | None = None,
+                     properties: str | dict[str, Any] | None = None, type: str | None = None,  # noqa: A002
+                     status: str | None = None) -> list[StepRun]:
+        """The step runs, filtered as Azure ML filters children: by tag or property (a name, or
+        ``{name: value}`` pairs), by ``type`` (``azureml.StepRun``) and by ``status``. Step runs have
+        no children, so ``recursive`` changes nothing."""
+        if type is not None and type not in ("azureml.StepRun", "StepRun"):
+            return []
+        return [s for s in self.get_steps()
+                if run_details.matches(s._record.tags, tags) and run_details.matches(s._record.properties, properties)
+                and (status is None or s._record.status.value == status)]
 
     def find_step_run(self, name: str) -> list[StepRun]:
         """The step runs named ``name`` (a list, as in Azure ML)."""
@@ -184,6 +224,23 @@ class StepRun(Run):
         return self._backend.read_step_log(self._refresh(), "execution")
 
     get_job_log = get_execution_log
+
+    def get_details(self) -> dict[str, Any]:
+        """Azure ML's details dict for this step run (see ``PipelineRun.get_details``), with
+        ``logFiles`` naming its logs and headrace's ``name``, ``exitCode``, ``reusedRunId``."""
+        r = self._refresh()
+        return run_details.details(r, target=None, extra={
+            "logFiles": dict.fromkeys(self.get_file_names(), ""), "name": r.name, "exitCode": r.exit_code,
+            "reusedRunId": r.reused_from, "parentRunId": r.run_id, "tags": r.tags,
+        })
+
+    def get_file_names(self) -> list[str]:
+        """The step's logs, under Azure ML's names (``logs/azureml/stdoutlogs.txt``, ``stderrlogs.txt``,
+        ``executionlogs.txt``)."""
+        return list(run_details.STEP_LOG_FILES)
+
+    def _read_file(self, name: str) -> str:
+        return self._backend.read_step_log(self._refresh(), run_details.STEP_LOG_FILES[name])
 
     def get_metrics(self) -> dict[str, Any]:
         """name -> last value logged, or the list of values for a series."""

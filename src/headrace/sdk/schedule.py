@@ -190,6 +190,16 @@ class Schedule:
         warnings.warn("Schedule.get_all is deprecated; use Schedule.list", DeprecationWarning, stacklevel=2)
         return Schedule.list(workspace, active_only, pipeline_id, pipeline_endpoint_id)
 
+    @staticmethod
+    def get_schedules_for_pipeline_id(workspace: Any, pipeline_id: str) -> list[Schedule]:
+        """Every schedule (active or disabled) of the published pipeline ``pipeline_id``."""
+        return Schedule.list(workspace, active_only=False, pipeline_id=pipeline_id)
+
+    @staticmethod
+    def get_schedules_for_pipeline_endpoint_id(workspace: Any, pipeline_endpoint_id: str) -> list[Schedule]:
+        """Every schedule (active or disabled) of the pipeline endpoint ``pipeline_endpoint_id``."""
+        return Schedule.list(workspace, active_only=False, pipeline_endpoint_id=pipeline_endpoint_id)
+
     def refresh(self) -> Schedule:
         self._record = self.workspace._backend.get_schedule(self.id)
         return self

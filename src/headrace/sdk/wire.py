@@ -21,6 +21,8 @@ from headrace.schemas import (
     StepRunRead,
 )
 from headrace.schemas.datastores import DatastoreRead
+from headrace.schemas.drafts import PipelineDraftRead
+from headrace.storage.draft_records import PipelineDraftRecord
 from headrace.storage.records import (
     DatastoreRecord,
     EndpointVersion,
@@ -143,3 +145,15 @@ def split_assignments(values: Mapping[str, Any] | None) -> tuple[dict[str, Any],
         else:
             scalars[name] = value
     return scalars, paths
+
+
+def draft_record(d: PipelineDraftRead) -> PipelineDraftRecord:
+    parameters: dict[str, Any] = dict(d.ParameterAssignments)
+    parameters.update({k: _datapath(v) for k, v in d.DataPathAssignments.items()})
+    return PipelineDraftRecord(
+        id=d.Id, name=d.Name, experiment_name=d.ExperimentName, pipeline_id=d.GraphId, created_at=d.CreatedTime,
+        updated_at=d.UpdatedTime, description=d.Description, parameters=parameters,
+        continue_on_step_failure=d.ContinueRunOnStepFailure, tags=dict(d.Tags), properties=dict(d.Properties),
+        parent_pipeline_id=d.ParentPipelineId, parent_run_id=d.ParentRunId, parent_draft_id=d.ParentDraftId,
+        last_submitted_run_id=d.LastSubmittedRunId,
+    )

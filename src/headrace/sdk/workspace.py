@@ -49,6 +49,7 @@ class Workspace:
 
             _backend = local_backend(load_settings(home=home, db_url=db_url))
         self._backend = _backend
+        self._token = token  # for InteractiveLoginAuthentication(workspace=...)
 
     @classmethod
     def from_config(cls, path: str | os.PathLike[str] | None = None) -> Workspace:

@@ -19,7 +19,9 @@ from headrace.schemas import (
     SubmitResponse,
 )
 from headrace.schemas.datastores import DatastoreRead, FileRead
+from headrace.schemas.drafts import PipelineDraftRead
 from headrace.server.errors import BadRequestError
+from headrace.storage.draft_records import PipelineDraftRecord
 from headrace.storage.records import (
     DatastoreRecord,
     ExperimentRecord,
@@ -131,10 +133,16 @@ def published_read(record: PublishedPipelineRecord, graph: dict[str, Any], base_
     )
 
 
+def endpoint_url(base_url: str, endpoint_id: str) -> str:
+    """A pipeline endpoint's URL in Azure ML's shape (``.../PipelineEndpointSubmit/Id/{id}``): code that
+    appends ``/{version}`` or swaps ``Id...`` for ``Name?name=...`` reaches the routes of ``routers/submit``."""
+    return f"{base_url}/api/v1/PipelineRuns/PipelineEndpointSubmit/Id/{endpoint_id}"
+
+
 def endpoint_read(record: PipelineEndpointRecord, base_url: str) -> PipelineEndpointRead:
     return PipelineEndpointRead(
         Id=record.id, Name=record.name, Description=record.description, Status=record.status.value,
-        DefaultVersion=record.default_version, Endpoint=f"{base_url}/api/v1/pipeline-endpoints/{record.id}/submit",
+        DefaultVersion=record.default_version, Endpoint=endpoint_url(base_url, record.id),
         Versions=[EndpointVersionRead(Version=v.version, PipelineId=v.published_pipeline_id, AddedTime=v.added_at)
                   for v in record.versions],
         CreatedTime=record.created_at, UpdatedTime=record.updated_at,
@@ -161,3 +169,15 @@ def tail(text: str, lines: int | None) -> str:
         return ""
     kept = text.splitlines(keepends=True)[-lines:]
     return "".join(kept)
+
+
+def draft_read(record: PipelineDraftRecord) -> PipelineDraftRead:
+    scalars, paths = split_parameters(record.parameters)
+    return PipelineDraftRead(
+        Id=record.id, Name=record.name, ExperimentName=record.experiment_name, GraphId=record.pipeline_id,
+        Description=record.description, ParameterAssignments=scalars, DataPathAssignments=paths,
+        ContinueRunOnStepFailure=record.continue_on_step_failure, Tags=record.tags, Properties=record.properties,
+        ParentPipelineId=record.parent_pipeline_id, ParentRunId=record.parent_run_id,
+        ParentDraftId=record.parent_draft_id, LastSubmittedRunId=record.last_submitted_run_id,
+        CreatedTime=record.created_at, UpdatedTime=record.updated_at,
+    )

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Awaitable, Callable
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any, Literal, TypeVar
 
 from fastapi import Depends, Header, Request, Security
 from fastapi.security import HTTPBearer
@@ -87,6 +87,14 @@ ManageSchedules = Annotated[Caller, allowed(Action.MANAGE_SCHEDULES)]
 ManageDatastores = Annotated[Caller, allowed(Action.MANAGE_DATASTORES)]
 ManageConnections = Annotated[Caller, allowed(Action.MANAGE_CONNECTIONS)]
 UnregisterDataset = Annotated[Caller, allowed(Action.UNREGISTER_DATASET)]
+EditDraft = Annotated[Caller, allowed(Action.EDIT_DRAFT)]
+
+UnknownParameters = Annotated[
+    Literal["error", "warn"] | None,
+    Header(alias="Headrace-Unknown-Parameters",
+           description="'error' or 'warn': overrides the server's unknown_parameters setting for this submission "
+           "(headrace's SDK sends 'error', so its typos fail as they do in an embedded workspace)."),
+]
 
 IdempotencyKey = Annotated[
     str | None,

@@ -47,6 +47,7 @@ class Services:
         execution: execution limits and defaults.
         on_queued: callbacks told the id of every newly queued run (wakes in-process agents).
         agent_in_process: whether an embedded SDK process starts its own agent on submit.
+        unknown_parameters: "error" or "warn": what a REST submission naming an undeclared parameter gets.
     """
 
     home: Path
@@ -57,6 +58,7 @@ class Services:
     execution: ExecutionSettings
     agent_options: dict = field(default_factory=dict)
     agent_in_process: bool = True
+    unknown_parameters: str = "error"
     on_queued: list[Callable[[str], None]] = field(default_factory=list)
     # Checks run before disabling a published pipeline / endpoint; each returns the names of the
     # active schedules that block it (the schedules service registers itself here).

@@ -90,6 +90,30 @@ def set_status(svc: Services, endpoint_id: str, status: EntityStatus) -> Pipelin
     return svc.store.update_pipeline_endpoint(endpoint_id, status=status, updated_at=clock.now())
 
 
+def rename(svc: Services, endpoint_id: str, name: str) -> PipelineEndpointRecord:
+    """Give the endpoint a new name (``PipelineEndpoint.set_name``); its id and URL by id stay.
+
+    Raises:
+        AlreadyExistsError: another endpoint has this name.
+        ConfigError: an empty or too long name.
+    """
+    check_name("pipeline endpoint", name)
+    ep = svc.store.get_pipeline_endpoint(endpoint_id)
+    if ep.name == name:
+        return ep
+    return svc.store.update_pipeline_endpoint(endpoint_id, name=name, updated_at=clock.now())
+
+
+def reactivate(svc: Services, endpoint_id: str, name: str) -> PipelineEndpointRecord:
+    """Enable an (archived) endpoint again under ``name``.
+
+    Raises:
+        AlreadyExistsError: another endpoint has this name.
+    """
+    ep = rename(svc, endpoint_id, name)
+    return set_status(svc, ep.id, EntityStatus.ACTIVE)
+
+
 def archive(svc: Services, endpoint_id: str) -> PipelineEndpointRecord:
     """Disable the endpoint and free its name (it is renamed ``<name>~archived~<id prefix>``)."""
     ep = set_status(svc, endpoint_id, EntityStatus.DISABLED)

@@ -10,6 +10,9 @@ from headrace.errors import HeadraceError, ParameterError, ParameterTypeError, U
 from headrace.services.bundle import Services
 from headrace.services.datastores import get_datastore
 
+WARNINGS_PROPERTY = "headrace.warnings"
+"""Run property holding the warnings recorded when the run was queued (one per line)."""
+
 _TYPE_NAMES = {"int": "an integer", "float": "a number", "bool": "a boolean", "str": "a string",
                "datapath": "a data path ({DataStoreName, RelativePath})"}
 
@@ -45,6 +48,19 @@ def resolve_parameters(
         if spec["type"] == "datapath":
             _check_datapath(svc, name, values[name])
     return values
+
+
+def drop_unknown(declared: Mapping[str, Any], overrides: Mapping[str, Any] | None) -> tuple[dict[str, Any], str | None]:
+    """(the overrides of declared parameters, a warning naming the others or None): the lenient
+    reading of a submission, for servers set to ``unknown_parameters = "warn"``."""
+    overrides = dict(overrides or {})
+    unknown = sorted(set(overrides) - set(declared))
+    if not unknown:
+        return overrides, None
+    valid = ", ".join(sorted(declared)) or "(this pipeline has no parameters)"
+    warning = (f"unknown pipeline parameter(s) ignored: {', '.join(repr(u) for u in unknown)}; "
+               f"valid parameters: {valid}")
+    return {k: v for k, v in overrides.items() if k not in unknown}, warning
 
 
 def convert(type_name: str, name: str, value: Any, default: Any = None) -> Any:

@@ -6,7 +6,7 @@ holds (``ci``, ``nightly``), not a person, and tokens are rotated: an object tie
 that created it would become unmanageable the day that token is revoked.
 
 The line is drawn at what others rely on. A submitter *starts* work (submits runs, scores flows,
-cancels runs) and *adds* data (uploads files that do not exist yet, registers datasets: their
+cancels runs, edits and runs pipeline drafts: unpublished, nobody else's work runs them) and *adds* data (uploads files that do not exist yet, registers datasets: their
 versions are immutable and pinned, so a new one replaces nothing). Anything that changes what
 runs unattended or what a shared name stands for is an admin's: publishing (a published pipeline
 or flow is callable by every submitter), endpoints and their default version (what every caller
@@ -39,6 +39,7 @@ class Action(str, Enum):
     MANAGE_DATASTORES = "register a datastore"
     MANAGE_CONNECTIONS = "create, change or delete a connection"
     UNREGISTER_DATASET = "unregister a dataset"
+    EDIT_DRAFT = "create, change, delete or run a pipeline draft"
 
 
 MINIMUM_ROLE: dict[Action, Role] = {
@@ -56,6 +57,7 @@ MINIMUM_ROLE: dict[Action, Role] = {
     Action.MANAGE_DATASTORES: Role.ADMIN,
     Action.MANAGE_CONNECTIONS: Role.ADMIN,
     Action.UNREGISTER_DATASET: Role.ADMIN,
+    Action.EDIT_DRAFT: Role.SUBMITTER,
 }
 
 

@@ -13,9 +13,10 @@ from headrace import clock
 from headrace.datastores.snapshots import store_snapshot
 from headrace.engine.runner import log_path
 from headrace.errors import ConfigError, DefinitionError, HeadraceError, NotFoundError
+from headrace.logs import get_logger
 from headrace.services.bundle import Services
 from headrace.services.datastores import DEFAULT_DATASTORE, get_datastore
-from headrace.services.parameters import resolve_parameters
+from headrace.services.parameters import WARNINGS_PROPERTY, drop_unknown, resolve_parameters
 from headrace.storage.records import (
     MetricRecord,
     PipelineRecord,
@@ -24,6 +25,8 @@ from headrace.storage.records import (
     StepRunRecord,
     StepStatus,
 )
+
+logger = get_logger(__name__)
 
 IDEMPOTENCY_WINDOW = timedelta(hours=24)
 LOG_NAMES = {"stdout": "stdout.txt", "stderr": "stderr.txt", "execution": "execution.log"}
@@ -115,18 +118,27 @@ def submit_frozen(
     return_created: bool = False,
     run_id: str | None = None,
     schedule_fire: tuple[str, str] | None = None,
+    unknown_parameters: str = "error",
 ) -> Any:
     """Queue a run of a stored pipeline: the run and all its step runs are recorded before anything starts.
 
     With ``idempotency_key``, a repeat within ``IDEMPOTENCY_WINDOW`` returns the first run instead
     (racing repeats included). ``schedule_fire`` = (schedule id, fire key) does the same for a
     schedule's fire, with no time window. With ``return_created``, returns (run, created).
+    ``unknown_parameters="warn"`` drops undeclared parameters instead of refusing them and records
+    the warning in the run's ``headrace.warnings`` property (the REST routes pass the server's setting).
 
     Raises:
         ParameterError: an unknown parameter or a value of the wrong type.
         ConfigError: an invalid experiment name.
     """
     _check_experiment_name(experiment_name)
+    properties = dict(properties or {})
+    if unknown_parameters == "warn":
+        pipeline_parameters, warning = drop_unknown(pipeline.graph["parameters"], pipeline_parameters)
+        if warning:
+            logger.warning("run for experiment %s: %s", experiment_name, warning)
+            properties[WARNINGS_PROPERTY] = warning
     parameters = resolve_parameters(svc, pipeline.graph["parameters"], pipeline_parameters)
     experiment = svc.store.get_or_create_experiment(experiment_name)
     now = clock.now()
@@ -136,7 +148,7 @@ def submit_frozen(
         status=RunStatus.QUEUED, created_at=now, parameters=parameters,
         tags={str(k): str(v) for k, v in (tags or {}).items()}, description=description,
         run_source=run_source, continue_on_step_failure=bool(continue_on_step_failure),
-        regenerate_outputs=bool(regenerate_outputs), properties=dict(properties or {}),
+        regenerate_outputs=bool(regenerate_outputs), properties=properties,
         published_pipeline_id=published_pipeline_id, pipeline_endpoint_id=pipeline_endpoint_id,
         pipeline_endpoint_version=pipeline_endpoint_version,
         schedule_id=schedule_fire[0] if schedule_fire else None,

@@ -120,11 +120,10 @@ def watch_trigger(svc: Services, declared: Mapping[str, Mapping[str, Any]], opti
     ds = get_datastore(svc, ds_name)
     path = (options.get("path_on_datastore") or "").strip("/")
     ds.uri(path)  # PathEscapeError for a path leaving the datastore
-    if path and not ds.is_dir(path):
-        if ds.exists(path):
-            raise ScheduleError(f"{path!r} is a file in datastore {ds_name!r}, not a folder; watch its folder",
-                                field="path_on_datastore")
-        raise ScheduleError(f"folder {path!r} does not exist in datastore {ds_name!r}; create it first",
+    # A folder that does not exist yet is watched all the same (Azure ML accepts it): its files fire once
+    # it appears. A file is not a folder, though.
+    if path and ds.exists(path) and not ds.is_dir(path):
+        raise ScheduleError(f"{path!r} is a file in datastore {ds_name!r}, not a folder; watch its folder",
                             field="path_on_datastore")
     param = options.get("data_path_parameter_name")
     if param is not None:
@@ -139,8 +138,12 @@ def watch_trigger(svc: Services, declared: Mapping[str, Mapping[str, Any]], opti
             "batch": bool(options.get("batch", False))}
 
 
-def list_watched(svc: Services, trigger: Mapping[str, Any]) -> dict[str, str]:
+def list_watched(svc: Services, trigger: Mapping[str, Any], missing_ok: bool = False) -> dict[str, str]:
     """The files a datastore watch sees now: path -> version.
+
+    Args:
+        missing_ok: a watched folder that does not exist holds no files (at creation, and while
+            the watch has seen no file yet), instead of an error.
 
     Raises:
         DatastoreError: the store cannot be listed, the watched folder vanished (a local mount
@@ -153,7 +156,7 @@ def list_watched(svc: Services, trigger: Mapping[str, Any]) -> dict[str, str]:
     files = ds.versions(path, recursive=trigger["recursive"])
     if path and path in files:  # a listing of a file is the file itself
         raise DatastoreError(f"watched folder {path!r} is not a folder: a file is there now")
-    if not files and path and not ds.exists(path):
+    if not files and path and not missing_ok and not ds.exists(path):
         raise DatastoreError(f"watched folder {path!r} is missing")
     return files
 

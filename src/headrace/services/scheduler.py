@@ -243,7 +243,8 @@ class Scheduler:
         before = f"rev {rev}, {len(cursor)} file(s)"
         base = {"next_fire_at": next_poll, "lease_owner": None, "lease_expires_at": None}
         try:
-            listing = sched.list_watched(self.svc, trigger)
+            # Nothing seen yet (the folder may not exist yet): a missing folder is just empty.
+            listing = sched.list_watched(self.svc, trigger, missing_ok=not cursor)
         except HeadraceError as exc:
             if isinstance(exc, StoreError):
                 raise

@@ -107,7 +107,7 @@ def create_schedule(
         kind, trigger = ScheduleKind.RECURRENCE, rec.to_dict()
     else:
         kind, trigger = ScheduleKind.DATASTORE, watch_trigger(svc, declared, {"datastore": datastore, **watch})
-        files = list_watched(svc, trigger)  # files present now never fire
+        files = list_watched(svc, trigger, missing_ok=True)  # files present now never fire
     now = clock.now()
     record = ScheduleRecord(
         id=uuid.uuid4().hex, name=name, kind=kind, status=state, experiment_name=experiment_name,
@@ -168,7 +168,7 @@ def _restart(svc: Services, record: ScheduleRecord, changes: dict[str, Any]) -> 
     changes["next_fire_at"] = first_fire(fresh, now)
     changes["failures"] = 0
     if fresh.kind is ScheduleKind.DATASTORE:
-        baseline = list_watched(svc, fresh.trigger)
+        baseline = list_watched(svc, fresh.trigger, missing_ok=True)
         old = svc.store.get_schedule_files(record.id)
         # A person's change overrides any scheduler's lease (changes clear it): no owner condition.
         updated = svc.store.save_schedule_state(

@@ -14,6 +14,7 @@ from datetime import datetime
 from typing import Any
 
 from headrace.storage.base_datasets import DatasetStore
+from headrace.storage.base_drafts import DraftStore
 from headrace.storage.base_flows import FlowStore
 from headrace.storage.base_publishing import PublishingStore
 from headrace.storage.base_schedules import ScheduleStore
@@ -30,11 +31,12 @@ from headrace.storage.records import (
 )
 
 
-class MetadataStore(PublishingStore, ScheduleStore, FlowStore, DatasetStore, ABC):
+class MetadataStore(PublishingStore, ScheduleStore, FlowStore, DatasetStore, DraftStore, ABC):
     """Where every run, step run and metric is recorded before and while it executes.
 
-    The methods of published pipelines and endpoints, schedules, and prompt flows are declared in
-    ``PublishingStore``, ``ScheduleStore`` and ``FlowStore`` (``base_*.py`` beside this module).
+    The methods of published pipelines and endpoints, schedules, prompt flows and pipeline drafts are
+    declared in ``PublishingStore``, ``ScheduleStore``, ``FlowStore`` and ``DraftStore`` (``base_*.py``
+    beside this module).
     """
 
     # -- experiments ---------------------------------------------------------------------

@@ -4,6 +4,7 @@ from headrace.server.routers import (
     connections,
     datasets,
     datastores,
+    drafts,
     endpoints,
     experiments,
     flows,
@@ -17,6 +18,6 @@ from headrace.server.routers import (
 
 ROUTERS = (
     health.router, pipelines.router, endpoints.router, submit.router, runs.router, experiments.router,
-    datastores.router, schedules.router, remote.router,
+    datastores.router, schedules.router, remote.router, drafts.router,
     flows.router, connections.router, datasets.router,
 )

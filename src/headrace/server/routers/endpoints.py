@@ -8,13 +8,22 @@ from fastapi import APIRouter, Depends, Query
 
 from headrace.schemas import (
     DefaultVersionUpdate,
+    EndpointNameUpdate,
     EndpointVersionCreate,
     PipelineEndpointCreate,
     PipelineEndpointList,
     PipelineEndpointRead,
 )
 from headrace.server import convert
-from headrace.server.deps import BaseUrl, ManageEndpoints, Reader, ServicesDep, body_doc, json_body
+from headrace.server.deps import (
+    BaseUrl,
+    ChangePublished,
+    ManageEndpoints,
+    Reader,
+    ServicesDep,
+    body_doc,
+    json_body,
+)
 from headrace.services import endpoints
 from headrace.storage.records import EntityStatus
 
@@ -82,3 +91,21 @@ def disable_endpoint(endpoint_id: str, _: ManageEndpoints, svc: ServicesDep, bas
 def archive_endpoint(endpoint_id: str, _: ManageEndpoints, svc: ServicesDep, base: BaseUrl) -> Read:
     """Disable the endpoint and free its name."""
     return convert.endpoint_read(endpoints.archive(svc, endpoint_id), base)
+
+
+@router.put("/{endpoint_id}/name", response_model=Read, openapi_extra=body_doc(EndpointNameUpdate))
+def rename_endpoint(
+    endpoint_id: str, _: ManageEndpoints, svc: ServicesDep, base: BaseUrl,
+    body: Annotated[EndpointNameUpdate, Depends(json_body(EndpointNameUpdate))],
+) -> Read:
+    """Rename the endpoint (``PipelineEndpoint.set_name``; 409 if another endpoint has the name)."""
+    return convert.endpoint_read(endpoints.rename(svc, endpoint_id, body.Name), base)
+
+
+@router.post("/{endpoint_id}/reactivate", response_model=Read, openapi_extra=body_doc(EndpointNameUpdate))
+def reactivate_endpoint(
+    endpoint_id: str, _: ChangePublished, svc: ServicesDep, base: BaseUrl,
+    body: Annotated[EndpointNameUpdate, Depends(json_body(EndpointNameUpdate))],
+) -> Read:
+    """Enable an archived endpoint again under ``Name``."""
+    return convert.endpoint_read(endpoints.reactivate(svc, endpoint_id, body.Name), base)

@@ -40,6 +40,7 @@ from headrace.storage.sql import rows, runs
 from headrace.storage.sql import tables as t
 from headrace.storage.sql.connections import ConnectionMethods
 from headrace.storage.sql.datasets import DatasetMethods
+from headrace.storage.sql.drafts import DraftMethods
 from headrace.storage.sql.endpoints import PipelineEndpointMethods
 from headrace.storage.sql.flows import FlowMethods
 from headrace.storage.sql.published import PublishedPipelineMethods
@@ -66,7 +67,7 @@ _LIST_STEP_METRICS = _LIST_METRICS.where(t.metrics.c.step_run_id == bindparam("s
 
 class SqlMetadataStore(
     RunKeyMethods, PublishedPipelineMethods, PipelineEndpointMethods, TokenMethods, ScheduleMethods,
-    ConnectionMethods, FlowMethods, DatasetMethods, MetadataStore,
+    ConnectionMethods, FlowMethods, DatasetMethods, DraftMethods, MetadataStore,
 ):
     """The metadata store in a SQL database.
 

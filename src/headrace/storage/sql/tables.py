@@ -43,6 +43,7 @@ __all__ = [
     "flows",
     "metadata",
     "metrics",
+    "pipeline_drafts",
     "pipeline_endpoints",
     "pipeline_runs",
     "pipelines",
@@ -226,6 +227,27 @@ published_pipelines = Table(
     Column("continue_on_step_failure", Boolean),
     _id("source_run_id"),
     Index(None, "status", "created_at"),
+    Index(None, "created_at", "id"),
+)
+
+pipeline_drafts = Table(  # added in 0007
+    "pipeline_drafts",
+    metadata,
+    _id(primary_key=True),
+    Column("name", String(255), nullable=False),
+    Column("experiment_name", String(255), nullable=False),
+    _id("pipeline_id", ForeignKey("pipelines.id"), nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+    Column("description", Text),
+    Column("parameters", JSON, nullable=False),
+    Column("continue_on_step_failure", Boolean),
+    Column("tags", JSON, nullable=False),
+    Column("properties", JSON, nullable=False),
+    _id("parent_pipeline_id"),
+    _id("parent_run_id"),
+    _id("parent_draft_id"),
+    _id("last_submitted_run_id"),
     Index(None, "created_at", "id"),
 )
 
