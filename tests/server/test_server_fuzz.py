@@ -58,7 +58,10 @@ def _operations() -> list[tuple[str, str]]:
     """(method, path) of every documented operation, read from an app that serves nothing."""
     doc = create_app(None).openapi()  # type: ignore[arg-type] - building the document needs no services
     found = [(m.upper(), p) for p, ops in doc["paths"].items() for m in ops]
-    return [op for op in found if op != ("POST", "/api/v1/datastores")]
+    # Registering datastores reaches out to folders and hosts the fuzzer names; deleting one removes the
+    # fixture's: both are covered by their own tests.
+    skip = {("POST", "/api/v1/datastores"), ("POST", "/api/v1/datastores/cloud"), ("DELETE", "/api/v1/datastores/{name}")}
+    return [op for op in found if op not in skip]
 
 
 @pytest.mark.parametrize("method, path", _operations(), ids=[f"{m} {p}" for m, p in _operations()])

@@ -94,6 +94,8 @@ API: dict[tuple[str, str], Action | None] = {
     ("DELETE", "/pipeline-drafts/{draft_id}"): A.EDIT_DRAFT,
     ("POST", "/pipeline-drafts/{draft_id}/submit"): A.EDIT_DRAFT,
     ("POST", "/pipeline-drafts/{draft_id}/publish"): A.PUBLISH,
+    ("POST", "/datastores/cloud"): A.MANAGE_DATASTORES,
+    ("DELETE", "/datastores/{name}"): A.MANAGE_DATASTORES,
     ("GET", "/datasets"): A.READ,
     ("POST", "/datasets"): A.REGISTER_DATASET,
     ("POST", "/datasets/resolve"): A.READ,

@@ -61,9 +61,9 @@ def test_datastores_page_browses_folders_and_never_shows_a_secret(page, live) ->
         pytest.skip("HEADRACE_TEST_AZURE_CONNECTION_STRING unset (scripts/emulators.sh)")
     _tables(live)
     endpoint = AZURE.split("BlobEndpoint=")[1].rstrip(";")
-    public, secret = cloud_datastores.azure_options("devstoreaccount1", account_key=AZURE_KEY, endpoint=endpoint)
-    cloud_datastores.register(live.svc, "blobs", "azure_blob", "abfs://ui-blobs", public, secret,
-                              create_if_not_exists=True)
+    cloud_datastores.register(live.svc, "blobs", "azure_blob", {
+        "container_name": "ui-blobs", "account_name": "devstoreaccount1", "account_key": AZURE_KEY,
+        "endpoint": endpoint}, create_if_not_exists=True)
     sign_in(page, live.url, live.tokens["reader"])
     page.goto(f"{live.url}/datastores")
     blobs = page.locator("tr[data-name='blobs']")

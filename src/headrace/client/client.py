@@ -291,6 +291,16 @@ class HeadraceClient(DatasetCalls, ApiSession):
         return self._model(DatastoreRead, "POST", "/datastores", json_body={"Name": name, "Path": path},
                            idempotent=True)
 
+    def register_cloud_datastore(self, name: str, kind: str, fields: Mapping[str, Any], *, overwrite: bool = False,
+                                 create_if_not_exists: bool = False) -> DatastoreRead:
+        """Register a cloud datastore (its secrets travel once, in this request, and are stored encrypted)."""
+        body = {"Name": name, "Kind": kind, "Fields": {k: str(v) for k, v in fields.items() if v not in (None, "")},
+                "Overwrite": overwrite, "CreateIfNotExists": create_if_not_exists}
+        return self._model(DatastoreRead, "POST", "/datastores/cloud", json_body=body)
+
+    def unregister_datastore(self, name: str) -> None:
+        self.request("DELETE", f"/datastores/{seg(name)}")
+
     def list_files(self, name: str, prefix: str = "", recursive: bool = True) -> list[FileRead]:
         return self._model(FileList, "GET", f"/datastores/{seg(name)}/files",
                            params={"prefix": prefix, "recursive": recursive}).Value

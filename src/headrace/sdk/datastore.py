@@ -77,12 +77,10 @@ class Datastore:
         Example:
             >>> Datastore.register_azure_blob_container(ws, "raw", "raw-data", "myaccount", account_key=key)
         """
-        from headrace.services.cloud_datastores import azure_options
-
-        public, secret = azure_options(account_name, account_key=account_key, sas_token=sas_token,
-                                       protocol=protocol, endpoint=endpoint)
-        workspace._backend.register_cloud_datastore(datastore_name, "azure_blob", f"abfs://{container_name}",
-                                                    public, secret, overwrite, create_if_not_exists)
+        fields = {"container_name": container_name, "account_name": account_name, "sas_token": sas_token,
+                  "account_key": account_key, "protocol": protocol, "endpoint": endpoint}
+        workspace._backend.register_cloud_datastore(datastore_name, "azure_blob", fields, overwrite,
+                                                    create_if_not_exists)
         return Datastore(workspace, datastore_name)
 
     @staticmethod
@@ -103,13 +101,10 @@ class Datastore:
             DatastoreError: the file system cannot be reached.
             AlreadyExistsError: the name is taken and ``overwrite`` is False.
         """
-        from headrace.services.cloud_datastores import azure_options
-
-        public, secret = azure_options(account_name, account_key=account_key, tenant_id=tenant_id,
-                                       client_id=client_id, client_secret=client_secret, protocol=protocol,
-                                       endpoint=endpoint)
-        workspace._backend.register_cloud_datastore(datastore_name, "adls_gen2", f"abfs://{filesystem}",
-                                                    public, secret, overwrite, False)
+        fields = {"filesystem": filesystem, "account_name": account_name, "account_key": account_key,
+                  "tenant_id": tenant_id, "client_id": client_id, "client_secret": client_secret,
+                  "protocol": protocol, "endpoint": endpoint}
+        workspace._backend.register_cloud_datastore(datastore_name, "adls_gen2", fields, overwrite, False)
         return Datastore(workspace, datastore_name)
 
     @staticmethod
@@ -128,12 +123,9 @@ class Datastore:
             >>> Datastore.register_s3(ws, "lake", "my-bucket", endpoint_url="http://127.0.0.1:9000",
             ...                       key="minio", secret="minio123")
         """
-        from headrace.services.cloud_datastores import s3_options
-
-        public, sealed = s3_options(endpoint_url=endpoint_url, key=key, secret=secret, region=region)
-        root = f"s3://{bucket}/{prefix.strip('/')}" if prefix.strip("/") else f"s3://{bucket}"
-        workspace._backend.register_cloud_datastore(datastore_name, "s3", root, public, sealed, overwrite,
-                                                    create_if_not_exists)
+        fields = {"bucket": bucket, "prefix": prefix, "endpoint_url": endpoint_url, "key": key, "secret": secret,
+                  "region": region}
+        workspace._backend.register_cloud_datastore(datastore_name, "s3", fields, overwrite, create_if_not_exists)
         return Datastore(workspace, datastore_name)
 
     @staticmethod

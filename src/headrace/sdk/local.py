@@ -311,9 +311,9 @@ class LocalBackend:
     def list_datastores(self) -> list[DatastoreRecord]:
         return ds_service.list_datastores(self.svc)
 
-    def register_cloud_datastore(self, name: str, kind: str, root_uri: str, public: dict, secret: dict,
-                                 overwrite: bool, create: bool) -> DatastoreRecord:
-        return cloud_datastores.register(self.svc, name, kind, root_uri, public, secret, overwrite=overwrite,
+    def register_cloud_datastore(self, name: str, kind: str, fields: dict, overwrite: bool,
+                                 create: bool) -> DatastoreRecord:
+        return cloud_datastores.register(self.svc, name, kind, fields, overwrite=overwrite,
                                          create_if_not_exists=create)
 
     def unregister_datastore(self, name: str) -> None:

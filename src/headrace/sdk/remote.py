@@ -290,6 +290,20 @@ class RemoteBackend(RemoteSchedules, RemoteDrafts):
             record = self._datastore_records.get(name)
         return record or self._fetch_datastore(name)
 
+    def register_cloud_datastore(self, name: str, kind: str, fields: dict, overwrite: bool,
+                                 create: bool) -> DatastoreRecord:
+        """Register a cloud datastore on the server (it reaches the store, so the server needs the network)."""
+        record = wire.datastore_record(self.client.register_cloud_datastore(
+            name, kind, fields, overwrite=overwrite, create_if_not_exists=create))
+        with self._lock:
+            self._datastore_records[name] = record
+        return record
+
+    def unregister_datastore(self, name: str) -> None:
+        self.client.unregister_datastore(name)
+        with self._lock:
+            self._datastore_records.pop(name, None)
+
     def register_local_datastore(self, name: str, path: str) -> DatastoreRecord:
         """Register a folder *of the server's machine* as a datastore."""
         record = wire.datastore_record(self.client.register_datastore(name, path))

@@ -92,7 +92,8 @@ def experiment_record(e: ExperimentRead) -> ExperimentRecord:
 
 
 def datastore_record(d: DatastoreRead) -> DatastoreRecord:
-    return DatastoreRecord(name=d.Name, kind=d.Kind, root_uri=d.RootUri, options={}, created_at=d.CreatedTime)
+    options = {"storage": dict(d.Options)} if d.Options else {}  # what may be shown; secrets stay on the server
+    return DatastoreRecord(name=d.Name, kind=d.Kind, root_uri=d.RootUri, options=options, created_at=d.CreatedTime)
 
 
 def _schedule_trigger(s: ScheduleRead, kind: ScheduleKind) -> dict[str, Any]:

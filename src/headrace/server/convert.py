@@ -154,7 +154,10 @@ def experiment_read(record: ExperimentRecord) -> ExperimentRead:
 
 
 def datastore_read(record: DatastoreRecord) -> DatastoreRead:
-    return DatastoreRead(Name=record.name, Kind=record.kind, RootUri=record.root_uri, CreatedTime=record.created_at)
+    from headrace.services.cloud_datastores import public_options
+
+    return DatastoreRead(Name=record.name, Kind=record.kind, RootUri=record.root_uri, CreatedTime=record.created_at,
+                         Options=public_options(record))
 
 
 def file_read(info: FileInfo) -> FileRead:

@@ -141,7 +141,7 @@ def public_options(record: DatastoreRecord) -> dict[str, Any]:
     if record.kind not in CLOUD_KINDS:
         return {}
     shown = dict(record.options.get("storage") or {})
-    shown["has_secret"] = bool(record.options.get("secret"))
+    shown.setdefault("has_secret", bool(record.options.get("secret")))
     return shown
 
 
@@ -170,13 +170,53 @@ def _require(record: DatastoreRecord) -> None:
 
 # -- use cases ------------------------------------------------------------------------------------------
 
+#: The fields each kind takes (Azure ML's parameter names; ``endpoint_url``, ``key``, ``secret`` are S3's).
+FIELDS = {
+    "azure_blob": {"container_name", "account_name", "account_key", "sas_token", "protocol", "endpoint"},
+    "adls_gen2": {"filesystem", "account_name", "account_key", "tenant_id", "client_id", "client_secret",
+                  "protocol", "endpoint"},
+    "s3": {"bucket", "prefix", "endpoint_url", "key", "secret", "region"},
+}
+_ROOT_FIELD = {"azure_blob": "container_name", "adls_gen2": "filesystem", "s3": "bucket"}
 
-def register(svc: Services, name: str, kind: str, root_uri: str, public: dict[str, Any], secret: dict[str, Any],
-             *, overwrite: bool = False, create_if_not_exists: bool = False) -> DatastoreRecord:
-    """Register (or, with ``overwrite``, re-register) a cloud datastore after reaching it once.
+
+def build(kind: str, fields: dict[str, Any]) -> tuple[str, dict[str, Any], dict[str, Any]]:
+    """``(root_uri, public options, secret options)`` of a registration, from Azure ML-style fields.
 
     Raises:
-        ConfigError: an invalid name.
+        ConfigError: an unknown kind, an unknown or missing field (naming the valid ones).
+    """
+    if kind not in FIELDS:
+        raise ConfigError(f"unknown datastore kind {kind!r}; use one of {', '.join(CLOUD_KINDS)}")
+    given = {k: v for k, v in fields.items() if v not in (None, "")}
+    unknown = sorted(set(given) - FIELDS[kind])
+    if unknown:
+        raise ConfigError(f"a {kind} datastore takes {', '.join(sorted(FIELDS[kind]))}; not {', '.join(unknown)}")
+    root = str(given.get(_ROOT_FIELD[kind], "")).strip("/")
+    if not root or "/" in root:
+        raise ConfigError(f"{_ROOT_FIELD[kind]} is required: the name of the {kind.replace('_', ' ')} "
+                          f"{'bucket' if kind == 's3' else 'container'}")
+    if kind == "s3":
+        public, secret = s3_options(endpoint_url=given.get("endpoint_url"), key=given.get("key"),
+                                    secret=given.get("secret"), region=given.get("region"))
+        prefix = str(given.get("prefix", "")).strip("/")
+        return (f"s3://{root}/{prefix}" if prefix else f"s3://{root}"), public, secret
+    public, secret = azure_options(given.get("account_name", ""), account_key=given.get("account_key"),
+                                   sas_token=given.get("sas_token"), tenant_id=given.get("tenant_id"),
+                                   client_id=given.get("client_id"), client_secret=given.get("client_secret"),
+                                   protocol=given.get("protocol"), endpoint=given.get("endpoint"))
+    return f"abfs://{root}", public, secret
+
+
+def register(svc: Services, name: str, kind: str, fields: dict[str, Any], *, overwrite: bool = False,
+             create_if_not_exists: bool = False) -> DatastoreRecord:
+    """Register (or, with ``overwrite``, re-register) a cloud datastore after reaching it once.
+
+    Args:
+        fields: see ``FIELDS`` and ``build``.
+
+    Raises:
+        ConfigError: an invalid name, kind or field.
         AlreadyExistsError: the name is taken and ``overwrite`` is False.
         DatastoreError: the store cannot be reached with these settings (the message names the datastore and
             never holds a secret).
@@ -184,6 +224,7 @@ def register(svc: Services, name: str, kind: str, root_uri: str, public: dict[st
     from headrace.services.datastores import check_name
 
     check_name(name)
+    root_uri, public, secret = build(kind, fields)
     try:
         existing = svc.store.get_datastore(name)
     except NotFoundError:

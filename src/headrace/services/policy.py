@@ -36,7 +36,7 @@ class Action(str, Enum):
     MANAGE_ENDPOINTS = "create or change a pipeline endpoint"
     CHANGE_PUBLISHED = "enable, disable or set the default version of a published pipeline or flow"
     MANAGE_SCHEDULES = "create, change, enable, disable or delete a schedule"
-    MANAGE_DATASTORES = "register a datastore"
+    MANAGE_DATASTORES = "register or unregister a datastore"
     MANAGE_CONNECTIONS = "create, change or delete a connection"
     UNREGISTER_DATASET = "unregister a dataset"
     EDIT_DRAFT = "create, change, delete or run a pipeline draft"

@@ -8,7 +8,14 @@ from fastapi import APIRouter, Depends, Query
 from fastapi.responses import Response
 
 from headrace.errors import AlreadyExistsError
-from headrace.schemas.datastores import DatastoreCreate, DatastoreList, DatastoreRead, FileList, FileRead
+from headrace.schemas.datastores import (
+    CloudDatastoreCreate,
+    DatastoreCreate,
+    DatastoreList,
+    DatastoreRead,
+    FileList,
+    FileRead,
+)
 from headrace.server import convert
 from headrace.server.deps import (
     RAW_BODY_DOC,
@@ -21,7 +28,7 @@ from headrace.server.deps import (
     json_body,
 )
 from headrace.server.errors import ForbiddenError
-from headrace.services import datastores, policy
+from headrace.services import cloud_datastores, datastores, policy
 from headrace.services.policy import Action
 
 router = APIRouter(prefix="/datastores", tags=["datastores"])
@@ -45,6 +52,24 @@ def register_datastore(
 ) -> DatastoreRead:
     """Register a folder of the server's machine as a datastore (``Datastore.register_local``)."""
     return convert.datastore_read(datastores.register_local(svc, body.Name, body.Path))
+
+
+@router.post("/cloud", response_model=DatastoreRead, status_code=201, openapi_extra=body_doc(CloudDatastoreCreate))
+def register_cloud_datastore(
+    _: ManageDatastores, svc: ServicesDep,
+    body: Annotated[CloudDatastoreCreate, Depends(json_body(CloudDatastoreCreate))],
+) -> DatastoreRead:
+    """Register an Azure Blob container, ADLS Gen2 file system or S3 bucket, after reaching it once."""
+    record = cloud_datastores.register(svc, body.Name, body.Kind, body.Fields, overwrite=body.Overwrite,
+                                       create_if_not_exists=body.CreateIfNotExists)
+    return convert.datastore_read(record)
+
+
+@router.delete("/{name}", status_code=204)
+def unregister_datastore(name: str, _: ManageDatastores, svc: ServicesDep) -> Response:
+    """Remove a registration (the files stay; the default datastore cannot be unregistered)."""
+    cloud_datastores.unregister(svc, name)
+    return Response(status_code=204)
 
 
 @router.get("/{name}/files", response_model=FileList)
