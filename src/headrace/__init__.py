@@ -11,6 +11,9 @@ from typing import Any
 
 __version__ = "0.1.0"
 
+VERSION = __version__
+"""headrace's version, under the name Azure ML code prints (``azureml.core.VERSION``)."""
+
 _EXPORTS = {
     "DataPath": "headrace.core.params",
     "DataPathComputeBinding": "headrace.core.params",
@@ -31,7 +34,7 @@ _EXPORTS = {
     "Workspace": "headrace.sdk.workspace",
 }
 
-__all__ = sorted(_EXPORTS)
+__all__ = sorted([*_EXPORTS, "VERSION"])
 
 
 def __getattr__(name: str) -> Any:
