@@ -15,6 +15,13 @@ VERSION = __version__
 """headrace's version, under the name Azure ML code prints (``azureml.core.VERSION``)."""
 
 _EXPORTS = {
+    "AmlCompute": "headrace.sdk.compute",
+    "ComputeTarget": "headrace.sdk.compute",
+    "ComputeTargetException": "headrace.errors",
+    "CondaDependencies": "headrace.core.runconfig",
+    "DEFAULT_CPU_IMAGE": "headrace.core.runconfig",
+    "DEFAULT_GPU_IMAGE": "headrace.core.runconfig",
+    "RunConfiguration": "headrace.core.runconfig",
     "DataPath": "headrace.core.params",
     "DataPathComputeBinding": "headrace.core.params",
     "Datastore": "headrace.sdk.datastore",

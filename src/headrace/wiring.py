@@ -8,8 +8,12 @@ from headrace.config import Settings
 from headrace.datastores.base import Datastore
 from headrace.datastores.fsspec_store import FsspecDatastore
 from headrace.engine.agent import Agent
+from headrace.engine.compute import ComputeTarget
 from headrace.engine.local import LocalComputeTarget
 from headrace.engine.runner import ExecutionSettings, RunExecutor
+from headrace.engine.targets import TargetRegistry
+from headrace.errors import ComputeError
+from headrace.services import compute as compute_service
 from headrace.services import datastores as ds_service
 from headrace.services import schedules as schedule_service
 from headrace.services.bundle import Services
@@ -45,7 +49,14 @@ def build_services(settings: Settings) -> Services:
         step_env["HEADRACE_DB_URL"] = settings.db_url
     target = LocalComputeTarget(artifacts, resolve, work_root=home / "work",
                                 step_launch=settings.agent.step_launch, base_env=step_env)
-    executor = RunExecutor(store, {"local": target}, artifacts, resolve, execution)
+    def resolve_target(name: str) -> tuple[ComputeTarget, int | None]:
+        record = compute_service.get_compute_target(holder["svc"], name)
+        runners = {"local": target, "AmlCompute": target}  # a Dask target adds its type here
+        if record.type not in runners:
+            raise ComputeError(f"compute target {name!r} has type {record.type!r}, which this version cannot run")
+        return runners[record.type], compute_service.max_parallel(record)
+
+    executor = RunExecutor(store, TargetRegistry(resolve_target, [target]), artifacts, resolve, execution)
     svc = Services(
         home=home, store=store, artifacts=artifacts, make_datastore=make_datastore, executor=executor,
         execution=execution,

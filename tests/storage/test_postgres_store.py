@@ -8,6 +8,7 @@ from headrace.errors import StoreError
 from headrace.storage.sql import SqlMetadataStore
 
 from .conformance import StoreConformance
+from .conformance_compute import ComputeConformance
 from .conformance_connections import ConnectionConformance
 from .conformance_flows import FlowConformance
 from .conformance_publishing import PublishingConformance
@@ -27,7 +28,7 @@ if not PG_ADMIN_URL and not IN_CI:  # under CI=true the pg_admin_engine fixture 
 
 
 class TestPostgresStore(StoreConformance, PublishingConformance, RunKeyConformance, ScheduleConformance,
-                        ConnectionConformance, FlowConformance, SqlStoreChecks):
+                        ConnectionConformance, FlowConformance, ComputeConformance, SqlStoreChecks):
     __test__ = True  # the bases opt out of collection
 
     @pytest.fixture

@@ -12,6 +12,7 @@ from headrace.storage.sql import SqlMetadataStore
 from headrace.storage.sql.connection import BUSY_TIMEOUT_MS, create_store_engine
 
 from .conformance import StoreConformance
+from .conformance_compute import ComputeConformance
 from .conformance_connections import ConnectionConformance
 from .conformance_flows import FlowConformance
 from .conformance_publishing import PublishingConformance
@@ -21,7 +22,7 @@ from .sql_checks import SqlStoreChecks
 
 
 class TestSqliteStore(StoreConformance, PublishingConformance, RunKeyConformance, ScheduleConformance,
-                      ConnectionConformance, FlowConformance, SqlStoreChecks):
+                      ConnectionConformance, FlowConformance, ComputeConformance, SqlStoreChecks):
     __test__ = True  # the bases opt out of collection
 
     @pytest.fixture
@@ -30,7 +31,7 @@ class TestSqliteStore(StoreConformance, PublishingConformance, RunKeyConformance
 
 
 class TestInMemorySqliteStore(StoreConformance, PublishingConformance, RunKeyConformance, ScheduleConformance,
-                              ConnectionConformance, FlowConformance):
+                              ConnectionConformance, FlowConformance, ComputeConformance):
     __test__ = True  # the bases opt out of collection
 
     @pytest.fixture

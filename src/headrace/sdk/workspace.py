@@ -193,6 +193,17 @@ class Workspace:
 
         return {e.name: Experiment(self, e.name) for e in self._backend.list_experiments()}
 
+    @property
+    def compute_targets(self) -> dict[str, Any]:
+        """Compute targets by name ("local" always among them)."""
+        from headrace.sdk.compute import ComputeTarget
+
+        return {t.name: t for t in ComputeTarget.list(self)}
+
+    # Called by core.Pipeline.validate (duck-typed, like the two below).
+    def _compute_target_names(self) -> list[str]:
+        return [r.name for r in self._backend.list_compute_targets()]
+
     # Called by core.Pipeline.submit (duck-typed so the definition layer never imports the SDK).
     def _submit_pipeline(self, pipeline: Any, experiment_name: str, **options: Any):
         from headrace.sdk.experiment import Experiment

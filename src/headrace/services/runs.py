@@ -14,6 +14,7 @@ from headrace.datastores.snapshots import store_snapshot
 from headrace.engine.runner import log_path
 from headrace.errors import ConfigError, DefinitionError, HeadraceError, NotFoundError
 from headrace.services.bundle import Services
+from headrace.services.compute import check_graph_compute
 from headrace.services.datastores import DEFAULT_DATASTORE, get_datastore
 from headrace.services.parameters import resolve_parameters
 from headrace.storage.records import (
@@ -33,10 +34,12 @@ def freeze_pipeline(svc: Services, pipeline: Any) -> PipelineRecord:
     """Validate a pipeline definition, snapshot its source folders and store its graph.
 
     Raises:
-        DefinitionError: the definition has problems (all of them are listed).
+        DefinitionError: the definition has problems (all of them are listed), or names compute
+            targets that do not exist.
     """
     graph = pipeline.graph()
     check_graph_datastores(svc, graph)
+    check_graph_compute(svc, graph)
     for step in graph["steps"]:
         try:
             step["snapshot"] = store_snapshot(step["source_directory"], svc.artifacts)

@@ -13,6 +13,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
+from headrace.storage.base_compute import ComputeStore
 from headrace.storage.base_flows import FlowStore
 from headrace.storage.base_publishing import PublishingStore
 from headrace.storage.base_schedules import ScheduleStore
@@ -29,11 +30,12 @@ from headrace.storage.records import (
 )
 
 
-class MetadataStore(PublishingStore, ScheduleStore, FlowStore, ABC):
+class MetadataStore(PublishingStore, ScheduleStore, FlowStore, ComputeStore, ABC):
     """Where every run, step run and metric is recorded before and while it executes.
 
     The methods of published pipelines and endpoints, schedules, and prompt flows are declared in
-    ``PublishingStore``, ``ScheduleStore`` and ``FlowStore`` (``base_*.py`` beside this module).
+    ``PublishingStore``, ``ScheduleStore``, ``FlowStore`` and ``ComputeStore`` (``base_*.py`` beside
+    this module).
     """
 
     # -- experiments ---------------------------------------------------------------------

@@ -357,3 +357,20 @@ class PublishedFlowRecord:
         """The entry for ``version`` (the default version when None), or None."""
         wanted = self.default_version if version is None else version
         return next((v for v in self.versions if v.version == wanted), None)
+
+
+@dataclass(frozen=True)
+class ComputeTargetRecord:
+    """A named compute target: where the steps that name it run.
+
+    ``type`` picks the implementation ("local", "AmlCompute": this machine's agent; later kinds plug
+    in behind the same names); ``config`` is its JSON settings (for both: ``max_nodes``, the most
+    steps of a run that execute on it at once).
+    """
+
+    name: str
+    type: str
+    created_at: datetime
+    updated_at: datetime
+    config: dict[str, Any] = field(default_factory=dict)
+    description: str | None = None
