@@ -24,6 +24,8 @@ _EXPORTS = {
     "RunConfiguration": "headrace.core.runconfig",
     "DataPath": "headrace.core.params",
     "DataPathComputeBinding": "headrace.core.params",
+    "DataReference": "headrace.core.bindings",
+    "InputPortBinding": "headrace.core.bindings",
     "Datastore": "headrace.sdk.datastore",
     "Experiment": "headrace.sdk.experiment",
     "Pipeline": "headrace.core.pipeline",
@@ -37,6 +39,8 @@ _EXPORTS = {
     "Schedule": "headrace.sdk.schedule",
     "ScheduleRecurrence": "headrace.core.recurrence",
     "StepRun": "headrace.sdk.runs",
+    "StepRunOutput": "headrace.sdk.step_outputs",
+    "PortDataReference": "headrace.sdk.runs",
     "TimeZone": "headrace.core.timezones",
     "Workspace": "headrace.sdk.workspace",
 }

@@ -12,6 +12,7 @@ import os
 import warnings
 from typing import Any
 
+from headrace.core.bindings import unwrap
 from headrace.core.params import PipelineData
 from headrace.core.runconfig import IgnoredSettingWarning, RunConfiguration, ignored_settings
 from headrace.errors import DefinitionError
@@ -124,8 +125,8 @@ class PythonScriptStep:
         self.source_directory = (
             None if source_directory is None else os.path.abspath(os.fspath(source_directory))
         )
-        self.arguments = list(arguments or [])
-        self.inputs = list(inputs or [])
+        self.arguments = [unwrap(a) for a in arguments or []]
+        self.inputs = [unwrap(i) for i in inputs or []]
         self.outputs = list(outputs or [])
         self.allow_reuse = allow_reuse
         if compute_target is None:

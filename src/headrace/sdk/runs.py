@@ -189,9 +189,11 @@ class StepRun(Run):
         """name -> last value logged, or the list of values for a series."""
         return self._backend.step_metrics(self._refresh())
 
-    def get_outputs(self) -> dict[str, PortDataReference]:
-        rec = self._refresh()
-        return {n: PortDataReference(self, n, o) for n, o in rec.outputs.items()}
+    def get_outputs(self) -> dict[str, Any]:
+        """name -> ``StepRunOutput`` for every output this step run wrote."""
+        from headrace.sdk.step_outputs import StepRunOutput
+
+        return {n: StepRunOutput(self, n, o) for n, o in self._refresh().outputs.items()}
 
     def get_output_data(self, name: str) -> PortDataReference:
         """The data a step output holds.
@@ -203,7 +205,7 @@ class StepRun(Run):
         if name not in outputs:
             have = ", ".join(outputs) or "none yet"
             raise NotFoundError("output", name, f"outputs of step {self.name!r}: {have}")
-        return outputs[name]
+        return outputs[name].get_port_data_reference()
 
     def __repr__(self) -> str:
         return f"StepRun(name={self.name!r}, id={self.id!r}, status={self._record.status.value!r})"
@@ -217,6 +219,7 @@ class PortDataReference:
         self.name = name
         self.datastore_name = location["datastore"]
         self.path_on_datastore = location["path"]
+        self.data_reference_name = name
 
     def download(self, local_path: str | Path, overwrite: bool = False) -> str:
         """Copy the output into ``local_path/<path on datastore>``; returns that local path."""
