@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import pytest
@@ -30,7 +29,7 @@ def test_data_reference_input_and_bound_pipeline_data_run(ws, scripts, tmp_path,
     ref = DataReference(datastore=ds, data_reference_name="test_data", path_on_datastore="raw/Titanic.csv")
     first_out = PipelineData("processed_data1", datastore=ds, is_directory=True)
     second_out = PipelineData("processed_data2", datastore=ds, is_directory=True)
-    train = PythonScriptStep(script_name="copy.py", arguments=["--input_data", ref, "--output", first_out],
+    PythonScriptStep(script_name="copy.py", arguments=["--input_data", ref, "--output", first_out],
                              inputs=[ref], outputs=[first_out], source_directory=scripts)
     extract = PythonScriptStep(script_name="copy.py", name="extract",
                                arguments=["--input_data", first_out.as_download(), "--output", second_out],
