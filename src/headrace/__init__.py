@@ -36,6 +36,7 @@ _EXPORTS = {
     "PublishedPipeline": "headrace.sdk.published",
     "PythonScriptStep": "headrace.core.step",
     "Run": "headrace.sdk.runs",
+    "RunDetails": "headrace.sdk.run_details",
     "Schedule": "headrace.sdk.schedule",
     "ScheduleRecurrence": "headrace.core.recurrence",
     "StepRun": "headrace.sdk.runs",

@@ -30,7 +30,7 @@ def test_data_reference_input_and_bound_pipeline_data_run(ws, scripts, tmp_path,
     first_out = PipelineData("processed_data1", datastore=ds, is_directory=True)
     second_out = PipelineData("processed_data2", datastore=ds, is_directory=True)
     PythonScriptStep(script_name="copy.py", arguments=["--input_data", ref, "--output", first_out],
-                             inputs=[ref], outputs=[first_out], source_directory=scripts)
+                     inputs=[ref], outputs=[first_out], source_directory=scripts)
     extract = PythonScriptStep(script_name="copy.py", name="extract",
                                arguments=["--input_data", first_out.as_download(), "--output", second_out],
                                inputs=[first_out.as_input("in1")], outputs=[second_out], source_directory=scripts)
