@@ -8,12 +8,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
-from enum import Enum
+from enum import Enum, StrEnum
 from typing import Any
 
 
-class RunStatus(str, Enum):
-    """Status of a pipeline run (the names are Azure ML's, as users' code compares them)."""
+class RunStatus(StrEnum):
+    """Status of a pipeline run (the names are Azure ML's, as users' code compares them).
+
+    A ``StrEnum``: ``str()`` and ``format()`` give the value ("Finished"), as Azure ML's plain strings print.
+    """
 
     NOT_STARTED = "NotStarted"
     QUEUED = "Queued"
@@ -30,7 +33,7 @@ class RunStatus(str, Enum):
 TERMINAL_RUN_STATUSES = frozenset({RunStatus.FINISHED, RunStatus.FAILED, RunStatus.CANCELED})
 
 
-class StepStatus(str, Enum):
+class StepStatus(StrEnum):
     """Status of a step run."""
 
     NOT_STARTED = "NotStarted"
@@ -154,7 +157,7 @@ class MetricRecord:
     logged_at: datetime
 
 
-class EntityStatus(str, Enum):
+class EntityStatus(StrEnum):
     """Status of a published pipeline or a pipeline endpoint."""
 
     ACTIVE = "Active"
