@@ -61,3 +61,23 @@ def test_data_reference_objects():
     assert auto.data_reference_name == DataReference("workspaceblobstore", path_on_datastore="a/b").name
     with pytest.raises(DefinitionError, match="mode 'upload' is not supported"):
         DataReference("workspaceblobstore", "x", "a", mode="upload")
+
+
+def test_downloading_an_output_again_keeps_existing_files(ws, scripts, tmp_path):
+    """Regression: a second download into the same folder (a reused step, a notebook run twice) raised
+    "exists; pass overwrite=True"; Azure ML skips the files that are already there."""
+    (scripts / "copy.py").write_text(COPY)
+    upload_csv(ws, tmp_path, "Titanic.csv")
+    ref = DataReference(ws.get_default_datastore(), "test_data", "raw/Titanic.csv")
+    out = PipelineData("processed_data1")
+    step = PythonScriptStep(script_name="copy.py", arguments=["--input_data", ref, "--output", out], inputs=[ref],
+                            outputs=[out], source_directory=scripts)
+    run = Experiment(ws, "exp").submit(Pipeline(workspace=ws, steps=[step]))
+    run.wait_for_completion(show_output=False)
+    data = run.find_step_run("copy.py")[0].get_output_data("processed_data1")
+    first = Path(data.download(tmp_path / "outputs"))
+    (first / "copy.csv").write_text("edited")
+    assert Path(data.download(tmp_path / "outputs")) == first
+    assert (first / "copy.csv").read_text() == "edited"
+    data.download(tmp_path / "outputs", overwrite=True)
+    assert (first / "copy.csv").read_text() == CSV

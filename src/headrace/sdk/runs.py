@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from headrace.errors import DatastoreError, NotFoundError
+from headrace.errors import NotFoundError
 from headrace.storage.records import RunRecord, StepRunRecord
 
 
@@ -221,13 +221,22 @@ class PortDataReference:
         self.path_on_datastore = location["path"]
         self.data_reference_name = name
 
-    def download(self, local_path: str | Path, overwrite: bool = False) -> str:
-        """Copy the output into ``local_path/<path on datastore>``; returns that local path."""
+    def download(self, local_path: str | Path, overwrite: bool | None = None, show_progress: bool | None = None) -> str:
+        """Copy the output into ``local_path/<path on datastore>``; returns that local path.
+
+        Files already there are kept unless ``overwrite`` (as Azure ML does), so downloading a reused
+        step's output again, or running a notebook twice, works.
+        """
         ds = self.step._backend.datastore(self.datastore_name)
         dest = Path(local_path) / self.path_on_datastore
-        if dest.exists() and not overwrite:
-            raise DatastoreError(f"{dest} exists; pass overwrite=True to replace it")
-        ds.download(self.path_on_datastore, str(dest))
+        for info in ds.list(self.path_on_datastore, recursive=True):
+            target = Path(local_path) / info.path
+            if overwrite or not target.exists():
+                ds.download(info.path, str(target))
+                if show_progress:
+                    print(f"downloaded {self.datastore_name}/{info.path} -> {target}")
+        if not dest.exists():
+            dest.mkdir(parents=True)  # an output the step left empty
         return str(dest)
 
     def __repr__(self) -> str:
