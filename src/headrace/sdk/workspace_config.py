@@ -65,9 +65,22 @@ def find_config(start: Path | None) -> Path | None:
     folder = Path.cwd()
     for parent in (folder, *folder.parents):
         for candidate in SEARCHED:
-            if (parent / candidate).is_file():
+            if (parent / candidate).is_file() and (candidate != SEARCHED[-1] or _is_workspace_file(parent / candidate)):
                 return parent / candidate
     return None
+
+
+_KEYS = {"home", "db_url", "url", "token", "workspace_name", "subscription_id", "resource_group", "workspaces"}
+
+
+def _is_workspace_file(path: Path) -> bool:
+    """A bare ``config.json`` met on the way up counts only when it holds workspace keys (it may be another
+    tool's file)."""
+    try:
+        data = json.loads(path.read_text(encoding="utf-8") or "{}")
+    except (OSError, ValueError):
+        return False
+    return isinstance(data, dict) and bool(_KEYS & set(data))
 
 
 def read_config(config: Path) -> dict[str, Any]:

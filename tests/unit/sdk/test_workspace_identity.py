@@ -84,3 +84,11 @@ def test_no_config_names_the_search(tmp_path):
 def test_positional_home_still_works(tmp_path):
     ws = Workspace(tmp_path / "h")
     assert ws.home == (tmp_path / "h").resolve() and ws.name == "h"
+
+
+def test_another_tools_config_json_is_passed_over(tmp_path):
+    (tmp_path / "config.json").write_text(json.dumps({"editor.fontSize": 12}))
+    ws = Workspace.from_config()
+    assert ws.home == (tmp_path / ".headrace").resolve() and ws.subscription_id.startswith("0000")
+    (tmp_path / "config.json").write_text("[1, 2]")
+    assert Workspace.from_config().name == tmp_path.name
