@@ -70,3 +70,14 @@ def test_steps_run_on_a_provisioned_target_at_most_max_nodes_at_once(ws, scripts
     assert run.wait_for_completion(show_output=False) == "Finished"
     first, second = sorted((s._refresh() for s in run.get_steps()), key=lambda r: r.started_at)
     assert second.started_at >= first.ended_at  # one node: the two independent steps did not overlap
+
+
+def test_a_published_pipeline_whose_target_was_deleted_fails_naming_it(ws, scripts):
+    target, _ = _get_or_create(ws, "temp-cluster")
+    step = PythonScriptStep(script_name="train.py", compute_target=target, source_directory=scripts)
+    published = Pipeline(workspace=ws, steps=[step]).publish(name="uses-temp")
+    target.delete()
+    run = published.submit(ws, experiment_name="exp")
+    assert run.wait_for_completion(show_output=False, raise_on_error=False) == "Failed"
+    error = run.get_steps()[0].error
+    assert "cannot run on compute target 'temp-cluster'" in error and "configured targets: local" in error
