@@ -24,6 +24,8 @@ _EXPORTS = {
     "RunConfiguration": "headrace.core.runconfig",
     "DataPath": "headrace.core.params",
     "DataPathComputeBinding": "headrace.core.params",
+    "DataReferenceConfiguration": "headrace.core.runconfig",
+    "DockerConfiguration": "headrace.core.runconfig",
     "DataReference": "headrace.core.bindings",
     "InputPortBinding": "headrace.core.bindings",
     "Datastore": "headrace.sdk.datastore",

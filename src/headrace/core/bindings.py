@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from headrace.core.params import BINDING_MODES, DataPath, PipelineData
+from headrace.core.runconfig import DataReferenceConfiguration
 from headrace.errors import DefinitionError
 
 
@@ -58,6 +59,11 @@ class DataReference(DataPath):
 
     def as_mount(self) -> DataReference:
         return self._with_mode("mount", self.path_on_compute, self.overwrite)
+
+    def to_config(self) -> DataReferenceConfiguration:
+        """Azure ML's configuration form of this reference."""
+        return DataReferenceConfiguration(self.datastore_name, self.mode, self.path_on_datastore or None,
+                                          self.path_on_compute, self.overwrite)
 
     def _with_mode(self, mode: str, path_on_compute: str | None, overwrite: bool) -> DataReference:
         return DataReference(self.datastore, self.data_reference_name, self.path_on_datastore, mode,

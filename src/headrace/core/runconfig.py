@@ -144,6 +144,29 @@ class DockerSection:
         self.arguments: list[str] = []
 
 
+class DockerConfiguration:
+    """``RunConfiguration.docker`` (Azure ML's newer place for "run in Docker"); recorded, not applied."""
+
+    def __init__(self, use_docker: bool = False, shared_volumes: bool = True, arguments: list[str] | None = None,
+                 shm_size: str | None = "2g"):
+        self.use_docker = use_docker
+        self.shared_volumes = shared_volumes
+        self.arguments = list(arguments or [])
+        self.shm_size = shm_size
+
+
+class DataReferenceConfiguration:
+    """Where a `DataReference` points and how a run sees it (what `DataReference.to_config()` returns)."""
+
+    def __init__(self, datastore_name: str | None = None, mode: str = "mount", path_on_datastore: str | None = None,
+                 path_on_compute: str | None = None, overwrite: bool = False):
+        self.datastore_name = datastore_name
+        self.mode = mode
+        self.path_on_datastore = path_on_datastore
+        self.path_on_compute = path_on_compute
+        self.overwrite = overwrite
+
+
 class PythonSection:
     """``environment.python``: which interpreter and packages a step runs with."""
 
@@ -188,6 +211,7 @@ class RunConfiguration:
         self.node_count = 1
         self.max_run_duration_seconds: int | None = None
         self.environment = EnvironmentDefinition()
+        self.docker = DockerConfiguration()
         if conda_dependencies is not None:
             self.environment.python.conda_dependencies = conda_dependencies
         self._target = "local"
@@ -216,7 +240,7 @@ class RunConfiguration:
 def ignored_settings(rc: RunConfiguration) -> list[str]:
     """What ``rc`` asks for that this version does not apply, one short phrase each."""
     env, found = rc.environment, []
-    if env.docker.enabled or env.docker.base_image or env.docker.base_dockerfile:
+    if env.docker.enabled or env.docker.base_image or env.docker.base_dockerfile or rc.docker.use_docker:
         found.append(f"docker image {env.docker.base_image or env.docker.base_dockerfile or DEFAULT_CPU_IMAGE}")
     deps = env.python.conda_dependencies
     if not env.python.user_managed_dependencies and deps is not None:
@@ -239,7 +263,7 @@ def runconfig_record(rc: RunConfiguration) -> dict[str, Any]:
     deps = env.python.conda_dependencies
     return {
         "target": rc.target, "framework": rc.framework, "node_count": rc.node_count,
-        "docker": {"enabled": bool(env.docker.enabled), "base_image": env.docker.base_image,
+        "docker": {"enabled": bool(env.docker.enabled or rc.docker.use_docker), "base_image": env.docker.base_image,
                    "base_dockerfile": env.docker.base_dockerfile},
         "python": {"user_managed_dependencies": bool(env.python.user_managed_dependencies),
                    "interpreter_path": env.python.interpreter_path,

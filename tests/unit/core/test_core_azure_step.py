@@ -127,3 +127,13 @@ def test_run_after_cycles_and_bad_targets_are_reported(scripts):
     e.run_after(d)
     [problem] = Pipeline(None, [e], resolve_closure=False).validate()
     assert "runs after step 'd', which is not in the pipeline" in problem
+
+
+def test_docker_configuration_and_data_reference_config():
+    from headrace import DataReference, DockerConfiguration
+
+    rc = RunConfiguration()
+    rc.docker = DockerConfiguration(use_docker=True)
+    assert ignored_settings(rc) == [f"docker image {DEFAULT_CPU_IMAGE}"]
+    config = DataReference("workspaceblobstore", "raw", "a/b.csv", mode="download").to_config()
+    assert (config.datastore_name, config.mode, config.path_on_datastore) == ("workspaceblobstore", "download", "a/b.csv")
