@@ -17,6 +17,18 @@ CONTRACT_NAMES = {
 }
 
 
+AZURE_DEFINITION_NAMES = {
+    "VERSION", "RunDetails", "ComputeTarget", "AmlCompute", "ComputeTargetException", "RunConfiguration",
+    "CondaDependencies", "DEFAULT_CPU_IMAGE", "DEFAULT_GPU_IMAGE", "DataReference", "InputPortBinding",
+    "StepRunOutput", "PortDataReference", "DockerConfiguration", "DataReferenceConfiguration",
+}
+
+
+def test_azure_definition_names_are_exported():
+    assert AZURE_DEFINITION_NAMES <= set(headrace.__all__)
+    assert isinstance(headrace.VERSION, str) and issubclass(headrace.ComputeTargetException, errors.HeadraceError)
+
+
 def test_all_is_sorted_and_resolvable():
     assert headrace.__all__ == sorted(headrace.__all__)
     for name in headrace.__all__:

@@ -11,7 +11,17 @@ from typing import Any
 
 __version__ = "0.1.0"
 
+VERSION = __version__
+"""headrace's version, under the name Azure ML code prints (``azureml.core.VERSION``)."""
+
 _EXPORTS = {
+    "AmlCompute": "headrace.sdk.compute",
+    "ComputeTarget": "headrace.sdk.compute",
+    "ComputeTargetException": "headrace.errors",
+    "CondaDependencies": "headrace.core.runconfig",
+    "DEFAULT_CPU_IMAGE": "headrace.core.runconfig",
+    "DEFAULT_GPU_IMAGE": "headrace.core.runconfig",
+    "RunConfiguration": "headrace.core.runconfig",
     "DataPath": "headrace.core.params",
     "DataPathComputeBinding": "headrace.core.params",
     "DataType": "headrace.sdk.dataset",
@@ -19,6 +29,10 @@ _EXPORTS = {
     "DatasetConsumptionConfig": "headrace.sdk.dataset_input",
     "FileDataset": "headrace.sdk.dataset",
     "TabularDataset": "headrace.sdk.dataset",
+    "DataReferenceConfiguration": "headrace.core.runconfig",
+    "DockerConfiguration": "headrace.core.runconfig",
+    "DataReference": "headrace.core.bindings",
+    "InputPortBinding": "headrace.core.bindings",
     "Datastore": "headrace.sdk.datastore",
     "Experiment": "headrace.sdk.experiment",
     "InteractiveLoginAuthentication": "headrace.sdk.authentication",
@@ -31,14 +45,17 @@ _EXPORTS = {
     "PublishedPipeline": "headrace.sdk.published",
     "PythonScriptStep": "headrace.core.step",
     "Run": "headrace.sdk.runs",
+    "RunDetails": "headrace.sdk.widgets",
     "Schedule": "headrace.sdk.schedule",
     "ScheduleRecurrence": "headrace.core.recurrence",
     "StepRun": "headrace.sdk.runs",
+    "StepRunOutput": "headrace.sdk.step_outputs",
+    "PortDataReference": "headrace.sdk.runs",
     "TimeZone": "headrace.core.timezones",
     "Workspace": "headrace.sdk.workspace",
 }
 
-__all__ = sorted(_EXPORTS)
+__all__ = sorted([*_EXPORTS, "VERSION"])
 
 
 def __getattr__(name: str) -> Any:

@@ -20,6 +20,7 @@
     │   ├── StepFailedError         a step failed (.step, .exit_code, .stderr_tail)
     │   └── RunTimeoutError         waiting for a run took too long
     ├── ComputeError                a compute target could not run a step
+    │   └── ComputeTargetException  Azure ML's name: a compute target is unknown or cannot be made
     ├── FlowError                   a prompt flow went wrong
     │   ├── FlowDefinitionError     flow.yaml is invalid (.problems lists them all, each naming the node)
     │   ├── FlowInputError          a flow input is missing or does not fit its type (.input)
@@ -191,6 +192,10 @@ class RunTimeoutError(RunError):
 
 class ComputeError(HeadraceError):
     """A compute target could not prepare or launch a step."""
+
+
+class ComputeTargetException(ComputeError):  # noqa: N818 - Azure ML's name, caught by migrated code
+    """A compute target does not exist or cannot be created as asked (Azure ML's exception name)."""
 
 
 class FlowError(HeadraceError):

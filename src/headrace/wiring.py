@@ -10,9 +10,13 @@ from headrace.config import Settings
 from headrace.datastores.base import Datastore
 from headrace.datastores.fsspec_store import FsspecDatastore
 from headrace.engine.agent import Agent
+from headrace.engine.compute import ComputeTarget
 from headrace.engine.local import LocalComputeTarget
 from headrace.engine.runner import ExecutionSettings, RunExecutor
+from headrace.engine.targets import TargetRegistry
+from headrace.errors import ComputeError
 from headrace.services import cloud_datastores
+from headrace.services import compute as compute_service
 from headrace.services import connections as conn_service
 from headrace.services import datastores as ds_service
 from headrace.services import schedules as schedule_service
@@ -52,10 +56,19 @@ def build_services(settings: Settings) -> Services:
 
     # Steps get neither the home's path nor the database URL nor the secret key: only the connections
     # a flow step names (``services.connections.step_connection_env``).
-    target = LocalComputeTarget(artifacts, resolve, work_root=settings.agent.work_root or home / "work", step_launch=settings.agent.step_launch,
+    target = LocalComputeTarget(artifacts, resolve, work_root=settings.agent.work_root or home / "work",
+                                step_launch=settings.agent.step_launch,
                                 step_env=lambda env: conn_service.step_connection_env(holder["svc"], env),
                                 step_user=settings.agent.step_user, step_python=settings.agent.step_python)
-    executor = RunExecutor(store, {"local": target}, artifacts, resolve, execution)
+
+    def resolve_target(name: str) -> tuple[ComputeTarget, int | None]:
+        record = compute_service.get_compute_target(holder["svc"], name)
+        runners = {"local": target, "AmlCompute": target}  # a Dask target adds its type here
+        if record.type not in runners:
+            raise ComputeError(f"compute target {name!r} has type {record.type!r}, which this version cannot run")
+        return runners[record.type], compute_service.max_parallel(record)
+
+    executor = RunExecutor(store, TargetRegistry(resolve_target, [target]), artifacts, resolve, execution)
     svc = Services(
         home=home, store=store, artifacts=artifacts, make_datastore=datastore_maker(home), executor=executor,
         execution=execution,

@@ -47,7 +47,7 @@ def fuzz_app(tmp_path: Path, make_services, echo_pipeline) -> Iterator[tuple]:
 def _real_ids(path: str, ids: dict[str, str]) -> dict[str, str]:
     """Path parameters naming real objects, so generated bodies reach the services' checks."""
     names = {"/api/v1/experiments": "fuzz", "/api/v1/datastores": "workspaceblobstore", "/api/v1/datasets": "fuzzset",
-             "/api/v1/pipeline-endpoints/by-name": "fuzz-ep"}
+             "/api/v1/pipeline-endpoints/by-name": "fuzz-ep", "/api/v1/computes": "local"}
     found = {k: v for k, v in ids.items() if "{" + k + "}" in path}
     if "{name}" in path:
         found["name"] = next(v for prefix, v in names.items() if path.startswith(prefix))

@@ -8,6 +8,7 @@ from headrace.errors import StoreError
 from headrace.storage.sql import SqlMetadataStore
 
 from .conformance import StoreConformance
+from .conformance_compute import ComputeConformance
 from .conformance_connections import ConnectionConformance
 from .conformance_datasets import DatasetConformance
 from .conformance_drafts import DraftConformance
@@ -29,7 +30,7 @@ if not PG_ADMIN_URL and not IN_CI:  # under CI=true the pg_admin_engine fixture 
 
 
 class TestPostgresStore(StoreConformance, PublishingConformance, RunKeyConformance, ScheduleConformance,
-                        ConnectionConformance, FlowConformance, DatasetConformance, DraftConformance, SqlStoreChecks):
+                        ConnectionConformance, FlowConformance, DatasetConformance, DraftConformance, ComputeConformance, SqlStoreChecks):
     __test__ = True  # the bases opt out of collection
 
     @pytest.fixture

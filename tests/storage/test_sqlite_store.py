@@ -12,6 +12,7 @@ from headrace.storage.sql import SqlMetadataStore
 from headrace.storage.sql.connection import BUSY_TIMEOUT_MS, create_store_engine
 
 from .conformance import StoreConformance
+from .conformance_compute import ComputeConformance
 from .conformance_connections import ConnectionConformance
 from .conformance_datasets import DatasetConformance
 from .conformance_drafts import DraftConformance
@@ -23,7 +24,7 @@ from .sql_checks import SqlStoreChecks
 
 
 class TestSqliteStore(StoreConformance, PublishingConformance, RunKeyConformance, ScheduleConformance,
-                      ConnectionConformance, FlowConformance, DatasetConformance, DraftConformance, SqlStoreChecks):
+                      ConnectionConformance, FlowConformance, DatasetConformance, DraftConformance, ComputeConformance, SqlStoreChecks):
     __test__ = True  # the bases opt out of collection
 
     @pytest.fixture
@@ -32,7 +33,7 @@ class TestSqliteStore(StoreConformance, PublishingConformance, RunKeyConformance
 
 
 class TestInMemorySqliteStore(StoreConformance, PublishingConformance, RunKeyConformance, ScheduleConformance,
-                              ConnectionConformance, FlowConformance, DatasetConformance, DraftConformance):
+                              ConnectionConformance, FlowConformance, DatasetConformance, DraftConformance, ComputeConformance):
     __test__ = True  # the bases opt out of collection
 
     @pytest.fixture

@@ -8,6 +8,7 @@ from typing import Annotated
 import typer
 
 from headrace.cli.common import HomeOpt, err_console
+from headrace.cli.compute import compute_app
 from headrace.cli.connections import connection_app
 from headrace.cli.flows import flow_app
 from headrace.cli.pipelines import endpoint_app, pipeline_app
@@ -27,6 +28,7 @@ app.add_typer(endpoint_app, name="endpoint")
 app.add_typer(schedule_app, name="schedule")
 app.add_typer(flow_app, name="flow")
 app.add_typer(connection_app, name="connection")
+app.add_typer(compute_app, name="compute")
 
 _verbose = False
 

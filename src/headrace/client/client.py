@@ -38,6 +38,7 @@ from headrace.schemas import (
     StepRunRead,
     SubmitResponse,
 )
+from headrace.schemas.compute import ComputeList, ComputeRead
 from headrace.schemas.datastores import DatastoreList, DatastoreRead, FileList, FileRead
 from headrace.schemas.drafts import PipelineDraftList, PipelineDraftRead
 from headrace.schemas.flows import FlowList, FlowRead
@@ -300,6 +301,19 @@ class HeadraceClient(DatasetCalls, ApiSession):
 
     def unregister_datastore(self, name: str) -> None:
         self.request("DELETE", f"/datastores/{seg(name)}")
+
+    def list_computes(self) -> list[ComputeRead]:
+        return self._model(ComputeList, "GET", "/computes").Value
+
+    def get_compute(self, name: str) -> ComputeRead:
+        return self._model(ComputeRead, "GET", f"/computes/{seg(name)}")
+
+    def put_compute(self, name: str, type: str, properties: dict[str, Any], description: str | None) -> ComputeRead:
+        body = {"Type": type, "Properties": properties, "Description": description}
+        return self._model(ComputeRead, "PUT", f"/computes/{seg(name)}", json_body=body, idempotent=True)
+
+    def delete_compute(self, name: str) -> None:
+        self.request("DELETE", f"/computes/{seg(name)}")
 
     def list_files(self, name: str, prefix: str = "", recursive: bool = True) -> list[FileRead]:
         return self._model(FileList, "GET", f"/datastores/{seg(name)}/files",

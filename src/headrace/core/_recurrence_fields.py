@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from datetime import datetime
-from enum import Enum
+from enum import StrEnum
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -18,7 +18,14 @@ from headrace.core.timezones import TimeZone
 from headrace.errors import ScheduleError
 
 
-class Frequency(str, Enum):
+class _AzureString(StrEnum):
+    """Prints as the plain string Azure ML keeps (`Hour`, `'Hour'`), compares equal to it."""
+
+    def __repr__(self) -> str:
+        return repr(self.value)
+
+
+class Frequency(_AzureString):
     """The unit a recurrence counts in (Azure's `frequency` strings)."""
 
     MINUTE = "Minute"
@@ -28,7 +35,7 @@ class Frequency(str, Enum):
     MONTH = "Month"
 
 
-class WeekDay(str, Enum):
+class WeekDay(_AzureString):
     """A day of the week, as `week_days` takes it."""
 
     MONDAY = "Monday"

@@ -45,7 +45,7 @@ def data_ref(value: Any) -> DataRef | None:
     Data-like values: PipelineData, DataPath, a PipelineParameter with a DataPath default, and a
     `(PipelineParameter-with-DataPath-default or DataPath, DataPathComputeBinding)` tuple.
     """
-    mode = "mount"
+    mode: str | None = None
     if isinstance(value, tuple):
         if len(value) != 2 or not isinstance(value[1], DataPathComputeBinding):
             return None
@@ -53,8 +53,10 @@ def data_ref(value: Any) -> DataRef | None:
     elif isinstance(value, PipelineData):
         return DataRef(value.name, "pipeline_data", value, None, ("pipeline_data", id(value)))
     if isinstance(value, PipelineParameter) and value.type == "datapath":
-        return DataRef(value.name, "parameter", value, mode, ("parameter", value.name))
+        return DataRef(value.name, "parameter", value, mode or "mount", ("parameter", value.name))
     if isinstance(value, DataPath):
+        if mode is None:  # not bound by a tuple: a DataReference carries its own mode
+            mode = getattr(value, "mode", None) or "mount"
         identity = ("datapath", value.datastore_name, value.path_on_datastore)
         return DataRef(value.name, "datapath", value, mode, identity)
     return None

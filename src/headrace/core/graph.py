@@ -36,7 +36,10 @@ Rules:
 - A step argument is exactly one of `{"literal": str|int|float|bool}`, `{"param": name}` (a scalar
   parameter) or `{"data": name}` (a key of `data`).
 - A step's `parameters` lists its scalar parameters in argument order, then its data parameters in input
-  order. `depends_on` lists the producers of its inputs, in input order, without repeats.
+  order. `depends_on` lists the producers of its inputs, in input order, then the steps it `run_after`s,
+  without repeats.
+- Optional step keys: `runconfig` (the `RunConfiguration` given, as `core.runconfig.runconfig_record`
+  writes it) and `version` (the step's version tag).
 - Steps appear in topological order; among steps that are ready together, definition order is kept.
 """
 
@@ -48,6 +51,7 @@ from typing import Any, TypeVar
 
 from headrace.core._refs import data_ref, encode_argument, step_parameters
 from headrace.core.params import PipelineData
+from headrace.core.runconfig import runconfig_record
 from headrace.errors import CycleError
 
 GRAPH_FORMAT = 1
@@ -60,11 +64,17 @@ def _pipeline_data_inputs(step: Any) -> list[PipelineData]:
     return [i for i in step.inputs if isinstance(i, PipelineData)]
 
 
+def _run_after(step: Any) -> list[Any]:
+    """The steps `step.run_after(...)` named (only real steps; validation reports the others)."""
+    return [s for s in getattr(step, "_run_after", ()) if hasattr(s, "outputs") and hasattr(s, "_order")]
+
+
 def resolve_closure(steps: Sequence[Any]) -> list[Any]:
-    """Return `steps` plus every step upstream of them through `PipelineData` inputs.
+    """Return `steps` plus every step upstream of them through `PipelineData` inputs and `run_after`.
 
     An input whose producer is already among the steps is left alone; otherwise every step that was
     built with that `PipelineData` in its outputs is pulled in, and then its own inputs are followed.
+    Steps named by `run_after` are pulled in too.
 
     Args:
         steps: the steps given to the pipeline.
@@ -78,15 +88,14 @@ def resolve_closure(steps: Sequence[Any]) -> list[Any]:
     pulled: list[Any] = []
     queue = deque(chosen)
     while queue:
-        for data in _pipeline_data_inputs(queue.popleft()):
-            if id(data) in produced:
-                continue
-            for producer in data._producers:
-                if producer not in seen:
-                    seen.add(producer)
-                    pulled.append(producer)
-                    queue.append(producer)
-                    produced.update(id(o) for o in producer.outputs)
+        step = queue.popleft()
+        upstream = [p for d in _pipeline_data_inputs(step) if id(d) not in produced for p in d._producers]
+        for producer in [*upstream, *_run_after(step)]:
+            if producer not in seen:
+                seen.add(producer)
+                pulled.append(producer)
+                queue.append(producer)
+                produced.update(id(o) for o in producer.outputs)
     pulled.sort(key=lambda s: s._order)
     return chosen + pulled
 
@@ -102,13 +111,16 @@ def producers_by_data(steps: Iterable[Any]) -> dict[int, list[Any]]:
 
 
 def step_dependencies(steps: Sequence[Any]) -> dict[Any, list[Any]]:
-    """Map each step to the steps among `steps` that produce its `PipelineData` inputs, in input order."""
+    """Map each step to the steps among `steps` that produce its `PipelineData` inputs (in input order),
+    then the steps among `steps` it runs after."""
     producers = producers_by_data(steps)
+    members = set(steps)
     deps: dict[Any, list[Any]] = {}
     for step in steps:
         upstream: list[Any] = []
         for data in _pipeline_data_inputs(step):
             upstream.extend(p for p in producers.get(id(data), []) if p not in upstream)
+        upstream.extend(p for p in _run_after(step) if p in members and p not in upstream)
         deps[step] = upstream
     return deps
 
@@ -221,8 +233,12 @@ def build_graph(
             for producer in producers.get(id(data_input), []):
                 if producer.name not in depends_on:
                     depends_on.append(producer.name)
+        depends_on += [p.name for p in _run_after(step) if p.name not in depends_on]
+        extra = {"runconfig": runconfig_record(step.runconfig)} if getattr(step, "runconfig", None) else {}
+        if getattr(step, "version", None) is not None:
+            extra["version"] = str(step.version)
         serialised.append(
-            {
+            {**extra,
                 "name": step.name,
                 "kind": step.kind,
                 "script_name": step.script_name,

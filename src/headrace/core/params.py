@@ -258,6 +258,23 @@ class PipelineData:
         # the producer of an input it was not given (resolve_closure).
         self._producers: list[Any] = []
 
+    def as_input(self, input_name: str | None = None) -> Any:
+        """This data as a step input under ``input_name`` (an `InputPortBinding`)."""
+        return self._binding(input_name, "mount")
+
+    def as_mount(self, input_name: str | None = None) -> Any:
+        return self._binding(input_name, "mount")
+
+    def as_download(self, input_name: str | None = None, path_on_compute: str | None = None,
+                    overwrite: bool | None = None) -> Any:
+        return self._binding(input_name, "download", path_on_compute, overwrite)
+
+    def _binding(self, input_name: str | None, mode: str, path_on_compute: str | None = None,
+                 overwrite: bool | None = None) -> Any:
+        from headrace.core.bindings import InputPortBinding
+
+        return InputPortBinding(self, input_name, mode, path_on_compute, overwrite)
+
     def __repr__(self) -> str:
         return f"PipelineData({self.name!r}, datastore={self.datastore_name!r})"
 

@@ -9,7 +9,7 @@ from typing import Any
 from headrace.core import graph as _graph
 from headrace.core.params import datastore_name_of
 from headrace.core.step import PythonScriptStep
-from headrace.core.validation import collect_problems
+from headrace.core.validation import collect_problems, compute_problems
 from headrace.errors import CycleError, DefinitionError
 
 
@@ -91,9 +91,10 @@ class Pipeline:
     def validate(self) -> list[str]:
         """Check the whole definition and report every problem at once.
 
-        Checks: cycles, duplicate step names, unproduced or doubly produced `PipelineData`, parameters
-        with conflicting defaults, data name clashes, missing source folders and scripts, and the types of
-        arguments, inputs and outputs.
+        Checks: cycles (through data and `run_after`), duplicate step names, unproduced or doubly
+        produced `PipelineData`, parameters with conflicting defaults, data name clashes, missing source
+        folders and scripts, the types of arguments, inputs and outputs, and (when the pipeline has a
+        workspace) that every step's compute target exists in it.
 
         Returns:
             One message per problem, each naming the step, parameter or data and the fix; empty when the
@@ -153,6 +154,10 @@ class Pipeline:
             resolve_closure=self.resolve_closure,
             fallback_source_directory=self._fallback_source_directory,
         )
+        # Duck-typed so the definition layer never imports the SDK; a workspace-less pipeline skips it.
+        known = getattr(self.workspace, "_compute_target_names", None)
+        if callable(known):
+            problems += compute_problems(self._resolved, known())
         return head + problems, has_cycle
 
     def __repr__(self) -> str:

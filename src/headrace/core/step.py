@@ -9,9 +9,12 @@ from __future__ import annotations
 
 import itertools
 import os
+import warnings
 from typing import Any
 
+from headrace.core.bindings import unwrap
 from headrace.core.params import PipelineData
+from headrace.core.runconfig import IgnoredSettingWarning, RunConfiguration, ignored_settings
 from headrace.errors import DefinitionError
 
 _creation_order = itertools.count()
@@ -21,7 +24,7 @@ class PythonScriptStep:
     """Run a Python script as a pipeline step.
 
     Attributes:
-        name: the step name, unique within a pipeline.
+        name: the step name, unique within a pipeline (default: the script name).
         script_name: the script, relative to `source_directory`.
         source_directory: absolute path of the folder holding the script, or None to use the pipeline's
             `default_source_directory` (or the working directory when the pipeline has none).
@@ -30,6 +33,7 @@ class PythonScriptStep:
         outputs: `PipelineData` the step writes.
         allow_reuse: whether an unchanged step may reuse the results of an earlier run.
         compute_target: name of the compute target that runs the step.
+        runconfig: the `RunConfiguration` given, or None.
         environment_variables: extra environment variables for the script.
         timeout_seconds: stop the step after this long; None for no limit.
 
@@ -44,38 +48,54 @@ class PythonScriptStep:
 
     def __init__(
         self,
-        name: str,
-        script_name: str,
-        source_directory: str | os.PathLike[str] | None = None,
+        script_name: str | None = None,
+        name: str | None = None,
         arguments: list[Any] | None = None,
+        compute_target: Any = None,
+        runconfig: RunConfiguration | None = None,
+        runconfig_pipeline_params: dict[str, Any] | None = None,
         inputs: list[Any] | None = None,
         outputs: list[Any] | None = None,
+        params: dict[str, Any] | None = None,
+        source_directory: str | os.PathLike[str] | None = None,
         allow_reuse: bool = True,
-        compute_target: Any = "local",
+        version: str | None = None,
+        hash_paths: list[str] | None = None,
+        *,
         environment_variables: dict[str, str] | None = None,
         timeout_seconds: int | None = None,
     ):
-        """Create a step.
+        """Create a step (Azure ML's argument order; the last two are headrace's, keyword only).
 
         Args:
-            name: the step name.
             script_name: path of the script inside `source_directory`.
+            name: the step name; defaults to `script_name`, as in Azure ML.
+            arguments: list of str, int, float, bool, `PipelineParameter`, `PipelineData`, `DataPath`,
+                `DataReference`, or `(PipelineParameter, DataPathComputeBinding)` tuples.
+            compute_target: a compute target name, an object with a `.name`, or a `(name, type)` tuple;
+                None takes `runconfig.target`, else "local". Checked by `validate()` and at submit.
+            runconfig: a `RunConfiguration`; its environment variables and target are used, the rest
+                is recorded in the pipeline graph, and a warning names what is not applied yet.
+            runconfig_pipeline_params: accepted for Azure ML code; recorded, not applied.
+            inputs: list of `PipelineData`, `DataPath`, `DataReference`, `PipelineParameter` with a
+                `DataPath` default, or `(PipelineParameter, DataPathComputeBinding)` tuples.
+            outputs: list of `PipelineData`.
+            params: name -> str/int/float/bool, given to the script as `AML_PARAMETER_<name>` variables.
             source_directory: folder holding the script; a relative path is resolved against the current
                 working directory now.
-            arguments: list of str, int, float, bool, `PipelineParameter`, `PipelineData`, `DataPath`, or
-                `(PipelineParameter, DataPathComputeBinding)` tuples.
-            inputs: list of `PipelineData`, `DataPath`, `PipelineParameter` with a `DataPath` default, or
-                `(PipelineParameter, DataPathComputeBinding)` tuples.
-            outputs: list of `PipelineData`.
             allow_reuse: reuse an earlier run's results when nothing changed.
-            compute_target: a compute target name, or an object with a `.name`.
+            version: a free-form version tag, recorded in the graph (a new tag makes a new pipeline).
+            hash_paths: deprecated in Azure ML (the whole `source_directory` is hashed); accepted, no effect.
             environment_variables: extra environment variables for the script.
             timeout_seconds: time limit for the script, or None.
 
         Raises:
-            DefinitionError: `name` or `script_name` is not a non-empty str, or `arguments`, `inputs`,
-                `outputs` is not a list or `environment_variables` not a dict.
+            DefinitionError: `script_name` is not a non-empty str, `name` is not one, `arguments`,
+                `inputs`, `outputs` is not a list, or `environment_variables` / `params` not a dict of
+                plain values.
         """
+        if name is None and isinstance(script_name, str):
+            name = script_name
         problems = []
         if not isinstance(name, str) or not name.strip():
             problems.append(f"step name {name!r} is invalid; give the step a non-empty str name")
@@ -91,6 +111,12 @@ class PythonScriptStep:
             problems.append(
                 f"step {label!r}: environment_variables must be a dict, not {type(environment_variables).__name__}"
             )
+        if params is not None and (not isinstance(params, dict) or not all(
+                isinstance(v, (str, int, float, bool)) for v in params.values())):
+            problems.append(f"step {label!r}: params must map names to str, int, float or bool values; "
+                            "pass PipelineParameters in arguments=")
+        if runconfig is not None and not isinstance(runconfig, RunConfiguration):
+            problems.append(f"step {label!r}: runconfig must be a RunConfiguration, not {type(runconfig).__name__}")
         if problems:
             raise DefinitionError(problems)
 
@@ -99,18 +125,47 @@ class PythonScriptStep:
         self.source_directory = (
             None if source_directory is None else os.path.abspath(os.fspath(source_directory))
         )
-        self.arguments = list(arguments or [])
-        self.inputs = list(inputs or [])
+        self.arguments = [unwrap(a) for a in arguments or []]
+        self.inputs = [unwrap(i) for i in inputs or []]
         self.outputs = list(outputs or [])
         self.allow_reuse = allow_reuse
+        if compute_target is None:
+            compute_target = runconfig.target if runconfig is not None else "local"
+        if isinstance(compute_target, tuple) and compute_target:
+            compute_target = compute_target[0]  # Azure ML's ("name", "type") form
         self.compute_target = getattr(compute_target, "name", compute_target)
-        self.environment_variables = dict(environment_variables or {})
+        self.runconfig = runconfig
+        self.runconfig_pipeline_params = dict(runconfig_pipeline_params or {})
+        self.version = version
+        self.hash_paths = hash_paths  # no effect: the whole source_directory is always hashed
+        self.environment_variables = {
+            **(runconfig.environment.environment_variables if runconfig is not None else {}),
+            **{f"AML_PARAMETER_{k}": str(v) for k, v in (params or {}).items()},
+            **(environment_variables or {}),
+        }
         self.timeout_seconds = timeout_seconds
+        # Steps this one must wait for besides its data producers (`run_after`).
+        self._run_after: list[Any] = []
         # Definition order; a pipeline keeps it among steps that are ready at the same time.
         self._order = next(_creation_order)
         for output in self.outputs:
             if isinstance(output, PipelineData) and self not in output._producers:
                 output._producers.append(self)
+        ignored = ignored_settings(runconfig) if runconfig is not None else []
+        if ignored:
+            warnings.warn(
+                f"step {name!r}: its runconfig asks for {'; '.join(ignored)}. This version runs the step in the "
+                "agent's Python environment and does not apply these (they are recorded in the pipeline graph)",
+                IgnoredSettingWarning, stacklevel=2)
+
+    def run_after(self, step: Any) -> None:
+        """Run this step only after `step` has finished, even when no data links them.
+
+        The edge counts like a data link: a pipeline given this step pulls `step` in, `validate()`
+        reports cycles through it, and the DAG drawings show it.
+        """
+        if step not in self._run_after:
+            self._run_after.append(step)
 
     def __repr__(self) -> str:
         return f"PythonScriptStep(name={self.name!r}, script_name={self.script_name!r})"

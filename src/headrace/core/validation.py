@@ -49,14 +49,41 @@ def collect_problems(
     problems.extend(_producer_problems(steps, resolve_closure))
     problems.extend(_parameter_problems(steps))
     problems.extend(_data_problems(steps))
+    problems.extend(_run_after_problems(steps, resolve_closure))
     cycles = find_cycles(steps, step_dependencies(steps))
     for cycle in cycles:
         chain = " -> ".join(repr(s.name) for s in cycle)
         problems.append(
-            f"steps {chain} form a cycle (each step's output is an input of the next); "
-            "remove one of these inputs or write it to a new PipelineData"
+            f"steps {chain} form a cycle (each step waits for the previous one: it reads its output or "
+            "runs after it); remove one of these inputs or run_after() calls, or write to a new PipelineData"
         )
     return problems, bool(cycles)
+
+
+def compute_problems(steps: Sequence[Any], known: Sequence[str]) -> list[str]:
+    """One problem per step whose compute target is not among `known` (the workspace's targets)."""
+    return [
+        f"step {s.name!r}: compute target {s.compute_target!r} does not exist; configured targets: "
+        f"{', '.join(sorted(known))}. Create it (ComputeTarget.create(ws, name, "
+        "AmlCompute.provisioning_configuration(max_nodes=N))) or use one of these"
+        for s in steps
+        if isinstance(s.compute_target, str) and s.compute_target and s.compute_target not in known
+    ]
+
+
+def _run_after_problems(steps: Sequence[Any], resolve_closure: bool) -> list[str]:
+    members = set(steps)
+    problems = []
+    for step in steps:
+        for other in getattr(step, "_run_after", ()):
+            if not (hasattr(other, "outputs") and hasattr(other, "_order")):
+                problems.append(f"step {step.name!r}: run_after() was given {_type_name(other)}; pass a step")
+            elif other not in members and not resolve_closure:
+                problems.append(
+                    f"step {step.name!r} runs after step {other.name!r}, which is not in the pipeline; add it to "
+                    "steps= or use resolve_closure=True"
+                )
+    return problems
 
 
 def _type_name(value: Any) -> str:

@@ -163,6 +163,7 @@ class LocalComputeTarget(c.ComputeTarget):
         )
         for name, path in paths.items():
             env[f"HEADRACE_DATA_{_env_name(name)}"] = path
+            env[f"AZUREML_DATAREFERENCE_{name}"] = path  # what Azure ML scripts read
         return argv, env, out_dirs
 
     def _stage_input(self, name: str, binding: c.DataBinding, workdir: Path, log: list[str]) -> str:

@@ -64,7 +64,7 @@ class RunExecutor:
     def __init__(
         self,
         store: MetadataStore,
-        targets: dict[str, c.ComputeTarget],
+        targets: Any,  # name -> ComputeTarget: a dict, or a TargetRegistry (per-target limits)
         artifacts: Datastore,
         resolve_datastore: Callable[[str], Datastore],
         settings: ExecutionSettings,
@@ -223,7 +223,7 @@ class _RunState:
                 self._set(name, status=StepStatus.CANCELED, error=why, ended_at=clock.now())
                 changed = True
                 continue
-            if len(self.running) >= self.ex.settings.max_parallel_steps:
+            if len(self.running) >= self.ex.settings.max_parallel_steps or self._target_full(step):
                 return changed
             self.frontier.pop()
             job = self._start(step)
@@ -231,6 +231,11 @@ class _RunState:
                 started.append(job)
             changed = True
         return changed
+
+    def _target_full(self, step: dict[str, Any]) -> bool:
+        """Whether the step's target already runs as many of this run's steps as it takes."""
+        limit = getattr(self.ex.targets, "max_parallel", lambda _name: None)(target := step["compute_target"])
+        return limit is not None and sum(self.steps[n]["compute_target"] == target for n in self.running) >= limit
 
     def _start(self, step: dict[str, Any]) -> _Job | None:
         """Reuse, fail or mark Running one ready step; the job to launch, if it must run."""

@@ -21,6 +21,7 @@ from headrace.errors import HeadraceError
 from headrace.logs import get_logger
 from headrace.sdk.wire import RUN_PAGE
 from headrace.services import cloud_datastores
+from headrace.services import compute as compute_service
 from headrace.services import datastores as ds_service
 from headrace.services import drafts as draft_service
 from headrace.services import endpoints as ep_service
@@ -30,6 +31,7 @@ from headrace.services import schedules as schedule_service
 from headrace.services.bundle import Services
 from headrace.storage.draft_records import PipelineDraftRecord
 from headrace.storage.records import (
+    ComputeTargetRecord,
     DatastoreRecord,
     EntityStatus,
     ExperimentRecord,
@@ -318,6 +320,20 @@ class LocalBackend:
 
     def unregister_datastore(self, name: str) -> None:
         cloud_datastores.unregister(self.svc, name)
+
+    # -- compute targets -------------------------------------------------------------------
+    def list_compute_targets(self) -> list[ComputeTargetRecord]:
+        return compute_service.list_compute_targets(self.svc)
+
+    def get_compute_target(self, name: str) -> ComputeTargetRecord:
+        return compute_service.get_compute_target(self.svc, name)
+
+    def create_compute_target(self, name: str, type: str, config: dict[str, Any],
+                              description: str | None = None) -> ComputeTargetRecord:
+        return compute_service.create_compute_target(self.svc, name, type, config, description)
+
+    def delete_compute_target(self, name: str) -> None:
+        compute_service.delete_compute_target(self.svc, name)
 
     def wait_interval(self) -> float:
         return 0.05

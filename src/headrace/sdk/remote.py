@@ -33,6 +33,7 @@ from headrace.sdk.remote_datastore import RemoteDatastore, SnapshotUploads
 from headrace.sdk.remote_drafts import RemoteDrafts
 from headrace.sdk.remote_schedules import RemoteSchedules
 from headrace.storage.records import (
+    ComputeTargetRecord,
     DatastoreRecord,
     EntityStatus,
     ExperimentRecord,
@@ -313,6 +314,20 @@ class RemoteBackend(RemoteSchedules, RemoteDrafts):
 
     def list_datastores(self) -> list[DatastoreRecord]:
         return [wire.datastore_record(d) for d in self.client.list_datastores()]
+
+    # -- compute targets -----------------------------------------------------------------
+    def list_compute_targets(self) -> list[ComputeTargetRecord]:
+        return [wire.compute_record(c) for c in self.client.list_computes()]
+
+    def get_compute_target(self, name: str) -> ComputeTargetRecord:
+        return wire.compute_record(self.client.get_compute(name))
+
+    def create_compute_target(self, name: str, type: str, config: dict[str, Any],
+                              description: str | None = None) -> ComputeTargetRecord:
+        return wire.compute_record(self.client.put_compute(name, type, config, description))
+
+    def delete_compute_target(self, name: str) -> None:
+        self.client.delete_compute(name)
 
     # -- waiting -------------------------------------------------------------------------
     def wait_interval(self) -> float:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from headrace.errors import DatastoreError, NotFoundError
+from headrace.errors import NotFoundError
 from headrace.sdk import run_details
 from headrace.storage.records import RunRecord, StepRunRecord
 
@@ -246,9 +246,11 @@ class StepRun(Run):
         """name -> last value logged, or the list of values for a series."""
         return self._backend.step_metrics(self._refresh())
 
-    def get_outputs(self) -> dict[str, PortDataReference]:
-        rec = self._refresh()
-        return {n: PortDataReference(self, n, o) for n, o in rec.outputs.items()}
+    def get_outputs(self) -> dict[str, Any]:
+        """name -> ``StepRunOutput`` for every output this step run wrote."""
+        from headrace.sdk.step_outputs import StepRunOutput
+
+        return {n: StepRunOutput(self, n, o) for n, o in self._refresh().outputs.items()}
 
     def get_output_data(self, name: str) -> PortDataReference:
         """The data a step output holds.
@@ -260,7 +262,7 @@ class StepRun(Run):
         if name not in outputs:
             have = ", ".join(outputs) or "none yet"
             raise NotFoundError("output", name, f"outputs of step {self.name!r}: {have}")
-        return outputs[name]
+        return outputs[name].get_port_data_reference()
 
     def __repr__(self) -> str:
         return f"StepRun(name={self.name!r}, id={self.id!r}, status={self._record.status.value!r})"
@@ -274,14 +276,24 @@ class PortDataReference:
         self.name = name
         self.datastore_name = location["datastore"]
         self.path_on_datastore = location["path"]
+        self.data_reference_name = name
 
-    def download(self, local_path: str | Path, overwrite: bool = False) -> str:
-        """Copy the output into ``local_path/<path on datastore>``; returns that local path."""
+    def download(self, local_path: str | Path, overwrite: bool | None = None, show_progress: bool | None = None) -> str:
+        """Copy the output into ``local_path/<path on datastore>``; returns that local path.
+
+        Files already there are kept unless ``overwrite`` (as Azure ML does), so downloading a reused
+        step's output again, or running a notebook twice, works.
+        """
         ds = self.step._backend.datastore(self.datastore_name)
         dest = Path(local_path) / self.path_on_datastore
-        if dest.exists() and not overwrite:
-            raise DatastoreError(f"{dest} exists; pass overwrite=True to replace it")
-        ds.download(self.path_on_datastore, str(dest))
+        for info in ds.list(self.path_on_datastore, recursive=True):
+            target = Path(local_path) / info.path
+            if overwrite or not target.exists():
+                ds.download(info.path, str(target))
+                if show_progress:
+                    print(f"downloaded {self.datastore_name}/{info.path} -> {target}")
+        if not dest.exists():
+            dest.mkdir(parents=True)  # an output the step left empty
         return str(dest)
 
     def __repr__(self) -> str:

@@ -20,10 +20,12 @@ from headrace.schemas import (
     ScheduleTickRead,
     StepRunRead,
 )
+from headrace.schemas.compute import ComputeRead
 from headrace.schemas.datastores import DatastoreRead
 from headrace.schemas.drafts import PipelineDraftRead
 from headrace.storage.draft_records import PipelineDraftRecord
 from headrace.storage.records import (
+    ComputeTargetRecord,
     DatastoreRecord,
     EndpointVersion,
     EntityStatus,
@@ -89,6 +91,11 @@ def endpoint_record(ep: PipelineEndpointRead) -> PipelineEndpointRecord:
 
 def experiment_record(e: ExperimentRead) -> ExperimentRecord:
     return ExperimentRecord(id=e.Id, name=e.Name, created_at=e.CreatedTime)
+
+
+def compute_record(c: ComputeRead) -> ComputeTargetRecord:
+    return ComputeTargetRecord(name=c.Name, type=c.Type, created_at=c.CreatedTime, updated_at=c.CreatedTime,
+                               config=dict(c.Properties), description=c.Description)
 
 
 def datastore_record(d: DatastoreRead) -> DatastoreRecord:

@@ -2,22 +2,36 @@
 
 from __future__ import annotations
 
-import json
 import os
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from headrace.config import load_settings
 from headrace.errors import ConfigError
-
-CONFIG_DIR = ".headrace"
-CONFIG_FILE = "config.json"
+from headrace.sdk.workspace_config import (
+    Identity,
+    default_home,
+    find_config,
+    home_name,
+    named_entry,
+    read_config,
+)
 
 
 class Workspace:
     """A headrace workspace: a local embedded home (``HEADRACE_HOME``) or a remote server.
 
+    ``Workspace(subscription_id, resource_group, workspace_name)`` (Azure ML's form) opens the
+    workspace a config file names ``workspace_name`` (see ``headrace.sdk.workspace_config``); the
+    two ids are only recorded. ``Workspace(home)`` or ``Workspace(url=..., token=...)`` open one
+    directly.
+
     Args:
+        subscription_id: Azure ML's first argument; or, given alone, the home folder (headrace's form).
+        resource_group: recorded as ``resource_group``.
+        workspace_name: the name of a workspace a config file lists.
+        auth: accepted for Azure ML code and ignored (a remote workspace authenticates with ``token``).
         home: the home folder of a local workspace (default ``./.headrace``).
         db_url: SQLAlchemy URL of the metadata store of a local workspace (default SQLite in the home).
         url: the address of a headrace server (``http://host:8765``): a remote workspace.
@@ -25,7 +39,7 @@ class Workspace:
         timeout: seconds one call to a remote server may take.
 
     Raises:
-        ConfigError: both a home and a URL are given.
+        ConfigError: both a home and a URL are given, or no config file names ``workspace_name``.
 
     Example:
         >>> ws = Workspace.from_config()
@@ -33,9 +47,24 @@ class Workspace:
         >>> remote = Workspace(url="http://127.0.0.1:8765", token=token)  # doctest: +SKIP
     """
 
-    def __init__(self, home: str | os.PathLike[str] | None = None, *, db_url: str | None = None,
+    def __init__(self, subscription_id: Any = None, resource_group: str | None = None,
+                 workspace_name: str | None = None, auth: Any = None, *,
+                 home: str | os.PathLike[str] | None = None, db_url: str | None = None,
                  url: str | None = None, token: str | None = None, timeout: float | None = None,
-                 _backend: Any = None):
+                 _backend: Any = None, _identity: Identity | None = None):
+        if workspace_name is None and resource_group is None and subscription_id is not None:
+            if home is not None:
+                raise ConfigError("pass the home folder once (positionally or as home=)")
+            home, subscription_id = subscription_id, None
+        if workspace_name is not None:
+            entry, config = named_entry(workspace_name)
+            _identity = Identity.from_config(
+                {**entry, "subscription_id": subscription_id or entry.get("subscription_id"),
+                 "resource_group": resource_group or entry.get("resource_group")}, workspace_name)
+            if _backend is None and not (url or home or db_url):
+                url, token = entry.get("url"), token or entry.get("token") or os.environ.get("HEADRACE_TOKEN")
+                if not url:
+                    home, db_url = default_home(config, entry), entry.get("db_url")
         if _backend is None and url:
             if home is not None or db_url is not None:
                 raise ConfigError("a workspace is either local (home, db_url) or remote (url, token), not both")
@@ -49,17 +78,26 @@ class Workspace:
 
             _backend = local_backend(load_settings(home=home, db_url=db_url))
         self._backend = _backend
+        if _identity is None:
+            default = urlsplit(self.url).netloc if self.is_remote else home_name(self.home)  # type: ignore[arg-type]
+            _identity = Identity.from_config({"subscription_id": subscription_id,
+                                              "resource_group": resource_group}, default)
+        self._identity = _identity
         self._token = token  # for InteractiveLoginAuthentication(workspace=...)
 
     @classmethod
-    def from_config(cls, path: str | os.PathLike[str] | None = None) -> Workspace:
+    def from_config(cls, path: str | os.PathLike[str] | None = None, auth: Any = None,
+                    _logger: Any = None, _file_name: str | None = None) -> Workspace:
         """Find the workspace configuration.
 
         Order: ``HEADRACE_URL`` (+ ``HEADRACE_TOKEN``) or ``HEADRACE_HOME`` in the environment; else
-        ``path`` (a config file or a folder holding ``.headrace/config.json``), else the first
-        ``.headrace/config.json`` from the current folder upwards; else ``./.headrace``. A config
-        holding ``{"url": ..., "token": ...}`` is a remote workspace (``HEADRACE_TOKEN`` is used
-        when it has no token); ``{"home": ...}`` or none of these a local one.
+        ``path`` (a config file or a folder holding one), else the first of ``.headrace/config.json``,
+        ``.azureml/config.json`` or ``config.json`` from the current folder upwards; else
+        ``./.headrace``. A config holding ``{"url": ..., "token": ...}`` is a remote workspace
+        (``HEADRACE_TOKEN`` is used when it has no token); else a local one whose home is ``home``,
+        or the ``.headrace`` folder holding (or next to) the config file. ``workspace_name``,
+        ``subscription_id``, ``resource_group`` and ``location`` are read for the attributes of the
+        same names. ``auth`` is accepted and ignored.
 
         Raises:
             ConfigError: the config file is unreadable, or its URL is not an http(s) address.
@@ -67,30 +105,59 @@ class Workspace:
         if os.environ.get("HEADRACE_URL"):
             return cls(url=os.environ["HEADRACE_URL"], token=os.environ.get("HEADRACE_TOKEN") or None)
         if os.environ.get("HEADRACE_HOME"):
-            return cls(os.environ["HEADRACE_HOME"])
-        config = _find_config(Path(path) if path else None)
+            return cls(home=os.environ["HEADRACE_HOME"])
+        config = find_config(Path(path) if path else None)
         if config is None:
             return cls()
-        try:
-            data = json.loads(config.read_text(encoding="utf-8") or "{}")
-        except (OSError, ValueError) as exc:
-            raise ConfigError(f"cannot read workspace config {config}: {exc}") from exc
-        if not isinstance(data, dict):
-            raise ConfigError(f"workspace config {config} must hold a JSON object")
+        data = read_config(config)
         if data.get("url"):
-            if not isinstance(data["url"], str) or not data["url"].startswith(("http://", "https://")):
-                raise ConfigError(f"{config}: \"url\" must be a server address such as http://127.0.0.1:8765, "
-                                  f"not {data['url']!r}")
             token = data.get("token") or os.environ.get("HEADRACE_TOKEN") or None
-            return cls(url=data["url"], token=token)
-        home = data.get("home")
-        if home:
-            home_path = Path(home)
-            if not home_path.is_absolute():
-                home_path = (config.parent / home_path).resolve()
+            ws = cls(url=data["url"], token=token)
         else:
-            home_path = config.parent
-        return cls(home_path, db_url=data.get("db_url"))
+            ws = cls(home=default_home(config, data), db_url=data.get("db_url"))
+        ws._identity = Identity.from_config(data, ws._identity.name)
+        return ws
+
+    @staticmethod
+    def get(name: str, auth: Any = None, subscription_id: str | None = None, resource_group: str | None = None,
+            location: str | None = None, cloud: str = "AzureCloud", id: str | None = None) -> Workspace:
+        """The workspace a config file names ``name`` (its ``workspaces`` entry, or its
+        ``workspace_name``); ``auth``, ``location``, ``cloud`` and ``id`` are accepted and ignored.
+
+        Raises:
+            ConfigError: no config file names ``name``; the message lists the names it knows.
+        """
+        return Workspace(subscription_id, resource_group, name)
+
+    @property
+    def name(self) -> str:
+        """The workspace name: ``workspace_name`` from the config, else the project folder of a local
+        home (the folder holding ``.headrace``), else the server's host:port."""
+        return self._identity.name
+
+    @property
+    def subscription_id(self) -> str:
+        return self._identity.subscription_id
+
+    @property
+    def resource_group(self) -> str:
+        return self._identity.resource_group
+
+    @property
+    def location(self) -> str:
+        return self._identity.location
+
+    def get_details(self) -> dict[str, Any]:
+        """Azure ML's workspace details (camelCase keys), with ``home`` or ``url`` for where it lives."""
+        ident = self._identity
+        return {
+            "id": f"/subscriptions/{ident.subscription_id}/resourceGroups/{ident.resource_group}"
+                  f"/providers/Microsoft.MachineLearningServices/workspaces/{ident.name}",
+            "name": ident.name, "friendlyName": ident.name, "location": ident.location,
+            "resourceGroup": ident.resource_group, "subscriptionId": ident.subscription_id,
+            "type": "Microsoft.MachineLearningServices/workspaces", "tags": {}, "description": "",
+            "sku": "headrace", "home": None if self.home is None else str(self.home), "url": self.url,
+        }
 
     @property
     def is_remote(self) -> bool:
@@ -106,10 +173,6 @@ class Workspace:
     def home(self) -> Path | None:
         """The home folder of a local workspace; None for a remote one."""
         return self._backend.home
-
-    @property
-    def name(self) -> str:
-        return self.url if self.is_remote else str(self.home)  # type: ignore[return-value]
 
     def get_default_datastore(self):
         """The ``workspaceblobstore`` datastore."""
@@ -131,6 +194,17 @@ class Workspace:
 
         return {e.name: Experiment(self, e.name) for e in self._backend.list_experiments()}
 
+    @property
+    def compute_targets(self) -> dict[str, Any]:
+        """Compute targets by name ("local" always among them)."""
+        from headrace.sdk.compute import ComputeTarget
+
+        return {t.name: t for t in ComputeTarget.list(self)}
+
+    # Called by core.Pipeline.validate (duck-typed, like the two below).
+    def _compute_target_names(self) -> list[str]:
+        return [r.name for r in self._backend.list_compute_targets()]
+
     # Called by core.Pipeline.submit (duck-typed so the definition layer never imports the SDK).
     def _submit_pipeline(self, pipeline: Any, experiment_name: str, **options: Any):
         from headrace.sdk.experiment import Experiment
@@ -150,18 +224,3 @@ class Workspace:
             return f"Workspace(url={self.url!r})"
         return f"Workspace(home={str(self.home)!r})"
 
-
-def _find_config(start: Path | None) -> Path | None:
-    if start is not None:
-        if start.is_file():
-            return start
-        for candidate in (start / CONFIG_DIR / CONFIG_FILE, start / CONFIG_FILE):
-            if candidate.is_file():
-                return candidate
-        raise ConfigError(f"no workspace config at {start}: expected {start / CONFIG_DIR / CONFIG_FILE}")
-    folder = Path.cwd()
-    for parent in (folder, *folder.parents):
-        candidate = parent / CONFIG_DIR / CONFIG_FILE
-        if candidate.is_file():
-            return candidate
-    return None

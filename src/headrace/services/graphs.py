@@ -19,6 +19,7 @@ from typing import Any
 from headrace.datastores.snapshots import DEFAULT_MAX_SNAPSHOT_BYTES, snapshot_hash, snapshot_key
 from headrace.errors import DatastoreError, DefinitionError, HeadraceError
 from headrace.services.bundle import Services
+from headrace.services.compute import check_graph_compute
 from headrace.services.parameters import convert
 from headrace.services.runs import check_graph_datastores, store_graph, submit_frozen
 from headrace.storage.records import PipelineRecord, RunRecord
@@ -84,6 +85,7 @@ def store_remote_graph(svc: Services, graph: Any) -> PipelineRecord:
     if missing:
         raise DefinitionError(missing)
     check_graph_datastores(svc, graph)
+    check_graph_compute(svc, graph)
     return store_graph(svc, graph)
 
 
@@ -165,8 +167,10 @@ def _step_problems(i: int, step: Any, params: Mapping[str, Any], data: Mapping[s
         problems.append(f"{what}: 'snapshot' must be the 64-hex hash of an uploaded snapshot")
     if not isinstance(step.get("script_name"), str) or not step["script_name"]:
         problems.append(f"{what}: 'script_name' must be a file name in the snapshot")
-    if step.get("kind", "python_script") != "python_script" or step.get("compute_target", "local") != "local":
-        problems.append(f"{what}: only python_script steps on the 'local' compute target run on this server")
+    if step.get("kind", "python_script") != "python_script":
+        problems.append(f"{what}: only python_script steps run on this server")
+    if not isinstance(step.get("compute_target", "local"), str):
+        problems.append(f"{what}: 'compute_target' must be a compute target name")
     lists = {k: step.get(k) for k in ("arguments", "inputs", "outputs", "parameters", "depends_on")}
     if not all(isinstance(v, list) for v in lists.values()):
         return problems + [f"{what}: {', '.join(lists)} must be lists"]

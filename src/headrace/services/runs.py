@@ -15,6 +15,7 @@ from headrace.engine.runner import log_path
 from headrace.errors import ConfigError, DefinitionError, HeadraceError, NotFoundError
 from headrace.logs import get_logger
 from headrace.services.bundle import Services
+from headrace.services.compute import check_graph_compute
 from headrace.services.datastores import DEFAULT_DATASTORE, get_datastore
 from headrace.services.parameters import WARNINGS_PROPERTY, drop_unknown, resolve_parameters
 from headrace.storage.records import (
@@ -36,10 +37,12 @@ def freeze_pipeline(svc: Services, pipeline: Any) -> PipelineRecord:
     """Validate a pipeline definition, snapshot its source folders and store its graph.
 
     Raises:
-        DefinitionError: the definition has problems (all of them are listed).
+        DefinitionError: the definition has problems (all of them are listed), or names compute
+            targets that do not exist.
     """
     graph = pipeline.graph()
     check_graph_datastores(svc, graph)
+    check_graph_compute(svc, graph)
     for step in graph["steps"]:
         try:
             step["snapshot"] = store_snapshot(step["source_directory"], svc.artifacts)

@@ -13,6 +13,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
+from headrace.storage.base_compute import ComputeStore
 from headrace.storage.base_datasets import DatasetStore
 from headrace.storage.base_drafts import DraftStore
 from headrace.storage.base_flows import FlowStore
@@ -31,12 +32,12 @@ from headrace.storage.records import (
 )
 
 
-class MetadataStore(PublishingStore, ScheduleStore, FlowStore, DatasetStore, DraftStore, ABC):
+class MetadataStore(PublishingStore, ScheduleStore, FlowStore, DatasetStore, DraftStore, ComputeStore, ABC):
     """Where every run, step run and metric is recorded before and while it executes.
 
-    The methods of published pipelines and endpoints, schedules, prompt flows and pipeline drafts are
-    declared in ``PublishingStore``, ``ScheduleStore``, ``FlowStore`` and ``DraftStore`` (``base_*.py``
-    beside this module).
+    The methods of published pipelines and endpoints, schedules, prompt flows, datasets, pipeline drafts and
+    compute targets are declared in ``PublishingStore``, ``ScheduleStore``, ``FlowStore``, ``DatasetStore``,
+    ``DraftStore`` and ``ComputeStore`` (``base_*.py`` beside this module).
     """
 
     # -- experiments ---------------------------------------------------------------------

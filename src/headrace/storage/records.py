@@ -8,12 +8,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
-from enum import Enum
+from enum import Enum, StrEnum
 from typing import Any
 
 
-class RunStatus(str, Enum):
-    """Status of a pipeline run (the names are Azure ML's, as users' code compares them)."""
+class RunStatus(StrEnum):
+    """Status of a pipeline run (the names are Azure ML's, as users' code compares them).
+
+    A ``StrEnum``: ``str()`` and ``format()`` give the value ("Finished"), as Azure ML's plain strings print.
+    """
 
     NOT_STARTED = "NotStarted"
     QUEUED = "Queued"
@@ -30,7 +33,7 @@ class RunStatus(str, Enum):
 TERMINAL_RUN_STATUSES = frozenset({RunStatus.FINISHED, RunStatus.FAILED, RunStatus.CANCELED})
 
 
-class StepStatus(str, Enum):
+class StepStatus(StrEnum):
     """Status of a step run."""
 
     NOT_STARTED = "NotStarted"
@@ -154,7 +157,7 @@ class MetricRecord:
     logged_at: datetime
 
 
-class EntityStatus(str, Enum):
+class EntityStatus(StrEnum):
     """Status of a published pipeline or a pipeline endpoint."""
 
     ACTIVE = "Active"
@@ -357,3 +360,20 @@ class PublishedFlowRecord:
         """The entry for ``version`` (the default version when None), or None."""
         wanted = self.default_version if version is None else version
         return next((v for v in self.versions if v.version == wanted), None)
+
+
+@dataclass(frozen=True)
+class ComputeTargetRecord:
+    """A named compute target: where the steps that name it run.
+
+    ``type`` picks the implementation ("local", "AmlCompute": this machine's agent; later kinds plug
+    in behind the same names); ``config`` is its JSON settings (for both: ``max_nodes``, the most
+    steps of a run that execute on it at once).
+    """
+
+    name: str
+    type: str
+    created_at: datetime
+    updated_at: datetime
+    config: dict[str, Any] = field(default_factory=dict)
+    description: str | None = None

@@ -19,7 +19,7 @@ from headrace.errors import CycleError, DefinitionError
 
 
 def step(name, inputs=(), outputs=(), **kw):
-    return PythonScriptStep(name, "prep.py", "scripts", inputs=list(inputs), outputs=list(outputs), **kw)
+    return PythonScriptStep("prep.py", name, source_directory="scripts", inputs=list(inputs), outputs=list(outputs), **kw)
 
 
 def test_closure_pulls_in_upstream_producers(scripts):
@@ -90,7 +90,7 @@ def test_cyclic_pipeline_steps_fall_back_to_definition_order(scripts):
 
 def test_graph_raises_definition_error_when_invalid(scripts):
     with pytest.raises(DefinitionError) as info:
-        Pipeline(None, [PythonScriptStep("s", "missing.py", "scripts")]).graph()
+        Pipeline(None, [PythonScriptStep("missing.py", "s", source_directory="scripts")]).graph()
     assert not isinstance(info.value, CycleError)
     assert "missing.py" in info.value.problems[0]
 
@@ -184,8 +184,8 @@ def test_graph_literal_types_bindings_and_defaults(scripts):
     literal = DataPath("other", "raw/x.csv")
     out = PipelineData("out")
     make = PythonScriptStep(
-        "make",
         "prep.py",
+        "make",
         arguments=[True, 1.25, flag, rate, (raw, DataPathComputeBinding(mode="download")), literal, out],
         inputs=[(raw, DataPathComputeBinding(mode="download")), literal],
         outputs=[out],

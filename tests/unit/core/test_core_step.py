@@ -15,7 +15,7 @@ def test_source_directory_resolved_against_cwd(scripts):
 
 
 def test_defaults():
-    step = PythonScriptStep("s", "s.py")
+    step = PythonScriptStep("s.py", "s")
     assert step.source_directory is None
     assert (step.arguments, step.inputs, step.outputs) == ([], [], [])
     assert step.allow_reuse is True
@@ -29,12 +29,12 @@ def test_compute_target_object_is_reduced_to_its_name():
     class Target:
         name = "gpu"
 
-    assert PythonScriptStep("s", "s.py", compute_target=Target()).compute_target == "gpu"
+    assert PythonScriptStep("s.py", "s", compute_target=Target()).compute_target == "gpu"
 
 
 def test_outputs_register_their_producer():
     data = PipelineData("d")
-    step = PythonScriptStep("s", "s.py", outputs=[data])
+    step = PythonScriptStep("s.py", "s", outputs=[data])
     assert data._producers == [step]
 
 

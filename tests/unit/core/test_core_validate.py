@@ -14,7 +14,7 @@ from headrace.core import (
 
 def step(name, script="prep.py", **kw):
     kw.setdefault("source_directory", "scripts")
-    return PythonScriptStep(name, script, **kw)
+    return PythonScriptStep(script, name, **kw)
 
 
 def only_problem(pipeline):
@@ -161,7 +161,7 @@ def test_missing_source_directory(scripts):
 
 
 def test_source_directory_falls_back_to_pipeline_default_then_cwd(scripts):
-    bare = PythonScriptStep("prep", "prep.py")
+    bare = PythonScriptStep("prep.py", "prep")
     assert "does not exist" not in only_problem(Pipeline(None, [bare]))  # cwd is tmp_path: no prep.py
     assert Pipeline(None, [bare], default_source_directory="scripts").validate() == []
 

@@ -1,6 +1,7 @@
 """The REST API's routers, all mounted under ``/api/v1`` by ``server.app.create_app``."""
 
 from headrace.server.routers import (
+    compute,
     connections,
     datasets,
     datastores,
@@ -19,5 +20,5 @@ from headrace.server.routers import (
 ROUTERS = (
     health.router, pipelines.router, endpoints.router, submit.router, runs.router, experiments.router,
     datastores.router, schedules.router, remote.router, drafts.router,
-    flows.router, connections.router, datasets.router,
+    flows.router, connections.router, datasets.router, compute.router,
 )

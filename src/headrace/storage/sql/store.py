@@ -38,6 +38,7 @@ from headrace.storage.records import (
 )
 from headrace.storage.sql import rows, runs
 from headrace.storage.sql import tables as t
+from headrace.storage.sql.compute import ComputeTargetMethods
 from headrace.storage.sql.connections import ConnectionMethods
 from headrace.storage.sql.datasets import DatasetMethods
 from headrace.storage.sql.drafts import DraftMethods
@@ -67,7 +68,7 @@ _LIST_STEP_METRICS = _LIST_METRICS.where(t.metrics.c.step_run_id == bindparam("s
 
 class SqlMetadataStore(
     RunKeyMethods, PublishedPipelineMethods, PipelineEndpointMethods, TokenMethods, ScheduleMethods,
-    ConnectionMethods, FlowMethods, DatasetMethods, DraftMethods, MetadataStore,
+    ConnectionMethods, FlowMethods, DatasetMethods, DraftMethods, ComputeTargetMethods, MetadataStore,
 ):
     """The metadata store in a SQL database.
 

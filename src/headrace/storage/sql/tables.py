@@ -33,6 +33,7 @@ from sqlalchemy.types import TypeDecorator
 
 __all__ = [
     "UTCDateTime",
+    "compute_targets",
     "connections",
     "dataset_uses",
     "datasets",
@@ -425,4 +426,16 @@ dataset_uses = Table(
     Column("role", String(16), primary_key=True),
     Column("created_at", UTCDateTime, nullable=False),
     Index(None, "run_id"),
+)
+
+# Named compute targets; ``config`` is the JSON settings of the target's ``type``.
+compute_targets = Table(
+    "compute_targets",
+    metadata,
+    Column("name", String(64), primary_key=True),
+    Column("type", String(32), nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+    Column("config", JSON, nullable=False),
+    Column("description", Text),
 )
