@@ -96,6 +96,10 @@ API: dict[tuple[str, str], Action | None] = {
     ("POST", "/pipeline-drafts/{draft_id}/publish"): A.PUBLISH,
     ("POST", "/datastores/cloud"): A.MANAGE_DATASTORES,
     ("DELETE", "/datastores/{name}"): A.MANAGE_DATASTORES,
+    ("GET", "/computes"): A.READ,
+    ("GET", "/computes/{name}"): A.READ,
+    ("PUT", "/computes/{name}"): A.CREATE_COMPUTE,
+    ("DELETE", "/computes/{name}"): A.MANAGE_COMPUTE,
     ("GET", "/datasets"): A.READ,
     ("POST", "/datasets"): A.REGISTER_DATASET,
     ("POST", "/datasets/resolve"): A.READ,
@@ -110,9 +114,10 @@ API: dict[tuple[str, str], Action | None] = {
 # The table the README documents, role by role: what a submitter may not do is an admin's.
 EXPECTED_MINIMUM = {
     Role.READER: {A.READ},
-    Role.SUBMITTER: {A.SUBMIT_RUN, A.CANCEL_RUN, A.SCORE_FLOW, A.UPLOAD_FILE, A.REGISTER_DATASET, A.EDIT_DRAFT},
+    Role.SUBMITTER: {A.SUBMIT_RUN, A.CANCEL_RUN, A.SCORE_FLOW, A.UPLOAD_FILE, A.REGISTER_DATASET, A.EDIT_DRAFT,
+                     A.CREATE_COMPUTE},
     Role.ADMIN: {A.REPLACE_FILE, A.PUBLISH, A.MANAGE_ENDPOINTS, A.CHANGE_PUBLISHED, A.MANAGE_SCHEDULES,
-                 A.MANAGE_DATASTORES, A.MANAGE_CONNECTIONS, A.UNREGISTER_DATASET},
+                 A.MANAGE_DATASTORES, A.MANAGE_CONNECTIONS, A.UNREGISTER_DATASET, A.MANAGE_COMPUTE},
 }
 
 ROLES = ("reader", "submitter", "admin")

@@ -88,6 +88,8 @@ ManageDatastores = Annotated[Caller, allowed(Action.MANAGE_DATASTORES)]
 ManageConnections = Annotated[Caller, allowed(Action.MANAGE_CONNECTIONS)]
 UnregisterDataset = Annotated[Caller, allowed(Action.UNREGISTER_DATASET)]
 EditDraft = Annotated[Caller, allowed(Action.EDIT_DRAFT)]
+CreateCompute = Annotated[Caller, allowed(Action.CREATE_COMPUTE)]
+ManageCompute = Annotated[Caller, allowed(Action.MANAGE_COMPUTE)]
 
 UnknownParameters = Annotated[
     Literal["error", "warn"] | None,

@@ -40,6 +40,8 @@ class Action(str, Enum):
     MANAGE_CONNECTIONS = "create, change or delete a connection"
     UNREGISTER_DATASET = "unregister a dataset"
     EDIT_DRAFT = "create, change, delete or run a pipeline draft"
+    CREATE_COMPUTE = "create a compute target that does not exist yet (an existing one is never changed)"
+    MANAGE_COMPUTE = "delete a compute target"
 
 
 MINIMUM_ROLE: dict[Action, Role] = {
@@ -58,6 +60,8 @@ MINIMUM_ROLE: dict[Action, Role] = {
     Action.MANAGE_CONNECTIONS: Role.ADMIN,
     Action.UNREGISTER_DATASET: Role.ADMIN,
     Action.EDIT_DRAFT: Role.SUBMITTER,
+    Action.CREATE_COMPUTE: Role.SUBMITTER,
+    Action.MANAGE_COMPUTE: Role.ADMIN,
 }
 
 

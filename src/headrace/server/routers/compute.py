@@ -8,7 +8,7 @@ from fastapi import APIRouter, Depends
 from fastapi.responses import Response
 
 from headrace.schemas.compute import ComputeCreate, ComputeList, ComputeRead
-from headrace.server.deps import Admin, Reader, ServicesDep, Submitter, body_doc, json_body
+from headrace.server.deps import CreateCompute, ManageCompute, Reader, ServicesDep, body_doc, json_body
 from headrace.services import compute
 from headrace.storage.records import ComputeTargetRecord
 
@@ -32,7 +32,7 @@ def get_compute(name: str, _: Reader, svc: ServicesDep) -> ComputeRead:
 
 @router.put("/{name}", response_model=ComputeRead, openapi_extra=body_doc(ComputeCreate))
 def put_compute(
-    name: str, _: Submitter, svc: ServicesDep, body: Annotated[ComputeCreate, Depends(json_body(ComputeCreate))]
+    name: str, _: CreateCompute, svc: ServicesDep, body: Annotated[ComputeCreate, Depends(json_body(ComputeCreate))]
 ) -> ComputeRead:
     """Create the target if it is missing (``ComputeTarget.create``); an existing one of the same type is
     returned unchanged, one of another type is a 409."""
@@ -40,6 +40,6 @@ def put_compute(
 
 
 @router.delete("/{name}", status_code=204, response_class=Response)
-def delete_compute(name: str, _: Admin, svc: ServicesDep) -> Response:
+def delete_compute(name: str, _: ManageCompute, svc: ServicesDep) -> Response:
     compute.delete_compute_target(svc, name)
     return Response(status_code=204)
