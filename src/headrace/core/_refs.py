@@ -16,7 +16,8 @@ class DataRef:
 
     Attributes:
         name: the key of the data in the graph's "data" section.
-        kind: "pipeline_data", "parameter" or "datapath".
+        kind: "pipeline_data", "parameter", "datapath" or "dataset" (a dataset input, Azure ML's
+            ``DatasetConsumptionConfig``: ``dataset.as_named_input("x").as_mount()``).
         obj: the PipelineData, PipelineParameter or DataPath itself.
         mode: "mount" or "download" for parameters and data paths (from the binding); None for
             PipelineData.
@@ -36,6 +37,8 @@ class DataRef:
             return f"PipelineData {self.name!r}"
         if self.kind == "parameter":
             return f"PipelineParameter {self.name!r}"
+        if self.kind == "dataset":
+            return f"dataset input {self.name!r}"
         return f"DataPath {self.name!r} ({self.obj.datastore_name}:{self.obj.path_on_datastore})"
 
 
@@ -46,6 +49,10 @@ def data_ref(value: Any) -> DataRef | None:
     `(PipelineParameter-with-DataPath-default or DataPath, DataPathComputeBinding)` tuple.
     """
     mode: str | None = None
+    dataset_input = getattr(value, "_headrace_dataset_input", None)
+    if callable(dataset_input):
+        name, mode, _, _ = dataset_input()
+        return DataRef(name, "dataset", value, mode, ("dataset", name))
     if isinstance(value, tuple):
         if len(value) != 2 or not isinstance(value[1], DataPathComputeBinding):
             return None
@@ -81,6 +88,8 @@ def step_parameters(step: Any) -> list[PipelineParameter]:
     found: dict[str, PipelineParameter] = {}
     scalars = [a for a in step.arguments if isinstance(a, PipelineParameter) and a.type != "datapath"]
     data = [r.obj for r in map(data_ref, step.inputs) if r is not None and r.kind == "parameter"]
+    data += [source for r in map(data_ref, step.inputs) if r is not None and r.kind == "dataset"
+             if isinstance(source := r.obj._headrace_dataset_input()[3], PipelineParameter)]
     for param in [*scalars, *data, *parameter_uses(step)]:
         found.setdefault(param.name, param)
     return list(found.values())

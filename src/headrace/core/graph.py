@@ -50,7 +50,7 @@ from collections.abc import Hashable, Iterable, Mapping, Sequence
 from typing import Any, TypeVar
 
 from headrace.core._refs import data_ref, encode_argument, step_parameters
-from headrace.core.params import PipelineData
+from headrace.core.params import PipelineData, PipelineParameter, dataset_json
 from headrace.core.runconfig import runconfig_record
 from headrace.errors import CycleError
 
@@ -222,7 +222,8 @@ def build_graph(
             default = param.default_value
             parameters.setdefault(
                 param.name,
-                {"type": param.type, "default": default.to_json() if param.type == "datapath" else default},
+                {"type": param.type, "default": default.to_json() if param.type == "datapath"
+                 else dataset_json(default) if param.type == "dataset" else default},
             )
         for value in [*step.inputs, *step.outputs]:
             ref = data_ref(value)
@@ -274,6 +275,12 @@ def _data_entry(
         }
     if ref.kind == "parameter":
         return {"kind": "parameter", "parameter": ref.name, "mode": ref.mode}
+    if ref.kind == "dataset":
+        _, mode, path_on_compute, source = ref.obj._headrace_dataset_input()
+        entry = {"kind": "dataset", "mode": mode, "path_on_compute": path_on_compute}
+        if isinstance(source, PipelineParameter):
+            return {**entry, "parameter": source.name}
+        return {**entry, "dataset": dataset_json(source)}
     return {
         "kind": "datapath",
         "datastore": ref.obj.datastore_name,

@@ -72,7 +72,14 @@ def value_type(value: Any) -> str | None:
         return "str"
     if isinstance(value, DataPath):
         return "datapath"
+    if callable(getattr(value, "_headrace_dataset", None)):  # a FileDataset or TabularDataset (sdk)
+        return "dataset"
     return None
+
+
+def dataset_json(value: Any) -> dict[str, Any]:
+    """The graph form of a dataset default: ``{"id", "name", "version", "definition"}`` (id None until pinned)."""
+    return value._headrace_dataset()
 
 
 class DataPath:
@@ -198,7 +205,7 @@ class PipelineParameter:
             raise DefinitionError(
                 [
                     f"PipelineParameter {name!r} has a default of type {type(default_value).__name__}; "
-                    "use an int, float, bool, str or DataPath"
+                    "use an int, float, bool, str, DataPath or a dataset"
                 ]
             )
         if kind == "float" and not math.isfinite(default_value):

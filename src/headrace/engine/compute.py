@@ -33,6 +33,9 @@ class DataBinding:
     datastore: str
     path: str
     mode: str = "mount"  # "mount": read in place when the store is local; "download": copy first
+    # A dataset input: its pinned version (id, name, version, kind, definition, manifest); ``mode`` is then
+    # Azure ML's "mount", "download" or "direct" (the step gets a dataset object).
+    dataset: dict[str, Any] | None = None
 
 
 @dataclass(frozen=True)

@@ -16,6 +16,7 @@ from typing import BinaryIO
 from headrace import clock
 from headrace.datastores.base import Datastore
 from headrace.engine import compute as c
+from headrace.engine import dataset_inputs
 from headrace.engine.launcher import ForkedProcess, shared_server
 from headrace.engine.staging import StagedStep, StepStager
 from headrace.errors import ComputeError, ConfigError, HeadraceError
@@ -131,8 +132,17 @@ class LocalComputeTarget(c.ComputeTarget):
 
     def _bind(self, task: c.StepTask, staged: StagedStep, log: list[str]):
         paths: dict[str, str] = {}
+        datasets: dict[str, dict] = {}
         for name, binding in task.inputs.items():
+            if binding.dataset is not None:
+                folder = dataset_inputs.stage(name, {**binding.dataset, "mode": binding.mode}, self.artifacts,
+                                              self.resolve_datastore, staged.workdir, log)
+                datasets[name] = {**binding.dataset, "mode": binding.mode, "path": folder}
+                # Direct mode: the script gets the dataset's id, as on Azure ML; its files are staged all the same.
+                paths[name] = binding.dataset["id"] if binding.mode == "direct" else folder
+                continue
             paths[name] = self._stage_input(name, binding, staged.workdir, log)
+        dataset_inputs.write_context(staged.workdir, datasets)
         out_dirs: dict[str, Path] = {}
         for name in task.outputs:
             out = staged.in_place.get(name)
@@ -164,6 +174,8 @@ class LocalComputeTarget(c.ComputeTarget):
         for name, path in paths.items():
             env[f"HEADRACE_DATA_{_env_name(name)}"] = path
             env[f"AZUREML_DATAREFERENCE_{name}"] = path  # what Azure ML scripts read
+        for name in datasets:
+            env[name] = paths[name]  # Azure ML: a named dataset input is an environment variable
         return argv, env, out_dirs
 
     def _stage_input(self, name: str, binding: c.DataBinding, workdir: Path, log: list[str]) -> str:

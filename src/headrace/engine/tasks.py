@@ -88,6 +88,15 @@ def build_task(
             inputs[name] = c.DataBinding(out["datastore"], out["path"])
             fingerprints[name] = f"step:{producer.reused_from or producer.id}:{name}"
             continue
+        if spec["kind"] == "dataset":
+            pinned = run.parameters[spec["parameter"]] if "parameter" in spec else spec["dataset"]
+            if not isinstance(pinned, dict) or not pinned.get("manifest"):
+                raise StepSetupError(f"input {name!r}: the dataset was not pinned to a version at submit")
+            inputs[name] = c.DataBinding("", pinned["manifest"], spec.get("mode") or "direct", dataset=pinned)
+            fingerprints[name] = f"dataset:{pinned['id']}"  # a version is its exact files
+            log.append(f"input {name}: dataset {pinned.get('name') or pinned['id']}"
+                       + (f" version {pinned['version']}" if pinned.get("version") else ""))
+            continue
         if spec["kind"] == "parameter":
             value = run.parameters[spec["parameter"]]
             ds_name, path = value["datastore"], value["path"]

@@ -185,7 +185,9 @@ class SubmitRequest(_Request):
     )
     ContinueRunOnStepFailure: bool | None = None
     DataSetDefinitionValueAssignments: dict[str, Any] | None = Field(
-        default=None, description="Not supported (no datasets here): use DataPathAssignments. Must be empty."
+        default=None, description='Dataset parameters, as Azure ML sends them: {"param": {"SavedDataSetReference": '
+                                  '{"Id": "<version id>"}}} or {"param": {"DataSetReference": {"Name": "...", '
+                                  '"Version": "..."}}} (Version omitted: the latest).'
     )
 
     _tags = field_validator("Tags", mode="before")(_stringify)

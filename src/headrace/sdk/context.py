@@ -14,6 +14,7 @@ import uuid
 from typing import Any
 
 from headrace.engine import compute as c
+from headrace.engine.dataset_inputs import DATASETS_FILE
 from headrace.errors import RunError
 
 
@@ -84,8 +85,25 @@ class StepContextRun(_LoggingRun):
         self.name = env.get(c.ENV_STEP_NAME, "")
         self.experiment = _ExperimentRef(env.get(c.ENV_EXPERIMENT, ""))
         context_dir = env.get(c.ENV_CONTEXT_DIR)
+        self._context_dir = context_dir
         self._target = _Target(context_dir, "step")
         self.parent = _ParentRun(env[c.ENV_RUN_ID], self.experiment, context_dir)
+
+    @property
+    def input_datasets(self) -> dict[str, Any]:
+        """The step's dataset inputs by name: a local path for mount and download inputs, a dataset object
+        (reading the files staged for this step) for direct ones."""
+        if self._context_dir is None:
+            return {}
+        path = os.path.join(self._context_dir, DATASETS_FILE)
+        if not os.path.exists(path):
+            return {}
+        with open(path, encoding="utf-8") as f:
+            staged = json.load(f)
+        from headrace.sdk.dataset import staged_dataset
+
+        return {name: staged_dataset(info) if info["mode"] == "direct" else info["path"]
+                for name, info in staged.items()}
 
     def __repr__(self) -> str:
         return f"Run(id={self.id!r}, step={self.name!r})"

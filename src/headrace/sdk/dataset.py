@@ -69,6 +69,13 @@ class AbstractDataset:
     def workspace(self) -> Any:
         return self._workspace
 
+    def _headrace_dataset(self) -> dict[str, Any]:
+        """The graph form of this dataset (``core.params.dataset_json``): pinned by id when registered."""
+        if self._record is not None:
+            return {"id": self._record.id, "name": self._record.name, "version": self._record.version,
+                    "definition": self._definition}
+        return {"id": None, "name": None, "version": None, "definition": self._definition}
+
     def _label(self) -> str:
         return f"{self.name}:{self.version}" if self._record and self.name else (self.id or "(unregistered)")
 
@@ -256,6 +263,18 @@ class TabularDataset(AbstractDataset):
     def random_split(self, percentage: float, seed: int | None = None) -> tuple[TabularDataset, TabularDataset]:
         return tuple(self._with({"op": "split", "percentage": float(percentage), "seed": seed, "side": side})
                      for side in (0, 1))  # type: ignore[return-value]
+
+
+def staged_dataset(info: dict[str, Any]) -> AbstractDataset:
+    """A direct-mode dataset input inside a step: its pinned version, reading the files staged for the step."""
+    from headrace.sdk.dataset_backend import StagedWorkspace
+
+    record = DatasetRecord(id=info["id"], name=info.get("name"), version=info.get("version"), kind=info["kind"],
+                           definition=info["definition"], manifest=info.get("manifest", ""), file_count=0,
+                           total_bytes=0, description=None)
+    staged_definition = {**info["definition"], "sources": [{"datastore": "staged", "path": ""}]}
+    cls = TabularDataset if info["kind"] == TABULAR else FileDataset
+    return cls(staged_definition, StagedWorkspace(info["path"]), record)
 
 
 def _auto_name(dataset: AbstractDataset) -> str:

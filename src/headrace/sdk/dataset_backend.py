@@ -110,8 +110,12 @@ class RemoteDatasets:
         return self.backend.datastore(entry.datastore).read_bytes(entry.path)
 
 
-def datasets_of(workspace: Any) -> LocalDatasets | RemoteDatasets:
-    """The dataset backend of a workspace: in process when embedded, over REST when remote."""
+def datasets_of(workspace: Any) -> Any:
+    """The dataset backend of a workspace: in process when embedded, over REST when remote, the staged files
+    of a step's direct-mode input inside a step."""
+    staged = getattr(workspace, "_staged", None)
+    if staged is not None:
+        return staged
     backend = workspace._backend
     svc = getattr(backend, "svc", None)
     if svc is not None:
@@ -119,3 +123,52 @@ def datasets_of(workspace: Any) -> LocalDatasets | RemoteDatasets:
     if getattr(backend, "client", None) is not None:
         return RemoteDatasets(backend)
     raise ConfigError(f"{type(backend).__name__} serves no datasets")
+
+
+class StagedDatasets:
+    """A dataset input's files as staged in a step's folder: what a direct-mode input reads in the step."""
+
+    def __init__(self, folder: str):
+        self.folder = folder
+        self.svc = None
+
+    def _files(self) -> list[ManifestEntry]:
+        found = []
+        for root, _, names in os.walk(self.folder):
+            for n in names:
+                full = os.path.join(root, n)
+                found.append(ManifestEntry("staged", os.path.relpath(full, self.folder).replace(os.sep, "/"),
+                                           os.path.getsize(full), ""))
+        return sorted(found, key=lambda e: e.path)
+
+    def resolve(self, definition: dict[str, Any]) -> list[ManifestEntry]:
+        return self._files()
+
+    def verified(self, record: DatasetRecord) -> list[ManifestEntry]:
+        return self._files()  # checked against the pinned version when the step was staged
+
+    def read_bytes(self, entry: ManifestEntry) -> bytes:
+        with open(os.path.join(self.folder, entry.path), "rb") as f:
+            return f.read()
+
+    def download(self, definition: dict[str, Any], entries: Sequence[ManifestEntry], target: str) -> list[str]:
+        import shutil
+
+        local = []
+        for e in entries:
+            dest = os.path.join(target, *e.path.split("/"))
+            os.makedirs(os.path.dirname(dest), exist_ok=True)
+            shutil.copyfile(os.path.join(self.folder, e.path), dest)
+            local.append(dest)
+        return local
+
+    def __getattr__(self, name: str) -> Any:
+        raise ConfigError(f"a dataset input inside a step reads its staged files; {name} needs the workspace")
+
+
+class StagedWorkspace:
+    """The stand-in workspace of a direct-mode dataset input inside a step."""
+
+    def __init__(self, folder: str):
+        self._backend = None
+        self._staged = StagedDatasets(folder)

@@ -36,6 +36,10 @@ class DatasetConsumptionConfig:
         self.mode = mode
         self.path_on_compute = path_on_compute
 
+    def _headrace_dataset_input(self) -> tuple[str, str, str | None, Any]:
+        """(name, mode, path_on_compute, dataset or PipelineParameter): what ``core`` puts in the graph."""
+        return self.name, self.mode, self.path_on_compute, self.dataset
+
     def _as(self, mode: str, path_on_compute: str | None) -> DatasetConsumptionConfig:
         other = copy.copy(self)
         other.mode, other.path_on_compute = mode, path_on_compute

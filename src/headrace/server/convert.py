@@ -6,6 +6,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from headrace.datastores.base import FileInfo
+from headrace.errors import HeadraceError
 from headrace.schemas import (
     DataPathValue,
     EndpointVersionRead,
@@ -21,6 +22,7 @@ from headrace.schemas import (
 from headrace.schemas.datastores import DatastoreRead, FileRead
 from headrace.schemas.drafts import PipelineDraftRead
 from headrace.server.errors import BadRequestError
+from headrace.services import datasets
 from headrace.storage.draft_records import PipelineDraftRecord
 from headrace.storage.records import (
     DatastoreRecord,
@@ -39,7 +41,7 @@ def _datapath(value: Mapping[str, Any]) -> DataPathValue:
 def split_parameters(parameters: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, DataPathValue]]:
     """A run's resolved parameters as (scalar ParameterAssignments, DataPathAssignments)."""
     scalars = {k: v for k, v in parameters.items() if not isinstance(v, Mapping)}
-    paths = {k: _datapath(v) for k, v in parameters.items() if isinstance(v, Mapping)}
+    paths = {k: _datapath(v) for k, v in parameters.items() if isinstance(v, Mapping) and "manifest" not in v}
     return scalars, paths
 
 
@@ -50,13 +52,19 @@ def submit_options(body: SubmitRequest) -> dict[str, Any]:
     both to the declared types).
 
     Raises:
-        BadRequestError: a name assigned twice, or dataset assignments (not supported).
+        BadRequestError: a name assigned twice, or a dataset assignment of another shape than Azure ML's.
     """
-    if body.DataSetDefinitionValueAssignments:
-        raise BadRequestError("DataSetDefinitionValueAssignments is not supported: there are no datasets here; "
-                              "give data through DataPathAssignments", target="DataSetDefinitionValueAssignments")
+    parameters = parameter_values(body.ParameterAssignments, body.DataPathAssignments)
+    for name, value in (body.DataSetDefinitionValueAssignments or {}).items():
+        if name in parameters:
+            raise BadRequestError(f"parameter {name!r} is assigned twice (DataSetDefinitionValueAssignments and "
+                                  "ParameterAssignments or DataPathAssignments)", target=name)
+        try:
+            parameters[name] = datasets.reference(value)
+        except HeadraceError as exc:
+            raise BadRequestError(f"DataSetDefinitionValueAssignments[{name!r}]: {exc}", target=name) from None
     return {
-        "pipeline_parameters": parameter_values(body.ParameterAssignments, body.DataPathAssignments),
+        "pipeline_parameters": parameters,
         "continue_on_step_failure": body.ContinueRunOnStepFailure,
         "tags": body.Tags, "description": body.Description, "run_source": body.RunSource or "API",
     }

@@ -8,6 +8,7 @@ common folder of its files) and compares every file's version (etag, or mtime an
 from __future__ import annotations
 
 import hashlib
+import json
 import logging
 import os
 import uuid
@@ -17,7 +18,6 @@ from typing import Any
 from headrace import clock
 from headrace.core.dataset import (
     FILE,
-    TABULAR,
     ManifestEntry,
     apply_file_transforms,
     base_of,
@@ -199,5 +199,86 @@ def record_use(svc: Services, dataset_id: str, run_id: str, step_name: str, role
     svc.store.add_dataset_use(DatasetUse(dataset_id, run_id, step_name, role, clock.now()))
 
 
-__all__ = ["FILE", "MANIFESTS", "TABULAR", "check_versions", "download", "get_version", "load_manifest",
-           "record_use", "register", "resolve", "save_manifest", "verified"]
+
+
+def pin(svc: Services, value: Any) -> dict[str, Any]:
+    """The pinned form of a dataset value for a run: ``{id, name, version, kind, definition, manifest}``.
+
+    ``value`` names a version by ``id``, by ``name`` (and ``version``, default the latest), or holds an
+    unregistered ``definition``, which is saved as an unnamed version of the files it matches now (the
+    same definition and files always give the same id, so repeated runs add no record).
+
+    Raises:
+        NotFoundError: no such id, name or version.
+        DatasetError: an unregistered definition that matches no file.
+    """
+    if not isinstance(value, dict):
+        raise DatasetError(f"not a dataset: {value!r}")
+    if value.get("id"):
+        record = svc.store.get_dataset(value["id"])
+    elif value.get("name"):
+        record = get_version(svc, value["name"], value.get("version") or "latest")
+    elif value.get("definition"):
+        record = _save_unnamed(svc, value["definition"])
+    else:
+        raise DatasetError(f"a dataset value needs an id, a name or a definition, not {value!r}")
+    return {"id": record.id, "name": record.name, "version": record.version, "kind": record.kind,
+            "definition": record.definition, "manifest": record.manifest}
+
+
+def _save_unnamed(svc: Services, definition: dict[str, Any]) -> DatasetRecord:
+    entries = resolve(svc, definition)
+    if not entries:
+        sources = ", ".join(s.get("url") or f"{s['datastore']}:{s['path']}" for s in definition["sources"])
+        raise DatasetError(f"dataset ({sources}) matches no file")
+    manifest = save_manifest(svc, entries)
+    digest = hashlib.sha256(f"{json.dumps(definition, sort_keys=True)}|{manifest}".encode()).hexdigest()[:32]
+    try:
+        return svc.store.get_dataset(digest)
+    except NotFoundError:
+        pass
+    record = DatasetRecord(id=digest, name=None, version=None, kind=definition.get("kind", FILE),
+                           definition=definition, manifest=manifest, file_count=len(entries),
+                           total_bytes=sum(e.size for e in entries), description=None, tags={}, created_at=clock.now())
+    try:
+        return svc.store.add_dataset(record)
+    except AlreadyExistsError:  # a concurrent run saved it first
+        return svc.store.get_dataset(digest)
+
+
+def reference(value: Any) -> dict[str, Any]:
+    """A REST dataset assignment (Azure ML's ``DataSetDefinitionValue``) as a dataset value.
+
+    ``{"SavedDataSetReference": {"Id": ...}}`` or ``{"DataSetReference": {"Name": ..., "Version": ...}}``
+    (keys in any case), or headrace's ``{"id": ...}`` / ``{"name": ..., "version": ...}``.
+
+    Raises:
+        DatasetError: another shape.
+    """
+    if isinstance(value, dict):
+        low = {str(k).lower(): v for k, v in value.items()}
+        saved, named = low.get("saveddatasetreference"), low.get("datasetreference")
+        if isinstance(saved, dict):
+            inner = {str(k).lower(): v for k, v in saved.items()}
+            if inner.get("id"):
+                return {"id": str(inner["id"])}
+        if isinstance(named, dict):
+            inner = {str(k).lower(): v for k, v in named.items()}
+            if inner.get("name"):
+                return {"name": str(inner["name"]), "version": inner.get("version")}
+        if low.get("id") or low.get("name") or low.get("definition"):
+            return {k: low[k] for k in ("id", "name", "version", "definition") if low.get(k) is not None}
+    raise DatasetError('a dataset assignment is {"SavedDataSetReference": {"Id": "..."}} or '
+                       f'{{"DataSetReference": {{"Name": "...", "Version": "..."}}}}, not {value!r}')
+
+
+def record_run_uses(svc: Services, graph: dict[str, Any], run_id: str, parameters: dict[str, Any]) -> None:
+    """Lineage: every step's dataset inputs, for the run just queued."""
+    for step in graph["steps"]:
+        for name in step["inputs"]:
+            spec = graph["data"][name]
+            if spec.get("kind") != "dataset":
+                continue
+            pinned = parameters.get(spec["parameter"]) if "parameter" in spec else spec.get("dataset")
+            if isinstance(pinned, dict) and pinned.get("id"):
+                record_use(svc, pinned["id"], run_id, step["name"], "input")

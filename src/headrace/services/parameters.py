@@ -14,7 +14,8 @@ WARNINGS_PROPERTY = "headrace.warnings"
 """Run property holding the warnings recorded when the run was queued (one per line)."""
 
 _TYPE_NAMES = {"int": "an integer", "float": "a number", "bool": "a boolean", "str": "a string",
-               "datapath": "a data path ({DataStoreName, RelativePath})"}
+               "datapath": "a data path ({DataStoreName, RelativePath})",
+               "dataset": 'a dataset ({"SavedDataSetReference": {"Id"}} or {"DataSetReference": {"Name", "Version"}})'}
 
 
 def resolve_parameters(
@@ -47,7 +48,18 @@ def resolve_parameters(
             values[name] = spec.get("default")
         if spec["type"] == "datapath":
             _check_datapath(svc, name, values[name])
+        elif spec["type"] == "dataset":
+            values[name] = _pin_dataset(svc, name, values[name])
     return values
+
+
+def _pin_dataset(svc: Services, name: str, value: Any) -> dict[str, Any]:
+    from headrace.services import datasets
+
+    try:
+        return datasets.pin(svc, value)
+    except HeadraceError as exc:
+        raise ParameterError(f"parameter {name!r}: {exc}", parameter=name) from exc
 
 
 def drop_unknown(declared: Mapping[str, Any], overrides: Mapping[str, Any] | None) -> tuple[dict[str, Any], str | None]:
@@ -69,6 +81,16 @@ def convert(type_name: str, name: str, value: Any, default: Any = None) -> Any:
     Raises:
         ParameterError: the value does not fit the type; the message names the declared type.
     """
+    if type_name == "dataset":
+        from headrace.services import datasets
+
+        if callable(getattr(value, "_headrace_dataset", None)):
+            return value._headrace_dataset()
+        try:
+            return datasets.reference(value)
+        except HeadraceError as exc:
+            raise ParameterTypeError(f"parameter {name!r} expects {_TYPE_NAMES['dataset']}: {exc}",
+                                     parameter=name) from None
     if type_name == "datapath":
         if isinstance(value, Mapping):  # REST keys are matched case-insensitively
             low = {str(k).lower(): v for k, v in value.items()}

@@ -43,12 +43,35 @@ def freeze_pipeline(svc: Services, pipeline: Any) -> PipelineRecord:
     graph = pipeline.graph()
     check_graph_datastores(svc, graph)
     check_graph_compute(svc, graph)
+    pin_graph_datasets(svc, graph)
     for step in graph["steps"]:
         try:
             step["snapshot"] = store_snapshot(step["source_directory"], svc.artifacts)
         except HeadraceError as exc:
             raise DefinitionError([f"step {step['name']!r}: cannot snapshot its source_directory: {exc}"]) from exc
     return store_graph(svc, graph)
+
+
+def pin_graph_datasets(svc: Services, graph: dict[str, Any]) -> None:
+    """Pin every dataset a step input names directly (not through a parameter) to a version, in place.
+
+    A pipeline's data is fixed when it is frozen; a dataset given through a ``PipelineParameter`` is pinned
+    at each submission instead (so a published pipeline reads the files as they are when it runs).
+
+    Raises:
+        DefinitionError: a dataset that cannot be pinned (unknown, or matching no file), naming the input.
+    """
+    from headrace.services import datasets
+
+    problems = []
+    for name, spec in graph["data"].items():
+        if spec.get("kind") == "dataset" and "dataset" in spec:
+            try:
+                spec["dataset"] = datasets.pin(svc, spec["dataset"])
+            except HeadraceError as exc:
+                problems.append(f"dataset input {name!r}: {exc}")
+    if problems:
+        raise DefinitionError(problems)
 
 
 def check_graph_datastores(svc: Services, graph: dict[str, Any]) -> None:
@@ -171,6 +194,9 @@ def submit_frozen(
             run, steps, key=hashlib.sha256(scope.encode()).hexdigest(), not_before=now - IDEMPOTENCY_WINDOW
         )
     if created:
+        from headrace.services import datasets
+
+        datasets.record_run_uses(svc, pipeline.graph, record.id, parameters)
         svc.notify_queued(record.id)
     return (record, created) if return_created else record
 

@@ -1,0 +1,79 @@
+"""Staging a dataset input: the exact files of its pinned version, checked, copied into the step's folder.
+
+A dataset input's binding carries the pinned version (``DataBinding.dataset``: id, name, version, kind,
+definition and the artifact path of its manifest). Staging reads the manifest from the artifact store,
+checks every file's version against the datastore (one listing per datastore), and copies the files under
+``inputs/<name>/`` relative to the dataset's base folder. It needs no shared filesystem: a remote worker
+does the same with its own artifact store and datastore clients.
+
+The step then finds them through ``Run.get_context().input_datasets[name]`` (a path for mount and
+download, a dataset object reading those local files for direct mode), an environment variable named
+after the input (Azure ML's), and ``datasets.json`` in its context folder.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from headrace.core.dataset import ManifestEntry, base_of, decode_manifest, has_glob, relative_path
+from headrace.datastores.base import Datastore
+from headrace.errors import DatasetError
+
+DATASETS_FILE = "datasets.json"
+"""In a step's context folder: ``{input name: {mode, path, id, name, version, kind, definition}}``."""
+
+
+def label(info: dict[str, Any]) -> str:
+    return f"{info['name']}:{info['version']}" if info.get("name") else str(info.get("id"))
+
+
+def check_files(entries: list[ManifestEntry], resolve: Callable[[str], Datastore], what: str) -> None:
+    """Raise DatasetError naming the first file whose version differs from the manifest's."""
+    by_store: dict[str, list[ManifestEntry]] = {}
+    for e in entries:
+        by_store.setdefault(e.datastore, []).append(e)
+    for store_name, files in by_store.items():
+        folders = [f.path.rsplit("/", 1)[0] if "/" in f.path else "" for f in files]
+        prefix = os.path.commonpath(folders) if all(folders) else ""
+        now = resolve(store_name).versions(prefix, recursive=True)
+        for f in files:
+            current = now.get(f.path)
+            if current != f.version:
+                state = "vanished" if current is None else "changed"
+                raise DatasetError(f"dataset {what!r}: file {store_name}:{f.path} {state} since this version was "
+                                   "registered; register a new version to use the files as they are now")
+
+
+def stage(name: str, info: dict[str, Any], artifacts: Datastore, resolve: Callable[[str], Datastore],
+          workdir: Path, log: list[str]) -> str:
+    """Copy the version's files under ``workdir/inputs/<name>``; returns that folder.
+
+    Raises:
+        DatasetError: the version has no file, or one changed or vanished since it was pinned.
+    """
+    entries = decode_manifest(artifacts.read_bytes(info["manifest"]))
+    what = label(info)
+    if not entries:
+        raise DatasetError(f"dataset input {name!r} ({what}) matches no file")
+    check_files(entries, resolve, what)
+    sources = info["definition"]["sources"]
+    base = base_of(sources)
+    single = len(sources) == 1 and not has_glob(sources[0].get("path", "*")) and len(entries) == 1
+    folder = workdir / "inputs" / name
+    total = 0
+    for e in entries:
+        dest = folder.joinpath(*relative_path(e.path, base, single).split("/"))
+        total += resolve(e.datastore).download(e.path, str(dest))
+    log.append(f"input {name}: dataset {what}, {len(entries)} file(s), {total} bytes staged at {folder} "
+               f"({info.get('mode', 'mount')})")
+    return str(folder)
+
+
+def write_context(workdir: Path, staged: dict[str, dict[str, Any]]) -> None:
+    """What ``Run.get_context().input_datasets`` reads in the step."""
+    if staged:
+        (workdir / DATASETS_FILE).write_text(json.dumps(staged), encoding="utf-8")
