@@ -14,7 +14,7 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
-from headrace.cli.common import HomeOpt, JsonOpt, console, err_console, print_json
+from headrace.cli.common import HomeOpt, JsonOpt, console, err_console, print_json, stdout_to_stderr
 from headrace.errors import FlowInputError
 
 flow_app = typer.Typer(help="Prompt flows: test, serve, publish, batch-run and evaluate flow folders; import prompt flow DAGs.", no_args_is_help=True)
@@ -82,7 +82,8 @@ def test(
     flow = load_flow(folder)
     raw = parse_inputs([*(inputs or []), *(extra or [])], inputs_file)
     llm = _llm_runner(home) if needs_llm(flow.spec) else None
-    result, streamed = asyncio.run(_run(flow, raw, llm, stream and not json_out, timeout))
+    with stdout_to_stderr(json_out):  # a tool's print() must not corrupt the JSON document
+        result, streamed = asyncio.run(_run(flow, raw, llm, stream and not json_out, timeout))
     if json_out:
         data = result.to_dict()
         print_json(data)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import sys
-from typing import Annotated
+from typing import Annotated, NoReturn
 
 import typer
 
@@ -113,26 +113,50 @@ def scheduler(
 
 
 def main() -> None:
-    """Console-script entry point."""
+    """Console-script entry point: every failure exits non-zero, whatever the output mode.
+
+    ``standalone_mode=False`` lets one place print errors; Typer then *returns* the code of a
+    ``typer.Exit`` instead of exiting, so the code is passed on here.
+    """
     try:
-        app(standalone_mode=False)
-    except HeadraceError as exc:
-        if _verbose:
-            raise
-        err_console.print(f"[red]error:[/red] {exc}", highlight=False, soft_wrap=True)  # one line, never wrapped
-        sys.exit(1)
+        code = app(standalone_mode=False)
+    except (HeadraceError, OSError) as exc:  # OSError: a home that is a file, a full disk...
+        _fail(exc)
     except typer.Exit as exc:
         sys.exit(exc.exit_code)
     except typer.Abort:
         err_console.print("aborted")
         sys.exit(130)
-    except Exception as exc:  # click usage errors
-        import click
+    except _usage_errors() as exc:  # bad option, missing argument, unparsable value (evaluated only then)
+        exc.show()
+        sys.exit(exc.exit_code)
+    if isinstance(code, int) and not isinstance(code, bool) and code != 0:
+        sys.exit(code)
 
-        if isinstance(exc, click.ClickException):
-            exc.show()
-            sys.exit(exc.exit_code)
-        raise
+
+def _fail(exc: Exception) -> NoReturn:
+    if _verbose:
+        raise exc
+    from rich.markup import escape
+
+    err_console.print(f"[red]error:[/red] {escape(str(exc))}", highlight=False, soft_wrap=True)  # one line
+    sys.exit(1)
+
+
+def _usage_errors() -> tuple[type[Exception], ...]:
+    """Click's usage error classes: Typer >= 0.26 carries its own copy of click, older ones use click."""
+    found: list[type[Exception]] = []
+    try:
+        from typer._click.exceptions import ClickException as Vendored
+        found.append(Vendored)
+    except ImportError:
+        pass
+    try:
+        from click import ClickException
+        found.append(ClickException)
+    except ImportError:
+        pass
+    return tuple(found)
 
 
 if __name__ == "__main__":
