@@ -3,29 +3,45 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from headrace.config import Settings
-from headrace.datastores.base import Datastore
-from headrace.datastores.fsspec_store import FsspecDatastore
-from headrace.engine.agent import Agent
-from headrace.engine.local import LocalComputeTarget
-from headrace.engine.runner import ExecutionSettings, RunExecutor
-from headrace.services import datastores as ds_service
-from headrace.services import schedules as schedule_service
-from headrace.services.bundle import Services
-from headrace.services.scheduler import Scheduler
-from headrace.storage.cached import CachedMetadataStore
-from headrace.storage.records import DatastoreRecord
-from headrace.storage.sql.store import SqlMetadataStore
+# Imports sit in the functions: a command that only reads the store must not pay for the engine,
+# the scheduler or fsspec at start-up.
+if TYPE_CHECKING:
+    from headrace.config import Settings
+    from headrace.datastores.base import Datastore
+    from headrace.engine.agent import Agent
+    from headrace.services.bundle import Services
+    from headrace.services.scheduler import Scheduler
+    from headrace.storage.base import MetadataStore
+    from headrace.storage.records import DatastoreRecord
 
 
 def make_datastore(record: DatastoreRecord) -> Datastore:
     """Build the datastore a registration record describes."""
+    from headrace.datastores.fsspec_store import FsspecDatastore
+
     return FsspecDatastore(record.name, record.root_uri, storage_options=record.options or None)
+
+
+def open_store(settings: Settings) -> MetadataStore:
+    """Open (and migrate) only the metadata store: for callers that read it and need nothing else."""
+    from headrace.storage.sql.store import SqlMetadataStore
+
+    return SqlMetadataStore(settings.effective_db_url)
 
 
 def build_services(settings: Settings) -> Services:
     """Open (and migrate) the metadata store, the artifact area and the default datastore."""
+    from headrace.datastores.fsspec_store import FsspecDatastore
+    from headrace.engine.local import LocalComputeTarget
+    from headrace.engine.runner import ExecutionSettings, RunExecutor
+    from headrace.services import datastores as ds_service
+    from headrace.services import schedules as schedule_service
+    from headrace.services.bundle import Services
+    from headrace.storage.cached import CachedMetadataStore
+    from headrace.storage.sql.store import SqlMetadataStore
+
     home = settings.home
     home.mkdir(parents=True, exist_ok=True)
     store = CachedMetadataStore(SqlMetadataStore(settings.effective_db_url), ttl=settings.cache_seconds)
@@ -64,6 +80,8 @@ def build_services(settings: Settings) -> Services:
 
 def build_agent(svc: Services, **overrides: object) -> Agent:
     """An agent over ``svc`` that wakes when a run is queued through it."""
+    from headrace.engine.agent import Agent
+
     options = {**svc.agent_options, **overrides}
     agent = Agent(svc.store, svc.executor, **options)  # type: ignore[arg-type]
     svc.on_queued.append(lambda _run_id: agent.wake())
@@ -73,4 +91,6 @@ def build_agent(svc: Services, **overrides: object) -> Agent:
 
 def build_scheduler(svc: Services, **options: object) -> Scheduler:
     """A scheduler over ``svc`` (options: see ``Scheduler``); call ``start()`` to run it."""
+    from headrace.services.scheduler import Scheduler
+
     return Scheduler(svc, **options)  # type: ignore[arg-type]

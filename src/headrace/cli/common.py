@@ -1,4 +1,4 @@
-"""Shared CLI pieces: the workspace option, JSON output, error handling."""
+"""Shared CLI pieces: the workspace option, JSON output, tables (rich is imported lazily)."""
 
 from __future__ import annotations
 
@@ -12,10 +12,26 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.console import Console
 
-console = Console()
-err_console = Console(stderr=True)
+
+class _LazyConsole:
+    """A rich ``Console`` made on first use: importing rich costs start-up time that ``--help`` and
+    ``--json`` output never need."""
+
+    def __init__(self, **options: Any):
+        self._options = options
+        self._console: Any = None
+
+    def __getattr__(self, name: str) -> Any:
+        if self._console is None:
+            from rich.console import Console
+
+            self._console = Console(**self._options)
+        return getattr(self._console, name)
+
+
+console: Any = _LazyConsole()
+err_console: Any = _LazyConsole(stderr=True)
 
 HomeOpt = Annotated[
     Path | None,
@@ -67,6 +83,13 @@ def _redirect_fd(fd: int, to: int) -> int | None:
         os.close(saved)
         return None
     return saved
+
+
+def new_table(*args: Any, **options: Any) -> Any:
+    """A rich ``Table`` (rich is imported only by commands that print one)."""
+    from rich.table import Table
+
+    return Table(*args, **options)
 
 
 def print_json(data: Any) -> None:
