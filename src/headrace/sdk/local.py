@@ -19,7 +19,7 @@ from headrace.datastores.base import Datastore
 from headrace.engine.agent import Agent
 from headrace.errors import HeadraceError
 from headrace.logs import get_logger
-from headrace.sdk.wire import RUN_PAGE
+from headrace.sdk.paging import RUN_PAGE
 from headrace.services import datastores as ds_service
 from headrace.services import endpoints as ep_service
 from headrace.services import publishing as pub_service

@@ -21,6 +21,7 @@ from headrace.schemas import (
     StepRunRead,
 )
 from headrace.schemas.datastores import DatastoreRead
+from headrace.sdk.paging import RUN_PAGE  # noqa: F401  (the remote backend reads wire.RUN_PAGE)
 from headrace.storage.records import (
     DatastoreRecord,
     EndpointVersion,
@@ -37,9 +38,6 @@ from headrace.storage.records import (
     StepStatus,
     TickOutcome,
 )
-
-RUN_PAGE = 100
-"""Runs fetched per page when the SDK lists runs (local store or REST)."""
 
 
 def _datapath(value: DataPathValue) -> dict[str, str]:
