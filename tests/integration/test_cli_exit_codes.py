@@ -80,14 +80,14 @@ FAILURES: dict[str, list[list[str]]] = {
 
 
 def leaf_commands() -> dict[str, typer.main.TyperCommand]:
-    """Every runnable command of the app, by its words (``"run list"``), found by walking the groups."""
+    """Every runnable command of the app, by its words (``"run list"``), found by walking the groups
+    as the command line resolves them (the root loads its groups lazily)."""
     found = {}
 
     def walk(command, words):
-        subcommands = getattr(command, "commands", None)
-        if subcommands:
-            for name, sub in subcommands.items():
-                walk(sub, [*words, name])
+        if hasattr(command, "list_commands"):
+            for name in command.list_commands(None):
+                walk(command.get_command(None, name), [*words, name])
         else:
             found[" ".join(words)] = command
 

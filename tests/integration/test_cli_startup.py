@@ -49,6 +49,8 @@ def test_help_imports_neither_the_stack_nor_rich(tmp_path):
     modules = loaded("--help", home=tmp_path / "home")
     assert heavy(modules, (*NEVER_FOR_READS, "rich", "markdown_it", "sqlalchemy", "pydantic_settings",
                            "headrace.storage", "headrace.sdk", "headrace.wiring")) == []
+    assert heavy(modules, ("headrace.cli",)) == ["headrace.cli", "headrace.cli.common", "headrace.cli.main",
+                                                 "headrace.cli.server"]  # the groups load when used
 
 
 def test_read_only_commands_open_only_the_store_and_do_not_migrate_a_current_one(tmp_path):
@@ -57,6 +59,15 @@ def test_read_only_commands_open_only_the_store_and_do_not_migrate_a_current_one
     for args in (["run", "list"], ["run", "list", "--json"], ["experiment", "list", "--json"],
                  ["run", "show", "no-such-run"]):
         assert heavy(loaded(*args, home=home), NEVER_FOR_READS) == [], args
+
+
+def test_the_root_help_shows_each_lazy_groups_own_help():
+    import importlib
+
+    from headrace.cli.main import LAZY_GROUPS
+
+    for name, (module, attribute, help_text) in LAZY_GROUPS.items():
+        assert getattr(importlib.import_module(module), attribute).info.help == help_text, name
 
 
 def test_the_role_choices_are_the_roles():

@@ -16,7 +16,7 @@ import typer
 from headrace.cli.common import HomeOpt, JsonOpt, console, fmt_time, new_table, print_json, workspace
 from headrace.errors import ConfigError
 
-connection_app = typer.Typer(rich_markup_mode=None, help="LLM connections (OpenAI-compatible APIs) used by prompt flows.",
+connection_app = typer.Typer(rich_markup_mode=None, add_completion=False, help="LLM connections (OpenAI-compatible APIs) used by prompt flows.",
                              no_args_is_help=True)
 
 

@@ -24,7 +24,7 @@ from headrace.cli.common import (
 )
 from headrace.errors import FlowInputError
 
-flow_app = typer.Typer(rich_markup_mode=None, help="Prompt flows: test, serve, publish, batch-run and evaluate flow folders; import prompt flow DAGs.", no_args_is_help=True)
+flow_app = typer.Typer(rich_markup_mode=None, add_completion=False, help="Prompt flows: test, serve, publish, batch-run and evaluate flow folders; import prompt flow DAGs.", no_args_is_help=True)
 
 _STYLE = {"Completed": "green", "Failed": "red", "Bypassed": "dim", "Running": "cyan"}
 

@@ -9,8 +9,8 @@ import typer
 from headrace.cli.common import HomeOpt, JsonOpt, console, fmt_time, new_table, print_json, styled, workspace
 from headrace.errors import ConfigError
 
-pipeline_app = typer.Typer(rich_markup_mode=None, help="Published pipelines: list, show, submit, enable, disable.", no_args_is_help=True)
-endpoint_app = typer.Typer(rich_markup_mode=None, help="Versioned pipeline endpoints.", no_args_is_help=True)
+pipeline_app = typer.Typer(rich_markup_mode=None, add_completion=False, help="Published pipelines: list, show, submit, enable, disable.", no_args_is_help=True)
+endpoint_app = typer.Typer(rich_markup_mode=None, add_completion=False, help="Versioned pipeline endpoints.", no_args_is_help=True)
 
 ParamOpt = Annotated[
     list[str] | None,

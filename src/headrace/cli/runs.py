@@ -20,8 +20,8 @@ from headrace.cli.common import (
 )
 from headrace.cli.reading import read_backend
 
-run_app = typer.Typer(rich_markup_mode=None, help="Inspect and control pipeline runs.", no_args_is_help=True)
-experiment_app = typer.Typer(rich_markup_mode=None, help="List experiments.", no_args_is_help=True)
+run_app = typer.Typer(rich_markup_mode=None, add_completion=False, help="Inspect and control pipeline runs.", no_args_is_help=True)
+experiment_app = typer.Typer(rich_markup_mode=None, add_completion=False, help="List experiments.", no_args_is_help=True)
 
 
 @run_app.command("list")

@@ -26,7 +26,7 @@ from headrace.cli.common import (
 from headrace.cli.pipelines import ExperimentOpt, ParamOpt, parse_params
 from headrace.errors import ScheduleError
 
-schedule_app = typer.Typer(rich_markup_mode=None, help="Schedules: run a published pipeline on a recurrence, a cron or datastore changes.",
+schedule_app = typer.Typer(rich_markup_mode=None, add_completion=False, help="Schedules: run a published pipeline on a recurrence, a cron or datastore changes.",
                            no_args_is_help=True)
 
 _UNITS = {"m": "Minute", "min": "Minute", "h": "Hour", "d": "Day", "w": "Week"}

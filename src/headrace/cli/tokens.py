@@ -13,7 +13,7 @@ from headrace.errors import ConfigError
 if TYPE_CHECKING:
     from headrace.storage.records import TokenRecord
 
-token_app = typer.Typer(rich_markup_mode=None, help="API tokens (reader, submitter, admin) of the local home.", no_args_is_help=True)
+token_app = typer.Typer(rich_markup_mode=None, add_completion=False, help="API tokens (reader, submitter, admin) of the local home.", no_args_is_help=True)
 
 
 class RoleChoice(str, Enum):
