@@ -214,3 +214,9 @@ def test_a_tools_print_does_not_corrupt_flow_test_json(places, tmp_path):
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout)["outputs"] == {"a": "HI"}
     assert "hello from the tool" in done.stderr and "raw bytes on fd 1" in done.stderr
+
+
+def test_an_unknown_command_exits_2_and_suggests_a_lazy_group(monkeypatch, capsys):
+    code, out, err = run_main(monkeypatch, capsys, ["rn", "list"])
+    assert code == 2 and out == ""
+    assert "No such command 'rn'. Did you mean 'run'?" in err

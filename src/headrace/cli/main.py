@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import sys
+from collections.abc import Iterator
 from typing import Annotated, Any, NoReturn
 
 import typer
@@ -46,11 +48,23 @@ class _LazyGroup(TyperGroup):
 
     def format_commands(self, ctx: Any, formatter: Any) -> None:
         """The root help lists the lazy groups by their help text, without loading them."""
+        with self._placeholders():
+            super().format_commands(ctx, formatter)
+
+    def resolve_command(self, ctx: Any, args: list[str]) -> Any:
+        if args and args[0] in LAZY_GROUPS:
+            self.get_command(ctx, args[0])
+        with self._placeholders():  # "Did you mean 'run'?" knows the lazy groups too
+            return super().resolve_command(ctx, args)
+
+    @contextlib.contextmanager
+    def _placeholders(self) -> Iterator[None]:
+        """Stand-ins for the groups not loaded yet (name and help only), removed afterwards."""
         saved = dict(self.commands)
         for name, (_, _, help_text) in LAZY_GROUPS.items():
             self.commands.setdefault(name, TyperCommand(name=name, help=help_text))
         try:
-            super().format_commands(ctx, formatter)
+            yield
         finally:
             self.commands.clear()
             self.commands.update(saved)
