@@ -18,10 +18,24 @@ STEP = """\
 import os, sys, time
 stamp = time.time()
 out = os.environ.get("BENCH_STAMPS")
-if out:
-    with open(os.path.join(out, os.environ["HEADRACE_RUN_ID"]), "w") as f:
+if out:  # written then renamed, so a reader never sees an empty stamp
+    path = os.path.join(out, os.environ["HEADRACE_RUN_ID"])
+    with open(path + ".tmp", "w") as f:
         f.write(repr(stamp))
+    os.replace(path + ".tmp", path)
 """
+
+
+def read_stamp(path: Path, timeout: float = 30.0) -> float:
+    """The time a step wrote to ``path`` (its first line ran then), waiting up to ``timeout`` seconds for it."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            return float(path.read_text())
+        except (FileNotFoundError, ValueError):  # not written yet
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"no start time in {path} after {timeout} s") from None
+            time.sleep(0.0005)
 
 
 def free_port() -> int:

@@ -5,41 +5,58 @@ from __future__ import annotations
 import os
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from headrace.config import Settings
-from headrace.datastores.base import Datastore
-from headrace.datastores.fsspec_store import FsspecDatastore
-from headrace.engine.agent import Agent
-from headrace.engine.compute import ComputeTarget
-from headrace.engine.local import LocalComputeTarget
-from headrace.engine.runner import ExecutionSettings, RunExecutor
-from headrace.engine.targets import TargetRegistry
-from headrace.errors import ComputeError
-from headrace.services import cloud_datastores
-from headrace.services import compute as compute_service
-from headrace.services import connections as conn_service
-from headrace.services import datastores as ds_service
-from headrace.services import schedules as schedule_service
-from headrace.services.bundle import Services
-from headrace.services.scheduler import Scheduler
-from headrace.storage.cached import CachedMetadataStore
-from headrace.storage.records import DatastoreRecord
-from headrace.storage.sql.store import SqlMetadataStore
+# Imports sit in the functions: a command that only reads the store must not pay for the engine,
+# the scheduler or fsspec at start-up.
+if TYPE_CHECKING:
+    from headrace.config import Settings
+    from headrace.datastores.base import Datastore
+    from headrace.engine.agent import Agent
+    from headrace.engine.compute import ComputeTarget
+    from headrace.services.bundle import Services
+    from headrace.services.scheduler import Scheduler
+    from headrace.storage.base import MetadataStore
+    from headrace.storage.records import DatastoreRecord
 
 
 def datastore_maker(home: Path) -> Callable[[DatastoreRecord], Datastore]:
     """Builds the datastore a registration record describes (cloud credentials decrypted with the home's key)."""
+    from headrace.services import cloud_datastores
+
     decrypt = cloud_datastores.make_decrypt(home)
 
     def make_datastore(record: DatastoreRecord) -> Datastore:
+        from headrace.datastores.fsspec_store import FsspecDatastore
+
         options = cloud_datastores.storage_options(record, decrypt)
         return FsspecDatastore(record.name, record.root_uri, storage_options=options or None)
 
     return make_datastore
 
 
+def open_store(settings: Settings) -> MetadataStore:
+    """Open (and migrate) only the metadata store: for callers that read it and need nothing else."""
+    from headrace.storage.sql.store import SqlMetadataStore
+
+    return SqlMetadataStore(settings.effective_db_url)
+
+
 def build_services(settings: Settings) -> Services:
     """Open (and migrate) the metadata store, the artifact area and the default datastore."""
+    from headrace.datastores.fsspec_store import FsspecDatastore
+    from headrace.engine.local import LocalComputeTarget
+    from headrace.engine.runner import ExecutionSettings, RunExecutor
+    from headrace.engine.targets import TargetRegistry
+    from headrace.errors import ComputeError
+    from headrace.services import compute as compute_service
+    from headrace.services import connections as conn_service
+    from headrace.services import datastores as ds_service
+    from headrace.services import schedules as schedule_service
+    from headrace.services.bundle import Services
+    from headrace.storage.cached import CachedMetadataStore
+    from headrace.storage.sql.store import SqlMetadataStore
+
     home = settings.home
     home.mkdir(parents=True, exist_ok=True)
     store = CachedMetadataStore(SqlMetadataStore(settings.effective_db_url), ttl=settings.cache_seconds)
@@ -89,6 +106,8 @@ def build_services(settings: Settings) -> Services:
 
 def _protect_credentials(home: Path, own_db: bool) -> None:
     """Files holding the workspace's credentials are the owner's only (0600), however they were made."""
+    from headrace.services import connections as conn_service
+
     names = [conn_service.SECRET_KEY_FILE, "config.json"]
     if own_db:  # the home's SQLite database (token hashes, encrypted keys, every run's metadata)
         names += ["headrace.db", "headrace.db-wal", "headrace.db-shm"]
@@ -103,6 +122,8 @@ def _protect_credentials(home: Path, own_db: bool) -> None:
 
 def build_agent(svc: Services, **overrides: object) -> Agent:
     """An agent over ``svc`` that wakes when a run is queued through it."""
+    from headrace.engine.agent import Agent
+
     options = {**svc.agent_options, **overrides}
     agent = Agent(svc.store, svc.executor, **options)  # type: ignore[arg-type]
     svc.on_queued.append(lambda _run_id: agent.wake())
@@ -112,4 +133,6 @@ def build_agent(svc: Services, **overrides: object) -> Agent:
 
 def build_scheduler(svc: Services, **options: object) -> Scheduler:
     """A scheduler over ``svc`` (options: see ``Scheduler``); call ``start()`` to run it."""
+    from headrace.services.scheduler import Scheduler
+
     return Scheduler(svc, **options)  # type: ignore[arg-type]

@@ -1,18 +1,37 @@
-"""Shared CLI pieces: the workspace option, JSON output, error handling."""
+"""Shared CLI pieces: the workspace option, JSON output, tables (rich is imported lazily)."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+import sys
+from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.console import Console
 
-console = Console()
-err_console = Console(stderr=True)
+
+class _LazyConsole:
+    """A rich ``Console`` made on first use: importing rich costs start-up time that ``--help`` and
+    ``--json`` output never need."""
+
+    def __init__(self, **options: Any):
+        self._options = options
+        self._console: Any = None
+
+    def __getattr__(self, name: str) -> Any:
+        if self._console is None:
+            from rich.console import Console
+
+            self._console = Console(**self._options)
+        return getattr(self._console, name)
+
+
+console: Any = _LazyConsole()
+err_console: Any = _LazyConsole(stderr=True)
 
 HomeOpt = Annotated[
     Path | None,
@@ -29,6 +48,48 @@ def workspace(home: Path | None):
         os.environ["HEADRACE_HOME"] = str(home)
         return Workspace(home)
     return Workspace.from_config()
+
+
+@contextlib.contextmanager
+def stdout_to_stderr(active: bool = True) -> Iterator[None]:
+    """While user code runs under ``--json``, send what it prints to stderr, so stdout stays pure JSON.
+
+    Both ``sys.stdout`` (print) and file descriptor 1 (C extensions, child processes) are redirected.
+    """
+    if not active:
+        yield
+        return
+    sys.stdout.flush()
+    saved = _redirect_fd(1, 2)
+    try:
+        with contextlib.redirect_stdout(sys.stderr):
+            yield
+    finally:
+        sys.stderr.flush()
+        if saved is not None:
+            os.dup2(saved, 1)
+            os.close(saved)
+
+
+def _redirect_fd(fd: int, to: int) -> int | None:
+    """Point ``fd`` at ``to``; returns a copy of the old ``fd`` (None where there is no such descriptor)."""
+    try:
+        saved = os.dup(fd)
+    except OSError:
+        return None
+    try:
+        os.dup2(to, fd)
+    except OSError:
+        os.close(saved)
+        return None
+    return saved
+
+
+def new_table(*args: Any, **options: Any) -> Any:
+    """A rich ``Table`` (rich is imported only by commands that print one)."""
+    from rich.table import Table
+
+    return Table(*args, **options)
 
 
 def print_json(data: Any) -> None:

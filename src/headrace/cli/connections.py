@@ -12,12 +12,11 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.table import Table
 
-from headrace.cli.common import HomeOpt, JsonOpt, console, fmt_time, print_json, workspace
+from headrace.cli.common import HomeOpt, JsonOpt, console, fmt_time, new_table, print_json, workspace
 from headrace.errors import ConfigError
 
-connection_app = typer.Typer(help="LLM connections (OpenAI-compatible APIs) used by prompt flows.",
+connection_app = typer.Typer(rich_markup_mode=None, add_completion=False, help="LLM connections (OpenAI-compatible APIs) used by prompt flows.",
                              no_args_is_help=True)
 
 
@@ -98,7 +97,7 @@ def list_connections(home: HomeOpt = None, json_: JsonOpt = False) -> None:
     if json_:
         print_json([v.as_dict() for v in views])
         return
-    table = Table(title="Connections")
+    table = new_table(title="Connections")
     for col in ("Name", "Type", "Base URL", "Key", "Context", "Model", "Updated"):
         table.add_column(col, no_wrap=col in ("Name", "Base URL"))
     for v in views:

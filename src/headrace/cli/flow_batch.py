@@ -11,9 +11,8 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.table import Table
 
-from headrace.cli.common import HomeOpt, JsonOpt, console, print_json, styled, workspace
+from headrace.cli.common import HomeOpt, JsonOpt, console, new_table, print_json, styled, workspace
 from headrace.errors import FlowInputError
 
 __all__ = ["evaluate", "parse_mapping", "register", "run"]
@@ -116,7 +115,7 @@ def traces(
     if json_out:
         print_json(rows)
         return
-    table = Table(title=f"traces of flow run {run_id}", title_justify="left")
+    table = new_table(title=f"traces of flow run {run_id}", title_justify="left")
     for column in ("line", "node", "status", "time", "tokens (prompt/completion)", "cut", "error"):
         table.add_column(column, overflow="fold")
     for row in rows:
@@ -163,7 +162,7 @@ def _finish(pipeline_run: Any, no_wait: bool, json_out: bool) -> None:
 
 
 def _table(summary: dict[str, Any]) -> None:
-    table = Table(title=f"flow run {summary['run_id']}", title_justify="left", show_header=False)
+    table = new_table(title=f"flow run {summary['run_id']}", title_justify="left", show_header=False)
     table.add_column("what", style="bold")
     table.add_column("value", overflow="fold")
     table.add_row("status", styled(summary["status"]))

@@ -8,8 +8,6 @@ from typing import Annotated
 
 import typer
 
-from headrace.flows.importer import import_promptflow as convert
-
 
 def import_promptflow(
     dir: Annotated[Path, typer.Argument(help="The prompt flow folder, holding flow.dag.yaml.",  # noqa: A002
@@ -23,6 +21,8 @@ def import_promptflow(
     Prints the files written, the warnings, and what could not be converted; exits 1 when anything could
     not be converted (it is listed at the top of flow.yaml too), 0 otherwise.
     """
+    from headrace.flows.importer import import_promptflow as convert
+
     report = convert(dir, out, overwrite=force)
     base = (out or dir).resolve()
     typer.echo(f"wrote {len(report.written)} file(s) to {base}:")

@@ -12,7 +12,6 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.table import Table
 
 from headrace.cli.common import (
     HomeOpt,
@@ -20,6 +19,7 @@ from headrace.cli.common import (
     console,
     err_console,
     fmt_time,
+    new_table,
     print_json,
     styled,
     workspace,
@@ -124,7 +124,7 @@ def list_published(
     if json_:
         print_json(rows)
         return
-    table = Table(title="Published flows")
+    table = new_table(title="Published flows")
     for column in ("Name", "Status", "Default", "Versions", "Updated", "Description"):
         table.add_column(column)
     for row in rows:

@@ -12,12 +12,19 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.table import Table
 
-from headrace.cli.common import HomeOpt, JsonOpt, console, err_console, print_json
+from headrace.cli.common import (
+    HomeOpt,
+    JsonOpt,
+    console,
+    err_console,
+    new_table,
+    print_json,
+    stdout_to_stderr,
+)
 from headrace.errors import FlowInputError
 
-flow_app = typer.Typer(help="Prompt flows: test, serve, publish, batch-run and evaluate flow folders; import prompt flow DAGs.", no_args_is_help=True)
+flow_app = typer.Typer(rich_markup_mode=None, add_completion=False, help="Prompt flows: test, serve, publish, batch-run and evaluate flow folders; import prompt flow DAGs.", no_args_is_help=True)
 
 _STYLE = {"Completed": "green", "Failed": "red", "Bypassed": "dim", "Running": "cyan"}
 
@@ -82,7 +89,8 @@ def test(
     flow = load_flow(folder)
     raw = parse_inputs([*(inputs or []), *(extra or [])], inputs_file)
     llm = _llm_runner(home) if needs_llm(flow.spec) else None
-    result, streamed = asyncio.run(_run(flow, raw, llm, stream and not json_out, timeout))
+    with stdout_to_stderr(json_out):  # a tool's print() must not corrupt the JSON document
+        result, streamed = asyncio.run(_run(flow, raw, llm, stream and not json_out, timeout))
     if json_out:
         data = result.to_dict()
         print_json(data)
@@ -124,7 +132,7 @@ async def _run(flow: Any, raw: dict[str, Any], llm: Any, stream: bool,
 
 
 def _table(result: Any) -> None:
-    table = Table(title=f"flow test: {result.status}", title_justify="left")
+    table = new_table(title=f"flow test: {result.status}", title_justify="left")
     for column in ("node", "type", "status", "time", "output"):
         table.add_column(column, overflow="fold" if column == "output" else "ellipsis")
     for trace in result.nodes.values():
@@ -132,7 +140,7 @@ def _table(result: Any) -> None:
     console.print(table)
 
 
-def _rows(table: Table, trace: Any, depth: int) -> None:
+def _rows(table: Any, trace: Any, depth: int) -> None:
     style = _STYLE.get(trace.status, "")
     status = f"[{style}]{trace.status}[/{style}]" if style else trace.status
     took = f"{trace.latency_ms / 1000:.2f}s" if trace.latency_ms is not None else "-"

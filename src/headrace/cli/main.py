@@ -2,33 +2,79 @@
 
 from __future__ import annotations
 
+import contextlib
+import importlib
 import sys
-from typing import Annotated
+from collections.abc import Iterator
+from typing import Annotated, Any, NoReturn
 
 import typer
+from typer.core import TyperCommand, TyperGroup
 
 from headrace.cli.common import HomeOpt, err_console
-from headrace.cli.compute import compute_app
-from headrace.cli.connections import connection_app
-from headrace.cli.flows import flow_app
-from headrace.cli.pipelines import endpoint_app, pipeline_app
-from headrace.cli.runs import experiment_app, run_app
-from headrace.cli.schedules import schedule_app
 from headrace.cli.server import server
-from headrace.cli.tokens import token_app
 from headrace.errors import HeadraceError
 
-app = typer.Typer(help="headrace: self-hosted ML pipelines.", no_args_is_help=True, add_completion=False)
-app.add_typer(run_app, name="run")
-app.add_typer(experiment_app, name="experiment")
-app.add_typer(token_app, name="token")
+# Sub-command groups by name: (module, Typer attribute, help). A group's module is imported only when
+# the group runs (or its own help is asked for): building every command costs start-up time.
+LAZY_GROUPS = {
+    "run": ("headrace.cli.runs", "run_app", "Inspect and control pipeline runs."),
+    "experiment": ("headrace.cli.runs", "experiment_app", "List experiments."),
+    "token": ("headrace.cli.tokens", "token_app", "API tokens (reader, submitter, admin) of the local home."),
+    "pipeline": ("headrace.cli.pipelines", "pipeline_app", "Published pipelines: list, show, submit, enable, disable."),
+    "endpoint": ("headrace.cli.pipelines", "endpoint_app", "Versioned pipeline endpoints."),
+    "schedule": ("headrace.cli.schedules", "schedule_app",
+                 "Schedules: run a published pipeline on a recurrence, a cron or datastore changes."),
+    "flow": ("headrace.cli.flows", "flow_app",
+             "Prompt flows: test, serve, publish, batch-run and evaluate flow folders; import prompt flow DAGs."),
+    "connection": ("headrace.cli.connections", "connection_app",
+                   "LLM connections (OpenAI-compatible APIs) used by prompt flows."),
+    "compute": ("headrace.cli.compute", "compute_app", "Compute targets: names steps give as compute_target."),
+}
+
+
+class _LazyGroup(TyperGroup):
+    """The root group: the commands defined here, plus ``LAZY_GROUPS`` loaded on first use."""
+
+    def list_commands(self, ctx: Any) -> list[str]:
+        return [*super().list_commands(ctx), *(n for n in LAZY_GROUPS if n not in self.commands)]
+
+    def get_command(self, ctx: Any, cmd_name: str) -> Any:
+        if cmd_name not in self.commands and cmd_name in LAZY_GROUPS:
+            module, attribute, _ = LAZY_GROUPS[cmd_name]
+            group = typer.main.get_group(getattr(importlib.import_module(module), attribute))
+            group.name = cmd_name
+            self.commands[cmd_name] = group
+        return super().get_command(ctx, cmd_name)
+
+    def format_commands(self, ctx: Any, formatter: Any) -> None:
+        """The root help lists the lazy groups by their help text, without loading them."""
+        with self._placeholders():
+            super().format_commands(ctx, formatter)
+
+    def resolve_command(self, ctx: Any, args: list[str]) -> Any:
+        if args and args[0] in LAZY_GROUPS:
+            self.get_command(ctx, args[0])
+        with self._placeholders():  # "Did you mean 'run'?" knows the lazy groups too
+            return super().resolve_command(ctx, args)
+
+    @contextlib.contextmanager
+    def _placeholders(self) -> Iterator[None]:
+        """Stand-ins for the groups not loaded yet (name and help only), removed afterwards."""
+        saved = dict(self.commands)
+        for name, (_, _, help_text) in LAZY_GROUPS.items():
+            self.commands.setdefault(name, TyperCommand(name=name, help=help_text))
+        try:
+            yield
+        finally:
+            self.commands.clear()
+            self.commands.update(saved)
+
+
+# rich_markup_mode=None: plain help; Typer's rich help imports rich and markdown-it (~0.1 s per start).
+app = typer.Typer(help="headrace: self-hosted ML pipelines.", no_args_is_help=True, add_completion=False,
+                  rich_markup_mode=None, cls=_LazyGroup)
 app.command("server")(server)
-app.add_typer(pipeline_app, name="pipeline")
-app.add_typer(endpoint_app, name="endpoint")
-app.add_typer(schedule_app, name="schedule")
-app.add_typer(flow_app, name="flow")
-app.add_typer(connection_app, name="connection")
-app.add_typer(compute_app, name="compute")
 
 _verbose = False
 
@@ -115,26 +161,50 @@ def scheduler(
 
 
 def main() -> None:
-    """Console-script entry point."""
+    """Console-script entry point: every failure exits non-zero, whatever the output mode.
+
+    ``standalone_mode=False`` lets one place print errors; Typer then *returns* the code of a
+    ``typer.Exit`` instead of exiting, so the code is passed on here.
+    """
     try:
-        app(standalone_mode=False)
-    except HeadraceError as exc:
-        if _verbose:
-            raise
-        err_console.print(f"[red]error:[/red] {exc}", highlight=False, soft_wrap=True)  # one line, never wrapped
-        sys.exit(1)
+        code = app(standalone_mode=False)
+    except (HeadraceError, OSError) as exc:  # OSError: a home that is a file, a full disk...
+        _fail(exc)
     except typer.Exit as exc:
         sys.exit(exc.exit_code)
     except typer.Abort:
         err_console.print("aborted")
         sys.exit(130)
-    except Exception as exc:  # click usage errors
-        import click
+    except _usage_errors() as exc:  # bad option, missing argument, unparsable value (evaluated only then)
+        exc.show()
+        sys.exit(exc.exit_code)
+    if isinstance(code, int) and not isinstance(code, bool) and code != 0:
+        sys.exit(code)
 
-        if isinstance(exc, click.ClickException):
-            exc.show()
-            sys.exit(exc.exit_code)
-        raise
+
+def _fail(exc: Exception) -> NoReturn:
+    if _verbose:
+        raise exc
+    from rich.markup import escape
+
+    err_console.print(f"[red]error:[/red] {escape(str(exc))}", highlight=False, soft_wrap=True)  # one line
+    sys.exit(1)
+
+
+def _usage_errors() -> tuple[type[Exception], ...]:
+    """Click's usage error classes: Typer >= 0.26 carries its own copy of click, older ones use click."""
+    found: list[type[Exception]] = []
+    try:
+        from typer._click.exceptions import ClickException as Vendored
+        found.append(Vendored)
+    except ImportError:
+        pass
+    try:
+        from click import ClickException
+        found.append(ClickException)
+    except ImportError:
+        pass
+    return tuple(found)
 
 
 if __name__ == "__main__":

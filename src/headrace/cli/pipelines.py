@@ -5,13 +5,12 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 import typer
-from rich.table import Table
 
-from headrace.cli.common import HomeOpt, JsonOpt, console, fmt_time, print_json, styled, workspace
+from headrace.cli.common import HomeOpt, JsonOpt, console, fmt_time, new_table, print_json, styled, workspace
 from headrace.errors import ConfigError
 
-pipeline_app = typer.Typer(help="Published pipelines: list, show, submit, enable, disable.", no_args_is_help=True)
-endpoint_app = typer.Typer(help="Versioned pipeline endpoints.", no_args_is_help=True)
+pipeline_app = typer.Typer(rich_markup_mode=None, add_completion=False, help="Published pipelines: list, show, submit, enable, disable.", no_args_is_help=True)
+endpoint_app = typer.Typer(rich_markup_mode=None, add_completion=False, help="Versioned pipeline endpoints.", no_args_is_help=True)
 
 ParamOpt = Annotated[
     list[str] | None,
@@ -64,7 +63,7 @@ def pipeline_list(home: HomeOpt = None, all_: Annotated[bool, typer.Option("--al
     if json_:
         print_json([_published_row(p) for p in items])
         return
-    table = Table(title="Published pipelines")
+    table = new_table(title="Published pipelines")
     for col in ("Id", "Name", "Version", "Status", "Description"):
         table.add_column(col)
     for p in items:
@@ -83,7 +82,7 @@ def pipeline_show(pipeline_id: str, home: HomeOpt = None, json_: JsonOpt = False
         return
     console.print(f"[bold]{p.name}[/bold] {p.version or ''}  {styled(p.status)}  id {p.id}")
     console.print(f"endpoint: {p.endpoint}", soft_wrap=True)
-    table = Table(title="Parameters")
+    table = new_table(title="Parameters")
     for col in ("Name", "Type", "Default"):
         table.add_column(col)
     for name, spec in p.parameters.items():
@@ -154,7 +153,7 @@ def endpoint_list(home: HomeOpt = None, all_: Annotated[bool, typer.Option("--al
     if json_:
         print_json([_endpoint_row(e) for e in items])
         return
-    table = Table(title="Pipeline endpoints")
+    table = new_table(title="Pipeline endpoints")
     for col in ("Id", "Name", "Status", "Default", "Versions"):
         table.add_column(col)
     for e in items:
@@ -171,7 +170,7 @@ def endpoint_show(endpoint: str, home: HomeOpt = None, json_: JsonOpt = False) -
         return
     console.print(f"[bold]{ep.name}[/bold]  {styled(ep.status)}  id {ep.id}")
     console.print(f"endpoint: {ep.endpoint}", soft_wrap=True)
-    table = Table(title="Versions")
+    table = new_table(title="Versions")
     for col in ("Version", "Published pipeline", "Name", "Pipeline version", "Added"):
         table.add_column(col)
     for v in ep._record.versions:

@@ -6,12 +6,22 @@ from dataclasses import asdict
 from typing import Annotated
 
 import typer
-from rich.table import Table
 
-from headrace.cli.common import HomeOpt, JsonOpt, console, duration, fmt_time, print_json, styled, workspace
+from headrace.cli.common import (
+    HomeOpt,
+    JsonOpt,
+    console,
+    duration,
+    fmt_time,
+    new_table,
+    print_json,
+    styled,
+    workspace,
+)
+from headrace.cli.reading import read_backend
 
-run_app = typer.Typer(help="Inspect and control pipeline runs.", no_args_is_help=True)
-experiment_app = typer.Typer(help="List experiments.", no_args_is_help=True)
+run_app = typer.Typer(rich_markup_mode=None, add_completion=False, help="Inspect and control pipeline runs.", no_args_is_help=True)
+experiment_app = typer.Typer(rich_markup_mode=None, add_completion=False, help="List experiments.", no_args_is_help=True)
 
 
 @run_app.command("list")
@@ -22,12 +32,11 @@ def run_list(
     json_: JsonOpt = False,
 ) -> None:
     """List runs, newest first."""
-    ws = workspace(home)
-    runs = ws._backend.list_runs(experiment_name=experiment, limit=limit)
+    runs = read_backend(home).list_runs(experiment_name=experiment, limit=limit)
     if json_:
         print_json([asdict(r) for r in runs])
         return
-    table = Table(title="Runs")
+    table = new_table(title="Runs")
     table.add_column("Run id", no_wrap=True, min_width=max((len(r.id) for r in runs), default=6))  # never cut
     for col in ("Experiment", "Status", "Created", "Duration", "Source"):
         table.add_column(col)
@@ -40,12 +49,12 @@ def run_list(
 @run_app.command("show")
 def run_show(run_id: str, home: HomeOpt = None, json_: JsonOpt = False) -> None:
     """Show a run: parameters and every step (status, timing, reuse, exit code)."""
-    ws = workspace(home)
-    run = ws._backend.get_run(run_id)
-    steps = ws._backend.list_step_runs(run_id)
+    backend = read_backend(home)
+    run = backend.get_run(run_id)
+    steps = backend.list_step_runs(run_id)
     if json_:
         print_json({**asdict(run), "steps": [asdict(s) for s in steps],
-                    "metrics": ws._backend.run_metrics(run_id)})
+                    "metrics": backend.run_metrics(run_id)})
         return
     console.print(f"[bold]Run[/bold] {run.id}  experiment [bold]{run.experiment_name}[/bold]  "
                   f"status {styled(run.status.value)}")
@@ -54,7 +63,7 @@ def run_show(run_id: str, home: HomeOpt = None, json_: JsonOpt = False) -> None:
         console.print(f"[red]error:[/red] {run.error}")
     if run.parameters:
         console.print("parameters: " + ", ".join(f"{k}={v}" for k, v in run.parameters.items()))
-    table = Table(title="Steps")
+    table = new_table(title="Steps")
     for col in ("Step", "Status", "Duration", "Exit", "Reused from", "Step run id"):
         table.add_column(col)
     for s in steps:
@@ -118,16 +127,16 @@ def run_wait(
 @experiment_app.command("list")
 def experiment_list(home: HomeOpt = None, json_: JsonOpt = False) -> None:
     """List experiments."""
-    ws = workspace(home)
-    experiments = ws._backend.list_experiments()
+    backend = read_backend(home)
+    experiments = backend.list_experiments()
     if json_:
         print_json([asdict(e) for e in experiments])
         return
-    table = Table(title="Experiments")
+    table = new_table(title="Experiments")
     table.add_column("Name")
     table.add_column("Created")
     table.add_column("Runs")
-    counts = ws._backend.count_runs([e.name for e in experiments])
+    counts = backend.count_runs([e.name for e in experiments])
     for e in experiments:
         table.add_row(e.name, fmt_time(e.created_at), str(counts.get(e.name, 0)))
     console.print(table)

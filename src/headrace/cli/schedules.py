@@ -11,13 +11,22 @@ from dataclasses import asdict
 from typing import Annotated, Any
 
 import typer
-from rich.table import Table
 
-from headrace.cli.common import HomeOpt, JsonOpt, console, duration, fmt_time, print_json, styled, workspace
+from headrace.cli.common import (
+    HomeOpt,
+    JsonOpt,
+    console,
+    duration,
+    fmt_time,
+    new_table,
+    print_json,
+    styled,
+    workspace,
+)
 from headrace.cli.pipelines import ExperimentOpt, ParamOpt, parse_params
 from headrace.errors import ScheduleError
 
-schedule_app = typer.Typer(help="Schedules: run a published pipeline on a recurrence, a cron or datastore changes.",
+schedule_app = typer.Typer(rich_markup_mode=None, add_completion=False, help="Schedules: run a published pipeline on a recurrence, a cron or datastore changes.",
                            no_args_is_help=True)
 
 _UNITS = {"m": "Minute", "min": "Minute", "h": "Hour", "d": "Day", "w": "Week"}
@@ -201,7 +210,7 @@ def schedule_list(
     if json_:
         print_json([_row(s) for s in items])
         return
-    table = Table(title="Schedules")
+    table = new_table(title="Schedules")
     table.add_column("Id", no_wrap=True, min_width=max((len(s.id) for s in items), default=2))
     for col in ("Name", "Status", "Trigger", "Next run"):
         table.add_column(col)
@@ -230,7 +239,7 @@ def schedule_show(
     console.print(f"next run: {next_run_text(s)}   last run: {s.last_run_id or '-'}   misfire: {s.misfire}")
     if s.pipeline_parameters:
         console.print("parameters: " + ", ".join(f"{k}={v}" for k, v in s.pipeline_parameters.items()), soft_wrap=True)
-    table = Table(title="Recent evaluations")
+    table = new_table(title="Recent evaluations")
     for col in ("Evaluated", "Outcome", "Slot", "Runs", "Reason"):
         table.add_column(col)
     for t in recent:
@@ -284,7 +293,7 @@ def schedule_runs(
     if json_:
         print_json([asdict(r) for r in runs])
         return
-    table = Table(title="Runs")
+    table = new_table(title="Runs")
     table.add_column("Run id", no_wrap=True, min_width=max((len(r.id) for r in runs), default=6))
     for col in ("Experiment", "Status", "Created", "Duration", "Scheduled time"):
         table.add_column(col)

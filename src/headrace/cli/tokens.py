@@ -2,16 +2,27 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from enum import Enum
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-from rich.table import Table
 
-from headrace.cli.common import HomeOpt, JsonOpt, console, fmt_time, print_json, workspace
+from headrace.cli.common import HomeOpt, JsonOpt, console, fmt_time, new_table, print_json, workspace
 from headrace.errors import ConfigError
-from headrace.storage.records import Role, TokenRecord
 
-token_app = typer.Typer(help="API tokens (reader, submitter, admin) of the local home.", no_args_is_help=True)
+if TYPE_CHECKING:
+    from headrace.storage.records import TokenRecord
+
+token_app = typer.Typer(rich_markup_mode=None, add_completion=False, help="API tokens (reader, submitter, admin) of the local home.", no_args_is_help=True)
+
+
+class RoleChoice(str, Enum):
+    """The ``--role`` choices: ``storage.records.Role``'s values (a test keeps them equal), declared here so
+    that building the CLI does not import the storage records."""
+
+    READER = "reader"
+    SUBMITTER = "submitter"
+    ADMIN = "admin"
 
 
 def _services(home: Any) -> Any:
@@ -31,15 +42,16 @@ def _row(record: TokenRecord) -> dict[str, Any]:
 
 @token_app.command("create")
 def create(
-    role: Annotated[Role, typer.Option("--role", help="reader: read; submitter: read and submit; admin: everything.")],
+    role: Annotated[RoleChoice, typer.Option("--role", help="reader: read; submitter: read and submit; admin: everything.")],
     name: Annotated[str | None, typer.Option("--name", help="A name to recognise (and revoke) it by.")] = None,
     home: HomeOpt = None,
     json_: JsonOpt = False,
 ) -> None:
     """Create a token and print it once, alone on the last line (only its hash is stored)."""
     from headrace.services import tokens
+    from headrace.storage.records import Role
 
-    secret, record = tokens.create_token(_services(home), role, name)
+    secret, record = tokens.create_token(_services(home), Role(role.value), name)
     if json_:
         print_json({"token": secret, **_row(record)})
         return
@@ -57,7 +69,7 @@ def list_tokens(home: HomeOpt = None, json_: JsonOpt = False) -> None:
     if json_:
         print_json([_row(r) for r in records])
         return
-    table = Table(title="Tokens")
+    table = new_table(title="Tokens")
     for col in ("Id", "Name", "Role", "Created", "Revoked"):
         table.add_column(col, no_wrap=col == "Id")
     for r in records:

@@ -19,7 +19,7 @@ from headrace.datastores.base import Datastore
 from headrace.engine.agent import Agent
 from headrace.errors import HeadraceError
 from headrace.logs import get_logger
-from headrace.sdk.wire import RUN_PAGE
+from headrace.sdk.paging import RUN_PAGE
 from headrace.services import cloud_datastores
 from headrace.services import compute as compute_service
 from headrace.services import datastores as ds_service

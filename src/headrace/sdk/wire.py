@@ -23,6 +23,7 @@ from headrace.schemas import (
 from headrace.schemas.compute import ComputeRead
 from headrace.schemas.datastores import DatastoreRead
 from headrace.schemas.drafts import PipelineDraftRead
+from headrace.sdk.paging import RUN_PAGE  # noqa: F401  (the remote backend reads wire.RUN_PAGE)
 from headrace.storage.draft_records import PipelineDraftRecord
 from headrace.storage.records import (
     ComputeTargetRecord,
@@ -41,9 +42,6 @@ from headrace.storage.records import (
     StepStatus,
     TickOutcome,
 )
-
-RUN_PAGE = 100
-"""Runs fetched per page when the SDK lists runs (local store or REST)."""
 
 
 def _datapath(value: DataPathValue) -> dict[str, str]:

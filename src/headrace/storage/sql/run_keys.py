@@ -17,11 +17,12 @@ commit, which is what lets the key go in before the run.
 
 from __future__ import annotations
 
+import functools
+import importlib
 from collections.abc import Sequence
 from datetime import UTC, datetime
 
 from sqlalchemy import Connection, bindparam, delete, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 
 from headrace.errors import StoreError
@@ -34,13 +35,17 @@ __all__ = ["RunKeyMethods"]
 
 _keys = t.run_keys
 
-# RETURNING tells whether the row went in: psycopg reports no rowcount for this INSERT.
-_INSERT_KEY = {
-    "sqlite": sqlite.insert(_keys).on_conflict_do_nothing(index_elements=["key"]).returning(_keys.c.key),
-    "postgresql": postgresql.insert(_keys)
-    .on_conflict_do_nothing(index_elements=["key"])
-    .returning(_keys.c.key),
-}
+
+@functools.cache
+def _insert_key(dialect: str):  # noqa: ANN202
+    """INSERT ... ON CONFLICT DO NOTHING RETURNING key, for ``dialect`` ("sqlite" or "postgresql").
+
+    RETURNING tells whether the row went in: psycopg reports no rowcount for this INSERT. Built on
+    first use: importing the PostgreSQL dialect costs every SQLite user start-up time.
+    """
+    insert = importlib.import_module(f"sqlalchemy.dialects.{dialect}").insert
+    return insert(_keys).on_conflict_do_nothing(index_elements=["key"]).returning(_keys.c.key)
+
 _GET_KEY = select(_keys.c.run_id, _keys.c.created_at).where(_keys.c.key == bindparam("key"))
 _REPLACE_KEY = (
     update(_keys)
@@ -61,7 +66,7 @@ def create_once(
 
     The caller's transaction must be a write transaction.
     """
-    insert_key = _INSERT_KEY[conn.dialect.name]
+    insert_key = _insert_key(conn.dialect.name)
     for _ in range(_ATTEMPTS):
         row = {"key": key, "run_id": run.id, "created_at": run.created_at}
         if conn.execute(insert_key, row).first() is not None:

@@ -16,12 +16,12 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import importlib
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Connection, bindparam, delete, insert, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 
 from headrace.errors import ConflictError, NotFoundError, StoreError
@@ -52,10 +52,15 @@ _GET = select(_s).where(_s.c.id == bindparam("key"))
 _INSERT = insert(_s)
 _INSERT_TICK = insert(_ticks)
 _INSERT_FILES = insert(_files)
-_FIRE_INSERT = {
-    "sqlite": sqlite.insert(_fires).on_conflict_do_nothing().returning(_fires.c.run_id),
-    "postgresql": postgresql.insert(_fires).on_conflict_do_nothing().returning(_fires.c.run_id),
-}
+
+
+@functools.cache
+def _fire_insert(dialect: str):  # noqa: ANN202
+    """INSERT ... ON CONFLICT DO NOTHING RETURNING run_id for ``dialect``, built on first use (importing
+    the PostgreSQL dialect costs every SQLite user start-up time)."""
+    insert_ = importlib.import_module(f"sqlalchemy.dialects.{dialect}").insert
+    return insert_(_fires).on_conflict_do_nothing().returning(_fires.c.run_id)
+
 _GET_FIRE = select(_fires.c.run_id).where(
     _fires.c.schedule_id == bindparam("schedule_id"), _fires.c.fire_key == bindparam("fire_key")
 )
@@ -236,7 +241,7 @@ class ScheduleMethods(SqlSession):
         try:
             with self._write() as conn:
                 inserted = conn.execute(
-                    _FIRE_INSERT[conn.dialect.name], {**key, "run_id": run.id, "created_at": run.created_at}
+                    _fire_insert(conn.dialect.name), {**key, "run_id": run.id, "created_at": run.created_at}
                 ).first()
                 if inserted is not None:
                     runs.insert_run(conn, run, steps)

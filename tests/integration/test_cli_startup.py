@@ -1,0 +1,74 @@
+"""A command imports what it needs and no more: start-up time is paid on every call of a script's loop.
+
+The figures live in ``benchmarks/cli_latency.py``; these tests pin the structure behind them (which
+modules a fresh process loads), which does not depend on the machine's speed.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from headrace.cli.tokens import RoleChoice
+from headrace.storage.records import Role
+
+# Run the console script's function, then report every module the process loaded.
+DRIVER = """
+import json, sys
+sys.argv = ["headrace", *json.loads(sys.argv[1])]
+from headrace.cli.main import main
+try:
+    main()
+except SystemExit:
+    pass
+finally:
+    sys.__stderr__.write("\\nMODULES " + json.dumps(sorted(sys.modules)) + "\\n")
+"""
+
+NEVER_FOR_READS = ("fastapi", "uvicorn", "openai", "opentelemetry", "cryptography", "jinja2", "fsspec", "alembic",
+                   "headrace.engine", "headrace.server", "headrace.flows", "headrace.services.scheduler",
+                   "sqlalchemy.dialects.postgresql")
+
+
+def loaded(*args: str, home: Path) -> set[str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("HEADRACE_")}
+    done = subprocess.run([sys.executable, "-c", DRIVER, json.dumps(list(args))], capture_output=True, text=True,
+                          env={**env, "HEADRACE_HOME": str(home)}, timeout=60, cwd=home.parent)
+    marker = done.stderr.rindex("MODULES ")
+    return set(json.loads(done.stderr[marker + len("MODULES "):].splitlines()[0]))
+
+
+def heavy(modules: set[str], names: tuple[str, ...]) -> list[str]:
+    return sorted(m for m in modules if any(m == n or m.startswith(n + ".") for n in names))
+
+
+def test_help_imports_neither_the_stack_nor_rich(tmp_path):
+    modules = loaded("--help", home=tmp_path / "home")
+    assert heavy(modules, (*NEVER_FOR_READS, "rich", "markdown_it", "sqlalchemy", "pydantic_settings",
+                           "headrace.storage", "headrace.sdk", "headrace.wiring")) == []
+    assert heavy(modules, ("headrace.cli",)) == ["headrace.cli", "headrace.cli.common", "headrace.cli.main",
+                                                 "headrace.cli.server"]  # the groups load when used
+
+
+def test_read_only_commands_open_only_the_store_and_do_not_migrate_a_current_one(tmp_path):
+    home = tmp_path / "home"
+    assert "alembic" in loaded("run", "list", home=home)  # a new home is created and migrated, once
+    for args in (["run", "list"], ["run", "list", "--json"], ["experiment", "list", "--json"],
+                 ["run", "show", "no-such-run"]):
+        assert heavy(loaded(*args, home=home), NEVER_FOR_READS) == [], args
+
+
+def test_the_root_help_shows_each_lazy_groups_own_help():
+    import importlib
+
+    from headrace.cli.main import LAZY_GROUPS
+
+    for name, (module, attribute, help_text) in LAZY_GROUPS.items():
+        assert getattr(importlib.import_module(module), attribute).info.help == help_text, name
+
+
+def test_the_role_choices_are_the_roles():
+    assert [c.value for c in RoleChoice] == [r.value for r in Role]
