@@ -76,6 +76,19 @@ FAILURES: dict[str, list[list[str]]] = {
     "connection list": [["--home", "{file}"]],
     "connection show": [["no-such-connection", "--home", "{home}"]],
     "connection delete": [["no-such-connection", "--home", "{home}"]],
+    "compute list": [["--home", "{file}"]],
+    "compute create": [["bad name!", "--home", "{home}"], ["c", "--type", "nosuchtype", "--home", "{home}"]],
+    "compute delete": [["no-such-target", "--home", "{home}"]],
+    "datastore register": [["d", "--type", "local", "--home", "{home}"],
+                           ["d", "--type", "s3", "--home", "{home}"],
+                           ["d", "--type", "nosuchtype", "--home", "{home}"]],
+    "datastore list": [["--home", "{file}"]],
+    "datastore show": [["no-such-datastore", "--home", "{home}"]],
+    "datastore unregister": [["no-such-datastore", "--home", "{home}"], ["workspaceblobstore", "--home", "{home}"]],
+    "datastore ls": [["no-such-datastore", "--home", "{home}"]],
+    "dataset list": [["--home", "{file}"]],
+    "dataset show": [["no-such-dataset", "--home", "{home}"]],
+    "dataset files": [["no-such-dataset", "--home", "{home}"]],
 }
 
 

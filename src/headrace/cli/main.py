@@ -30,6 +30,8 @@ LAZY_GROUPS = {
     "connection": ("headrace.cli.connections", "connection_app",
                    "LLM connections (OpenAI-compatible APIs) used by prompt flows."),
     "compute": ("headrace.cli.compute", "compute_app", "Compute targets: names steps give as compute_target."),
+    "datastore": ("headrace.cli.data", "datastore_app", "Datastores: local folders, Azure Blob, ADLS Gen2 and S3."),
+    "dataset": ("headrace.cli.data", "dataset_app", "Registered datasets and their versions."),
 }
 
 
