@@ -20,7 +20,7 @@ from datetime import timedelta
 
 from headrace import clock
 from headrace.engine.runner import RunExecutor
-from headrace.errors import ConflictError, HeadraceError
+from headrace.errors import HeadraceError, NotFoundError
 from headrace.logs import get_logger
 from headrace.storage.base import MetadataStore
 from headrace.storage.records import RunRecord, RunStatus, StepStatus
@@ -226,11 +226,14 @@ class Agent:
 
     def _recover(self, run: RunRecord) -> bool:
         lost = f"agent lost: agent {run.agent_id} stopped while this step was running"
+        # Take ownership first, from the owner and attempt this agent saw: of several agents
+        # recovering the run exactly one wins, and a late one never resets a run claimed since.
         try:
-            # Take ownership first so two recovering agents do not both act.
-            self.store.update_run(run.id, expect=[RunStatus.RUNNING], agent_id=self.agent_id,
-                                  lease_expires_at=self._lease_until())
-        except ConflictError:
+            taken = self.store.take_over_run(run.id, owner=run.agent_id, attempt=run.attempt,
+                                             agent_id=self.agent_id, lease_until=self._lease_until())
+        except NotFoundError:
+            return False
+        if taken is None:
             return False
         requeue = self.orphan_policy == "requeue"
         for step in self.store.list_step_runs(run.id):
