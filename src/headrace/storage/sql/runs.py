@@ -19,6 +19,7 @@ from headrace.errors import AlreadyExistsError, ConflictError, HeadraceError, No
 from headrace.storage.records import MetricRecord, RunRecord, RunStatus, StepRunRecord, StepStatus
 from headrace.storage.sql import rows
 from headrace.storage.sql import tables as t
+from headrace.storage.sql.session import store_error
 
 _runs = t.pipeline_runs
 _steps = t.step_runs
@@ -233,7 +234,7 @@ def update_step_runs(conn: Connection, changes: Sequence[tuple[str, dict[str, An
             fields["status"] = StepStatus(fields["status"])
             records.append(StepRunRecord(**fields))
     except conn.dialect.loaded_dbapi.Error as exc:
-        raise StoreError(f"metadata store: update_step_runs failed: {exc}") from exc
+        raise store_error("update_step_runs", exc) from exc
     finally:
         cursor.close()
     return records
