@@ -142,3 +142,18 @@ def test_two_agents_recovering_at_once_recover_a_run_once(open_services):
     for run_id in orphans:
         run = svcs[0].store.get_run(run_id)
         assert (run.status, run.agent_id) == (RunStatus.QUEUED, None)
+
+
+def test_an_agent_recovers_its_own_run_it_no_longer_executes(open_services):
+    # Its end could not be recorded (the store refused the writes until the agent gave up): the
+    # agent's heartbeat renews the lease of every run it owns, so only the agent itself can notice.
+    svc = open_services()
+    agent = Agent(svc.store, svc.executor, agent_id="agent-a")
+    run, step = _orphan(svc)
+    mine = svc.store.take_over_run(run.id, owner=GONE, attempt=1, agent_id="agent-a",
+                                   lease_until=clock.now() + timedelta(seconds=60))
+    assert mine is not None
+    assert agent.recover_orphans() == [run.id]
+    ended = svc.store.get_run(run.id)
+    assert (ended.status, ended.agent_id) == (RunStatus.FAILED, None)
+    assert "could not record how this step ended" in svc.store.get_step_run(step.id).error
