@@ -9,13 +9,15 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from headrace import PipelineRun, Workspace
 
 SUBMIT_AND_END = r'''
 import sys
 from headrace import Experiment, Pipeline, PipelineData, PythonScriptStep, Workspace
 
-home, ctl, signals, shape = sys.argv[1:5]
+home, ctl, signals, shape, ending = sys.argv[1:6]
 ws = Workspace(home)
 
 
@@ -32,28 +34,33 @@ else:  # one step that runs until the test releases it
     steps = [step("held", "--wait-for", "release")]
 run = Experiment(ws, "ends-early").submit(Pipeline(workspace=ws, steps=steps))
 print(run.id, flush=True)
+if ending == "error":
+    raise RuntimeError("the script fails after submitting")
 '''
 
 
-def _start_script(tmp_path: Path, ctl_dir: Path, signals: Path, shape: str) -> subprocess.Popen[str]:
+def _start_script(tmp_path: Path, ctl_dir: Path, signals: Path, shape: str,
+                  ending: str = "end") -> subprocess.Popen[str]:
     script = tmp_path / "submit_and_end.py"
     script.write_text(SUBMIT_AND_END)
     return subprocess.Popen(
-        [sys.executable, str(script), str(tmp_path / "home"), str(ctl_dir), str(signals), shape],
+        [sys.executable, str(script), str(tmp_path / "home"), str(ctl_dir), str(signals), shape, ending],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, stdin=subprocess.DEVNULL,
         env=dict(os.environ, PYTHONUNBUFFERED="1"),
     )
 
 
-def test_a_script_that_submits_and_ends_waits_for_its_run(tmp_path, ctl_dir, signals):
-    proc = _start_script(tmp_path, ctl_dir, signals, "fan-out")
+@pytest.mark.parametrize("ending", ["end", "error"])
+def test_a_script_that_submits_and_ends_waits_for_its_run(tmp_path, ctl_dir, signals, ending):
+    proc = _start_script(tmp_path, ctl_dir, signals, "fan-out", ending)
     out, err = proc.communicate(timeout=120)
-    assert proc.returncode == 0, err
+    assert proc.returncode == (0 if ending == "end" else 1), err
     run = PipelineRun.get(Workspace(tmp_path / "home"), out.split()[0])
     assert run.get_status() == "Finished", (run.get_details(), err)
     assert {s.name: s.status for s in run.get_steps()} == {"first": "Finished", "left": "Finished",
                                                            "right": "Finished"}
     assert "waiting for 1 run(s) submitted by this process" in err
+    assert f"headrace: run {run.id} Finished" in err
     assert "cannot schedule new futures" not in err
 
 
