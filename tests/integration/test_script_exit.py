@@ -68,9 +68,15 @@ def test_ctrl_c_while_a_script_waits_at_exit_puts_its_run_back_in_the_queue(tmp_
     with _start_script(tmp_path, ctl_dir, signals, "held") as proc:
         try:
             run_id = proc.stdout.readline().strip()
+            # Ctrl+C once the script's own code has ended and it waits at exit (bounded: the step
+            # gives up after 60 s, and then the script ends).
+            seen = []
+            while not any("waiting for 1 run(s)" in line for line in seen) and (line := proc.stderr.readline()):
+                seen.append(line)
+            assert proc.poll() is None, f"the script ended without waiting: {''.join(seen)}"
             wait_until(lambda: (signals / "held.start").exists() or proc.poll() is not None, timeout=60,
                        message="the step to start")
-            assert proc.poll() is None, f"the script ended before its step started: {proc.stderr.read()}"
+            assert proc.poll() is None, f"the script ended before its step started: {''.join(seen)}"
             proc.send_signal(signal.SIGINT)
             _, err = proc.communicate(timeout=60)
         finally:
