@@ -11,7 +11,6 @@
 
 from __future__ import annotations
 
-import atexit
 import contextlib
 import itertools
 import logging
@@ -67,7 +66,6 @@ def _shutdown_backend(backend) -> None:
         while time.monotonic() < deadline and any(not store.get_run(r).status.is_terminal for r in unfinished):
             time.sleep(POLL_SECONDS)
         agent.stop(wait=True)
-    atexit.unregister(backend._drain_at_exit)
     store.close()
 
 

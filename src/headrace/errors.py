@@ -13,6 +13,7 @@
     ├── ConflictError               the object is in a state that forbids the call
     │   └── DisabledError           a disabled published pipeline or endpoint was submitted to
     ├── StoreError                  the metadata store failed
+    │   └── StoreFullError          its disk (or quota) is full: nothing was written; retry once freed
     ├── DatastoreError              datastore I/O failed (.uri)
     │   ├── PathEscapeError         a relative path leaves the datastore root
     │   └── DatasetError            a dataset's files changed, vanished, match nothing or do not parse
@@ -133,6 +134,11 @@ class DisabledError(ConflictError):
 
 class StoreError(HeadraceError):
     """The metadata store failed (connection lost, migration missing, ...)."""
+
+
+class StoreFullError(StoreError):
+    """The metadata store's disk (or quota) is full. The write was rolled back; it succeeds again
+    once space is freed."""
 
 
 class DatastoreError(HeadraceError):

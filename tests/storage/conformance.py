@@ -420,6 +420,45 @@ class StoreConformance:
         assert store.get_run(theirs.id).lease_expires_at == at(10)
         assert store.renew_leases("nobody", at(99)) == 0
 
+    def test_take_over_run_only_from_the_owner_it_saw(self, store: MetadataStore) -> None:
+        run, _ = make_run(store)
+        seen = store.claim_run("dead", at(10), run_id=run.id)
+        taken = store.take_over_run(run.id, owner="dead", attempt=seen.attempt, agent_id="b", lease_until=at(50))
+        assert taken is not None and (taken.agent_id, taken.lease_expires_at) == ("b", at(50))
+        assert (taken.status, taken.attempt) == (RunStatus.RUNNING, seen.attempt)
+        assert store.get_run(run.id) == taken
+        # A second recoverer that saw the dead owner loses, and changes nothing.
+        assert store.take_over_run(run.id, owner="dead", attempt=seen.attempt, agent_id="c",
+                                   lease_until=at(60)) is None
+        assert store.get_run(run.id) == taken
+        # Re-queued and claimed again (by the dead agent's id even): a stale view still loses.
+        store.update_run(run.id, status=RunStatus.QUEUED, agent_id=None, lease_expires_at=None)
+        again = store.claim_run("dead", at(70), run_id=run.id)
+        assert store.take_over_run(run.id, owner="dead", attempt=seen.attempt, agent_id="c",
+                                   lease_until=at(80)) is None
+        assert store.get_run(run.id) == again
+        # Not Running: nothing to take over.
+        store.update_run(run.id, status=RunStatus.FAILED, agent_id=None, lease_expires_at=None)
+        assert store.take_over_run(run.id, owner=None, attempt=again.attempt, agent_id="c",
+                                   lease_until=at(80)) is None
+        with pytest.raises(NotFoundError):
+            store.take_over_run("nope", owner="dead", attempt=1, agent_id="c", lease_until=at(80))
+
+    def test_take_over_run_with_no_owner(self, store: MetadataStore) -> None:
+        run, _ = make_run(store, status=RunStatus.RUNNING)
+        assert store.take_over_run(run.id, owner="someone", attempt=0, agent_id="b", lease_until=at(5)) is None
+        taken = store.take_over_run(run.id, owner=None, attempt=0, agent_id="b", lease_until=at(5))
+        assert taken is not None and taken.agent_id == "b"
+
+    def test_take_over_run_wins_exactly_once_across_threads(self, store: MetadataStore) -> None:
+        run, _ = make_run(store)
+        seen = store.claim_run("dead", at(10), run_id=run.id)
+        results = run_in_threads(6, lambda i: store.take_over_run(
+            run.id, owner="dead", attempt=seen.attempt, agent_id=f"agent-{i}", lease_until=at(100)))
+        winners = [r for r in results if r is not None]
+        assert len(winners) == 1
+        assert store.get_run(run.id).agent_id == winners[0].agent_id
+
     # -- step runs -----------------------------------------------------------------------
     def test_update_step_run(self, store: MetadataStore) -> None:
         _, steps = make_run(store, steps=["prep"])

@@ -20,7 +20,8 @@ from datetime import timedelta
 
 from headrace import clock
 from headrace.engine.runner import RunExecutor
-from headrace.errors import ConflictError, HeadraceError
+from headrace.engine.store_writes import until_written
+from headrace.errors import HeadraceError, NotFoundError, StoreFullError
 from headrace.logs import get_logger
 from headrace.storage.base import MetadataStore
 from headrace.storage.records import RunRecord, RunStatus, StepStatus
@@ -166,11 +167,11 @@ class Agent:
 
     def run_once(self, run_id: str | None = None) -> RunRecord | None:
         """Claim one queued run and execute it in this thread (tests, ``headrace run --sync``)."""
-        run = self.store.claim_run(self.agent_id, self._lease_until(), run_id=run_id)
-        if run is None:
-            return None
         ev = threading.Event()
-        with self._lock:
+        with self._lock:  # claimed and registered at once: never taken for an orphan of this agent
+            run = self.store.claim_run(self.agent_id, self._lease_until(), run_id=run_id)
+            if run is None:
+                return None
             self._active[run.id] = ev
         return self._execute(run, ev)
 
@@ -194,6 +195,8 @@ class Agent:
     def _heartbeat(self) -> None:
         try:
             self.store.renew_leases(self.agent_id, self._lease_until())
+        except StoreFullError as exc:
+            logger.warning("agent %s could not renew its leases: %s", self.agent_id, exc)
         except HeadraceError:
             logger.exception("agent %s could not renew its leases", self.agent_id)
 
@@ -204,11 +207,16 @@ class Agent:
     def _safe_recover(self) -> None:
         try:
             self.recover_orphans()
+        except StoreFullError as exc:
+            logger.warning("agent %s could not check for orphaned runs: %s", self.agent_id, exc)
         except HeadraceError:
             logger.exception("agent %s could not check for orphaned runs", self.agent_id)
 
     def recover_orphans(self) -> list[str]:
-        """Apply the orphan policy to every Running run whose agent is gone; return their ids."""
+        """Apply the orphan policy to every Running run whose agent is gone; return their ids.
+
+        A run of this agent that it no longer executes (its end could not be recorded) is one too.
+        """
         recovered = []
         now = clock.now()
         cursor = None
@@ -216,6 +224,11 @@ class Agent:
             runs, cursor = self.store.list_runs(statuses=[RunStatus.RUNNING], limit=200, cursor=cursor)
             for run in runs:
                 if run.agent_id == self.agent_id:
+                    with self._lock:
+                        mine = run.id in self._active
+                    if mine or not self._recover(run):
+                        continue
+                    recovered.append(run.id)
                     continue
                 expired = run.lease_expires_at is not None and run.lease_expires_at < now
                 if expired or agent_is_dead(run.agent_id):
@@ -226,11 +239,16 @@ class Agent:
 
     def _recover(self, run: RunRecord) -> bool:
         lost = f"agent lost: agent {run.agent_id} stopped while this step was running"
+        if run.agent_id == self.agent_id:
+            lost = f"agent lost: agent {run.agent_id} could not record how this step ended"
+        # Take ownership first, from the owner and attempt this agent saw: of several agents
+        # recovering the run exactly one wins, and a late one never resets a run claimed since.
         try:
-            # Take ownership first so two recovering agents do not both act.
-            self.store.update_run(run.id, expect=[RunStatus.RUNNING], agent_id=self.agent_id,
-                                  lease_expires_at=self._lease_until())
-        except ConflictError:
+            taken = self.store.take_over_run(run.id, owner=run.agent_id, attempt=run.attempt,
+                                             agent_id=self.agent_id, lease_until=self._lease_until())
+        except NotFoundError:
+            return False
+        if taken is None:
             return False
         requeue = self.orphan_policy == "requeue"
         for step in self.store.list_step_runs(run.id):
@@ -255,14 +273,19 @@ class Agent:
         return True
 
     def _fail_run(self, run_id: str, error: str) -> RunRecord | None:
-        try:
-            for step in self.store.list_step_runs(run_id):
-                if not step.status.is_terminal:
-                    status = StepStatus.FAILED if step.status is StepStatus.RUNNING else StepStatus.CANCELED
-                    self.store.update_step_run(step.id, status=status, ended_at=clock.now(),
-                                               error=step.error or error)
-            return self.store.update_run(run_id, status=RunStatus.FAILED, ended_at=clock.now(), error=error,
+        """Fail the run and its unfinished steps, in one go once the store accepts writes (if it is full)."""
+        def write() -> RunRecord:
+            ended = clock.now()
+            steps = self.store.list_step_runs(run_id)
+            self.store.update_step_runs([
+                (s.id, {"status": StepStatus.FAILED if s.status is StepStatus.RUNNING else StepStatus.CANCELED,
+                        "ended_at": ended, "error": s.error or error})
+                for s in steps if not s.status.is_terminal])
+            return self.store.update_run(run_id, status=RunStatus.FAILED, ended_at=ended, error=error,
                                          agent_id=None, lease_expires_at=None)
+
+        try:
+            return until_written(write, f"failing run {run_id}", self._stop)
         except HeadraceError:
             logger.exception("could not mark run %s failed", run_id)
             return None

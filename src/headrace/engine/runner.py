@@ -28,6 +28,7 @@ from headrace.datastores.base import Datastore
 from headrace.engine import compute as c
 from headrace.engine.frontier import Frontier
 from headrace.engine.reuse import reuse_key
+from headrace.engine.store_writes import until_written
 from headrace.engine.tasks import (
     build_task,
     log_path,
@@ -35,6 +36,7 @@ from headrace.engine.tasks import (
     output_locations,
     output_path,
     upcoming_step,
+    write_execution_log,
 )
 from headrace.errors import HeadraceError
 from headrace.logs import get_logger
@@ -250,7 +252,7 @@ class _RunState:
             )
         except HeadraceError as exc:
             log.append(f"could not start: {exc}")
-            self._write_log(rec, log)
+            write_execution_log(self.ex.artifacts, self.run.id, rec.id, log)
             now = clock.now()
             self._set(name, status=StepStatus.FAILED, error=str(exc), started_at=now, ended_at=now,
                       log_uri=self.ex.artifacts.uri(log_path(self.run.id, rec.id)))
@@ -307,7 +309,7 @@ class _RunState:
         origin = prior.reused_from or prior.id
         log.append(f"reuse: reused results of step run {origin} (run {prior.run_id}); not executed")
         now = clock.now()
-        self._write_log(rec, log)
+        write_execution_log(self.ex.artifacts, self.run.id, rec.id, log)
         self._set(step["name"], status=StepStatus.FINISHED, reuse_key=key, reused_from=origin,
                   outputs=prior.outputs, exit_code=prior.exit_code, started_at=now, ended_at=now,
                   log_uri=self.ex.artifacts.uri(log_path(self.run.id, rec.id)), properties=props)
@@ -335,10 +337,11 @@ class _RunState:
         if outcome.metrics or outcome.parent_tags:
             self._flush()  # the step is recorded before what it logged
         if outcome.metrics:
-            self.store.add_metrics(metric_records(self.run.id, rec.id, outcome.metrics))
+            metrics = metric_records(self.run.id, rec.id, outcome.metrics)
+            self._written(lambda: self.store.add_metrics(metrics), f"recording the metrics of step {name!r}")
         if outcome.parent_tags:
-            self.run = self.store.update_run(self.run.id, tags={**self.store.get_run(self.run.id).tags,
-                                                                **outcome.parent_tags})
+            self.run = self._written(lambda: self.store.update_run(
+                self.run.id, tags={**self.store.get_run(self.run.id).tags, **outcome.parent_tags}), "tagging")
         if outcome.status is StepStatus.FAILED:
             self._on_failure()
 
@@ -350,8 +353,7 @@ class _RunState:
     def _close(self) -> RunRecord:
         if self.stopping == "interrupted":
             logger.warning("run %s interrupted by agent shutdown; back in the queue", self.run.id)
-            return self.store.update_run(self.run.id, status=RunStatus.QUEUED, agent_id=None,
-                                         lease_expires_at=None)
+            return self._release("re-queueing", status=RunStatus.QUEUED)
         reason = {"failed": "not run: the pipeline stopped after a step failed",
                   "canceled": "not run: the run was canceled"}.get(self.stopping or "", "not run")
         for step in self.graph["steps"]:  # topological order: upstream reasons are settled first
@@ -371,8 +373,7 @@ class _RunState:
             final, error = RunStatus.FINISHED, None
         else:
             final, error = RunStatus.FAILED, "some steps did not run"
-        return self.store.update_run(self.run.id, status=final, ended_at=clock.now(), error=error,
-                                     agent_id=None, lease_expires_at=None)
+        return self._release("ending", status=final, ended_at=clock.now(), error=error)
 
     # -- helpers -------------------------------------------------------------------------
     def _set(self, name: str, **changes: Any) -> None:
@@ -389,12 +390,14 @@ class _RunState:
         names = list(self._pending)
         changes = [(self.records[name].id, self._pending[name]) for name in names]
         self._pending = {}
-        for name, record in zip(names, self.store.update_step_runs(changes), strict=True):
+        written = self._written(lambda: self.store.update_step_runs(changes), "recording its steps")
+        for name, record in zip(names, written, strict=True):
             self.records[name] = record
 
-    def _write_log(self, rec: StepRunRecord, lines: list[str]) -> None:
-        try:
-            self.ex.artifacts.write_bytes(f"{log_path(self.run.id, rec.id)}/execution.log",
-                                          ("\n".join(lines) + "\n").encode())
-        except HeadraceError:
-            logger.exception("could not write the execution log of step run %s", rec.id)
+    def _written(self, write: Callable[[], Any], what: str) -> Any:
+        """A state write that must land: retried while the store is full, until the agent stops."""
+        return until_written(write, f"run {self.run.id}: {what}", self.interrupt_event)
+
+    def _release(self, what: str, **changes: Any) -> RunRecord:
+        return self._written(lambda: self.store.update_run(self.run.id, agent_id=None, lease_expires_at=None,
+                                                           **changes), what)

@@ -6,6 +6,7 @@ the only I/O is fingerprinting inputs read from a datastore (for the reuse key).
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from typing import Any
 
@@ -175,3 +176,11 @@ def _param_text(value: Any) -> str:
 
 def _env_name(name: str) -> str:
     return "".join(ch if ch.isalnum() else "_" for ch in name)
+
+
+def write_execution_log(artifacts: Datastore, run_id: str, step_run_id: str, lines: list[str]) -> None:
+    """The execution log of a step that did not run (reused, or could not start); best effort."""
+    try:
+        artifacts.write_bytes(f"{log_path(run_id, step_run_id)}/execution.log", ("\n".join(lines) + "\n").encode())
+    except HeadraceError:
+        logging.getLogger(__name__).exception("could not write the execution log of step run %s", step_run_id)

@@ -48,6 +48,30 @@ logger = get_logger(__name__)
 
 _backends: dict[tuple[str, str], LocalBackend] = {}
 _backends_lock = threading.Lock()
+_exit_hook_registered = False
+
+
+def _drain_all_at_exit() -> None:
+    for backend in list(_backends.values()):
+        backend.drain_at_exit()
+
+
+def _register_exit_hook() -> None:
+    """Wait for submitted runs while the interpreter can still run them.
+
+    ``atexit`` callbacks come too late: by then ``concurrent.futures`` refuses new work (the
+    engine's step threads) and, from Python 3.12, no thread may start. Threading's own exit
+    hooks run first, before non-daemon threads are joined, in reverse order of registration (so
+    before ``concurrent.futures``' hook, registered when it was imported).
+    """
+    register = getattr(threading, "_register_atexit", None)
+    try:
+        if register is not None:
+            register(_drain_all_at_exit)
+            return
+    except RuntimeError:  # the interpreter is already shutting down
+        pass
+    atexit.register(_drain_all_at_exit)
 
 
 def local_backend(settings: Settings) -> LocalBackend:
@@ -82,25 +106,42 @@ class LocalBackend:
             if self._agent is None:
                 self._agent = build_agent(self.svc)
                 self._agent.start()
-                atexit.register(self._drain_at_exit)
+                global _exit_hook_registered
+                with _backends_lock:
+                    if not _exit_hook_registered:
+                        _register_exit_hook()
+                        _exit_hook_registered = True
             return self._agent
 
-    def _drain_at_exit(self) -> None:
-        """Let runs this process submitted finish before the interpreter exits (their agent lives here)."""
+    def drain_at_exit(self) -> None:
+        """Let runs this process submitted finish before the interpreter exits (their agent lives here).
+
+        Ctrl+C stops the agent, which puts them back in the queue with their finished steps kept.
+        """
+        agent = self._agent
+        if agent is None:
+            return
         pending = [r for r in self._submitted if not self.svc.store.get_run(r).status.is_terminal]
         if pending:
             print(f"headrace: waiting for {len(pending)} run(s) submitted by this process to finish "
                   "(Ctrl+C to stop: they go back to the queue, and `headrace agent` or the next "
-                  "submit resumes them)", file=sys.stderr)
+                  "submit resumes them)", file=sys.stderr, flush=True)
             try:
-                while any(not self.svc.store.get_run(r).status.is_terminal for r in pending):
-                    threading.Event().wait(0.2)
+                events = self.svc.run_events
+                while True:
+                    marker = events.generation
+                    if all(self.svc.store.get_run(r).status.is_terminal for r in pending):
+                        break
+                    events.wait(marker, 0.5)
             except KeyboardInterrupt:
-                if self._agent is not None:
-                    self._agent.stop(wait=True, interrupt=True)
+                agent.stop(wait=True, interrupt=True)
+                print(f"headrace: stopped; {len(pending)} run(s) back in the queue", file=sys.stderr, flush=True)
                 return
-        if self._agent is not None:
-            self._agent.stop(wait=False)
+            for run_id in pending:
+                run = self.svc.store.get_run(run_id)
+                reason = f": {run.error}" if run.error else ""
+                print(f"headrace: run {run_id} {run.status.value}{reason}", file=sys.stderr, flush=True)
+        agent.stop(wait=False)
 
     # -- runs ----------------------------------------------------------------------------
     def submit_pipeline(self, pipeline: Any, experiment_name: str, **options: Any) -> RunRecord:

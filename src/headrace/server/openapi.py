@@ -42,6 +42,7 @@ ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
     409: {**_ERROR, "description": "Disabled, already exists, or a conflicting state"},
     413: {**_ERROR, "description": "Body over the server's limit"},
     500: {**_ERROR, "description": "Internal error (logged on the server)"},
+    507: {**_ERROR, "description": "The metadata store's disk is full: nothing was recorded; retry once freed"},
 }
 
 DESCRIPTION = """Self-hosted Azure ML v1 pipelines: publish, version and trigger them over REST.

@@ -141,6 +141,20 @@ class MetadataStore(PublishingStore, ScheduleStore, FlowStore, DatasetStore, Dra
         """
 
     @abstractmethod
+    def take_over_run(self, run_id: str, *, owner: str | None, attempt: int, agent_id: str,
+                      lease_until: datetime) -> RunRecord | None:
+        """Make ``agent_id`` the owner of a Running run whose agent is gone (orphan recovery).
+
+        A compare-and-set: it applies only while the run is Running, still owned by ``owner``
+        (None included) and on the same ``attempt`` as when the caller saw it, so of several
+        agents recovering the same run exactly one wins, and a stale view never takes a run
+        another agent has claimed since. Returns the new record, or None when it does not apply.
+
+        Raises:
+            NotFoundError: no such run.
+        """
+
+    @abstractmethod
     def renew_leases(self, agent_id: str, lease_until: datetime) -> int:
         """Extend the lease of every Running run owned by ``agent_id``; returns how many."""
 

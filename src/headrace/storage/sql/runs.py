@@ -19,6 +19,7 @@ from headrace.errors import AlreadyExistsError, ConflictError, HeadraceError, No
 from headrace.storage.records import MetricRecord, RunRecord, RunStatus, StepRunRecord, StepStatus
 from headrace.storage.sql import rows
 from headrace.storage.sql import tables as t
+from headrace.storage.sql.session import store_error
 
 _runs = t.pipeline_runs
 _steps = t.step_runs
@@ -64,6 +65,18 @@ _CLAIM = (
         attempt=_runs.c.attempt + 1,
         started_at=func.coalesce(_runs.c.started_at, bindparam("b_now", type_=t.UTCDateTime())),
     )
+    .returning(*rows.RUN_COLUMNS)
+)
+# Orphan recovery: only from the owner and attempt the recovering agent saw (None-safe comparison).
+_TAKE_OVER = (
+    update(_runs)
+    .where(
+        _runs.c.id == bindparam("key"),
+        _runs.c.status == RunStatus.RUNNING.value,
+        _runs.c.agent_id.is_not_distinct_from(bindparam("b_owner", type_=_runs.c.agent_id.type)),
+        _runs.c.attempt == bindparam("b_attempt"),
+    )
+    .values(agent_id=bindparam("b_agent_id"), lease_expires_at=bindparam("b_lease_until"))
     .returning(*rows.RUN_COLUMNS)
 )
 _RECORD_COLUMNS = {_runs.name: rows.RUN_COLUMNS, _steps.name: rows.STEP_COLUMNS}
@@ -221,7 +234,7 @@ def update_step_runs(conn: Connection, changes: Sequence[tuple[str, dict[str, An
             fields["status"] = StepStatus(fields["status"])
             records.append(StepRunRecord(**fields))
     except conn.dialect.loaded_dbapi.Error as exc:
-        raise StoreError(f"metadata store: update_step_runs failed: {exc}") from exc
+        raise store_error("update_step_runs", exc) from exc
     finally:
         cursor.close()
     return records
@@ -268,6 +281,19 @@ def claim(
     params = {"key": candidate, "b_agent_id": agent_id, "b_lease_until": lease_until, "b_now": now}
     row = conn.execute(_CLAIM, params).mappings().first()
     return rows.run_record(row) if row else None
+
+
+def take_over(conn: Connection, *, run_id: str, owner: str | None, attempt: int, agent_id: str,
+              lease_until: datetime) -> RunRecord | None:
+    """Change the owner of a Running run if it is still ``owner``'s ``attempt``; None otherwise."""
+    params = {"key": run_id, "b_owner": owner, "b_attempt": attempt, "b_agent_id": agent_id,
+              "b_lease_until": lease_until}
+    row = conn.execute(_TAKE_OVER, params).mappings().first()
+    if row is not None:
+        return rows.run_record(row)
+    if conn.execute(_status_stmt(_runs), {"key": run_id}).scalar() is None:
+        raise NotFoundError("run", run_id)
+    return None
 
 
 def renew_leases(conn: Connection, *, agent_id: str, lease_until: datetime) -> int:

@@ -8,6 +8,7 @@ Every public method is wrapped in ``translated`` so no SQLAlchemy exception leav
 from __future__ import annotations
 
 import contextlib
+import errno
 import fcntl
 import functools
 import os
@@ -19,14 +20,18 @@ from typing import Any, ParamSpec, TypeVar
 from sqlalchemy import Connection
 from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 
-from headrace.errors import StoreError
+from headrace.errors import StoreError, StoreFullError
 from headrace.storage.sql import schema
 from headrace.storage.sql.connection import create_store_engine, is_memory_sqlite, normalize_url, write_engine
 
-__all__ = ["SqlSession", "translated"]
+__all__ = ["SqlSession", "store_error", "translated"]
 
 P = ParamSpec("P")
 T = TypeVar("T")
+
+
+_SQLITE_FULL = 13  # SQLITE_FULL: "database or disk is full"
+_PG_DISK_FULL = "53100"  # disk_full: "could not extend file ...: No space left on device"
 
 
 def translated(fn: Callable[P, T]) -> Callable[P, T]:
@@ -37,10 +42,31 @@ def translated(fn: Callable[P, T]) -> Callable[P, T]:
         try:
             return fn(*args, **kwargs)
         except SQLAlchemyError as exc:
-            detail = exc.orig if isinstance(exc, DBAPIError) else exc
-            raise StoreError(f"metadata store: {fn.__name__} failed: {detail}".strip()) from exc
+            raise store_error(fn.__name__, exc) from exc
+        except OSError as exc:  # the SQLite lock file, on a full disk
+            if not _disk_full(exc):
+                raise
+            raise store_error(fn.__name__, exc) from exc
 
     return wrapper
+
+
+def store_error(what: str, exc: BaseException) -> StoreError:
+    """The ``StoreError`` for a failed call: a ``StoreFullError`` when the database's disk is full."""
+    detail = exc.orig if isinstance(exc, DBAPIError) else exc
+    if _disk_full(detail):
+        return StoreFullError(f"metadata store: {what} failed: the disk holding the database is full "
+                              f"({detail}); nothing was written: free space, then try again")
+    return StoreError(f"metadata store: {what} failed: {detail}".strip())
+
+
+def _disk_full(err: object) -> bool:
+    if isinstance(err, OSError) and err.errno in (errno.ENOSPC, errno.EDQUOT):
+        return True
+    code = getattr(err, "sqlite_errorcode", None)
+    if isinstance(code, int) and code & 0xFF == _SQLITE_FULL:
+        return True
+    return getattr(err, "sqlstate", None) == _PG_DISK_FULL or "database or disk is full" in str(err)
 
 
 class _SqliteWriteLock:

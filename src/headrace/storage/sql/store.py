@@ -293,6 +293,13 @@ class SqlMetadataStore(
             )
 
     @translated
+    def take_over_run(self, run_id: str, *, owner: str | None, attempt: int, agent_id: str,
+                      lease_until: datetime) -> RunRecord | None:
+        with self._write() as conn:
+            return runs.take_over(conn, run_id=run_id, owner=owner, attempt=attempt, agent_id=agent_id,
+                                  lease_until=lease_until)
+
+    @translated
     def renew_leases(self, agent_id: str, lease_until: datetime) -> int:
         with self._write() as conn:
             return runs.renew_leases(conn, agent_id=agent_id, lease_until=lease_until)
