@@ -25,6 +25,7 @@ from headrace.errors import (
     ParameterTypeError,
     PathEscapeError,
     ScheduleError,
+    StoreFullError,
     TokenBudgetError,
     UnknownParameterError,
 )
@@ -32,6 +33,7 @@ from headrace.errors import (
 __all__ = ["ERROR_CODES", "UNKNOWN_DATASTORE"]
 
 ERROR_CODES: tuple[tuple[type[HeadraceError], int, str], ...] = (
+    (StoreFullError, 507, "InsufficientStorage"),  # the metadata store's disk is full: free space, retry
     (UnknownParameterError, 400, "UnknownParameter"),
     (ParameterTypeError, 400, "InvalidParameterType"),
     (ParameterError, 400, "InvalidParameter"),

@@ -18,7 +18,7 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from headrace.error_codes import ERROR_CODES, UNKNOWN_DATASTORE
-from headrace.errors import HeadraceError, NotFoundError, ParameterError, PathEscapeError, StoreFullError
+from headrace.errors import HeadraceError, NotFoundError, ParameterError, PathEscapeError
 
 logger = logging.getLogger(__name__)
 
@@ -55,7 +55,6 @@ STATUS_TABLE: tuple[tuple[type[HeadraceError], int, str], ...] = (
     (ForbiddenError, 403, "Forbidden"),
     (PayloadTooLargeError, 413, "PayloadTooLarge"),
     (NotAcceptableError, 406, "NotAcceptable"),
-    (StoreFullError, 507, "InsufficientStorage"),
     *ERROR_CODES,
 )
 
