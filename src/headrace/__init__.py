@@ -28,6 +28,7 @@ _EXPORTS = {
     "Dataset": "headrace.sdk.dataset",
     "DatasetConsumptionConfig": "headrace.sdk.dataset_input",
     "FileDataset": "headrace.sdk.dataset",
+    "OutputFileDatasetConfig": "headrace.core.output_dataset",
     "TabularDataset": "headrace.sdk.dataset",
     "DataReferenceConfiguration": "headrace.core.runconfig",
     "DockerConfiguration": "headrace.core.runconfig",

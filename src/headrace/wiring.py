@@ -121,12 +121,15 @@ def _protect_credentials(home: Path, own_db: bool) -> None:
 
 
 def build_agent(svc: Services, **overrides: object) -> Agent:
-    """An agent over ``svc`` that wakes when a run is queued through it."""
+    """An agent over ``svc`` that wakes when a run is queued through it; when a run ends, its outputs
+    marked ``register_on_complete`` become dataset versions."""
     from headrace.engine.agent import Agent
+    from headrace.services import datasets
 
     options = {**svc.agent_options, **overrides}
     agent = Agent(svc.store, svc.executor, **options)  # type: ignore[arg-type]
     svc.on_queued.append(lambda _run_id: agent.wake())
+    agent.on_run_ended.append(lambda run_id: datasets.register_run_outputs(svc, run_id))
     agent.on_run_ended.append(svc.run_events.notify)
     return agent
 

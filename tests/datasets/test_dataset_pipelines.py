@@ -144,3 +144,57 @@ def test_an_input_matching_no_file_is_refused_when_the_pipeline_is_frozen(ws, tm
                             inputs=[empty.as_named_input("empty").as_mount()])
     with pytest.raises(DefinitionError, match="dataset input 'empty':.*matches no file"):
         Experiment(ws, "ds").submit(Pipeline(workspace=ws, steps=[step]))
+
+
+WRITE = """
+import argparse, os
+p = argparse.ArgumentParser(); p.add_argument("--input"); p.add_argument("--out"); a = p.parse_args()
+os.makedirs(a.out, exist_ok=True)
+rows = sum(len(open(os.path.join(a.input, f)).read().splitlines()) - 1 for f in sorted(os.listdir(a.input)))
+open(os.path.join(a.out, "count.csv"), "w").write(f"rows\\n{rows}\\n")
+"""
+
+READ = """
+import argparse, os
+p = argparse.ArgumentParser(); p.add_argument("--counted"); p.add_argument("--out"); a = p.parse_args()
+os.makedirs(a.out, exist_ok=True)
+text = open(os.path.join(a.counted, "count.csv")).read()
+open(os.path.join(a.out, "doubled.csv"), "w").write("rows\\n" + str(2 * int(text.split()[1])) + "\\n")
+"""
+
+
+def test_outputs_in_arguments_only_chain_and_register_on_complete(ws, tmp_path):
+    from headrace import OutputFileDatasetConfig
+
+    (tmp_path / "steps" / "write.py").write_text(WRITE)
+    (tmp_path / "steps" / "read.py").write_text(READ)
+    store = ws.get_default_datastore()
+    source = Dataset.File.from_files((store, "in/*.csv")).as_named_input("raw")
+    counted = OutputFileDatasetConfig(name="counted")
+    doubled = OutputFileDatasetConfig(name="doubled", destination=(store, "results/{run-id}/{output-name}"))
+    doubled = doubled.read_delimited_files().register_on_complete("doubled_rows", description="x2", tags={"k": "v"})
+    write = PythonScriptStep(name="write", script_name="write.py", source_directory=str(tmp_path / "steps"),
+                             arguments=["--input", source.as_mount(), "--out", counted])
+    read = PythonScriptStep(name="read", script_name="read.py", source_directory=str(tmp_path / "steps"),
+                            arguments=["--counted", counted.as_input(), "--out", doubled])
+    run = Experiment(ws, "outputs").submit(Pipeline(workspace=ws, steps=[read]))  # write is pulled in
+    run.wait_for_completion(show_output=False)
+    assert run.get_status() == "Finished"
+    version = Dataset.get_by_name(ws, "doubled_rows")
+    assert (version.version, version.description, version.tags) == (1, "x2", {"k": "v"})
+    assert version.to_pandas_dataframe()["rows"].tolist() == [6]
+    assert version._record.created_by_run == run.id
+    assert any(f.path == f"results/{run.id}/doubled/doubled.csv" for f in store.list("results"))
+    uses = ws._backend.svc.store.list_dataset_uses(dataset_id=version.id)
+    assert [(u.run_id, u.step_name, u.role) for u in uses] == [(run.id, "read", "output")]
+    again = Experiment(ws, "outputs").submit(Pipeline(workspace=ws, steps=[read]))
+    again.wait_for_completion(show_output=False)
+    # Both steps are reused: the output is the first run's files, so no second version is made.
+    assert Dataset.get_by_name(ws, "doubled_rows").version == 1
+
+
+def test_a_bad_destination_names_the_output():
+    from headrace import OutputFileDatasetConfig
+
+    with pytest.raises(DefinitionError, match="OutputFileDatasetConfig 'o': destination must be a"):
+        OutputFileDatasetConfig(name="o", destination="results/here")

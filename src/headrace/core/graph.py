@@ -268,10 +268,12 @@ def _data_entry(
     ref: Any, producers: Mapping[int, list[Any]], default_datastore_name: str | None
 ) -> dict[str, Any]:
     if ref.kind == "pipeline_data":
+        extra = ref.obj.graph_extra() if hasattr(ref.obj, "graph_extra") else {}
         return {
             "kind": "pipeline_data",
             "datastore": ref.obj.datastore_name or default_datastore_name,
             "producer": producers[id(ref.obj)][0].name,
+            **extra,
         }
     if ref.kind == "parameter":
         return {"kind": "parameter", "parameter": ref.name, "mode": ref.mode}

@@ -128,6 +128,7 @@ class PythonScriptStep:
         self.arguments = [unwrap(a) for a in arguments or []]
         self.inputs = [unwrap(i) for i in inputs or []]
         self.outputs = list(outputs or [])
+        _collect_argument_data(list(arguments or []), self.inputs, self.outputs)
         self.allow_reuse = allow_reuse
         if compute_target is None:
             compute_target = runconfig.target if runconfig is not None else "local"
@@ -169,3 +170,26 @@ class PythonScriptStep:
 
     def __repr__(self) -> str:
         return f"PythonScriptStep(name={self.name!r}, script_name={self.script_name!r})"
+
+
+def _collect_argument_data(arguments: list[Any], inputs: list[Any], outputs: list[Any]) -> None:
+    """Azure ML counts dataset inputs and ``OutputFileDatasetConfig`` outputs given in ``arguments`` only
+    (``output.as_input()`` as an input of the reading step): add them to ``inputs`` / ``outputs`` (in place)."""
+    from headrace.core.bindings import InputPortBinding
+    from headrace.core.output_dataset import OutputFileDatasetConfig
+
+    def has(items: list[Any], value: Any) -> bool:
+        return any(i is value for i in items)
+
+    for arg in arguments:
+        if isinstance(arg, InputPortBinding) and isinstance(arg.pipeline_data, OutputFileDatasetConfig):
+            if not has(inputs, arg.pipeline_data):
+                inputs.append(arg.pipeline_data)
+        elif isinstance(arg, OutputFileDatasetConfig):
+            if not has(outputs, arg) and not has(inputs, arg):
+                outputs.append(arg)
+        elif callable(getattr(arg, "_headrace_dataset_input", None)):
+            name = arg._headrace_dataset_input()[0]
+            if not any(callable(getattr(i, "_headrace_dataset_input", None)) and i._headrace_dataset_input()[0] == name
+                       for i in inputs):
+                inputs.append(arg)

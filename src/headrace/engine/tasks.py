@@ -43,9 +43,17 @@ def output_locations(graph: dict[str, Any], run_id: str, step: dict[str, Any]) -
     data = graph["data"]
     return {
         name: {"datastore": data[name].get("datastore") or DEFAULT_DATASTORE,
-               "path": output_path(run_id, step["name"], name)}
+               "path": _destination(data[name], name, run_id) or output_path(run_id, step["name"], name)}
         for name in step["outputs"]
     }
+
+
+def _destination(spec: dict[str, Any], name: str, run_id: str) -> str | None:
+    """An ``OutputFileDatasetConfig`` destination with Azure ML's ``{run-id}``/``{output-name}`` filled in."""
+    template = spec.get("destination")
+    if not template:
+        return None
+    return template.replace("{run-id}", run_id).replace("{output-name}", name)
 
 
 def upcoming_step(graph: dict[str, Any], run_id: str, step: dict[str, Any], step_run_id: str) -> c.UpcomingStep:

@@ -28,7 +28,7 @@ from headrace.core.dataset import (
     has_glob,
     relative_path,
 )
-from headrace.errors import AlreadyExistsError, DatasetError, NotFoundError
+from headrace.errors import AlreadyExistsError, DatasetError, HeadraceError, NotFoundError
 from headrace.services.bundle import Services
 from headrace.services.datastores import get_datastore
 from headrace.storage.dataset_records import DatasetRecord, DatasetUse
@@ -282,3 +282,38 @@ def record_run_uses(svc: Services, graph: dict[str, Any], run_id: str, parameter
             pinned = parameters.get(spec["parameter"]) if "parameter" in spec else spec.get("dataset")
             if isinstance(pinned, dict) and pinned.get("id"):
                 record_use(svc, pinned["id"], run_id, step["name"], "input")
+
+
+def register_run_outputs(svc: Services, run_id: str) -> list[DatasetRecord]:
+    """At the end of a run: register each finished step's ``register_on_complete`` outputs as new dataset
+    versions (lineage: produced by that run and step). A failed registration is logged, never raised: the
+    run has ended either way."""
+    try:
+        run = svc.store.get_run(run_id)
+        graph = svc.store.get_pipeline(run.pipeline_id).graph
+    except HeadraceError:
+        logger.exception("run %s: cannot read it to register its output datasets", run_id)
+        return []
+    wanted = {n: s for n, s in graph["data"].items() if s.get("kind") == "pipeline_data" and s.get("register")}
+    made = []
+    if not wanted:
+        return made
+    for step in svc.store.list_step_runs(run_id):
+        if step.status.value != "Finished":
+            continue
+        for name, location in (step.outputs or {}).items():
+            spec = wanted.get(name)
+            if spec is None:
+                continue
+            reg = spec["register"]
+            definition = {"kind": reg.get("kind", FILE),
+                          "sources": [{"datastore": location["datastore"], "path": location["path"]}],
+                          "transforms": [], **({"read": reg["read"]} if reg.get("read") else {})}
+            try:
+                record = register(svc, definition, name=reg["name"], description=reg.get("description"),
+                                  tags=reg.get("tags"), create_new_version=True, created_by_run=run_id)
+                record_use(svc, record.id, run_id, step.name, "output")
+                made.append(record)
+            except HeadraceError:
+                logger.exception("run %s: cannot register output %s as dataset %s", run_id, name, reg["name"])
+    return made
