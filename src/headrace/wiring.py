@@ -29,6 +29,11 @@ def datastore_maker(home: Path) -> Callable[[DatastoreRecord], Datastore]:
     def make_datastore(record: DatastoreRecord) -> Datastore:
         from headrace.datastores.fsspec_store import FsspecDatastore
 
+        if record.kind == "web":
+            from headrace.datastores.web import WebFiles
+
+            return WebFiles()
+
         options = cloud_datastores.storage_options(record, decrypt)
         return FsspecDatastore(record.name, record.root_uri, storage_options=options or None)
 

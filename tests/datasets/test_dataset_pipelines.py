@@ -180,6 +180,7 @@ def test_outputs_in_arguments_only_chain_and_register_on_complete(ws, tmp_path):
     run = Experiment(ws, "outputs").submit(Pipeline(workspace=ws, steps=[read]))  # write is pulled in
     run.wait_for_completion(show_output=False)
     assert run.get_status() == "Finished"
+    assert sorted(c.name for c in run.get_children()) == sorted([write.name, read.name])
     version = Dataset.get_by_name(ws, "doubled_rows")
     assert (version.version, version.description, version.tags) == (1, "x2", {"k": "v"})
     assert version.to_pandas_dataframe()["rows"].tolist() == [6]

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import warnings
 from pathlib import Path
 
 import pytest
@@ -145,17 +144,16 @@ def test_parquet_and_json_lines(ws, tmp_path):
     assert Dataset.Tabular.from_json_lines_files((ds, "tables/*.jsonl")).to_pandas_dataframe()["a"].tolist() == [3, 4]
 
 
-def test_bad_paths_and_remote_workspaces_say_what_to_do(ws):
-    from headrace.errors import DefinitionError
+def test_bad_paths_and_remote_workspaces_say_what_to_do(ws, tmp_path, monkeypatch):
+    from headrace.errors import DatastoreError, DefinitionError
 
     with pytest.raises(DefinitionError, match="give a \\(datastore, 'path/or/glob'\\) tuple"):
         Dataset.File.from_files("weather/*.csv")
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        url = Dataset.File.from_files("https://example.invalid/data.csv")
-    with pytest.raises(DatasetError, match="has no workspace|knows no workspace"):
-        url.to_path()
+    monkeypatch.chdir(tmp_path)  # a URL dataset uses the configured workspace: this folder's
+    url = Dataset.File.from_files("https://example.invalid/data.csv", validate=False)
     assert isinstance(url, FileDataset)
+    with pytest.raises(DatastoreError, match="cannot reach https://example.invalid/data.csv"):
+        url.to_path()
     with pytest.raises(ConfigError, match="serves no datasets"):
         from headrace.sdk.dataset_backend import datasets_of
 

@@ -141,7 +141,10 @@ def base_of(sources: Sequence[dict[str, str]]) -> str:
 
 
 def relative_path(path: str, base: str, single_file: bool) -> str:
-    """Where a file of the dataset lands under a download folder (Azure ML drops the common base)."""
+    """Where a file of the dataset lands under a download folder (Azure ML drops the common base; a file
+    read from a URL keeps its file name)."""
+    if path.startswith(("http://", "https://")):
+        return path.split("?", 1)[0].rstrip("/").rsplit("/", 1)[-1] or "download"
     if single_file and path == base:
         return path.rsplit("/", 1)[-1]
     if base and path.startswith(base + "/"):

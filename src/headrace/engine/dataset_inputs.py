@@ -37,9 +37,13 @@ def check_files(entries: list[ManifestEntry], resolve: Callable[[str], Datastore
     for e in entries:
         by_store.setdefault(e.datastore, []).append(e)
     for store_name, files in by_store.items():
-        folders = [f.path.rsplit("/", 1)[0] if "/" in f.path else "" for f in files]
-        prefix = os.path.commonpath(folders) if all(folders) else ""
-        now = resolve(store_name).versions(prefix, recursive=True)
+        store = resolve(store_name)
+        if any(f.path.startswith(("http://", "https://")) for f in files):  # URLs: one HEAD each, no listing
+            now = {f.path: v for f in files for v in store.versions(f.path).values()}
+        else:
+            folders = [f.path.rsplit("/", 1)[0] if "/" in f.path else "" for f in files]
+            prefix = os.path.commonpath(folders) if all(folders) else ""
+            now = store.versions(prefix, recursive=True)
         for f in files:
             current = now.get(f.path)
             if current != f.version:

@@ -153,6 +153,11 @@ class AbstractDataset:
 
     def _need_workspace(self) -> Any:
         if self._workspace is None:
+            if any("url" in s for s in self._definition["sources"]):  # URLs: the configured workspace reads them
+                from headrace.sdk.workspace import Workspace
+
+                self._workspace = Workspace.from_config()
+                return self._workspace
             raise DatasetError("this dataset knows no workspace: build it from (datastore, path) or a DataPath")
         return self._workspace
 

@@ -12,7 +12,7 @@ import json
 import logging
 import os
 import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 from headrace import clock
@@ -28,9 +28,10 @@ from headrace.core.dataset import (
     has_glob,
     relative_path,
 )
+from headrace.engine.dataset_inputs import check_files
 from headrace.errors import AlreadyExistsError, DatasetError, HeadraceError, NotFoundError
 from headrace.services.bundle import Services
-from headrace.services.datastores import get_datastore
+from headrace.services.datastores import WEB_DATASTORE, get_datastore
 from headrace.storage.dataset_records import DatasetRecord, DatasetUse
 
 logger = logging.getLogger(__name__)
@@ -52,8 +53,11 @@ def resolve(svc: Services, definition: dict[str, Any]) -> list[ManifestEntry]:
     entries: list[ManifestEntry] = []
     for source in definition["sources"]:
         if "url" in source:
-            raise DatasetError(f"dataset path {source['url']!r}: http(s) URLs are not read here; upload the file "
-                               "to a datastore (or register its storage as one) and give (datastore, path)")
+            for info in get_datastore(svc, WEB_DATASTORE).list(source["url"]):
+                if (WEB_DATASTORE, info.path) not in seen:
+                    seen.add((WEB_DATASTORE, info.path))
+                    entries.append(ManifestEntry(WEB_DATASTORE, info.path, info.size, info.version))
+            continue
         name, pattern = source["datastore"], source["path"]
         ds = get_datastore(svc, name)
         prefix = glob_base(pattern) if has_glob(pattern) else pattern
@@ -160,26 +164,7 @@ def verified(svc: Services, record: DatasetRecord) -> list[ManifestEntry]:
 
 def check_versions(svc: Services, entries: Sequence[ManifestEntry], label: str) -> None:
     """Raises DatasetError naming the first file whose version differs from the manifest's."""
-    by_store: dict[str, list[ManifestEntry]] = {}
-    for e in entries:
-        by_store.setdefault(e.datastore, []).append(e)
-    for store_name, files in by_store.items():
-        prefix = _common_folder(f.path for f in files)
-        now = get_datastore(svc, store_name).versions(prefix, recursive=True)
-        for f in files:
-            current = now.get(f.path)
-            if current != f.version:
-                what = "vanished" if current is None else "changed"
-                raise DatasetError(f"dataset {label!r}: file {store_name}:{f.path} {what} since this version was "
-                                   "registered; register a new version to use the files as they are now")
-
-
-def _common_folder(paths: Iterable[str]) -> str:
-    folders = [p.rsplit("/", 1)[0] if "/" in p else "" for p in paths]
-    common = os.path.commonprefix(folders)
-    if common and not all(f == common or f.startswith(common + "/") for f in folders):
-        common = common.rsplit("/", 1)[0] if "/" in common else ""
-    return common
+    check_files(list(entries), lambda name: get_datastore(svc, name), label)
 
 
 def download(svc: Services, definition: dict[str, Any], entries: Sequence[ManifestEntry], target: str) -> list[str]:

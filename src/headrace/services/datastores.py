@@ -11,6 +11,9 @@ from headrace.errors import AlreadyExistsError, ConfigError, NotFoundError
 from headrace.services.bundle import Services
 from headrace.storage.records import DatastoreRecord
 
+WEB_DATASTORE = "@web"
+"""The built-in read-only datastore of files at http(s) URLs (``headrace.datastores.web``)."""
+
 DEFAULT_DATASTORE = "workspaceblobstore"
 _NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_\-]{0,254}$")
 
@@ -24,6 +27,12 @@ def get_datastore(svc: Services, name: str) -> Datastore:
     with svc._lock:
         ds = svc._datastores.get(name)
     if ds is not None:
+        return ds
+    if name == WEB_DATASTORE:  # files at http(s) URLs, for datasets defined on URLs
+        ds = svc.make_datastore(DatastoreRecord(name=name, kind="web", root_uri="https://", options={},
+                                                created_at=clock.now()))
+        with svc._lock:
+            svc._datastores[name] = ds
         return ds
     try:
         record = svc.store.get_datastore(name)
