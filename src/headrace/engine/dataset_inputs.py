@@ -19,7 +19,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from headrace.core.dataset import ManifestEntry, base_of, decode_manifest, has_glob, relative_path
+from headrace.core.dataset import ManifestEntry, base_of, decode_manifest, relative_path
 from headrace.datastores.base import Datastore
 from headrace.errors import DatasetError
 
@@ -53,8 +53,9 @@ def check_files(entries: list[ManifestEntry], resolve: Callable[[str], Datastore
 
 
 def stage(name: str, info: dict[str, Any], artifacts: Datastore, resolve: Callable[[str], Datastore],
-          workdir: Path, log: list[str]) -> str:
-    """Copy the version's files under ``workdir/inputs/<name>``; returns that folder.
+          workdir: Path, log: list[str]) -> tuple[str, str]:
+    """Copy the version's files under ``workdir/inputs/<name>``; returns (the path the script gets, that
+    folder): the path is the folder, or the file itself for a dataset of one file named without wildcards.
 
     Raises:
         DatasetError: the version has no file, or one changed or vanished since it was pinned.
@@ -66,15 +67,17 @@ def stage(name: str, info: dict[str, Any], artifacts: Datastore, resolve: Callab
     check_files(entries, resolve, what)
     sources = info["definition"]["sources"]
     base = base_of(sources)
-    single = len(sources) == 1 and not has_glob(sources[0].get("path", "*")) and len(entries) == 1
+    single = len(sources) == 1 and len(entries) == 1 and ("url" in sources[0] or entries[0].path == sources[0]["path"])
     folder = workdir / "inputs" / name
     total = 0
     for e in entries:
         dest = folder.joinpath(*relative_path(e.path, base, single).split("/"))
         total += resolve(e.datastore).download(e.path, str(dest))
-    log.append(f"input {name}: dataset {what}, {len(entries)} file(s), {total} bytes staged at {folder} "
+    # A dataset of one file named without wildcards reaches the script as that file's path, as on Azure ML.
+    where = str(dest) if single else str(folder)
+    log.append(f"input {name}: dataset {what}, {len(entries)} file(s), {total} bytes staged at {where} "
                f"({info.get('mode', 'mount')})")
-    return str(folder)
+    return where, str(folder)
 
 
 def write_context(workdir: Path, staged: dict[str, dict[str, Any]]) -> None:

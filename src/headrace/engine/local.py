@@ -135,11 +135,11 @@ class LocalComputeTarget(c.ComputeTarget):
         datasets: dict[str, dict] = {}
         for name, binding in task.inputs.items():
             if binding.dataset is not None:
-                folder = dataset_inputs.stage(name, {**binding.dataset, "mode": binding.mode}, self.artifacts,
-                                              self.resolve_datastore, staged.workdir, log)
-                datasets[name] = {**binding.dataset, "mode": binding.mode, "path": folder}
+                where, folder = dataset_inputs.stage(name, {**binding.dataset, "mode": binding.mode}, self.artifacts,
+                                                     self.resolve_datastore, staged.workdir, log)
+                datasets[name] = {**binding.dataset, "mode": binding.mode, "path": where, "folder": folder}
                 # Direct mode: the script gets the dataset's id, as on Azure ML; its files are staged all the same.
-                paths[name] = binding.dataset["id"] if binding.mode == "direct" else folder
+                paths[name] = binding.dataset["id"] if binding.mode == "direct" else where
                 continue
             paths[name] = self._stage_input(name, binding, staged.workdir, log)
         dataset_inputs.write_context(staged.workdir, datasets)

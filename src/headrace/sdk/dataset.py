@@ -279,7 +279,7 @@ def staged_dataset(info: dict[str, Any]) -> AbstractDataset:
                            total_bytes=0, description=None)
     staged_definition = {**info["definition"], "sources": [{"datastore": "staged", "path": ""}]}
     cls = TabularDataset if info["kind"] == TABULAR else FileDataset
-    return cls(staged_definition, StagedWorkspace(info["path"]), record)
+    return cls(staged_definition, StagedWorkspace(info.get("folder") or info["path"]), record)
 
 
 def _auto_name(dataset: AbstractDataset) -> str:
