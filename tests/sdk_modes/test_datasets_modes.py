@@ -56,3 +56,14 @@ def test_a_changed_file_fails_the_version_by_name(data, tmp_path):
         Dataset.get_by_id(data, v1.id).to_path()
     v1.unregister_all_versions()
     assert Dataset.get_all(data) == {}
+
+
+def test_an_unregistered_datasets_id_saves_it_for_rest_assignments(data):
+    files = Dataset.File.from_files((data.get_default_datastore(), "tables/a/*.csv"))
+    first = files.id
+    assert first and files.id == first  # read twice: one saved version
+    again = Dataset.File.from_files((data.get_default_datastore(), "tables/a/*.csv"))
+    assert again.id == first  # the same definition and files: the same id
+    saved = Dataset.get_by_id(data, first)
+    assert saved.name is None and saved.to_path() == ["/1.csv", "/2.csv"]
+    assert Dataset.get_all(data) == {}  # saved, not registered

@@ -103,6 +103,7 @@ API: dict[tuple[str, str], Action | None] = {
     ("GET", "/datasets"): A.READ,
     ("POST", "/datasets"): A.REGISTER_DATASET,
     ("POST", "/datasets/resolve"): A.READ,
+    ("POST", "/datasets/save"): A.REGISTER_DATASET,
     ("GET", "/datasets/{name}"): A.READ,
     ("DELETE", "/datasets/{name}"): A.UNREGISTER_DATASET,
     ("GET", "/dataset-versions/{dataset_id}"): A.READ,

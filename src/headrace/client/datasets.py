@@ -28,6 +28,11 @@ class DatasetCalls(ApiSession):
                 "Tags": tags, "CreateNewVersion": create_new_version}
         return self._model(DatasetRead, "POST", "/datasets", json_body=body)
 
+    def save_dataset(self, definition: dict[str, Any]) -> DatasetRead:
+        """Save an unregistered definition as an unnamed version of the files it matches now."""
+        return self._model(DatasetRead, "POST", "/datasets/save", json_body=_wire_definition(definition),
+                           idempotent=True)
+
     def get_dataset(self, name: str, version: int | str = "latest") -> DatasetRead:
         return self._model(DatasetRead, "GET", f"/datasets/{seg(name)}", params={"version": str(version)})
 

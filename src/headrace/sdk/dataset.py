@@ -55,6 +55,13 @@ class AbstractDataset:
 
     @property
     def id(self) -> str | None:
+        """The version's id. An unregistered dataset is saved when its id is first read (as Azure ML saves
+        one on use): as an unnamed version pinned to the files it matches then."""
+        if self._record is None and (self._workspace is not None or _has_url(self._definition)):
+            backend = datasets_of(self._need_workspace())
+            if hasattr(backend, "save"):
+                self._saved = getattr(self, "_saved", None) or backend.save(self._definition)
+                return self._saved.id
         return self._record.id if self._record else None
 
     @property
@@ -171,6 +178,10 @@ class AbstractDataset:
         if self._record and self.name:
             return f"{kind}(name={self.name!r}, version={self.version}, files={self._record.file_count})"
         return f"{kind}(sources={self._definition['sources']!r})"
+
+
+def _has_url(definition: dict[str, Any]) -> bool:
+    return any("url" in s for s in definition.get("sources", []))
 
 
 def _describe(source: dict[str, str]) -> str:

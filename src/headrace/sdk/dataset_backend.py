@@ -32,6 +32,9 @@ class LocalDatasets:
     def get_version(self, name: str, version: Any) -> DatasetRecord:
         return svc_datasets.get_version(self.svc, name, version)
 
+    def save(self, definition: dict[str, Any]) -> DatasetRecord:
+        return self.svc.store.get_dataset(svc_datasets.pin(self.svc, {"definition": definition})["id"])
+
     def get_by_id(self, dataset_id: str) -> DatasetRecord:
         return self.svc.store.get_dataset(dataset_id)
 
@@ -80,6 +83,9 @@ class RemoteDatasets:
 
     def get_version(self, name: str, version: Any) -> DatasetRecord:
         return _record(self.client.get_dataset(name, "latest" if version is None else version))
+
+    def save(self, definition: dict[str, Any]) -> DatasetRecord:
+        return _record(self.client.save_dataset(definition))
 
     def get_by_id(self, dataset_id: str) -> DatasetRecord:
         return _record(self.client.get_dataset_version(dataset_id))

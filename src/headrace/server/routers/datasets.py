@@ -63,6 +63,14 @@ def resolve_dataset(_: Reader, svc: ServicesDep,
     return _page(datasets.resolve(svc, body.plain()), offset, limit)
 
 
+@router.post("/datasets/save", response_model=DatasetRead, openapi_extra=body_doc(DatasetDefinition))
+def save_dataset(_: RegisterDataset, svc: ServicesDep,
+                 body: Annotated[DatasetDefinition, Depends(json_body(DatasetDefinition))]) -> DatasetRead:
+    """Save an unregistered definition as an unnamed version pinned to the files it matches now (what an
+    unregistered dataset's ``id`` is); the same definition and files give the same id."""
+    return _read(svc.store.get_dataset(datasets.pin(svc, {"definition": body.plain()})["id"]))
+
+
 @router.get("/datasets/{name}", response_model=DatasetRead)
 def get_dataset(name: str, _: Reader, svc: ServicesDep, version: str = "latest") -> DatasetRead:
     return _read(datasets.get_version(svc, name, version))
