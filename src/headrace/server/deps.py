@@ -7,7 +7,6 @@ cancel, ``Admin`` to enable, disable, archive, set defaults and register datasto
 
 from __future__ import annotations
 
-import json
 from collections.abc import Awaitable, Callable
 from typing import Annotated, Any, TypeVar
 
@@ -18,7 +17,7 @@ from pydantic import BaseModel, ValidationError
 from headrace.engine.agent import Agent
 from headrace.schemas import SubmitRequest
 from headrace.server.errors import BadRequestError, ForbiddenError, UnauthorizedError, describe_validation
-from headrace.server.json_text import reject_lone_surrogates
+from headrace.server.json_text import load_json, reject_lone_surrogates
 from headrace.services import tokens
 from headrace.services.bundle import Services
 from headrace.storage.records import Role, TokenRecord
@@ -81,7 +80,7 @@ async def _read_json(request: Request) -> Any:
     if not raw.strip():
         raise BadRequestError("the request body is empty: send a JSON object")
     try:
-        data = json.loads(raw, parse_constant=_no_constant)
+        data = load_json(raw, parse_constant=_no_constant)
     except (ValueError, UnicodeDecodeError) as exc:
         raise BadRequestError(f"the body is not valid JSON: {exc}") from None
     reject_lone_surrogates(raw, data)

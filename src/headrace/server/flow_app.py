@@ -41,7 +41,7 @@ from headrace.server.errors import (
     classify,
     describe_validation,
 )
-from headrace.server.json_text import reject_lone_surrogates
+from headrace.server.json_text import load_json, reject_lone_surrogates
 
 if TYPE_CHECKING:
     from headrace.flows.executor import Flow
@@ -114,7 +114,7 @@ async def read_inputs(request: Request, spec: FlowSpec, max_bytes: int | None = 
     if not text.strip():
         return {}
     try:
-        data = json.loads(text)
+        data = load_json(text)
     except ValueError:
         data = None
         is_json = False
