@@ -16,7 +16,13 @@ from pydantic import BaseModel, ValidationError
 
 from headrace.engine.agent import Agent
 from headrace.schemas import SubmitRequest
-from headrace.server.errors import BadRequestError, ForbiddenError, UnauthorizedError, describe_validation
+from headrace.server.errors import (
+    BadRequestError,
+    ForbiddenError,
+    UnauthorizedError,
+    UnsupportedMediaTypeError,
+    describe_validation,
+)
 from headrace.server.json_text import load_json, reject_lone_surrogates
 from headrace.services import tokens
 from headrace.services.bundle import Services
@@ -75,7 +81,20 @@ IdempotencyKey = Annotated[
 ]
 
 
+def _check_json_type(request: Request) -> None:
+    """Without auth, a JSON body must say so: the types a web page may post cross-origin without asking
+    (text/plain, forms, none) would let any page the person opens submit runs."""
+    if request.app.state.auth:
+        return  # some clients send none; a page cannot attach the token anyway
+    media = request.headers.get("content-type", "").split(";", 1)[0].strip().lower()
+    if media != "application/json" and not (media.startswith("application/") and media.endswith("+json")):
+        raise UnsupportedMediaTypeError(
+            f"send the body as JSON with the header 'Content-Type: application/json' (got "
+            f"{media[:100] or 'no Content-Type'}); a server without authentication reads no other type")
+
+
 async def _read_json(request: Request) -> Any:
+    _check_json_type(request)
     raw = await request.body()
     if not raw.strip():
         raise BadRequestError("the request body is empty: send a JSON object")
@@ -92,7 +111,8 @@ def _no_constant(name: str) -> Any:
 
 
 def json_body(model: type[M]) -> Callable[[Request], Awaitable[M]]:
-    """A dependency parsing the raw body as ``model``, whatever the Content-Type (some clients send none)."""
+    """A dependency parsing the raw body as ``model``: any Content-Type with auth (some clients send none),
+    ``application/json`` without."""
 
     async def parse(request: Request) -> M:
         data = await _read_json(request)

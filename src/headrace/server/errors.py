@@ -43,6 +43,10 @@ class PayloadTooLargeError(HeadraceError):
     """The request body is over the server's limit."""
 
 
+class UnsupportedMediaTypeError(HeadraceError):
+    """The body's ``Content-Type`` is not one the route reads."""
+
+
 class NotAcceptableError(HeadraceError):
     """The client accepts none of the media types the route can answer with (``Accept``)."""
 
@@ -55,6 +59,7 @@ STATUS_TABLE: tuple[tuple[type[HeadraceError], int, str], ...] = (
     (ForbiddenError, 403, "Forbidden"),
     (PayloadTooLargeError, 413, "PayloadTooLarge"),
     (NotAcceptableError, 406, "NotAcceptable"),
+    (UnsupportedMediaTypeError, 415, "UnsupportedMediaType"),
     *ERROR_CODES,
 )
 
