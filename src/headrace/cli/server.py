@@ -100,6 +100,7 @@ def server(
 
     from headrace.config import load_settings
     from headrace.server.app import MiB, create_app
+    from headrace.server.http_protocol import HTTP_PROTOCOL
     from headrace.services import tokens
     from headrace.wiring import build_agent, build_scheduler, build_services
 
@@ -134,7 +135,7 @@ def server(
             "auth": not no_auth, "public_url": public_url, "max_body_bytes": int(max_body_mb * MiB),
             "allowed_hosts": allowed_host, "local_secret": secrets.token_urlsafe(32)})
         uvicorn.run("headrace.server.factory:app_from_env", factory=True, workers=workers, host=host, port=port,
-                    log_level=log_level, timeout_graceful_shutdown=15)
+                    log_level=log_level, timeout_graceful_shutdown=15, http=HTTP_PROTOCOL)
         return
     agent = None if no_agent else build_agent(svc, orphan_policy=orphan_policy)
     # Without --public-url, endpoint URLs follow the address each request came to.
@@ -142,6 +143,7 @@ def server(
     app = create_app(svc, auth=not no_auth, public_url=public_url, agent=agent, scheduler=scheduler,
                      max_body_bytes=int(max_body_mb * MiB), allowed_hosts=allowed_host)
     try:
-        uvicorn.run(app, host=host, port=port, log_level=log_level, timeout_graceful_shutdown=15)
+        # Requests offering "Upgrade: h2c" (Java's HttpClient) are answered in HTTP/1.1 (server.http_protocol).
+        uvicorn.run(app, host=host, port=port, log_level=log_level, timeout_graceful_shutdown=15, http=HTTP_PROTOCOL)
     finally:
         svc.store.close()
