@@ -13,9 +13,9 @@ from pathlib import Path
 
 import pytest
 
+from headrace.config import load_settings
 from headrace.services import publishing, tokens
 from headrace.wiring import build_services
-from headrace.config import load_settings
 
 H2C = b"Connection: Upgrade, HTTP2-Settings\r\nUpgrade: h2c\r\nHTTP2-Settings: AAEAAEAAAAIAAAABAAMAAABkAAQBAAAAAAUAAEAA\r\n"
 
@@ -87,7 +87,7 @@ def test_upgrade_h2c_is_served_as_http11(server):
         b"GET /api/v1/health HTTP/1.1\r\n" + auth + H2C + b"\r\n",
         submit + auth + H2C + json_type + b"Content-Length: %d\r\n\r\n" % len(body) + body,
         submit + auth + H2C + json_type + b"Transfer-Encoding: chunked\r\n\r\n" + chunked,
-        f"GET /api/v1/runs?experimentName=java HTTP/1.1\r\n".encode() + auth + H2C + b"\r\n",
+        b"GET /api/v1/runs?experimentName=java HTTP/1.1\r\n" + auth + H2C + b"\r\n",
     ]
     plain = exchange(url, [r.replace(H2C, b"") for r in requests[:1]])
     answers = exchange(url, requests)
