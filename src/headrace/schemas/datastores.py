@@ -6,11 +6,11 @@ from datetime import datetime
 
 from pydantic import Field
 
-from headrace.schemas import _Request, _Wire
+from headrace.schemas import DATASTORE_NAME_PATTERN, _Request, _Wire
 
 
 class DatastoreCreate(_Request):
-    Name: str
+    Name: str = Field(json_schema_extra={"pattern": DATASTORE_NAME_PATTERN}, description="Letters, digits, '_' and '-'; 255 at most.")
     Path: str = Field(description="A folder on the server's machine (created when missing).")
 
 

@@ -11,12 +11,13 @@ from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 
 import anyio
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 
 from headrace import __version__
 from headrace.engine.agent import Agent
 from headrace.logs import get_logger
 from headrace.server import ui
+from headrace.server.deps import API_PREFIX, single_query_values
 from headrace.server.errors import install_error_handlers
 from headrace.server.hosts import HostGuardMiddleware
 from headrace.server.middleware import BodyLimitMiddleware, CatchAllMiddleware
@@ -99,7 +100,8 @@ def create_app(
     app.add_middleware(BodyLimitMiddleware, max_body_bytes=max_body_bytes, max_upload_bytes=max_upload_bytes)
     app.add_middleware(HostGuardMiddleware, allowed_hosts=allowed_hosts, local_only=not auth)
     for router in ROUTERS:
-        app.include_router(router, prefix="/api/v1", responses=ERROR_RESPONSES)
+        app.include_router(router, prefix=API_PREFIX, responses=ERROR_RESPONSES,
+                           dependencies=[Depends(single_query_values)])
     ui.install(app, local_secret)
     app.openapi = lambda: build_openapi(app)  # type: ignore[method-assign]
     return app

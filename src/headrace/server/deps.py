@@ -19,6 +19,7 @@ from headrace.schemas import SubmitRequest
 from headrace.server.errors import (
     BadRequestError,
     ForbiddenError,
+    LengthRequiredError,
     UnauthorizedError,
     UnsupportedMediaTypeError,
     describe_validation,
@@ -129,6 +130,12 @@ def json_body(model: type[M]) -> Callable[[Request], Awaitable[M]]:
 
 
 async def raw_body(request: Request) -> bytes:
+    """The body as sent; a request that sends none (no ``Content-Length``, not chunked) is refused rather
+    than read as an empty file."""
+    chunked = "chunked" in request.headers.get("transfer-encoding", "").lower()
+    if "content-length" not in request.headers and not chunked:
+        raise LengthRequiredError("send the bytes as the request body, with a Content-Length header "
+                                  "('Content-Length: 0' for an empty file)")
     return await request.body()
 
 
@@ -145,6 +152,43 @@ RAW_BODY_DOC: dict[str, Any] = {
 
 SubmitBody = Annotated[SubmitRequest, Depends(json_body(SubmitRequest))]
 RawBody = Annotated[bytes, Depends(raw_body)]
+
+
+API_PREFIX = "/api/v1"
+
+
+def single_query_values(request: Request) -> None:
+    """Refuse a query parameter given twice unless the document calls it a list (``status``): the
+    framework would silently keep the last value."""
+    keys = [key for key, _ in request.query_params.multi_items()]
+    repeated = {key for key in keys if keys.count(key) > 1}
+    if not repeated:
+        return
+    route = request.scope.get("route")
+    path = API_PREFIX + getattr(route, "path_format", "")  # routes know their path under the prefix
+    lists = _list_parameters(request.app).get((request.method, path), set())
+    bad = sorted(repeated - lists)
+    if bad:
+        raise BadRequestError(f"query parameter {bad[0]!r} is given more than once; it takes one value",
+                              target=bad[0])
+
+
+def _list_parameters(app: Any) -> dict[tuple[str, str], set[str]]:
+    """(method, path) -> its query parameters of array type, read from the OpenAPI document once."""
+    cached = getattr(app.state, "list_query_parameters", None)
+    if cached is None:
+        cached = {}
+        for path, operations in app.openapi().get("paths", {}).items():
+            for method, operation in operations.items():
+                cached[(method.upper(), path)] = {
+                    p["name"] for p in operation.get("parameters", [])
+                    if p.get("in") == "query" and _is_array(p.get("schema", {}))}
+        app.state.list_query_parameters = cached
+    return cached
+
+
+def _is_array(schema: dict[str, Any]) -> bool:
+    return schema.get("type") == "array" or any(s.get("type") == "array" for s in schema.get("anyOf", []))
 
 
 def get_base_url(request: Request) -> str:

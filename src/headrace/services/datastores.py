@@ -43,7 +43,7 @@ def register_local(svc: Services, name: str, path: str | Path) -> DatastoreRecor
         ConfigError: the name is not valid.
         AlreadyExistsError: the name is taken by another folder.
     """
-    if not _NAME.match(name):
+    if not _NAME.fullmatch(name):
         raise ConfigError(
             f"invalid datastore name {name!r}: use letters, digits, '_' and '-' (not starting with '-')"
         )

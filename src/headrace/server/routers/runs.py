@@ -8,6 +8,7 @@ from fastapi import APIRouter, Depends, Header, Query
 from fastapi.responses import PlainTextResponse, Response
 
 from headrace.schemas import (
+    CURSOR_PATTERN,
     PublishedPipelineRead,
     RunCreate,
     RunList,
@@ -42,7 +43,7 @@ def list_runs(
     pipeline_id: Annotated[str | None, Query(alias="pipelineId", description="A published pipeline id.")] = None,
     endpoint_id: Annotated[str | None, Query(alias="pipelineEndpointId")] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
-    cursor: Annotated[str | None, Query(alias="continuationToken", max_length=500)] = None,
+    cursor: Annotated[str | None, Query(alias="continuationToken", max_length=500, pattern=CURSOR_PATTERN)] = None,
 ) -> RunList:
     """Runs newest first; pass the returned ``ContinuationToken`` as ``continuationToken`` for the next page."""
     page, token = run_service.list_runs(
