@@ -98,7 +98,8 @@ def create_app(
     install_error_handlers(app)
     app.add_middleware(CatchAllMiddleware)
     app.add_middleware(BodyLimitMiddleware, max_body_bytes=max_body_bytes, max_upload_bytes=max_upload_bytes)
-    app.add_middleware(HostGuardMiddleware, allowed_hosts=allowed_hosts, local_only=not auth)
+    if allowed_hosts or not auth:
+        app.add_middleware(HostGuardMiddleware, allowed_hosts=allowed_hosts, local_only=not auth)
     for router in ROUTERS:
         app.include_router(router, prefix=API_PREFIX, responses=ERROR_RESPONSES,
                            dependencies=[Depends(single_query_values)])
