@@ -106,8 +106,9 @@ def step_log(request: Request, run_id: str, step: str, which: Literal["stdout", 
     try:
         if offset is None:
             start, cut = log.tail_start(LOG_TAIL_BYTES)
-            note = (f"[the first {start} bytes of this log are not shown: read them with a Range header or "
-                    f"the REST API's offset parameter]\n").encode() if cut else b""
+            note = (f"[the first {start} bytes of this log are not shown: read them from the REST API, "
+                    f"GET /api/v1/runs/{run_id}/steps/{step}/logs?log={which} with a Range header or "
+                    f"an offset]\n").encode() if cut else b""
             headers["X-Log-Truncated"] = "true" if cut else "false"
             return Response(note + log.read(start, log.size), media_type=TEXT, headers=headers)
         reset = offset > log.size
