@@ -243,6 +243,11 @@ def test_cli_serves_the_flow_with_connections_from_the_environment(write_flow, f
         assert r.status_code == 200, r.text
         assert r.json()["answer"] == "echo: hello world hello world: from the CLI"
         assert fake_llm.last.headers["authorization"] == "Bearer k"
+        # No token here either: web pages may not drive it (foreign Host: DNS rebinding; foreign Origin).
+        assert httpx.get(f"{url}/health", headers={"Host": "evil.example"}).status_code == 400
+        foreign = httpx.post(f"{url}/score", content=b'{"question": "q"}', timeout=30,
+                             headers={"Origin": "http://evil.example", "Content-Type": "text/plain"})
+        assert foreign.status_code == 403, foreign.text
     finally:
         proc.terminate()
         proc.wait(timeout=30)

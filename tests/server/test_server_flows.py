@@ -255,3 +255,11 @@ def test_runtime_extracts_each_snapshot_once_and_keeps_a_bounded_cache(make_serv
         assert again is not loaded and again.run(question="q").nodes["prefix"].output == "one: q"
     finally:
         svc.store.close()
+
+
+def test_deeply_nested_score_body_is_a_400(server, tmp_path):
+    """Was a 500 (``RecursionError`` in ``json.loads``)."""
+    publish(server, write_flow(tmp_path, "v1"))
+    deep = b'{"question": ' + b"[" * 100_000 + b"]" * 100_000 + b"}"
+    r = server.client("submitter").post("/flows/ask/score", content=deep, headers={"Content-Type": "application/json"})
+    assert r.status_code == 400 and "nests" in r.json()["Error"]["Message"], r.text

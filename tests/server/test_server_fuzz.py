@@ -16,7 +16,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from schemathesis import GenerationMode
 from schemathesis.checks import not_a_server_error
-from schemathesis.specs.openapi.checks import response_schema_conformance
+from schemathesis.specs.openapi.checks import (
+    negative_data_rejection,
+    response_schema_conformance,
+    unsupported_method,
+)
 
 from headrace import ScheduleRecurrence
 from headrace.server.app import create_app
@@ -80,5 +84,35 @@ def test_api_fuzz(fuzz_app, method, path):
     def check(case):
         case.call_and_validate(headers={"Authorization": f"Bearer {secret}"},
                                checks=[not_a_server_error, response_schema_conformance])
+
+    check()
+
+
+def _with_inputs() -> list[tuple[str, str]]:
+    """The operations with parameters or a body (the others have nothing a negative case could break)."""
+    doc = create_app(None).openapi()  # type: ignore[arg-type]
+    return [(m, p) for m, p in _operations()
+            if doc["paths"][p][m.lower()].get("parameters") or doc["paths"][p][m.lower()].get("requestBody")]
+
+
+@pytest.mark.parametrize("method, path", _with_inputs(), ids=[f"{m} {p}" for m, p in _with_inputs()])
+def test_server_agrees_with_its_schema(fuzz_app, method, path):
+    """What the schema forbids is refused (4xx), and a 405 names the allowed methods (``Allow``): a body the
+    document calls invalid was once stored (``Tags: {"a": 1}``, ``ContinueRunOnStepFailure: "yes"``)."""
+    app, secret, ids = fuzz_app
+    schema = schemathesis.openapi.from_asgi("/openapi.json", app)
+    schema.config.generation.update(allow_extra_parameters=False)  # unknown query keys are ignored, as is usual
+    operation = schema[path][method]
+    cases = st.one_of(
+        operation.as_strategy(GenerationMode.NEGATIVE),
+        operation.as_strategy(GenerationMode.NEGATIVE, path_parameters=_real_ids(path, ids)),
+    )
+
+    @given(cases)
+    @settings(max_examples=25, deadline=None, derandomize=True, database=None,
+              suppress_health_check=list(HealthCheck))
+    def check(case):
+        case.call_and_validate(headers={"Authorization": f"Bearer {secret}"},
+                               checks=[not_a_server_error, negative_data_rejection, unsupported_method])
 
     check()

@@ -48,6 +48,7 @@ def serve(
     from headrace.flows.batch import needs_llm
     from headrace.flows.executor import load_flow
     from headrace.server.flow_app import create_flow_app
+    from headrace.server.http_protocol import HTTP_PROTOCOL
 
     flow = load_flow(folder)
     llm = None
@@ -60,9 +61,9 @@ def serve(
     if not is_loopback(host):
         err_console.print(f"[yellow]warning:[/yellow] serving on {host!r} without authentication: anyone who "
                           "reaches it can spend your model tokens")
-    app = create_flow_app(flow, llm, timeout=timeout)
+    app = create_flow_app(flow, llm, timeout=timeout, local_only=is_loopback(host))
     err_console.print(f"serving flow {flow.name} on {local_url(host, port)}/score (Ctrl+C stops)")
-    uvicorn.run(app, host=host, port=port, log_level=log_level, timeout_graceful_shutdown=5)
+    uvicorn.run(app, host=host, port=port, log_level=log_level, timeout_graceful_shutdown=5, http=HTTP_PROTOCOL)
 
 
 def publish(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ipaddress
 import os
+import secrets
 from pathlib import Path
 from typing import Annotated
 
@@ -65,6 +66,12 @@ WorkersOpt = Annotated[
     int, typer.Option(min=1, envvar="HEADRACE_SERVER_WORKERS",
                       help="Server processes (each with its own agent); more than 1 uses more cores.")
 ]
+AllowedHostsOpt = Annotated[
+    list[str] | None,
+    typer.Option("--allowed-host", envvar="HEADRACE_SERVER_ALLOWED_HOSTS",
+                 help="A Host name the server answers besides loopback ones (repeat; *.example.org for its "
+                      "subdomains). Default: any with auth, loopback only with --no-auth."),
+]
 LogLevelOpt = Annotated[str, typer.Option(help="uvicorn log level: warning, info (each request), debug.")]
 
 
@@ -81,6 +88,7 @@ def server(
     max_body_mb: MaxBodyOpt = 10.0,
     log_level: LogLevelOpt = "warning",
     workers: WorkersOpt = 1,
+    allowed_host: AllowedHostsOpt = None,
 ) -> None:
     """Serve the REST API under /api/v1 (OpenAPI at /openapi.json), run the local agent and the scheduler.
 
@@ -92,6 +100,7 @@ def server(
 
     from headrace.config import load_settings
     from headrace.server.app import MiB, create_app
+    from headrace.server.http_protocol import HTTP_PROTOCOL
     from headrace.services import tokens
     from headrace.wiring import build_agent, build_scheduler, build_services
 
@@ -123,16 +132,18 @@ def server(
         os.environ[OPTIONS_ENV] = _json.dumps({
             "home": str(settings.home), "db": settings.db_url, "no_agent": no_agent, "orphan_policy": orphan_policy,
             "no_scheduler": no_scheduler,
-            "auth": not no_auth, "public_url": public_url, "max_body_bytes": int(max_body_mb * MiB)})
+            "auth": not no_auth, "public_url": public_url, "max_body_bytes": int(max_body_mb * MiB),
+            "allowed_hosts": allowed_host, "local_secret": secrets.token_urlsafe(32)})
         uvicorn.run("headrace.server.factory:app_from_env", factory=True, workers=workers, host=host, port=port,
-                    log_level=log_level, timeout_graceful_shutdown=15)
+                    log_level=log_level, timeout_graceful_shutdown=15, http=HTTP_PROTOCOL)
         return
     agent = None if no_agent else build_agent(svc, orphan_policy=orphan_policy)
     # Without --public-url, endpoint URLs follow the address each request came to.
     scheduler = None if no_scheduler else build_scheduler(svc)
     app = create_app(svc, auth=not no_auth, public_url=public_url, agent=agent, scheduler=scheduler,
-                     max_body_bytes=int(max_body_mb * MiB))
+                     max_body_bytes=int(max_body_mb * MiB), allowed_hosts=allowed_host)
     try:
-        uvicorn.run(app, host=host, port=port, log_level=log_level, timeout_graceful_shutdown=15)
+        # Requests offering "Upgrade: h2c" (Java's HttpClient) are answered in HTTP/1.1 (server.http_protocol).
+        uvicorn.run(app, host=host, port=port, log_level=log_level, timeout_graceful_shutdown=15, http=HTTP_PROTOCOL)
     finally:
         svc.store.close()

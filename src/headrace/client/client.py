@@ -108,8 +108,17 @@ class HeadraceClient(DatasetCalls, ApiSession):
     def step_log(self, run_id: str, step: str, log: str = "stdout", tail: int | None = None) -> str:
         """A step's ``stdout``, ``stderr`` or ``execution`` log; ``step`` is its name or step run id."""
         path = f"/runs/{seg(run_id)}/steps/{seg(step)}/logs"
-        response = self.request("GET", path, params={"log": log, "tail": tail})
-        return response.content.decode("utf-8", "replace")
+        if tail is not None:
+            return self.request("GET", path, params={"log": log, "tail": tail}).content.decode("utf-8", "replace")
+        # A read without offset is capped (the log's end): page through it, 16 MiB at a time.
+        parts, offset = [], 0
+        while True:
+            response = self.request("GET", path, params={"log": log, "offset": offset, "maxBytes": 16 * 1024 * 1024})
+            parts.append(response.content)
+            end, size = response.headers.get("X-Log-End"), response.headers.get("X-Log-Size")
+            if end is None or size is None or int(end) >= int(size) or not response.content:
+                return b"".join(parts).decode("utf-8", "replace")
+            offset = int(end)
 
     def run_metrics(self, run_id: str) -> dict[str, Any]:
         return self._json("GET", f"/runs/{seg(run_id)}/metrics")

@@ -8,9 +8,32 @@ Lists come as ``{"Value": [...], "ContinuationToken": str | null}``.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    WithJsonSchema,
+    model_validator,
+)
+
+MAX_NAME = 255
+"""Longest name (experiment, pipeline, endpoint, schedule, run publish)."""
+MAX_DESCRIPTION = 10_000
+"""Longest description, in characters: descriptions come back in every listing."""
+MAX_TAGS = 100
+MAX_TAG_KEY = 255
+MAX_TAG_VALUE = 5_000
+MAX_RUN_SOURCE = 100
+NAME_RULES: dict[str, Any] = {"maxLength": MAX_NAME, "pattern": r"\S"}
+"""What the services check of a name (non-blank, at most 255 characters), for the document."""
+DATASTORE_NAME_PATTERN = r"^[A-Za-z0-9_][A-Za-z0-9_\-]{0,254}$"
+FLOW_NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$"
+CURSOR_PATTERN = r"^[A-Za-z0-9_-]+$"
+"""A list cursor as the server hands it out (base64url without padding)."""
 
 
 class _Wire(BaseModel):
@@ -18,7 +41,13 @@ class _Wire(BaseModel):
 
 
 class _Request(_Wire):
-    """A request body whose keys are matched case-insensitively (``Tags``, ``tags``, ``TAGS``)."""
+    """A request body whose keys are matched case-insensitively (``Tags``, ``tags``, ``TAGS``).
+
+    Values are not coerced (``"yes"`` is no boolean, ``"5"`` no integer), so the server takes exactly
+    what the OpenAPI document describes.
+    """
+
+    model_config = ConfigDict(extra="ignore", strict=True)
 
     @model_validator(mode="before")
     @classmethod
@@ -35,12 +64,39 @@ class _Request(_Wire):
         return matched
 
 
-def _stringify(tags: Any) -> Any:
-    """Tag values may come as JSON scalars; they are kept as strings."""
-    if isinstance(tags, dict):
-        return {k: str(v).lower() if isinstance(v, bool) else str(v) if isinstance(v, (int, float)) else v
-                for k, v in tags.items()}
-    return tags
+def _tag_text(value: Any) -> Any:
+    """Tag values may come as JSON numbers or booleans; they are kept as strings."""
+    if isinstance(value, bool):
+        return str(value).lower()
+    return str(value) if isinstance(value, int | float) else value
+
+
+TagValue = Annotated[
+    str, BeforeValidator(_tag_text), StringConstraints(max_length=MAX_TAG_VALUE),
+    WithJsonSchema({"anyOf": [{"type": "string", "maxLength": MAX_TAG_VALUE}, {"type": "number"},
+                              {"type": "boolean"}],
+                    "description": "A string; numbers and booleans are stored as their JSON text."}),
+]
+TagMap = Annotated[
+    dict[Annotated[str, StringConstraints(max_length=MAX_TAG_KEY)], TagValue] | None,
+    Field(default=None, max_length=MAX_TAGS,
+          description=f"At most {MAX_TAGS} tags; keys up to {MAX_TAG_KEY} characters, values up to {MAX_TAG_VALUE}."),
+]
+def _flag(value: Any) -> Any:
+    """``"true"``/``"false"`` (any case) as some callers send them; nothing else is read as a boolean."""
+    if isinstance(value, str) and value.strip().lower() in ("true", "false"):
+        return value.strip().lower() == "true"
+    return value
+
+
+Flag = Annotated[
+    bool, BeforeValidator(_flag),
+    WithJsonSchema({"anyOf": [{"type": "boolean"},
+                              {"type": "string", "pattern": "^ *([Tt][Rr][Uu][Ee]|[Ff][Aa][Ll][Ss][Ee]) *$"}],
+                    "description": "A boolean; the strings \"true\" and \"false\" (any case) are read as such."}),
+]
+"""A request flag: a JSON boolean, or the string "true"/"false" (never "yes", 1 or "on")."""
+DescriptionText = Annotated[str | None, Field(default=None, max_length=MAX_DESCRIPTION)]
 
 
 class DataPathValue(_Request):
@@ -173,24 +229,23 @@ class ExperimentList(_Wire):
 class SubmitRequest(_Request):
     """The Azure ML v1 submission body. Keys are matched case-insensitively."""
 
-    ExperimentName: str
-    Description: str | None = None
-    Tags: dict[str, str] | None = None
-    RunSource: str | None = Field(default=None, description="Free text recorded on the run (default API).")
+    ExperimentName: str = Field(json_schema_extra=NAME_RULES)
+    Description: DescriptionText
+    Tags: TagMap
+    RunSource: str | None = Field(default=None, max_length=MAX_RUN_SOURCE,
+                                  description="Free text recorded on the run (default API).")
     ParameterAssignments: dict[str, Any] | None = Field(
         default=None, description="Scalar parameters: JSON values or strings converted to the declared type."
     )
     DataPathAssignments: dict[str, DataPathValue] | None = Field(
         default=None, description="Data path parameters: name -> {DataStoreName, RelativePath}."
     )
-    ContinueRunOnStepFailure: bool | None = None
+    ContinueRunOnStepFailure: Flag | None = None
     DataSetDefinitionValueAssignments: dict[str, Any] | None = Field(
         default=None, description='Dataset parameters, as Azure ML sends them: {"param": {"SavedDataSetReference": '
                                   '{"Id": "<version id>"}}} or {"param": {"DataSetReference": {"Name": "...", '
                                   '"Version": "..."}}} (Version omitted: the latest).'
     )
-
-    _tags = field_validator("Tags", mode="before")(_stringify)
 
 
 class SubmitResponse(_Wire):
@@ -218,14 +273,14 @@ class HealthRead(_Wire):
 
 # -- request bodies of the other routes (keys case-insensitive too) -----------------------------
 class PipelineEndpointCreate(_Request):
-    Name: str
-    Description: str | None = None
+    Name: str = Field(json_schema_extra=NAME_RULES)
+    Description: DescriptionText
     PipelineId: str = Field(description="The published pipeline that becomes version 0 (the default).")
 
 
 class EndpointVersionCreate(_Request):
     PipelineId: str = Field(description="A published pipeline added as the next version.")
-    MakeDefault: bool = False
+    MakeDefault: Flag = False
 
 
 class DefaultVersionUpdate(_Request):
@@ -241,10 +296,10 @@ class EndpointNameUpdate(_Request):
 class RunPublish(_Request):
     """``POST /runs/{id}/publish``: publish the graph a run executed."""
 
-    Name: str
-    Description: str | None = None
-    Version: str | None = None
-    ContinueRunOnStepFailure: bool | None = None
+    Name: str = Field(json_schema_extra=NAME_RULES)
+    Description: DescriptionText
+    Version: str | None = Field(default=None, max_length=MAX_NAME)
+    ContinueRunOnStepFailure: Flag | None = None
 
 
 class GraphCreate(_Request):
@@ -264,25 +319,23 @@ class RunCreate(_Request):
     """``POST /runs``: run a stored graph (the remote SDK's ``Experiment.submit``)."""
 
     GraphId: str
-    ExperimentName: str
+    ExperimentName: str = Field(json_schema_extra=NAME_RULES)
     ParameterAssignments: dict[str, Any] | None = None
     DataPathAssignments: dict[str, DataPathValue] | None = None
-    ContinueRunOnStepFailure: bool = False
-    RegenerateOutputs: bool = False
-    Tags: dict[str, str] | None = None
-    Description: str | None = None
-
-    _tags = field_validator("Tags", mode="before")(_stringify)
+    ContinueRunOnStepFailure: Flag = False
+    RegenerateOutputs: Flag = False
+    Tags: TagMap
+    Description: DescriptionText
 
 
 class PublishedPipelineCreate(_Request):
     """``POST /pipelines``: publish a stored graph (the remote SDK's ``Pipeline.publish``)."""
 
     GraphId: str
-    Name: str
-    Description: str | None = None
-    Version: str | None = None
-    ContinueRunOnStepFailure: bool | None = None
+    Name: str = Field(json_schema_extra=NAME_RULES)
+    Description: DescriptionText
+    Version: str | None = Field(default=None, max_length=MAX_NAME)
+    ContinueRunOnStepFailure: Flag | None = None
 
 
 class StepRunList(_Wire):

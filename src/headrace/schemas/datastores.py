@@ -7,11 +7,11 @@ from typing import Any
 
 from pydantic import Field
 
-from headrace.schemas import _Request, _Wire
+from headrace.schemas import DATASTORE_NAME_PATTERN, _Request, _Wire
 
 
 class DatastoreCreate(_Request):
-    Name: str
+    Name: str = Field(json_schema_extra={"pattern": DATASTORE_NAME_PATTERN}, description="Letters, digits, '_' and '-'; 255 at most.")
     Path: str = Field(description="A folder on the server's machine (created when missing); a relative path is "
                                   "taken from the server's home. The home itself and folders holding it are refused.")
 

@@ -11,17 +11,19 @@ from typing import Any
 
 from pydantic import Field
 
-from headrace.schemas import _Request, _Wire
+from headrace.schemas import FLOW_NAME_PATTERN, MAX_DESCRIPTION, Flag, _Request, _Wire
 
 
 class FlowPublish(_Request):
     """Publish an uploaded flow folder snapshot as a version of a flow. Keys are matched case-insensitively."""
 
-    Name: str = Field(description="The flow's name: letters, digits, '_', '-' or '.'; created by its first version.")
+    Name: str = Field(json_schema_extra={"pattern": FLOW_NAME_PATTERN},
+                      description="The flow's name: letters, digits, '_', '-' or '.'; created by its first version.")
     SnapshotDigest: str = Field(description="The flow folder's snapshot, uploaded with PUT /api/v1/snapshots/{digest}.")
     Version: int | None = Field(default=None, ge=1, description="The version number (default: the next one).")
-    Description: str | None = Field(default=None, description="Default: the flow's own description.")
-    MakeDefault: bool = Field(default=True, description="Score this version by default (the first one always is).")
+    Description: str | None = Field(default=None, max_length=MAX_DESCRIPTION,
+                                   description="Default: the flow's own description.")
+    MakeDefault: Flag = Field(default=True, description="Score this version by default (the first one always is).")
 
 
 class FlowDefaultUpdate(_Request):

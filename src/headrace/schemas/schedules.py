@@ -16,7 +16,7 @@ from typing import Any
 
 from pydantic import ConfigDict, Field
 
-from headrace.schemas import DataPathValue, _Request, _Wire
+from headrace.schemas import NAME_RULES, DataPathValue, DescriptionText, Flag, _Request, _Wire
 
 # Upper bounds only: beyond them the fire-time arithmetic overflows. Everything else (intervals of 0,
 # unknown zones, bad crons...) is checked by the services, whose errors name the field.
@@ -60,25 +60,25 @@ class DataStoreTrigger(_Request):
         default=None, description="A DataPath parameter that receives each added or changed file."
     )
     PathOnDataStore: str | None = Field(default=None, description="The watched folder (default: the root).")
-    Recursive: bool | None = Field(default=None, description="Also watch sub-folders.")
-    Batch: bool | None = Field(default=None, description="One run per poll instead of one per file.")
+    Recursive: Flag | None = Field(default=None, description="Also watch sub-folders.")
+    Batch: Flag | None = Field(default=None, description="One run per poll instead of one per file.")
 
 
 class SubmissionInfo(_Request):
     """What each fire submits."""
 
-    ExperimentName: str | None = None
-    Description: str | None = None
+    ExperimentName: str | None = Field(default=None, json_schema_extra=NAME_RULES)
+    Description: DescriptionText
     ParameterAssignments: dict[str, Any] | None = Field(
         default=None, description="Values or '@' expressions evaluated at fire time (@trigger().scheduledTime)."
     )
     DataPathAssignments: dict[str, DataPathValue] | None = None
-    ContinueRunOnStepFailure: bool | None = None
+    ContinueRunOnStepFailure: Flag | None = None
 
 
 class _ScheduleFields(_Request):
-    Name: str | None = None
-    Description: str | None = None
+    Name: str | None = Field(default=None, json_schema_extra=NAME_RULES)
+    Description: DescriptionText
     PipelineId: str | None = Field(default=None, description="The published pipeline to run.")
     PipelineEndpointId: str | None = Field(default=None, description="Or an endpoint: its default version at fire time.")
     Recurrence: RecurrenceWire | None = None
@@ -97,9 +97,9 @@ class _ScheduleFields(_Request):
 class ScheduleCreate(_ScheduleFields):
     """``POST /schedules``."""
 
-    Name: str
+    Name: str = Field(json_schema_extra=NAME_RULES)
     PipelineSubmissionInfo: SubmissionInfo
-    RunOnCreate: bool = Field(default=False, description="Also fire once right away.")
+    RunOnCreate: Flag = Field(default=False, description="Also fire once right away.")
 
 
 class ScheduleUpdate(_ScheduleFields):

@@ -7,17 +7,19 @@ The app keeps no module-level state: everything it serves comes from the ``Servi
 from __future__ import annotations
 
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 
 import anyio
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 
 from headrace import __version__
 from headrace.engine.agent import Agent
 from headrace.logs import get_logger
 from headrace.server import ui
+from headrace.server.deps import API_PREFIX, single_query_values
 from headrace.server.errors import install_error_handlers
+from headrace.server.hosts import HostGuardMiddleware
 from headrace.server.middleware import BodyLimitMiddleware, CatchAllMiddleware
 from headrace.server.openapi import ERROR_RESPONSES, build_openapi
 from headrace.server.routers import ROUTERS
@@ -46,6 +48,8 @@ def create_app(
     agent: Agent | None = None,
     scheduler: Scheduler | None = None,
     shutdown_grace_seconds: float = DEFAULT_SHUTDOWN_GRACE_SECONDS,
+    allowed_hosts: Sequence[str] | None = None,
+    local_secret: str | None = None,
 ) -> FastAPI:
     """Build the REST API over ``svc``.
 
@@ -58,6 +62,10 @@ def create_app(
         agent: an agent (``wiring.build_agent(svc)``) started and stopped with the app.
         scheduler: a scheduler (``wiring.build_scheduler(svc)``) started and stopped with the app.
         shutdown_grace_seconds: how long shutdown waits for the agent's runs to end.
+        allowed_hosts: ``Host`` names served besides loopback ones (``*.example.org`` for subdomains);
+            None: any name with auth, loopback only without (see ``server.hosts``).
+        local_secret: without auth, what the UI's CSRF values derive from; default: drawn at random
+            (worker processes of one server share one).
 
     Example:
         >>> app = create_app(build_services(load_settings(home="h")))  # doctest: +SKIP
@@ -90,9 +98,12 @@ def create_app(
     install_error_handlers(app)
     app.add_middleware(CatchAllMiddleware)
     app.add_middleware(BodyLimitMiddleware, max_body_bytes=max_body_bytes, max_upload_bytes=max_upload_bytes)
+    if allowed_hosts or not auth:
+        app.add_middleware(HostGuardMiddleware, allowed_hosts=allowed_hosts, local_only=not auth)
     for router in ROUTERS:
-        app.include_router(router, prefix="/api/v1", responses=ERROR_RESPONSES)
-    ui.install(app)
+        app.include_router(router, prefix=API_PREFIX, responses=ERROR_RESPONSES,
+                           dependencies=[Depends(single_query_values)])
+    ui.install(app, local_secret)
     app.openapi = lambda: build_openapi(app)  # type: ignore[method-assign]
     return app
 

@@ -172,16 +172,6 @@ def file_read(info: FileInfo) -> FileRead:
     return FileRead(Path=info.path, Size=info.size, Modified=info.modified, Etag=info.etag)
 
 
-def tail(text: str, lines: int | None) -> str:
-    """The last ``lines`` lines of ``text`` (all of it for None)."""
-    if lines is None:
-        return text
-    if lines <= 0:
-        return ""
-    kept = text.splitlines(keepends=True)[-lines:]
-    return "".join(kept)
-
-
 def draft_read(record: PipelineDraftRecord) -> PipelineDraftRead:
     scalars, paths = split_parameters(record.parameters)
     return PipelineDraftRead(

@@ -8,7 +8,6 @@ the token is ``None``.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Awaitable, Callable
 from typing import Annotated, Any, Literal, TypeVar
 
@@ -18,8 +17,15 @@ from pydantic import BaseModel, ValidationError
 
 from headrace.engine.agent import Agent
 from headrace.schemas import SubmitRequest
-from headrace.server.errors import BadRequestError, ForbiddenError, UnauthorizedError, describe_validation
-from headrace.server.json_text import reject_lone_surrogates
+from headrace.server.errors import (
+    BadRequestError,
+    ForbiddenError,
+    LengthRequiredError,
+    UnauthorizedError,
+    UnsupportedMediaTypeError,
+    describe_validation,
+)
+from headrace.server.json_text import load_json, reject_lone_surrogates
 from headrace.services import policy, tokens
 from headrace.services.bundle import Services
 from headrace.services.policy import Action
@@ -105,12 +111,25 @@ IdempotencyKey = Annotated[
 ]
 
 
+def _check_json_type(request: Request) -> None:
+    """Without auth, a JSON body must say so: the types a web page may post cross-origin without asking
+    (text/plain, forms, none) would let any page the person opens submit runs."""
+    if request.app.state.auth:
+        return  # some clients send none; a page cannot attach the token anyway
+    media = request.headers.get("content-type", "").split(";", 1)[0].strip().lower()
+    if media != "application/json" and not (media.startswith("application/") and media.endswith("+json")):
+        raise UnsupportedMediaTypeError(
+            f"send the body as JSON with the header 'Content-Type: application/json' (got "
+            f"{media[:100] or 'no Content-Type'}); a server without authentication reads no other type")
+
+
 async def _read_json(request: Request) -> Any:
+    _check_json_type(request)
     raw = await request.body()
     if not raw.strip():
         raise BadRequestError("the request body is empty: send a JSON object")
     try:
-        data = json.loads(raw, parse_constant=_no_constant)
+        data = load_json(raw, parse_constant=_no_constant)
     except (ValueError, UnicodeDecodeError) as exc:
         raise BadRequestError(f"the body is not valid JSON: {exc}") from None
     reject_lone_surrogates(raw, data)
@@ -122,7 +141,8 @@ def _no_constant(name: str) -> Any:
 
 
 def json_body(model: type[M]) -> Callable[[Request], Awaitable[M]]:
-    """A dependency parsing the raw body as ``model``, whatever the Content-Type (some clients send none)."""
+    """A dependency parsing the raw body as ``model``: any Content-Type with auth (some clients send none),
+    ``application/json`` without."""
 
     async def parse(request: Request) -> M:
         data = await _read_json(request)
@@ -139,6 +159,12 @@ def json_body(model: type[M]) -> Callable[[Request], Awaitable[M]]:
 
 
 async def raw_body(request: Request) -> bytes:
+    """The body as sent; a request that sends none (no ``Content-Length``, not chunked) is refused rather
+    than read as an empty file."""
+    chunked = "chunked" in request.headers.get("transfer-encoding", "").lower()
+    if "content-length" not in request.headers and not chunked:
+        raise LengthRequiredError("send the bytes as the request body, with a Content-Length header "
+                                  "('Content-Length: 0' for an empty file)")
     return await request.body()
 
 
@@ -155,6 +181,43 @@ RAW_BODY_DOC: dict[str, Any] = {
 
 SubmitBody = Annotated[SubmitRequest, Depends(json_body(SubmitRequest))]
 RawBody = Annotated[bytes, Depends(raw_body)]
+
+
+API_PREFIX = "/api/v1"
+
+
+def single_query_values(request: Request) -> None:
+    """Refuse a query parameter given twice unless the document calls it a list (``status``): the
+    framework would silently keep the last value."""
+    keys = [key for key, _ in request.query_params.multi_items()]
+    repeated = {key for key in keys if keys.count(key) > 1}
+    if not repeated:
+        return
+    route = request.scope.get("route")
+    path = API_PREFIX + getattr(route, "path_format", "")  # routes know their path under the prefix
+    lists = _list_parameters(request.app).get((request.method, path), set())
+    bad = sorted(repeated - lists)
+    if bad:
+        raise BadRequestError(f"query parameter {bad[0]!r} is given more than once; it takes one value",
+                              target=bad[0])
+
+
+def _list_parameters(app: Any) -> dict[tuple[str, str], set[str]]:
+    """(method, path) -> its query parameters of array type, read from the OpenAPI document once."""
+    cached = getattr(app.state, "list_query_parameters", None)
+    if cached is None:
+        cached = {}
+        for path, operations in app.openapi().get("paths", {}).items():
+            for method, operation in operations.items():
+                cached[(method.upper(), path)] = {
+                    p["name"] for p in operation.get("parameters", [])
+                    if p.get("in") == "query" and _is_array(p.get("schema", {}))}
+        app.state.list_query_parameters = cached
+    return cached
+
+
+def _is_array(schema: dict[str, Any]) -> bool:
+    return schema.get("type") == "array" or any(s.get("type") == "array" for s in schema.get("anyOf", []))
 
 
 def get_base_url(request: Request) -> str:

@@ -16,6 +16,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match
 
 from headrace.error_codes import ERROR_CODES, UNKNOWN_DATASTORE
 from headrace.errors import HeadraceError, NotFoundError, ParameterError, PathEscapeError
@@ -43,6 +44,14 @@ class PayloadTooLargeError(HeadraceError):
     """The request body is over the server's limit."""
 
 
+class LengthRequiredError(HeadraceError):
+    """A route that reads raw bytes got a request that sends no body at all."""
+
+
+class UnsupportedMediaTypeError(HeadraceError):
+    """The body's ``Content-Type`` is not one the route reads."""
+
+
 class NotAcceptableError(HeadraceError):
     """The client accepts none of the media types the route can answer with (``Accept``)."""
 
@@ -55,6 +64,8 @@ STATUS_TABLE: tuple[tuple[type[HeadraceError], int, str], ...] = (
     (ForbiddenError, 403, "Forbidden"),
     (PayloadTooLargeError, 413, "PayloadTooLarge"),
     (NotAcceptableError, 406, "NotAcceptable"),
+    (UnsupportedMediaTypeError, 415, "UnsupportedMediaType"),
+    (LengthRequiredError, 411, "LengthRequired"),
     *ERROR_CODES,
 )
 
@@ -140,7 +151,21 @@ def _http_handler(request: Request, exc: Exception) -> JSONResponse:
     status = exc.status_code
     code = _HTTP_CODES.get(status, "HttpError")
     message = str(exc.detail) if status != 404 else f"no route {request.method} {request.url.path}; see /openapi.json"
-    return error_response(status, code, message, headers=getattr(exc, "headers", None))
+    headers = getattr(exc, "headers", None)
+    if status == 405:
+        headers = {**(headers or {}), "Allow": _allowed_methods(request) or (headers or {}).get("Allow", "")}
+    return error_response(status, code, message, headers=headers)
+
+
+def _allowed_methods(request: Request) -> str:
+    """Every method some route serves at this path (Starlette names only the first route's)."""
+    routes = request.app.router.routes
+    allowed = [method for method in _METHODS
+               if any(route.matches({**request.scope, "method": method})[0] == Match.FULL for route in routes)]
+    return ", ".join(allowed)
+
+
+_METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
 
 
 def install_error_handlers(app: FastAPI) -> None:

@@ -22,4 +22,5 @@ def app_from_env() -> FastAPI:
     agent = None if opts["no_agent"] else build_agent(svc, orphan_policy=opts["orphan_policy"])
     scheduler = None if opts.get("no_scheduler") else build_scheduler(svc)
     return create_app(svc, auth=opts["auth"], public_url=opts["public_url"], agent=agent, scheduler=scheduler,
-                      max_body_bytes=opts["max_body_bytes"])
+                      max_body_bytes=opts["max_body_bytes"], allowed_hosts=opts.get("allowed_hosts"),
+                      local_secret=opts.get("local_secret"))

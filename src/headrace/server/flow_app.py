@@ -41,7 +41,8 @@ from headrace.server.errors import (
     classify,
     describe_validation,
 )
-from headrace.server.json_text import reject_lone_surrogates
+from headrace.server.hosts import HostGuardMiddleware
+from headrace.server.json_text import load_json, reject_lone_surrogates
 
 if TYPE_CHECKING:
     from headrace.flows.executor import Flow
@@ -114,7 +115,7 @@ async def read_inputs(request: Request, spec: FlowSpec, max_bytes: int | None = 
     if not text.strip():
         return {}
     try:
-        data = json.loads(text)
+        data = load_json(text)
     except ValueError:
         data = None
         is_json = False
@@ -233,7 +234,7 @@ def _install_errors(app: FastAPI) -> None:
 
 
 def create_flow_app(flow: Flow, llm_runner: LLMRunner | None, *, timeout: float | None = None,
-                    max_body_bytes: int = DEFAULT_MAX_BODY_BYTES) -> FastAPI:
+                    max_body_bytes: int = DEFAULT_MAX_BODY_BYTES, local_only: bool = False) -> FastAPI:
     """The app serving ``flow`` (see the module docstring).
 
     Args:
@@ -241,6 +242,8 @@ def create_flow_app(flow: Flow, llm_runner: LLMRunner | None, *, timeout: float 
         llm_runner: runs its llm nodes (None: a flow without llm nodes).
         timeout: seconds a line may take before it fails naming the nodes still running.
         max_body_bytes: the largest ``/score`` body.
+        local_only: served on loopback without a token: answer loopback ``Host`` names only and refuse
+            cross-origin posts, so web pages cannot drive it (``server.hosts``).
 
     Example:
         >>> app = create_flow_app(load_flow("my_flow"), llm_runner(svc))  # doctest: +SKIP
@@ -255,6 +258,8 @@ def create_flow_app(flow: Flow, llm_runner: LLMRunner | None, *, timeout: float 
     app = FastAPI(title=f"headrace flow {flow.name}", version=__version__, redoc_url=None, lifespan=lifespan)
     app.state.flow = flow
     _install_errors(app)
+    if local_only:
+        app.add_middleware(HostGuardMiddleware, allowed_hosts=None, local_only=True)
 
     @app.post("/score", responses={200: {"content": {SSE_MEDIA_TYPE: {}}}})
     async def score(request: Request) -> Response:

@@ -47,7 +47,7 @@ def get_datastore(svc: Services, name: str) -> Datastore:
 
 def check_name(name: str) -> None:
     """Raises: ConfigError naming the rule when ``name`` is not a valid datastore name."""
-    if not isinstance(name, str) or not _NAME.match(name):
+    if not isinstance(name, str) or not _NAME.fullmatch(name):
         raise ConfigError(
             f"invalid datastore name {name!r}: use letters, digits, '_' and '-' (not starting with '-')"
         )

@@ -45,7 +45,7 @@ NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$")
 
 def check_flow_name(name: Any) -> str:
     """Raises: ConfigError for a name that is not letters, digits, '_', '-' or '.' (128 at most)."""
-    if not isinstance(name, str) or not NAME_PATTERN.match(name):
+    if not isinstance(name, str) or not NAME_PATTERN.fullmatch(name):
         raise ConfigError(f"invalid flow name {name!r}: use letters, digits, '_', '-' or '.' (a letter or digit "
                           "first, 128 characters at most)")
     return name

@@ -251,14 +251,25 @@ def read_step_log(svc: Services, step: StepRunRecord, which: str = "stdout") -> 
 
     A reused step has its own execution log; its stdout/stderr are those of the step run it reused.
     """
+    path = step_log_path(svc, step, which)
+    return svc.artifacts.read_bytes(path).decode("utf-8", "replace") if path else ""
+
+
+def step_log_path(svc: Services, step: StepRunRecord, which: str = "stdout") -> str | None:
+    """Where a step run's log is in ``svc.artifacts`` (that of the reused step run for a reused step's
+    stdout/stderr), or None when it has none yet; for readers that take it in pieces.
+
+    Raises:
+        ConfigError: ``which`` is not a log name.
+    """
     if which not in LOG_NAMES:
         raise ConfigError(f"unknown log {which!r}: choose one of {', '.join(LOG_NAMES)}")
     path = f"{log_path(step.run_id, step.id)}/{LOG_NAMES[which]}"
     if svc.artifacts.exists(path):
-        return svc.artifacts.read_bytes(path).decode("utf-8", "replace")
+        return path
     if step.reused_from and which != "execution":
-        return read_step_log(svc, svc.store.get_step_run(step.reused_from), which)
-    return ""
+        return step_log_path(svc, svc.store.get_step_run(step.reused_from), which)
+    return None
 
 
 def step_metrics(svc: Services, step: StepRunRecord) -> list[MetricRecord]:

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, Query
-from fastapi.responses import PlainTextResponse
+from fastapi import APIRouter, Depends, Header, Query
+from fastapi.responses import PlainTextResponse, Response
 
 from headrace.schemas import (
+    CURSOR_PATTERN,
     PublishedPipelineRead,
     RunCreate,
     RunList,
@@ -16,7 +17,7 @@ from headrace.schemas import (
     StepRunList,
     StepRunRead,
 )
-from headrace.server import convert
+from headrace.server import convert, logs
 from headrace.server.deps import (
     AgentDep,
     BaseUrl,
@@ -34,7 +35,6 @@ from headrace.services import runs as run_service
 from headrace.storage.records import RunStatus
 
 router = APIRouter(tags=["runs"])
-TEXT = {200: {"content": {"text/plain": {"schema": {"type": "string"}}}, "description": "The log text."}}
 
 
 @router.get("/runs", response_model=RunList)
@@ -45,7 +45,7 @@ def list_runs(
     pipeline_id: Annotated[str | None, Query(alias="pipelineId", description="A published pipeline id.")] = None,
     endpoint_id: Annotated[str | None, Query(alias="pipelineEndpointId")] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
-    cursor: Annotated[str | None, Query(alias="continuationToken", max_length=500)] = None,
+    cursor: Annotated[str | None, Query(alias="continuationToken", max_length=500, pattern=CURSOR_PATTERN)] = None,
 ) -> RunList:
     """Runs newest first; pass the returned ``ContinuationToken`` as ``continuationToken`` for the next page."""
     page, token = run_service.list_runs(
@@ -72,15 +72,20 @@ def get_step_run(step_run_id: str, _: Reader, svc: ServicesDep) -> StepRunRead:
     return convert.step_read(svc.store.get_step_run(step_run_id))
 
 
-@router.get("/runs/{run_id}/steps/{step}/logs", response_class=PlainTextResponse, responses=TEXT)
+@router.get("/runs/{run_id}/steps/{step}/logs", response_class=PlainTextResponse, responses=logs.RESPONSES)
 def step_log(
     run_id: str, step: str, _: Reader, svc: ServicesDep,
     log: Literal["stdout", "stderr", "execution"] = "stdout",
-    tail: Annotated[int | None, Query(ge=0, le=1_000_000, description="Only the last N lines.")] = None,
-) -> PlainTextResponse:
-    """A step's log as text; ``step`` is the step name or the step run id."""
-    text = run_service.read_step_log(svc, run_service.get_step_run(svc, run_id, step), log)
-    return PlainTextResponse(convert.tail(text, tail))
+    tail: Annotated[int | None, Query(ge=0, le=1_000_000, description=logs.TAIL_DOC)] = None,
+    offset: Annotated[int | None, Query(ge=0, description=logs.OFFSET_DOC)] = None,
+    max_bytes: Annotated[int | None, Query(alias="maxBytes", ge=1, le=logs.MAX_PAGE_BYTES)] = None,
+    range_header: Annotated[str | None, Header(alias="Range", max_length=200, description=logs.RANGE_DOC)] = None,
+) -> Response:
+    """A step's log as text; ``step`` is the step name or the step run id. Without ``Range``,
+    ``offset`` or ``tail``: the last 1 MiB at most (``X-Log-Truncated: true`` when that cuts)."""
+    record = run_service.get_step_run(svc, run_id, step)
+    return logs.log_response(svc, record, log, range_header=range_header, offset=offset, max_bytes=max_bytes,
+                             tail=tail)
 
 
 @router.get("/runs/{run_id}/metrics", response_model=dict[str, Any])

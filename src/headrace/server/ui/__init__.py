@@ -10,6 +10,7 @@ schedules, runs, experiments); each registers itself in ``ROUTERS``.
 from __future__ import annotations
 
 import hashlib
+import secrets
 
 from fastapi import FastAPI, Request
 from fastapi.responses import Response
@@ -27,9 +28,11 @@ def _studio_css() -> tuple[bytes, str]:
     return body, '"' + hashlib.sha256(body).hexdigest()[:16] + '"'
 
 
-def install(app: FastAPI) -> None:
+def install(app: FastAPI, local_secret: str | None = None) -> None:
     """Add the UI's routes, its static files at ``/static`` and the handler of its guards."""
     css, etag = _studio_css()
+    # Without auth the CSRF value derives from this: random per process, so no page can know it.
+    app.state.local_csrf_secret = local_secret or secrets.token_urlsafe(32)
 
     @app.get("/static/studio.css", include_in_schema=False)
     def studio_css(request: Request) -> Response:

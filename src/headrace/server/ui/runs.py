@@ -1,8 +1,8 @@
 """UI pages: the runs list, the run page, step logs (with a live tail), outputs, cancel and resubmit.
 
-Reading needs any role; cancel and resubmit need what ``services.policy`` says (the submitter role) (checked by ``form_guard``,
-whatever buttons the page showed). Logs are read through ``services.runs.read_step_log``, as the
-REST route reads them; outputs are streamed from their datastore (a folder as a zip).
+Reading needs any role; cancel and resubmit need what ``services.policy`` says (the submitter role) (checked by
+``form_guard``, whatever buttons the page showed). Logs are read in bounded pieces by ``server.logs``, as the REST
+route reads them; outputs are streamed from their datastore (a folder as a zip).
 """
 
 from __future__ import annotations
@@ -23,6 +23,7 @@ from fastapi.responses import (
 
 from headrace.errors import ConfigError, HeadraceError, NotFoundError
 from headrace.server.errors import classify
+from headrace.server.logs import LOG_TAIL_BYTES, TEXT, LogFile
 from headrace.server.ui import run_data
 from headrace.server.ui.common import form_guard, not_found, page, signed_in
 from headrace.server.ui.session import Viewer
@@ -34,7 +35,7 @@ from headrace.services.policy import Action
 from headrace.storage.records import RunRecord, StepRunRecord
 
 router = APIRouter(include_in_schema=False)
-LOG_CAP = 256 * 1024  # characters sent at most per log request (the newest ones)
+LOG_CAP = 256 * 1024  # bytes sent at most per live-tail request (the newest ones)
 
 
 @router.get("/runs")
@@ -89,32 +90,39 @@ def _step(request: Request, run_id: str, step: str) -> StepRunRecord:
 @router.get("/runs/{run_id}/steps/{step}/logs/{which}")
 def step_log(request: Request, run_id: str, step: str, which: Literal["stdout", "stderr", "execution"],
              offset: Annotated[int | None, Query(ge=0)] = None) -> Response:
-    """A step log as text: all of it, or with ``offset`` what was written since (for the live tail).
+    """A step log as text: its last 1 MiB (a first line says what is left out), or with ``offset`` (a
+    byte offset) what was written since, for the live tail.
 
-    With ``offset``, at most the newest ``LOG_CAP`` characters come back, and while the step runs
-    only whole lines. Headers: ``X-Log-Offset`` (pass it next time), ``X-Step-Status``, and
+    With ``offset``, at most the newest ``LOG_CAP`` bytes come back, and while the step runs only
+    whole lines. Headers: ``X-Log-Offset`` (pass it next time), ``X-Step-Status``, and
     ``X-Log-Reset: 1`` when the text replaces what the page shows (cut, or the log restarted).
     """
     signed_in(request)
     try:
         record = _step(request, run_id, step)  # the status first: a terminal step's log is complete
-        text = run_service.read_step_log(request.app.state.services, record, which)
+        log = LogFile(request.app.state.services, record, which)
     except NotFoundError as exc:
         return PlainTextResponse(str(exc), status_code=404)
     headers = {"X-Step-Status": run_data.display_status(record), "Cache-Control": "no-store"}
-    if offset is None:
-        return PlainTextResponse(text, headers=headers)
-    reset = offset > len(text)
-    start = 0 if reset else offset
-    if len(text) - start > LOG_CAP:
-        cut = len(text) - LOG_CAP
-        newline = text.find("\n", cut)
-        start, reset = (newline + 1 if newline >= 0 else cut), True
-    chunk = text[start:]
-    if not record.status.is_terminal and not chunk.endswith("\n"):
-        chunk = chunk[: chunk.rfind("\n") + 1]  # hold a partial line back until it is complete
+    try:
+        if offset is None:
+            start, cut = log.tail_start(LOG_TAIL_BYTES)
+            note = (f"[the first {start} bytes of this log are not shown: read them from the REST API, "
+                    f"GET /api/v1/runs/{run_id}/steps/{step}/logs?log={which} with a Range header or "
+                    f"an offset]\n").encode() if cut else b""
+            headers["X-Log-Truncated"] = "true" if cut else "false"
+            return Response(note + log.read(start, log.size), media_type=TEXT, headers=headers)
+        reset = offset > log.size
+        start = 0 if reset else offset
+        if log.size - start > LOG_CAP:
+            start, reset = log.tail_start(LOG_CAP)[0], True
+        chunk = log.read(start, log.size)
+    finally:
+        log.close()
+    if not record.status.is_terminal and not chunk.endswith(b"\n"):
+        chunk = chunk[: chunk.rfind(b"\n") + 1]  # hold a partial line back until it is complete
     headers.update({"X-Log-Offset": str(start + len(chunk)), "X-Log-Reset": "1" if reset else "0"})
-    return PlainTextResponse(chunk, headers=headers)
+    return Response(chunk, media_type=TEXT, headers=headers)
 
 
 @router.get("/runs/{run_id}/steps/{step}/outputs/{name}")

@@ -2,7 +2,8 @@
 
 The cookie holds the API token the person signed in with, so the UI and the REST API share one
 authority: revoking the token signs the browser out. Every form carries a CSRF value derived from
-the token (HMAC), which a page from another site cannot read or compute. The sign-in form, posted
+the token (HMAC), which a page from another site cannot read or compute; without auth, from a secret
+drawn at random when the app is built. The sign-in form, posted
 before any session exists, uses a double-submit cookie instead.
 """
 
@@ -45,7 +46,7 @@ def csrf_for(secret: str) -> str:
 def viewer(request: Request) -> Viewer | None:
     """The signed-in viewer, or None (no valid session)."""
     if not request.app.state.auth:
-        return Viewer(None, "no-auth")
+        return Viewer(None, request.app.state.local_csrf_secret)
     secret = request.cookies.get(SESSION_COOKIE)
     if not secret:
         return None
