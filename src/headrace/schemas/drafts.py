@@ -11,9 +11,9 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from pydantic import Field, field_validator
+from pydantic import Field
 
-from headrace.schemas import DataPathValue, _Request, _stringify, _Wire
+from headrace.schemas import DataPathValue, DescriptionText, Flag, TagMap, _Request, _Wire
 
 
 class PipelineDraftCreate(_Request):
@@ -23,14 +23,12 @@ class PipelineDraftCreate(_Request):
     DraftId: str | None = Field(default=None, description="Clone another draft.")
     Name: str | None = Field(default=None, description="Required with GraphId.")
     ExperimentName: str | None = Field(default=None, description="Required with GraphId.")
-    Description: str | None = None
+    Description: DescriptionText
     ParameterAssignments: dict[str, Any] | None = None
     DataPathAssignments: dict[str, DataPathValue] | None = None
-    ContinueRunOnStepFailure: bool | None = None
-    Tags: dict[str, str] | None = None
+    ContinueRunOnStepFailure: Flag | None = None
+    Tags: TagMap
     Properties: dict[str, Any] | None = None
-
-    _tags = field_validator("Tags", mode="before")(_stringify)
 
 
 class PipelineDraftUpdate(_Request):
@@ -39,13 +37,11 @@ class PipelineDraftUpdate(_Request):
     GraphId: str | None = None
     Name: str | None = None
     ExperimentName: str | None = None
-    Description: str | None = None
+    Description: DescriptionText
     ParameterAssignments: dict[str, Any] | None = None
     DataPathAssignments: dict[str, DataPathValue] | None = None
-    ContinueRunOnStepFailure: bool | None = None
-    Tags: dict[str, str] | None = None
-
-    _tags = field_validator("Tags", mode="before")(_stringify)
+    ContinueRunOnStepFailure: Flag | None = None
+    Tags: TagMap
 
 
 class PipelineDraftRead(_Wire):
