@@ -150,17 +150,15 @@ def test_cancel_a_queued_run(make_workspace, ctl_step, monkeypatch, executions):
     assert executions("never_runs") == 0
 
 
-def test_missing_input_data_fails_the_step_naming_path_and_datastore(workspace, ctl_step, executions):
+def test_missing_input_data_reaches_the_script_as_a_path_that_does_not_exist(workspace, ctl_step, executions):
+    # Azure ML mounts the datastore, so a data path with nothing there yet reaches the script as a path
+    # that does not exist (the script decides); the execution log says so, naming path and datastore.
     ds = workspace.get_default_datastore()
     data = PipelineParameter(name="data", default_value=DataPath(ds, "raw/missing.csv"))
     run = Experiment(workspace, "Failures").submit(
         Pipeline(workspace=workspace, steps=[ctl_step("reader", input=data)]))
-    with pytest.raises(StepFailedError) as caught:
-        run.wait_for_completion(show_output=False)
-    message = str(caught.value)
-    assert "'reader'" in message and "raw/missing.csv" in message and "workspaceblobstore" in message
+    run.wait_for_completion(show_output=False, raise_on_error=False)
     step = _steps(run)["reader"]
-    assert step.status == "Failed"
-    assert "raw/missing.csv" in step.error and "workspaceblobstore" in step.error
-    assert "raw/missing.csv" in step.get_execution_log()
-    assert executions("reader") == 0
+    log = step.get_execution_log()
+    assert "raw/missing.csv" in log and "workspaceblobstore" in log and "does not exist" in log
+    assert executions("reader") == 1

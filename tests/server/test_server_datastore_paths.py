@@ -87,7 +87,7 @@ def test_data_paths_and_reactive_schedules_through_such_links_are_refused(live, 
     assert "'other/secret.txt'" in r.json()["Error"]["Message"]
     watch = {"DataStoreName": "workspaceblobstore", "PathOnDataStore": "other", "PollingInterval": 5,
              "DataPathParameterName": "input_data"}
-    r = sub.post("/schedules", json={"Name": "leak", "PipelineId": published, "DataStoreTriggerInfo": watch,
+    r = live.client("admin").post("/schedules", json={"Name": "leak", "PipelineId": published, "DataStoreTriggerInfo": watch,
                                      "PipelineSubmissionInfo": {"ExperimentName": "links"}})
     _refused(r, "other", tmp_path)
     assert live.svc.store.list_schedules() == []

@@ -26,7 +26,8 @@ def test_draft_routes(live, published):
     run = sub.post(f"/pipeline-drafts/{draft['Id']}/submit")
     assert run.status_code == 200 and run.json()["ExperimentName"] == "drafts"
     assert live.wait_run(run.json()["Id"])["Status"] == "Finished"
-    pub = sub.post(f"/pipeline-drafts/{draft['Id']}/publish").json()
+    assert sub.post(f"/pipeline-drafts/{draft['Id']}/publish").status_code == 403  # publishing is an admin's
+    pub = live.client("admin").post(f"/pipeline-drafts/{draft['Id']}/publish").json()
     assert pub["Name"] == "renamed" and pub["GraphId"] == graph_id and pub["Endpoint"].endswith("/submit")
 
     missing = sub.post("/pipeline-drafts", json={"GraphId": graph_id, "Name": "x"})

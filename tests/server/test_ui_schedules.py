@@ -257,12 +257,14 @@ def test_reactive_schedule_page_describes_the_watch_and_pages_its_ticks(page, li
     expect(page.locator("section[aria-labelledby=ticks] .empty")).to_contain_text("No older evaluations")
 
 
-def test_enabling_a_watch_whose_folder_vanished_shows_why(page, live, published, incoming) -> None:
+def test_enabling_a_watch_whose_folder_became_a_file_shows_why(page, live, published, incoming) -> None:
+    # A folder that vanished may be watched (it fires once it is back); a file is not a folder.
     s = reactive(live, published)
     schedules.set_status(live.svc, s.id, EntityStatus.DISABLED)
     for f in incoming.iterdir():
         f.unlink()
     incoming.rmdir()
+    incoming.write_text("now a file")
     sign_in(page, live.url, live.tokens["admin"])
     page.goto(f"{live.url}/schedules/{s.id}")
     page.get_by_role("button", name="Enable").click()
