@@ -20,7 +20,7 @@ def test_deeply_nested_json_is_a_400_naming_the_nesting(live, published, depth):
     headers = {"Content-Type": "application/json"}
     for response in (
         submitter.post(f"/pipelines/{published}/submit", content=deep, headers=headers),
-        submitter.post("/schedules", content=deep, headers=headers),
+        admin.post("/schedules", content=deep, headers=headers),
         admin.put("/connections/llm", content=deep, headers=headers),
     ):
         err = error(response, 400, "BadRequest")

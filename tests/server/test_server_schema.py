@@ -91,7 +91,7 @@ def test_name_and_cursor_rules_are_in_the_document(live, doc):
     bad = live.client("reader").get("/runs", params={"continuationToken": "not a cursor!"})
     assert bad.status_code == 400 and bad.json()["Error"]["Target"] == "continuationToken"
     # A flow name the document refuses (a trailing newline) is refused by the server too.
-    r = live.client("submitter").post("/flows", json={"Name": "ask\n", "SnapshotDigest": "0" * 64})
+    r = live.client("admin").post("/flows", json={"Name": "ask\n", "SnapshotDigest": "0" * 64})
     assert r.status_code == 400 and "invalid flow name" in r.json()["Error"]["Message"], r.text
 
 
