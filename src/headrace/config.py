@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Any
 
 from pydantic import BaseModel, Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -117,7 +118,15 @@ class Settings(BaseSettings):
     )
     artifacts_uri: str | None = Field(
         default=None,
-        description="fsspec URI of the artifact area (snapshots, logs); default <home>/artifacts.",
+        description="fsspec URI of the artifact area (snapshots, logs, dataset manifests); default "
+        "<home>/artifacts. An object store (s3://bucket/prefix, abfs://container/prefix) takes its endpoint and "
+        "credentials from the library's own environment variables (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, "
+        "AWS_ENDPOINT_URL; AZURE_STORAGE_CONNECTION_STRING) or from artifacts_options.",
+    )
+    artifacts_options: dict[str, Any] = Field(
+        default_factory=dict,
+        description="fsspec storage options of the artifact area, a JSON object (HEADRACE_ARTIFACTS_OPTIONS), "
+        'e.g. {"endpoint_url": "http://minio:9000", "key": "...", "secret": "..."}.',
     )
     agent: AgentSettings = Field(default_factory=AgentSettings)
     server: ServerSettings = Field(default_factory=ServerSettings)

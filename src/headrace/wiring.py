@@ -65,7 +65,8 @@ def build_services(settings: Settings) -> Services:
     home = settings.home
     home.mkdir(parents=True, exist_ok=True)
     store = CachedMetadataStore(SqlMetadataStore(settings.effective_db_url), ttl=settings.cache_seconds)
-    artifacts = FsspecDatastore("_artifacts", settings.effective_artifacts_uri)
+    artifacts = FsspecDatastore("_artifacts", settings.effective_artifacts_uri,
+                                storage_options=settings.artifacts_options or None)
     execution = ExecutionSettings(
         max_parallel_steps=settings.agent.max_parallel_steps,
         step_timeout_seconds=settings.agent.step_timeout_seconds,
