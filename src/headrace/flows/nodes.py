@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 from headrace.errors import FlowNodeError, HeadraceError
 from headrace.flows import inline
+from headrace.flows.llm_params import api_params
 from headrace.flows.refs import Scope, resolve_value
 from headrace.flows.spec import LLM_PARAMS, NodeSpec
 from headrace.flows.templates import render_chat, render_prompt
@@ -138,7 +139,7 @@ async def _llm(flow: Flow, node: NodeSpec, scope: Scope, values: dict[str, Any],
     from headrace.flows.llm_node import LLMCall  # the LLM area's module; imported when an llm node runs
 
     assert node.source is not None
-    params = {k: v for k, v in values.items() if k in LLM_PARAMS}
+    params = api_params({k: v for k, v in values.items() if k in LLM_PARAMS}, node.name)
     variables = {k: v for k, v in values.items() if k not in LLM_PARAMS}
     messages = render_chat(flow.template(node), variables, origin=node.source.name)
     connection = resolve_value(node.connection, scope, item=item)

@@ -1,0 +1,69 @@
+"""Prompt flow's semantics that imported flows rely on (issue 14): typed llm parameters, ``log_metric``
+keywords, bypassed inputs, generator tools, the leniency of imported flows, ``sys.path`` and
+``environment_variables``. Real flows run against the fake OpenAI-compatible server."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from fake_llm import FakeLLM
+
+from headrace.flows import load_flow
+from headrace.flows.connections import Connection
+from headrace.flows.llm_node import OpenAIRunner
+
+WriteFlow = Callable[..., Path]
+
+
+@pytest.fixture
+def runner(fake_llm: FakeLLM) -> OpenAIRunner:
+    return OpenAIRunner(lambda name: Connection(name, "openai", fake_llm.base_url, "sk-test"), environ={})
+
+
+def llm_flow(params: str) -> dict[str, str]:
+    return {
+        "flow.yaml": f"""
+            inputs: {{q: {{type: string}}}}
+            outputs: {{a: {{reference: "${{chat.output}}"}}}}
+            nodes:
+            - name: chat
+              type: llm
+              source: chat.jinja2
+              connection: llm
+              inputs: {{model: gpt-4o-mini, q: "${{inputs.q}}", {params}}}
+        """,
+        "chat.jinja2": "# user:\n{{ q }}\n",
+    }
+
+
+def test_llm_parameters_given_as_text_are_sent_typed_and_empty_ones_left_out(
+        write_flow: WriteFlow, fake_llm: FakeLLM, runner: OpenAIRunner) -> None:
+    folder = write_flow("typed", llm_flow('max_tokens: "256", temperature: "0.7", top_p: "1", seed: "3", '
+                                          'stop: "", logit_bias: "", presence_penalty: "", functions: ""'))
+    result = load_flow(folder, llm=runner).run(q="hi")
+    assert result.error is None, result.error
+    body = fake_llm.last.body
+    assert (body["max_tokens"], body["temperature"], body["top_p"], body["seed"]) == (256, 0.7, 1.0, 3)
+    assert not {"stop", "logit_bias", "presence_penalty", "functions"} & set(body)
+    assert result.outputs["a"] == "echo: hi"
+
+
+def test_a_parameter_that_does_not_fit_its_type_names_it(write_flow: WriteFlow, runner: OpenAIRunner) -> None:
+    result = load_flow(write_flow("bad", llm_flow('max_tokens: "lots"')), llm=runner).run(q="hi")
+    assert result.status == "Failed" and "max_tokens" in str(result.error)
+
+
+def test_an_llm_node_offering_functions_outputs_the_message_with_its_function_call(
+        write_flow: WriteFlow, fake_llm: FakeLLM, runner: OpenAIRunner) -> None:
+    functions = '[{"name": "weather", "parameters": {"type": "object", "properties": {}}}]'
+    folder = write_flow("fn", llm_flow(f"functions: '{functions}', function_call: auto"))
+    call = {"name": "weather", "arguments": '{"city": "Paris"}'}
+    fake_llm.script({"content": None, "function_call": call})
+    result = load_flow(folder, llm=runner).run(q="weather?")
+    assert result.error is None, result.error
+    assert fake_llm.last.body["functions"][0]["name"] == "weather"
+    assert fake_llm.last.body["function_call"] == "auto"
+    message = result.outputs["a"]
+    assert message["role"] == "assistant" and message["function_call"] == call and message["content"] is None
