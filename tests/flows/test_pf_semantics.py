@@ -67,3 +67,88 @@ def test_an_llm_node_offering_functions_outputs_the_message_with_its_function_ca
     assert fake_llm.last.body["function_call"] == "auto"
     message = result.outputs["a"]
     assert message["role"] == "assistant" and message["function_call"] == call and message["content"] is None
+
+
+def test_log_metric_takes_prompt_flows_keywords(write_flow: WriteFlow) -> None:
+    import asyncio
+
+    folder = write_flow("eval", {
+        "flow.yaml": """
+            inputs: {grade: {type: double}}
+            outputs: {g: {reference: "${inputs.grade}"}}
+            nodes:
+            - name: agg
+              type: python
+              source: agg.py
+              aggregation: true
+              inputs: {grades: "${inputs.grade}"}
+        """,
+        "agg.py": """
+            from headrace.flows import log_metric, tool
+
+            @tool
+            def agg(grades: list):
+                log_metric(key="accuracy", value=sum(grades) / len(grades), variant_id=None)
+                log_metric(key="best", value=max(grades), variant_id="variant_1")
+        """,
+    })
+    flow = load_flow(folder)
+    rows = [{"grade": 1.0}, {"grade": 0.0}]
+    results = [flow.run(**row) for row in rows]
+    agg = asyncio.run(flow.arun_aggregation(rows, results))
+    assert agg.error is None, agg.error
+    assert agg.metrics == {"accuracy": 0.5, "best": 1.0}
+
+
+BYPASS_FLOW = {
+    "flow.yaml": """
+        inputs: {go: {type: bool, default: false}}
+        outputs:
+          out: {reference: "${use.output}"}
+        nodes:
+        - name: maybe
+          type: python
+          source: tools.py
+          function: maybe
+          activate: {when: "${inputs.go}", is: true}
+          inputs: {}
+        - name: nine
+          type: python
+          source: tools.py
+          function: nine
+          inputs: {}
+        - name: use
+          type: python
+          source: tools.py
+          function: use
+          inputs: {x: "${maybe.output}", y: "${nine.output}", z: "${maybe.output}", w: "7"}
+    """,
+    "tools.py": """
+        from headrace.flows import tool
+
+        @tool
+        def maybe() -> str:
+            return "ran"
+
+        @tool
+        def nine() -> int:
+            return 9
+
+        @tool
+        def use(x: str = "default", y: str = "", z=None, w: int = 0) -> dict:
+            return {"x": x, "y": y, "y_type": type(y).__name__, "z": z, "w": w}
+    """,
+}
+
+
+def test_a_bypassed_input_is_left_out_so_the_tools_default_applies(write_flow: WriteFlow) -> None:
+    result = load_flow(write_flow("bypass", BYPASS_FLOW)).run(go=False)
+    assert result.error is None, result.error
+    out = result.outputs["out"]
+    assert out["x"] == "default" and out["z"] is None
+
+
+def test_upstream_outputs_arrive_unconverted_while_literals_are_typed(write_flow: WriteFlow) -> None:
+    result = load_flow(write_flow("types", BYPASS_FLOW)).run(go=True)
+    out = result.outputs["out"]
+    assert (out["x"], out["y"], out["y_type"], out["w"]) == ("ran", 9, "int", 7)

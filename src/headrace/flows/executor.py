@@ -165,6 +165,7 @@ class Flow:
         values = coerce_inputs(self.spec, inputs)
         options = RunOptions(llm or self.llm, self._stream_nodes() if stream else frozenset(), concurrency)
         line = _Line(self, values, options)
+        options.bypassed = line.bypassed
         result = LineResult({}, line.traces, inputs=values, start_time=clock.now())
         per_line = [n for n in self.spec.nodes if not n.aggregation]
         with span(f"flow {self.name}", **{"headrace.flow": self.name}) as line_span:
@@ -347,6 +348,7 @@ class Flow:
                 inputs = res.inputs or coerce_inputs(self.spec, raw)
                 lines.append(Scope(inputs, {k: t.output for k, t in res.nodes.items()}))
         line = _Line(self, {}, RunOptions(llm or self.llm, frozenset(), concurrency), lines=lines)
+        line.options.bypassed = line.bypassed
         result = AggregationResult(nodes=line.traces)
         with span(f"aggregation {self.name}", **{"headrace.flow": self.name, "headrace.lines": len(lines)}):
             with collect_metrics() as metrics:

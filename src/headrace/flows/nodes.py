@@ -14,13 +14,13 @@ import threading
 import time
 from collections.abc import AsyncIterator, Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from headrace.errors import FlowNodeError, HeadraceError
 from headrace.flows import inline
 from headrace.flows.llm_params import api_params
-from headrace.flows.refs import Scope, resolve_value
+from headrace.flows.refs import Scope, parse_ref, resolve_value
 from headrace.flows.spec import LLM_PARAMS, NodeSpec
 from headrace.flows.templates import render_chat, render_prompt
 from headrace.flows.tools import call_args
@@ -55,11 +55,13 @@ class RunOptions:
         llm: the runner for llm nodes, or None (an llm node then fails saying so).
         stream_nodes: the llm nodes that return a stream (those a streamed output reads directly).
         concurrency: nodes running at the same time in a line (a sub-flow gets the same bound).
+        bypassed: the line's bypassed nodes (the executor's own set, filled as the line runs).
     """
 
     llm: LLMRunner | None = None
     stream_nodes: frozenset[str] = frozenset()
     concurrency: int = 8
+    bypassed: set[str] = field(default_factory=set)
 
 
 def reason(exc: BaseException) -> str:
@@ -93,7 +95,9 @@ async def execute(flow: Flow, node: NodeSpec, scope: Scope, record: NodeTrace, o
         values = resolve_value(node.inputs, scope, item=item)
         record.inputs = values
         if node.kind == "python":
-            return await _python(flow.tool(node), values, node.name)
+            typed, bypassed = _sources(node, options.bypassed, item)
+            return await _python(flow.tool(node), call_args(flow.tool(node), values, node.name, typed=typed,
+                                                            bypassed=bypassed))
         if node.kind == "prompt":
             return render_prompt(flow.template(node), values, origin=node.source.name)  # type: ignore[union-attr]
         if node.kind == "llm":
@@ -109,8 +113,19 @@ async def execute(flow: Flow, node: NodeSpec, scope: Scope, record: NodeTrace, o
         raise FlowNodeError(node.name, reason(exc)) from exc
 
 
-async def _python(func: Callable, values: dict[str, Any], name: str) -> Any:
-    args = call_args(func, values, name)
+def _sources(node: NodeSpec, bypassed: set[str], item: str | None) -> tuple[set[str], set[str]]:
+    """(inputs that are flow inputs or literals, hence typed; inputs whose node was bypassed)."""
+    typed, skipped = set(), set()
+    for key, raw in node.inputs.items():
+        ref = parse_ref(raw, item=item)
+        if ref is None or ref.kind == "inputs":
+            typed.add(key)
+        elif ref.kind == "node" and ref.name in bypassed:
+            skipped.add(key)
+    return typed, skipped
+
+
+async def _python(func: Callable, args: dict[str, Any]) -> Any:
     if inspect.iscoroutinefunction(func):
         return await func(**args)
     if inline.runs_inline(func):  # a tool that proved quick: no thread handoff (see ``inline``)

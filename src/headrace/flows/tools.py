@@ -19,7 +19,7 @@ import sys
 import threading
 import types
 import typing
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -60,22 +60,28 @@ def tool(func: Callable | None = None, *, name: str | None = None, thread: bool 
     return mark(func) if func is not None else mark
 
 
-def log_metric(name: str, value: float) -> None:
+def log_metric(key: str, value: float, variant_id: str | None = None) -> None:
     """Record a metric of a batch or evaluation run, from an aggregation node.
 
-    Outside an aggregation node (a per-line node, or a plain call in a unit test) the call logs a warning
-    and records nothing, so tools stay callable anywhere.
+    The signature is prompt flow's, so ``log_metric(key="accuracy", value=0.9)`` works too. Outside an
+    aggregation node (a per-line node, or a plain call in a unit test) the call logs a warning and records
+    nothing, so tools stay callable anywhere.
+
+    Args:
+        key: the metric's name.
+        value: a number.
+        variant_id: prompt flow's variant tag; headrace runs one variant, so it is accepted and not stored.
 
     Raises:
         FlowError: the value is not a number.
     """
     if isinstance(value, bool) or not isinstance(value, int | float):
-        raise FlowError(f"log_metric({name!r}, ...): the value must be a number, got {type(value).__name__}")
+        raise FlowError(f"log_metric({key!r}, ...): the value must be a number, got {type(value).__name__}")
     store = _metrics.get()
     if store is None:
-        logger.warning("log_metric(%r, %r) outside an aggregation node: ignored", name, value)
+        logger.warning("log_metric(%r, %r) outside an aggregation node: ignored", key, value)
         return
-    store[str(name)] = float(value)
+    store[str(key)] = float(value)
 
 
 class collect_metrics:  # noqa: N801 - used like a function: ``with collect_metrics() as metrics:``
@@ -194,12 +200,15 @@ def _import(path: Path, name: str) -> types.ModuleType:
     return module
 
 
-def call_args(func: Callable, values: dict[str, Any], node: str) -> dict[str, Any]:
-    """The keyword arguments for a tool call: each value converted by the parameter's type hint.
+def call_args(func: Callable, values: dict[str, Any], node: str, *, typed: Collection[str] | None = None,
+              bypassed: Collection[str] = ()) -> dict[str, Any]:
+    """The keyword arguments for a tool call, each value in ``typed`` converted by the parameter's type hint.
 
-    ``None`` passes unchanged (a bypassed upstream node). A parameter without a hint is typed by its
-    default, as in prompt flow (``count=2`` receives ``"2"`` as 2); one with neither, or with a hint that is
-    not a flow type, gets the value as is.
+    Only flow inputs and literals are converted, as in prompt flow (``typed``: their keys; None converts
+    every value): an upstream node's output arrives as the node returned it. A parameter without a hint is
+    typed by its default (``count=2`` receives ``"2"`` as 2); one with neither, or with a hint that is not a
+    flow type, gets the value as is. A ``bypassed`` input (its node did not run) is left out when the
+    parameter has a default, so the default applies, and is None otherwise.
 
     Raises:
         FlowNodeError: an unknown parameter, a missing required one, or a value that does not fit its hint.
@@ -209,6 +218,9 @@ def call_args(func: Callable, values: dict[str, Any], node: str) -> dict[str, An
     if unknown:
         raise FlowNodeError(node, f"{func.__name__}() has no parameter {', '.join(map(repr, unknown))} "
                                   f"(it takes: {', '.join(params) or 'nothing'})")
+    if bypassed:
+        values = {k: v for k, v in values.items()
+                  if k not in bypassed or k not in params or params[k].default is params[k].empty}
     missing = [n for n, p in params.items() if p.default is p.empty and n not in values
                and p.kind not in (p.VAR_KEYWORD, p.VAR_POSITIONAL)]
     if missing:
@@ -216,6 +228,9 @@ def call_args(func: Callable, values: dict[str, Any], node: str) -> dict[str, An
                                   f"node's inputs")
     args = {}
     for key, value in values.items():
+        if typed is not None and key not in typed:
+            args[key] = value
+            continue
         hint = hints.get(key)
         default = params[key].default if key in params else None
         if hint is None and type(default) in _HINT_KINDS:
