@@ -152,3 +152,61 @@ def test_upstream_outputs_arrive_unconverted_while_literals_are_typed(write_flow
     result = load_flow(write_flow("types", BYPASS_FLOW)).run(go=True)
     out = result.outputs["out"]
     assert (out["x"], out["y"], out["y_type"], out["w"]) == ("ran", 9, "int", 7)
+
+
+GENERATOR_FLOW = {
+    "flow.yaml": """
+        inputs: {text: {type: string}}
+        outputs:
+          answer: {reference: "${echo.output}", is_chat_output: true}
+        nodes:
+        - name: echo
+          type: python
+          source: echo.py
+          inputs: {text: "${inputs.text}"}
+    """,
+    "echo.py": """
+        from headrace.flows import tool
+
+        @tool
+        def echo(text: str):
+            yield "Echo: "
+            for word in text.split():
+                yield word + " "
+    """,
+}
+
+
+def test_a_generator_tools_chunks_are_joined(write_flow: WriteFlow) -> None:
+    result = load_flow(write_flow("gen", GENERATOR_FLOW)).run(text="a b")
+    assert result.error is None, result.error
+    assert result.outputs["answer"] == "Echo: a b "
+    assert result.nodes["echo"].output == "Echo: a b "
+
+
+def test_an_async_generator_tool_is_joined_and_a_streamed_one_yields_its_chunks(write_flow: WriteFlow) -> None:
+    import asyncio
+
+    files = dict(GENERATOR_FLOW, **{"echo.py": """
+        from headrace.flows import tool
+
+        @tool
+        async def echo(text: str):
+            for word in text.split():
+                yield word + "."
+    """})
+    flow = load_flow(write_flow("agen", files))
+    assert flow.run(text="a b").outputs["answer"] == "a.b."
+
+    async def streamed() -> list[str]:
+        result = await flow.arun({"text": "x y z"}, stream=True)
+        return [chunk async for chunk in result.outputs["answer"]]
+
+    assert asyncio.run(streamed()) == ["x.", "y.", "z."]
+    sync_flow = load_flow(write_flow("sgen", GENERATOR_FLOW))
+
+    async def sync_streamed() -> list[str]:
+        result = await sync_flow.arun({"text": "p q"}, stream=True)
+        return [chunk async for chunk in result.outputs["answer"]]
+
+    assert asyncio.run(sync_streamed()) == ["Echo: ", "p ", "q "]

@@ -11,6 +11,7 @@ batch's lines.
 from __future__ import annotations
 
 import asyncio
+import inspect
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -189,7 +190,7 @@ class Flow:
         return result
 
     def _stream_nodes(self) -> frozenset[str]:
-        """The llm nodes that may stream: read directly by the streamed output and by nothing else."""
+        """The llm and generator-tool nodes that may stream: read directly by the streamed output and by nothing else."""
         name = self.spec.stream_output
         if name is None:
             return frozenset()
@@ -198,7 +199,8 @@ class Flow:
         found = set()
         for ref in self.spec.outputs[name].refs:
             if ref.kind == "node" and not ref.path and ref.name not in used_elsewhere:
-                if self.spec.node(ref.name).kind == "llm":
+                node = self.spec.node(ref.name)
+                if node.kind == "llm" or (node.kind == "python" and _yields(self.tool(node))):
                     found.add(ref.name)
         return frozenset(found)
 
@@ -359,6 +361,11 @@ class Flow:
         result.metrics = dict(metrics)
         result.outputs = {n.name: line.outputs.get(n.name) for n in nodes}
         return result
+
+
+def _yields(func: Callable) -> bool:
+    """True for a generator tool (its chunks can stream)."""
+    return inspect.isgeneratorfunction(func) or inspect.isasyncgenfunction(func)
 
 
 def _matches(value: Any, expected: Any) -> bool:

@@ -96,8 +96,9 @@ async def execute(flow: Flow, node: NodeSpec, scope: Scope, record: NodeTrace, o
         record.inputs = values
         if node.kind == "python":
             typed, bypassed = _sources(node, options.bypassed, item)
-            return await _python(flow.tool(node), call_args(flow.tool(node), values, node.name, typed=typed,
-                                                            bypassed=bypassed))
+            output = await _python(flow.tool(node), call_args(flow.tool(node), values, node.name, typed=typed,
+                                                              bypassed=bypassed))
+            return await _chunks(output, stream=item is None and node.name in options.stream_nodes)
         if node.kind == "prompt":
             return render_prompt(flow.template(node), values, origin=node.source.name)  # type: ignore[union-attr]
         if node.kind == "llm":
@@ -139,6 +140,25 @@ async def _python(func: Callable, args: dict[str, Any]) -> Any:
         call = functools.partial(contextvars.copy_context().run, _timed, func, args)
         result = await asyncio.get_running_loop().run_in_executor(_tool_pool(), call)
     return await result if inspect.isawaitable(result) else result
+
+
+async def _chunks(output: Any, *, stream: bool) -> Any:
+    """A generator tool's output: its chunks joined into one string, as prompt flow does, or (a streamed
+    node) an async iterator of them; any other output as it is."""
+    if inspect.isasyncgen(output):
+        return output if stream else "".join([str(c) async for c in output])
+    if not inspect.isgenerator(output):
+        return output
+    if stream:
+        return _drain(output)
+    return await asyncio.get_running_loop().run_in_executor(_tool_pool(), lambda: "".join(map(str, output)))
+
+
+async def _drain(gen: Any) -> AsyncIterator[str]:
+    """A sync generator as an async iterator; each ``next`` runs in a worker thread (it may block)."""
+    loop, done = asyncio.get_running_loop(), object()
+    while (chunk := await loop.run_in_executor(_tool_pool(), next, gen, done)) is not done:
+        yield str(chunk)
 
 
 def _timed(func: Callable, args: dict[str, Any]) -> Any:
