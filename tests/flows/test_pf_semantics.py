@@ -210,3 +210,52 @@ def test_an_async_generator_tool_is_joined_and_a_streamed_one_yields_its_chunks(
         return [chunk async for chunk in result.outputs["answer"]]
 
     assert asyncio.run(sync_streamed()) == ["Echo: ", "p ", "q "]
+
+
+def lenient_flow(compat: str) -> dict[str, str]:
+    return {
+        "flow.yaml": f"""
+            {compat}
+            inputs: {{name: {{type: string}}}}
+            outputs: {{text: {{reference: "${{hello.output}}"}}}}
+            nodes:
+            - name: hello
+              type: prompt
+              source: hello.jinja2
+              inputs: {{name: "${{inputs.name}}"}}
+        """,
+        "hello.jinja2": "Hello {{ name }}{{ title }}!",
+    }
+
+
+def test_an_imported_flow_keeps_prompt_flows_leniency(write_flow: WriteFlow) -> None:
+    flow = load_flow(write_flow("lenient", lenient_flow("compat: promptflow")))
+    result = flow.run(name=["a", "b"], unused="ignored")
+    assert result.error is None, result.error
+    assert result.outputs["text"] == "Hello ['a', 'b']!"
+
+
+def test_a_native_flow_stays_strict(write_flow: WriteFlow) -> None:
+    from headrace.errors import FlowDefinitionError, FlowInputError
+
+    with pytest.raises(FlowDefinitionError, match="title"):
+        load_flow(write_flow("strict", lenient_flow("")))
+    files = lenient_flow("")
+    files["hello.jinja2"] = "Hello {{ name }}!"
+    flow = load_flow(write_flow("strict2", files))
+    with pytest.raises(FlowInputError, match="unused"):
+        flow.run(name="a", unused="x")
+    with pytest.raises(FlowInputError, match="string"):
+        flow.run(name=["a"])
+
+
+def test_the_importer_marks_the_flow_as_prompt_flow_compatible(tmp_path: Path) -> None:
+    import yaml
+
+    from headrace.flows.importer import import_promptflow
+
+    src = tmp_path / "pf"
+    src.mkdir()
+    (src / "flow.dag.yaml").write_text("inputs: {name: {type: string}}\noutputs: {}\nnodes: []\n")
+    import_promptflow(src, tmp_path / "out")
+    assert yaml.safe_load((tmp_path / "out" / "flow.yaml").read_text())["compat"] == "promptflow"

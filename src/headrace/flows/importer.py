@@ -179,7 +179,8 @@ class _Converter:
         return flow, commented
 
     def _metadata(self) -> dict[str, Any]:
-        dag, flow = self.dag, {}
+        # compat: the flow keeps prompt flow's leniency (see FlowSpec.lenient).
+        dag, flow = self.dag, {"compat": "promptflow"}
         for key in ("description", "display_name"):
             if dag.get(key):
                 flow[key] = dag[key]

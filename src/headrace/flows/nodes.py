@@ -100,7 +100,8 @@ async def execute(flow: Flow, node: NodeSpec, scope: Scope, record: NodeTrace, o
                                                               bypassed=bypassed))
             return await _chunks(output, stream=item is None and node.name in options.stream_nodes)
         if node.kind == "prompt":
-            return render_prompt(flow.template(node), values, origin=node.source.name)  # type: ignore[union-attr]
+            return render_prompt(flow.template(node), values, origin=node.source.name,  # type: ignore[union-attr]
+                                 strict=not flow.spec.lenient)
         if node.kind == "llm":
             return await _llm(flow, node, scope, values, record, options, item)
         if node.kind == "flow":
@@ -176,7 +177,7 @@ async def _llm(flow: Flow, node: NodeSpec, scope: Scope, values: dict[str, Any],
     assert node.source is not None
     params = api_params({k: v for k, v in values.items() if k in LLM_PARAMS}, node.name)
     variables = {k: v for k, v in values.items() if k not in LLM_PARAMS}
-    messages = render_chat(flow.template(node), variables, origin=node.source.name)
+    messages = render_chat(flow.template(node), variables, origin=node.source.name, strict=not flow.spec.lenient)
     connection = resolve_value(node.connection, scope, item=item)
     if not isinstance(connection, str) or not connection:
         raise FlowNodeError(node.name, f"connection must be a connection's name, got {connection!r}")
