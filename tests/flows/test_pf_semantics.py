@@ -259,3 +259,67 @@ def test_the_importer_marks_the_flow_as_prompt_flow_compatible(tmp_path: Path) -
     (src / "flow.dag.yaml").write_text("inputs: {name: {type: string}}\noutputs: {}\nnodes: []\n")
     import_promptflow(src, tmp_path / "out")
     assert yaml.safe_load((tmp_path / "out" / "flow.yaml").read_text())["compat"] == "promptflow"
+
+
+def test_environment_variables_are_set_with_connection_fields_before_tools_run(
+        write_flow: WriteFlow, runner: OpenAIRunner, fake_llm: FakeLLM, monkeypatch: pytest.MonkeyPatch) -> None:
+    import os
+
+    monkeypatch.delenv("PF_TEST_GREETING", raising=False)
+    monkeypatch.delenv("PF_TEST_KEY", raising=False)
+    monkeypatch.delenv("PF_TEST_BASE", raising=False)
+    folder = write_flow("env", {
+        "flow.yaml": """
+            environment_variables:
+              PF_TEST_GREETING: hello
+              PF_TEST_KEY: ${llm.api_key}
+              PF_TEST_BASE: ${llm.api_base}
+            inputs: {}
+            outputs: {env: {reference: "${read.output}"}}
+            nodes:
+            - name: read
+              type: python
+              source: read.py
+              inputs: {}
+        """,
+        "read.py": """
+            import os
+            from headrace.flows import tool
+
+            @tool
+            def read() -> dict:
+                return {k: os.environ.get(k) for k in ("PF_TEST_GREETING", "PF_TEST_KEY", "PF_TEST_BASE")}
+        """,
+    })
+    try:
+        result = load_flow(folder, llm=runner).run()
+    finally:
+        for key in ("PF_TEST_GREETING", "PF_TEST_KEY", "PF_TEST_BASE"):
+            os.environ.pop(key, None)
+    assert result.error is None, result.error
+    assert result.outputs["env"] == {"PF_TEST_GREETING": "hello", "PF_TEST_KEY": "sk-test",
+                                     "PF_TEST_BASE": fake_llm.base_url}
+
+
+def test_a_tool_in_a_sub_folder_imports_the_flows_own_modules(write_flow: WriteFlow) -> None:
+    folder = write_flow("nested", {
+        "flow.yaml": """
+            inputs: {}
+            outputs: {v: {reference: "${t.output}"}}
+            nodes:
+            - name: t
+              type: python
+              source: tools/t.py
+              inputs: {}
+        """,
+        "shared_helpers_pf.py": "VALUE = 42\n",
+        "tools/t.py": """
+            from shared_helpers_pf import VALUE
+            from headrace.flows import tool
+
+            @tool
+            def t() -> int:
+                return VALUE
+        """,
+    })
+    assert load_flow(folder).run().outputs["v"] == 42

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import inspect
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -19,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 from headrace import clock
 from headrace.errors import FlowDefinitionError, FlowError, FlowNodeError
+from headrace.flows.environment import apply_environment
 from headrace.flows.nodes import RunOptions, execute, reason, recorded_stream
 from headrace.flows.refs import Scope, find_refs, resolve, resolve_value
 from headrace.flows.spec import FlowSpec, NodeSpec, coerce_inputs, load_spec
@@ -87,6 +89,10 @@ class Flow:
         self._tools: dict[tuple[Path, str | None], Callable] = {}
         self._templates: dict[Path, str] = {}
         self._subflows: dict[Path, Flow] = {}
+        self._environment_set = not spec.environment_variables
+        if spec.lenient and str(spec.folder) not in sys.path:
+            # As prompt flow: the folder stays importable while tools run (imports inside functions too).
+            sys.path.append(str(spec.folder))
         problems: list[str] = []
         for node in spec.nodes:
             for part in (node, node.node):
@@ -98,7 +104,8 @@ class Flow:
     def _prepare(self, node: NodeSpec, problems: list[str]) -> None:
         if node.kind == "python" and node.source is not None:
             try:
-                self._tools[(node.source, node.function)] = load_tool(node.source, node.function)
+                self._tools[(node.source, node.function)] = load_tool(node.source, node.function,
+                                                                      root=self.spec.folder)
             except FlowError as exc:
                 problems.append(f"node {node.name!r}: {exc}")
         elif node.kind in ("llm", "prompt") and node.source is not None:
@@ -164,6 +171,9 @@ class Flow:
             FlowInputError: an input is missing, unknown or of the wrong type (nothing ran).
         """
         values = coerce_inputs(self.spec, inputs)
+        if not self._environment_set:
+            apply_environment(self.spec, getattr(llm or self.llm, "connection", None))
+            self._environment_set = True
         options = RunOptions(llm or self.llm, self._stream_nodes() if stream else frozenset(), concurrency)
         line = _Line(self, values, options)
         options.bypassed = line.bypassed

@@ -4,7 +4,7 @@ What converts as is: typed inputs (defaults, chat flags), outputs and their refe
 ``python`` / ``prompt`` nodes with ``source.type: code``, ``connection``, ``activate``, ``aggregation``.
 What converts with a warning: ``${flow.x}`` (an old alias of ``${inputs.x}``), ``api: completion``
 (headrace calls the chat API), the legacy ``provider`` / ``module`` keys (dropped), ``node_variants`` (the
-default variant is kept), ``environment`` / ``environment_variables`` (headrace builds no environment),
+default variant is kept), ``environment`` (headrace builds no environment),
 ``additional_includes`` (copied in), and the built-in ``promptflow.tools.llm.llm`` tool (an ``llm`` node).
 What does not convert: other package tools and ``custom_llm`` nodes, C# flows and nodes, image inputs; they
 are listed in the report and, with their original YAML, in a comment at the top of the written ``flow.yaml``.
@@ -200,10 +200,9 @@ class _Converter:
         if env.get("image"):
             self.warn(f"environment.image {env['image']!r} dropped: headrace runs flows in its own "
                       "environment")
-        if dag.get("environment_variables"):
-            names = ", ".join(sorted(dag["environment_variables"]))
-            self.warn(f"environment_variables ({names}) dropped: set them in the environment that runs the "
-                      "flow (values that referenced a connection need the real value)")
+        if isinstance(dag.get("environment_variables"), dict) and dag["environment_variables"]:
+            flow["environment_variables"] = {str(k): "" if v is None else str(v)
+                                             for k, v in dag["environment_variables"].items()}
         known = {"$schema", "id", "name", "description", "display_name", "type", "tags", "language",
                  "environment", "environment_variables", "additional_includes", "inputs", "outputs", "nodes",
                  "node_variants"}

@@ -148,12 +148,14 @@ def _module_name(path: Path) -> str:
     return f"headrace_flow_tools_{digest}_{path.stem}"
 
 
-def load_tool(path: Path, function: str | None = None) -> Callable:
+def load_tool(path: Path, function: str | None = None, *, root: Path | None = None) -> Callable:
     """Import a tool file and return its tool function.
 
     Args:
         path: the ``.py`` file.
         function: the function's name; may be omitted when the file has exactly one ``@tool``.
+        root: the flow's folder: importable too while the file is imported (a tool in a sub-folder can
+            import the flow's other modules), as the file's own folder is.
 
     Raises:
         FlowError: the import failed (the cause is chained), or the function is missing or ambiguous.
@@ -163,7 +165,7 @@ def load_tool(path: Path, function: str | None = None) -> Callable:
     with _import_lock:
         module = sys.modules.get(name)
         if module is None:
-            module = _import(path, name)
+            module = _import(path, name, root.resolve() if root is not None else None)
     tools = {n: f for n, f in vars(module).items() if callable(f) and getattr(f, _MARK, None)
              and getattr(f, "__module__", None) == name}
     if function is None:
@@ -177,14 +179,14 @@ def load_tool(path: Path, function: str | None = None) -> Callable:
     return func
 
 
-def _import(path: Path, name: str) -> types.ModuleType:
+def _import(path: Path, name: str, root: Path | None = None) -> types.ModuleType:
     spec = importlib.util.spec_from_file_location(name, path)
     if spec is None or spec.loader is None:
         raise FlowError(f"{path}: cannot be imported as Python")
     module = importlib.util.module_from_spec(spec)
-    folder = str(path.parent)
+    folders = list(dict.fromkeys(str(f) for f in (path.parent, root) if f is not None))
     before = set(sys.modules)
-    sys.path.insert(0, folder)
+    sys.path[:0] = folders
     sys.modules[name] = module
     try:
         spec.loader.exec_module(module)
@@ -192,10 +194,12 @@ def _import(path: Path, name: str) -> types.ModuleType:
         del sys.modules[name]
         raise FlowError(f"{path.name}: importing it failed: {type(exc).__name__}: {exc}") from exc
     finally:
-        sys.path.remove(folder)
-        for added in set(sys.modules) - before - {name}:  # siblings of the flow folder: private to this file
+        for folder in folders:
+            sys.path.remove(folder)
+        prefixes = tuple(f + sep for f in folders for sep in ("/", "\\"))
+        for added in set(sys.modules) - before - {name}:  # modules of the flow folder: private to this file
             file = getattr(sys.modules[added], "__file__", None) or ""
-            if file.startswith(folder + "/") or file.startswith(folder + "\\"):
+            if file.startswith(prefixes):
                 del sys.modules[added]
     return module
 
