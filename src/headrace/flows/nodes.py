@@ -96,8 +96,9 @@ async def execute(flow: Flow, node: NodeSpec, scope: Scope, record: NodeTrace, o
         record.inputs = values
         if node.kind == "python":
             typed, bypassed = _sources(node, options.bypassed, item)
-            output = await _python(flow.tool(node), call_args(flow.tool(node), values, node.name, typed=typed,
-                                                              bypassed=bypassed))
+            args = call_args(flow.tool(node), values, node.name, typed=typed, bypassed=bypassed,
+                             connect=getattr(options.llm, "connection", None))
+            output = await _python(flow.tool(node), args)
             return await _chunks(output, stream=item is None and node.name in options.stream_nodes)
         if node.kind == "prompt":
             return render_prompt(flow.template(node), values, origin=node.source.name,  # type: ignore[union-attr]

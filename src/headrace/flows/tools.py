@@ -192,7 +192,11 @@ def _import(path: Path, name: str, root: Path | None = None) -> types.ModuleType
         spec.loader.exec_module(module)
     except BaseException as exc:
         del sys.modules[name]
-        raise FlowError(f"{path.name}: importing it failed: {type(exc).__name__}: {exc}") from exc
+        hint = ""
+        if isinstance(exc, ModuleNotFoundError) and (exc.name or "").partition(".")[0] == "promptflow":
+            hint = ("; install headrace's prompt flow compatibility package (pip install 'headrace[promptflow]'), "
+                    "or import from headrace.flows instead")
+        raise FlowError(f"{path.name}: importing it failed: {type(exc).__name__}: {exc}{hint}") from exc
     finally:
         for folder in folders:
             sys.path.remove(folder)
@@ -205,7 +209,7 @@ def _import(path: Path, name: str, root: Path | None = None) -> types.ModuleType
 
 
 def call_args(func: Callable, values: dict[str, Any], node: str, *, typed: Collection[str] | None = None,
-              bypassed: Collection[str] = ()) -> dict[str, Any]:
+              bypassed: Collection[str] = (), connect: Callable[[str], Any] | None = None) -> dict[str, Any]:
     """The keyword arguments for a tool call, each value in ``typed`` converted by the parameter's type hint.
 
     Only flow inputs and literals are converted, as in prompt flow (``typed``: their keys; None converts
@@ -213,6 +217,11 @@ def call_args(func: Callable, values: dict[str, Any], node: str, *, typed: Colle
     typed by its default (``count=2`` receives ``"2"`` as 2); one with neither, or with a hint that is not a
     flow type, gets the value as is. A ``bypassed`` input (its node did not run) is left out when the
     parameter has a default, so the default applies, and is None otherwise.
+
+    A connection's name given to a parameter typed as a connection gets the connection, found by ``connect``:
+    ``headrace.flows.connections.Connection`` itself, or any class with a ``from_headrace_connection``
+    classmethod (the ``promptflow`` compatibility package's ``OpenAIConnection``, ``CustomConnection``...;
+    with a union of them, the one whose ``HEADRACE_TYPES`` holds the connection's type).
 
     Raises:
         FlowNodeError: an unknown parameter, a missing required one, or a value that does not fit its hint.
@@ -232,10 +241,13 @@ def call_args(func: Callable, values: dict[str, Any], node: str, *, typed: Colle
                                   f"node's inputs")
     args = {}
     for key, value in values.items():
+        hint = hints.get(key)
+        if isinstance(value, str) and connect is not None and _connection_classes(hint):
+            args[key] = _connection(_connection_classes(hint), connect(value))
+            continue
         if typed is not None and key not in typed:
             args[key] = value
             continue
-        hint = hints.get(key)
         default = params[key].default if key in params else None
         if hint is None and type(default) in _HINT_KINDS:
             hint = type(default)  # as prompt flow does: `count=2` without a hint is an int parameter
@@ -244,6 +256,19 @@ def call_args(func: Callable, values: dict[str, Any], node: str, *, typed: Colle
         except ValueError as exc:
             raise FlowNodeError(node, f"parameter {key!r}: {exc}") from None
     return args
+
+
+def _connection_classes(hint: Any) -> list[Any]:
+    from headrace.flows.connections import Connection
+
+    options = typing.get_args(hint) if typing.get_origin(hint) in (typing.Union, types.UnionType) else (hint,)
+    return [o for o in options if o is Connection or callable(getattr(o, "from_headrace_connection", None))]
+
+
+def _connection(classes: list[Any], conn: Any) -> Any:
+    """The connection as the first class that takes its type (or the first class)."""
+    chosen = next((c for c in classes if conn.type in getattr(c, "HEADRACE_TYPES", ())), classes[0])
+    return conn if not hasattr(chosen, "from_headrace_connection") else chosen.from_headrace_connection(conn)
 
 
 _HINT_KINDS = {str: "string", int: "int", float: "double", bool: "bool", list: "list", dict: "object"}

@@ -1,0 +1,148 @@
+"""The ``promptflow`` compatibility package (compat/promptflow): prompt flow's import surface over headrace.
+
+Tool files written for prompt flow import ``promptflow.*`` and take connection objects; here they run
+unchanged against the fake OpenAI-compatible server. The package refuses to load next to Microsoft's own.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from fake_llm import FakeLLM
+
+from headrace.errors import NotFoundError
+from headrace.flows import load_flow
+from headrace.flows.connections import Connection
+from headrace.flows.llm_node import OpenAIRunner
+
+WriteFlow = Callable[..., Path]
+
+
+@pytest.fixture
+def runner(fake_llm: FakeLLM) -> OpenAIRunner:
+    stored = {
+        "open_ai_connection": Connection("open_ai_connection", "openai", fake_llm.base_url, "sk-test"),
+        "aoai": Connection("aoai", "azure_openai", fake_llm.url, "az-key", api_version="2024-02-01"),
+        "search": Connection("search", "custom", "", extra={"configs": {"endpoint": "https://s.example"}},
+                             secrets={"key": "s3cret"}),
+    }
+
+    def lookup(name: str) -> Connection:
+        if name not in stored:
+            raise NotFoundError("connection", name)
+        return stored[name]
+
+    return OpenAIRunner(lookup, environ={})
+
+
+TOOLS = """
+from typing import Union
+
+from promptflow.connections import AzureOpenAIConnection, CustomConnection, OpenAIConnection
+from promptflow.core import tool
+from promptflow.tools.aoai import chat as aoai_chat
+from promptflow.tools.openai import chat as openai_chat
+
+PROMPT = "# system:\\nBe brief.\\n# user:\\n{{ question }}{{ not_given }}"
+
+
+@tool
+def settings(conn: CustomConnection) -> dict:
+    return {"endpoint": conn.configs["endpoint"], "key": conn.secrets["key"], "attr": conn.endpoint,
+            "type": type(conn).__name__}
+
+
+@tool
+def ask(connection: Union[OpenAIConnection, AzureOpenAIConnection], question: str, max_tokens: str) -> str:
+    if isinstance(connection, AzureOpenAIConnection):
+        return aoai_chat(connection, PROMPT, deployment_name="gpt-4o", max_tokens=max_tokens, question=question)
+    return openai_chat(connection, PROMPT, model="gpt-4o-mini", max_tokens=max_tokens, question=question)
+"""
+
+
+def flow_files(connection: str) -> dict[str, str]:
+    return {
+        "flow.yaml": f"""
+            compat: promptflow
+            inputs: {{question: {{type: string}}}}
+            outputs:
+              settings: {{reference: "${{settings.output}}"}}
+              answer: {{reference: "${{ask.output}}"}}
+            nodes:
+            - name: settings
+              type: python
+              source: tools.py
+              function: settings
+              inputs: {{conn: search}}
+            - name: ask
+              type: python
+              source: tools.py
+              function: ask
+              inputs: {{connection: {connection}, question: "${{inputs.question}}", max_tokens: "64"}}
+        """,
+        "tools.py": TOOLS,
+    }
+
+
+def test_tools_get_connection_objects_and_call_the_llm_through_promptflow_tools(
+        write_flow: WriteFlow, runner: OpenAIRunner, fake_llm: FakeLLM) -> None:
+    result = load_flow(write_flow("pf", flow_files("open_ai_connection")), llm=runner).run(question="Hi?")
+    assert result.error is None, result.error
+    assert result.outputs["settings"] == {"endpoint": "https://s.example", "key": "s3cret",
+                                          "attr": "https://s.example", "type": "CustomConnection"}
+    assert result.outputs["answer"] == "echo: Hi?"
+    assert fake_llm.last.body["max_tokens"] == 64 and fake_llm.last.body["model"] == "gpt-4o-mini"
+    assert fake_llm.last.headers["authorization"] == "Bearer sk-test"
+
+
+def test_a_union_of_connection_classes_gets_the_one_of_the_stored_type(
+        write_flow: WriteFlow, runner: OpenAIRunner, fake_llm: FakeLLM) -> None:
+    result = load_flow(write_flow("pf_az", flow_files("aoai")), llm=runner).run(question="Hi?")
+    assert result.error is None, result.error
+    assert fake_llm.last.deployment == "gpt-4o" and fake_llm.last.headers["api-key"] == "az-key"
+
+
+def test_promptflow_and_promptflow_core_export_the_tool_decorator_and_log_metric() -> None:
+    import promptflow
+    import promptflow.core
+
+    from headrace.flows import log_metric, tool
+
+    assert promptflow.tool is tool and promptflow.core.tool is tool and promptflow.core.log_metric is log_metric
+    assert promptflow.PFClient is not None and promptflow.load_flow is not None
+
+
+def test_it_refuses_to_load_next_to_microsofts_promptflow(tmp_path: Path) -> None:
+    (tmp_path / "promptflow_core-1.17.0.dist-info").mkdir()
+    env = dict(os.environ, PYTHONPATH=str(tmp_path))
+    done = subprocess.run([sys.executable, "-c", "import promptflow"], capture_output=True, text=True, env=env,
+                          timeout=60)
+    assert done.returncode != 0
+    assert "promptflow-core" in done.stderr and "pip uninstall headrace-promptflow" in done.stderr
+
+
+def test_pfclient_tests_and_loads_a_prompt_flow_dag_folder(
+        tmp_path: Path, fake_llm: FakeLLM, monkeypatch: pytest.MonkeyPatch) -> None:
+    from promptflow.client import PFClient
+    from promptflow.client import load_flow as pf_load_flow
+
+    monkeypatch.setenv("HEADRACE_HOME", str(tmp_path / "home"))
+    monkeypatch.setenv("HEADRACE_CONNECTION_OPEN_AI_CONNECTION_BASE_URL", fake_llm.base_url)
+    monkeypatch.setenv("HEADRACE_CONNECTION_OPEN_AI_CONNECTION_API_KEY", "sk-test")
+    src = tmp_path / "pf_flow"
+    src.mkdir()
+    (src / "flow.dag.yaml").write_text(
+        "inputs:\n  text: {type: string, default: Hello}\n"
+        "outputs:\n  answer: {type: string, reference: '${llm.output}'}\n"
+        "nodes:\n- name: llm\n  type: llm\n  source: {type: code, path: hello.jinja2}\n"
+        "  connection: open_ai_connection\n  api: chat\n"
+        "  inputs: {model: gpt-4o-mini, max_tokens: '32', stop: '', text: '${inputs.text}'}\n")
+    (src / "hello.jinja2").write_text("# user:\n{{ text }}\n")
+    assert PFClient().test(flow=str(src), inputs={"text": "Bonjour"}) == {"answer": "echo: Bonjour"}
+    assert pf_load_flow(src)(text="Hallo") == {"answer": "echo: Hallo"}
+    assert fake_llm.last.body["max_tokens"] == 32 and "stop" not in fake_llm.last.body
