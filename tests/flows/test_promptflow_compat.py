@@ -146,3 +146,16 @@ def test_pfclient_tests_and_loads_a_prompt_flow_dag_folder(
     assert PFClient().test(flow=str(src), inputs={"text": "Bonjour"}) == {"answer": "echo: Bonjour"}
     assert pf_load_flow(src)(text="Hallo") == {"answer": "echo: Hallo"}
     assert fake_llm.last.body["max_tokens"] == 32 and "stop" not in fake_llm.last.body
+
+
+def test_the_importer_knows_exactly_the_modules_the_package_serves() -> None:
+    import pkgutil
+
+    import promptflow
+
+    from headrace.flows.importer import SERVED_MODULES
+
+    found = {"promptflow"} | {m.name for m in pkgutil.walk_packages(promptflow.__path__, "promptflow.")
+                              if not m.name.rpartition(".")[2].startswith("_") or m.name == "promptflow._core"
+                              or m.name == "promptflow._core.tool"}
+    assert found == SERVED_MODULES

@@ -6,6 +6,7 @@ by ``HEADRACE_CONNECTION_<NAME>_*`` environment variables.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import sys
 from pathlib import Path
@@ -79,15 +80,18 @@ def test(
     from headrace.flows.batch import needs_llm
     from headrace.flows.executor import load_flow
 
-    flow = load_flow(folder)
-    raw = parse_inputs([*(inputs or []), *(extra or [])], inputs_file)
-    llm = _llm_runner(home) if needs_llm(flow.spec) else None
-    result, streamed = asyncio.run(_run(flow, raw, llm, stream and not json_out, timeout))
+    # With --json, stdout carries only the JSON: what tools print goes to stderr.
+    quiet = contextlib.redirect_stdout(sys.stderr) if json_out else contextlib.nullcontext()
+    with quiet:
+        flow = load_flow(folder)
+        raw = parse_inputs([*(inputs or []), *(extra or [])], inputs_file)
+        llm = _llm_runner(home) if needs_llm(flow.spec) else None
+        result, streamed = asyncio.run(_run(flow, raw, llm, stream and not json_out, timeout))
     if json_out:
         data = result.to_dict()
         print_json(data)
         if result.error is not None:
-            raise typer.Exit(1)
+            sys.exit(1)  # not typer.Exit: its code is lost when the app runs with standalone_mode=False
         return
     from rich.json import JSON
 

@@ -11,7 +11,8 @@ are listed in the report and, with their original YAML, in a comment at the top 
 
 Python files get an exact import-line rewrite: ``from promptflow.core import tool`` (also ``from promptflow
 import ...`` and ``from promptflow._core.tool import tool``; ``log_metric`` too) becomes ``from headrace.flows
-import ...``. Any other promptflow import is left alone and reported.
+import ...``. Any other promptflow import is left alone: a warning when the ``headrace-promptflow``
+compatibility package serves the module (``SERVED_MODULES``), not converted otherwise.
 """
 
 from __future__ import annotations
@@ -38,6 +39,14 @@ _PF_IMPORT = re.compile(r"^\s*(from\s+promptflow[\w.]*\s+import\b|import\s+promp
 _TOOL_IMPORT = re.compile(
     r"^(?P<indent>\s*)from\s+(?P<module>promptflow\.core|promptflow|promptflow\._core\.tool)\s+import\s+"
     r"(?P<names>\(?[\w\s,]+\)?)\s*(?P<comment>#.*)?$")
+#: The promptflow modules the ``headrace-promptflow`` compatibility package serves (compat/promptflow; a test
+#: keeps this list equal to the package's modules). A tool file importing any other is not converted.
+SERVED_MODULES = frozenset({
+    "promptflow", "promptflow.core", "promptflow.client", "promptflow.connections", "promptflow.tracing",
+    "promptflow.tools", "promptflow.tools.openai", "promptflow.tools.aoai", "promptflow._core",
+    "promptflow._core.tool", "promptflow.contracts", "promptflow.contracts.types",
+})
+_MODULE = re.compile(r"^\s*(?:from\s+(promptflow[\w.]*)\s+import\b|import\s+(promptflow[\w.]*))")
 _PORTABLE_NAMES = {"promptflow.core": {"tool", "log_metric"}, "promptflow": {"tool", "log_metric"},
                    "promptflow._core.tool": {"tool"}}
 
@@ -378,8 +387,15 @@ def _rewrite_imports(path: Path, root: Path, report: ImportReport) -> bool:
             lines[i] = f"{match['indent']}from headrace.flows import {', '.join(names)}{comment}{ending}"
             changed = True
         else:
-            report.warnings.append(f"{path.relative_to(root)}:{i + 1}: {line.strip()!r} left as is: headrace "
-                                   "has no equivalent, so this file needs promptflow installed or a rewrite")
+            found = _MODULE.match(line)
+            module = (found[1] or found[2]) if found else "promptflow"
+            where = f"{path.relative_to(root)}:{i + 1}: {line.strip()!r}"
+            if module in SERVED_MODULES:
+                report.warnings.append(f"{where} left as is: it needs headrace's prompt flow compatibility "
+                                       "package (pip install 'headrace[promptflow]')")
+            else:
+                report.unconverted.append(f"{where}: headrace does not provide {module}; rewrite this code "
+                                          "without it")
     if changed:
         path.write_text("".join(lines), encoding="utf-8")
     return changed
