@@ -159,3 +159,45 @@ def test_the_importer_knows_exactly_the_modules_the_package_serves() -> None:
                               if not m.name.rpartition(".")[2].startswith("_") or m.name == "promptflow._core"
                               or m.name == "promptflow._core.tool"}
     assert found == SERVED_MODULES
+
+
+def test_pfclient_runs_a_batch_then_evaluates_it_and_reads_details_and_metrics(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from promptflow.client import PFClient
+
+    monkeypatch.setenv("HEADRACE_HOME", str(tmp_path / "home"))
+    flow = tmp_path / "upper"
+    flow.mkdir()
+    (flow / "flow.dag.yaml").write_text(
+        "inputs: {q: {type: string}}\noutputs: {answer: {type: string, reference: '${up.output}'}}\n"
+        "nodes:\n- name: up\n  type: python\n  source: {type: code, path: up.py}\n  inputs: {q: '${inputs.q}'}\n")
+    (flow / "up.py").write_text("from promptflow import tool\n\n@tool\ndef up(q: str) -> str:\n    return q.upper()\n")
+    grader = tmp_path / "grade"
+    grader.mkdir()
+    (grader / "flow.dag.yaml").write_text(
+        "inputs: {answer: {type: string}, truth: {type: string}}\n"
+        "outputs: {ok: {type: bool, reference: '${grade.output}'}}\n"
+        "nodes:\n- name: grade\n  type: python\n  source: {type: code, path: grade.py}\n"
+        "  inputs: {answer: '${inputs.answer}', truth: '${inputs.truth}'}\n"
+        "- name: accuracy\n  type: python\n  source: {type: code, path: accuracy.py}\n  aggregation: true\n"
+        "  inputs: {grades: '${grade.output}'}\n")
+    (grader / "grade.py").write_text(
+        "from promptflow.core import tool\n\n@tool\ndef grade(answer: str, truth: str) -> bool:\n"
+        "    return answer == truth\n")
+    (grader / "accuracy.py").write_text(
+        "from promptflow.core import log_metric, tool\n\n@tool\ndef accuracy(grades: list) -> float:\n"
+        "    log_metric(key='accuracy', value=sum(grades) / len(grades))\n    return 0\n")
+    data = tmp_path / "data.jsonl"
+    data.write_text('{"q": "a", "truth": "A"}\n{"q": "b", "truth": "x"}\n')
+
+    pf = PFClient()
+    base = pf.run(flow=str(flow), data=str(data), column_mapping={"q": "${data.q}"})
+    assert base.get_status() == "Finished"
+    details = pf.get_details(base)
+    rows = details.to_dict("records") if hasattr(details, "to_dict") else details
+    assert [(r["inputs.q"], r["outputs.answer"]) for r in rows] == [("a", "A"), ("b", "B")]
+    graded = pf.run(flow=str(grader), data=str(data), run=base,
+                    column_mapping={"answer": "${run.outputs.answer}", "truth": "${data.truth}"})
+    assert graded.get_status() == "Finished"
+    assert pf.get_metrics(graded) == {"accuracy": 0.5}
+    assert pf.get_metrics(graded.id) == {"accuracy": 0.5}
