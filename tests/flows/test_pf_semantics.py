@@ -323,3 +323,33 @@ def test_a_tool_in_a_sub_folder_imports_the_flows_own_modules(write_flow: WriteF
         """,
     })
     assert load_flow(folder).run().outputs["v"] == 42
+
+
+def test_a_node_whose_activate_holds_runs_even_when_all_its_inputs_were_bypassed(write_flow: WriteFlow) -> None:
+    folder = write_flow("act", {
+        "flow.yaml": """
+            inputs: {text: {type: string, default: hi}}
+            outputs: {output: {reference: "${b.output}"}}
+            nodes:
+            - name: a
+              type: python
+              source: pass.py
+              inputs: {input1: "${inputs.text}"}
+              activate: {when: "${inputs.text}", is: world}
+            - name: b
+              type: python
+              source: pass.py
+              inputs: {input1: "${a.output}"}
+              activate: {when: "${inputs.text}", is: hi}
+        """,
+        "pass.py": """
+            from headrace.flows import tool
+
+            @tool
+            def pass_through(input1: str = "Execution") -> str:
+                return input1
+        """,
+    })
+    result = load_flow(folder).run()
+    assert result.outputs == {"output": "Execution"}
+    assert [n for n, t in result.nodes.items() if t.status == "Bypassed"] == ["a"]

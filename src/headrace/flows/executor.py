@@ -289,11 +289,10 @@ class Flow:
         return output
 
     def _bypassed(self, node: NodeSpec, line: _Line) -> bool:
-        """Prompt flow's rule: all input references bypassed, or the activate condition not met."""
-        if node.input_deps and node.input_deps <= line.bypassed:
-            return True
+        """Prompt flow's rule: a node with ``activate`` follows its condition alone (bypassed when it is not
+        met or reads a bypassed node); one without is bypassed when all its input references were."""
         if node.activate is None:
-            return False
+            return bool(node.input_deps) and node.input_deps <= line.bypassed
         if any(r.kind == "node" and r.name in line.bypassed for r in find_refs(node.activate.when)):
             return True
         try:
