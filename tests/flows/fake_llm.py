@@ -184,6 +184,11 @@ class FakeLLM:
         app.post("/v1/chat/completions")(chat)
         app.post("/openai/deployments/{deployment}/chat/completions")(chat)
         app.post("/v1/completions")(completions)
+
+        async def deployment_completions(request: Request, deployment: str) -> Response:
+            return await completions(request)
+
+        app.post("/openai/deployments/{deployment}/completions")(deployment_completions)
         return app
 
     def _respond(self, body: dict[str, Any], answer: str | list[str] | dict[str, Any], prompt_words: int,

@@ -201,3 +201,12 @@ def test_pfclient_runs_a_batch_then_evaluates_it_and_reads_details_and_metrics(
     assert graded.get_status() == "Finished"
     assert pf.get_metrics(graded) == {"accuracy": 0.5}
     assert pf.get_metrics(graded.id) == {"accuracy": 0.5}
+
+
+def test_connections_read_as_dicts_as_in_prompt_flow() -> None:
+    from promptflow.connections import AzureOpenAIConnection, CustomConnection
+
+    custom = CustomConnection(secrets={"api_key": "k"}, configs={"api_base": "https://x"})
+    assert dict(custom) == {"api_key": "k", "api_base": "https://x"} and custom.api_base == "https://x"
+    azure = AzureOpenAIConnection(api_key="k", api_base="https://a", api_version="2024-02-01")
+    assert dict(azure) == {"api_key": "k", "api_base": "https://a", "api_type": "azure", "api_version": "2024-02-01"}

@@ -31,6 +31,19 @@ class _Connection:
         """The headrace ``Connection`` to call with (the stored one when it came from the store)."""
         raise TypeError(f"{type(self).__name__} is not a model endpoint")
 
+    def _values(self) -> dict[str, Any]:
+        return {}
+
+    # ``dict(connection)`` gives its settings, as in prompt flow.
+    def keys(self) -> list[str]:
+        return list(self._values())
+
+    def __getitem__(self, key: str) -> Any:
+        return self._values()[key]
+
+    def __iter__(self) -> Any:
+        return iter(self._values())
+
 
 class OpenAIConnection(_Connection):
     """An OpenAI(-compatible) endpoint: ``api_key``, ``base_url`` (``api_base`` too), ``organization``."""
@@ -47,6 +60,9 @@ class OpenAIConnection(_Connection):
     @property
     def api_base(self) -> str:
         return self.base_url
+
+    def _values(self) -> dict[str, Any]:
+        return {"api_key": self.api_key, "organization": self.organization, "base_url": self.base_url}
 
     @classmethod
     def from_headrace_connection(cls, conn: Connection) -> OpenAIConnection:
@@ -72,6 +88,10 @@ class AzureOpenAIConnection(_Connection):
     @property
     def base_url(self) -> str:
         return self.api_base
+
+    def _values(self) -> dict[str, Any]:
+        return {"api_key": self.api_key, "api_base": self.api_base, "api_type": self.api_type,
+                "api_version": self.api_version}
 
     @classmethod
     def from_headrace_connection(cls, conn: Connection) -> AzureOpenAIConnection:
@@ -110,11 +130,14 @@ class CustomConnection(_Connection):
     def is_secret(self, item: str) -> bool:
         return item in self.secrets
 
+    def _values(self) -> dict[str, Any]:
+        return {**self.configs, **self.secrets}
+
     @classmethod
     def from_headrace_connection(cls, conn: Connection) -> CustomConnection:
         configs = dict(conn.extra.get("configs") or {})
         if conn.base_url:
-            configs.setdefault("base_url", conn.base_url)
+            configs.setdefault("api_base", conn.base_url)
         secrets = dict(conn.secrets)
         if conn.api_key:
             secrets.setdefault("api_key", conn.api_key)
