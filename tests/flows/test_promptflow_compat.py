@@ -210,3 +210,10 @@ def test_connections_read_as_dicts_as_in_prompt_flow() -> None:
     assert dict(custom) == {"api_key": "k", "api_base": "https://x"} and custom.api_base == "https://x"
     azure = AzureOpenAIConnection(api_key="k", api_base="https://a", api_version="2024-02-01")
     assert dict(azure) == {"api_key": "k", "api_base": "https://a", "api_type": "azure", "api_version": "2024-02-01"}
+
+
+def test_tools_common_renders_and_parses_chat_text() -> None:
+    from promptflow.tools.common import parse_chat, render_jinja_template
+
+    text = render_jinja_template("system:\nBe brief.\nuser:\n{{ q }}{{ missing }}", q="Hi")
+    assert parse_chat(text) == [{"role": "system", "content": "Be brief."}, {"role": "user", "content": "Hi"}]

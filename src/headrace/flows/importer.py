@@ -43,7 +43,8 @@ _TOOL_IMPORT = re.compile(
 #: keeps this list equal to the package's modules). A tool file importing any other is not converted.
 SERVED_MODULES = frozenset({
     "promptflow", "promptflow.core", "promptflow.client", "promptflow.connections", "promptflow.tracing",
-    "promptflow.tools", "promptflow.tools.openai", "promptflow.tools.aoai", "promptflow._core",
+    "promptflow.tools", "promptflow.tools.openai", "promptflow.tools.aoai", "promptflow.tools.common",
+    "promptflow._core",
     "promptflow._core.tool", "promptflow.contracts", "promptflow.contracts.types",
 })
 _MODULE = re.compile(r"^\s*(?:from\s+(promptflow[\w.]*)\s+import\b|import\s+(promptflow[\w.]*))")

@@ -194,8 +194,8 @@ def _import(path: Path, name: str, root: Path | None = None) -> types.ModuleType
         del sys.modules[name]
         hint = ""
         if isinstance(exc, ModuleNotFoundError) and (exc.name or "").partition(".")[0] == "promptflow":
-            hint = ("; install headrace's prompt flow compatibility package (pip install 'headrace[promptflow]'), "
-                    "or import from headrace.flows instead")
+            hint = ("; install headrace's prompt flow compatibility package headrace-promptflow (headrace's "
+                    "promptflow extra), or import from headrace.flows instead")
         raise FlowError(f"{path.name}: importing it failed: {type(exc).__name__}: {exc}{hint}") from exc
     finally:
         for folder in folders:
