@@ -217,3 +217,65 @@ def test_tools_common_renders_and_parses_chat_text() -> None:
 
     text = render_jinja_template("system:\nBe brief.\nuser:\n{{ q }}{{ missing }}", q="Hi")
     assert parse_chat(text) == [{"role": "system", "content": "Be brief."}, {"role": "user", "content": "Hi"}]
+
+
+PROMPTY = """---
+name: Basic Prompt
+model:
+    api: chat
+    configuration:
+        type: azure_openai
+        azure_deployment: gpt-4o
+        api_key: ${env:PF_TEST_AOAI_KEY}
+        azure_endpoint: ${env:PF_TEST_AOAI_ENDPOINT}
+    parameters:
+        max_tokens: "128"
+        temperature: 0.2
+        stop: ""
+inputs:
+  question:
+    type: string
+  lang:
+    type: string
+    default: en
+sample:
+  question: Who are you?
+---
+system:
+You answer briefly in {{lang}}.{{ not_given }}
+
+user:
+{{question}}
+"""
+
+
+def test_a_prompty_file_runs_from_python_and_from_flow_test(
+        tmp_path: Path, fake_llm: FakeLLM, monkeypatch: pytest.MonkeyPatch) -> None:
+    from promptflow.core import Prompty
+
+    monkeypatch.setenv("PF_TEST_AOAI_KEY", "az-key")
+    monkeypatch.setenv("PF_TEST_AOAI_ENDPOINT", fake_llm.url)
+    path = tmp_path / "basic.prompty"
+    path.write_text(PROMPTY)
+    assert Prompty.load(path)(question="Hi?") == "echo: Hi?"
+    body = fake_llm.last.body
+    assert fake_llm.last.deployment == "gpt-4o" and fake_llm.last.headers["api-key"] == "az-key"
+    assert body["max_tokens"] == 128 and "stop" not in body
+    assert body["messages"][0] == {"role": "system", "content": "You answer briefly in en."}
+    env = {k: v for k, v in os.environ.items() if not k.startswith("HEADRACE_")}
+    env["HEADRACE_HOME"] = str(tmp_path / "home")
+    done = subprocess.run([str(Path(sys.executable).with_name("headrace")), "flow", "test", str(path), "--json"],
+                          capture_output=True, text=True, env=env, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert '"output": "echo: Who are you?"' in done.stdout
+
+
+def test_a_json_prompty_keeps_its_declared_outputs(tmp_path: Path, fake_llm: FakeLLM) -> None:
+    from headrace.flows.prompty import load_prompty
+
+    path = tmp_path / "json.prompty"
+    path.write_text(PROMPTY.replace('        stop: ""\n', "        response_format:\n          type: json_object\n")
+                    .replace("sample:", "outputs:\n  name:\n    type: string\nsample:"))
+    fake_llm.script('{"name": "Ada", "extra": 1}')
+    prompty = load_prompty(path, environ={"PF_TEST_AOAI_KEY": "k", "PF_TEST_AOAI_ENDPOINT": fake_llm.url})
+    assert prompty(question="Who?") == {"name": "Ada"}

@@ -57,7 +57,8 @@ def _llm_runner(home: Path | None) -> Any:
 
 @flow_app.command("test")
 def test(
-    folder: Annotated[Path, typer.Argument(help="The flow folder (with flow.yaml).", exists=True)],
+    folder: Annotated[Path, typer.Argument(help="The flow folder (with flow.yaml), or a .prompty file.",
+                                           exists=True)],
     extra: Annotated[list[str] | None, typer.Argument(help="More NAME=VALUE inputs.", show_default=False)] = None,
     inputs: Annotated[list[str] | None, typer.Option(
         "--inputs", "-i", help="An input as NAME=VALUE (repeat it, or list several after it).",
@@ -80,6 +81,9 @@ def test(
     from headrace.flows.batch import needs_llm
     from headrace.flows.executor import load_flow
 
+    if folder.suffix == ".prompty":
+        _test_prompty(folder, parse_inputs([*(inputs or []), *(extra or [])], inputs_file), json_out, home)
+        return
     # With --json, stdout carries only the JSON: what tools print goes to stderr.
     quiet = contextlib.redirect_stdout(sys.stderr) if json_out else contextlib.nullcontext()
     with quiet:
@@ -107,6 +111,21 @@ def test(
             console.print(f"[bold]{name}[/bold] (streamed): {len(text)} characters")
         return
     raise result.error
+
+
+def _test_prompty(path: Path, raw: dict[str, Any], json_out: bool, home: Path | None) -> None:
+    """Run a ``.prompty`` file once (no inputs: its ``sample``) and print the answer."""
+    from headrace.flows.prompty import load_prompty
+
+    prompty = load_prompty(path, lookup=lambda name: _llm_runner(home).connection(name))
+    answer = prompty(**(raw or prompty.sample))
+    if json_out:
+        print_json({"status": "Completed", "output": answer})
+        return
+    from rich.json import JSON
+
+    console.print(f"[bold]{prompty.name}[/bold]")
+    console.print(answer if isinstance(answer, str) else JSON(json.dumps(answer, default=repr), indent=2))
 
 
 async def _run(flow: Any, raw: dict[str, Any], llm: Any, stream: bool,

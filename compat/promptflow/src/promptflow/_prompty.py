@@ -1,16 +1,20 @@
-"""``Prompty``: placeholder until headrace runs ``.prompty`` files (see docs/flows.md)."""
+"""``Prompty``: prompt flow's ``.prompty`` files, run by headrace (``headrace.flows.prompty``)."""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 __all__ = ["Prompty"]
 
 
 class Prompty:
-    """prompt flow's Prompty; headrace does not run ``.prompty`` files yet."""
+    """``Prompty.load(path)`` gives a callable: ``prompty(question="...")`` returns the answer."""
 
     @classmethod
-    def load(cls, source: Any, **kwargs: Any) -> Prompty:
-        raise NotImplementedError(f"Prompty.load({source!r}): headrace does not run .prompty files yet; turn the "
-                                  "prompt into an llm node of a flow (docs/flows.md, Migrating from prompt flow)")
+    def load(cls, source: str | Path, **_: Any) -> Any:
+        from headrace.flows.prompty import load_prompty
+
+        from promptflow._client import _runner
+
+        return load_prompty(source, lookup=lambda name: _runner().connection(name))
