@@ -14,7 +14,6 @@ class Prompty:
     @classmethod
     def load(cls, source: str | Path, **_: Any) -> Any:
         from headrace.flows.prompty import load_prompty
-
         from promptflow._client import _runner
 
         return load_prompty(source, lookup=lambda name: _runner().connection(name))
