@@ -6,6 +6,7 @@ unchanged against the fake OpenAI-compatible server. The package refuses to load
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -279,3 +280,70 @@ def test_a_json_prompty_keeps_its_declared_outputs(tmp_path: Path, fake_llm: Fak
     fake_llm.script('{"name": "Ada", "extra": 1}')
     prompty = load_prompty(path, environ={"PF_TEST_AOAI_KEY": "k", "PF_TEST_AOAI_ENDPOINT": fake_llm.url})
     assert prompty(question="Who?") == {"name": "Ada"}
+
+
+FLEX_CLASS = """
+from dataclasses import dataclass
+from pathlib import Path
+
+from promptflow.core import AzureOpenAIModelConfiguration, Prompty
+from promptflow.tracing import trace
+from helper import suffix
+
+
+@dataclass
+class Reply:
+    answer: str
+    tokens: int
+
+
+class ChatFlow:
+    def __init__(self, model_config: AzureOpenAIModelConfiguration, max_total_token: int = 4096):
+        self.model_config = model_config
+        self.max_total_token = max_total_token
+
+    @trace
+    def __call__(self, question: str = "default?") -> Reply:
+        print("chatter from the flow")
+        prompty = Prompty.load(Path(__file__).parent / "chat.prompty", model={"configuration": self.model_config})
+        tokens = prompty.estimate_token_count(question=question)
+        return Reply(prompty(question=question) + suffix(), min(tokens, self.max_total_token))
+"""
+
+
+def test_a_flex_flow_with_a_class_entry_runs_from_flow_test(
+        tmp_path: Path, fake_llm: FakeLLM) -> None:
+    folder = tmp_path / "flex"
+    folder.mkdir()
+    (folder / "flow.flex.yaml").write_text("entry: flow:ChatFlow\nsample:\n  inputs:\n    question: Sample?\n")
+    (folder / "flow.py").write_text(FLEX_CLASS)
+    (folder / "helper.py").write_text("def suffix():\n    return '!'\n")
+    (folder / "chat.prompty").write_text(
+        "---\nmodel:\n  api: chat\n  configuration: {type: azure_openai, azure_deployment: other}\n"
+        "  parameters: {max_tokens: 64}\ninputs:\n  question: {type: string}\n---\nuser:\n{{question}}\n")
+    (folder / "init.json").write_text(json.dumps({"model_config": {"connection": "aoai", "azure_deployment": "gpt-4o"},
+                                                  "max_total_token": 5}))
+    env = {k: v for k, v in os.environ.items() if not k.startswith("HEADRACE_")}
+    env.update(HEADRACE_HOME=str(tmp_path / "home"), HEADRACE_CONNECTION_AOAI_BASE_URL=fake_llm.url,
+               HEADRACE_CONNECTION_AOAI_TYPE="azure_openai", HEADRACE_CONNECTION_AOAI_API_VERSION="2024-02-01",
+               HEADRACE_CONNECTION_AOAI_API_KEY="az-key")
+    headrace = str(Path(sys.executable).with_name("headrace"))
+    done = subprocess.run([headrace, "flow", "test", str(folder), "--init", str(folder / "init.json"), "--json"],
+                          capture_output=True, text=True, env=env, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout) == {"status": "Completed", "output": {"answer": "echo: Sample?!", "tokens": 5}}
+    assert "chatter from the flow" in done.stderr
+    assert fake_llm.last.deployment == "gpt-4o" and fake_llm.last.headers["api-key"] == "az-key"
+    done = subprocess.run([headrace, "flow", "test", str(folder), "--json"], capture_output=True, text=True,
+                          env=env, timeout=120)
+    assert done.returncode == 1 and "model_config" in done.stderr
+
+
+def test_a_flex_flow_function_entry_joins_a_generator(tmp_path: Path) -> None:
+    from headrace.flows.flex import load_flex
+
+    folder = tmp_path / "gen"
+    folder.mkdir()
+    (folder / "flow.flex.yaml").write_text("entry: words:run\n")
+    (folder / "words.py").write_text("def run(text: str):\n    for w in text.split():\n        yield w.upper()\n")
+    assert load_flex(folder)(text="a b") == "AB"

@@ -68,6 +68,9 @@ def test(
         dir_okay=False)] = None,
     stream: Annotated[bool, typer.Option("--stream", help="Print the chat output as it streams.")] = False,
     timeout: Annotated[float | None, typer.Option(help="Fail the line after this many seconds.")] = None,
+    init: Annotated[Path | None, typer.Option(
+        "--init", help="Flex flows: a JSON object of the entry class's __init__ arguments.", exists=True,
+        dir_okay=False)] = None,
     json_out: JsonOpt = False,
     home: HomeOpt = None,
 ) -> None:
@@ -80,7 +83,11 @@ def test(
 
     from headrace.flows.batch import needs_llm
     from headrace.flows.executor import load_flow
+    from headrace.flows.flex import is_flex
 
+    if folder.is_dir() and is_flex(folder):
+        _test_flex(folder, parse_inputs([*(inputs or []), *(extra or [])], inputs_file), init, json_out)
+        return
     if folder.suffix == ".prompty":
         _test_prompty(folder, parse_inputs([*(inputs or []), *(extra or [])], inputs_file), json_out, home)
         return
@@ -111,6 +118,23 @@ def test(
             console.print(f"[bold]{name}[/bold] (streamed): {len(text)} characters")
         return
     raise result.error
+
+
+def _test_flex(folder: Path, raw: dict[str, Any], init: Path | None, json_out: bool) -> None:
+    """Run a flex flow (``flow.flex.yaml``) once (no inputs: its sample's) and print the output."""
+    from headrace.flows.flex import load_flex
+
+    init_args = parse_inputs([], init) if init is not None else None
+    quiet = contextlib.redirect_stdout(sys.stderr) if json_out else contextlib.nullcontext()
+    with quiet:
+        flow = load_flex(folder, init_args)
+        output = flow(**(raw or flow.sample))
+    if json_out:
+        print_json({"status": "Completed", "output": output})
+        return
+    from rich.json import JSON
+
+    console.print(output if isinstance(output, str) else JSON(json.dumps(output, default=repr), indent=2))
 
 
 def _test_prompty(path: Path, raw: dict[str, Any], json_out: bool, home: Path | None) -> None:

@@ -114,8 +114,8 @@ def _find_dag(src: Path) -> Path:
         if (src / name).is_file():
             return src / name
     if (src / "flow.flex.yaml").is_file():
-        raise FlowError(f"{src} is a flex flow (flow.flex.yaml): its logic is Python code, which has no "
-                        "flow.yaml equivalent; call that code from a python node of a new flow")
+        raise FlowError(f"{src} is a flex flow (flow.flex.yaml): it needs no import; run it as it is with "
+                        "`headrace flow test DIR [--init init.json]`")
     raise FlowError(f"{src} holds no flow.dag.yaml; give the folder of a prompt flow DAG flow")
 
 

@@ -17,6 +17,7 @@ flow's Prompty does:
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import re
@@ -40,13 +41,15 @@ _REF = re.compile(r"^\$\{(env|file):(.+)\}$")
 
 
 def load_prompty(path: str | Path, *, lookup: Callable[[str], Connection] | None = None,
-                 environ: Mapping[str, str] | None = None) -> Prompty:
+                 environ: Mapping[str, str] | None = None, model: Mapping[str, Any] | None = None) -> Prompty:
     """Read a ``.prompty`` file.
 
     Args:
         path: the file.
         lookup: finds a headrace connection by name (for ``configuration.connection``).
         environ: where ``${env:...}`` and the default endpoints are read (default ``os.environ``).
+        model: overrides of the front matter's ``model``: a ``configuration`` (a mapping or a dataclass such
+            as a model configuration) replaces it, ``parameters`` are merged in.
 
     Raises:
         FlowDefinitionError: not a prompty file (no front matter, bad YAML, unknown input types).
@@ -64,7 +67,22 @@ def load_prompty(path: str | Path, *, lookup: Callable[[str], Connection] | None
     if not isinstance(front, dict):
         raise FlowDefinitionError(["the front matter must be a mapping"], flow=str(file))
     env = os.environ if environ is None else environ
+    if model:
+        front["model"] = _override(dict(front.get("model") or {}), model)
     return Prompty(file, _resolve(front, file.parent, env), match[2], lookup=lookup, environ=env)
+
+
+def _override(base: dict[str, Any], given: Mapping[str, Any]) -> dict[str, Any]:
+    conf = given.get("configuration")
+    if dataclasses.is_dataclass(conf) and not isinstance(conf, type):
+        conf = {k: v for k, v in dataclasses.asdict(conf).items() if v is not None}
+    if conf:
+        base["configuration"] = dict(conf)
+    if given.get("parameters"):
+        base["parameters"] = {**(base.get("parameters") or {}), **given["parameters"]}
+    for key in set(given) - {"configuration", "parameters"}:
+        base[key] = given[key]
+    return base
 
 
 def _resolve(value: Any, folder: Path, environ: Mapping[str, str]) -> Any:
@@ -179,6 +197,15 @@ class Prompty:
                                 f"{', '.join(answer) or 'nothing'})")
             return {k: answer[k] for k in self.outputs}
         return answer
+
+    def estimate_token_count(self, **inputs: Any) -> int:
+        """Tokens of the rendered prompt plus ``max_tokens`` (what the call may use)."""
+        from headrace.flows.budget import count_tokens
+
+        messages = render_chat(self.template, self.coerce(inputs), origin=self.path.name, strict=False)
+        model = self.configuration.get("azure_deployment") or self.configuration.get("model")
+        prompt = count_tokens(messages, str(model) if model else None)
+        return prompt + int(self.parameters.get("max_tokens") or 0)
 
     def __call__(self, **inputs: Any) -> Any:
         import asyncio

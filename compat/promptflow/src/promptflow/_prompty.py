@@ -12,8 +12,8 @@ class Prompty:
     """``Prompty.load(path)`` gives a callable: ``prompty(question="...")`` returns the answer."""
 
     @classmethod
-    def load(cls, source: str | Path, **_: Any) -> Any:
+    def load(cls, source: str | Path, model: dict[str, Any] | None = None, **_: Any) -> Any:
         from headrace.flows.prompty import load_prompty
         from promptflow._client import _runner
 
-        return load_prompty(source, lookup=lambda name: _runner().connection(name))
+        return load_prompty(source, lookup=lambda name: _runner().connection(name), model=model)
