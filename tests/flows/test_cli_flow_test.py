@@ -180,3 +180,13 @@ def test_import_promptflow_exits_1_in_a_real_process_when_something_is_not_conve
     done = run_cli("flow", "import-promptflow", str(src), "--out", str(tmp_path / "out2"), cwd=tmp_path)
     assert done.returncode == 0, done.stdout + done.stderr
     assert "pip install 'headrace[promptflow]'" in done.stdout
+
+
+def test_an_imported_flow_without_llm_calls_runs_without_creating_a_home(write_flow, tmp_path):
+    folder = write_flow("imported", dict(FLOW, **{"flow.yaml": "        compat: promptflow\n" + FLOW["flow.yaml"]}))
+    work = tmp_path / "work"
+    work.mkdir()
+    done = run_cli("flow", "test", str(folder), "--inputs", "question=a b", "--json", cwd=work)
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["outputs"]["words"] == ["a", "b"]
+    assert list(work.iterdir()) == []

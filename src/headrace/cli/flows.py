@@ -96,7 +96,7 @@ def test(
     with quiet:
         flow = load_flow(folder)
         raw = parse_inputs([*(inputs or []), *(extra or [])], inputs_file)
-        llm = _llm_runner(home) if needs_llm(flow.spec) else None
+        llm = _llm_runner(home) if needs_llm(flow.spec) and not flow.spec.lenient else _LazyRunner(home)
         result, streamed = asyncio.run(_run(flow, raw, llm, stream and not json_out, timeout))
     if json_out:
         data = result.to_dict()
@@ -118,6 +118,25 @@ def test(
             console.print(f"[bold]{name}[/bold] (streamed): {len(text)} characters")
         return
     raise result.error
+
+
+class _LazyRunner:
+    """The home's runner, opened only when a node calls a model or asks for a connection: an imported flow
+    whose tools never do so runs without touching (or creating) the home."""
+
+    def __init__(self, home: Path | None):
+        self._home, self._runner = home, None
+
+    def _get(self) -> Any:
+        if self._runner is None:
+            self._runner = _llm_runner(self._home)
+        return self._runner
+
+    async def run(self, call: Any) -> Any:
+        return await self._get().run(call)
+
+    def connection(self, name: str) -> Any:
+        return self._get().connection(name)
 
 
 def _test_flex(folder: Path, raw: dict[str, Any], init: Path | None, json_out: bool) -> None:
