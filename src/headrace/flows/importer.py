@@ -9,10 +9,9 @@ default variant is kept), ``environment`` (headrace builds no environment),
 What does not convert: other package tools and ``custom_llm`` nodes, C# flows and nodes, image inputs; they
 are listed in the report and, with their original YAML, in a comment at the top of the written ``flow.yaml``.
 
-Python files get an exact import-line rewrite: ``from promptflow.core import tool`` (also ``from promptflow
-import ...`` and ``from promptflow._core.tool import tool``; ``log_metric`` too) becomes ``from headrace.flows
-import ...``. Any other promptflow import is left alone: a warning when the ``headrace-promptflow``
-compatibility package serves the module (``SERVED_MODULES``), not converted otherwise.
+Python files get an exact import-line rewrite (``headrace.flows.pf_imports``): ``from promptflow.core import
+tool`` becomes ``from headrace.flows import tool``; an import of a module that the compatibility package does
+not serve is not converted.
 """
 
 from __future__ import annotations
@@ -26,8 +25,9 @@ from typing import Any
 import yaml
 
 from headrace.errors import FlowDefinitionError, FlowError
+from headrace.flows.pf_imports import SERVED_MODULES, rewrite_imports
 
-__all__ = ["ImportReport", "import_promptflow"]
+__all__ = ["SERVED_MODULES", "ImportReport", "import_promptflow"]
 
 _DAG_NAMES = ("flow.dag.yaml", "flow.dag.yml")
 _SKIP = {".promptflow", "__pycache__", ".runs", ".git", ".venv", ".pytest_cache"}
@@ -35,23 +35,6 @@ _INPUT_TYPES = {"string", "int", "double", "bool", "list", "object"}
 _FLOW_TYPES = {"standard", "chat", "evaluation"}
 _BUILTIN_LLM_TOOL = "promptflow.tools.llm.llm"
 _FLOW_ALIAS = re.compile(r"\$\{flow\.")
-_PF_IMPORT = re.compile(r"^\s*(from\s+promptflow[\w.]*\s+import\b|import\s+promptflow\b)")
-_TOOL_IMPORT = re.compile(
-    r"^(?P<indent>\s*)from\s+(?P<module>promptflow\.core|promptflow|promptflow\._core\.tool)\s+import\s+"
-    r"(?P<names>\(?[\w\s,]+\)?)\s*(?P<comment>#.*)?$")
-#: The promptflow modules the ``headrace-promptflow`` compatibility package serves (compat/promptflow; a test
-#: keeps this list equal to the package's modules). A tool file importing any other is not converted.
-SERVED_MODULES = frozenset({
-    "promptflow", "promptflow.core", "promptflow.client", "promptflow.connections", "promptflow.tracing",
-    "promptflow.tools", "promptflow.tools.openai", "promptflow.tools.aoai", "promptflow.tools.common",
-    "promptflow._core",
-    "promptflow._core.tool", "promptflow.contracts", "promptflow.contracts.types",
-})
-_MODULE = re.compile(r"^\s*(?:from\s+(promptflow[\w.]*)\s+import\b|import\s+(promptflow[\w.]*))")
-_PORTABLE_NAMES = {"promptflow.core": {"tool", "log_metric"}, "promptflow": {"tool", "log_metric"},
-                   "promptflow._core.tool": {"tool"}}
-
-
 @dataclass
 class ImportReport:
     """What ``import_promptflow`` did.
@@ -104,7 +87,7 @@ def import_promptflow(src_dir: str | Path, out_dir: str | Path | None = None, *,
     target.write_text(_header(dag_path, report, commented) + _dump(flow), encoding="utf-8")
     report.written.insert(0, target)
     python_files = _python_files(out, copied, in_place=out == src)
-    rewritten = [p for p in python_files if _rewrite_imports(p, out, report)]
+    rewritten = [p for p in python_files if rewrite_imports(p, out, report)]
     report.written.extend(p for p in rewritten if p not in report.written)
     return report
 
@@ -367,39 +350,6 @@ def _python_files(out: Path, copied: list[Path], in_place: bool) -> list[Path]:
     if not in_place:
         return [p for p in copied if p.suffix == ".py"]
     return [p for p in sorted(out.rglob("*.py")) if not _SKIP & set(p.relative_to(out).parts)]
-
-
-def _rewrite_imports(path: Path, root: Path, report: ImportReport) -> bool:
-    """Rewrite the portable promptflow import lines of one file; report the others. True if it changed."""
-    try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError):
-        return False
-    lines = text.splitlines(keepends=True)
-    changed = False
-    for i, line in enumerate(lines):
-        if not _PF_IMPORT.match(line):
-            continue
-        match = _TOOL_IMPORT.match(line.rstrip("\r\n"))
-        names = [n.strip() for n in match["names"].strip("()").split(",") if n.strip()] if match else []
-        if match and names and set(names) <= _PORTABLE_NAMES[match["module"]]:
-            comment = f"  {match['comment']}" if match["comment"] else ""
-            ending = line[len(line.rstrip("\r\n")):]
-            lines[i] = f"{match['indent']}from headrace.flows import {', '.join(names)}{comment}{ending}"
-            changed = True
-        else:
-            found = _MODULE.match(line)
-            module = (found[1] or found[2]) if found else "promptflow"
-            where = f"{path.relative_to(root)}:{i + 1}: {line.strip()!r}"
-            if module in SERVED_MODULES:
-                report.warnings.append(f"{where} left as is: it needs headrace's prompt flow compatibility "
-                                       "package (pip install 'headrace[promptflow]')")
-            else:
-                report.unconverted.append(f"{where}: headrace does not provide {module}; rewrite this code "
-                                          "without it")
-    if changed:
-        path.write_text("".join(lines), encoding="utf-8")
-    return changed
 
 
 def _dump(flow: dict[str, Any]) -> str:
