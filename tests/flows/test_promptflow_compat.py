@@ -156,9 +156,9 @@ def test_the_importer_knows_exactly_the_modules_the_package_serves() -> None:
 
     from headrace.flows.importer import SERVED_MODULES
 
+    public_private = {"promptflow._core", "promptflow._core.tool", "promptflow.core._flow"}  # prompt flow's paths
     found = {"promptflow"} | {m.name for m in pkgutil.walk_packages(promptflow.__path__, "promptflow.")
-                              if not m.name.rpartition(".")[2].startswith("_") or m.name == "promptflow._core"
-                              or m.name == "promptflow._core.tool"}
+                              if not m.name.rpartition(".")[2].startswith("_") or m.name in public_private}
     assert found == SERVED_MODULES
 
 
@@ -347,3 +347,15 @@ def test_a_flex_flow_function_entry_joins_a_generator(tmp_path: Path) -> None:
     (folder / "flow.flex.yaml").write_text("entry: words:run\n")
     (folder / "words.py").write_text("def run(text: str):\n    for w in text.split():\n        yield w.upper()\n")
     assert load_flex(folder)(text="a b") == "AB"
+
+
+def test_a_streaming_prompty_answers_whole_and_core_flow_serves_prompty(tmp_path: Path, fake_llm: FakeLLM) -> None:
+    from promptflow.core._flow import Prompty
+
+    from headrace.flows.prompty import load_prompty
+
+    assert Prompty.load  # the path code imports it from
+    path = tmp_path / "stream.prompty"
+    path.write_text(PROMPTY.replace('        stop: ""\n', "        stream: true\n"))
+    prompty = load_prompty(path, environ={"PF_TEST_AOAI_KEY": "k", "PF_TEST_AOAI_ENDPOINT": fake_llm.url})
+    assert prompty(question="Hi?") == "echo: Hi?"

@@ -21,7 +21,7 @@ _TOOL_IMPORT = re.compile(
 #: The promptflow modules the ``headrace-promptflow`` compatibility package serves (compat/promptflow; a test
 #: keeps this list equal to the package's modules). A tool file importing any other is not converted.
 SERVED_MODULES = frozenset({
-    "promptflow", "promptflow.core", "promptflow.client", "promptflow.connections", "promptflow.tracing",
+    "promptflow", "promptflow.core", "promptflow.core._flow", "promptflow.client", "promptflow.connections", "promptflow.tracing",
     "promptflow.tools", "promptflow.tools.openai", "promptflow.tools.aoai", "promptflow.tools.common",
     "promptflow._core", "promptflow._core.tool", "promptflow.contracts", "promptflow.contracts.types",
 })

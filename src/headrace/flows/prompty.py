@@ -12,7 +12,8 @@ flow's Prompty does:
 - ``model.parameters`` are typed and sent as an llm node's are (``headrace.flows.llm_params``).
 - ``model.response: first`` (default) gives the first choice's text (its message when it calls a function
   or tool), ``all`` the first choice's whole message; ``response_format: {type: json_object}`` parses the
-  text, and declared ``outputs`` then keep only their keys (a missing one is an error).
+  text, and declared ``outputs`` then keep only their keys (a missing one is an error). ``stream: true``
+  is accepted; the answer comes whole.
 """
 
 from __future__ import annotations
@@ -180,7 +181,7 @@ class Prompty:
         messages = [m.to_dict() for m in render_chat(self.template, variables, origin=self.path.name, strict=False)]
         conn = self.connection()
         model = self.configuration.get("azure_deployment") or self.configuration.get("model") or conn.model or ""
-        params = api_params(self.parameters, self.name)
+        params = api_params({k: v for k, v in self.parameters.items() if k != "stream"}, self.name)
         done = await LLMClient(conn, node=self.name).chat(messages, str(model), params)
         if self.response == "all" or wants_message(params) or done.finish_reason in ("tool_calls", "function_call"):
             return done.message
