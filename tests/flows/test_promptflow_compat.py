@@ -358,4 +358,12 @@ def test_a_streaming_prompty_answers_whole_and_core_flow_serves_prompty(tmp_path
     path = tmp_path / "stream.prompty"
     path.write_text(PROMPTY.replace('        stop: ""\n', "        stream: true\n"))
     prompty = load_prompty(path, environ={"PF_TEST_AOAI_KEY": "k", "PF_TEST_AOAI_ENDPOINT": fake_llm.url})
-    assert prompty(question="Hi?") == "echo: Hi?"
+    assert "".join(prompty(question="Hi?")) == "echo: Hi?"
+    assert "stream" not in fake_llm.last.body
+
+    async def inside_a_loop() -> str:
+        return "".join(prompty(question="Async?"))
+
+    import asyncio
+
+    assert asyncio.run(inside_a_loop()) == "echo: Async?"

@@ -162,6 +162,8 @@ def _test_prompty(path: Path, raw: dict[str, Any], json_out: bool, home: Path | 
 
     prompty = load_prompty(path, lookup=lambda name: _llm_runner(home).connection(name))
     answer = prompty(**(raw or prompty.sample))
+    if hasattr(answer, "__next__"):  # stream: true gives chunks
+        answer = "".join(answer)
     if json_out:
         print_json({"status": "Completed", "output": answer})
         return

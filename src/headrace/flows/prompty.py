@@ -13,7 +13,7 @@ flow's Prompty does:
 - ``model.response: first`` (default) gives the first choice's text (its message when it calls a function
   or tool), ``all`` the first choice's whole message; ``response_format: {type: json_object}`` parses the
   text, and declared ``outputs`` then keep only their keys (a missing one is an error). ``stream: true``
-  is accepted; the answer comes whole.
+  gives an iterator of text chunks (one chunk: the answer is read whole).
 """
 
 from __future__ import annotations
@@ -186,7 +186,7 @@ class Prompty:
         if self.response == "all" or wants_message(params) or done.finish_reason in ("tool_calls", "function_call"):
             return done.message
         if (params.get("response_format") or {}).get("type") != "json_object":
-            return done.text
+            return iter([done.text]) if self.parameters.get("stream") else done.text
         try:
             answer = json.loads(done.text)
         except json.JSONDecodeError as exc:
@@ -209,6 +209,13 @@ class Prompty:
         return prompt + int(self.parameters.get("max_tokens") or 0)
 
     def __call__(self, **inputs: Any) -> Any:
+        """Run it synchronously, also from code that runs inside an event loop (an async flex flow)."""
         import asyncio
+        import concurrent.futures
 
-        return asyncio.run(self.arun(inputs))
+        try:
+            asyncio.get_running_loop()
+        except RuntimeError:
+            return asyncio.run(self.arun(inputs))
+        with concurrent.futures.ThreadPoolExecutor(1) as pool:
+            return pool.submit(asyncio.run, self.arun(inputs)).result()
