@@ -353,3 +353,15 @@ def test_a_node_whose_activate_holds_runs_even_when_all_its_inputs_were_bypassed
     result = load_flow(folder).run()
     assert result.outputs == {"output": "Execution"}
     assert [n for n, t in result.nodes.items() if t.status == "Bypassed"] == ["a"]
+
+
+def test_tool_accepts_prompt_flows_extra_arguments(write_flow: WriteFlow) -> None:
+    from headrace.flows import tool
+
+    @tool(name="x", description="d", input_settings={"a": 1}, streaming_option=None)
+    def f(a: int) -> int:
+        return a
+
+    assert f(a=2) == 2
+    with pytest.raises(TypeError, match="nonsense"):
+        tool(nonsense=1)

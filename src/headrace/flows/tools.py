@@ -37,20 +37,32 @@ _metrics: contextvars.ContextVar[dict[str, float] | None] = contextvars.ContextV
 _import_lock = threading.Lock()  # sys.path and sys.modules are process-wide
 
 
-def tool(func: Callable | None = None, *, name: str | None = None, thread: bool | None = None) -> Any:
+_PROMPTFLOW_ARGS = frozenset({"description", "type", "input_settings", "streaming_option", "icon", "category"})
+
+
+def tool(func: Callable | None = None, *, name: str | None = None, thread: bool | None = None,
+         **promptflow_args: Any) -> Any:
     """Mark a function as a flow tool; it stays an ordinary function you can call and test.
 
     Usable bare (``@tool``) or with arguments (``@tool(name="search")``). Parameters are converted from
     their type hints when the flow calls it (``count: int`` receives ``"2"`` as 2); the return value is the
     node's output. ``async def`` tools are awaited. Plain ones run in a worker thread until they have
     proved quick, then on the event loop (``headrace.flows.inline``); ``thread=True`` keeps one in threads
-    always, ``thread=False`` never uses one.
+    always, ``thread=False`` never uses one. Prompt flow's other arguments (``description``, ``type``,
+    ``input_settings``, ``streaming_option``...) are accepted and ignored, so its tool files run unchanged.
+
+    Raises:
+        TypeError: an argument neither headrace nor prompt flow has.
 
     Example:
         >>> @tool
         ... def get_wiki_url(entity: str, count: int = 2) -> list[str]:
         ...     return [entity] * count
     """
+    unknown = sorted(set(promptflow_args) - _PROMPTFLOW_ARGS)
+    if unknown:
+        raise TypeError(f"tool() got unexpected keyword argument(s) {', '.join(unknown)}")
+
     def mark(f: Callable) -> Callable:
         setattr(f, _MARK, name or f.__name__)
         if thread is not None:
