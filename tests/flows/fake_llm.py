@@ -73,7 +73,7 @@ class FakeLLM:
 
     def __post_init__(self) -> None:
         self._lock = threading.Lock()
-        self._script: deque[str | list[str]] = deque()
+        self._script: deque[str | list[str] | dict[str, Any]] = deque()
         self._failures: deque[_Failure] = deque()
         self._release = threading.Event()
         self.app = self._build_app()
@@ -84,8 +84,9 @@ class FakeLLM:
         return f"{self.url}/v1"
 
     # -- test controls -------------------------------------------------------------------------
-    def script(self, *answers: str | list[str]) -> None:
-        """Queue answers: a string, or a list of chunks (streamed as given, joined otherwise)."""
+    def script(self, *answers: str | list[str] | dict[str, Any]) -> None:
+        """Queue answers: a string, a list of chunks (streamed as given, joined otherwise), or a dict: the
+        message itself (``{"content": None, "function_call": {...}}``), never streamed."""
         with self._lock:
             self._script.extend(answers)
 
@@ -142,7 +143,7 @@ class FakeLLM:
         return JSONResponse({"error": {"message": failure.message, "type": kind, "code": str(failure.status)}},
                             status_code=failure.status, headers=headers)
 
-    def _answer(self, body: dict[str, Any], fallback: str) -> str | list[str]:
+    def _answer(self, body: dict[str, Any], fallback: str) -> str | list[str] | dict[str, Any]:
         with self._lock:
             if self._script:
                 return self._script.popleft()
@@ -183,10 +184,20 @@ class FakeLLM:
         app.post("/v1/chat/completions")(chat)
         app.post("/openai/deployments/{deployment}/chat/completions")(chat)
         app.post("/v1/completions")(completions)
+
+        async def deployment_completions(request: Request, deployment: str) -> Response:
+            return await completions(request)
+
+        app.post("/openai/deployments/{deployment}/completions")(deployment_completions)
         return app
 
-    def _respond(self, body: dict[str, Any], answer: str | list[str], prompt_words: int, deployment: str | None,
-                 *, chat: bool) -> Response:
+    def _respond(self, body: dict[str, Any], answer: str | list[str] | dict[str, Any], prompt_words: int,
+                 deployment: str | None, *, chat: bool) -> Response:
+        if isinstance(answer, dict):  # a scripted message, e.g. {"content": None, "function_call": {...}}
+            message = {"role": "assistant", "content": None, **answer}
+            return JSONResponse({"id": "fake-1", "object": "chat.completion", "created": 0,
+                                 "model": body.get("model") or self.model,
+                                 "choices": [{"index": 0, "message": message, "finish_reason": "stop"}]})
         chunks = answer if isinstance(answer, list) else re.findall(r"\S+\s*|\s+", answer)
         text = "".join(chunks)
         model = body.get("model") or deployment or self.model

@@ -145,3 +145,48 @@ def test_a_missing_connection_names_it(write_flow, tmp_path):
                    HEADRACE_HOME=str(tmp_path / "home"))
     assert done.returncode == 1
     assert "node 'answer' failed: connection 'llm' not found" in done.stderr
+
+
+def test_json_exits_1_on_a_failed_flow_and_tool_prints_stay_out_of_stdout(write_flow):
+    files = dict(FLOW)
+    files["tools.py"] = FLOW["tools.py"].replace(
+        "def words(text: str, count: int) -> list[str]:\n",
+        "def words(text: str, count: int) -> list[str]:\n            print('tool chatter')\n")
+    files["tools.py"] = "        print('import chatter')\n" + files["tools.py"]
+    folder = write_flow("noisy", files)
+    done = run_cli("flow", "test", str(folder), "--inputs", "question=explode", "--json", cwd=folder.parent)
+    assert done.returncode == 1
+    data = json.loads(done.stdout)  # only the JSON on stdout
+    assert data["status"] == "Failed" and data["error"]["node"] == "words"
+    assert "tool chatter" in done.stderr and "import chatter" in done.stderr
+    done = run_cli("flow", "test", str(folder), "--inputs", "question=fine words", "--json", cwd=folder.parent)
+    assert done.returncode == 0 and json.loads(done.stdout)["outputs"]["words"] == ["fine", "words"]
+
+
+def test_import_promptflow_exits_1_in_a_real_process_when_something_is_not_converted(tmp_path):
+    src = tmp_path / "pf"
+    src.mkdir()
+    (src / "flow.dag.yaml").write_text(
+        "inputs: {q: {type: string}}\noutputs: {a: {type: string, reference: '${t.output}'}}\n"
+        "nodes:\n- name: t\n  type: python\n  source: {type: code, path: t.py}\n  inputs: {q: '${inputs.q}'}\n")
+    (src / "t.py").write_text("from promptflow.core import tool\nfrom promptflow.contracts.multimedia import Image\n\n"
+                              "@tool\ndef t(q: str) -> str:\n    return q\n")
+    done = run_cli("flow", "import-promptflow", str(src), "--out", str(tmp_path / "out"), cwd=tmp_path)
+    assert done.returncode == 1, done.stdout + done.stderr
+    assert "NOT converted (1)" in done.stderr
+    assert "t.py:2" in done.stderr and "headrace does not provide promptflow.contracts.multimedia" in done.stderr
+    (src / "t.py").write_text("from promptflow.core import tool\nfrom promptflow.connections import CustomConnection\n"
+                              "\n@tool\ndef t(q: str) -> str:\n    return q\n")
+    done = run_cli("flow", "import-promptflow", str(src), "--out", str(tmp_path / "out2"), cwd=tmp_path)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "pip install 'headrace[promptflow]'" in done.stdout
+
+
+def test_an_imported_flow_without_llm_calls_runs_without_creating_a_home(write_flow, tmp_path):
+    folder = write_flow("imported", dict(FLOW, **{"flow.yaml": "        compat: promptflow\n" + FLOW["flow.yaml"]}))
+    work = tmp_path / "work"
+    work.mkdir()
+    done = run_cli("flow", "test", str(folder), "--inputs", "question=a b", "--json", cwd=work)
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["outputs"]["words"] == ["a", "b"]
+    assert list(work.iterdir()) == []

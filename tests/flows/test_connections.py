@@ -139,3 +139,35 @@ def test_the_workspace_runner_calls_with_the_stored_key(svc, fake_llm: FakeLLM) 
     assert KEY not in repr(result.trace)
     with pytest.raises(NotFoundError, match="known: llm"):
         asyncio.run(runner.run(LLMCall("n", messages, "other", {"model": "gpt-4o-mini"})))
+
+
+def test_a_custom_connection_keeps_configs_plain_and_secrets_encrypted(svc) -> None:
+    view = connections.create_connection(svc, "search", type="custom", base_url="",
+                                         extra={"configs": {"endpoint": "https://search.example"}},
+                                         secrets={"key": KEY})
+    assert view.has_api_key and KEY not in repr(view.as_dict())
+    assert _files_containing(svc.home, KEY.encode()) == []
+    conn = connections.load_connection(svc, "search")
+    assert conn.secrets == {"key": KEY} and conn.extra["configs"] == {"endpoint": "https://search.example"}
+    assert KEY not in repr(conn)
+    with pytest.raises(ConfigError, match="only custom connections have secrets"):
+        connections.create_connection(svc, "x", type="openai", base_url="http://127.0.0.1:1/v1", secrets={"a": "b"})
+
+
+def test_the_cli_creates_a_custom_connection_with_a_secret_from_stdin(tmp_path: Path) -> None:
+    import os
+    import subprocess
+    import sys
+
+    headrace = str(Path(sys.executable).with_name("headrace"))
+    env = {k: v for k, v in os.environ.items() if not k.startswith("HEADRACE_")}
+    home = tmp_path / "home"
+    done = subprocess.run([headrace, "connection", "create", "search", "--type", "custom", "--config",
+                           "endpoint=https://s.example", "--secret", "key=-", "--home", str(home), "--json"],
+                          input=KEY + "\n", capture_output=True, text=True, env=env, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert KEY not in done.stdout and '"endpoint": "https://s.example"' in done.stdout
+    from headrace import Workspace
+
+    conn = connections.load_connection(Workspace(home)._backend.svc, "search")
+    assert conn.secrets == {"key": KEY}

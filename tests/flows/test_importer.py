@@ -176,7 +176,6 @@ def test_edge_cases_are_converted_with_warnings_or_listed_as_unconverted(tmp_pat
     assert "input 'text': 'enum' dropped" in warnings
     assert "input 'report_path': type file_path became string" in warnings
     assert "output 'summary': evaluation_only dropped" in warnings
-    assert "environment_variables (OPENAI_API_KEY, PF_WORKER_COUNT) dropped" in warnings
     assert "additional_includes: '../shared/helpers.py' was copied" in warnings
     assert "grade.py:2: 'from promptflow.connections import CustomConnection' left as is" in warnings
     assert "grade.py:3: 'import promptflow' left as is" in warnings
@@ -196,6 +195,7 @@ def test_edge_cases_are_converted_with_warnings_or_listed_as_unconverted(tmp_pat
     assert nodes["accuracy"]["aggregation"] is True
     assert flow["outputs"]["score"] == {"type": "string", "reference": "${inputs.text}"}
     assert flow["inputs"]["report_path"] == {"type": "string", "default": "out.txt"}
+    assert flow["environment_variables"] == {"PF_WORKER_COUNT": "2", "OPENAI_API_KEY": "${my_conn.api_key}"}
 
     assert (out / "helpers.py").read_text() == "VALUE = 1\n"
     assert not (out / ".promptflow").exists()

@@ -26,6 +26,7 @@ class ConnectionType(str, Enum):
     OPENAI = "openai"
     AZURE_OPENAI = "azure_openai"
     LOCAL = "local"
+    CUSTOM = "custom"
 
 
 def _services(home: Path | None) -> Any:
@@ -46,6 +47,16 @@ def _read_key(value: str | None) -> str | None:
     return key
 
 
+def _pairs(pairs: list[str], option: str) -> dict[str, str]:
+    found = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key.strip():
+            raise ConfigError(f"{option} {pair!r}: give KEY=VALUE")
+        found[key.strip()] = value
+    return found
+
+
 def _show(view: Any) -> None:
     key = "stored (encrypted)" if view.has_api_key else "none"
     typer.echo(f"{view.name}: {view.type} at {view.base_url}; key {key}"
@@ -60,7 +71,8 @@ def create(
     type_: Annotated[ConnectionType, typer.Option("--type", help="openai (any OpenAI-compatible chat API), "
                                                   "azure_openai, or local (a llama.cpp server with a base model).")],
     base_url: Annotated[str, typer.Option("--base-url", help="API root, e.g. https://api.openai.com/v1; for Azure "
-                                                             "the resource endpoint https://NAME.openai.azure.com.")],
+                                                             "the resource endpoint https://NAME.openai.azure.com "
+                                                             "(optional for custom).")] = "",
     api_key: Annotated[str | None, typer.Option("--api-key", help="The key, or '-' to read it from stdin "
                                                                   "(stored encrypted, never printed).")] = None,
     api_version: Annotated[str | None, typer.Option("--api-version", help="Azure's api-version.")] = None,
@@ -70,16 +82,23 @@ def create(
     model_path: Annotated[Path | None, typer.Option("--model-path", help="local: the GGUF file, for exact "
                                                                          "token counts with llama_cpp.")] = None,
     replace: Annotated[bool, typer.Option("--replace", help="Overwrite a connection of that name.")] = False,
+    config: Annotated[list[str] | None, typer.Option("--config", help="custom: a KEY=VALUE setting (repeat).")] = None,
+    secret: Annotated[list[str] | None, typer.Option("--secret", help="custom: a KEY=VALUE secret, stored encrypted "
+                                                                     "(VALUE '-' reads it from stdin; repeat).")] = None,
     home: HomeOpt = None,
     json_: JsonOpt = False,
 ) -> None:
     """Create (or with --replace, overwrite) a connection; its key is stored encrypted."""
     from headrace.services import connections
 
-    extra = {"model_path": str(model_path.resolve())} if model_path else {}
+    extra: dict[str, Any] = {"model_path": str(model_path.resolve())} if model_path else {}
+    if config:
+        extra["configs"] = _pairs(config, "--config")
+    secrets = {k: _read_key(v) or "" for k, v in _pairs(secret or [], "--secret").items()}
     view = connections.create_connection(
         _services(home), name, type=type_.value, base_url=base_url, api_key=_read_key(api_key),
-        api_version=api_version, context_size=context_size, model=model, extra=extra, replace=replace,
+        api_version=api_version, context_size=context_size, model=model, extra=extra, secrets=secrets,
+        replace=replace,
     )
     if json_:
         print_json(view.as_dict())

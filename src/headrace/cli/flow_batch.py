@@ -7,6 +7,7 @@ completed and failed, metrics, where ``outputs.jsonl`` is, and the run id (``--j
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -158,7 +159,7 @@ def _finish(pipeline_run: Any, no_wait: bool, json_out: bool) -> None:
     else:
         _table(summary)
     if status != "Finished":
-        raise typer.Exit(1)
+        sys.exit(1)  # not typer.Exit: its code is lost when the app runs with standalone_mode=False
 
 
 def _table(summary: dict[str, Any]) -> None:

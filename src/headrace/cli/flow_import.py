@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import sys
 from pathlib import Path
 from typing import Annotated
 
@@ -37,7 +38,7 @@ def import_promptflow(
                    "at the top of flow.yaml):", err=True)
         for item in report.unconverted:
             typer.echo(f"  - {item}", err=True)
-        raise typer.Exit(1)
+        sys.exit(1)  # not typer.Exit: its code is lost when the app runs with standalone_mode=False
     typer.echo(f"done: try it with `headrace flow test {_shown(base, Path.cwd())}`")
 
 

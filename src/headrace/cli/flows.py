@@ -6,6 +6,7 @@ by ``HEADRACE_CONNECTION_<NAME>_*`` environment variables.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import sys
 from pathlib import Path
@@ -63,7 +64,8 @@ def _llm_runner(home: Path | None) -> Any:
 
 @flow_app.command("test")
 def test(
-    folder: Annotated[Path, typer.Argument(help="The flow folder (with flow.yaml).", exists=True)],
+    folder: Annotated[Path, typer.Argument(help="The flow folder (with flow.yaml), or a .prompty file.",
+                                           exists=True)],
     extra: Annotated[list[str] | None, typer.Argument(help="More NAME=VALUE inputs.", show_default=False)] = None,
     inputs: Annotated[list[str] | None, typer.Option(
         "--inputs", "-i", help="An input as NAME=VALUE (repeat it, or list several after it).",
@@ -73,6 +75,9 @@ def test(
         dir_okay=False)] = None,
     stream: Annotated[bool, typer.Option("--stream", help="Print the chat output as it streams.")] = False,
     timeout: Annotated[float | None, typer.Option(help="Fail the line after this many seconds.")] = None,
+    init: Annotated[Path | None, typer.Option(
+        "--init", help="Flex flows: a JSON object of the entry class's __init__ arguments.", exists=True,
+        dir_okay=False)] = None,
     json_out: JsonOpt = False,
     home: HomeOpt = None,
 ) -> None:
@@ -85,17 +90,24 @@ def test(
 
     from headrace.flows.batch import needs_llm
     from headrace.flows.executor import load_flow
+    from headrace.flows.flex import is_flex
 
-    flow = load_flow(folder)
-    raw = parse_inputs([*(inputs or []), *(extra or [])], inputs_file)
-    llm = _llm_runner(home) if needs_llm(flow.spec) else None
+    if folder.is_dir() and is_flex(folder):
+        _test_flex(folder, parse_inputs([*(inputs or []), *(extra or [])], inputs_file), init, json_out)
+        return
+    if folder.suffix == ".prompty":
+        _test_prompty(folder, parse_inputs([*(inputs or []), *(extra or [])], inputs_file), json_out, home)
+        return
     with stdout_to_stderr(json_out):  # a tool's print() must not corrupt the JSON document
+        flow = load_flow(folder)
+        raw = parse_inputs([*(inputs or []), *(extra or [])], inputs_file)
+        llm = _llm_runner(home) if needs_llm(flow.spec) and not flow.spec.lenient else _LazyRunner(home)
         result, streamed = asyncio.run(_run(flow, raw, llm, stream and not json_out, timeout))
     if json_out:
         data = result.to_dict()
         print_json(data)
         if result.error is not None:
-            raise typer.Exit(1)
+            sys.exit(1)  # not typer.Exit: its code is lost when the app runs with standalone_mode=False
         return
     from rich.json import JSON
 
@@ -111,6 +123,59 @@ def test(
             console.print(f"[bold]{name}[/bold] (streamed): {len(text)} characters")
         return
     raise result.error
+
+
+class _LazyRunner:
+    """The home's runner, opened only when a node calls a model or asks for a connection: an imported flow
+    whose tools never do so runs without touching (or creating) the home."""
+
+    def __init__(self, home: Path | None):
+        self._home, self._runner = home, None
+
+    def _get(self) -> Any:
+        if self._runner is None:
+            self._runner = _llm_runner(self._home)
+        return self._runner
+
+    async def run(self, call: Any) -> Any:
+        return await self._get().run(call)
+
+    def connection(self, name: str) -> Any:
+        return self._get().connection(name)
+
+
+def _test_flex(folder: Path, raw: dict[str, Any], init: Path | None, json_out: bool) -> None:
+    """Run a flex flow (``flow.flex.yaml``) once (no inputs: its sample's) and print the output."""
+    from headrace.flows.flex import load_flex
+
+    init_args = parse_inputs([], init) if init is not None else None
+    quiet = contextlib.redirect_stdout(sys.stderr) if json_out else contextlib.nullcontext()
+    with quiet:
+        flow = load_flex(folder, init_args)
+        output = flow(**(raw or flow.sample))
+    if json_out:
+        print_json({"status": "Completed", "output": output})
+        return
+    from rich.json import JSON
+
+    console.print(output if isinstance(output, str) else JSON(json.dumps(output, default=repr), indent=2))
+
+
+def _test_prompty(path: Path, raw: dict[str, Any], json_out: bool, home: Path | None) -> None:
+    """Run a ``.prompty`` file once (no inputs: its ``sample``) and print the answer."""
+    from headrace.flows.prompty import load_prompty
+
+    prompty = load_prompty(path, lookup=lambda name: _llm_runner(home).connection(name))
+    answer = prompty(**(raw or prompty.sample))
+    if hasattr(answer, "__next__"):  # stream: true gives chunks
+        answer = "".join(answer)
+    if json_out:
+        print_json({"status": "Completed", "output": answer})
+        return
+    from rich.json import JSON
+
+    console.print(f"[bold]{prompty.name}[/bold]")
+    console.print(answer if isinstance(answer, str) else JSON(json.dumps(answer, default=repr), indent=2))
 
 
 async def _run(flow: Any, raw: dict[str, Any], llm: Any, stream: bool,

@@ -126,7 +126,10 @@ class BatchResult:
 
 
 def needs_llm(spec: FlowSpec) -> bool:
-    """Whether any node (inner map nodes and sub-flows included) is an llm node."""
+    """Whether the flow needs connections: any node (inner map nodes and sub-flows included) is an llm
+    node, an environment variable reads a connection, or it is imported (its tools may take connections)."""
+    if spec.lenient or any("${" in v for v in spec.environment_variables.values()):
+        return True
     for node in spec.nodes:
         for part in (node, node.node):
             if part is not None and (part.kind == "llm" or (part.flow is not None and needs_llm(part.flow))):

@@ -27,13 +27,15 @@ __all__ = [
     "DEFAULT_CONTEXT_SIZE",
     "KNOWN_CONTEXT_SIZES",
     "apply_env_overrides",
+    "connection_field",
     "connection_from_env",
     "env_prefix",
     "known_context_size",
 ]
 
-CONNECTION_TYPES = ("openai", "azure_openai", "local")
-"""The connection types: ``openai`` (any OpenAI-compatible chat API), ``azure_openai``, ``local``."""
+CONNECTION_TYPES = ("openai", "azure_openai", "local", "custom")
+"""The connection types: ``openai`` (any OpenAI-compatible chat API), ``azure_openai``, ``local``, and
+``custom`` (prompt flow's: any ``configs`` and ``secrets`` a tool reads; no model endpoint needed)."""
 
 DEFAULT_CONTEXT_SIZE = 8192
 """Context size assumed for a model that is neither in ``KNOWN_CONTEXT_SIZES`` nor given by its connection.
@@ -90,7 +92,9 @@ class Connection:
         api_version: Azure's ``api-version`` (required for ``azure_openai``).
         context_size: the model's context window in tokens, when known better than the built-in table.
         model: the model (or Azure deployment) used when a node gives none.
-        extra: other settings (``model_path`` of a local GGUF file, for exact token counts).
+        extra: other settings (``model_path`` of a local GGUF file, for exact token counts; ``configs`` of a
+            ``custom`` connection).
+        secrets: a ``custom`` connection's secrets (stored encrypted, like ``api_key``; never shown).
     """
 
     name: str
@@ -101,6 +105,7 @@ class Connection:
     context_size: int | None = None
     model: str | None = None
     extra: dict[str, Any] = field(default_factory=dict)
+    secrets: dict[str, str] = field(default_factory=dict, repr=False)
 
     def problems(self) -> list[str]:
         """Everything wrong with this connection (empty when valid), each naming the field and the fix."""
@@ -111,7 +116,9 @@ class Connection:
         if self.type not in CONNECTION_TYPES:
             found.append(f"type {self.type!r}: choose one of {', '.join(CONNECTION_TYPES)}")
         url = urlparse(self.base_url or "")
-        if url.scheme not in ("http", "https") or not url.netloc:
+        if self.type == "custom" and not self.base_url:
+            pass  # configs and secrets only
+        elif url.scheme not in ("http", "https") or not url.netloc:
             found.append(f"base_url {self.base_url!r}: give an http(s) URL such as https://api.openai.com/v1")
         if self.type == "azure_openai" and not self.api_version:
             found.append("api_version: azure_openai connections need one (e.g. 2024-10-21)")
@@ -206,3 +213,18 @@ def known_context_size(model: str | None) -> int | None:
     key = _model_key(model)
     best = max((p for p in KNOWN_CONTEXT_SIZES if key.startswith(p)), key=len, default=None)
     return KNOWN_CONTEXT_SIZES[best] if best else None
+
+
+_FIELD_NAMES = {"api_base": "base_url", "base_url": "base_url", "api_key": "api_key", "api_version": "api_version",
+                "model": "model", "name": "name"}
+
+
+def connection_field(conn: Connection, key: str) -> Any:
+    """A connection's field by prompt flow's name (``api_key``, ``api_base``, ``api_type``, ``api_version``),
+    or a config or secret of a ``custom`` connection; None when it has no such field."""
+    if key == "api_type":
+        return {"openai": "open_ai", "azure_openai": "azure"}.get(conn.type, conn.type)
+    if key in _FIELD_NAMES:
+        return getattr(conn, _FIELD_NAMES[key]) or None
+    configs = conn.extra.get("configs") or {}
+    return conn.secrets.get(key, configs.get(key))

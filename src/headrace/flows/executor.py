@@ -11,6 +11,8 @@ batch's lines.
 from __future__ import annotations
 
 import asyncio
+import inspect
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -18,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 from headrace import clock
 from headrace.errors import FlowDefinitionError, FlowError, FlowNodeError
+from headrace.flows.environment import apply_environment
 from headrace.flows.nodes import RunOptions, execute, reason, recorded_stream
 from headrace.flows.refs import Scope, find_refs, resolve, resolve_value
 from headrace.flows.spec import FlowSpec, NodeSpec, coerce_inputs, load_spec
@@ -86,6 +89,10 @@ class Flow:
         self._tools: dict[tuple[Path, str | None], Callable] = {}
         self._templates: dict[Path, str] = {}
         self._subflows: dict[Path, Flow] = {}
+        self._environment_set = not spec.environment_variables
+        if spec.lenient and str(spec.folder) not in sys.path:
+            # As prompt flow: the folder stays importable while tools run (imports inside functions too).
+            sys.path.append(str(spec.folder))
         problems: list[str] = []
         for node in spec.nodes:
             for part in (node, node.node):
@@ -97,7 +104,8 @@ class Flow:
     def _prepare(self, node: NodeSpec, problems: list[str]) -> None:
         if node.kind == "python" and node.source is not None:
             try:
-                self._tools[(node.source, node.function)] = load_tool(node.source, node.function)
+                self._tools[(node.source, node.function)] = load_tool(node.source, node.function,
+                                                                      root=self.spec.folder)
             except FlowError as exc:
                 problems.append(f"node {node.name!r}: {exc}")
         elif node.kind in ("llm", "prompt") and node.source is not None:
@@ -163,8 +171,12 @@ class Flow:
             FlowInputError: an input is missing, unknown or of the wrong type (nothing ran).
         """
         values = coerce_inputs(self.spec, inputs)
+        if not self._environment_set:
+            apply_environment(self.spec, getattr(llm or self.llm, "connection", None))
+            self._environment_set = True
         options = RunOptions(llm or self.llm, self._stream_nodes() if stream else frozenset(), concurrency)
         line = _Line(self, values, options)
+        options.bypassed = line.bypassed
         result = LineResult({}, line.traces, inputs=values, start_time=clock.now())
         per_line = [n for n in self.spec.nodes if not n.aggregation]
         with span(f"flow {self.name}", **{"headrace.flow": self.name}) as line_span:
@@ -188,7 +200,7 @@ class Flow:
         return result
 
     def _stream_nodes(self) -> frozenset[str]:
-        """The llm nodes that may stream: read directly by the streamed output and by nothing else."""
+        """The llm and generator-tool nodes that may stream: read directly by the streamed output and by nothing else."""
         name = self.spec.stream_output
         if name is None:
             return frozenset()
@@ -197,7 +209,8 @@ class Flow:
         found = set()
         for ref in self.spec.outputs[name].refs:
             if ref.kind == "node" and not ref.path and ref.name not in used_elsewhere:
-                if self.spec.node(ref.name).kind == "llm":
+                node = self.spec.node(ref.name)
+                if node.kind == "llm" or (node.kind == "python" and _yields(self.tool(node))):
                     found.add(ref.name)
         return frozenset(found)
 
@@ -276,11 +289,10 @@ class Flow:
         return output
 
     def _bypassed(self, node: NodeSpec, line: _Line) -> bool:
-        """Prompt flow's rule: all input references bypassed, or the activate condition not met."""
-        if node.input_deps and node.input_deps <= line.bypassed:
-            return True
+        """Prompt flow's rule: a node with ``activate`` follows its condition alone (bypassed when it is not
+        met or reads a bypassed node); one without is bypassed when all its input references were."""
         if node.activate is None:
-            return False
+            return bool(node.input_deps) and node.input_deps <= line.bypassed
         if any(r.kind == "node" and r.name in line.bypassed for r in find_refs(node.activate.when)):
             return True
         try:
@@ -347,6 +359,7 @@ class Flow:
                 inputs = res.inputs or coerce_inputs(self.spec, raw)
                 lines.append(Scope(inputs, {k: t.output for k, t in res.nodes.items()}))
         line = _Line(self, {}, RunOptions(llm or self.llm, frozenset(), concurrency), lines=lines)
+        line.options.bypassed = line.bypassed
         result = AggregationResult(nodes=line.traces)
         with span(f"aggregation {self.name}", **{"headrace.flow": self.name, "headrace.lines": len(lines)}):
             with collect_metrics() as metrics:
@@ -357,6 +370,11 @@ class Flow:
         result.metrics = dict(metrics)
         result.outputs = {n.name: line.outputs.get(n.name) for n in nodes}
         return result
+
+
+def _yields(func: Callable) -> bool:
+    """True for a generator tool (its chunks can stream)."""
+    return inspect.isgeneratorfunction(func) or inspect.isasyncgenfunction(func)
 
 
 def _matches(value: Any, expected: Any) -> bool:

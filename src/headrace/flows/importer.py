@@ -4,14 +4,14 @@ What converts as is: typed inputs (defaults, chat flags), outputs and their refe
 ``python`` / ``prompt`` nodes with ``source.type: code``, ``connection``, ``activate``, ``aggregation``.
 What converts with a warning: ``${flow.x}`` (an old alias of ``${inputs.x}``), ``api: completion``
 (headrace calls the chat API), the legacy ``provider`` / ``module`` keys (dropped), ``node_variants`` (the
-default variant is kept), ``environment`` / ``environment_variables`` (headrace builds no environment),
+default variant is kept), ``environment`` (headrace builds no environment),
 ``additional_includes`` (copied in), and the built-in ``promptflow.tools.llm.llm`` tool (an ``llm`` node).
 What does not convert: other package tools and ``custom_llm`` nodes, C# flows and nodes, image inputs; they
 are listed in the report and, with their original YAML, in a comment at the top of the written ``flow.yaml``.
 
-Python files get an exact import-line rewrite: ``from promptflow.core import tool`` (also ``from promptflow
-import ...`` and ``from promptflow._core.tool import tool``; ``log_metric`` too) becomes ``from headrace.flows
-import ...``. Any other promptflow import is left alone and reported.
+Python files get an exact import-line rewrite (``headrace.flows.pf_imports``): ``from promptflow.core import
+tool`` becomes ``from headrace.flows import tool``; an import of a module that the compatibility package does
+not serve is not converted.
 """
 
 from __future__ import annotations
@@ -25,8 +25,9 @@ from typing import Any
 import yaml
 
 from headrace.errors import FlowDefinitionError, FlowError
+from headrace.flows.pf_imports import SERVED_MODULES, rewrite_imports
 
-__all__ = ["ImportReport", "import_promptflow"]
+__all__ = ["SERVED_MODULES", "ImportReport", "import_promptflow"]
 
 _DAG_NAMES = ("flow.dag.yaml", "flow.dag.yml")
 _SKIP = {".promptflow", "__pycache__", ".runs", ".git", ".venv", ".pytest_cache"}
@@ -34,14 +35,6 @@ _INPUT_TYPES = {"string", "int", "double", "bool", "list", "object"}
 _FLOW_TYPES = {"standard", "chat", "evaluation"}
 _BUILTIN_LLM_TOOL = "promptflow.tools.llm.llm"
 _FLOW_ALIAS = re.compile(r"\$\{flow\.")
-_PF_IMPORT = re.compile(r"^\s*(from\s+promptflow[\w.]*\s+import\b|import\s+promptflow\b)")
-_TOOL_IMPORT = re.compile(
-    r"^(?P<indent>\s*)from\s+(?P<module>promptflow\.core|promptflow|promptflow\._core\.tool)\s+import\s+"
-    r"(?P<names>\(?[\w\s,]+\)?)\s*(?P<comment>#.*)?$")
-_PORTABLE_NAMES = {"promptflow.core": {"tool", "log_metric"}, "promptflow": {"tool", "log_metric"},
-                   "promptflow._core.tool": {"tool"}}
-
-
 @dataclass
 class ImportReport:
     """What ``import_promptflow`` did.
@@ -94,7 +87,7 @@ def import_promptflow(src_dir: str | Path, out_dir: str | Path | None = None, *,
     target.write_text(_header(dag_path, report, commented) + _dump(flow), encoding="utf-8")
     report.written.insert(0, target)
     python_files = _python_files(out, copied, in_place=out == src)
-    rewritten = [p for p in python_files if _rewrite_imports(p, out, report)]
+    rewritten = [p for p in python_files if rewrite_imports(p, out, report)]
     report.written.extend(p for p in rewritten if p not in report.written)
     return report
 
@@ -104,8 +97,8 @@ def _find_dag(src: Path) -> Path:
         if (src / name).is_file():
             return src / name
     if (src / "flow.flex.yaml").is_file():
-        raise FlowError(f"{src} is a flex flow (flow.flex.yaml): its logic is Python code, which has no "
-                        "flow.yaml equivalent; call that code from a python node of a new flow")
+        raise FlowError(f"{src} is a flex flow (flow.flex.yaml): it needs no import; run it as it is with "
+                        "`headrace flow test DIR [--init init.json]`")
     raise FlowError(f"{src} holds no flow.dag.yaml; give the folder of a prompt flow DAG flow")
 
 
@@ -179,7 +172,8 @@ class _Converter:
         return flow, commented
 
     def _metadata(self) -> dict[str, Any]:
-        dag, flow = self.dag, {}
+        # compat: the flow keeps prompt flow's leniency (see FlowSpec.lenient).
+        dag, flow = self.dag, {"compat": "promptflow"}
         for key in ("description", "display_name"):
             if dag.get(key):
                 flow[key] = dag[key]
@@ -199,10 +193,9 @@ class _Converter:
         if env.get("image"):
             self.warn(f"environment.image {env['image']!r} dropped: headrace runs flows in its own "
                       "environment")
-        if dag.get("environment_variables"):
-            names = ", ".join(sorted(dag["environment_variables"]))
-            self.warn(f"environment_variables ({names}) dropped: set them in the environment that runs the "
-                      "flow (values that referenced a connection need the real value)")
+        if isinstance(dag.get("environment_variables"), dict) and dag["environment_variables"]:
+            flow["environment_variables"] = {str(k): "" if v is None else str(v)
+                                             for k, v in dag["environment_variables"].items()}
         known = {"$schema", "id", "name", "description", "display_name", "type", "tags", "language",
                  "environment", "environment_variables", "additional_includes", "inputs", "outputs", "nodes",
                  "node_variants"}
@@ -357,32 +350,6 @@ def _python_files(out: Path, copied: list[Path], in_place: bool) -> list[Path]:
     if not in_place:
         return [p for p in copied if p.suffix == ".py"]
     return [p for p in sorted(out.rglob("*.py")) if not _SKIP & set(p.relative_to(out).parts)]
-
-
-def _rewrite_imports(path: Path, root: Path, report: ImportReport) -> bool:
-    """Rewrite the portable promptflow import lines of one file; report the others. True if it changed."""
-    try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError):
-        return False
-    lines = text.splitlines(keepends=True)
-    changed = False
-    for i, line in enumerate(lines):
-        if not _PF_IMPORT.match(line):
-            continue
-        match = _TOOL_IMPORT.match(line.rstrip("\r\n"))
-        names = [n.strip() for n in match["names"].strip("()").split(",") if n.strip()] if match else []
-        if match and names and set(names) <= _PORTABLE_NAMES[match["module"]]:
-            comment = f"  {match['comment']}" if match["comment"] else ""
-            ending = line[len(line.rstrip("\r\n")):]
-            lines[i] = f"{match['indent']}from headrace.flows import {', '.join(names)}{comment}{ending}"
-            changed = True
-        else:
-            report.warnings.append(f"{path.relative_to(root)}:{i + 1}: {line.strip()!r} left as is: headrace "
-                                   "has no equivalent, so this file needs promptflow installed or a rewrite")
-    if changed:
-        path.write_text("".join(lines), encoding="utf-8")
-    return changed
 
 
 def _dump(flow: dict[str, Any]) -> str:

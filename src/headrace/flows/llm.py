@@ -100,6 +100,7 @@ class Completion:
         finish_reason: ``stop``, ``length``...
         attempts: how many tries it took.
         failures: the failed tries, in order.
+        message: the whole chat message (``role``, ``content``, ``function_call``, ``tool_calls``...).
     """
 
     text: str
@@ -108,6 +109,7 @@ class Completion:
     finish_reason: str | None
     attempts: int
     failures: list[Attempt] = field(default_factory=list)
+    message: dict[str, Any] | None = None
 
 
 class TextStream:
@@ -330,8 +332,9 @@ class LLMClient:
             model=model, messages=list(messages), extra_body=dict(params)))
         choice = response.choices[0] if response.choices else None
         text = (choice.message.content if choice is not None else None) or ""
+        message = choice.message.model_dump() if choice is not None else None
         return Completion(text, response.model, _usage(response.usage), choice and choice.finish_reason, attempts,
-                          failures)
+                          failures, message)
 
     async def chat_stream(self, messages: Sequence[Mapping[str, Any]], model: str, params: Mapping[str, Any]
                           ) -> TextStream:

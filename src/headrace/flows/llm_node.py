@@ -36,6 +36,7 @@ from headrace.flows.connections import (
     known_context_size,
 )
 from headrace.flows.llm import Completion, LLMClient, RetryPolicy, TextStream, Timeouts
+from headrace.flows.llm_params import wants_message
 from headrace.flows.local import DEFAULT_STOP, completion_prompt, local_counter
 from headrace.flows.templates import ChatMessage
 
@@ -70,14 +71,15 @@ class LLMResult:
     """What a call produced.
 
     Attributes:
-        output: the answer's text, or (``stream=True``) an async iterator of its chunks.
+        output: the answer's text, or (``stream=True``) an async iterator of its chunks; when the call
+            offers ``functions`` or ``tools``, the whole message (its ``function_call``/``tool_calls`` too).
         trace: ``connection``, ``model``, ``messages`` (as sent, after trimming), ``prompt_tokens``,
             ``completion_tokens``, ``usage_from`` (``server`` or ``counted``), ``cut``, ``attempts``, ``retries``,
             ``latency_ms``, ``counted_with``, ``context_size``, ``limit``, ``warnings``... For a stream the
             token counts and latency are filled in when the stream is exhausted.
     """
 
-    output: str | AsyncIterator[str]
+    output: str | dict[str, Any] | AsyncIterator[str]
     trace: dict[str, Any]
 
 
@@ -226,10 +228,14 @@ class OpenAIRunner:
                 return self._streamed(stream, trace, counter, started)
             return self._finished(await client.complete(prompt, model, params), trace, counter, started)
         started = clock.monotonic()
-        if call.stream:
+        if call.stream and not wants_message(params):  # a function call is one message, never a stream
             stream = await client.chat_stream(sent, model, params)
             return self._streamed(stream, trace, counter, started)
-        return self._finished(await client.chat(sent, model, params), trace, counter, started)
+        done = await client.chat(sent, model, params)
+        result = self._finished(done, trace, counter, started)
+        if wants_message(params) and done.message is not None:
+            result.output = done.message
+        return result
 
     @staticmethod
     def _model(conn: Connection, params: dict[str, Any], node: str) -> str:

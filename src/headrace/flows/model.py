@@ -111,6 +111,9 @@ class FlowSpec:
     Attributes:
         folder: the flow's folder (absolute).
         type: ``standard``, ``chat`` or ``evaluation``.
+        compat: ``promptflow`` for a flow imported from prompt flow (see ``lenient``), else None.
+        environment_variables: set in the process before the flow's tools run (values may reference a
+            connection's field: ``${my_conn.api_key}``).
     """
 
     folder: Path
@@ -121,6 +124,15 @@ class FlowSpec:
     type: str = "standard"
     display_name: str = ""
     tags: dict[str, Any] = field(default_factory=dict)
+    compat: str | None = None
+    environment_variables: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def lenient(self) -> bool:
+        """True for a flow imported from prompt flow (``compat: promptflow``): it keeps prompt flow's
+        leniency (undefined template variables render empty, extra inputs are ignored, a non-text value
+        given to a string input becomes its text)."""
+        return self.compat == "promptflow"
 
     def node(self, name: str) -> NodeSpec:
         """The node called ``name`` (KeyError when there is none)."""

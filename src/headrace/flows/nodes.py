@@ -14,12 +14,13 @@ import threading
 import time
 from collections.abc import AsyncIterator, Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from headrace.errors import FlowNodeError, HeadraceError
 from headrace.flows import inline
-from headrace.flows.refs import Scope, resolve_value
+from headrace.flows.llm_params import api_params
+from headrace.flows.refs import Scope, parse_ref, resolve_value
 from headrace.flows.spec import LLM_PARAMS, NodeSpec
 from headrace.flows.templates import render_chat, render_prompt
 from headrace.flows.tools import call_args
@@ -54,11 +55,13 @@ class RunOptions:
         llm: the runner for llm nodes, or None (an llm node then fails saying so).
         stream_nodes: the llm nodes that return a stream (those a streamed output reads directly).
         concurrency: nodes running at the same time in a line (a sub-flow gets the same bound).
+        bypassed: the line's bypassed nodes (the executor's own set, filled as the line runs).
     """
 
     llm: LLMRunner | None = None
     stream_nodes: frozenset[str] = frozenset()
     concurrency: int = 8
+    bypassed: set[str] = field(default_factory=set)
 
 
 def reason(exc: BaseException) -> str:
@@ -92,9 +95,14 @@ async def execute(flow: Flow, node: NodeSpec, scope: Scope, record: NodeTrace, o
         values = resolve_value(node.inputs, scope, item=item)
         record.inputs = values
         if node.kind == "python":
-            return await _python(flow.tool(node), values, node.name)
+            typed, bypassed = _sources(node, options.bypassed, item)
+            args = call_args(flow.tool(node), values, node.name, typed=typed, bypassed=bypassed,
+                             connect=getattr(options.llm, "connection", None))
+            output = await _python(flow.tool(node), args)
+            return await _chunks(output, stream=item is None and node.name in options.stream_nodes)
         if node.kind == "prompt":
-            return render_prompt(flow.template(node), values, origin=node.source.name)  # type: ignore[union-attr]
+            return render_prompt(flow.template(node), values, origin=node.source.name,  # type: ignore[union-attr]
+                                 strict=not flow.spec.lenient)
         if node.kind == "llm":
             return await _llm(flow, node, scope, values, record, options, item)
         if node.kind == "flow":
@@ -108,8 +116,19 @@ async def execute(flow: Flow, node: NodeSpec, scope: Scope, record: NodeTrace, o
         raise FlowNodeError(node.name, reason(exc)) from exc
 
 
-async def _python(func: Callable, values: dict[str, Any], name: str) -> Any:
-    args = call_args(func, values, name)
+def _sources(node: NodeSpec, bypassed: set[str], item: str | None) -> tuple[set[str], set[str]]:
+    """(inputs that are flow inputs or literals, hence typed; inputs whose node was bypassed)."""
+    typed, skipped = set(), set()
+    for key, raw in node.inputs.items():
+        ref = parse_ref(raw, item=item)
+        if ref is None or ref.kind == "inputs":
+            typed.add(key)
+        elif ref.kind == "node" and ref.name in bypassed:
+            skipped.add(key)
+    return typed, skipped
+
+
+async def _python(func: Callable, args: dict[str, Any]) -> Any:
     if inspect.iscoroutinefunction(func):
         return await func(**args)
     if inline.runs_inline(func):  # a tool that proved quick: no thread handoff (see ``inline``)
@@ -125,6 +144,25 @@ async def _python(func: Callable, values: dict[str, Any], name: str) -> Any:
     return await result if inspect.isawaitable(result) else result
 
 
+async def _chunks(output: Any, *, stream: bool) -> Any:
+    """A generator tool's output: its chunks joined into one string, as prompt flow does, or (a streamed
+    node) an async iterator of them; any other output as it is."""
+    if inspect.isasyncgen(output):
+        return output if stream else "".join([str(c) async for c in output])
+    if not inspect.isgenerator(output):
+        return output
+    if stream:
+        return _drain(output)
+    return await asyncio.get_running_loop().run_in_executor(_tool_pool(), lambda: "".join(map(str, output)))
+
+
+async def _drain(gen: Any) -> AsyncIterator[str]:
+    """A sync generator as an async iterator; each ``next`` runs in a worker thread (it may block)."""
+    loop, done = asyncio.get_running_loop(), object()
+    while (chunk := await loop.run_in_executor(_tool_pool(), next, gen, done)) is not done:
+        yield str(chunk)
+
+
 def _timed(func: Callable, args: dict[str, Any]) -> Any:
     started = time.perf_counter()
     try:
@@ -138,9 +176,9 @@ async def _llm(flow: Flow, node: NodeSpec, scope: Scope, values: dict[str, Any],
     from headrace.flows.llm_node import LLMCall  # the LLM area's module; imported when an llm node runs
 
     assert node.source is not None
-    params = {k: v for k, v in values.items() if k in LLM_PARAMS}
+    params = api_params({k: v for k, v in values.items() if k in LLM_PARAMS}, node.name)
     variables = {k: v for k, v in values.items() if k not in LLM_PARAMS}
-    messages = render_chat(flow.template(node), variables, origin=node.source.name)
+    messages = render_chat(flow.template(node), variables, origin=node.source.name, strict=not flow.spec.lenient)
     connection = resolve_value(node.connection, scope, item=item)
     if not isinstance(connection, str) or not connection:
         raise FlowNodeError(node.name, f"connection must be a connection's name, got {connection!r}")

@@ -35,7 +35,7 @@ __all__ = ["Activate", "FlowSpec", "InputSpec", "LLM_PARAMS", "NODE_KINDS", "Nod
            "coerce_inputs", "load_spec"]
 
 _TOP_KEYS = {"inputs", "outputs", "nodes", "description", "display_name", "tags", "type", "$schema",
-             "environment", "environment_variables", "additional_includes", "language", "id", "name"}
+             "environment", "environment_variables", "additional_includes", "language", "id", "name", "compat"}
 _NODE_KEYS = {"name", "type", "source", "function", "inputs", "connection", "activate", "aggregation", "over",
               "item", "concurrency", "node", "path", "context_budget", "language", "api", "comment", "description",
               "enable_cache", "provider", "module"}
@@ -92,19 +92,28 @@ def _load(folder: Path, stack: tuple[Path, ...]) -> FlowSpec:
     kind = data.get("type") or "standard"
     if kind not in FLOW_TYPES:
         problems.append(f"type {kind!r} is not one of {', '.join(FLOW_TYPES)}")
+    compat = data.get("compat")
+    if compat not in (None, "promptflow"):
+        problems.append(f"compat {compat!r} is not supported; the only value is promptflow (imported flows)")
+    env = data.get("environment_variables") or {}
+    if not isinstance(env, dict):
+        problems.append("environment_variables must be a mapping of NAME -> value")
+        env = {}
     inputs = _inputs(data.get("inputs") or {}, problems)
     outputs = _outputs(data.get("outputs") or {}, problems)
     raw_nodes = data.get("nodes") or []
     if not isinstance(raw_nodes, list):
         problems.append("nodes must be a list of nodes (each starting with '- name: ...')")
         raw_nodes = []
-    nodes = [n for i, raw in enumerate(raw_nodes) if (n := _node(raw, i, folder, stack, problems))]
+    lenient = compat == "promptflow"
+    nodes = [n for i, raw in enumerate(raw_nodes) if (n := _node(raw, i, folder, stack, problems, lenient=lenient))]
     problems += check_graph(inputs, outputs, nodes, raw_count=len(raw_nodes))
     if problems:
         raise FlowDefinitionError(problems, flow=str(file))
     tags = data.get("tags") if isinstance(data.get("tags"), dict) else {}
     return FlowSpec(folder, inputs, outputs, nodes, str(data.get("description") or ""), kind,
-                    str(data.get("display_name") or ""), tags)
+                    str(data.get("display_name") or ""), tags, compat,
+                    {str(k): "" if v is None else str(v) for k, v in env.items()})
 
 
 def _inputs(raw: Any, problems: list[str]) -> dict[str, InputSpec]:
@@ -172,7 +181,7 @@ def _outputs(raw: Any, problems: list[str]) -> dict[str, OutputSpec]:
 
 
 def _node(raw: Any, index: int, folder: Path, stack: tuple[Path, ...], problems: list[str],
-          inner_of: str | None = None) -> NodeSpec | None:
+          inner_of: str | None = None, *, lenient: bool = False) -> NodeSpec | None:
     if not isinstance(raw, dict):
         problems.append(f"node #{index + 1}: must be a mapping with name and type")
         return None
@@ -216,7 +225,7 @@ def _node(raw: Any, index: int, folder: Path, stack: tuple[Path, ...], problems:
             _check_tool(node, label, problems)
     elif kind in ("llm", "prompt"):
         if node.source:
-            _check_template(node, label, problems)
+            _check_template(node, label, problems, lenient)
         if kind == "llm":
             node.connection = raw.get("connection")
             node.context_budget = raw.get("context_budget")
@@ -226,7 +235,7 @@ def _node(raw: Any, index: int, folder: Path, stack: tuple[Path, ...], problems:
             if raw.get("api", "chat") != "chat":
                 problems.append(f"{label}: api {raw.get('api')!r} is not supported; only chat models (api: chat)")
     elif kind == "map":
-        _map(node, raw, index, folder, stack, label, problems)
+        _map(node, raw, index, folder, stack, label, problems, lenient)
     elif kind == "flow":
         _subflow(node, raw.get("path"), folder, stack, label, problems)
     return node
@@ -278,12 +287,14 @@ def _check_tool(node: NodeSpec, label: str, problems: list[str]) -> None:
         problems.append(f"{label}: {info.name}() needs {', '.join(map(repr, missing))}; add them to inputs")
 
 
-def _check_template(node: NodeSpec, label: str, problems: list[str]) -> None:
+def _check_template(node: NodeSpec, label: str, problems: list[str], lenient: bool) -> None:
     assert node.source is not None
     text = node.source.read_text(encoding="utf-8")
     found = template_problems(text, node.source.name)
     if found:
         problems += [f"{label}: {p}" for p in found]
+        return
+    if lenient:  # prompt flow renders an undefined variable empty
         return
     given = set(node.inputs) - (LLM_PARAMS if node.kind == "llm" else set())
     missing = sorted(template_variables(text) - given - {"loop"})
@@ -293,7 +304,7 @@ def _check_template(node: NodeSpec, label: str, problems: list[str]) -> None:
 
 
 def _map(node: NodeSpec, raw: dict, index: int, folder: Path, stack: tuple[Path, ...], label: str,
-         problems: list[str]) -> None:
+         problems: list[str], lenient: bool) -> None:
     if "over" not in raw:
         problems.append(f"{label}: a map needs over: ${{NODE.output}} (the list to go through)")
     node.over = raw.get("over")
@@ -310,7 +321,7 @@ def _map(node: NodeSpec, raw: dict, index: int, folder: Path, stack: tuple[Path,
     if not isinstance(raw.get("node"), dict):
         problems.append(f"{label}: a map needs node: {{type: python|llm|prompt|flow, ...}} (the inner node)")
         return
-    node.node = _node(raw["node"], index, folder, stack, problems, inner_of=node.name)
+    node.node = _node(raw["node"], index, folder, stack, problems, inner_of=node.name, lenient=lenient)
 
 
 def _subflow(node: NodeSpec, raw: Any, folder: Path, stack: tuple[Path, ...], label: str,
@@ -343,14 +354,17 @@ def coerce_inputs(spec: FlowSpec, raw: dict[str, Any]) -> dict[str, Any]:
     """The line's flow inputs: each converted to its declared type, defaults filled in.
 
     ``None`` counts as not given. Strings convert by type (``"2"`` -> 2, ``"true"`` -> True, JSON text ->
-    list or object); a bool is not accepted as an int.
+    list or object); a bool is not accepted as an int. A lenient (imported) flow ignores unknown inputs and
+    takes any value's text for a string input, as prompt flow does.
 
     Raises:
         FlowInputError: an unknown input, a missing required one, or a value that does not fit its type
             (``.input`` names it).
     """
     unknown = [k for k in raw if k not in spec.inputs]
-    if unknown:
+    if unknown and spec.lenient:  # prompt flow ignores inputs the flow does not declare
+        raw = {k: v for k, v in raw.items() if k in spec.inputs}
+    elif unknown:
         known = ", ".join(spec.inputs) or "none"
         raise FlowInputError(f"the flow has no such input (its inputs: {known})", input=unknown[0])
     result = {}
@@ -362,6 +376,8 @@ def coerce_inputs(spec: FlowSpec, raw: dict[str, Any]) -> dict[str, Any]:
             result[name] = copy.deepcopy(inp.default)
             continue
         try:
+            if spec.lenient and inp.type == "string" and not isinstance(value, str):
+                value = str(value)  # prompt flow's string type takes any value's text
             result[name] = convert(inp.type, value)
         except ValueError as exc:
             raise FlowInputError(str(exc), input=name) from None

@@ -103,14 +103,11 @@ def _mark(value: Any) -> str:
 
 
 # trim_blocks + keep_trailing_newline: what prompt flow templates expect, so imported ones render the same.
-_ENV = SandboxedEnvironment(
-    finalize=_mark,
-    undefined=jinja2.StrictUndefined,
-    extensions=[_TrimmableExtension],
-    trim_blocks=True,
-    keep_trailing_newline=True,
-    autoescape=False,
-)
+_OPTIONS: dict[str, Any] = dict(finalize=_mark, extensions=[_TrimmableExtension], trim_blocks=True,
+                                keep_trailing_newline=True, autoescape=False)
+_ENV = SandboxedEnvironment(undefined=jinja2.StrictUndefined, **_OPTIONS)
+# Imported prompt flow flows (``compat: promptflow``): an undefined variable renders empty, as there.
+_LENIENT_ENV = SandboxedEnvironment(undefined=jinja2.Undefined, **_OPTIONS)
 
 
 _INLINE_END = re.compile(r"\S.*\{%-?\s*endtrimmable\s*%\}$")
@@ -132,13 +129,13 @@ def _prepare(source: str) -> str:
 
 
 @lru_cache(maxsize=256)
-def _compile(source: str) -> jinja2.Template:
-    return _ENV.from_string(_prepare(source))
+def _compile(source: str, strict: bool = True) -> jinja2.Template:
+    return (_ENV if strict else _LENIENT_ENV).from_string(_prepare(source))
 
 
-def _template(source: str, origin: str) -> jinja2.Template:
+def _template(source: str, origin: str, strict: bool = True) -> jinja2.Template:
     try:
-        return _compile(source)
+        return _compile(source, strict)
     except jinja2.TemplateSyntaxError as exc:
         raise FlowError(f"{origin}, line {exc.lineno}: template syntax error: {exc.message}") from exc
 
@@ -175,8 +172,8 @@ def _clean(value: Any) -> Any:
     return value
 
 
-def _render(source: str, variables: dict[str, Any], origin: str) -> str:
-    template = _template(source, origin)
+def _render(source: str, variables: dict[str, Any], origin: str, strict: bool = True) -> str:
+    template = _template(source, origin, strict)
     try:
         return template.render(**{k: _clean(v) for k, v in variables.items()})
     except jinja2.UndefinedError as exc:
@@ -188,13 +185,14 @@ def _render(source: str, variables: dict[str, Any], origin: str) -> str:
         raise FlowError(f"{origin}: template error: {exc}") from exc
 
 
-def render_prompt(source: str, variables: dict[str, Any], *, origin: str) -> str:
+def render_prompt(source: str, variables: dict[str, Any], *, origin: str, strict: bool = True) -> str:
     """Render a prompt template to a string (trimmable markers removed, no role splitting).
 
     Args:
         source: the Jinja2 template text.
         variables: the template variables.
         origin: the template's file name, used in error messages.
+        strict: an undefined variable is an error (False: it renders empty, as in prompt flow).
 
     Returns:
         The rendered text.
@@ -202,10 +200,10 @@ def render_prompt(source: str, variables: dict[str, Any], *, origin: str) -> str
     Raises:
         FlowError: a syntax error (with its line), an undefined variable (named), or an unsafe operation.
     """
-    return _render(source, variables, origin).translate(_PRIVATE)
+    return _render(source, variables, origin, strict).translate(_PRIVATE)
 
 
-def render_chat(source: str, variables: dict[str, Any], *, origin: str) -> list[ChatMessage]:
+def render_chat(source: str, variables: dict[str, Any], *, origin: str, strict: bool = True) -> list[ChatMessage]:
     """Render a chat template and split it into messages at its role lines.
 
     Text with no role line at all becomes one ``user`` message. Each message is stripped of surrounding
@@ -215,6 +213,7 @@ def render_chat(source: str, variables: dict[str, Any], *, origin: str) -> list[
         source: the Jinja2 template text.
         variables: the template variables; their text can never form a role line (see the module docstring).
         origin: the template's file name, used in error messages.
+        strict: an undefined variable is an error (False: it renders empty, as in prompt flow).
 
     Returns:
         The messages, in order.
@@ -227,7 +226,7 @@ def render_chat(source: str, variables: dict[str, Any], *, origin: str) -> list[
         >>> [m.to_dict() for m in render_chat("# system:\\nBe brief.\\n# user:\\n{{ q }}", {"q": "Hi"}, origin="t")]
         [{'role': 'system', 'content': 'Be brief.'}, {'role': 'user', 'content': 'Hi'}]
     """
-    text = _render(source, variables, origin)
+    text = _render(source, variables, origin, strict)
     chunks = _split_roles(text)
     if chunks[0][0] is None:
         if len(chunks) == 1:

@@ -19,7 +19,7 @@ import sys
 import threading
 import types
 import typing
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -37,20 +37,32 @@ _metrics: contextvars.ContextVar[dict[str, float] | None] = contextvars.ContextV
 _import_lock = threading.Lock()  # sys.path and sys.modules are process-wide
 
 
-def tool(func: Callable | None = None, *, name: str | None = None, thread: bool | None = None) -> Any:
+_PROMPTFLOW_ARGS = frozenset({"description", "type", "input_settings", "streaming_option", "icon", "category"})
+
+
+def tool(func: Callable | None = None, *, name: str | None = None, thread: bool | None = None,
+         **promptflow_args: Any) -> Any:
     """Mark a function as a flow tool; it stays an ordinary function you can call and test.
 
     Usable bare (``@tool``) or with arguments (``@tool(name="search")``). Parameters are converted from
     their type hints when the flow calls it (``count: int`` receives ``"2"`` as 2); the return value is the
     node's output. ``async def`` tools are awaited. Plain ones run in a worker thread until they have
     proved quick, then on the event loop (``headrace.flows.inline``); ``thread=True`` keeps one in threads
-    always, ``thread=False`` never uses one.
+    always, ``thread=False`` never uses one. Prompt flow's other arguments (``description``, ``type``,
+    ``input_settings``, ``streaming_option``...) are accepted and ignored, so its tool files run unchanged.
+
+    Raises:
+        TypeError: an argument neither headrace nor prompt flow has.
 
     Example:
         >>> @tool
         ... def get_wiki_url(entity: str, count: int = 2) -> list[str]:
         ...     return [entity] * count
     """
+    unknown = sorted(set(promptflow_args) - _PROMPTFLOW_ARGS)
+    if unknown:
+        raise TypeError(f"tool() got unexpected keyword argument(s) {', '.join(unknown)}")
+
     def mark(f: Callable) -> Callable:
         setattr(f, _MARK, name or f.__name__)
         if thread is not None:
@@ -60,22 +72,28 @@ def tool(func: Callable | None = None, *, name: str | None = None, thread: bool 
     return mark(func) if func is not None else mark
 
 
-def log_metric(name: str, value: float) -> None:
+def log_metric(key: str, value: float, variant_id: str | None = None) -> None:
     """Record a metric of a batch or evaluation run, from an aggregation node.
 
-    Outside an aggregation node (a per-line node, or a plain call in a unit test) the call logs a warning
-    and records nothing, so tools stay callable anywhere.
+    The signature is prompt flow's, so ``log_metric(key="accuracy", value=0.9)`` works too. Outside an
+    aggregation node (a per-line node, or a plain call in a unit test) the call logs a warning and records
+    nothing, so tools stay callable anywhere.
+
+    Args:
+        key: the metric's name.
+        value: a number.
+        variant_id: prompt flow's variant tag; headrace runs one variant, so it is accepted and not stored.
 
     Raises:
         FlowError: the value is not a number.
     """
     if isinstance(value, bool) or not isinstance(value, int | float):
-        raise FlowError(f"log_metric({name!r}, ...): the value must be a number, got {type(value).__name__}")
+        raise FlowError(f"log_metric({key!r}, ...): the value must be a number, got {type(value).__name__}")
     store = _metrics.get()
     if store is None:
-        logger.warning("log_metric(%r, %r) outside an aggregation node: ignored", name, value)
+        logger.warning("log_metric(%r, %r) outside an aggregation node: ignored", key, value)
         return
-    store[str(name)] = float(value)
+    store[str(key)] = float(value)
 
 
 class collect_metrics:  # noqa: N801 - used like a function: ``with collect_metrics() as metrics:``
@@ -142,12 +160,14 @@ def _module_name(path: Path) -> str:
     return f"headrace_flow_tools_{digest}_{path.stem}"
 
 
-def load_tool(path: Path, function: str | None = None) -> Callable:
+def load_tool(path: Path, function: str | None = None, *, root: Path | None = None) -> Callable:
     """Import a tool file and return its tool function.
 
     Args:
         path: the ``.py`` file.
         function: the function's name; may be omitted when the file has exactly one ``@tool``.
+        root: the flow's folder: importable too while the file is imported (a tool in a sub-folder can
+            import the flow's other modules), as the file's own folder is.
 
     Raises:
         FlowError: the import failed (the cause is chained), or the function is missing or ambiguous.
@@ -157,7 +177,7 @@ def load_tool(path: Path, function: str | None = None) -> Callable:
     with _import_lock:
         module = sys.modules.get(name)
         if module is None:
-            module = _import(path, name)
+            module = _import(path, name, root.resolve() if root is not None else None)
     tools = {n: f for n, f in vars(module).items() if callable(f) and getattr(f, _MARK, None)
              and getattr(f, "__module__", None) == name}
     if function is None:
@@ -171,35 +191,49 @@ def load_tool(path: Path, function: str | None = None) -> Callable:
     return func
 
 
-def _import(path: Path, name: str) -> types.ModuleType:
+def _import(path: Path, name: str, root: Path | None = None) -> types.ModuleType:
     spec = importlib.util.spec_from_file_location(name, path)
     if spec is None or spec.loader is None:
         raise FlowError(f"{path}: cannot be imported as Python")
     module = importlib.util.module_from_spec(spec)
-    folder = str(path.parent)
+    folders = list(dict.fromkeys(str(f) for f in (path.parent, root) if f is not None))
     before = set(sys.modules)
-    sys.path.insert(0, folder)
+    sys.path[:0] = folders
     sys.modules[name] = module
     try:
         spec.loader.exec_module(module)
     except BaseException as exc:
         del sys.modules[name]
-        raise FlowError(f"{path.name}: importing it failed: {type(exc).__name__}: {exc}") from exc
+        hint = ""
+        if isinstance(exc, ModuleNotFoundError) and (exc.name or "").partition(".")[0] == "promptflow":
+            hint = ("; install headrace's prompt flow compatibility package headrace-promptflow (headrace's "
+                    "promptflow extra), or import from headrace.flows instead")
+        raise FlowError(f"{path.name}: importing it failed: {type(exc).__name__}: {exc}{hint}") from exc
     finally:
-        sys.path.remove(folder)
-        for added in set(sys.modules) - before - {name}:  # siblings of the flow folder: private to this file
+        for folder in folders:
+            sys.path.remove(folder)
+        prefixes = tuple(f + sep for f in folders for sep in ("/", "\\"))
+        for added in set(sys.modules) - before - {name}:  # modules of the flow folder: private to this file
             file = getattr(sys.modules[added], "__file__", None) or ""
-            if file.startswith(folder + "/") or file.startswith(folder + "\\"):
+            if file.startswith(prefixes):
                 del sys.modules[added]
     return module
 
 
-def call_args(func: Callable, values: dict[str, Any], node: str) -> dict[str, Any]:
-    """The keyword arguments for a tool call: each value converted by the parameter's type hint.
+def call_args(func: Callable, values: dict[str, Any], node: str, *, typed: Collection[str] | None = None,
+              bypassed: Collection[str] = (), connect: Callable[[str], Any] | None = None) -> dict[str, Any]:
+    """The keyword arguments for a tool call, each value in ``typed`` converted by the parameter's type hint.
 
-    ``None`` passes unchanged (a bypassed upstream node). A parameter without a hint is typed by its
-    default, as in prompt flow (``count=2`` receives ``"2"`` as 2); one with neither, or with a hint that is
-    not a flow type, gets the value as is.
+    Only flow inputs and literals are converted, as in prompt flow (``typed``: their keys; None converts
+    every value): an upstream node's output arrives as the node returned it. A parameter without a hint is
+    typed by its default (``count=2`` receives ``"2"`` as 2); one with neither, or with a hint that is not a
+    flow type, gets the value as is. A ``bypassed`` input (its node did not run) is left out when the
+    parameter has a default, so the default applies, and is None otherwise.
+
+    A connection's name given to a parameter typed as a connection gets the connection, found by ``connect``:
+    ``headrace.flows.connections.Connection`` itself, or any class with a ``from_headrace_connection``
+    classmethod (the ``promptflow`` compatibility package's ``OpenAIConnection``, ``CustomConnection``...;
+    with a union of them, the one whose ``HEADRACE_TYPES`` holds the connection's type).
 
     Raises:
         FlowNodeError: an unknown parameter, a missing required one, or a value that does not fit its hint.
@@ -209,6 +243,9 @@ def call_args(func: Callable, values: dict[str, Any], node: str) -> dict[str, An
     if unknown:
         raise FlowNodeError(node, f"{func.__name__}() has no parameter {', '.join(map(repr, unknown))} "
                                   f"(it takes: {', '.join(params) or 'nothing'})")
+    if bypassed:
+        values = {k: v for k, v in values.items()
+                  if k not in bypassed or k not in params or params[k].default is params[k].empty}
     missing = [n for n, p in params.items() if p.default is p.empty and n not in values
                and p.kind not in (p.VAR_KEYWORD, p.VAR_POSITIONAL)]
     if missing:
@@ -217,6 +254,12 @@ def call_args(func: Callable, values: dict[str, Any], node: str) -> dict[str, An
     args = {}
     for key, value in values.items():
         hint = hints.get(key)
+        if isinstance(value, str) and connect is not None and _connection_classes(hint):
+            args[key] = _connection(_connection_classes(hint), connect(value))
+            continue
+        if typed is not None and key not in typed:
+            args[key] = value
+            continue
         default = params[key].default if key in params else None
         if hint is None and type(default) in _HINT_KINDS:
             hint = type(default)  # as prompt flow does: `count=2` without a hint is an int parameter
@@ -225,6 +268,19 @@ def call_args(func: Callable, values: dict[str, Any], node: str) -> dict[str, An
         except ValueError as exc:
             raise FlowNodeError(node, f"parameter {key!r}: {exc}") from None
     return args
+
+
+def _connection_classes(hint: Any) -> list[Any]:
+    from headrace.flows.connections import Connection
+
+    options = typing.get_args(hint) if typing.get_origin(hint) in (typing.Union, types.UnionType) else (hint,)
+    return [o for o in options if o is Connection or callable(getattr(o, "from_headrace_connection", None))]
+
+
+def _connection(classes: list[Any], conn: Any) -> Any:
+    """The connection as the first class that takes its type (or the first class)."""
+    chosen = next((c for c in classes if conn.type in getattr(c, "HEADRACE_TYPES", ())), classes[0])
+    return conn if not hasattr(chosen, "from_headrace_connection") else chosen.from_headrace_connection(conn)
 
 
 _HINT_KINDS = {str: "string", int: "int", float: "double", bool: "bool", list: "list", dict: "object"}

@@ -12,6 +12,7 @@ What callers see is a ``ConnectionView``: every field but the key, plus whether 
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -136,7 +137,7 @@ def _fernet(svc: Services) -> Fernet:
 def create_connection(svc: Services, name: str, *, type: str, base_url: str,  # noqa: A002
                       api_key: str | None = None, api_version: str | None = None, context_size: int | None = None,
                       model: str | None = None, extra: dict[str, Any] | None = None,
-                      replace: bool = False) -> ConnectionView:
+                      secrets: dict[str, str] | None = None, replace: bool = False) -> ConnectionView:
     """Store a connection, its key encrypted.
 
     Args:
@@ -148,7 +149,8 @@ def create_connection(svc: Services, name: str, *, type: str, base_url: str,  # 
         api_version: Azure's ``api-version``.
         context_size: the model's context window, in tokens.
         model: the default model (or Azure deployment).
-        extra: other settings (``model_path`` of a local GGUF file).
+        extra: other settings (``model_path`` of a local GGUF file; ``configs`` of a ``custom`` connection).
+        secrets: a ``custom`` connection's secrets, encrypted like the key (prompt flow's custom connection).
         replace: overwrite an existing connection of that name instead of failing.
 
     Returns:
@@ -159,8 +161,13 @@ def create_connection(svc: Services, name: str, *, type: str, base_url: str,  # 
         AlreadyExistsError: the name is taken and ``replace`` is False.
     """
     conn = Connection(name=name, type=type, base_url=base_url, api_key=api_key or "", api_version=api_version,
-                      context_size=context_size, model=model, extra=dict(extra or {})).validate()
-    secret = _fernet(svc).encrypt(conn.api_key.encode("utf-8")).decode("ascii") if conn.api_key else None
+                      context_size=context_size, model=model, extra=dict(extra or {}),
+                      secrets={str(k): str(v) for k, v in (secrets or {}).items()}).validate()
+    if conn.secrets and conn.type != "custom":
+        raise ConfigError(f"connection {name!r}: only custom connections have secrets (this one is {conn.type})")
+    # A custom connection's token holds its secrets (and key) as JSON; the others', the key alone.
+    plain = json.dumps({"api_key": conn.api_key, "secrets": conn.secrets}) if conn.type == "custom" else conn.api_key
+    secret = _fernet(svc).encrypt(plain.encode("utf-8")).decode("ascii") if conn.api_key or conn.secrets else None
     now = clock.now()
     record = ConnectionRecord(name=conn.name, type=conn.type, base_url=conn.base_url, created_at=now,
                               updated_at=now, secret=secret, api_version=conn.api_version,
@@ -213,7 +220,7 @@ def load_connection(svc: Services, name: str) -> Connection:
         ConfigError: the key cannot be decrypted (the secret key changed since it was stored).
     """
     record = _record(svc, name)
-    api_key = ""
+    api_key, secrets = "", {}
     if record.secret:
         try:
             api_key = _fernet(svc).decrypt(record.secret.encode("ascii")).decode("utf-8")
@@ -223,9 +230,12 @@ def load_connection(svc: Services, name: str) -> Connection:
                 f"{svc.home / SECRET_KEY_FILE}) is not the one it was stored with; restore that key, or re-create "
                 "the connection with `headrace connection create ... --replace`"
             ) from None
+    if record.type == "custom" and api_key:
+        stored = json.loads(api_key)
+        api_key, secrets = stored.get("api_key", ""), dict(stored.get("secrets") or {})
     return Connection(name=record.name, type=record.type, base_url=record.base_url, api_key=api_key,
                       api_version=record.api_version, context_size=record.context_size, model=record.model,
-                      extra=dict(record.extra))
+                      extra=dict(record.extra), secrets=secrets)
 
 
 def connection_lookup(svc: Services) -> Callable[[str], Connection]:

@@ -1,0 +1,155 @@
+"""``PFClient`` and ``load_flow`` over headrace: flows test and batch-run in the local workspace.
+
+A folder holding prompt flow's ``flow.dag.yaml`` (and no ``flow.yaml``) is imported into a temporary folder
+first (``headrace.flows.importer``), once per process and version of the file; a headrace flow folder is used
+as it is. Connections are the workspace's (``headrace connection create``, ``HEADRACE_CONNECTION_*``).
+"""
+
+from __future__ import annotations
+
+import json
+import tempfile
+from pathlib import Path
+from typing import Any
+
+__all__ = ["PFClient", "load_flow"]
+
+_IMPORTED: dict[tuple[str, int], Path] = {}
+_SUMMARY_METRICS = {"lines_completed", "lines_failed", "lines_resumed"}
+
+
+def flow_folder(flow: str | Path) -> Path:
+    """The headrace flow folder for ``flow`` (a folder, or a file in it), importing a prompt flow DAG.
+
+    Raises:
+        FileNotFoundError: neither ``flow.yaml`` nor ``flow.dag.yaml`` is there.
+        ValueError: the DAG has parts headrace cannot convert (listed).
+    """
+    from headrace.flows.importer import import_promptflow
+
+    path = Path(flow).resolve()
+    if path.is_file():
+        path = path.parent
+    if (path / "flow.yaml").is_file():
+        return path
+    dag = path / "flow.dag.yaml"
+    if not dag.is_file():
+        raise FileNotFoundError(f"{path} holds neither flow.yaml nor flow.dag.yaml")
+    key = (str(path), dag.stat().st_mtime_ns)
+    if key not in _IMPORTED:
+        out = Path(tempfile.mkdtemp(prefix="headrace-promptflow-")) / path.name
+        report = import_promptflow(path, out)
+        if report.unconverted:
+            raise ValueError(f"{path}: headrace cannot run this flow as it is: " + "; ".join(report.unconverted))
+        _IMPORTED[key] = out
+    return _IMPORTED[key]
+
+
+def _runner() -> Any:
+    """The LLM runner over the local workspace's connections."""
+    from headrace.config import load_settings
+    from headrace.services.connections import llm_runner
+    from headrace.wiring import build_services
+
+    return llm_runner(build_services(load_settings()))
+
+
+class _LoadedFlow:
+    """A flow callable as a function: ``flow(question="...")`` returns its outputs (raises if it fails)."""
+
+    def __init__(self, source: str | Path):
+        from headrace.flows import load_flow as load
+
+        self.path = flow_folder(source)
+        self._flow = load(self.path, llm=_runner())
+
+    def __call__(self, *args: Any, **inputs: Any) -> dict[str, Any]:
+        if args:
+            raise TypeError("call the flow with keyword arguments: flow(question=...)")
+        return self._flow(**inputs)
+
+    def __repr__(self) -> str:
+        return f"<flow {self.path}>"
+
+
+def load_flow(source: str | Path, **_: Any) -> _LoadedFlow:
+    """Load a flow folder (prompt flow's or headrace's) as a callable."""
+    return _LoadedFlow(source)
+
+
+class PFClient:
+    """prompt flow's client over the local headrace workspace (``Workspace.from_config()``)."""
+
+    def __init__(self, **_: Any):
+        self._ws: Any = None
+
+    @property
+    def workspace(self) -> Any:
+        if self._ws is None:
+            from headrace.sdk.workspace import Workspace
+
+            self._ws = Workspace.from_config()
+        return self._ws
+
+    def test(self, flow: str | Path, inputs: dict[str, Any] | None = None, **_: Any) -> dict[str, Any]:
+        """Run one line and return its outputs (inputs default to the flow's defaults).
+
+        Raises:
+            the line's error when it failed (a ``FlowNodeError`` naming the node).
+        """
+        return _LoadedFlow(flow)(**(inputs or {}))
+
+    def run(self, flow: str | Path, data: str | Path | None = None, run: Any = None,
+            column_mapping: dict[str, Any] | None = None, name: str | None = None, display_name: str | None = None,
+            tags: dict[str, str] | None = None, stream: bool = False, **_: Any) -> Any:
+        """A batch run of ``flow`` over ``data`` (an evaluation of ``run``'s lines when ``run`` is given);
+        waits for it and returns the run (a headrace ``PipelineRun``)."""
+        from headrace.sdk.flow_runs import evaluate_flow, run_flow
+
+        folder = flow_folder(flow)
+        mapping = dict(column_mapping or {})
+        if run is not None:
+            submitted = evaluate_flow(self.workspace, folder, run, str(data) if data else None, mapping,
+                                      tags=tags, description=display_name or name)
+        else:
+            if data is None:
+                raise ValueError("PFClient.run needs data= (a .jsonl, .json or .csv file) or run= (to evaluate)")
+            submitted = run_flow(self.workspace, folder, str(data), mapping, tags=tags,
+                                 description=display_name or name)
+        submitted.wait_for_completion(show_output=stream, raise_on_error=False)
+        return submitted
+
+    def get_details(self, run: Any, **_: Any) -> Any:
+        """One row per line: ``inputs.X`` and ``outputs.Y`` columns (a pandas DataFrame when pandas is
+        installed, else a list of dicts)."""
+        from headrace.sdk.flow_runs import flow_summary
+
+        run = self._run(run)
+        local = (flow_summary(run).get("outputs") or {}).get("local_path")
+        if not local:
+            raise FileNotFoundError(f"run {run.id} has no local outputs.jsonl")
+        rows = []
+        for line in Path(local, "outputs.jsonl").read_text(encoding="utf-8").splitlines():
+            if line.strip():
+                record = json.loads(line)
+                row = {f"inputs.{k}": v for k, v in (record.get("inputs") or {}).items()}
+                row["inputs.line_number"] = record.get("line_number")
+                row.update({f"outputs.{k}": v for k, v in (record.get("outputs") or {}).items()})
+                rows.append(row)
+        try:
+            import pandas
+        except ImportError:
+            return rows
+        return pandas.DataFrame(rows)
+
+    def get_metrics(self, run: Any, **_: Any) -> dict[str, Any]:
+        """The metrics the flow's aggregation nodes logged (``log_metric``)."""
+        run = self._run(run)
+        return {k: v for k, v in run.get_metrics().items() if k not in _SUMMARY_METRICS}
+
+    def _run(self, run: Any) -> Any:
+        if isinstance(run, str):
+            from headrace.sdk.runs import PipelineRun
+
+            return PipelineRun.get(self.workspace, run)
+        return run

@@ -1,0 +1,1 @@
+"""``promptflow._core``: the private paths some tool files import ``tool`` from."""

@@ -1,0 +1,1 @@
+"""``promptflow.contracts``: the type markers tool signatures use."""

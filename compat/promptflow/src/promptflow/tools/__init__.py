@@ -1,0 +1,1 @@
+"""``promptflow.tools``: the built-in LLM tools as functions (``openai``, ``aoai``)."""

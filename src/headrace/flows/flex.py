@@ -1,0 +1,160 @@
+"""Flex flows (``flow.flex.yaml``): a flow that is Python code, ``entry: module:function`` or a class.
+
+A class entry is built with its ``__init__`` arguments (``init``: a JSON object, prompt flow's ``--init``);
+an argument whose parameter is typed with a dataclass (a model configuration) and given as a dict is built
+into that class. The entry is called with the line's inputs (its defaults apply to the others); an
+awaitable is awaited, a generator's or async generator's chunks are joined, and a dataclass result
+becomes a dict (a TypedDict is one already). The folder is on ``sys.path`` (as in prompt flow) and the
+flow's ``environment_variables`` are set before the entry is imported.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import hashlib
+import importlib.util
+import inspect
+import os
+import sys
+import typing
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from headrace.errors import FlowDefinitionError, FlowError, FlowInputError
+
+__all__ = ["FlexFlow", "is_flex", "load_flex"]
+
+FLEX_FILE = "flow.flex.yaml"
+
+
+def is_flex(folder: str | Path) -> bool:
+    """True when ``folder`` holds a flex flow (``flow.flex.yaml``) and no ``flow.yaml``."""
+    path = Path(folder)
+    return (path / FLEX_FILE).is_file() and not (path / "flow.yaml").is_file()
+
+
+def load_flex(folder: str | Path, init: dict[str, Any] | None = None) -> FlexFlow:
+    """Load a flex flow and build its entry.
+
+    Args:
+        folder: the folder with ``flow.flex.yaml``.
+        init: a class entry's ``__init__`` arguments (default: the file's ``sample.init``).
+
+    Raises:
+        FlowDefinitionError: the file or its entry is invalid, or the module fails to import.
+    """
+    return FlexFlow(Path(folder).resolve(), init)
+
+
+class FlexFlow:
+    """A loaded flex flow: ``flow(**inputs)`` returns the entry's output.
+
+    Attributes:
+        folder: the flow's folder.
+        entry: ``module:name`` as written.
+        sample: the file's ``sample.inputs`` (used when a test gives no inputs).
+    """
+
+    def __init__(self, folder: Path, init: dict[str, Any] | None = None):
+        file = folder / FLEX_FILE
+        try:
+            data = yaml.safe_load(file.read_text(encoding="utf-8")) or {}
+        except (OSError, yaml.YAMLError) as exc:
+            raise FlowDefinitionError([f"cannot read it: {exc}"], flow=str(file)) from exc
+        entry = str(data.get("entry") or "")
+        module_name, _, attr = entry.partition(":")
+        if not module_name or not attr:
+            raise FlowDefinitionError([f"entry {entry!r} must be MODULE:FUNCTION or MODULE:CLASS"], flow=str(file))
+        self.folder, self.entry = folder, entry
+        sample = data.get("sample") if isinstance(data.get("sample"), dict) else {}
+        self.sample: dict[str, Any] = dict(sample.get("inputs") or {})
+        for key, value in (data.get("environment_variables") or {}).items():
+            os.environ[str(key)] = str(value)
+        target = self._import(module_name, file)
+        if not hasattr(target, attr):
+            raise FlowDefinitionError([f"entry {entry!r}: {module_name} has no {attr!r}"], flow=str(file))
+        found = getattr(target, attr)
+        if inspect.isclass(found):
+            found = self._build(found, init if init is not None else dict(sample.get("init") or {}))
+        self.call = found
+
+    def _import(self, module_name: str, file: Path) -> Any:
+        path = self.folder.joinpath(*module_name.split(".")).with_suffix(".py")
+        if not path.is_file():
+            raise FlowDefinitionError([f"entry {self.entry!r}: no file {path.name} in {self.folder}"], flow=str(file))
+        if str(self.folder) not in sys.path:
+            sys.path.insert(0, str(self.folder))  # as prompt flow: the flow's own modules import each other
+        unique = f"headrace_flex_{hashlib.sha1(str(path).encode()).hexdigest()[:12]}_{path.stem}"
+        spec = importlib.util.spec_from_file_location(unique, path)
+        assert spec is not None and spec.loader is not None
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[unique] = module
+        try:
+            spec.loader.exec_module(module)
+        except Exception as exc:
+            del sys.modules[unique]
+            raise FlowDefinitionError([f"importing {path.name} failed: {type(exc).__name__}: {exc}"],
+                                      flow=str(file)) from exc
+        return module
+
+    def _build(self, cls: type, init: dict[str, Any]) -> Any:
+        try:
+            hints = typing.get_type_hints(cls.__init__)
+        except Exception:
+            hints = {}
+        args = {}
+        for name, value in init.items():
+            hint = hints.get(name)
+            args[name] = hint(**value) if dataclasses.is_dataclass(hint) and isinstance(value, dict) else value
+        try:
+            return cls(**args)
+        except TypeError as exc:
+            raise FlowInputError(f"{cls.__name__}(...): {exc}; give its arguments with --init FILE.json",
+                                 input="init") from exc
+
+    def __call__(self, **inputs: Any) -> Any:
+        """Call the entry with ``inputs`` and return its output (see the module docstring).
+
+        Raises:
+            FlowInputError: an input the entry does not take, or a missing one.
+            FlowError: the entry raised (the cause is chained).
+        """
+        try:
+            inspect.signature(self.call).bind(**inputs)
+        except TypeError as exc:
+            raise FlowInputError(str(exc), input=next(iter(inputs), "inputs")) from None
+        try:
+            return _plain(_finish(self.call(**inputs)))
+        except FlowError:
+            raise
+        except Exception as exc:
+            raise FlowError(f"{self.entry} failed: {type(exc).__name__}: {exc}") from exc
+
+
+def _finish(result: Any) -> Any:
+    if inspect.isawaitable(result):
+        result = asyncio.run(_awaited(result))
+    if inspect.isasyncgen(result):
+        return asyncio.run(_joined(result))
+    if inspect.isgenerator(result):
+        return "".join(map(str, result))
+    return result
+
+
+async def _awaited(result: Any) -> Any:
+    value = await result
+    return "".join([str(c) async for c in value]) if inspect.isasyncgen(value) else value
+
+
+async def _joined(gen: Any) -> str:
+    return "".join([str(c) async for c in gen])
+
+
+def _plain(value: Any) -> Any:
+    """Dataclass outputs become dicts (nested too)."""
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return dataclasses.asdict(value)
+    return value
