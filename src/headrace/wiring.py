@@ -56,6 +56,7 @@ def build_services(settings: Settings) -> Services:
     from headrace.errors import ComputeError
     from headrace.services import compute as compute_service
     from headrace.services import connections as conn_service
+    from headrace.services import datasets
     from headrace.services import datastores as ds_service
     from headrace.services import schedules as schedule_service
     from headrace.services.bundle import Services
@@ -92,6 +93,8 @@ def build_services(settings: Settings) -> Services:
         return runners[record.type], compute_service.max_parallel(record)
 
     executor = RunExecutor(store, TargetRegistry(resolve_target, [target]), artifacts, resolve, execution)
+    # Outputs marked register_on_complete become dataset versions before the run is recorded Finished.
+    executor.before_finished.append(lambda run_id: datasets.register_run_outputs(holder["svc"], run_id))
     svc = Services(
         home=home, store=store, artifacts=artifacts, make_datastore=datastore_maker(home), executor=executor,
         execution=execution,
@@ -127,15 +130,12 @@ def _protect_credentials(home: Path, own_db: bool) -> None:
 
 
 def build_agent(svc: Services, **overrides: object) -> Agent:
-    """An agent over ``svc`` that wakes when a run is queued through it; when a run ends, its outputs
-    marked ``register_on_complete`` become dataset versions."""
+    """An agent over ``svc`` that wakes when a run is queued through it."""
     from headrace.engine.agent import Agent
-    from headrace.services import datasets
 
     options = {**svc.agent_options, **overrides}
     agent = Agent(svc.store, svc.executor, **options)  # type: ignore[arg-type]
     svc.on_queued.append(lambda _run_id: agent.wake())
-    agent.on_run_ended.append(lambda run_id: datasets.register_run_outputs(svc, run_id))
     agent.on_run_ended.append(svc.run_events.notify)
     return agent
 

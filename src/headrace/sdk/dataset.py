@@ -84,7 +84,9 @@ class AbstractDataset:
         return {"id": None, "name": None, "version": None, "definition": self._definition}
 
     def _label(self) -> str:
-        return f"{self.name}:{self.version}" if self._record and self.name else (self.id or "(unregistered)")
+        if self._record is None:
+            return "(unregistered)"
+        return f"{self.name}:{self.version}" if self.name else self._record.id
 
     # -- versions ------------------------------------------------------------------------------------------
     @staticmethod
