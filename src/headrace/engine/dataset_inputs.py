@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -70,9 +71,26 @@ def stage(name: str, info: dict[str, Any], artifacts: Datastore, resolve: Callab
     single = len(sources) == 1 and len(entries) == 1 and ("url" in sources[0] or entries[0].path == sources[0]["path"])
     folder = workdir / "inputs" / name
     total = 0
+    stores: dict[str, Datastore] = {}
+    made: set[str] = set()
     for e in entries:
+        store = stores.get(e.datastore) or stores.setdefault(e.datastore, resolve(e.datastore))
         dest = folder.joinpath(*relative_path(e.path, base, single).split("/"))
-        total += resolve(e.datastore).download(e.path, str(dest))
+        local = store.local_path(e.path)  # checked against the root's real path (no link leaves it)
+        if local is None:
+            total += store.download(e.path, str(dest))
+            continue
+        # A local file goes straight into the step's fresh folder: no temporary file, no rename.
+        parent = str(dest.parent)
+        if parent not in made:
+            os.makedirs(parent, exist_ok=True)
+            made.add(parent)
+        try:
+            shutil.copyfile(local, dest)
+        except OSError as exc:
+            raise DatasetError(f"dataset input {name!r}: cannot copy {e.datastore}:{e.path}: "
+                               f"{exc.strerror or exc}") from exc
+        total += e.size
     # A dataset of one file named without wildcards reaches the script as that file's path, as on Azure ML.
     where = str(dest) if single else str(folder)
     log.append(f"input {name}: dataset {what}, {len(entries)} file(s), {total} bytes staged at {where} "
