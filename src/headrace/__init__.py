@@ -24,7 +24,7 @@ _EXPORTS = {
     "RunConfiguration": "headrace.core.runconfig",
     "DataPath": "headrace.core.params",
     "DataPathComputeBinding": "headrace.core.params",
-    "DataType": "headrace.sdk.dataset",
+    "DataType": "headrace.sdk.dataset_types",
     "Dataset": "headrace.sdk.dataset",
     "DatasetConsumptionConfig": "headrace.sdk.dataset_input",
     "FileDataset": "headrace.sdk.dataset",

@@ -25,9 +25,9 @@ from typing import Any
 
 from headrace.errors import DefinitionError
 
-__all__ = ["FILE", "TABULAR", "ManifestEntry", "apply_file_transforms", "base_of", "decode_manifest",
-           "definition_hash", "encode_manifest", "glob_base", "glob_regex", "has_glob", "relative_path",
-           "source_list"]
+__all__ = ["FILE", "TABULAR", "ManifestEntry", "apply_file_transforms", "base_of", "dataset_json", "decode_manifest",
+           "definition_hash", "encode_manifest", "glob_base", "glob_regex", "has_glob", "local_paths", "relative_path",
+           "single_file", "source_list"]
 
 FILE = "file"
 TABULAR = "tabular"
@@ -150,6 +150,22 @@ def relative_path(path: str, base: str, single_file: bool) -> str:
     if base and path.startswith(base + "/"):
         return path[len(base) + 1:]
     return path
+
+
+def single_file(sources: Sequence[dict[str, str]], entries: Sequence[ManifestEntry]) -> bool:
+    """One file named exactly (a file path or a URL, no wildcard): it reaches a script as that file."""
+    return len(sources) == 1 and len(entries) == 1 and ("url" in sources[0] or entries[0].path == sources[0].get("path"))
+
+
+def local_paths(sources: Sequence[dict[str, str]], entries: Sequence[ManifestEntry]) -> list[str]:
+    """Where each file lands under a download folder, relative to it (one rule for every copy)."""
+    base, single = base_of(sources), single_file(sources, entries)
+    return [relative_path(e.path, base, single) for e in entries]
+
+
+def dataset_json(value: Any) -> dict[str, Any]:
+    """The graph form of a dataset default: ``{"id", "name", "version", "definition"}`` (id None until pinned)."""
+    return value._headrace_dataset()
 
 
 def apply_file_transforms(entries: list[ManifestEntry], transforms: Iterable[dict[str, Any]]) -> list[ManifestEntry]:

@@ -50,7 +50,8 @@ from collections.abc import Hashable, Iterable, Mapping, Sequence
 from typing import Any, TypeVar
 
 from headrace.core._refs import data_ref, encode_argument, step_parameters
-from headrace.core.params import PipelineData, PipelineParameter, dataset_json
+from headrace.core.dataset import dataset_json
+from headrace.core.params import PipelineData, PipelineParameter
 from headrace.core.runconfig import runconfig_record
 from headrace.errors import CycleError
 

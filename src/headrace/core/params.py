@@ -77,11 +77,6 @@ def value_type(value: Any) -> str | None:
     return None
 
 
-def dataset_json(value: Any) -> dict[str, Any]:
-    """The graph form of a dataset default: ``{"id", "name", "version", "definition"}`` (id None until pinned)."""
-    return value._headrace_dataset()
-
-
 class DataPath:
     """A path on a datastore, usable as a step input or as the default of a `PipelineParameter`.
 

@@ -20,7 +20,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from headrace.core.dataset import ManifestEntry, base_of, decode_manifest, relative_path
+from headrace.core.dataset import ManifestEntry, decode_manifest, local_paths, single_file
 from headrace.datastores.base import Datastore
 from headrace.errors import DatasetError
 
@@ -67,15 +67,14 @@ def stage(name: str, info: dict[str, Any], artifacts: Datastore, resolve: Callab
         raise DatasetError(f"dataset input {name!r} ({what}) matches no file")
     check_files(entries, resolve, what)
     sources = info["definition"]["sources"]
-    base = base_of(sources)
-    single = len(sources) == 1 and len(entries) == 1 and ("url" in sources[0] or entries[0].path == sources[0]["path"])
+    single = single_file(sources, entries)
     folder = workdir / "inputs" / name
     total = 0
     stores: dict[str, Datastore] = {}
     made: set[str] = set()
-    for e in entries:
+    for e, rel in zip(entries, local_paths(sources, entries), strict=True):
         store = stores.get(e.datastore) or stores.setdefault(e.datastore, resolve(e.datastore))
-        dest = folder.joinpath(*relative_path(e.path, base, single).split("/"))
+        dest = folder.joinpath(*rel.split("/"))
         local = store.local_path(e.path)  # checked against the root's real path (no link leaves it)
         if local is None:
             total += store.download(e.path, str(dest))
@@ -96,6 +95,15 @@ def stage(name: str, info: dict[str, Any], artifacts: Datastore, resolve: Callab
     log.append(f"input {name}: dataset {what}, {len(entries)} file(s), {total} bytes staged at {where} "
                f"({info.get('mode', 'mount')})")
     return where, str(folder)
+
+
+def bind(name: str, binding: Any, artifacts: Datastore, resolve: Callable[[str], Datastore], workdir: Path,
+         log: list[str]) -> tuple[str, dict[str, Any]]:
+    """Stage a dataset input; returns (what the script's argument and variable get, its ``datasets.json``
+    entry). Direct mode gives the version's id, as on Azure ML; its files are staged all the same."""
+    info = {**binding.dataset, "mode": binding.mode}
+    where, folder = stage(name, info, artifacts, resolve, workdir, log)
+    return (info["id"] if binding.mode == "direct" else where), {**info, "path": where, "folder": folder}
 
 
 def write_context(workdir: Path, staged: dict[str, dict[str, Any]]) -> None:

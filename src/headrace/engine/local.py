@@ -135,13 +135,10 @@ class LocalComputeTarget(c.ComputeTarget):
         datasets: dict[str, dict] = {}
         for name, binding in task.inputs.items():
             if binding.dataset is not None:
-                where, folder = dataset_inputs.stage(name, {**binding.dataset, "mode": binding.mode}, self.artifacts,
-                                                     self.resolve_datastore, staged.workdir, log)
-                datasets[name] = {**binding.dataset, "mode": binding.mode, "path": where, "folder": folder}
-                # Direct mode: the script gets the dataset's id, as on Azure ML; its files are staged all the same.
-                paths[name] = binding.dataset["id"] if binding.mode == "direct" else where
-                continue
-            paths[name] = self._stage_input(name, binding, staged.workdir, log)
+                paths[name], datasets[name] = dataset_inputs.bind(name, binding, self.artifacts, self.resolve_datastore,
+                                                                  staged.workdir, log)
+            else:
+                paths[name] = self._stage_input(name, binding, staged.workdir, log)
         dataset_inputs.write_context(staged.workdir, datasets)
         out_dirs: dict[str, Path] = {}
         for name in task.outputs:

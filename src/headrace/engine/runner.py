@@ -76,8 +76,7 @@ class RunExecutor:
         self.artifacts = artifacts
         self.resolve_datastore = resolve_datastore
         self.settings = settings
-        # Called with the run id once every step finished, before the run is recorded Finished, so a
-        # waiter never sees it ended before this work (output datasets registered) is done.
+        # Run id -> work done before a run whose steps all finished is recorded Finished (waiters see it after).
         self.before_finished: list[Callable[[str], None]] = []
 
     def cleanup(self, run_id: str) -> None:
@@ -374,8 +373,8 @@ class _RunState:
             error = "; ".join(f"step {r.name!r} failed: {r.error}" for r in failed)
         elif all(s is StepStatus.FINISHED for s in statuses):
             final, error = RunStatus.FINISHED, None
-            for hook in self.ex.before_finished:
-                hook(self.run.id)  # must not raise (the hooks log their own failures)
+            for hook in self.ex.before_finished:  # they log their own failures, never raise
+                hook(self.run.id)
         else:
             final, error = RunStatus.FAILED, "some steps did not run"
         return self._release("ending", status=final, ended_at=clock.now(), error=error)

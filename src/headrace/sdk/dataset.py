@@ -17,7 +17,7 @@ import warnings
 from collections.abc import Iterator
 from typing import Any
 
-from headrace.core.dataset import FILE, TABULAR, ManifestEntry, base_of, relative_path, source_list
+from headrace.core.dataset import FILE, TABULAR, ManifestEntry, local_paths, source_list
 from headrace.core.params import datastore_name_of
 from headrace.errors import DatasetError
 from headrace.sdk.dataset_backend import datasets_of
@@ -198,8 +198,7 @@ class FileDataset(AbstractDataset):
     def to_path(self) -> list[str]:
         """The files' paths relative to the common base of the dataset's paths, each starting with ``/``."""
         entries = self._entries()
-        base = base_of(self._definition["sources"])
-        return ["/" + relative_path(e.path, base, len(entries) == 1) for e in entries]
+        return ["/" + rel for rel in local_paths(self._definition["sources"], entries)]
 
     def download(self, target_path: str | os.PathLike[str] | None = None, overwrite: bool = False,
                  ignore_not_found: bool = False) -> list[str]:
@@ -210,10 +209,9 @@ class FileDataset(AbstractDataset):
         """
         target = str(target_path) if target_path is not None else tempfile.mkdtemp(prefix="headrace-dataset-")
         entries = self._entries()
-        base = base_of(self._definition["sources"])
         if not overwrite:
-            for e in entries:
-                dest = os.path.join(target, relative_path(e.path, base, len(entries) == 1))
+            for rel in local_paths(self._definition["sources"], entries):
+                dest = os.path.join(target, rel)
                 if os.path.exists(dest):
                     raise DatasetError(f"{dest} exists; pass overwrite=True to replace it")
         return datasets_of(self._need_workspace()).download(self._definition, entries, target)
@@ -382,34 +380,3 @@ class Dataset:
     get_by_id = staticmethod(AbstractDataset.get_by_id)
     get_all = staticmethod(AbstractDataset.get_all)
 
-
-class _Type:
-    def __init__(self, name: str):
-        self.name = name
-
-    def __repr__(self) -> str:
-        return f"DataType.{self.name}"
-
-
-class DataType:
-    """Column types for ``set_column_types`` (Azure ML's ``azureml.data.dataset_factory.DataType``)."""
-
-    @staticmethod
-    def to_string() -> _Type:
-        return _Type("string")
-
-    @staticmethod
-    def to_long() -> _Type:
-        return _Type("long")
-
-    @staticmethod
-    def to_float(decimal_mark: str = ".") -> _Type:
-        return _Type("float")
-
-    @staticmethod
-    def to_bool() -> _Type:
-        return _Type("bool")
-
-    @staticmethod
-    def to_datetime(formats: Any = None) -> _Type:
-        return _Type("datetime")

@@ -10,7 +10,7 @@ import os
 from collections.abc import Sequence
 from typing import Any
 
-from headrace.core.dataset import ManifestEntry, base_of, has_glob, relative_path
+from headrace.core.dataset import ManifestEntry, local_paths
 from headrace.errors import ConfigError
 from headrace.services import datasets as svc_datasets
 from headrace.services.datastores import get_datastore
@@ -103,11 +103,9 @@ class RemoteDatasets:
         return [_entry(f) for f in self.client.dataset_files(record.id)]
 
     def download(self, definition: dict[str, Any], entries: Sequence[ManifestEntry], target: str) -> list[str]:
-        base = base_of(definition["sources"])
-        single = len(definition["sources"]) == 1 and not has_glob(definition["sources"][0].get("path", "*"))
         local = []
-        for e in entries:
-            dest = os.path.join(target, *relative_path(e.path, base, single and len(entries) == 1).split("/"))
+        for e, rel in zip(entries, local_paths(definition["sources"], entries), strict=True):
+            dest = os.path.join(target, *rel.split("/"))
             self.backend.datastore(e.datastore).download(e.path, dest)
             local.append(dest)
         return local

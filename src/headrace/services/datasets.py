@@ -20,13 +20,12 @@ from headrace.core.dataset import (
     FILE,
     ManifestEntry,
     apply_file_transforms,
-    base_of,
     decode_manifest,
     encode_manifest,
     glob_base,
     glob_regex,
     has_glob,
-    relative_path,
+    local_paths,
 )
 from headrace.engine.dataset_inputs import check_files
 from headrace.errors import AlreadyExistsError, DatasetError, HeadraceError, NotFoundError
@@ -170,11 +169,9 @@ def check_versions(svc: Services, entries: Sequence[ManifestEntry], label: str) 
 def download(svc: Services, definition: dict[str, Any], entries: Sequence[ManifestEntry], target: str) -> list[str]:
     """Copy the files under ``target`` (relative to the sources' common base, as Azure ML does); returns the
     local paths, in manifest order."""
-    base = base_of(definition["sources"])
-    single = len(definition["sources"]) == 1 and not has_glob(definition["sources"][0].get("path", "*"))
     local = []
-    for e in entries:
-        dest = os.path.join(target, *relative_path(e.path, base, single and len(entries) == 1).split("/"))
+    for e, rel in zip(entries, local_paths(definition["sources"], entries), strict=True):
+        dest = os.path.join(target, *rel.split("/"))
         get_datastore(svc, e.datastore).download(e.path, dest)
         local.append(dest)
     return local
