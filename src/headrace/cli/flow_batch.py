@@ -16,9 +16,12 @@ import typer
 from headrace.cli.common import HomeOpt, JsonOpt, console, new_table, print_json, styled, workspace
 from headrace.errors import FlowInputError
 
-__all__ = ["evaluate", "parse_mapping", "register", "run"]
+__all__ = ["evaluate", "parse_mapping", "read_init", "register", "run"]
 
-FolderArg = Annotated[Path, typer.Argument(help="The flow folder (with flow.yaml).", exists=True, file_okay=False)]
+FolderArg = Annotated[Path, typer.Argument(
+    help="The flow folder (flow.yaml or flow.flex.yaml), or a .prompty file.", exists=True)]
+InitOpt = Annotated[Path | None, typer.Option(
+    "--init", help="A JSON file: a flex flow class entry's __init__ arguments.", exists=True, dir_okay=False)]
 ExtraArg = Annotated[list[str] | None, typer.Argument(help="More NAME=VALUE column mappings.", show_default=False)]
 MappingOpt = Annotated[list[str] | None, typer.Option(
     "--column-mapping", "-m", help="A flow input as NAME=VALUE: ${data.COL}, ${run.outputs.X}, ${run.inputs.X} "
@@ -45,6 +48,25 @@ def parse_mapping(pairs: list[str]) -> dict[str, str]:
     return mapping
 
 
+def read_init(path: Path | None) -> dict[str, Any] | None:
+    """``--init FILE``: a JSON object (a flex flow class entry's ``__init__`` arguments).
+
+    Raises:
+        FlowInputError: the file is not a JSON object.
+    """
+    if path is None:
+        return None
+    import json
+
+    try:
+        value = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise FlowInputError(f"{path}: not a JSON file ({exc})", input="init") from None
+    if not isinstance(value, dict):
+        raise FlowInputError(f"{path}: must hold a JSON object of __init__ arguments", input="init")
+    return value
+
+
 def run(
     folder: FolderArg,
     extra: ExtraArg = None,
@@ -57,6 +79,7 @@ def run(
     resume_from: Annotated[str | None, typer.Option(
         "--resume-from", help="An earlier run of the flow (id): its completed lines are kept.")] = None,
     reuse: ReuseOpt = False,
+    init: InitOpt = None,
     no_wait: NoWaitOpt = False,
     json_out: JsonOpt = False,
     home: HomeOpt = None,
@@ -67,7 +90,8 @@ def run(
     ws = workspace(home)
     mapping = parse_mapping([*(column_mapping or []), *(extra or [])])
     pipeline_run = run_flow(ws, folder, data, mapping, experiment_name=experiment, resume_from=resume_from,
-                            concurrency=concurrency, line_timeout=line_timeout, allow_reuse=reuse)
+                            concurrency=concurrency, line_timeout=line_timeout, allow_reuse=reuse,
+                            init=read_init(init))
     _finish(pipeline_run, no_wait, json_out)
 
 
@@ -84,6 +108,7 @@ def evaluate(
     concurrency: ConcurrencyOpt = 4,
     line_timeout: TimeoutOpt = None,
     reuse: ReuseOpt = False,
+    init: InitOpt = None,
     no_wait: NoWaitOpt = False,
     json_out: JsonOpt = False,
     home: HomeOpt = None,
@@ -94,7 +119,8 @@ def evaluate(
     ws = workspace(home)
     mapping = parse_mapping([*(column_mapping or []), *(extra or [])])
     pipeline_run = evaluate_flow(ws, folder, base_run, data, mapping, experiment_name=experiment,
-                                 concurrency=concurrency, line_timeout=line_timeout, allow_reuse=reuse)
+                                 concurrency=concurrency, line_timeout=line_timeout, allow_reuse=reuse,
+                            init=read_init(init))
     _finish(pipeline_run, no_wait, json_out)
 
 

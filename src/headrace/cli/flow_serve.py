@@ -24,18 +24,22 @@ from headrace.cli.common import (
     styled,
     workspace,
 )
+from headrace.cli.flow_batch import InitOpt, read_init
 
 FolderArg = Annotated[Path, typer.Argument(help="The flow folder (with flow.yaml).", exists=True, file_okay=False)]
+EntryArg = Annotated[Path, typer.Argument(
+    help="The flow folder (flow.yaml or flow.flex.yaml), or a .prompty file.", exists=True)]
 
 
 def serve(
-    folder: FolderArg,
+    folder: EntryArg,
     host: Annotated[str, typer.Option(help="Address to bind (there is no authentication: keep it loopback "
                                            "unless a proxy guards it).")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port to bind.")] = 8080,
     timeout: Annotated[float | None, typer.Option(help="Fail a line after this many seconds.")] = None,
     log_level: Annotated[str, typer.Option(help="uvicorn log level: warning, info (each request), debug.")] = "info",
     home: HomeOpt = None,
+    init: InitOpt = None,
 ) -> None:
     """Serve the flow over HTTP: POST /score (JSON in, JSON out; SSE with Accept: text/event-stream), GET /health.
 
@@ -50,7 +54,7 @@ def serve(
     from headrace.server.flow_app import create_flow_app
     from headrace.server.http_protocol import HTTP_PROTOCOL
 
-    flow = load_flow(folder)
+    flow = load_flow(folder, init=read_init(init))
     llm = None
     if needs_llm(flow.spec):
         from headrace.config import load_settings

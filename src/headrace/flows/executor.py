@@ -41,7 +41,7 @@ if TYPE_CHECKING:
 __all__ = ["Flow", "load_flow"]
 
 
-def load_flow(folder: str | Path, *, llm: LLMRunner | None = None) -> Flow:
+def load_flow(folder: str | Path, *, llm: LLMRunner | None = None, init: dict[str, Any] | None = None) -> Flow:
     """Load a flow folder: validate ``flow.yaml``, import its tools, read its templates.
 
     Args:
@@ -55,7 +55,7 @@ def load_flow(folder: str | Path, *, llm: LLMRunner | None = None) -> Flow:
         >>> flow = load_flow("examples/flows/ask-wikipedia", llm=runner)
         >>> flow.run(question="What is the Eiffel tower?").outputs["answer"]
     """
-    return Flow(load_spec(folder), llm=llm)
+    return Flow(load_spec(folder, init=init), llm=llm)
 
 
 @dataclass
@@ -94,6 +94,11 @@ class Flow:
             # As prompt flow: the folder stays importable while tools run (imports inside functions too).
             sys.path.append(str(spec.folder))
         problems: list[str] = []
+        self.entry = None
+        if spec.entry is not None:
+            from headrace.flows.entries import Entry
+
+            self.entry = Entry(spec.entry)
         for node in spec.nodes:
             for part in (node, node.node):
                 if part is not None:
@@ -302,6 +307,10 @@ class Flow:
         return not _matches(value, node.activate.value)
 
     def _outputs(self, line: _Line) -> dict[str, Any]:
+        if self.entry is not None:
+            from headrace.flows.entries import ENTRY_NODE, entry_outputs
+
+            return entry_outputs(line.outputs.get(ENTRY_NODE))
         scope = line.scope()
         outputs: dict[str, Any] = {}
         for out in self.spec.outputs.values():

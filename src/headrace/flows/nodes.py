@@ -98,13 +98,16 @@ async def execute(flow: Flow, node: NodeSpec, scope: Scope, record: NodeTrace, o
             typed, bypassed = _sources(node, options.bypassed, item)
             args = call_args(flow.tool(node), values, node.name, typed=typed, bypassed=bypassed,
                              connect=getattr(options.llm, "connection", None))
-            output = await _python(flow.tool(node), args)
+            output = await run_python(flow.tool(node), args)
             return await _chunks(output, stream=item is None and node.name in options.stream_nodes)
         if node.kind == "prompt":
             return render_prompt(flow.template(node), values, origin=node.source.name,  # type: ignore[union-attr]
                                  strict=not flow.spec.lenient)
         if node.kind == "llm":
             return await _llm(flow, node, scope, values, record, options, item)
+        if node.kind == "entry":
+            output = await flow.entry.call(node, values, getattr(options.llm, "connection", None))
+            return await _chunks(output, stream=False)
         if node.kind == "flow":
             return await _subflow(flow.subflow(node), node, values, record, options)
         raise FlowNodeError(node.name, f"unknown node type {node.kind!r}")
@@ -128,7 +131,8 @@ def _sources(node: NodeSpec, bypassed: set[str], item: str | None) -> tuple[set[
     return typed, skipped
 
 
-async def _python(func: Callable, args: dict[str, Any]) -> Any:
+async def run_python(func: Callable, args: dict[str, Any]) -> Any:
+    """Call a tool function: awaited, inline when it proved quick, else in a worker thread."""
     if inspect.iscoroutinefunction(func):
         return await func(**args)
     if inline.runs_inline(func):  # a tool that proved quick: no thread handoff (see ``inline``)

@@ -15,6 +15,7 @@ from typing import Any
 import yaml
 
 from headrace.errors import FlowDefinitionError, FlowInputError
+from headrace.flows.entries import entry_spec, is_entry_path
 from headrace.flows.graph import check_graph
 from headrace.flows.model import (
     FLOW_TYPES,
@@ -43,13 +44,17 @@ _NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_-]*$")
 _BARE_REF = re.compile(r"(?<=[\[{,:])(\s*)(\$\{[^{}\n\"']*\})(?=\s*(?:[,}\]\n#]|$))")
 
 
-def load_spec(folder: str | Path) -> FlowSpec:
-    """Load and validate the flow in ``folder`` (or a path to its ``flow.yaml``).
+def load_spec(folder: str | Path, *, init: dict[str, Any] | None = None) -> FlowSpec:
+    """Load and validate the flow in ``folder`` (or a path to its ``flow.yaml``); a flex flow folder or a
+    ``.prompty`` file loads as a one-node flow (``headrace.flows.entries``; ``init``: a class entry's
+    ``__init__`` arguments).
 
     Raises:
         FlowDefinitionError: every problem found, each naming the node, input or output, and the fix.
     """
     path = Path(folder)
+    if is_entry_path(path):
+        return entry_spec(path, init)
     if path.is_file():
         path = path.parent
     return _load(path.resolve(), ())

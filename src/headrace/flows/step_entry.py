@@ -209,6 +209,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--resume-from", help="the output folder of an earlier run of this step")
     p.add_argument("--concurrency", type=int, default=4, help="lines running at the same time")
     p.add_argument("--line-timeout", type=float, default=None, help="seconds one line may take")
+    p.add_argument("--init", help="a JSON object: a flex flow class entry's __init__ arguments")
     return p
 
 
@@ -264,7 +265,7 @@ def main(argv: list[str] | None = None, *, base_dir: str | os.PathLike[str] | No
 def _run(args: argparse.Namespace, base_dir: Any, llm: Callable[[], Any] | None,
          out: TextIO) -> tuple[BatchResult, ResultWriter, dict[str, Any]]:
     folder = Path(base_dir or ".") / args.flow
-    flow = load_flow(folder)
+    flow = load_flow(folder, init=json.loads(args.init) if args.init else None)
     try:
         mapping = json.loads(args.column_mapping)
     except json.JSONDecodeError as exc:

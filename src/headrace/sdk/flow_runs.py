@@ -45,12 +45,12 @@ DATA_PREFIX = "flow-data"
 def run_flow(ws: Any, flow_dir: str | os.PathLike[str], data: Any, column_mapping: Mapping[str, Any] | None = None,
              *, experiment_name: str | None = None, resume_from: Any = None, concurrency: int = 4,
              line_timeout: float | None = None, allow_reuse: bool = False, tags: Mapping[str, str] | None = None,
-             description: str | None = None) -> PipelineRun:
+             description: str | None = None, init: Mapping[str, Any] | None = None) -> PipelineRun:
     """Submit a batch run of a flow over a data file; returns the queued ``PipelineRun`` at once.
 
     Args:
         ws: the workspace.
-        flow_dir: the flow folder.
+        flow_dir: the flow folder, a flex flow folder (``flow.flex.yaml``) or a ``.prompty`` file.
         data: a local ``.jsonl``/``.json``/``.csv`` file or folder (uploaded to the default datastore under
             ``flow-data/<sha256>/``), or a ``DataPath``.
         column_mapping: flow input -> ``${data.COL}`` or a literal.
@@ -62,26 +62,28 @@ def run_flow(ws: Any, flow_dir: str | os.PathLike[str], data: Any, column_mappin
         allow_reuse: reuse an identical earlier run's results instead of running.
         tags: more run tags.
         description: the run's description.
+        init: a flex flow class entry's ``__init__`` arguments (prompt flow's ``init=``).
 
     Raises:
         DefinitionError: the flow, the data or the mapping is invalid (every problem listed).
         NotFoundError: ``resume_from`` names no run, or a run without flow outputs.
         ConflictError: ``resume_from`` has not ended yet.
     """
-    spec = load_spec(flow_dir)
+    spec = load_spec(flow_dir, init=dict(init) if init is not None else None)
     resume = _ended_outputs(_run(ws, resume_from), "resume from") if resume_from is not None else None
-    step = FlowStep(_step_name(spec.folder.name), spec.folder, data=_data_path(ws, data),
+    step = FlowStep(_step_name(_name(spec)), _path(spec), data=_data_path(ws, data),
                     column_mapping=column_mapping, resume_from=resume, concurrency=concurrency,
                     line_timeout=line_timeout, allow_reuse=allow_reuse,
-                    build_root=_builds(ws))
-    run_tags = {FLOW_TAG: spec.folder.name, FLOW_KIND_TAG: "batch", FLOW_STEP_TAG: step.name, **(tags or {})}
-    return _submit(ws, step, experiment_name or spec.folder.name, run_tags, description)
+                    build_root=_builds(ws), init=init)
+    run_tags = {FLOW_TAG: _name(spec), FLOW_KIND_TAG: "batch", FLOW_STEP_TAG: step.name, **(tags or {})}
+    return _submit(ws, step, experiment_name or _name(spec), run_tags, description)
 
 
 def evaluate_flow(ws: Any, eval_dir: str | os.PathLike[str], base_run: Any, data: Any = None,
                   column_mapping: Mapping[str, Any] | None = None, *, experiment_name: str | None = None,
                   concurrency: int = 4, line_timeout: float | None = None, allow_reuse: bool = False,
-                  tags: Mapping[str, str] | None = None, description: str | None = None) -> PipelineRun:
+                  tags: Mapping[str, str] | None = None, description: str | None = None,
+                  init: Mapping[str, Any] | None = None) -> PipelineRun:
     """Submit an evaluation run: an evaluation flow over a flow run's lines, joined by line number.
 
     Args:
@@ -92,22 +94,32 @@ def evaluate_flow(ws: Any, eval_dir: str | os.PathLike[str], base_run: Any, data
             None to evaluate the base run's lines alone (``${run.inputs.X}`` / ``${run.outputs.X}`` only).
         column_mapping: eval input -> ``${data.COL}``, ``${run.outputs.X}``, ``${run.inputs.X}`` or a literal.
         experiment_name: default: the base run's experiment.
-        concurrency / line_timeout / allow_reuse / tags / description: as for ``run_flow``.
+        concurrency / line_timeout / allow_reuse / tags / description / init: as for ``run_flow``.
 
     Raises:
         DefinitionError: the flow, the data or the mapping is invalid.
         NotFoundError: the base run does not exist or has no flow outputs.
         ConflictError: the base run has not ended yet.
     """
-    spec = load_spec(eval_dir)
+    spec = load_spec(eval_dir, init=dict(init) if init is not None else None)
     base = _run(ws, base_run)
-    step = FlowStep(_step_name(spec.folder.name), spec.folder,
+    step = FlowStep(_step_name(_name(spec)), _path(spec),
                     data=_data_path(ws, data) if data is not None else None, column_mapping=column_mapping,
                     base_run_outputs=_ended_outputs(base, "evaluate"), concurrency=concurrency, line_timeout=line_timeout,
-                    allow_reuse=allow_reuse, build_root=_builds(ws))
-    run_tags = {FLOW_TAG: spec.folder.name, FLOW_KIND_TAG: "evaluation", FLOW_STEP_TAG: step.name,
+                    allow_reuse=allow_reuse, build_root=_builds(ws), init=init)
+    run_tags = {FLOW_TAG: _name(spec), FLOW_KIND_TAG: "evaluation", FLOW_STEP_TAG: step.name,
                 BASE_RUN_TAG: base.id, **(tags or {})}
     return _submit(ws, step, experiment_name or base.experiment.name, run_tags, description)
+
+
+def _path(spec: Any) -> Path:
+    """What to load the flow from again: the folder, or a prompty's file."""
+    return spec.entry.path if spec.entry is not None else spec.folder
+
+
+def _name(spec: Any) -> str:
+    """The flow's name: its folder's, or a prompty file's stem."""
+    return spec.entry.path.stem if spec.entry is not None and spec.entry.kind == "prompty" else spec.folder.name
 
 
 def flow_step_run(run: PipelineRun) -> StepRun:
@@ -210,7 +222,7 @@ def _run(ws: Any, run: Any) -> PipelineRun:
 
 
 def _submit(ws: Any, step: FlowStep, experiment: str, tags: dict[str, str], description: str | None) -> PipelineRun:
-    pipeline = Pipeline(workspace=ws, steps=[step], description=description or f"flow {step.spec.folder.name}")
+    pipeline = Pipeline(workspace=ws, steps=[step], description=description or f"flow {_name(step.spec)}")
     return Experiment(ws, experiment).submit(pipeline, tags=tags, description=description)
 
 

@@ -80,12 +80,13 @@ class FlowStep(PythonScriptStep):
                  output: str | PipelineData = OUTPUT_NAME, *, allow_reuse: bool = False,
                  parent_metrics: bool = True, compute_target: Any = "local",
                  environment_variables: dict[str, str] | None = None, timeout_seconds: int | None = None,
-                 build_root: str | os.PathLike[str] | None = None):
+                 build_root: str | os.PathLike[str] | None = None, init: Mapping[str, Any] | None = None):
         """Build the step (the flow is validated and copied into its build folder now).
 
         Args:
             name: the step's name.
-            flow_dir: the flow folder (with ``flow.yaml``).
+            flow_dir: the flow folder (with ``flow.yaml``), a flex flow folder (``flow.flex.yaml``) or a
+                ``.prompty`` file.
             data: the rows: a ``DataPath`` (a ``.jsonl``, ``.json`` or ``.csv`` file, or a folder of them), a
                 ``PipelineParameter`` with a ``DataPath`` default (optionally in a ``(parameter, binding)``
                 tuple), or a ``PipelineData``. Optional when ``base_run_outputs`` is given.
@@ -102,6 +103,7 @@ class FlowStep(PythonScriptStep):
             compute_target: as for ``PythonScriptStep``.
             environment_variables: as for ``PythonScriptStep`` (``HEADRACE_CONNECTION_<NAME>_*`` work here).
             timeout_seconds: as for ``PythonScriptStep``.
+            init: a flex flow class entry's ``__init__`` arguments (default: its ``sample.init``).
             build_root: where build folders go (default ``$HEADRACE_HOME/flow-builds``, else a temp folder).
 
         Raises:
@@ -110,7 +112,7 @@ class FlowStep(PythonScriptStep):
         """
         label = name if isinstance(name, str) else repr(name)
         try:
-            spec = load_spec(flow_dir)
+            spec = load_spec(flow_dir, init=dict(init) if init is not None else None)
         except FlowDefinitionError as exc:
             raise DefinitionError([f"step {label!r}: {exc.flow}: {p}" for p in exc.problems]) from exc
         mapping = dict(column_mapping or {})
@@ -134,6 +136,8 @@ class FlowStep(PythonScriptStep):
         arguments += ["--column-mapping", json.dumps(mapping, sort_keys=True), "--concurrency", concurrency]
         if line_timeout is not None:
             arguments += ["--line-timeout", line_timeout]
+        if init is not None:
+            arguments += ["--init", json.dumps(dict(init), sort_keys=True)]
         if not parent_metrics:
             arguments.append(_NO_PARENT)
         super().__init__(name=name, script_name=STEP_SCRIPT, source_directory=build, arguments=arguments,
@@ -204,6 +208,8 @@ def stage_flow(spec: FlowSpec | str | os.PathLike[str],
     for rel in sorted(entries):
         digest.update(f"\0{rel}\0".encode() + hashlib.sha256(Path(entries[rel]).read_bytes()).digest())
     flow_rel = f"flow/{spec.folder.relative_to(root).as_posix()}".removesuffix("/.")
+    if spec.entry is not None and spec.entry.kind == "prompty":
+        flow_rel += f"/{spec.entry.path.name}"
     target = _build_root(build_root) / digest.hexdigest()[:24]
     if not target.is_dir():
         _build(target, entries)

@@ -19,15 +19,19 @@ _SUMMARY_METRICS = {"lines_completed", "lines_failed", "lines_resumed"}
 
 
 def flow_folder(flow: str | Path) -> Path:
-    """The headrace flow folder for ``flow`` (a folder, or a file in it), importing a prompt flow DAG.
+    """The headrace flow for ``flow`` (a folder, or a file in it), importing a prompt flow DAG; a flex flow
+    folder or a ``.prompty`` file is returned as it is.
 
     Raises:
         FileNotFoundError: neither ``flow.yaml`` nor ``flow.dag.yaml`` is there.
         ValueError: the DAG has parts headrace cannot convert (listed).
     """
+    from headrace.flows.entries import is_entry_path
     from headrace.flows.importer import import_promptflow
 
     path = Path(flow).resolve()
+    if is_entry_path(path):  # a flex flow folder or a .prompty file: headrace runs them as they are
+        return path
     if path.is_file():
         path = path.parent
     if (path / "flow.yaml").is_file():
@@ -57,11 +61,11 @@ def _runner() -> Any:
 class _LoadedFlow:
     """A flow callable as a function: ``flow(question="...")`` returns its outputs (raises if it fails)."""
 
-    def __init__(self, source: str | Path):
-        from headrace.flows import load_flow as load
+    def __init__(self, source: str | Path, init: dict[str, Any] | None = None):
+        from headrace.flows.executor import load_flow as load
 
         self.path = flow_folder(source)
-        self._flow = load(self.path, llm=_runner())
+        self._flow = load(self.path, llm=_runner(), init=init)
 
     def __call__(self, *args: Any, **inputs: Any) -> dict[str, Any]:
         if args:
@@ -91,17 +95,20 @@ class PFClient:
             self._ws = Workspace.from_config()
         return self._ws
 
-    def test(self, flow: str | Path, inputs: dict[str, Any] | None = None, **_: Any) -> dict[str, Any]:
-        """Run one line and return its outputs (inputs default to the flow's defaults).
+    def test(self, flow: str | Path, inputs: dict[str, Any] | None = None, init: dict[str, Any] | None = None,
+             **_: Any) -> dict[str, Any]:
+        """Run one line and return its outputs (inputs default to the flow's defaults; ``init``: a flex
+        flow class entry's ``__init__`` arguments).
 
         Raises:
             the line's error when it failed (a ``FlowNodeError`` naming the node).
         """
-        return _LoadedFlow(flow)(**(inputs or {}))
+        return _LoadedFlow(flow, init)(**(inputs or {}))
 
     def run(self, flow: str | Path, data: str | Path | None = None, run: Any = None,
             column_mapping: dict[str, Any] | None = None, name: str | None = None, display_name: str | None = None,
-            tags: dict[str, str] | None = None, stream: bool = False, **_: Any) -> Any:
+            tags: dict[str, str] | None = None, stream: bool = False, init: dict[str, Any] | None = None,
+            **_: Any) -> Any:
         """A batch run of ``flow`` over ``data`` (an evaluation of ``run``'s lines when ``run`` is given);
         waits for it and returns the run (a headrace ``PipelineRun``)."""
         from headrace.sdk.flow_runs import evaluate_flow, run_flow
@@ -110,12 +117,12 @@ class PFClient:
         mapping = dict(column_mapping or {})
         if run is not None:
             submitted = evaluate_flow(self.workspace, folder, run, str(data) if data else None, mapping,
-                                      tags=tags, description=display_name or name)
+                                      tags=tags, description=display_name or name, init=init)
         else:
             if data is None:
                 raise ValueError("PFClient.run needs data= (a .jsonl, .json or .csv file) or run= (to evaluate)")
             submitted = run_flow(self.workspace, folder, str(data), mapping, tags=tags,
-                                 description=display_name or name)
+                                 description=display_name or name, init=init)
         submitted.wait_for_completion(show_output=stream, raise_on_error=False)
         return submitted
 

@@ -1,0 +1,152 @@
+"""Flex flows and prompty files as flows: one ``entry`` node, so batch runs, evaluations and serving use them.
+
+``entry_spec(path)`` turns a ``flow.flex.yaml`` folder or a ``.prompty`` file into a ``FlowSpec`` with one
+per-line node of kind ``entry`` (its inputs are the flow inputs) and, for a class entry with
+``__aggregate__``, one aggregation node. The flow's inputs come from the entry's signature (flex; a class's
+``__call__``) or the prompty's ``inputs``. Its outputs are the entry's result as prompt flow gives them: a
+dict (a dataclass becomes one) is the outputs, anything else is ``{"output": value}``.
+
+``Entry`` calls the loaded entry for the executor (``headrace.flows.nodes``): flex code runs in a worker
+thread as python tools do; a prompty finds a ``configuration.connection`` through the line's LLM runner.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import inspect
+import typing
+from pathlib import Path
+from typing import Any
+
+from headrace.errors import FlowDefinitionError
+from headrace.flows.model import FlowSpec, InputSpec, NodeSpec
+
+__all__ = ["ENTRY_NODE", "AGGREGATE_NODE", "Entry", "entry_outputs", "entry_spec", "is_entry_path"]
+
+ENTRY_NODE = "entry"
+AGGREGATE_NODE = "__aggregate__"
+_TYPES = {str: "string", int: "int", float: "double", bool: "bool", list: "list", dict: "object"}
+
+
+@dataclasses.dataclass
+class EntryInfo:
+    """What a spec built by ``entry_spec`` loads: ``kind`` is ``flex`` or ``prompty``; ``path`` the folder
+    or file; ``init`` a class entry's ``__init__`` arguments (None: the file's sample)."""
+
+    kind: str
+    path: Path
+    init: dict[str, Any] | None = None
+
+
+def is_entry_path(path: str | Path) -> bool:
+    """True for a ``.prompty`` file, or a folder with ``flow.flex.yaml`` and no ``flow.yaml``."""
+    from headrace.flows.flex import is_flex
+
+    p = Path(path)
+    return (p.is_file() and p.suffix == ".prompty") or (p.is_dir() and is_flex(p))
+
+
+def entry_spec(path: str | Path, init: dict[str, Any] | None = None) -> FlowSpec:
+    """A one-node ``FlowSpec`` for a flex flow folder or a ``.prompty`` file (see the module docstring).
+
+    Raises:
+        FlowDefinitionError: the file is invalid, or the entry cannot be imported.
+    """
+    p = Path(path).resolve()
+    if p.suffix == ".prompty":
+        from headrace.flows.prompty import load_prompty
+
+        prompty = load_prompty(p)
+        inputs = {n: _prompty_input(n, i) for n, i in prompty.inputs.items()}
+        connection = prompty.configuration.get("connection")
+        node = _node(inputs, p, str(connection) if connection else None)
+        return FlowSpec(p.parent, inputs, {}, [node], display_name=prompty.name, compat="promptflow",
+                        entry=EntryInfo("prompty", p))
+    from headrace.flows.flex import load_flex
+
+    flex = load_flex(p, init)
+    target = flex.call
+    call = target.__call__ if not inspect.isfunction(target) and not inspect.ismethod(target) else target
+    inputs = _signature_inputs(call, str(p / "flow.flex.yaml"))
+    nodes = [_node(inputs, p / "flow.flex.yaml", None)]
+    if callable(getattr(target, "__aggregate__", None)):
+        nodes.append(NodeSpec(AGGREGATE_NODE, "entry", {"results": f"${{{ENTRY_NODE}.output}}"}, aggregation=True,
+                              deps=frozenset({ENTRY_NODE}), input_deps=frozenset({ENTRY_NODE})))
+    return FlowSpec(p, inputs, {}, nodes, compat="promptflow", entry=EntryInfo("flex", p, init))
+
+
+def _node(inputs: dict[str, InputSpec], source: Path, connection: str | None) -> NodeSpec:
+    return NodeSpec(ENTRY_NODE, "entry", {n: f"${{inputs.{n}}}" for n in inputs}, source=source,
+                    connection=connection)
+
+
+def _prompty_input(name: str, raw: dict[str, Any]) -> InputSpec:
+    has_default = "default" in raw
+    return InputSpec(name, str(raw.get("type", "string")), raw.get("default"), required=not has_default,
+                     description=str(raw.get("description") or ""))
+
+
+def _signature_inputs(func: Any, where: str) -> dict[str, InputSpec]:
+    try:
+        params = inspect.signature(func).parameters
+        hints = typing.get_type_hints(func)
+    except (TypeError, ValueError, NameError) as exc:
+        raise FlowDefinitionError([f"cannot read the entry's signature: {exc}"], flow=where) from exc
+    found = {}
+    for name, param in params.items():
+        if name == "self" or param.kind in (param.VAR_KEYWORD, param.VAR_POSITIONAL):
+            continue
+        kind = _TYPES.get(typing.get_origin(hints.get(name)) or hints.get(name), "object")
+        required = param.default is inspect.Parameter.empty
+        found[name] = InputSpec(name, kind, None if required else param.default, required=required)
+    return found
+
+
+def entry_outputs(value: Any) -> dict[str, Any]:
+    """A line's outputs from the entry's result: a dict as it is, anything else under ``output``."""
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        value = dataclasses.asdict(value)
+    return dict(value) if isinstance(value, dict) else {"output": value}
+
+
+class Entry:
+    """The loaded entry of a spec built by ``entry_spec``: what its nodes call."""
+
+    def __init__(self, info: EntryInfo):
+        self.info = info
+        if info.kind == "prompty":
+            from headrace.flows.prompty import load_prompty
+
+            self.prompty: Any = load_prompty(info.path)
+            self.flex: Any = None
+        else:
+            from headrace.flows.flex import load_flex
+
+            self.prompty, self.flex = None, load_flex(info.path, info.init)
+
+    async def call(self, node: NodeSpec, values: dict[str, Any], connect: Any) -> Any:
+        """Run the node: the entry over one line's inputs, or ``__aggregate__`` over the lines' results."""
+        from headrace.flows.nodes import run_python
+
+        if self.prompty is not None:
+            if self.prompty.lookup is None and connect is not None:
+                self.prompty.lookup = connect
+            return await self.prompty.arun(values)
+        if node.aggregation:
+            return await self._aggregate(values.get("results") or [])
+        return await run_python(self.flex.call, values)
+
+    async def _aggregate(self, results: list[Any]) -> Any:
+        """``__aggregate__(line_results)``; a dict it returns is logged as metrics (its numbers), as in
+        prompt flow."""
+        from headrace.flows.nodes import run_python
+        from headrace.flows.tools import log_metric
+
+        method = self.flex.call.__aggregate__
+        first = next(iter(inspect.signature(method).parameters), "line_results")
+        value = await run_python(method, {first: results})
+        if isinstance(value, dict):
+            for key, number in value.items():
+                if isinstance(number, int | float) and not isinstance(number, bool):
+                    log_metric(str(key), number)
+        return value
