@@ -168,8 +168,6 @@ def test_edge_cases_are_converted_with_warnings_or_listed_as_unconverted(tmp_pat
     assert len(report.unconverted) == 3
 
     warnings = "\n".join(report.warnings)
-    assert "node 'summarize': its default variant 'variant_1' was used" in warnings
-    assert "dropped: variant_0" in warnings
     assert "node 'summarize': api 'completion' became a chat call" in warnings
     assert "node 'chat': the built-in LLM tool (promptflow.tools.llm.llm) became an llm node" in warnings
     assert "node 'grade': enable_cache dropped" in warnings
@@ -189,6 +187,10 @@ def test_edge_cases_are_converted_with_warnings_or_listed_as_unconverted(tmp_pat
     assert nodes["summarize"] == {
         "name": "summarize", "type": "llm", "source": {"type": "code", "path": "long.jinja2"},
         "connection": "c1", "inputs": {"deployment_name": "gpt-4", "text": "${inputs.text}"}}
+    assert flow["node_variants"]["summarize"]["default_variant_id"] == "variant_1"
+    assert flow["node_variants"]["summarize"]["variants"]["variant_0"] == {"node": {
+        "type": "llm", "source": {"type": "code", "path": "short.jinja2"}, "connection": "c0",
+        "inputs": {"deployment_name": "gpt-4", "text": "${inputs.text}"}}}
     assert nodes["chat"]["type"] == "llm" and nodes["chat"]["connection"] == "c1"
     assert nodes["chat"]["inputs"] == {"deployment_name": "gpt-4o", "text": "${inputs.text}"}
     assert nodes["grade"]["activate"] == {"when": "${inputs.text}", "is": "a"}

@@ -20,6 +20,11 @@ __all__ = ["evaluate", "parse_mapping", "read_init", "register", "run"]
 
 FolderArg = Annotated[Path, typer.Argument(
     help="The flow folder (flow.yaml or flow.flex.yaml), or a .prompty file.", exists=True)]
+VariantOpt = Annotated[str | None, typer.Option(
+    "--variant", help="The node variant to run: '${NODE.VARIANT_ID}' (default: each node's default).")]
+VariantsOpt = Annotated[list[str] | None, typer.Option(
+    "--variant", help="The node variant to run: '${NODE.VARIANT_ID}'; repeat it to run and compare several.",
+    show_default=False)]
 InitOpt = Annotated[Path | None, typer.Option(
     "--init", help="A JSON file: a flex flow class entry's __init__ arguments.", exists=True, dir_okay=False)]
 ExtraArg = Annotated[list[str] | None, typer.Argument(help="More NAME=VALUE column mappings.", show_default=False)]
@@ -80,19 +85,28 @@ def run(
         "--resume-from", help="An earlier run of the flow (id): its completed lines are kept.")] = None,
     reuse: ReuseOpt = False,
     init: InitOpt = None,
+    variant: VariantsOpt = None,
     no_wait: NoWaitOpt = False,
     json_out: JsonOpt = False,
     home: HomeOpt = None,
 ) -> None:
-    """Run the flow over every row of the data, as a pipeline run; show progress, then a summary."""
+    """Run the flow over every row of the data, as a pipeline run; show progress, then a summary.
+
+    With several --variant options, one run per variant is submitted at once, then their results are
+    compared side by side.
+    """
     from headrace.sdk.flow_runs import run_flow
 
     ws = workspace(home)
     mapping = parse_mapping([*(column_mapping or []), *(extra or [])])
-    pipeline_run = run_flow(ws, folder, data, mapping, experiment_name=experiment, resume_from=resume_from,
-                            concurrency=concurrency, line_timeout=line_timeout, allow_reuse=reuse,
-                            init=read_init(init))
-    _finish(pipeline_run, no_wait, json_out)
+    chosen = list(dict.fromkeys(variant or [])) or [None]
+    runs = [run_flow(ws, folder, data, mapping, experiment_name=experiment, resume_from=resume_from,
+                     concurrency=concurrency, line_timeout=line_timeout, allow_reuse=reuse,
+                     init=read_init(init), variant=v) for v in chosen]
+    if len(runs) == 1:
+        _finish(runs[0], no_wait, json_out)
+    else:
+        _compare(runs, no_wait, json_out)
 
 
 def evaluate(
@@ -109,6 +123,7 @@ def evaluate(
     line_timeout: TimeoutOpt = None,
     reuse: ReuseOpt = False,
     init: InitOpt = None,
+    variant: VariantOpt = None,
     no_wait: NoWaitOpt = False,
     json_out: JsonOpt = False,
     home: HomeOpt = None,
@@ -186,6 +201,37 @@ def _finish(pipeline_run: Any, no_wait: bool, json_out: bool) -> None:
         _table(summary)
     if status != "Finished":
         sys.exit(1)  # not typer.Exit: its code is lost when the app runs with standalone_mode=False
+
+
+def _compare(runs: list[Any], no_wait: bool, json_out: bool) -> None:
+    """Several variants' runs: wait for all, then one row (or JSON object) each; exit 1 if any did not finish."""
+    from headrace.sdk.flow_runs import flow_summary
+
+    if no_wait:
+        rows = [{"run_id": r.id, "variant": r.tags.get("headrace.flow_variant"), "status": r.get_status()}
+                for r in runs]
+        if json_out:
+            print_json(rows)
+        for row in [] if json_out else rows:
+            console.print(f"submitted run {row['run_id']} (variant {row['variant']})")
+        return
+    statuses = [r.wait_for_completion(show_output=False, raise_on_error=False) for r in runs]
+    summaries = [flow_summary(r) for r in runs]
+    if json_out:
+        print_json(summaries)
+    else:
+        names = sorted({k for s in summaries for k in s["metrics"] if not k.startswith("lines_")})
+        table = new_table(title="variants compared", title_justify="left")
+        for column in ("variant", "run", "status", "lines (completed/failed)", *names):
+            table.add_column(column, overflow="fold")
+        for s in summaries:
+            values = [s["metrics"].get(n) for n in names]
+            table.add_row(s["variant"] or "default", s["run_id"], styled(s["status"]),
+                          f"{s['lines_completed']}/{s['lines_failed']}",
+                          *(f"{v:g}" if isinstance(v, int | float) else "" for v in values))
+        console.print(table)
+    if any(status != "Finished" for status in statuses):
+        sys.exit(1)
 
 
 def _table(summary: dict[str, Any]) -> None:

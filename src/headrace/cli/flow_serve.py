@@ -24,7 +24,7 @@ from headrace.cli.common import (
     styled,
     workspace,
 )
-from headrace.cli.flow_batch import InitOpt, read_init
+from headrace.cli.flow_batch import InitOpt, VariantOpt, read_init
 
 FolderArg = Annotated[Path, typer.Argument(help="The flow folder (with flow.yaml).", exists=True, file_okay=False)]
 EntryArg = Annotated[Path, typer.Argument(
@@ -40,6 +40,7 @@ def serve(
     log_level: Annotated[str, typer.Option(help="uvicorn log level: warning, info (each request), debug.")] = "info",
     home: HomeOpt = None,
     init: InitOpt = None,
+    variant: VariantOpt = None,
 ) -> None:
     """Serve the flow over HTTP: POST /score (JSON in, JSON out; SSE with Accept: text/event-stream), GET /health.
 
@@ -54,7 +55,7 @@ def serve(
     from headrace.server.flow_app import create_flow_app
     from headrace.server.http_protocol import HTTP_PROTOCOL
 
-    flow = load_flow(folder, init=read_init(init))
+    flow = load_flow(folder, init=read_init(init), variant=variant)
     llm = None
     if needs_llm(flow.spec):
         from headrace.config import load_settings

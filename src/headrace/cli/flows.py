@@ -23,6 +23,7 @@ from headrace.cli.common import (
     print_json,
     stdout_to_stderr,
 )
+from headrace.cli.flow_batch import VariantOpt
 from headrace.errors import FlowInputError
 
 flow_app = typer.Typer(rich_markup_mode=None, add_completion=False, help="Prompt flows: test, serve, publish, batch-run and evaluate flow folders; import prompt flow DAGs.", no_args_is_help=True)
@@ -78,6 +79,7 @@ def test(
     init: Annotated[Path | None, typer.Option(
         "--init", help="Flex flows: a JSON object of the entry class's __init__ arguments.", exists=True,
         dir_okay=False)] = None,
+    variant: VariantOpt = None,
     json_out: JsonOpt = False,
     home: HomeOpt = None,
 ) -> None:
@@ -99,7 +101,7 @@ def test(
         _test_prompty(folder, parse_inputs([*(inputs or []), *(extra or [])], inputs_file), json_out, home)
         return
     with stdout_to_stderr(json_out):  # a tool's print() must not corrupt the JSON document
-        flow = load_flow(folder)
+        flow = load_flow(folder, variant=variant)
         raw = parse_inputs([*(inputs or []), *(extra or [])], inputs_file)
         llm = _llm_runner(home) if needs_llm(flow.spec) and not flow.spec.lenient else _LazyRunner(home)
         result, streamed = asyncio.run(_run(flow, raw, llm, stream and not json_out, timeout))

@@ -41,7 +41,8 @@ if TYPE_CHECKING:
 __all__ = ["Flow", "load_flow"]
 
 
-def load_flow(folder: str | Path, *, llm: LLMRunner | None = None, init: dict[str, Any] | None = None) -> Flow:
+def load_flow(folder: str | Path, *, llm: LLMRunner | None = None, init: dict[str, Any] | None = None,
+              variant: str | None = None) -> Flow:
     """Load a flow folder: validate ``flow.yaml``, import its tools, read its templates.
 
     Args:
@@ -55,7 +56,7 @@ def load_flow(folder: str | Path, *, llm: LLMRunner | None = None, init: dict[st
         >>> flow = load_flow("examples/flows/ask-wikipedia", llm=runner)
         >>> flow.run(question="What is the Eiffel tower?").outputs["answer"]
     """
-    return Flow(load_spec(folder, init=init), llm=llm)
+    return Flow(load_spec(folder, init=init, variant=variant), llm=llm)
 
 
 @dataclass

@@ -1,10 +1,11 @@
 """One-way import of a prompt flow DAG flow (``flow.dag.yaml``) into a headrace flow (``flow.yaml``).
 
 What converts as is: typed inputs (defaults, chat flags), outputs and their references, ``llm`` /
-``python`` / ``prompt`` nodes with ``source.type: code``, ``connection``, ``activate``, ``aggregation``.
+``python`` / ``prompt`` nodes with ``source.type: code``, ``connection``, ``activate``, ``aggregation``,
+``node_variants`` (every variant converted like a node; the default one is in ``nodes``).
 What converts with a warning: ``${flow.x}`` (an old alias of ``${inputs.x}``), ``api: completion``
-(headrace calls the chat API), the legacy ``provider`` / ``module`` keys (dropped), ``node_variants`` (the
-default variant is kept), ``environment`` (headrace builds no environment),
+(headrace calls the chat API), the legacy ``provider`` / ``module`` keys (dropped), ``environment``
+(headrace builds no environment),
 ``additional_includes`` (copied in), and the built-in ``promptflow.tools.llm.llm`` tool (an ``llm`` node).
 What does not convert: other package tools and ``custom_llm`` nodes, C# flows and nodes, image inputs; they
 are listed in the report and, with their original YAML, in a comment at the top of the written ``flow.yaml``.
@@ -165,6 +166,9 @@ class _Converter:
             else:
                 nodes.append(node)
         flow["nodes"] = nodes
+        variants = self._variants({n["name"] for n in nodes})
+        if variants:
+            flow["node_variants"] = variants
         if self.connections:
             names = ", ".join(sorted(set(self.connections)))
             self.warn(f"LLM nodes use the connection(s) {names}: create each in headrace with `headrace "
@@ -308,11 +312,27 @@ class _Converter:
             self.report.unconverted.append(f"node {name!r}: use_variants is set but node_variants has no "
                                            "default variant for it")
             return None
-        others = [v for v in variants if v != chosen]
-        dropped = f" (dropped: {', '.join(others)}; make them separate flows to compare)" if others else ""
-        self.warn(f"node {name!r}: its default variant {chosen!r} was used; headrace has no "
-                  f"variants{dropped}")
         return {**variants[chosen]["node"], "name": name}
+
+    def _variants(self, converted: set[str]) -> dict[str, Any]:
+        """Every variant of the converted nodes, converted like a node (``headrace.flows.variants``)."""
+        result: dict[str, Any] = {}
+        for name, spec in (self.dag.get("node_variants") or {}).items():
+            if name not in converted or not isinstance(spec, dict):
+                continue
+            kept = {}
+            for vid, variant in (spec.get("variants") or {}).items():
+                node = variant.get("node") if isinstance(variant, dict) else None
+                done = self._node({**node, "name": name}) if isinstance(node, dict) else None
+                if done is None:
+                    self.warn(f"node {name!r}: variant {vid!r} dropped (it could not be converted)")
+                    continue
+                done.pop("name")
+                kept[str(vid)] = {"node": done}
+            if kept:
+                default = spec.get("default_variant_id") or next(iter(kept))
+                result[name] = {"default_variant_id": default, "variants": kept}
+        return result
 
 
 def _copy_files(src: Path, out: Path, includes: list[str], report: ImportReport) -> list[Path]:

@@ -127,6 +127,7 @@ class FlowSpec:
     compat: str | None = None
     environment_variables: dict[str, str] = field(default_factory=dict)
     entry: Any = None  # a flex flow or prompty file run as a flow (``entries.EntryInfo``), else None
+    variant: str | None = None  # the node variant chosen (``${NODE.VARIANT_ID}``), None for the defaults
 
     @property
     def lenient(self) -> bool:

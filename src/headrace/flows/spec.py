@@ -31,6 +31,7 @@ from headrace.flows.refs import RefSyntaxError, parse_ref
 from headrace.flows.templates import template_problems, template_variables
 from headrace.flows.tools import scan_tools
 from headrace.flows.values import TYPES, convert
+from headrace.flows.variants import select_variant
 
 __all__ = ["Activate", "FlowSpec", "InputSpec", "LLM_PARAMS", "NODE_KINDS", "NodeSpec", "OutputSpec",
            "coerce_inputs", "load_spec"]
@@ -44,20 +45,22 @@ _NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_-]*$")
 _BARE_REF = re.compile(r"(?<=[\[{,:])(\s*)(\$\{[^{}\n\"']*\})(?=\s*(?:[,}\]\n#]|$))")
 
 
-def load_spec(folder: str | Path, *, init: dict[str, Any] | None = None) -> FlowSpec:
+def load_spec(folder: str | Path, *, init: dict[str, Any] | None = None, variant: str | None = None) -> FlowSpec:
     """Load and validate the flow in ``folder`` (or a path to its ``flow.yaml``); a flex flow folder or a
     ``.prompty`` file loads as a one-node flow (``headrace.flows.entries``; ``init``: a class entry's
-    ``__init__`` arguments).
+    ``__init__`` arguments). ``variant`` (``${NODE.VARIANT_ID}``) runs that variant of a node
+    (``headrace.flows.variants``).
 
     Raises:
         FlowDefinitionError: every problem found, each naming the node, input or output, and the fix.
+        FlowInputError: ``variant`` names a node or variant the flow does not have.
     """
     path = Path(folder)
     if is_entry_path(path):
         return entry_spec(path, init)
     if path.is_file():
         path = path.parent
-    return _load(path.resolve(), ())
+    return _load(path.resolve(), (), variant)
 
 
 def _read_yaml(file: Path) -> Any:
@@ -76,7 +79,7 @@ def _read_yaml(file: Path) -> Any:
         raise FlowDefinitionError([f"{where}YAML syntax error: {problem}"], flow=str(file)) from exc
 
 
-def _load(folder: Path, stack: tuple[Path, ...]) -> FlowSpec:
+def _load(folder: Path, stack: tuple[Path, ...], variant: str | None = None) -> FlowSpec:
     file = folder / "flow.yaml"
     if not file.is_file():
         hint = " (a prompt flow folder: run `headrace flow import-promptflow` on it)" if (
@@ -86,13 +89,10 @@ def _load(folder: Path, stack: tuple[Path, ...]) -> FlowSpec:
     if not isinstance(data, dict):
         raise FlowDefinitionError(["the file must be a mapping with inputs, outputs and nodes"], flow=str(file))
     problems: list[str] = []
-    unknown = sorted(set(data) - _TOP_KEYS)
-    if "node_variants" in unknown:
-        problems.append("node_variants are not supported: keep one variant per node (import-promptflow keeps "
-                        "the default variant)")
-        unknown.remove("node_variants")
+    unknown = sorted(set(data) - _TOP_KEYS - {"node_variants"})
     if unknown:
         problems.append(f"unknown top-level key(s) {', '.join(unknown)}; allowed: inputs, outputs, nodes, "
+                        f"node_variants, "
                         f"description, display_name, tags, type")
     kind = data.get("type") or "standard"
     if kind not in FLOW_TYPES:
@@ -110,6 +110,7 @@ def _load(folder: Path, stack: tuple[Path, ...]) -> FlowSpec:
     if not isinstance(raw_nodes, list):
         problems.append("nodes must be a list of nodes (each starting with '- name: ...')")
         raw_nodes = []
+    raw_nodes = select_variant(data, raw_nodes, variant, problems)
     lenient = compat == "promptflow"
     nodes = [n for i, raw in enumerate(raw_nodes) if (n := _node(raw, i, folder, stack, problems, lenient=lenient))]
     problems += check_graph(inputs, outputs, nodes, raw_count=len(raw_nodes))
@@ -118,7 +119,7 @@ def _load(folder: Path, stack: tuple[Path, ...]) -> FlowSpec:
     tags = data.get("tags") if isinstance(data.get("tags"), dict) else {}
     return FlowSpec(folder, inputs, outputs, nodes, str(data.get("description") or ""), kind,
                     str(data.get("display_name") or ""), tags, compat,
-                    {str(k): "" if v is None else str(v) for k, v in env.items()})
+                    {str(k): "" if v is None else str(v) for k, v in env.items()}, variant=variant)
 
 
 def _inputs(raw: Any, problems: list[str]) -> dict[str, InputSpec]:

@@ -210,6 +210,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--concurrency", type=int, default=4, help="lines running at the same time")
     p.add_argument("--line-timeout", type=float, default=None, help="seconds one line may take")
     p.add_argument("--init", help="a JSON object: a flex flow class entry's __init__ arguments")
+    p.add_argument("--variant", help="the node variant to run: ${NODE.VARIANT_ID}")
     return p
 
 
@@ -265,7 +266,7 @@ def main(argv: list[str] | None = None, *, base_dir: str | os.PathLike[str] | No
 def _run(args: argparse.Namespace, base_dir: Any, llm: Callable[[], Any] | None,
          out: TextIO) -> tuple[BatchResult, ResultWriter, dict[str, Any]]:
     folder = Path(base_dir or ".") / args.flow
-    flow = load_flow(folder, init=json.loads(args.init) if args.init else None)
+    flow = load_flow(folder, init=json.loads(args.init) if args.init else None, variant=args.variant)
     try:
         mapping = json.loads(args.column_mapping)
     except json.JSONDecodeError as exc:

@@ -28,7 +28,7 @@ from headrace.core.params import DataPath
 from headrace.core.pipeline import Pipeline
 from headrace.engine.tasks import output_path
 from headrace.errors import ConflictError, DatastoreError, NotFoundError
-from headrace.flows.run_tags import BASE_RUN_TAG, FLOW_KIND_TAG, FLOW_STEP_TAG, FLOW_TAG
+from headrace.flows.run_tags import BASE_RUN_TAG, FLOW_KIND_TAG, FLOW_STEP_TAG, FLOW_TAG, VARIANT_TAG
 from headrace.flows.spec import load_spec
 from headrace.sdk.experiment import Experiment
 from headrace.sdk.flow_step import OUTPUT_NAME, FlowStep
@@ -45,7 +45,8 @@ DATA_PREFIX = "flow-data"
 def run_flow(ws: Any, flow_dir: str | os.PathLike[str], data: Any, column_mapping: Mapping[str, Any] | None = None,
              *, experiment_name: str | None = None, resume_from: Any = None, concurrency: int = 4,
              line_timeout: float | None = None, allow_reuse: bool = False, tags: Mapping[str, str] | None = None,
-             description: str | None = None, init: Mapping[str, Any] | None = None) -> PipelineRun:
+             description: str | None = None, init: Mapping[str, Any] | None = None,
+             variant: str | None = None) -> PipelineRun:
     """Submit a batch run of a flow over a data file; returns the queued ``PipelineRun`` at once.
 
     Args:
@@ -63,19 +64,23 @@ def run_flow(ws: Any, flow_dir: str | os.PathLike[str], data: Any, column_mappin
         tags: more run tags.
         description: the run's description.
         init: a flex flow class entry's ``__init__`` arguments (prompt flow's ``init=``).
+        variant: the node variant to run, ``${NODE.VARIANT_ID}`` (prompt flow's ``variant=``); recorded in the
+            run's ``headrace.flow_variant`` tag.
 
     Raises:
         DefinitionError: the flow, the data or the mapping is invalid (every problem listed).
         NotFoundError: ``resume_from`` names no run, or a run without flow outputs.
         ConflictError: ``resume_from`` has not ended yet.
     """
-    spec = load_spec(flow_dir, init=dict(init) if init is not None else None)
+    spec = load_spec(flow_dir, init=dict(init) if init is not None else None, variant=variant)
     resume = _ended_outputs(_run(ws, resume_from), "resume from") if resume_from is not None else None
     step = FlowStep(_step_name(_name(spec)), _path(spec), data=_data_path(ws, data),
                     column_mapping=column_mapping, resume_from=resume, concurrency=concurrency,
                     line_timeout=line_timeout, allow_reuse=allow_reuse,
-                    build_root=_builds(ws), init=init)
+                    build_root=_builds(ws), init=init, variant=variant)
     run_tags = {FLOW_TAG: _name(spec), FLOW_KIND_TAG: "batch", FLOW_STEP_TAG: step.name, **(tags or {})}
+    if variant is not None:
+        run_tags[VARIANT_TAG] = variant
     return _submit(ws, step, experiment_name or _name(spec), run_tags, description)
 
 
@@ -83,7 +88,7 @@ def evaluate_flow(ws: Any, eval_dir: str | os.PathLike[str], base_run: Any, data
                   column_mapping: Mapping[str, Any] | None = None, *, experiment_name: str | None = None,
                   concurrency: int = 4, line_timeout: float | None = None, allow_reuse: bool = False,
                   tags: Mapping[str, str] | None = None, description: str | None = None,
-                  init: Mapping[str, Any] | None = None) -> PipelineRun:
+                  init: Mapping[str, Any] | None = None, variant: str | None = None) -> PipelineRun:
     """Submit an evaluation run: an evaluation flow over a flow run's lines, joined by line number.
 
     Args:
@@ -94,19 +99,19 @@ def evaluate_flow(ws: Any, eval_dir: str | os.PathLike[str], base_run: Any, data
             None to evaluate the base run's lines alone (``${run.inputs.X}`` / ``${run.outputs.X}`` only).
         column_mapping: eval input -> ``${data.COL}``, ``${run.outputs.X}``, ``${run.inputs.X}`` or a literal.
         experiment_name: default: the base run's experiment.
-        concurrency / line_timeout / allow_reuse / tags / description / init: as for ``run_flow``.
+        concurrency / line_timeout / allow_reuse / tags / description / init / variant: as for ``run_flow``.
 
     Raises:
         DefinitionError: the flow, the data or the mapping is invalid.
         NotFoundError: the base run does not exist or has no flow outputs.
         ConflictError: the base run has not ended yet.
     """
-    spec = load_spec(eval_dir, init=dict(init) if init is not None else None)
+    spec = load_spec(eval_dir, init=dict(init) if init is not None else None, variant=variant)
     base = _run(ws, base_run)
     step = FlowStep(_step_name(_name(spec)), _path(spec),
                     data=_data_path(ws, data) if data is not None else None, column_mapping=column_mapping,
                     base_run_outputs=_ended_outputs(base, "evaluate"), concurrency=concurrency, line_timeout=line_timeout,
-                    allow_reuse=allow_reuse, build_root=_builds(ws), init=init)
+                    allow_reuse=allow_reuse, build_root=_builds(ws), init=init, variant=variant)
     run_tags = {FLOW_TAG: _name(spec), FLOW_KIND_TAG: "evaluation", FLOW_STEP_TAG: step.name,
                 BASE_RUN_TAG: base.id, **(tags or {})}
     return _submit(ws, step, experiment_name or base.experiment.name, run_tags, description)
@@ -162,11 +167,12 @@ def flow_outputs(run: PipelineRun) -> DataPath:
 def flow_summary(run: PipelineRun) -> dict[str, Any]:
     """What a flow run did: status, line counts, metrics and where the outputs are (JSON-safe).
 
-    Keys: ``run_id``, ``experiment``, ``status``, ``lines``, ``lines_completed``, ``lines_failed``,
+    Keys: ``run_id``, ``experiment``, ``status``, ``variant`` (or None), ``lines``, ``lines_completed``, ``lines_failed``,
     ``lines_resumed``, ``metrics``, ``warnings``, ``outputs`` (``datastore``, ``path``, and ``local_path`` when
     the datastore is a local folder), ``error``. Counts are None until the step wrote its summary.
     """
     info: dict[str, Any] = {"run_id": run.id, "experiment": run.experiment.name, "status": run.get_status(),
+                            "variant": run.tags.get(VARIANT_TAG),
                             "lines": None, "lines_completed": None, "lines_failed": None, "lines_resumed": None,
                             "metrics": {}, "warnings": [], "outputs": None, "error": run._record.error}
     try:

@@ -80,7 +80,8 @@ class FlowStep(PythonScriptStep):
                  output: str | PipelineData = OUTPUT_NAME, *, allow_reuse: bool = False,
                  parent_metrics: bool = True, compute_target: Any = "local",
                  environment_variables: dict[str, str] | None = None, timeout_seconds: int | None = None,
-                 build_root: str | os.PathLike[str] | None = None, init: Mapping[str, Any] | None = None):
+                 build_root: str | os.PathLike[str] | None = None, init: Mapping[str, Any] | None = None,
+                 variant: str | None = None):
         """Build the step (the flow is validated and copied into its build folder now).
 
         Args:
@@ -104,6 +105,7 @@ class FlowStep(PythonScriptStep):
             environment_variables: as for ``PythonScriptStep`` (``HEADRACE_CONNECTION_<NAME>_*`` work here).
             timeout_seconds: as for ``PythonScriptStep``.
             init: a flex flow class entry's ``__init__`` arguments (default: its ``sample.init``).
+            variant: the node variant to run, ``${NODE.VARIANT_ID}`` (default: each node's default).
             build_root: where build folders go (default ``$HEADRACE_HOME/flow-builds``, else a temp folder).
 
         Raises:
@@ -112,7 +114,7 @@ class FlowStep(PythonScriptStep):
         """
         label = name if isinstance(name, str) else repr(name)
         try:
-            spec = load_spec(flow_dir, init=dict(init) if init is not None else None)
+            spec = load_spec(flow_dir, init=dict(init) if init is not None else None, variant=variant)
         except FlowDefinitionError as exc:
             raise DefinitionError([f"step {label!r}: {exc.flow}: {p}" for p in exc.problems]) from exc
         mapping = dict(column_mapping or {})
@@ -138,6 +140,8 @@ class FlowStep(PythonScriptStep):
             arguments += ["--line-timeout", line_timeout]
         if init is not None:
             arguments += ["--init", json.dumps(dict(init), sort_keys=True)]
+        if variant is not None:
+            arguments += ["--variant", variant]
         if not parent_metrics:
             arguments.append(_NO_PARENT)
         super().__init__(name=name, script_name=STEP_SCRIPT, source_directory=build, arguments=arguments,

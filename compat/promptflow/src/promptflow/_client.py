@@ -61,11 +61,11 @@ def _runner() -> Any:
 class _LoadedFlow:
     """A flow callable as a function: ``flow(question="...")`` returns its outputs (raises if it fails)."""
 
-    def __init__(self, source: str | Path, init: dict[str, Any] | None = None):
+    def __init__(self, source: str | Path, init: dict[str, Any] | None = None, variant: str | None = None):
         from headrace.flows.executor import load_flow as load
 
         self.path = flow_folder(source)
-        self._flow = load(self.path, llm=_runner(), init=init)
+        self._flow = load(self.path, llm=_runner(), init=init, variant=variant)
 
     def __call__(self, *args: Any, **inputs: Any) -> dict[str, Any]:
         if args:
@@ -96,19 +96,19 @@ class PFClient:
         return self._ws
 
     def test(self, flow: str | Path, inputs: dict[str, Any] | None = None, init: dict[str, Any] | None = None,
-             **_: Any) -> dict[str, Any]:
+             variant: str | None = None, **_: Any) -> dict[str, Any]:
         """Run one line and return its outputs (inputs default to the flow's defaults; ``init``: a flex
         flow class entry's ``__init__`` arguments).
 
         Raises:
             the line's error when it failed (a ``FlowNodeError`` naming the node).
         """
-        return _LoadedFlow(flow, init)(**(inputs or {}))
+        return _LoadedFlow(flow, init, variant)(**(inputs or {}))
 
     def run(self, flow: str | Path, data: str | Path | None = None, run: Any = None,
             column_mapping: dict[str, Any] | None = None, name: str | None = None, display_name: str | None = None,
             tags: dict[str, str] | None = None, stream: bool = False, init: dict[str, Any] | None = None,
-            **_: Any) -> Any:
+            variant: str | None = None, **_: Any) -> Any:
         """A batch run of ``flow`` over ``data`` (an evaluation of ``run``'s lines when ``run`` is given);
         waits for it and returns the run (a headrace ``PipelineRun``)."""
         from headrace.sdk.flow_runs import evaluate_flow, run_flow
@@ -117,12 +117,12 @@ class PFClient:
         mapping = dict(column_mapping or {})
         if run is not None:
             submitted = evaluate_flow(self.workspace, folder, run, str(data) if data else None, mapping,
-                                      tags=tags, description=display_name or name, init=init)
+                                      tags=tags, description=display_name or name, init=init, variant=variant)
         else:
             if data is None:
                 raise ValueError("PFClient.run needs data= (a .jsonl, .json or .csv file) or run= (to evaluate)")
             submitted = run_flow(self.workspace, folder, str(data), mapping, tags=tags,
-                                 description=display_name or name, init=init)
+                                 description=display_name or name, init=init, variant=variant)
         submitted.wait_for_completion(show_output=stream, raise_on_error=False)
         return submitted
 
