@@ -179,3 +179,32 @@ def test_pfclient_tests_and_runs_a_flex_flow_with_init(tmp_path: Path, monkeypat
     run = pf.run(flow=str(grader), data=str(data), init={"threshold": 2})
     assert run.get_status() == "Finished"
     assert pf.get_metrics(run) == {"long_rate": 0.5, "matches": 1}
+
+
+def test_a_prompty_is_a_node_of_a_flow(tmp_path: Path, fake_llm: FakeLLM) -> None:
+    from headrace.flows.connections import Connection
+    from headrace.flows.llm_node import OpenAIRunner
+
+    flow = _folder(tmp_path, "qa", {
+        "echo.prompty": PROMPTY,
+        "flow.yaml": """
+            inputs: {q: {type: string}}
+            outputs: {answer: {reference: "${ask.output}"}, loud: {reference: "${shout.output}"}}
+            nodes:
+            - {name: ask, type: prompty, source: echo.prompty, inputs: {question: "${inputs.q}", lang: de}}
+            - name: shout
+              type: python
+              source: shout.py
+              inputs: {text: "${ask.output}"}
+        """,
+        "shout.py": "from headrace.flows import tool\n\n@tool\ndef shout(text: str) -> str:\n    return text.upper()\n",
+    })
+    assert load_spec(flow).node("ask").connection == "llm"  # from the file: a flow step is given it
+    runner = OpenAIRunner(lambda name: Connection(name, "openai", fake_llm.base_url, "sk"), environ={})
+    assert load_flow(flow, llm=runner)(q="Why?") == {"answer": "echo: Why?", "loud": "ECHO: WHY?"}
+    assert fake_llm.last.body["messages"][0] == {"role": "system", "content": "Answer in de."}
+
+    text = (flow / "flow.yaml").read_text().replace("lang: de", "tone: dry")
+    (flow / "flow.yaml").write_text(text)
+    with pytest.raises(FlowDefinitionError, match="echo.prompty has no input 'tone' .*question, lang"):
+        load_spec(flow)

@@ -145,7 +145,7 @@ EXPECTED = [
     "output 'a': no reference; add reference: ${NODE.output}",
     "output 'b': ${nope.output} refers to an unknown node 'nope'",
     "output 'c': refers to aggregation node 'agg'",
-    "node 'x': type 'pythn' is not one of python, llm, prompt, map, flow",
+    "node 'x': type 'pythn' is not one of python, llm, prompt, prompty, map, flow",
     "node 'dup': source file 'missing.py' does not exist",
     "node 'dup': t.jinja2, line 2: template syntax error",
     "node 'dup': the name is used by 2 nodes",
@@ -198,7 +198,7 @@ def test_a_sub_flow_cannot_include_itself_and_its_problems_are_prefixed(write_fl
         load_spec(folder)
     assert info.value.problems == ["node 'me': sub-flow '.' includes itself (flows cannot recurse)",
                                    "node 'c': sub-flow 'child': node 'z': type 'nope' is not one of python, llm, "
-                                   "prompt, map, flow"]
+                                   "prompt, prompty, map, flow"]
 
 
 def test_inputs_are_converted_by_type(write_flow):

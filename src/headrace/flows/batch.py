@@ -132,7 +132,7 @@ def needs_llm(spec: FlowSpec) -> bool:
         return True
     for node in spec.nodes:
         for part in (node, node.node):
-            if part is not None and (part.kind == "llm" or (part.flow is not None and needs_llm(part.flow))):
+            if part is not None and (part.kind in ("llm", "prompty") or (part.flow is not None and needs_llm(part.flow))):
                 return True
     return False
 

@@ -21,7 +21,8 @@ from typing import Any
 from headrace.errors import FlowDefinitionError
 from headrace.flows.model import FlowSpec, InputSpec, NodeSpec
 
-__all__ = ["ENTRY_NODE", "AGGREGATE_NODE", "Entry", "entry_outputs", "entry_spec", "is_entry_path"]
+__all__ = ["ENTRY_NODE", "AGGREGATE_NODE", "Entry", "entry_outputs", "entry_spec", "is_entry_path",
+           "load_node_prompty", "prompty_node_problems", "run_prompty"]
 
 ENTRY_NODE = "entry"
 AGGREGATE_NODE = "__aggregate__"
@@ -150,3 +151,42 @@ class Entry:
                 if isinstance(number, int | float) and not isinstance(number, bool):
                     log_metric(str(key), number)
         return value
+
+
+# -- a prompty as a node of a flow (``type: prompty``) -------------------------------------------------
+
+
+def prompty_node_problems(node: NodeSpec, label: str, lenient: bool) -> list[str]:
+    """Check a ``type: prompty`` node against its file; its ``connection`` defaults to the file's
+    ``configuration.connection`` (so a flow step is given that connection)."""
+    from headrace.flows.prompty import load_prompty
+
+    try:
+        prompty = load_prompty(node.source)  # type: ignore[arg-type]
+    except FlowDefinitionError as exc:
+        return [f"{label}: {p}" for p in exc.problems]
+    node.connection = node.connection or prompty.configuration.get("connection")
+    problems = []
+    unknown = [k for k in node.inputs if k not in prompty.inputs]
+    if unknown and not lenient:
+        problems.append(f"{label}: {prompty.path.name} has no input {', '.join(map(repr, unknown))} (it takes: "
+                        f"{', '.join(prompty.inputs) or 'nothing'})")
+    missing = [n for n, i in prompty.inputs.items() if "default" not in i and n not in node.inputs]
+    if missing:
+        problems.append(f"{label}: {prompty.path.name} needs {', '.join(map(repr, missing))}; add them to inputs")
+    return problems
+
+
+def load_node_prompty(node: NodeSpec) -> Any:
+    """The loaded prompty of a ``type: prompty`` node (a node's ``connection`` overrides the file's)."""
+    from headrace.flows.prompty import load_prompty
+
+    model = {"configuration": {"connection": node.connection}} if node.connection else None
+    return load_prompty(node.source, model=model)  # type: ignore[arg-type]
+
+
+async def run_prompty(prompty: Any, values: dict[str, Any], connect: Any) -> Any:
+    """Call a node's prompty; a ``configuration.connection`` is found through the line's LLM runner."""
+    if prompty.lookup is None and connect is not None:
+        prompty.lookup = connect
+    return await prompty.arun(values)

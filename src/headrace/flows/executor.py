@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 from headrace import clock
 from headrace.errors import FlowDefinitionError, FlowError, FlowNodeError
+from headrace.flows.entries import ENTRY_NODE, Entry, entry_outputs, load_node_prompty
 from headrace.flows.environment import apply_environment
 from headrace.flows.nodes import RunOptions, execute, reason, recorded_stream
 from headrace.flows.refs import Scope, find_refs, resolve, resolve_value
@@ -95,11 +96,7 @@ class Flow:
             # As prompt flow: the folder stays importable while tools run (imports inside functions too).
             sys.path.append(str(spec.folder))
         problems: list[str] = []
-        self.entry = None
-        if spec.entry is not None:
-            from headrace.flows.entries import Entry
-
-            self.entry = Entry(spec.entry)
+        self.entry = Entry(spec.entry) if spec.entry is not None else None  # flex flow or prompty file
         for node in spec.nodes:
             for part in (node, node.node):
                 if part is not None:
@@ -114,6 +111,8 @@ class Flow:
                                                                       root=self.spec.folder)
             except FlowError as exc:
                 problems.append(f"node {node.name!r}: {exc}")
+        elif node.kind == "prompty" and node.source is not None:
+            self._tools[(node.source, None)] = load_node_prompty(node)
         elif node.kind in ("llm", "prompt") and node.source is not None:
             self._templates[node.source] = node.source.read_text(encoding="utf-8")
         elif node.kind == "flow" and node.flow is not None:
@@ -309,8 +308,6 @@ class Flow:
 
     def _outputs(self, line: _Line) -> dict[str, Any]:
         if self.entry is not None:
-            from headrace.flows.entries import ENTRY_NODE, entry_outputs
-
             return entry_outputs(line.outputs.get(ENTRY_NODE))
         scope = line.scope()
         outputs: dict[str, Any] = {}

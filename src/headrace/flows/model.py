@@ -10,7 +10,7 @@ from headrace.flows.refs import Ref
 
 __all__ = ["Activate", "FLOW_TYPES", "FlowSpec", "InputSpec", "LLM_PARAMS", "NODE_KINDS", "NodeSpec", "OutputSpec"]
 
-NODE_KINDS = ("python", "llm", "prompt", "map", "flow")  # written in flow.yaml; "entry" (entries.py) is internal
+NODE_KINDS = ("python", "llm", "prompt", "prompty", "map", "flow")  # in flow.yaml; "entry" (entries.py) is internal
 FLOW_TYPES = ("standard", "chat", "evaluation")
 #: Inputs of an llm node that go to the chat API; every other input is a template variable.
 LLM_PARAMS = frozenset({

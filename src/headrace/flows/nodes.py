@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 from headrace.errors import FlowNodeError, HeadraceError
 from headrace.flows import inline
+from headrace.flows.entries import run_prompty
 from headrace.flows.llm_params import api_params
 from headrace.flows.refs import Scope, parse_ref, resolve_value
 from headrace.flows.spec import LLM_PARAMS, NodeSpec
@@ -105,6 +106,8 @@ async def execute(flow: Flow, node: NodeSpec, scope: Scope, record: NodeTrace, o
                                  strict=not flow.spec.lenient)
         if node.kind == "llm":
             return await _llm(flow, node, scope, values, record, options, item)
+        if node.kind == "prompty":
+            return await run_prompty(flow.tool(node), values, getattr(options.llm, "connection", None))
         if node.kind == "entry":
             output = await flow.entry.call(node, values, getattr(options.llm, "connection", None))
             return await _chunks(output, stream=False)

@@ -15,7 +15,7 @@ from typing import Any
 import yaml
 
 from headrace.errors import FlowDefinitionError, FlowInputError
-from headrace.flows.entries import entry_spec, is_entry_path
+from headrace.flows.entries import entry_spec, is_entry_path, prompty_node_problems
 from headrace.flows.graph import check_graph
 from headrace.flows.model import (
     FLOW_TYPES,
@@ -223,8 +223,11 @@ def _node(raw: Any, index: int, folder: Path, stack: tuple[Path, ...], problems:
             problems.append(f"{label}: activate needs both `when` (a reference) and `is` (the value to match)")
         else:
             node.activate = Activate(act["when"], act["is"])
-    if kind in ("python", "llm", "prompt"):
+    if kind in ("python", "llm", "prompt", "prompty"):
         node.source = _source(raw.get("source"), folder, label, problems)
+    if kind == "prompty" and node.source:
+        node.connection = raw.get("connection")
+        problems += prompty_node_problems(node, label, lenient)
     if kind == "python":
         node.function = raw.get("function")
         if node.source:
