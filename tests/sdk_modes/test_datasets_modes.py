@@ -67,3 +67,23 @@ def test_an_unregistered_datasets_id_saves_it_for_rest_assignments(data):
     saved = Dataset.get_by_id(data, first)
     assert saved.name is None and saved.to_path() == ["/1.csv", "/2.csv"]
     assert Dataset.get_all(data) == {}  # saved, not registered
+
+
+def test_to_csv_and_parquet_files_write_the_rows_once(data, tmp_path):
+    ws = data
+    store = ws.get_default_datastore()
+    table = Dataset.Tabular.from_delimited_files((store, "tables/a/*.csv")).skip(1)
+    as_csv = table.to_csv_files(separator=";")
+    assert as_csv.to_path() == ["/part-00000.csv"]
+    [source] = as_csv._definition["sources"]
+    assert source["datastore"] == "workspaceblobstore" and source["path"].startswith("converted/")
+    [local] = as_csv.download(tmp_path / "csv")
+    assert Path(local).read_text() == "k;v\ny;2\nz;3\n"
+    assert table.to_csv_files(separator=";")._definition["sources"] == [source]  # same rows, same file
+    again = Dataset.Tabular.from_delimited_files((store, source["path"]), separator=";")
+    assert again.to_pandas_dataframe().to_dict("list") == {"k": ["y", "z"], "v": [2, 3]}
+    as_parquet = table.keep_columns("v").to_parquet_files()
+    [parquet] = as_parquet._definition["sources"]
+    assert parquet["path"].endswith("/part-00000.parquet")
+    back = Dataset.Tabular.from_parquet_files((store, parquet["path"]))
+    assert back.to_pandas_dataframe().to_dict("list") == {"v": [2, 3]}

@@ -439,3 +439,12 @@ compute_targets = Table(
     Column("config", JSON, nullable=False),
     Column("description", Text),
 )
+
+# Small named values the whole workspace shares (``default_datastore``); ``value`` is JSON.
+workspace_settings = Table(
+    "workspace_settings",
+    metadata,
+    Column("key", String(64), primary_key=True),
+    Column("value", JSON, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+)
