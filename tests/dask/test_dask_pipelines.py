@@ -54,3 +54,20 @@ def test_a_fan_out_spreads_over_both_workers(dask_ws, write_scripts, dask_cluste
     assert len(workers) == 2, workers  # both workers ran steps
     [g] = run.find_step_run("gather")
     assert "total 10" in g.get_stdout_log()
+
+
+def test_a_step_runs_in_its_environment_on_a_worker(dask_ws, write_scripts, tmp_path):
+    from environments.wheels import make_wheel, offline
+    from headrace import CondaDependencies, Environment
+
+    make_wheel(tmp_path / "wheels", "hrtoy", "1.0")  # the workers run on this machine: the folder is theirs too
+    env = Environment("toy-env")
+    env.python.conda_dependencies = CondaDependencies.create(pip_packages=["hrtoy==1.0", *offline(tmp_path / "wheels")])
+    src = write_scripts({"toy.py": "import sys, hrtoy\nprint('hrtoy', hrtoy.VERSION, sys.prefix != sys.base_prefix)\n"})
+    step = PythonScriptStep("toy.py", source_directory=str(src), environment=env, compute_target="cluster")
+    run = Experiment(dask_ws, "dask-env").submit(Pipeline(workspace=dask_ws, steps=[step]))
+    assert run.wait_for_completion(show_output=False, raise_on_error=False) == "Finished", run.get_steps()[0].error
+    [step_run] = run.get_steps()
+    assert step_run.get_stdout_log() == "hrtoy 1.0 True\n"
+    log = step_run.get_execution_log()
+    assert "running on Dask worker" in log and "environment 'toy-env'" in log, log

@@ -218,7 +218,7 @@ class DaskComputeTarget(c.ComputeTarget):
         env = dict(self.step_env(task.env)) if self.step_env is not None else {}
         return {"task": replace(task, env={**env, **task.env}), "artifacts": self.artifacts, "datastores": stores,
                 "dispatch": dispatch.id, "retries": self.retries, "launch": self.step_launch,
-                "log_seconds": self.log_seconds, "environment": getattr(task, "environment", None)}
+                "log_seconds": self.log_seconds}
 
     def _wait(self, client: Any, future: Any, dispatch: _Dispatch, started: Any) -> c.StepOutcome:
         future.add_done_callback(lambda _f: dispatch.event.set())

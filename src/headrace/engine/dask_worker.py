@@ -40,7 +40,7 @@ TOPIC = "headrace-steps"
 
 ATTEMPTS = "attempts"
 
-_targets: dict[tuple[str, str], LocalComputeTarget] = {}
+_targets: dict[str, LocalComputeTarget] = {}
 _datastores: dict[str, Datastore] = {}
 _canceled: set[str] = set()
 _lock = threading.Lock()
@@ -86,7 +86,7 @@ def run_step(payload: dict[str, Any]) -> dict[str, Any]:
     emit("started", f"attempt {attempt} started on Dask worker {worker.address} (pid {os.getpid()})")
     lines.append(f"running on Dask worker {worker.address} (attempt {attempt})")
     work_root = Path(worker.local_directory) / "headrace"
-    target = _target(artifacts, work_root, _step_python(payload, work_root, lines), payload["launch"])
+    target = _target(artifacts, work_root, payload["launch"])
     stop = threading.Event()
     tail = threading.Thread(target=_tail_logs, args=(target, task, artifacts, lines, emit, stop, payload),
                             name=f"headrace-tail-{task.step_run_id[:8]}", daemon=True)
@@ -138,15 +138,17 @@ def _emitter(worker: Any, step_run_id: str, dispatch: str, attempt: int) -> Call
     return emit
 
 
-def _target(artifacts: Datastore, work_root: Path, python: str, launch: str) -> LocalComputeTarget:
-    """This worker's local target for an artifact area and interpreter (kept: its snapshot cache is warm)."""
-    key = (getattr(artifacts, "root_uri", repr(artifacts)), python)
+def _target(artifacts: Datastore, work_root: Path, launch: str) -> LocalComputeTarget:
+    """This worker's local target for an artifact area (kept: its snapshot cache is warm)."""
+    key = getattr(artifacts, "root_uri", repr(artifacts))
     with _lock:
         target = _targets.get(key)
         if target is None:
             # keep_workdirs: no folder reuse across steps here; run_step removes each step's folder itself.
+            # Environments are cached next to the workers' folders: built once per machine (under a file
+            # lock), kept when a worker restarts.
             target = LocalComputeTarget(artifacts, _resolve, work_root, keep_workdirs=True, step_launch=launch,
-                                        step_python=python)
+                                        env_root=work_root.parent.parent / "headrace-environments")
             target.process_hook = _watch
             _targets[key] = target
     return target
@@ -158,23 +160,6 @@ def _resolve(name: str) -> Datastore:
     if store is None:
         raise HeadraceError(f"datastore {name!r} was not sent with the step to this Dask worker")
     return store
-
-
-def _step_python(payload: dict[str, Any], work_root: Path, lines: list[str]) -> str:
-    """The interpreter of the step: the worker's own, or its environment's (built once per worker).
-
-    Hook for per-step environments: a payload ``environment`` spec is materialised here with the
-    environments module's ``ensure(spec, cache_root, log)`` when it is installed on the worker.
-    """
-    spec = payload.get("environment")
-    if not spec:
-        return sys.executable
-    try:
-        from headrace.engine.environments import ensure  # type: ignore[import-not-found,attr-defined]
-    except ImportError as exc:
-        raise HeadraceError("the step asks for an environment, but this worker's headrace cannot build "
-                            "environments; upgrade headrace on the workers") from exc
-    return str(ensure(spec, work_root / "environments", lines))
 
 
 def _watch(group: int, started: bool) -> None:
