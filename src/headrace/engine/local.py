@@ -298,6 +298,7 @@ class LocalComputeTarget(c.ComputeTarget):
                 outcome.status = StepStatus.FAILED
                 outcome.error = f"uploading output {name!r} failed: {exc}"
                 log.append(outcome.error)
+                log.append(_remove_partial(ds, binding.path))
                 return
             outcome.output_bytes[name] = size
             log.append(
@@ -415,3 +416,12 @@ def _rmtree(path: Path) -> None:
     import shutil
 
     shutil.rmtree(path, ignore_errors=True)
+
+
+def _remove_partial(ds: Datastore, path: str) -> str:
+    """Delete what a failed upload left, so an output is there whole or not at all."""
+    try:
+        ds.delete(path)
+    except HeadraceError as exc:
+        return f"the partial upload at {ds.name}/{path} could not be removed ({exc}); delete it by hand"
+    return f"the partial upload at {ds.name}/{path} was removed (an output is kept whole or not at all)"

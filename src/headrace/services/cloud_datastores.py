@@ -257,7 +257,7 @@ def unregister(svc: Services, name: str) -> None:
     from headrace.services.datastores import DEFAULT_DATASTORE, default_datastore_name
 
     if name == DEFAULT_DATASTORE:
-        raise ConfigError(f"{DEFAULT_DATASTORE!r} is the workspace's built-in datastore and cannot be unregistered")
+        raise ConfigError(f"{DEFAULT_DATASTORE!r} is the workspace's built-in default datastore and cannot be unregistered")
     if name == default_datastore_name(svc):
         raise ConfigError(f"{name!r} is the workspace's default datastore and cannot be unregistered; make another "
                           "the default first (ws.set_default_datastore / headrace datastore set-default)")
