@@ -43,6 +43,8 @@ _EXPORTS = {
     "PipelineDraft": "headrace.sdk.draft",
     "PipelineEndpoint": "headrace.sdk.published",
     "PipelineParameter": "headrace.core.params",
+    "ParallelRunConfig": "headrace.sdk.parallel",
+    "ParallelRunStep": "headrace.sdk.parallel",
     "PipelineRun": "headrace.sdk.runs",
     "PublishedPipeline": "headrace.sdk.published",
     "PythonScriptStep": "headrace.core.step",
