@@ -50,6 +50,7 @@ def open_store(settings: Settings) -> MetadataStore:
 def build_services(settings: Settings) -> Services:
     """Open (and migrate) the metadata store, the artifact area and the default datastore."""
     from headrace.datastores.fsspec_store import FsspecDatastore
+    from headrace.engine.environments import CACHE_FOLDER
     from headrace.engine.local import LocalComputeTarget
     from headrace.engine.runner import ExecutionSettings, RunExecutor
     from headrace.engine.targets import TargetRegistry
@@ -84,7 +85,7 @@ def build_services(settings: Settings) -> Services:
                                 step_launch=settings.agent.step_launch,
                                 step_env=lambda env: conn_service.step_connection_env(holder["svc"], env),
                                 step_user=settings.agent.step_user, step_python=settings.agent.step_python,
-                                env_root=home / "environments")
+                                env_root=home / CACHE_FOLDER)
 
     dask_targets: dict[tuple[str, str], ComputeTarget] = {}
 
