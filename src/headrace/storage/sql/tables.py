@@ -39,6 +39,7 @@ __all__ = [
     "datasets",
     "datastores",
     "endpoint_versions",
+    "environments",
     "experiments",
     "flow_versions",
     "flows",
@@ -447,4 +448,18 @@ workspace_settings = Table(
     Column("key", String(64), primary_key=True),
     Column("value", JSON, nullable=False),
     Column("updated_at", UTCDateTime, nullable=False),
+)
+
+# Registered environments: immutable versions per name; ``spec`` is ``core.environment``'s JSON, ``hash`` its
+# content hash (an identical registration finds its version by it).
+environments = Table(
+    "environments",
+    metadata,
+    Column("name", String(255), primary_key=True),
+    Column("version", Integer, primary_key=True),
+    Column("hash", String(64), nullable=False),
+    Column("spec", JSON, nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("description", Text),
+    Index(None, "name", "hash"),
 )
