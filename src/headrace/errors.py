@@ -22,6 +22,7 @@
     │   └── RunTimeoutError         waiting for a run took too long
     ├── ComputeError                a compute target could not run a step
     │   └── ComputeTargetException  Azure ML's name: a compute target is unknown or cannot be made
+    ├── ModelError                  a model registration, stage or alias is invalid (a path not in the run's files...)
     ├── FlowError                   a prompt flow went wrong
     │   ├── FlowDefinitionError     flow.yaml is invalid (.problems lists them all, each naming the node)
     │   ├── FlowInputError          a flow input is missing or does not fit its type (.input)
@@ -202,6 +203,11 @@ class ComputeError(HeadraceError):
 
 class ComputeTargetException(ComputeError):  # noqa: N818 - Azure ML's name, caught by migrated code
     """A compute target does not exist or cannot be created as asked (Azure ML's exception name)."""
+
+
+class ModelError(HeadraceError):
+    """A model cannot be registered, moved to a stage or aliased as asked: an unknown stage, a path that
+    is not among the run's files (the message lists them), a bad name."""
 
 
 class FlowError(HeadraceError):

@@ -17,6 +17,7 @@ from .conformance_connections import ConnectionConformance
 from .conformance_datasets import DatasetConformance
 from .conformance_drafts import DraftConformance
 from .conformance_flows import FlowConformance
+from .conformance_models import ModelConformance
 from .conformance_publishing import PublishingConformance
 from .conformance_run_keys import RunKeyConformance
 from .conformance_schedules import ScheduleConformance
@@ -24,7 +25,8 @@ from .sql_checks import SqlStoreChecks
 
 
 class TestSqliteStore(StoreConformance, PublishingConformance, RunKeyConformance, ScheduleConformance,
-                      ConnectionConformance, FlowConformance, DatasetConformance, DraftConformance, ComputeConformance, SqlStoreChecks):
+                      ConnectionConformance, FlowConformance, DatasetConformance, DraftConformance, ComputeConformance, ModelConformance,
+                      SqlStoreChecks):
     __test__ = True  # the bases opt out of collection
 
     @pytest.fixture
@@ -33,7 +35,7 @@ class TestSqliteStore(StoreConformance, PublishingConformance, RunKeyConformance
 
 
 class TestInMemorySqliteStore(StoreConformance, PublishingConformance, RunKeyConformance, ScheduleConformance,
-                              ConnectionConformance, FlowConformance, DatasetConformance, DraftConformance, ComputeConformance):
+                              ConnectionConformance, FlowConformance, DatasetConformance, DraftConformance, ComputeConformance, ModelConformance):
     __test__ = True  # the bases opt out of collection
 
     @pytest.fixture

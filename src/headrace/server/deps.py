@@ -96,6 +96,9 @@ UnregisterDataset = Annotated[Caller, allowed(Action.UNREGISTER_DATASET)]
 EditDraft = Annotated[Caller, allowed(Action.EDIT_DRAFT)]
 CreateCompute = Annotated[Caller, allowed(Action.CREATE_COMPUTE)]
 ManageCompute = Annotated[Caller, allowed(Action.MANAGE_COMPUTE)]
+RegisterModel = Annotated[Caller, allowed(Action.REGISTER_MODEL)]
+PromoteModel = Annotated[Caller, allowed(Action.PROMOTE_MODEL)]
+DeleteModel = Annotated[Caller, allowed(Action.DELETE_MODEL)]
 
 UnknownParameters = Annotated[
     Literal["error", "warn"] | None,

@@ -10,6 +10,7 @@ from headrace.server.routers import (
     experiments,
     flows,
     health,
+    models,
     pipelines,
     remote,
     runs,
@@ -20,5 +21,5 @@ from headrace.server.routers import (
 ROUTERS = (
     health.router, pipelines.router, endpoints.router, submit.router, runs.router, experiments.router,
     datastores.router, schedules.router, remote.router, drafts.router,
-    flows.router, connections.router, datasets.router, compute.router,
+    flows.router, connections.router, datasets.router, compute.router, models.router,
 )

@@ -44,6 +44,9 @@ __all__ = [
     "flows",
     "metadata",
     "metrics",
+    "model_aliases",
+    "model_stage_changes",
+    "models",
     "pipeline_drafts",
     "pipeline_endpoints",
     "pipeline_runs",
@@ -439,3 +442,6 @@ compute_targets = Table(
     Column("config", JSON, nullable=False),
     Column("description", Text),
 )
+
+# The model registry's tables are defined on the same metadata in their own module.
+from headrace.storage.sql.model_tables import model_aliases, model_stage_changes, models  # noqa: E402
