@@ -21,7 +21,9 @@
     │   ├── StepFailedError         a step failed (.step, .exit_code, .stderr_tail)
     │   └── RunTimeoutError         waiting for a run took too long
     ├── ComputeError                a compute target could not run a step
-    │   └── ComputeTargetException  Azure ML's name: a compute target is unknown or cannot be made
+    │   ├── ComputeTargetException  Azure ML's name: a compute target is unknown or cannot be made
+    │   └── EnvironmentBuildError   a step's environment cannot be built (the resolver's message, or the
+    │                               Python versions installed when the one asked for is not)
     ├── ModelError                  a model registration, stage or alias is invalid (a path not in the run's files...)
     ├── FlowError                   a prompt flow went wrong
     │   ├── FlowDefinitionError     flow.yaml is invalid (.problems lists them all, each naming the node)
@@ -203,6 +205,10 @@ class ComputeError(HeadraceError):
 
 class ComputeTargetException(ComputeError):  # noqa: N818 - Azure ML's name, caught by migrated code
     """A compute target does not exist or cannot be created as asked (Azure ML's exception name)."""
+
+
+class EnvironmentBuildError(ComputeError):
+    """An environment could not be built: its packages do not resolve or install, or its Python is missing."""
 
 
 class ModelError(HeadraceError):

@@ -16,6 +16,7 @@ from .conformance_compute import ComputeConformance
 from .conformance_connections import ConnectionConformance
 from .conformance_datasets import DatasetConformance
 from .conformance_drafts import DraftConformance
+from .conformance_environments import EnvironmentConformance
 from .conformance_flows import FlowConformance
 from .conformance_models import ModelConformance
 from .conformance_publishing import PublishingConformance
@@ -25,8 +26,8 @@ from .sql_checks import SqlStoreChecks
 
 
 class TestSqliteStore(StoreConformance, PublishingConformance, RunKeyConformance, ScheduleConformance,
-                      ConnectionConformance, FlowConformance, DatasetConformance, DraftConformance, ComputeConformance, ModelConformance,
-                      SqlStoreChecks):
+                      ConnectionConformance, FlowConformance, DatasetConformance, DraftConformance, ComputeConformance, EnvironmentConformance,
+                      ModelConformance, SqlStoreChecks):
     __test__ = True  # the bases opt out of collection
 
     @pytest.fixture
@@ -35,7 +36,8 @@ class TestSqliteStore(StoreConformance, PublishingConformance, RunKeyConformance
 
 
 class TestInMemorySqliteStore(StoreConformance, PublishingConformance, RunKeyConformance, ScheduleConformance,
-                              ConnectionConformance, FlowConformance, DatasetConformance, DraftConformance, ComputeConformance, ModelConformance):
+                              ConnectionConformance, FlowConformance, DatasetConformance, DraftConformance, ComputeConformance, EnvironmentConformance,
+                              ModelConformance):
     __test__ = True  # the bases opt out of collection
 
     @pytest.fixture

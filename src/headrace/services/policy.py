@@ -6,7 +6,7 @@ holds (``ci``, ``nightly``), not a person, and tokens are rotated: an object tie
 that created it would become unmanageable the day that token is revoked.
 
 The line is drawn at what others rely on. A submitter *starts* work (submits runs, scores flows,
-cancels runs, edits and runs pipeline drafts: unpublished, nobody else's work runs them) and *adds* data (uploads files that do not exist yet, registers datasets and model versions: their
+cancels runs, edits and runs pipeline drafts: unpublished, nobody else's work runs them) and *adds* data (uploads files that do not exist yet, registers datasets, environments and model versions: their
 versions are immutable and pinned, so a new one replaces nothing). Anything that changes what
 runs unattended or what a shared name stands for is an admin's: publishing (a published pipeline
 or flow is callable by every submitter), endpoints and their default version (what every caller
@@ -43,6 +43,7 @@ class Action(str, Enum):
     EDIT_DRAFT = "create, change, delete or run a pipeline draft"
     CREATE_COMPUTE = "create a compute target that does not exist yet (an existing one is never changed)"
     MANAGE_COMPUTE = "delete a compute target"
+    REGISTER_ENVIRONMENT = "register an environment version or build one on the server"
     REGISTER_MODEL = "register a model version, or add tags and properties to one"
     PROMOTE_MODEL = "move a model version to a stage, or set or delete a model alias"
     DELETE_MODEL = "delete a model version"
@@ -66,6 +67,7 @@ MINIMUM_ROLE: dict[Action, Role] = {
     Action.EDIT_DRAFT: Role.SUBMITTER,
     Action.CREATE_COMPUTE: Role.SUBMITTER,
     Action.MANAGE_COMPUTE: Role.ADMIN,
+    Action.REGISTER_ENVIRONMENT: Role.SUBMITTER,
     Action.REGISTER_MODEL: Role.SUBMITTER,
     Action.PROMOTE_MODEL: Role.ADMIN,
     Action.DELETE_MODEL: Role.ADMIN,
