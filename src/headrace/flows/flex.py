@@ -15,6 +15,7 @@ import dataclasses
 import hashlib
 import importlib.util
 import inspect
+import json
 import os
 import sys
 import typing
@@ -69,8 +70,10 @@ class FlexFlow:
         if not module_name or not attr:
             raise FlowDefinitionError([f"entry {entry!r} must be MODULE:FUNCTION or MODULE:CLASS"], flow=str(file))
         self.folder, self.entry = folder, entry
-        sample = data.get("sample") if isinstance(data.get("sample"), dict) else {}
-        self.sample: dict[str, Any] = dict(sample.get("inputs") or {})
+        sample = _file_ref(data.get("sample"), folder)
+        sample = sample if isinstance(sample, dict) else {}
+        inputs = _file_ref(sample.get("inputs"), folder)
+        self.sample: dict[str, Any] = dict(inputs) if isinstance(inputs, dict) else {}
         for key, value in (data.get("environment_variables") or {}).items():
             os.environ[str(key)] = str(value)
         target = self._import(module_name, file)
@@ -78,7 +81,8 @@ class FlexFlow:
             raise FlowDefinitionError([f"entry {entry!r}: {module_name} has no {attr!r}"], flow=str(file))
         found = getattr(target, attr)
         if inspect.isclass(found):
-            found = self._build(found, init if init is not None else dict(sample.get("init") or {}))
+            sample_init = _file_ref(sample.get("init"), folder)
+            found = self._build(found, init if init is not None else dict(sample_init or {}))
         self.call = found
 
     def _import(self, module_name: str, file: Path) -> Any:
@@ -134,6 +138,25 @@ class FlexFlow:
             raise FlowError(f"{self.entry} failed: {type(exc).__name__}: {exc}") from exc
 
 
+def _file_ref(value: Any, folder: Path) -> Any:
+    """``${file:PATH}`` (prompt flow's spelling in ``sample``) read from the flow's folder: JSON parsed, a
+    ``.jsonl`` file's first line; any other value as it is."""
+    if not isinstance(value, str) or not value.startswith("${file:") or not value.endswith("}"):
+        return value
+    path = folder / value[len("${file:"):-1]
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise FlowDefinitionError([f"sample {value!r}: cannot read {path}: {exc}"],
+                                  flow=str(folder / FLEX_FILE)) from exc
+    if path.suffix == ".jsonl":
+        text = next((line for line in text.splitlines() if line.strip()), "{}")
+    try:
+        return json.loads(text)
+    except ValueError:
+        return text
+
+
 def _finish(result: Any) -> Any:
     if inspect.isawaitable(result):
         result = asyncio.run(_awaited(result))
@@ -154,7 +177,13 @@ async def _joined(gen: Any) -> str:
 
 
 def _plain(value: Any) -> Any:
-    """Dataclass outputs become dicts (nested too)."""
+    """Dataclass outputs become dicts (nested too); a generator field is joined like a generator result.
+
+    Not ``dataclasses.asdict``: it deep-copies every field, and a generator cannot be copied."""
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return dataclasses.asdict(value)
+        return {f.name: _plain(_finish(getattr(value, f.name))) for f in dataclasses.fields(value)}
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_plain(v) for v in value]
     return value
