@@ -45,6 +45,9 @@ __all__ = [
     "flows",
     "metadata",
     "metrics",
+    "model_aliases",
+    "model_stage_changes",
+    "models",
     "pipeline_drafts",
     "pipeline_endpoints",
     "pipeline_runs",
@@ -463,3 +466,6 @@ environments = Table(
     Column("description", Text),
     Index(None, "name", "hash"),
 )
+
+# The model registry's tables are defined on the same metadata in their own module.
+from headrace.storage.sql.model_tables import model_aliases, model_stage_changes, models  # noqa: E402
