@@ -15,10 +15,11 @@ from headrace.server.routers import (
     runs,
     schedules,
     submit,
+    tracking,
 )
 
 ROUTERS = (
     health.router, pipelines.router, endpoints.router, submit.router, runs.router, experiments.router,
     datastores.router, schedules.router, remote.router, drafts.router,
-    flows.router, connections.router, datasets.router, compute.router,
+    flows.router, connections.router, datasets.router, compute.router, tracking.router,
 )
