@@ -83,7 +83,8 @@ def build_services(settings: Settings) -> Services:
     target = LocalComputeTarget(artifacts, resolve, work_root=settings.agent.work_root or home / "work",
                                 step_launch=settings.agent.step_launch,
                                 step_env=lambda env: conn_service.step_connection_env(holder["svc"], env),
-                                step_user=settings.agent.step_user, step_python=settings.agent.step_python)
+                                step_user=settings.agent.step_user, step_python=settings.agent.step_python,
+                                env_root=home / "environments")
 
     def resolve_target(name: str) -> tuple[ComputeTarget, int | None]:
         record = compute_service.get_compute_target(holder["svc"], name)

@@ -87,6 +87,7 @@ FAILURES: dict[str, list[list[str]]] = {
     "datastore show": [["no-such-datastore", "--home", "{home}"]],
     "datastore unregister": [["no-such-datastore", "--home", "{home}"], ["workspaceblobstore", "--home", "{home}"]],
     "datastore ls": [["no-such-datastore", "--home", "{home}"]],
+    "datastore set-default": [["no-such-datastore", "--home", "{home}"], ["@web", "--home", "{home}"]],
     "dataset list": [["--home", "{file}"]],
     "dataset show": [["no-such-dataset", "--home", "{home}"]],
     "dataset files": [["no-such-dataset", "--home", "{home}"]],

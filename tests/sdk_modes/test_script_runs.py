@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from headrace import DataPath, Experiment, Run, ScriptRun, ScriptRunConfig
+from environments.wheels import make_wheel, offline
+from headrace import CondaDependencies, DataPath, Environment, Experiment, Run, ScriptRun, ScriptRunConfig
 from headrace.core.script_run import IgnoredScriptSettingWarning
 from headrace.errors import NotFoundError, RunError
 
@@ -130,6 +131,17 @@ def test_script_run_is_cancellable(ws, src, tmp_path, wait_until):
     wait_until(signal.exists, timeout=60)
     run.cancel()
     assert run.wait_for_completion()["status"] == "Canceled"
+
+
+def test_script_runs_in_its_environment(ws, write_scripts, tmp_path):
+    wheels = tmp_path / "wheels"
+    make_wheel(wheels, "hrtoy", "2.0")
+    env = Environment("toy-env")
+    env.python.conda_dependencies = CondaDependencies.create(pip_packages=["hrtoy==2.0", *offline(wheels)])
+    folder = write_scripts({"toy.py": "import hrtoy\nfrom headrace import Run\nRun.get_context().log('v', hrtoy.VERSION)\n"})
+    run = Experiment(ws, "env-script").submit(ScriptRunConfig(str(folder), "toy.py", environment=env))
+    details = run.wait_for_completion()
+    assert run.get_metrics() == {"v": "2.0"} and details["runDefinition"]["environment"]["name"] == "toy-env"
 
 
 def test_unknown_compute_target_is_warned_about_and_runs_locally(ws, src):

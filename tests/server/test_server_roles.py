@@ -113,6 +113,7 @@ API: dict[tuple[str, str], Action | None] = {
     ("POST", "/pipeline-drafts/{draft_id}/publish"): A.PUBLISH,
     ("POST", "/datastores/cloud"): A.MANAGE_DATASTORES,
     ("DELETE", "/datastores/{name}"): A.MANAGE_DATASTORES,
+    ("PUT", "/datastores/{name}/default"): A.MANAGE_DATASTORES,
     ("GET", "/computes"): A.READ,
     ("GET", "/computes/{name}"): A.READ,
     ("PUT", "/computes/{name}"): A.CREATE_COMPUTE,

@@ -309,6 +309,9 @@ class HeadraceClient(DatasetCalls, TrackingCalls, ApiSession):
                 "Overwrite": overwrite, "CreateIfNotExists": create_if_not_exists}
         return self._model(DatastoreRead, "POST", "/datastores/cloud", json_body=body)
 
+    def set_default_datastore(self, name: str) -> DatastoreRead:
+        return self._model(DatastoreRead, "PUT", f"/datastores/{seg(name)}/default")
+
     def unregister_datastore(self, name: str) -> None:
         self.request("DELETE", f"/datastores/{seg(name)}")
 

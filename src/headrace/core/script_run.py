@@ -37,7 +37,8 @@ class ScriptRunConfig:
         run_config: a ``RunConfiguration`` (its environment variables and target apply).
         compute_target: a compute target name or object; an unknown one is warned about at submit and
             the run goes to "local".
-        environment: an ``Environment``; set on the run configuration as Azure ML does.
+        environment: an ``Environment`` (built with uv from its pip packages); set on the run configuration
+            as Azure ML does.
         max_run_duration_seconds: stop the script after this long.
         command: ``["python", "train.py", "--lr", 0.1]`` instead of ``script`` + ``arguments``.
         docker_runtime_config, distributed_job_config, resume_from: accepted and recorded (warned about).
@@ -89,11 +90,11 @@ class ScriptRunConfig:
         return self.run_config.target or "local"
 
     def _set_environment(self, environment: Any) -> None:
-        if all(hasattr(environment, a) for a in ("python", "docker", "environment_variables")):
-            self.run_config.environment = environment
+        if callable(getattr(environment, "_headrace_environment", None)):
+            self.run_config.environment = environment  # as Azure ML does: the run configuration carries it
             return
         warnings.warn(f"ScriptRunConfig({self.script!r}): environment {getattr(environment, 'name', environment)!r} "
-                      "is not an Environment this version can apply; the script runs in the agent's Python",
+                      "is not an Environment; the script runs in the agent's Python",
                       IgnoredScriptSettingWarning, stacklevel=3)
 
     def to_step(self, compute_target: str | None = None) -> PythonScriptStep:
@@ -102,10 +103,11 @@ class ScriptRunConfig:
         timeout = None
         if self.max_run_duration_seconds and self.max_run_duration_seconds != MAX_DURATION_SECONDS_DEFAULT:
             timeout = int(self.max_run_duration_seconds)
+        environment = self.environment if callable(getattr(self.environment, "_headrace_environment", None)) else None
         with warnings.catch_warnings():
             # What the run configuration asks for and cannot apply is said once, at submit.
             warnings.simplefilter("ignore")
-            return PythonScriptStep(
+            return PythonScriptStep(environment=environment,
                 name=PurePosixPath(self.script.replace("\\", "/")).name, script_name=self.script,
                 source_directory=self.source_directory, arguments=list(self.arguments), inputs=inputs,
                 compute_target=compute_target or self.compute_target, runconfig=self.run_config, allow_reuse=False,

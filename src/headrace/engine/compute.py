@@ -66,6 +66,9 @@ class StepTask:
     log_path: str  # folder in the artifact datastore for stdout.txt / stderr.txt / execution.log
     timeout_seconds: float | None = None
     files_path: str = ""  # folder in the artifact datastore for the run files (``./outputs``, uploads); "" keeps none
+    # The step's environment record (``{"name", "version", "hash", "spec"}``, ``core.environment``), or None
+    # for the agent's interpreter; a target materialises it with ``engine.environments.ensure``.
+    environment: dict[str, Any] | None = None
 
 
 @dataclass(frozen=True)

@@ -155,6 +155,7 @@ def build_task(
         log_path=log_path(run.id, record.id),
         timeout_seconds=step.get("timeout_seconds") or default_timeout,
         files_path=files_path(run.id if script_run else record.id),
+        environment=step.get("environment"),
     )
     return task, fingerprints
 

@@ -91,7 +91,7 @@ def run_definition(step: dict[str, Any]) -> dict[str, Any]:
         else:
             args.append(f"$AML_PARAMETER_{arg.get('param')}")
     runconfig = step.get("runconfig") or {}
-    environment = {k: runconfig[k] for k in ("environment", "docker", "python") if k in runconfig}
+    environment = step.get("environment") or {k: runconfig[k] for k in ("docker", "python") if k in runconfig}
     return {
         "script": step.get("script_name"), "arguments": args, "target": step.get("compute_target"),
         "environmentVariables": dict(step.get("environment_variables") or {}),

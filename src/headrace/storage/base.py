@@ -87,6 +87,15 @@ class MetadataStore(PublishingStore, ScheduleStore, FlowStore, DatasetStore, Dra
 
         Raises: NotFoundError."""
 
+    # -- workspace settings --------------------------------------------------------------
+    @abstractmethod
+    def get_setting(self, key: str) -> Any:
+        """The JSON value stored under ``key``, or None when it was never set."""
+
+    @abstractmethod
+    def set_setting(self, key: str, value: Any) -> None:
+        """Store a JSON value under ``key``, replacing any earlier one."""
+
     # -- runs ----------------------------------------------------------------------------
     @abstractmethod
     def create_run(self, run: RunRecord, steps: Sequence[StepRunRecord]) -> RunRecord:

@@ -48,6 +48,7 @@ from headrace.storage.sql.published import PublishedPipelineMethods
 from headrace.storage.sql.run_keys import RunKeyMethods
 from headrace.storage.sql.schedules import ScheduleMethods
 from headrace.storage.sql.session import translated
+from headrace.storage.sql.settings import SettingMethods
 from headrace.storage.sql.tokens import TokenMethods
 
 __all__ = ["SqlMetadataStore"]
@@ -68,7 +69,8 @@ _LIST_STEP_METRICS = _LIST_METRICS.where(t.metrics.c.step_run_id == bindparam("s
 
 class SqlMetadataStore(
     RunKeyMethods, PublishedPipelineMethods, PipelineEndpointMethods, TokenMethods, ScheduleMethods,
-    ConnectionMethods, FlowMethods, DatasetMethods, DraftMethods, ComputeTargetMethods, MetadataStore,
+    ConnectionMethods, FlowMethods, DatasetMethods, DraftMethods, ComputeTargetMethods, SettingMethods,
+    MetadataStore,
 ):
     """The metadata store in a SQL database.
 

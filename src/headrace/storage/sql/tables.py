@@ -149,8 +149,8 @@ pipeline_runs = Table(
     _id("pipeline_endpoint_id"),
     Column("pipeline_endpoint_version", String(32)),
     _id("schedule_id"),  # added in 0003
-    Column("kind", String(32), nullable=False, server_default="pipeline"),  # added in 0009
-    _id("parent_run_id"),  # added in 0009
+    Column("kind", String(32), nullable=False, server_default="pipeline"),  # added in 0010
+    _id("parent_run_id"),  # added in 0010
     Index(None, "status", "created_at", "id"),  # claim_run: oldest Queued first
     Index(None, "created_at", "id"),
     Index(None, "experiment_name", "created_at"),
@@ -441,4 +441,13 @@ compute_targets = Table(
     Column("updated_at", UTCDateTime, nullable=False),
     Column("config", JSON, nullable=False),
     Column("description", Text),
+)
+
+# Small named values the whole workspace shares (``default_datastore``); ``value`` is JSON.
+workspace_settings = Table(
+    "workspace_settings",
+    metadata,
+    Column("key", String(64), primary_key=True),
+    Column("value", JSON, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
 )
