@@ -16,6 +16,7 @@ VERSION = __version__
 
 _EXPORTS = {
     "AmlCompute": "headrace.sdk.compute",
+    "DaskCompute": "headrace.sdk.compute",
     "ComputeTarget": "headrace.sdk.compute",
     "ComputeTargetException": "headrace.errors",
     "CondaDependencies": "headrace.core.conda",

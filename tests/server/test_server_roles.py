@@ -118,6 +118,10 @@ API: dict[tuple[str, str], Action | None] = {
     ("GET", "/computes/{name}"): A.READ,
     ("PUT", "/computes/{name}"): A.CREATE_COMPUTE,
     ("DELETE", "/computes/{name}"): A.MANAGE_COMPUTE,
+    ("GET", "/environments"): A.READ,
+    ("GET", "/environments/{name}"): A.READ,
+    ("POST", "/environments/{name}"): A.REGISTER_ENVIRONMENT,
+    ("POST", "/environments/{name}/build"): A.REGISTER_ENVIRONMENT,
     ("GET", "/datasets"): A.READ,
     ("POST", "/datasets"): A.REGISTER_DATASET,
     ("POST", "/datasets/resolve"): A.READ,
@@ -134,7 +138,7 @@ API: dict[tuple[str, str], Action | None] = {
 EXPECTED_MINIMUM = {
     Role.READER: {A.READ},
     Role.SUBMITTER: {A.SUBMIT_RUN, A.CANCEL_RUN, A.SCORE_FLOW, A.UPLOAD_FILE, A.REGISTER_DATASET, A.EDIT_DRAFT,
-                     A.CREATE_COMPUTE},
+                     A.CREATE_COMPUTE, A.REGISTER_ENVIRONMENT},
     Role.ADMIN: {A.REPLACE_FILE, A.PUBLISH, A.MANAGE_ENDPOINTS, A.CHANGE_PUBLISHED, A.MANAGE_SCHEDULES,
                  A.MANAGE_DATASTORES, A.MANAGE_CONNECTIONS, A.UNREGISTER_DATASET, A.MANAGE_COMPUTE},
 }

@@ -16,6 +16,7 @@ import httpx
 from pydantic import BaseModel
 
 from headrace.client.datasets import DatasetCalls
+from headrace.client.environments import EnvironmentCalls
 from headrace.client.error_mapping import error_from_response
 from headrace.client.session import API, ApiSession, seg
 from headrace.client.tracking import TrackingCalls
@@ -45,7 +46,7 @@ from headrace.schemas.drafts import PipelineDraftList, PipelineDraftRead
 from headrace.schemas.flows import FlowList, FlowRead
 
 
-class HeadraceClient(DatasetCalls, TrackingCalls, ApiSession):
+class HeadraceClient(DatasetCalls, EnvironmentCalls, TrackingCalls, ApiSession):
     """A client of one headrace server.
 
     Args:

@@ -223,3 +223,31 @@ def not_honoured(spec: Mapping[str, Any]) -> list[str]:
 def needs_build(spec: Mapping[str, Any]) -> bool:
     """Whether the spec asks for anything beyond the agent's own interpreter."""
     return not spec.get("user_managed") and bool(spec.get("pip") or spec.get("python"))
+
+
+def check_spec(spec: Any) -> dict[str, Any]:
+    """A spec received from outside (REST, a stored graph) with its defaults filled in.
+
+    Raises:
+        DefinitionError: a field has the wrong type.
+    """
+    if not isinstance(spec, Mapping):
+        raise DefinitionError(f"an environment spec must be a JSON object, not {type(spec).__name__}")
+    problems = []
+    clean = EnvironmentDefinition("check").spec()
+    for key, value in spec.items():
+        if key not in clean:
+            problems.append(f"environment spec: unknown field {key!r}; fields: {', '.join(clean)}")
+        elif key in ("pip", "conda", "channels") and not (
+                isinstance(value, list) and all(isinstance(v, str) for v in value)):
+            problems.append(f"environment spec: {key} must be a list of strings")
+        elif key == "python" and value is not None and not isinstance(value, str):
+            problems.append("environment spec: python must be a version string or null")
+        elif key in ("docker", "environment_variables") and not isinstance(value, Mapping):
+            problems.append(f"environment spec: {key} must be an object")
+        else:
+            clean[key] = value
+    if problems:
+        raise DefinitionError(problems)
+    clean["environment_variables"] = {str(k): str(v) for k, v in clean["environment_variables"].items()}
+    return clean

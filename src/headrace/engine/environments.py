@@ -33,8 +33,10 @@ from headrace.core.environment import needs_build, not_honoured
 from headrace.engine.pythons import find_python, uv_binary, uv_env
 from headrace.errors import EnvironmentBuildError
 
-__all__ = ["EnvironmentBuilder", "UvVenvBuilder", "builder_for", "ensure", "register_builder"]
+__all__ = ["CACHE_FOLDER", "EnvironmentBuilder", "UvVenvBuilder", "builder_for", "ensure", "register_builder"]
 
+CACHE_FOLDER = "environments"
+"""The folder under a headrace home where its agent builds environments."""
 READY = ".headrace-ready"
 """Marker file written last in a built environment: JSON with the interpreter's path."""
 _MESSAGE_LINES = 30  # the resolver's last lines kept in the error message

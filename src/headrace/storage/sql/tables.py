@@ -39,6 +39,7 @@ __all__ = [
     "datasets",
     "datastores",
     "endpoint_versions",
+    "environments",
     "experiments",
     "flow_versions",
     "flows",
@@ -149,8 +150,8 @@ pipeline_runs = Table(
     _id("pipeline_endpoint_id"),
     Column("pipeline_endpoint_version", String(32)),
     _id("schedule_id"),  # added in 0003
-    Column("kind", String(32), nullable=False, server_default="pipeline"),  # added in 0010
-    _id("parent_run_id"),  # added in 0010
+    Column("kind", String(32), nullable=False, server_default="pipeline"),  # added in 0011
+    _id("parent_run_id"),  # added in 0011
     Index(None, "status", "created_at", "id"),  # claim_run: oldest Queued first
     Index(None, "created_at", "id"),
     Index(None, "experiment_name", "created_at"),
@@ -450,4 +451,18 @@ workspace_settings = Table(
     Column("key", String(64), primary_key=True),
     Column("value", JSON, nullable=False),
     Column("updated_at", UTCDateTime, nullable=False),
+)
+
+# Registered environments: immutable versions per name; ``spec`` is ``core.environment``'s JSON, ``hash`` its
+# content hash (an identical registration finds its version by it).
+environments = Table(
+    "environments",
+    metadata,
+    Column("name", String(255), primary_key=True),
+    Column("version", Integer, primary_key=True),
+    Column("hash", String(64), nullable=False),
+    Column("spec", JSON, nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("description", Text),
+    Index(None, "name", "hash"),
 )
