@@ -55,10 +55,11 @@ class PipelineRun(Run):
         ``{name: value}`` pairs), by ``type`` (``azureml.StepRun``) and by ``status``. Step runs have
         no children, so ``recursive`` changes nothing."""
         if type is not None and type not in ("azureml.StepRun", "StepRun"):
-            return []
-        return [s for s in self.get_steps()
-                if run_details.matches(s._record.tags, tags) and run_details.matches(s._record.properties, properties)
-                and (status is None or s._record.status.value == status)]
+            return _Children()
+        return _Children(s for s in self.get_steps()
+                         if run_details.matches(s._record.tags, tags)
+                         and run_details.matches(s._record.properties, properties)
+                         and (status is None or s._record.status.value == status))
 
     def find_step_run(self, name: str) -> list[StepRun]:
         """The step runs named ``name`` (a list, as in Azure ML)."""
@@ -275,3 +276,15 @@ class PortDataReference:
 
     def __repr__(self) -> str:
         return f"PortDataReference({self.datastore_name}/{self.path_on_datastore})"
+
+
+class _Children(list):  # type: ignore[type-arg]
+    """Step runs as a list that is also an iterator: Azure ML returns a generator, so notebooks call
+    ``next(run.get_children())``; headrace code and tests index and count them."""
+
+    _cursor: Any = None
+
+    def __next__(self) -> Any:
+        if self._cursor is None:
+            self._cursor = iter(list(self))
+        return next(self._cursor)

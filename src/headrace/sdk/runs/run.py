@@ -283,6 +283,30 @@ class Run(RunLogging):
         else:
             self.fail(repr(exc))
 
+    def register_model(self, model_name: str, model_path: str | None = None, tags: dict | None = None,
+                       properties: dict | None = None, model_framework: str | None = None,
+                       model_framework_version: str | None = None, description: str | None = None,
+                       datasets: list | None = None, sample_input_dataset: Any = None,
+                       sample_output_dataset: Any = None, resource_configuration: Any = None, **kwargs: Any) -> Any:
+        """Register files this run produced as the next version of ``model_name``; returns the ``Model``.
+
+        ``model_path`` (default: ``model_name``) is ``<output name>/<path>``: a file or folder in a step output.
+        The datasets the producing step read are recorded as the model's training data.
+
+        Raises:
+            ModelError: the path names none of the run's files (the message lists them).
+        """
+        from headrace.sdk.models.model import register_run_model
+        from headrace.sdk.runs import StepRun
+
+        step = getattr(self, "name", None) if isinstance(self, StepRun) else None
+        run_id = self.parent.id if isinstance(self, StepRun) else self.id
+        return register_run_model(self.experiment.workspace, run_id, step, model_name, model_path, tags=tags,
+                                  properties=properties, model_framework=model_framework,
+                                  model_framework_version=model_framework_version, description=description,
+                                  datasets=datasets, sample_input_dataset=sample_input_dataset,
+                                  sample_output_dataset=sample_output_dataset)
+
     # -- children ------------------------------------------------------------------------
     def child_run(self, name: str | None = None, run_id: str | None = None, outputs: str | None = None) -> Run:
         """Start an interactive child run of this run (its ``parent`` is this run)."""

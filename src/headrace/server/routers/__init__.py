@@ -11,6 +11,7 @@ from headrace.server.routers import (
     experiments,
     flows,
     health,
+    models,
     pipelines,
     remote,
     runs,
@@ -23,5 +24,5 @@ ROUTERS = (
     health.router, pipelines.router, endpoints.router, submit.router, runs.router, experiments.router,
     datastores.router, schedules.router, remote.router, drafts.router,
     flows.router, connections.router, datasets.router, compute.router,
-    environments.router, tracking.router,
+    environments.router, models.router, tracking.router,
 )
