@@ -11,16 +11,18 @@ from headrace.server.routers import (
     experiments,
     flows,
     health,
+    models,
     pipelines,
     remote,
     runs,
     schedules,
     submit,
+    tracking,
 )
 
 ROUTERS = (
     health.router, pipelines.router, endpoints.router, submit.router, runs.router, experiments.router,
     datastores.router, schedules.router, remote.router, drafts.router,
     flows.router, connections.router, datasets.router, compute.router,
-    environments.router,
+    environments.router, models.router, tracking.router,
 )

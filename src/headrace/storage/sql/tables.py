@@ -45,6 +45,9 @@ __all__ = [
     "flows",
     "metadata",
     "metrics",
+    "model_aliases",
+    "model_stage_changes",
+    "models",
     "pipeline_drafts",
     "pipeline_endpoints",
     "pipeline_runs",
@@ -150,6 +153,8 @@ pipeline_runs = Table(
     _id("pipeline_endpoint_id"),
     Column("pipeline_endpoint_version", String(32)),
     _id("schedule_id"),  # added in 0003
+    Column("kind", String(32), nullable=False, server_default="pipeline"),  # added in 0012
+    _id("parent_run_id"),  # added in 0012
     Index(None, "status", "created_at", "id"),  # claim_run: oldest Queued first
     Index(None, "created_at", "id"),
     Index(None, "experiment_name", "created_at"),
@@ -158,6 +163,7 @@ pipeline_runs = Table(
     Index(None, "published_pipeline_id", "created_at"),
     Index(None, "pipeline_endpoint_id", "created_at"),
     Index(None, "schedule_id", "created_at"),
+    Index(None, "parent_run_id", "created_at"),
 )
 
 step_runs = Table(
@@ -463,3 +469,6 @@ environments = Table(
     Column("description", Text),
     Index(None, "name", "hash"),
 )
+
+# The model registry's tables are defined on the same metadata in their own module.
+from headrace.storage.sql.model_tables import model_aliases, model_stage_changes, models  # noqa: E402
