@@ -80,6 +80,7 @@ FAILURES: dict[str, list[list[str]]] = {
     "compute list": [["--home", "{file}"]],
     "compute create": [["bad name!", "--home", "{home}"], ["c", "--type", "nosuchtype", "--home", "{home}"]],
     "compute delete": [["no-such-target", "--home", "{home}"]],
+    "compute show": [["no-such-target", "--home", "{home}"]],
     "datastore register": [["d", "--type", "local", "--home", "{home}"],
                            ["d", "--type", "s3", "--home", "{home}"],
                            ["d", "--type", "nosuchtype", "--home", "{home}"]],
@@ -94,6 +95,15 @@ FAILURES: dict[str, list[list[str]]] = {
     "environment build": [["no-such-environment", "--home", "{home}"]],
     "environment register": [["e", "--home", "{home}"], ["e", "--pip-requirements", "{missing}", "--home", "{home}"]],
     "dataset show": [["no-such-dataset", "--home", "{home}"]],
+    "model register": [["m", "{missing}", "--home", "{home}"], ["m", "x/y", "--run", "no-such-run", "--home", "{home}"],
+                       ["m", "{file}", "--tag", "novalue", "--home", "{home}"]],
+    "model list": [["--home", "{file}"]],
+    "model show": [["no-such-model", "--home", "{home}"]],
+    "model download": [["no-such-model", "--home", "{home}"]],
+    "model stage": [["no-such-model", "1", "Production", "--home", "{home}"], ["m", "one", "Staging"]],
+    "model alias": [["no-such-model", "champion", "1", "--home", "{home}"],
+                    ["no-such-model", "champion", "--delete", "--home", "{home}"]],
+    "model delete": [["no-such-model", "1", "--home", "{home}"]],
     "dataset files": [["no-such-dataset", "--home", "{home}"]],
 }
 
