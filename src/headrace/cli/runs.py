@@ -18,7 +18,7 @@ from headrace.cli.common import (
     styled,
     workspace,
 )
-from headrace.cli.reading import read_backend
+from headrace.cli.reading import quick_runs, read_backend
 from headrace.core.parallel_run import last_progress
 
 run_app = typer.Typer(rich_markup_mode=None, add_completion=False, help="Inspect and control pipeline runs.", no_args_is_help=True)
@@ -33,7 +33,9 @@ def run_list(
     json_: JsonOpt = False,
 ) -> None:
     """List runs, newest first."""
-    runs = read_backend(home).list_runs(experiment_name=experiment, limit=limit)
+    runs = quick_runs(home, experiment, limit)
+    if runs is None:
+        runs = read_backend(home).list_runs(experiment_name=experiment, limit=limit)
     if json_:
         print_json([asdict(r) for r in runs])
         return
