@@ -36,6 +36,7 @@ def read_context(context_dir: Path, outcome: c.StepOutcome) -> None:
     for line in jsonl(context_dir / c.PROPERTIES_FILE):
         props = outcome.parent_properties if line.get("scope") == "parent" else outcome.properties
         props.update(line.get("values") or {})
+    outcome.model_requests.extend(jsonl(context_dir / c.MODELS_FILE))
     for line in jsonl(context_dir / c.STATUS_FILE):
         if outcome.status is not StepStatus.FINISHED:
             break  # the process failed or was stopped anyway
@@ -89,7 +90,7 @@ def jsonl(path: Path, quiet: bool = False) -> list[dict[str, Any]]:
 
 def remove_context(workdir: Path) -> None:
     """Forget what an earlier attempt (or step) wrote into a work folder's context files."""
-    for name in (c.METRICS_FILE, c.TAGS_FILE, c.PROPERTIES_FILE, c.STATUS_FILE):
+    for name in (c.METRICS_FILE, c.TAGS_FILE, c.PROPERTIES_FILE, c.STATUS_FILE, c.MODELS_FILE):
         try:
             os.unlink(workdir / name)
         except FileNotFoundError:

@@ -80,6 +80,10 @@ class RunExecutor:
         self.settings = settings
         # Run id -> work done before a run whose steps all finished is recorded Finished (waiters see it after).
         self.before_finished: list[Callable[[str], None]] = []
+        # The models a step's script asked to register, done when it ends, before it is recorded Finished: each
+        # gets (run, step name, step run id, output locations, requests) and returns the problems (which fail it).
+        self.register_models: list[Callable[[RunRecord, str, str, dict[str, Any], list[dict[str, Any]]],
+                                            list[str]]] = []
 
     def cleanup(self, run_id: str) -> None:
         """Let every compute target drop the run's scratch data."""
@@ -367,6 +371,9 @@ class _RunState:
         outputs = {}
         if outcome.status is StepStatus.FINISHED:
             outputs = output_locations(self.graph, self.run.id, self.steps[name])
+            if outcome.model_requests:
+                self._register_models(name, outcome, outputs)
+                outputs = outputs if outcome.status is StepStatus.FINISHED else {}
         props = dict(rec.properties, **outcome.properties, output_bytes=outcome.output_bytes,
                      stderr_tail=outcome.stderr_tail[-2000:])
         self._set(name, status=outcome.status, exit_code=outcome.exit_code, error=outcome.error,
@@ -383,6 +390,12 @@ class _RunState:
         elif outcome.status is StepStatus.CANCELED and not self.stopping:  # the script called run.cancel()
             self.stopping = "canceled"
             self._stop_running()
+
+    def _register_models(self, name: str, outcome: c.StepOutcome, outputs: dict[str, Any]) -> None:
+        problems = [p for hook in self.ex.register_models
+                    for p in hook(self.run, name, self.records[name].id, outputs, outcome.model_requests)]
+        if problems:
+            outcome.status, outcome.error = StepStatus.FAILED, "; ".join(problems)
 
     def _update_own(self, outcome: c.StepOutcome) -> RunRecord:
         now = self.store.get_run(self.run.id)
