@@ -110,7 +110,8 @@ def extract_bare(git_dir: Path, dest: Path) -> Path:
             continue
         meta, path = entry.split("\t", 1)
         mode, kind, sha = meta.split()
-        if kind == "blob" and (path.startswith("examples/") or "/tests/test_configs/" in path):
+        if kind == "blob" and (path.startswith("examples/") or "/tests/test_configs/" in path
+                               or path.endswith("dev-connections.json.example")):
             wanted.append((mode, sha, path))
     cat = subprocess.Popen(["git", "--git-dir", str(git_dir), "cat-file", "--batch"],
                            stdin=subprocess.PIPE, stdout=subprocess.PIPE)
@@ -266,7 +267,7 @@ def out_of_scope(case: Case) -> str:
         for node in nodes:
             source = node.get("source") or {}
             tool = str(source.get("tool") or node.get("tool") or "")
-            if source.get("type") == "package" and "promptflow.tools.llm" not in tool:
+            if str(source.get("type", "")).startswith("package") and "promptflow.tools.llm" not in tool:
                 low = tool.lower()
                 for hint, need in OUT_OF_SCOPE_TOOLS.items():
                     if hint in low:
@@ -336,13 +337,32 @@ def connection_names(cases: list[Case]) -> tuple[set[str], set[str]]:
     return llm, custom - llm
 
 
-def create_connections(home: Path, url: str, llm: set[str], custom: set[str], env: dict[str, str]) -> None:
-    for name in sorted(llm | custom):
+def repo_connections(root: Path) -> dict[str, list[str]]:
+    """The custom connections prompt flow's tests define (``dev-connections.json.example``): name -> keys."""
+    found: dict[str, list[str]] = {}
+    for file in root.glob("src/promptflow*/dev-connections.json.example"):
+        try:
+            data = json.loads(file.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            continue
+        for name, conn in data.items():
+            if isinstance(conn, dict) and conn.get("type") == "CustomConnection":
+                found[name] = [k for k in conn.get("value") or {} if not k.startswith("promptflow.")]
+    return found
+
+
+def create_connections(home: Path, url: str, llm: set[str], custom: dict[str, list[str]],
+                       env: dict[str, str]) -> None:
+    for name in sorted(llm | set(custom)):
         if not re.match(r"^[A-Za-z0-9][\w.-]{0,127}$", name):
             continue
         if name in custom:
-            args = ["--type", "custom", "--config", f"api_base={url}", "--config", "endpoint=" + url,
-                    "--secret", "api_key=fake-key", "--secret", "key=fake-key"]
+            args = ["--type", "custom"]
+            for key in custom[name] or ["api_base", "endpoint", "api_key", "key"]:
+                if re.search(r"base|endpoint|url", key):
+                    args += ["--config", f"{key}={url}"]
+                else:
+                    args += ["--secret", f"{key}=fake-{key}"]
         elif re.search(r"azure|aoai", name, re.I):
             args = ["--type", "azure_openai", "--base-url", url, "--api-key", "fake-key",
                     "--api-version", "2024-10-21", "--model", "gpt-35-turbo"]
@@ -360,13 +380,13 @@ _JSON_KEYS = re.compile(r'"(\w+)"\s*:')
 def respond(body: dict[str, Any]) -> str | dict[str, Any]:
     """What the fake model answers: like a cooperative model, in the shape the prompt asks for.
 
-    A call offering functions/tools gets a call of the first one (until a function result comes back); a
+    A call offering functions/tools gets a call of the first one (unless it ends with a function's result); a
     prompt asking for JSON gets a JSON object with the keys the prompt shows (``5`` for scores); a prompt
     asking for a score or rating gets ``5``; anything else the fake's usual echo of the last user message."""
     messages = body.get("messages") or []
     text = "\n".join(str(m.get("content") or "") for m in messages)
     last = next((str(m.get("content") or "") for m in reversed(messages) if m.get("role") == "user"), "")
-    answered = any(m.get("role") in ("function", "tool") for m in messages)
+    answered = bool(messages) and messages[-1].get("role") in ("function", "tool")
     functions = body.get("functions") or [t.get("function") or {} for t in body.get("tools") or []]
     if functions and not answered:
         first = functions[0]
@@ -624,8 +644,9 @@ def main(argv: list[str] | None = None) -> int:
                    "MOCK_AZURE_DEVELOPMENT": "gpt-35-turbo", "MOCK_AZURE_API_KEY": "fake-key",
                    "MOCK_AZURE_API_VERSION": "2024-10-21", "MOCK_AZURE_ENDPOINT": fake.url, "PYTHONDONTWRITEBYTECODE": "1"}
             env.pop("HEADRACE_TEST_PG_URL", None)
-            llm, custom = connection_names(cases)
-            create_connections(home, fake.url, llm, custom, env)
+            llm, names = connection_names(cases)
+            custom = {**dict.fromkeys(names - llm, []), **repo_connections(root)}
+            create_connections(home, fake.url, llm - set(custom), custom, env)
             with concurrent.futures.ThreadPoolExecutor(max_workers=max(1, args.jobs)) as pool:
                 done = list(pool.map(lambda c: run_case(c, work, env, args.timeout), cases))
     if args.json:

@@ -55,3 +55,38 @@ def test_a_prompty_in_the_first_format_names_its_connection_beside_the_parameter
     assert seen == ["my_aoai"]
     assert fake_llm.last.deployment == "gpt-35-turbo"
     assert "deployment_name" not in fake_llm.last.body and fake_llm.last.body["max_tokens"] == 16
+
+
+def test_a_class_based_tool_takes_its_init_arguments_from_the_node_inputs(tmp_path: Path) -> None:
+    from headrace.flows import load_flow
+
+    (tmp_path / "flow.yaml").write_text(
+        "inputs: {name: {type: string, default: World}}\n"
+        "outputs: {out: {reference: '${greet.output}'}, again: {reference: '${shout.output}'}}\n"
+        "nodes:\n"
+        "- {name: greet, type: python, source: {type: code, path: greeter.py}, function: greet,"
+        " inputs: {greeting: Hello, times: '2', name: '${inputs.name}'}}\n"
+        "- {name: shout, type: python, source: {type: code, path: greeter.py}, function: loud,"
+        " inputs: {greeting: Hey, times: 1, name: '${greet.output}'}}\n")
+    (tmp_path / "greeter.py").write_text(
+        "from headrace.flows import tool\n\n\nclass Greeter:\n    made = 0\n\n"
+        "    def __init__(self, greeting: str, times: int = 1):\n"
+        "        Greeter.made += 1\n        self.greeting, self.times = greeting, times\n\n"
+        "    @tool\n    def greet(self, name: str) -> str:\n        return ' '.join([f'{self.greeting} {name}'] * self.times)\n\n"
+        "    @tool\n    async def loud(self, name: str) -> str:\n        return f'{self.greeting} {name}!'.upper()\n")
+    flow = load_flow(tmp_path)
+    result = flow.run(name="Ada")
+    assert result.error is None, result.error
+    assert result.outputs == {"out": "Hello Ada Hello Ada", "again": "HEY HELLO ADA HELLO ADA!"}
+    assert flow.run(name="Bo").outputs["out"] == "Hello Bo Hello Bo"
+
+
+def test_a_flex_class_entry_typed_with_a_connection_class_receives_the_named_connection(tmp_path: Path) -> None:
+    (tmp_path / "flow.flex.yaml").write_text("entry: flow:Flow\n")
+    (tmp_path / "flow.py").write_text(
+        "from headrace.flows.connections import Connection\n\n\nclass Flow:\n"
+        "    def __init__(self, connection: Connection, note: str = ''):\n        self.connection = connection\n\n"
+        "    def __call__(self) -> str:\n        return f'{self.connection.name} at {self.connection.base_url}'\n")
+    conns = {"llm": Connection("llm", "openai", "http://127.0.0.1:9/v1", api_key="k")}
+    flow = load_flex(tmp_path, {"connection": "llm", "note": "llm"}, connect=conns.__getitem__)
+    assert flow() == "llm at http://127.0.0.1:9/v1"

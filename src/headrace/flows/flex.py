@@ -19,12 +19,14 @@ import json
 import os
 import sys
 import typing
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import yaml
 
 from headrace.errors import FlowDefinitionError, FlowError, FlowInputError
+from headrace.flows.tools import connection_arg
 
 __all__ = ["FlexFlow", "is_flex", "load_flex"]
 
@@ -37,17 +39,20 @@ def is_flex(folder: str | Path) -> bool:
     return (path / FLEX_FILE).is_file() and not (path / "flow.yaml").is_file()
 
 
-def load_flex(folder: str | Path, init: dict[str, Any] | None = None) -> FlexFlow:
+def load_flex(folder: str | Path, init: dict[str, Any] | None = None, *,
+              connect: Callable[[str], Any] | None = None) -> FlexFlow:
     """Load a flex flow and build its entry.
 
     Args:
         folder: the folder with ``flow.flex.yaml``.
         init: a class entry's ``__init__`` arguments (default: the file's ``sample.init``).
+        connect: finds a connection by name: an ``__init__`` parameter typed with a connection class
+            (``AzureOpenAIConnection``...) and given a name then receives the connection, as in prompt flow.
 
     Raises:
         FlowDefinitionError: the file or its entry is invalid, or the module fails to import.
     """
-    return FlexFlow(Path(folder).resolve(), init)
+    return FlexFlow(Path(folder).resolve(), init, connect=connect)
 
 
 class FlexFlow:
@@ -59,7 +64,9 @@ class FlexFlow:
         sample: the file's ``sample.inputs`` (used when a test gives no inputs).
     """
 
-    def __init__(self, folder: Path, init: dict[str, Any] | None = None):
+    def __init__(self, folder: Path, init: dict[str, Any] | None = None, *,
+                 connect: Callable[[str], Any] | None = None):
+        self.connect = connect
         file = folder / FLEX_FILE
         try:
             data = yaml.safe_load(file.read_text(encoding="utf-8")) or {}
@@ -112,7 +119,10 @@ class FlexFlow:
         args = {}
         for name, value in init.items():
             hint = hints.get(name)
-            args[name] = hint(**value) if dataclasses.is_dataclass(hint) and isinstance(value, dict) else value
+            if dataclasses.is_dataclass(hint) and isinstance(value, dict):
+                args[name] = hint(**value)
+            else:
+                args[name] = connection_arg(hint, value, self.connect)
         try:
             return cls(**args)
         except TypeError as exc:
