@@ -23,6 +23,13 @@ ENV_EXPERIMENT = "HEADRACE_EXPERIMENT_NAME"
 ENV_CONTEXT_DIR = "HEADRACE_CONTEXT_DIR"  # folder where the step appends metrics.jsonl / tags.jsonl
 METRICS_FILE = "metrics.jsonl"
 TAGS_FILE = "tags.jsonl"
+PARAMS_FILE = "params.jsonl"  # MLflow params logged in the step (``mlflow.log_param``)
+MLFLOW_ARTIFACTS_DIR = "mlflow-artifacts"  # in the context folder: what ``mlflow.log_artifact`` wrote
+MLFLOW_PARAMS_PROPERTY = "mlflow.params"
+"""The run (or step run) property holding its MLflow params (name -> value), immutable as MLflow's are."""
+MLFLOW_STEP_SCHEME = "headrace-step"
+"""The MLflow tracking URI scheme of a step's own run: headrace's tracking-store plugin
+(``headrace.sdk.mlflow``) writes what MLflow logs into the context folder, like ``Run.get_context()``."""
 LOG_FILES = ("stdout.txt", "stderr.txt", "execution.log")
 
 
@@ -88,6 +95,7 @@ class StepOutcome:
     metrics: list[dict[str, Any]] = field(default_factory=list)
     tags: dict[str, str] = field(default_factory=dict)
     parent_tags: dict[str, str] = field(default_factory=dict)  # tagged on the pipeline run
+    params: dict[str, str] = field(default_factory=dict)  # MLflow params of the step run
     output_bytes: dict[str, int] = field(default_factory=dict)
 
 
@@ -113,3 +121,16 @@ class ComputeTarget(ABC):
 
     def cleanup(self, run_id: str) -> None:  # noqa: B027 - optional hook
         """Release what the run's steps left on this target (work folders); called once the run ended."""
+
+
+def mlflow_env(task: StepTask, context_dir: str) -> dict[str, str]:
+    """What makes ``mlflow.log_metric`` and ``mlflow.autolog()`` in a step land on the step's run.
+
+    A variable the step sets itself (its ``environment_variables``) wins: a step that logs to its
+    own MLflow server keeps doing so.
+    """
+    env = {
+        "MLFLOW_TRACKING_URI": f"{MLFLOW_STEP_SCHEME}://{context_dir}",
+        "MLFLOW_RUN_ID": task.step_run_id,
+    }
+    return {k: v for k, v in env.items() if k not in task.env}

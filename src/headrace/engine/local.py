@@ -19,6 +19,7 @@ from headrace.engine import compute as c
 from headrace.engine import dataset_inputs
 from headrace.engine.launcher import ForkedProcess, shared_server
 from headrace.engine.staging import StagedStep, StepStager
+from headrace.engine.tasks import run_files_path
 from headrace.errors import ComputeError, ConfigError, HeadraceError
 from headrace.logs import get_logger
 from headrace.storage.records import StepStatus
@@ -112,6 +113,7 @@ class LocalComputeTarget(c.ComputeTarget):
             outcome.output_bytes[name] = size
             execution_log.append(f"output {name}: {size} bytes written in place at {folder}")
         self._read_context(staged.workdir, outcome)
+        self._upload_mlflow_artifacts(task, staged.workdir, execution_log)
         self._finish_logs(task, staged.log_dir, staged.workdir if staged.ahead else None, execution_log)
         self.stager.release(staged)
         return outcome
@@ -166,6 +168,7 @@ class LocalComputeTarget(c.ComputeTarget):
                 # The step's own work folder (not its source folder): one folder fewer per step.
                 c.ENV_CONTEXT_DIR: str(staged.workdir),
                 "PYTHONUNBUFFERED": "1",
+                **c.mlflow_env(task, str(staged.workdir)),
             }
         )
         for name, path in paths.items():
@@ -296,6 +299,19 @@ class LocalComputeTarget(c.ComputeTarget):
         for line in _jsonl(context_dir / c.TAGS_FILE):
             tags = outcome.parent_tags if line.get("scope") == "parent" else outcome.tags
             tags[str(line["key"])] = str(line["value"])
+        for line in _jsonl(context_dir / c.PARAMS_FILE):
+            outcome.params.setdefault(str(line["key"]), str(line["value"]))  # MLflow params never change
+
+    def _upload_mlflow_artifacts(self, task: c.StepTask, context_dir: Path, log: list[str]) -> None:
+        folder = context_dir / c.MLFLOW_ARTIFACTS_DIR
+        if not folder.is_dir() or not any(folder.iterdir()):
+            return
+        try:
+            size = self.artifacts.upload(str(folder), run_files_path(task.step_run_id), overwrite=True)
+        except HeadraceError as exc:  # the step's result stands; its MLflow artifacts are lost
+            log.append(f"MLflow artifacts: upload failed: {exc}")
+            return
+        log.append(f"MLflow artifacts: {size} bytes kept as the step run's files")
 
     def _stage_ahead(self, upcoming: Sequence[c.UpcomingStep]) -> None:
         for step in upcoming:

@@ -334,6 +334,8 @@ class _RunState:
         if outcome.status is StepStatus.FINISHED:
             outputs = output_locations(self.graph, self.run.id, self.steps[name])
         props = dict(rec.properties, output_bytes=outcome.output_bytes, stderr_tail=outcome.stderr_tail[-2000:])
+        if outcome.params:
+            props[c.MLFLOW_PARAMS_PROPERTY] = outcome.params
         self._set(name, status=outcome.status, exit_code=outcome.exit_code, error=outcome.error,
                   ended_at=outcome.ended_at, outputs=outputs, tags=outcome.tags, properties=props)
         if outcome.metrics or outcome.parent_tags:

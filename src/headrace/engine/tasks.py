@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from datetime import UTC, datetime
 from typing import Any
 
 from headrace import clock
@@ -36,6 +37,12 @@ MISSING = "missing"
 def log_path(run_id: str, step_run_id: str) -> str:
     """Artifact-datastore folder of a step run's logs."""
     return f"logs/{run_id}/{step_run_id}"
+
+
+def run_files_path(run_id: str) -> str:
+    """Artifact-datastore folder of the files kept with a run or a step run (MLflow artifacts); run and
+    step run ids are unique across both, so one id names the folder."""
+    return f"runfiles/{run_id}"
 
 
 def output_locations(graph: dict[str, Any], run_id: str, step: dict[str, Any]) -> dict[str, dict[str, str]]:
@@ -160,11 +167,23 @@ def metric_records(run_id: str, step_run_id: str, metrics: list[dict[str, Any]])
         on_parent = m.get("scope") == "parent"
         seq = seqs.get((m["name"], on_parent), 0)
         seqs[(m["name"], on_parent)] = seq + 1
+        step = m.get("step")
         records.append(MetricRecord(
             run_id=run_id, step_run_id=None if on_parent else step_run_id, name=str(m["name"]), value=m.get("value"),
-            kind=m.get("kind", "scalar"), seq=seq, logged_at=clock.now(),
+            kind=m.get("kind", "scalar"), seq=seq, logged_at=_logged_at(m.get("timestamp")),
+            step=int(step) if isinstance(step, int | float) else None,
         ))
     return records
+
+
+def _logged_at(timestamp_ms: Any) -> Any:
+    """When a value was logged: the time an MLflow client gave (ms since the epoch), else now."""
+    if isinstance(timestamp_ms, int | float) and not isinstance(timestamp_ms, bool):
+        try:
+            return datetime.fromtimestamp(timestamp_ms / 1000, UTC)
+        except (OverflowError, OSError, ValueError):
+            pass
+    return clock.now()
 
 
 def _describe_fingerprint(fp: dict[str, Any]) -> str:

@@ -1,0 +1,24 @@
+"""The step an MLflow client logs a metric value at.
+
+Revision ID: 0009
+Revises: 0008
+Create Date: 2026-12-07
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from alembic import op
+
+revision = "0009"
+down_revision = "0008"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    op.add_column("metrics", sa.Column("step", sa.BigInteger()))
+
+
+def downgrade() -> None:
+    op.drop_column("metrics", "step")
