@@ -16,9 +16,11 @@ VERSION = __version__
 
 _EXPORTS = {
     "AmlCompute": "headrace.sdk.compute",
+    "DaskCompute": "headrace.sdk.compute",
     "ComputeTarget": "headrace.sdk.compute",
     "ComputeTargetException": "headrace.errors",
-    "CondaDependencies": "headrace.core.runconfig",
+    "CondaDependencies": "headrace.core.conda",
+    "Environment": "headrace.sdk.environments",
     "DEFAULT_CPU_IMAGE": "headrace.core.runconfig",
     "DEFAULT_GPU_IMAGE": "headrace.core.runconfig",
     "RunConfiguration": "headrace.core.runconfig",
@@ -42,6 +44,8 @@ _EXPORTS = {
     "PipelineDraft": "headrace.sdk.draft",
     "PipelineEndpoint": "headrace.sdk.published",
     "PipelineParameter": "headrace.core.params",
+    "ParallelRunConfig": "headrace.sdk.parallel",
+    "ParallelRunStep": "headrace.sdk.parallel",
     "PipelineRun": "headrace.sdk.runs",
     "PublishedPipeline": "headrace.sdk.published",
     "PythonScriptStep": "headrace.core.step",

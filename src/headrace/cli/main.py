@@ -32,6 +32,8 @@ LAZY_GROUPS = {
     "compute": ("headrace.cli.compute", "compute_app", "Compute targets: names steps give as compute_target."),
     "datastore": ("headrace.cli.data", "datastore_app", "Datastores: local folders, Azure Blob, ADLS Gen2 and S3."),
     "dataset": ("headrace.cli.data", "dataset_app", "Registered datasets and their versions."),
+    "environment": ("headrace.cli.environments", "environment_app",
+                    "Python environments steps run in: registered versions, builds."),
 }
 
 

@@ -65,6 +65,9 @@ class StepTask:
     env: dict[str, str]
     log_path: str  # folder in the artifact datastore for stdout.txt / stderr.txt / execution.log
     timeout_seconds: float | None = None
+    # The step's environment record (``{"name", "version", "hash", "spec"}``, ``core.environment``), or None
+    # for the agent's interpreter; a target materialises it with ``engine.environments.ensure``.
+    environment: dict[str, Any] | None = None
 
 
 @dataclass(frozen=True)
@@ -104,6 +107,8 @@ class ComputeTarget(ABC):
     another thread and makes the matching ``run`` return promptly with status Canceled."""
 
     name: str
+    remote: bool = False
+    """True when steps run elsewhere (a cluster): they do not count against the agent's parallel-step limit."""
 
     @abstractmethod
     def run(self, task: StepTask, execution_log: list[str], upcoming: Sequence[UpcomingStep] = ()) -> StepOutcome:

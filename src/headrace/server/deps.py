@@ -96,6 +96,7 @@ UnregisterDataset = Annotated[Caller, allowed(Action.UNREGISTER_DATASET)]
 EditDraft = Annotated[Caller, allowed(Action.EDIT_DRAFT)]
 CreateCompute = Annotated[Caller, allowed(Action.CREATE_COMPUTE)]
 ManageCompute = Annotated[Caller, allowed(Action.MANAGE_COMPUTE)]
+RegisterEnvironment = Annotated[Caller, allowed(Action.REGISTER_ENVIRONMENT)]
 
 UnknownParameters = Annotated[
     Literal["error", "warn"] | None,

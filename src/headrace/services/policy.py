@@ -6,7 +6,7 @@ holds (``ci``, ``nightly``), not a person, and tokens are rotated: an object tie
 that created it would become unmanageable the day that token is revoked.
 
 The line is drawn at what others rely on. A submitter *starts* work (submits runs, scores flows,
-cancels runs, edits and runs pipeline drafts: unpublished, nobody else's work runs them) and *adds* data (uploads files that do not exist yet, registers datasets: their
+cancels runs, edits and runs pipeline drafts: unpublished, nobody else's work runs them) and *adds* data (uploads files that do not exist yet, registers datasets and environments: their
 versions are immutable and pinned, so a new one replaces nothing). Anything that changes what
 runs unattended or what a shared name stands for is an admin's: publishing (a published pipeline
 or flow is callable by every submitter), endpoints and their default version (what every caller
@@ -42,6 +42,7 @@ class Action(str, Enum):
     EDIT_DRAFT = "create, change, delete or run a pipeline draft"
     CREATE_COMPUTE = "create a compute target that does not exist yet (an existing one is never changed)"
     MANAGE_COMPUTE = "delete a compute target"
+    REGISTER_ENVIRONMENT = "register an environment version or build one on the server"
 
 
 MINIMUM_ROLE: dict[Action, Role] = {
@@ -62,6 +63,7 @@ MINIMUM_ROLE: dict[Action, Role] = {
     Action.EDIT_DRAFT: Role.SUBMITTER,
     Action.CREATE_COMPUTE: Role.SUBMITTER,
     Action.MANAGE_COMPUTE: Role.ADMIN,
+    Action.REGISTER_ENVIRONMENT: Role.SUBMITTER,
 }
 
 

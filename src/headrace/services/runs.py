@@ -14,9 +14,10 @@ from headrace.datastores.snapshots import store_snapshot
 from headrace.engine.runner import log_path
 from headrace.errors import ConfigError, DefinitionError, HeadraceError, NotFoundError
 from headrace.logs import get_logger
+from headrace.services import compute_dask
 from headrace.services.bundle import Services
 from headrace.services.compute import check_graph_compute
-from headrace.services.datastores import DEFAULT_DATASTORE, get_datastore
+from headrace.services.datastores import default_datastore_name, get_datastore
 from headrace.services.parameters import WARNINGS_PROPERTY, drop_unknown, resolve_parameters
 from headrace.storage.records import (
     MetricRecord,
@@ -82,9 +83,11 @@ def check_graph_datastores(svc: Services, graph: dict[str, Any]) -> None:
         DefinitionError: unknown datastores or paths leaving their datastore (all are listed).
     """
     problems = []
+    default = None
     for name, spec in graph["data"].items():
         if spec.get("kind") == "pipeline_data" and not spec.get("datastore"):
-            spec["datastore"] = DEFAULT_DATASTORE
+            default = default or default_datastore_name(svc)
+            spec["datastore"] = default
         ds_name = spec.get("datastore")
         if ds_name:
             try:
@@ -166,6 +169,7 @@ def submit_frozen(
             logger.warning("run for experiment %s: %s", experiment_name, warning)
             properties[WARNINGS_PROPERTY] = warning
     parameters = resolve_parameters(svc, pipeline.graph["parameters"], pipeline_parameters)
+    compute_dask.check_run(svc, pipeline.graph, parameters)
     experiment = svc.store.get_or_create_experiment(experiment_name)
     now = clock.now()
     run_id = run_id or uuid.uuid4().hex

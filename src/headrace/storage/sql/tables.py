@@ -39,6 +39,7 @@ __all__ = [
     "datasets",
     "datastores",
     "endpoint_versions",
+    "environments",
     "experiments",
     "flow_versions",
     "flows",
@@ -195,7 +196,7 @@ metrics = Table(
     Column("kind", String(16), nullable=False),
     Column("seq", Integer, nullable=False),
     Column("logged_at", UTCDateTime, nullable=False),
-    Column("step", BigInteger),  # added in 0009: an MLflow client's step
+    Column("step", BigInteger),  # added in 0011: an MLflow client's step
     Index(None, "run_id", "id"),
 )
 
@@ -439,4 +440,27 @@ compute_targets = Table(
     Column("updated_at", UTCDateTime, nullable=False),
     Column("config", JSON, nullable=False),
     Column("description", Text),
+)
+
+# Small named values the whole workspace shares (``default_datastore``); ``value`` is JSON.
+workspace_settings = Table(
+    "workspace_settings",
+    metadata,
+    Column("key", String(64), primary_key=True),
+    Column("value", JSON, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+)
+
+# Registered environments: immutable versions per name; ``spec`` is ``core.environment``'s JSON, ``hash`` its
+# content hash (an identical registration finds its version by it).
+environments = Table(
+    "environments",
+    metadata,
+    Column("name", String(255), primary_key=True),
+    Column("version", Integer, primary_key=True),
+    Column("hash", String(64), nullable=False),
+    Column("spec", JSON, nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("description", Text),
+    Index(None, "name", "hash"),
 )
