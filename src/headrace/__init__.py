@@ -39,6 +39,7 @@ _EXPORTS = {
     "Datastore": "headrace.sdk.datastore",
     "Experiment": "headrace.sdk.experiment",
     "InteractiveLoginAuthentication": "headrace.sdk.authentication",
+    "Model": "headrace.sdk.models",
     "Pipeline": "headrace.core.pipeline",
     "PipelineData": "headrace.core.params",
     "PipelineDraft": "headrace.sdk.draft",

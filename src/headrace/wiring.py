@@ -47,6 +47,14 @@ def open_store(settings: Settings) -> MetadataStore:
     return SqlMetadataStore(settings.effective_db_url)
 
 
+def quick_run_list(home: Path, experiment_name: str | None, limit: int) -> list | None:
+    """Runs of a SQLite home read without SQLAlchemy (``headrace run list``), or None when that reader
+    does not apply (no database yet, another schema revision): then open the store as usual."""
+    from headrace.storage.sql import sqlite_runs
+
+    return sqlite_runs.list_runs(home / "headrace.db", experiment_name=experiment_name, limit=limit)
+
+
 def build_services(settings: Settings) -> Services:
     """Open (and migrate) the metadata store, the artifact area and the default datastore."""
     from headrace.datastores.fsspec_store import FsspecDatastore

@@ -18,6 +18,7 @@ from .conformance_datasets import DatasetConformance
 from .conformance_drafts import DraftConformance
 from .conformance_environments import EnvironmentConformance
 from .conformance_flows import FlowConformance
+from .conformance_models import ModelConformance
 from .conformance_publishing import PublishingConformance
 from .conformance_run_keys import RunKeyConformance
 from .conformance_schedules import ScheduleConformance
@@ -25,7 +26,8 @@ from .sql_checks import SqlStoreChecks
 
 
 class TestSqliteStore(StoreConformance, PublishingConformance, RunKeyConformance, ScheduleConformance,
-                      ConnectionConformance, FlowConformance, DatasetConformance, DraftConformance, ComputeConformance, EnvironmentConformance, SqlStoreChecks):
+                      ConnectionConformance, FlowConformance, DatasetConformance, DraftConformance, ComputeConformance, EnvironmentConformance,
+                      ModelConformance, SqlStoreChecks):
     __test__ = True  # the bases opt out of collection
 
     @pytest.fixture
@@ -34,7 +36,8 @@ class TestSqliteStore(StoreConformance, PublishingConformance, RunKeyConformance
 
 
 class TestInMemorySqliteStore(StoreConformance, PublishingConformance, RunKeyConformance, ScheduleConformance,
-                              ConnectionConformance, FlowConformance, DatasetConformance, DraftConformance, ComputeConformance, EnvironmentConformance):
+                              ConnectionConformance, FlowConformance, DatasetConformance, DraftConformance, ComputeConformance, EnvironmentConformance,
+                              ModelConformance):
     __test__ = True  # the bases opt out of collection
 
     @pytest.fixture

@@ -97,6 +97,9 @@ EditDraft = Annotated[Caller, allowed(Action.EDIT_DRAFT)]
 CreateCompute = Annotated[Caller, allowed(Action.CREATE_COMPUTE)]
 ManageCompute = Annotated[Caller, allowed(Action.MANAGE_COMPUTE)]
 RegisterEnvironment = Annotated[Caller, allowed(Action.REGISTER_ENVIRONMENT)]
+RegisterModel = Annotated[Caller, allowed(Action.REGISTER_MODEL)]
+PromoteModel = Annotated[Caller, allowed(Action.PROMOTE_MODEL)]
+DeleteModel = Annotated[Caller, allowed(Action.DELETE_MODEL)]
 
 UnknownParameters = Annotated[
     Literal["error", "warn"] | None,

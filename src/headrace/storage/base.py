@@ -18,6 +18,7 @@ from headrace.storage.base_datasets import DatasetStore
 from headrace.storage.base_drafts import DraftStore
 from headrace.storage.base_environments import EnvironmentStore
 from headrace.storage.base_flows import FlowStore
+from headrace.storage.base_models import ModelStore
 from headrace.storage.base_publishing import PublishingStore
 from headrace.storage.base_schedules import ScheduleStore
 from headrace.storage.records import (
@@ -34,12 +35,13 @@ from headrace.storage.records import (
 
 
 class MetadataStore(PublishingStore, ScheduleStore, FlowStore, DatasetStore, DraftStore, ComputeStore,
-                    EnvironmentStore, ABC):
+                    EnvironmentStore, ModelStore, ABC):
     """Where every run, step run and metric is recorded before and while it executes.
 
-    The methods of published pipelines and endpoints, schedules, prompt flows, datasets, pipeline drafts and
-    compute targets, environments are declared in ``PublishingStore``, ``ScheduleStore``, ``FlowStore``,
-    ``DatasetStore``, ``DraftStore``, ``ComputeStore`` and ``EnvironmentStore`` (``base_*.py`` beside this module).
+    The methods of published pipelines and endpoints, schedules, prompt flows, datasets, pipeline drafts,
+    compute targets, environments and models are declared in ``PublishingStore``, ``ScheduleStore``,
+    ``FlowStore``, ``DatasetStore``, ``DraftStore``, ``ComputeStore``, ``EnvironmentStore`` and ``ModelStore``
+    (``base_*.py`` beside this module).
     """
 
     # -- experiments ---------------------------------------------------------------------

@@ -45,6 +45,9 @@ __all__ = [
     "flows",
     "metadata",
     "metrics",
+    "model_aliases",
+    "model_stage_changes",
+    "models",
     "pipeline_drafts",
     "pipeline_endpoints",
     "pipeline_runs",
@@ -196,7 +199,7 @@ metrics = Table(
     Column("kind", String(16), nullable=False),
     Column("seq", Integer, nullable=False),
     Column("logged_at", UTCDateTime, nullable=False),
-    Column("step", BigInteger),  # added in 0011: an MLflow client's step
+    Column("step", BigInteger),  # added in 0012: an MLflow client's step
     Index(None, "run_id", "id"),
 )
 
@@ -464,3 +467,6 @@ environments = Table(
     Column("description", Text),
     Index(None, "name", "hash"),
 )
+
+# The model registry's tables are defined on the same metadata in their own module.
+from headrace.storage.sql.model_tables import model_aliases, model_stage_changes, models  # noqa: E402
