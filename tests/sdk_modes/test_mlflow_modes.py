@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from headrace import Experiment, Pipeline, PythonScriptStep
+from headrace import Experiment, Pipeline, PythonScriptStep, ScriptRunConfig
 
 pytest.importorskip("mlflow", reason="mlflow-skinny is in the dev extras")  # installed in CI: never skipped there
 
@@ -33,7 +33,8 @@ STEP = textwrap.dedent('''
         f.write("weights")
     mlflow.log_artifact("model/weights.txt", artifact_path="model")
     run = mlflow.active_run()
-    assert run.info.run_id == os.environ["HEADRACE_STEP_RUN_ID"], run.info.run_id
+    script_run = os.environ.get("HEADRACE_RUN_KIND") == "script"  # then MLflow's run is the script run
+    assert run.info.run_id == os.environ["HEADRACE_RUN_ID" if script_run else "HEADRACE_STEP_RUN_ID"]
     seen = mlflow.get_run(run.info.run_id).data
     assert seen.params == {"lr": "0.01"} and seen.metrics["loss"] == 1.0 / 3, seen
     mlflow.end_run()  # ends nothing: the step's process does
@@ -97,3 +98,17 @@ def test_mlflow_in_a_step_lands_on_the_step_run_and_a_notebook_reads_it(ws, tmp_
     nb = out["notebook"]
     assert nb["status"] == "FINISHED" and nb["metrics"] == {"score": 0.5} and nb["params"] == {"depth": "4"}
     assert "notebook" in ws.experiments
+
+
+def test_mlflow_in_a_script_run_lands_on_the_script_run(ws, tmp_path):
+    src = tmp_path / "script_src"
+    src.mkdir()
+    (src / "train.py").write_text(STEP)
+    run = Experiment(ws, "mlflow-script").submit(ScriptRunConfig(source_directory=str(src), script="train.py"))
+    run.wait_for_completion(show_output=False)
+    assert run.get_status() == "Completed"
+    assert run.get_metrics() == {"loss": [1.0, 0.5, pytest.approx(1 / 3)], "acc": 0.75}
+    assert run.get_tags()["stage"] == "train" and run.get_properties()["mlflow.params"] == {"lr": "0.01"}
+    assert "model/weights.txt" in run.get_file_names()
+    run.download_file("model/weights.txt", str(tmp_path / "weights.txt"))
+    assert (tmp_path / "weights.txt").read_text() == "weights"

@@ -21,15 +21,21 @@ ENV_STEP_RUN_ID = "HEADRACE_STEP_RUN_ID"
 ENV_STEP_NAME = "HEADRACE_STEP_NAME"
 ENV_EXPERIMENT = "HEADRACE_EXPERIMENT_NAME"
 ENV_CONTEXT_DIR = "HEADRACE_CONTEXT_DIR"  # folder where the step appends metrics.jsonl / tags.jsonl
+ENV_RUN_KIND = "HEADRACE_RUN_KIND"  # "script": the step is a script run's only step, and is that run in the script
+ENV_PARENT_RUN_ID = "HEADRACE_PARENT_RUN_ID"  # a script run's parent (a sweep), when it has one
 METRICS_FILE = "metrics.jsonl"
 TAGS_FILE = "tags.jsonl"
 PARAMS_FILE = "params.jsonl"  # MLflow params logged in the step (``mlflow.log_param``)
-MLFLOW_ARTIFACTS_DIR = "mlflow-artifacts"  # in the context folder: what ``mlflow.log_artifact`` wrote
 MLFLOW_PARAMS_PROPERTY = "mlflow.params"
 """The run (or step run) property holding its MLflow params (name -> value), immutable as MLflow's are."""
 MLFLOW_STEP_SCHEME = "headrace-step"
 """The MLflow tracking URI scheme of a step's own run: headrace's tracking-store plugin
 (``headrace.sdk.mlflow``) writes what MLflow logs into the context folder, like ``Run.get_context()``."""
+PROPERTIES_FILE = "properties.jsonl"
+STATUS_FILE = "status.jsonl"  # run.complete() / fail() / cancel() called in the script
+FILES_DIR = "files"  # run.upload_file() copies here; kept as run files when the step ends
+CAPTURED_FOLDERS = ("outputs", "logs")
+"""Folders of the script's working directory kept as run files when it ends (Azure ML's convention)."""
 LOG_FILES = ("stdout.txt", "stderr.txt", "execution.log")
 
 
@@ -65,6 +71,7 @@ class StepTask:
     env: dict[str, str]
     log_path: str  # folder in the artifact datastore for stdout.txt / stderr.txt / execution.log
     timeout_seconds: float | None = None
+    files_path: str = ""  # folder in the artifact datastore for the run files (``./outputs``, uploads); "" keeps none
     # The step's environment record (``{"name", "version", "hash", "spec"}``, ``core.environment``), or None
     # for the agent's interpreter; a target materialises it with ``engine.environments.ensure``.
     environment: dict[str, Any] | None = None
@@ -98,7 +105,8 @@ class StepOutcome:
     metrics: list[dict[str, Any]] = field(default_factory=list)
     tags: dict[str, str] = field(default_factory=dict)
     parent_tags: dict[str, str] = field(default_factory=dict)  # tagged on the pipeline run
-    params: dict[str, str] = field(default_factory=dict)  # MLflow params of the step run
+    properties: dict[str, Any] = field(default_factory=dict)
+    parent_properties: dict[str, Any] = field(default_factory=dict)
     output_bytes: dict[str, int] = field(default_factory=dict)
 
 
@@ -134,8 +142,9 @@ def mlflow_env(task: StepTask, context_dir: str) -> dict[str, str]:
     A variable the step sets itself (its ``environment_variables``) wins: a step that logs to its
     own MLflow server keeps doing so.
     """
+    script_run = task.env.get(ENV_RUN_KIND) == "script"  # the step is the script run, in the script
     env = {
         "MLFLOW_TRACKING_URI": f"{MLFLOW_STEP_SCHEME}://{context_dir}",
-        "MLFLOW_RUN_ID": task.step_run_id,
+        "MLFLOW_RUN_ID": task.run_id if script_run else task.step_run_id,
     }
     return {k: v for k, v in env.items() if k not in task.env}

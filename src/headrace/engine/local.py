@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 import pwd
 import signal
@@ -16,10 +15,9 @@ from typing import BinaryIO
 from headrace import clock
 from headrace.datastores.base import Datastore
 from headrace.engine import compute as c
-from headrace.engine import dataset_inputs, environments
+from headrace.engine import dataset_inputs, environments, run_files
 from headrace.engine.launcher import ForkedProcess, shared_server
 from headrace.engine.staging import StagedStep, StepStager
-from headrace.engine.tasks import run_files_path
 from headrace.errors import ComputeError, ConfigError, HeadraceError
 from headrace.logs import get_logger
 from headrace.storage.records import StepStatus
@@ -121,8 +119,8 @@ class LocalComputeTarget(c.ComputeTarget):
             size = _folder_bytes(folder)
             outcome.output_bytes[name] = size
             execution_log.append(f"output {name}: {size} bytes written in place at {folder}")
-        self._read_context(staged.workdir, outcome)
-        self._upload_mlflow_artifacts(task, staged.workdir, execution_log)
+        run_files.read_context(staged.workdir, outcome)
+        run_files.capture_files(self.artifacts, task, staged.src, staged.workdir, execution_log)
         self._finish_logs(task, staged.log_dir, staged.workdir if staged.ahead else None, execution_log)
         self.stager.release(staged)
         return outcome
@@ -316,26 +314,6 @@ class LocalComputeTarget(c.ComputeTarget):
                 f"in {clock.monotonic() - t0:.3f}s"
             )
 
-    def _read_context(self, context_dir: Path, outcome: c.StepOutcome) -> None:
-        for line in _jsonl(context_dir / c.METRICS_FILE):
-            outcome.metrics.append(line)
-        for line in _jsonl(context_dir / c.TAGS_FILE):
-            tags = outcome.parent_tags if line.get("scope") == "parent" else outcome.tags
-            tags[str(line["key"])] = str(line["value"])
-        for line in _jsonl(context_dir / c.PARAMS_FILE):
-            outcome.params.setdefault(str(line["key"]), str(line["value"]))  # MLflow params never change
-
-    def _upload_mlflow_artifacts(self, task: c.StepTask, context_dir: Path, log: list[str]) -> None:
-        folder = context_dir / c.MLFLOW_ARTIFACTS_DIR
-        if not folder.is_dir() or not any(folder.iterdir()):
-            return
-        try:
-            size = self.artifacts.upload(str(folder), run_files_path(task.step_run_id), overwrite=True)
-        except HeadraceError as exc:  # the step's result stands; its MLflow artifacts are lost
-            log.append(f"MLflow artifacts: upload failed: {exc}")
-            return
-        log.append(f"MLflow artifacts: {size} bytes kept as the step run's files")
-
     def _stage_ahead(self, upcoming: Sequence[c.UpcomingStep]) -> None:
         for step in upcoming:
             try:
@@ -363,20 +341,6 @@ class LocalComputeTarget(c.ComputeTarget):
                 f.write(text)
         if self.artifacts.local_path(task.log_path) is None:
             self.artifacts.upload(str(log_dir), task.log_path, overwrite=True)
-
-
-def _jsonl(path: Path) -> list[dict]:
-    try:
-        lines = path.read_text(encoding="utf-8").splitlines()
-    except OSError:
-        return []
-    out = []
-    for raw in lines:
-        try:
-            out.append(json.loads(raw))
-        except ValueError:  # a line cut by a killed process: skip it, keep the rest
-            logger.warning("skipping unreadable context line %r in %s", raw[:80], path)
-    return out
 
 
 def _folder_bytes(folder: Path) -> int:

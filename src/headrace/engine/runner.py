@@ -41,7 +41,7 @@ from headrace.engine.tasks import (
 from headrace.errors import HeadraceError
 from headrace.logs import get_logger
 from headrace.storage.base import MetadataStore
-from headrace.storage.records import RunRecord, RunStatus, StepRunRecord, StepStatus
+from headrace.storage.records import RunKind, RunRecord, RunStatus, StepRunRecord, StepStatus
 
 __all__ = ["CANCEL_CHECK_SECONDS", "ExecutionSettings", "RunExecutor", "log_path", "output_path"]
 
@@ -353,9 +353,8 @@ class _RunState:
         outputs = {}
         if outcome.status is StepStatus.FINISHED:
             outputs = output_locations(self.graph, self.run.id, self.steps[name])
-        props = dict(rec.properties, output_bytes=outcome.output_bytes, stderr_tail=outcome.stderr_tail[-2000:])
-        if outcome.params:
-            props[c.MLFLOW_PARAMS_PROPERTY] = outcome.params
+        props = dict(rec.properties, **outcome.properties, output_bytes=outcome.output_bytes,
+                     stderr_tail=outcome.stderr_tail[-2000:])
         self._set(name, status=outcome.status, exit_code=outcome.exit_code, error=outcome.error,
                   ended_at=outcome.ended_at, outputs=outputs, tags=outcome.tags, properties=props)
         if outcome.metrics or outcome.parent_tags:
@@ -363,11 +362,18 @@ class _RunState:
         if outcome.metrics:
             metrics = metric_records(self.run.id, rec.id, outcome.metrics)
             self._written(lambda: self.store.add_metrics(metrics), f"recording the metrics of step {name!r}")
-        if outcome.parent_tags:
-            self.run = self._written(lambda: self.store.update_run(
-                self.run.id, tags={**self.store.get_run(self.run.id).tags, **outcome.parent_tags}), "tagging")
+        if outcome.parent_tags or outcome.parent_properties:
+            self.run = self._written(lambda: self._update_own(outcome), "tagging")
         if outcome.status is StepStatus.FAILED:
             self._on_failure()
+        elif outcome.status is StepStatus.CANCELED and not self.stopping:  # the script called run.cancel()
+            self.stopping = "canceled"
+            self._stop_running()
+
+    def _update_own(self, outcome: c.StepOutcome) -> RunRecord:
+        now = self.store.get_run(self.run.id)
+        return self.store.update_run(self.run.id, tags={**now.tags, **outcome.parent_tags},
+                                     properties={**now.properties, **outcome.parent_properties})
 
     def _on_failure(self) -> None:
         if not self.run.continue_on_step_failure and not self.stopping:
@@ -394,7 +400,8 @@ class _RunState:
             final = RunStatus.FAILED
             error = "; ".join(f"step {r.name!r} failed: {r.error}" for r in failed)
         elif all(s is StepStatus.FINISHED for s in statuses):
-            final, error = RunStatus.FINISHED, None
+            # Azure ML's words: a pipeline run ends Finished, a script run Completed.
+            final, error = RunStatus.COMPLETED if self.run.kind is RunKind.SCRIPT else RunStatus.FINISHED, None
             for hook in self.ex.before_finished:  # they log their own failures, never raise
                 hook(self.run.id)
         else:

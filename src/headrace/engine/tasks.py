@@ -15,8 +15,9 @@ from headrace import clock
 from headrace.datastores.base import Datastore
 from headrace.datastores.fingerprint import fingerprint
 from headrace.engine import compute as c
+from headrace.engine.run_files import files_path
 from headrace.errors import DatastoreError, HeadraceError
-from headrace.storage.records import MetricRecord, RunRecord, StepRunRecord
+from headrace.storage.records import MetricRecord, RunKind, RunRecord, StepRunRecord
 
 DEFAULT_DATASTORE = "workspaceblobstore"
 
@@ -37,12 +38,6 @@ MISSING = "missing"
 def log_path(run_id: str, step_run_id: str) -> str:
     """Artifact-datastore folder of a step run's logs."""
     return f"logs/{run_id}/{step_run_id}"
-
-
-def run_files_path(run_id: str) -> str:
-    """Artifact-datastore folder of the files kept with a run or a step run (MLflow artifacts); run and
-    step run ids are unique across both, so one id names the folder."""
-    return f"runfiles/{run_id}"
 
 
 def output_locations(graph: dict[str, Any], run_id: str, step: dict[str, Any]) -> dict[str, dict[str, str]]:
@@ -145,6 +140,11 @@ def build_task(
         else:
             args.append(_param_text(run.parameters[arg["param"]]))
     env = {k: str(v) for k, v in (step.get("environment_variables") or {}).items()}
+    script_run = run.kind is RunKind.SCRIPT
+    if script_run:  # the script's Run.get_context() is the script run itself
+        env[c.ENV_RUN_KIND] = RunKind.SCRIPT.value
+        if run.parent_run_id:
+            env[c.ENV_PARENT_RUN_ID] = run.parent_run_id
     for p in step["parameters"]:
         value = run.parameters.get(p)
         if not isinstance(value, dict):
@@ -155,6 +155,7 @@ def build_task(
         script_name=step["script_name"], arguments=args, inputs=inputs, outputs=outputs, env=env,
         log_path=log_path(run.id, record.id),
         timeout_seconds=step.get("timeout_seconds") or default_timeout,
+        files_path=files_path(run.id if script_run else record.id),
         environment=step.get("environment"),
     )
     return task, fingerprints

@@ -20,6 +20,7 @@ from headrace.engine.agent import Agent
 from headrace.errors import HeadraceError
 from headrace.logs import get_logger
 from headrace.sdk.paging import RUN_PAGE
+from headrace.sdk.runs.backends import LocalTracking
 from headrace.services import cloud_datastores
 from headrace.services import compute as compute_service
 from headrace.services import datastores as ds_service
@@ -84,7 +85,7 @@ def local_backend(settings: Settings) -> LocalBackend:
         return backend
 
 
-class LocalBackend:
+class LocalBackend(LocalTracking):
     """Serves SDK calls from the local home."""
 
     is_local = True

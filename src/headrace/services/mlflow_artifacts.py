@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from headrace.engine.tasks import run_files_path
+from headrace.engine.run_files import files_path
 from headrace.errors import ConfigError, NotFoundError
 from headrace.services.bundle import Services
 from headrace.services.mlflow_tracking import resolve
@@ -25,7 +25,7 @@ def artifact_path(svc: Services, run_id: str, path: str = "") -> str:
     parts = [p for p in path.replace("\\", "/").split("/") if p not in ("", ".")]
     if ".." in parts:
         raise ConfigError(f"artifact path {path!r} leaves the run's folder")
-    return "/".join([run_files_path(run_id), *parts])
+    return "/".join([files_path(run_id), *parts])
 
 
 def list_artifacts(svc: Services, run_id: str, path: str = "") -> list[dict[str, Any]]:

@@ -20,7 +20,6 @@ from __future__ import annotations
 import json
 import math
 import re
-import uuid
 from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
 from typing import Any
@@ -29,7 +28,8 @@ from headrace import clock
 from headrace.engine.compute import MLFLOW_PARAMS_PROPERTY
 from headrace.errors import AlreadyExistsError, ConfigError, NotFoundError, ParameterError
 from headrace.services.bundle import Services
-from headrace.services.runs import step_metrics, store_graph
+from headrace.services.runs import step_metrics
+from headrace.services.tracking import start_run
 from headrace.storage.records import (
     ExperimentRecord,
     MetricRecord,
@@ -40,15 +40,15 @@ from headrace.storage.records import (
 
 DEFAULT_EXPERIMENT_ID = "0"
 DEFAULT_EXPERIMENT_NAME = "Default"
-MLFLOW_OWNER = "mlflow:client:-"
-"""``agent_id`` of a run an MLflow client writes: no agent executes it (and none takes it for an orphan)."""
 RUN_NAME_TAG = "mlflow.runName"
+PARENT_TAG = "mlflow.parentRunId"
 
 _TO_MLFLOW = {
     RunStatus.NOT_STARTED: "SCHEDULED", RunStatus.QUEUED: "SCHEDULED", RunStatus.RUNNING: "RUNNING",
-    RunStatus.FINISHED: "FINISHED", RunStatus.FAILED: "FAILED", RunStatus.CANCELED: "KILLED",
+    RunStatus.FINISHED: "FINISHED", RunStatus.COMPLETED: "FINISHED", RunStatus.FAILED: "FAILED",
+    RunStatus.CANCELED: "KILLED",
 }
-_FROM_MLFLOW = {"RUNNING": RunStatus.RUNNING, "SCHEDULED": RunStatus.QUEUED, "FINISHED": RunStatus.FINISHED,
+_FROM_MLFLOW = {"RUNNING": RunStatus.RUNNING, "SCHEDULED": RunStatus.QUEUED, "FINISHED": RunStatus.COMPLETED,
                 "FAILED": RunStatus.FAILED, "KILLED": RunStatus.CANCELED}
 
 ArtifactUri = Callable[[str], str]
@@ -123,26 +123,33 @@ def resolve(svc: Services, run_id: str) -> tuple[RunRecord, StepRunRecord | None
 def create_run(svc: Services, experiment_id: str, *, start_time: int | None = None,
                tags: Iterable[dict[str, Any]] = (), run_name: str | None = None,
                user_id: str | None = None) -> str:
-    """A Running run an MLflow client writes (``mlflow.start_run()`` outside a step); returns its id."""
+    """An interactive run an MLflow client writes (``mlflow.start_run()`` outside a step); returns its id.
+
+    A ``mlflow.parentRunId`` tag naming a run makes the new run its child (``mlflow.start_run(nested=True)``).
+    """
     experiment = find_experiment(svc, experiment_id)
-    pipeline = store_graph(svc, {"steps": [], "data": {}, "parameters": {}})
     tag_map = {str(t["key"]): str(t.get("value", "")) for t in tags}
     if run_name:
         tag_map.setdefault(RUN_NAME_TAG, run_name)
     if user_id:
         tag_map.setdefault("mlflow.user", user_id)
-    started = _from_ms(start_time) or clock.now()
-    run = RunRecord(
-        id=uuid.uuid4().hex, experiment_id=experiment.id, experiment_name=experiment.name, pipeline_id=pipeline.id,
-        status=RunStatus.RUNNING, created_at=clock.now(), parameters={}, tags=tag_map, run_source="MLflow",
-        started_at=started, agent_id=MLFLOW_OWNER, description=tag_map.get("mlflow.note.content"),
-    )
-    return svc.store.create_run(run, []).id
+    parent = tag_map.get(PARENT_TAG)
+    if parent is not None:
+        try:
+            svc.store.get_run(parent)
+        except NotFoundError:
+            parent = None  # a step run's nested run: kept as a tag only
+    run = start_run(svc, experiment.name, tags=tag_map, parent_run_id=parent, run_source="MLflow",
+                    description=tag_map.get("mlflow.note.content"))
+    started = _from_ms(start_time)
+    if started is not None:
+        run = svc.store.update_run(run.id, started_at=started)
+    return run.id
 
 
 def owned_by_client(run: RunRecord) -> bool:
     """Whether an MLflow client (not an agent) decides this run's status."""
-    return run.agent_id == MLFLOW_OWNER
+    return not run.kind.agent_runs_it
 
 
 def run_json(svc: Services, run_id: str, artifact_uri: ArtifactUri) -> dict[str, Any]:
@@ -188,6 +195,8 @@ def update_run(svc: Services, run_id: str, *, status: str | None = None, end_tim
     if status not in _FROM_MLFLOW:
         raise ParameterError(f"unknown run status {status!r}: use one of {', '.join(_FROM_MLFLOW)}")
     new = _FROM_MLFLOW[status]
+    if new is RunStatus.QUEUED:
+        return  # a run a client writes is never queued: no agent would take it
     ended = (_from_ms(end_time) or clock.now()) if new.is_terminal else None
     svc.store.update_run(run.id, status=new, ended_at=ended)
 

@@ -3,7 +3,7 @@
 Every step gets ``MLFLOW_TRACKING_URI=headrace-step://<its context folder>`` and ``MLFLOW_RUN_ID=<its step
 run id>``, so ``mlflow.log_metric`` / ``mlflow.autolog()`` resume that run with no code change. Values are
 appended to the context folder's files exactly as ``Run.get_context()`` writes them (metrics with MLflow's
-step and timestamp; params to ``params.jsonl``), artifacts are copied to its ``mlflow-artifacts`` folder, and
+step and timestamp; params to ``params.jsonl``), artifacts are copied where ``run.upload_file`` puts files, and
 the agent records all of it when the step ends: the step needs no database, server or token, so it logs the
 same way on any compute target. Reads (``get_run``, ``get_metric_history``) see what the step logged so far.
 """
@@ -35,7 +35,10 @@ class StepTrackingStore(AbstractStore):
     def __init__(self, store_uri: str, artifact_uri: str | None = None):
         super().__init__()
         self.folder = Path(unquote(urlsplit(store_uri).path))
-        self.run_id = os.environ.get(c.ENV_STEP_RUN_ID) or os.environ.get("MLFLOW_RUN_ID", "")
+        # A script run's only step is that run in the script (``Run.get_context()`` logs on the run too).
+        script = os.environ.get(c.ENV_RUN_KIND) == "script"
+        self.scope = "parent" if script else "step"
+        self.run_id = os.environ.get(c.ENV_RUN_ID if script else c.ENV_STEP_RUN_ID) or os.environ.get("MLFLOW_RUN_ID", "")
         self.experiment_name = os.environ.get(c.ENV_EXPERIMENT, "")
         self.step_name = os.environ.get(c.ENV_STEP_NAME, "")
         self.started = clock.now()
@@ -45,7 +48,7 @@ class StepTrackingStore(AbstractStore):
         if not lines:
             return
         with open(self.folder / filename, "a", encoding="utf-8") as f:
-            f.write("".join(json.dumps({**line, "scope": "step"}, default=str) + "\n" for line in lines))
+            f.write("".join(json.dumps({**line, "scope": self.scope}, default=str) + "\n" for line in lines))
 
     def _read(self, filename: str) -> list[dict[str, Any]]:
         try:
@@ -58,7 +61,7 @@ class StepTrackingStore(AbstractStore):
                 line = json.loads(raw)
             except ValueError:
                 continue
-            if line.get("scope", "step") == "step":
+            if line.get("scope", "step") == self.scope:
                 out.append(line)
         return out
 
@@ -130,7 +133,7 @@ class StepTrackingStore(AbstractStore):
         return {"run_id": self.run_id, "run_uuid": self.run_id, "run_name": self.step_name or self.run_id,
                 "experiment_id": self.experiment_name, "user_id": "", "status": "RUNNING",
                 "start_time": int(self.started.timestamp() * 1000), "lifecycle_stage": "active",
-                "artifact_uri": f"file://{self.folder / c.MLFLOW_ARTIFACTS_DIR}"}
+                "artifact_uri": f"file://{self.folder / c.FILES_DIR}"}
 
     def update_run_info(self, run_id: str, run_status: Any, end_time: int | None, run_name: str | None) -> RunInfo:
         """The step's process decides when its run ends: ``mlflow.end_run()`` changes nothing."""

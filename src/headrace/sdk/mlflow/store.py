@@ -17,7 +17,7 @@ from mlflow.entities import Experiment, Metric, Param, Run, RunInfo, RunTag, Vie
 from mlflow.store.entities.paged_list import PagedList
 from mlflow.store.tracking.abstract_store import AbstractStore
 
-from headrace.engine.tasks import run_files_path
+from headrace.engine.run_files import files_path
 from headrace.errors import ConfigError, HeadraceError, NotFoundError
 from headrace.sdk.mlflow import entities
 from headrace.services import mlflow_tracking as tracking
@@ -76,7 +76,7 @@ class HeadraceTrackingStore(AbstractStore):
         self.svc = services_for(store_uri)
 
     def _artifact_uri(self, run_id: str) -> str:
-        path = run_files_path(run_id)
+        path = files_path(run_id)
         local = self.svc.artifacts.local_path(path)
         return f"file://{local}" if local else self.svc.artifacts.uri(path)
 

@@ -17,11 +17,12 @@ from headrace.server.routers import (
     runs,
     schedules,
     submit,
+    tracking,
 )
 
 ROUTERS = (
     health.router, pipelines.router, endpoints.router, submit.router, runs.router, experiments.router,
     datastores.router, schedules.router, remote.router, drafts.router,
     flows.router, connections.router, datasets.router, compute.router,
-    environments.router, models.router,
+    environments.router, models.router, tracking.router,
 )

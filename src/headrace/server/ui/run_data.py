@@ -258,6 +258,7 @@ class StepView:
     metrics: list[MetricView] = field(default_factory=list)
     outputs: list[tuple[str, str, str]] = field(default_factory=list)  # name, datastore, path
     progress: Progress | None = None  # a ParallelRunStep's mini-batches
+    environment: dict[str, Any] | None = None  # the step's environment record in the frozen graph
 
     @property
     def live(self) -> bool:
@@ -313,6 +314,7 @@ def run_view(svc: Services, run_id: str) -> RunView:
     now = clock.now()
     graph = svc.store.get_pipeline(run.pipeline_id).graph
     parallel = {s["name"] for s in graph.get("steps", []) if parallel_runs.is_parallel_step(s)}
+    envs = {s["name"]: s["environment"] for s in graph.get("steps", []) if s.get("environment")}
     steps = []
     for rec in records:
         view = StepView(rec, anchor(rec.name), display_status(rec), duration(rec.started_at, rec.ended_at, now),
@@ -325,6 +327,9 @@ def run_view(svc: Services, run_id: str) -> RunView:
         view.metrics = metric_views(own)
         if rec.name in parallel:
             view.progress = parallel_runs.step_progress(svc, rec)
+        env = envs.get(rec.name)
+        if env is not None:  # the requirements without pip's option lines (--find-links ...)
+            view.environment = dict(env, packages=[p for p in env["spec"].get("pip") or [] if not p.startswith("-")])
         steps.append(view)
     zero = utc(run.started_at or min((s.started_at for s in records if s.started_at), default=run.created_at))
     bars = [charts.Bar(s.name, _offset(s.started_at, zero), _offset(s.ended_at or (s.started_at and now), zero),

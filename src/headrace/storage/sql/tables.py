@@ -153,6 +153,8 @@ pipeline_runs = Table(
     _id("pipeline_endpoint_id"),
     Column("pipeline_endpoint_version", String(32)),
     _id("schedule_id"),  # added in 0003
+    Column("kind", String(32), nullable=False, server_default="pipeline"),  # added in 0012
+    _id("parent_run_id"),  # added in 0012
     Index(None, "status", "created_at", "id"),  # claim_run: oldest Queued first
     Index(None, "created_at", "id"),
     Index(None, "experiment_name", "created_at"),
@@ -161,6 +163,7 @@ pipeline_runs = Table(
     Index(None, "published_pipeline_id", "created_at"),
     Index(None, "pipeline_endpoint_id", "created_at"),
     Index(None, "schedule_id", "created_at"),
+    Index(None, "parent_run_id", "created_at"),
 )
 
 step_runs = Table(
@@ -199,7 +202,7 @@ metrics = Table(
     Column("kind", String(16), nullable=False),
     Column("seq", Integer, nullable=False),
     Column("logged_at", UTCDateTime, nullable=False),
-    Column("step", BigInteger),  # added in 0012: an MLflow client's step
+    Column("step", BigInteger),  # added in 0013: an MLflow client's step
     Index(None, "run_id", "id"),
 )
 
