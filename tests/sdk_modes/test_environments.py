@@ -172,3 +172,16 @@ def test_published_pipeline_keeps_its_environment_and_pages_show_it(server, writ
             assert "environment toy-env version 1" in c.get(f"/pipelines/{published.id}").text
     finally:
         ws._backend.close()
+
+
+def test_a_python_that_is_not_installed_fails_the_step_naming_the_installed_ones(ws, write_scripts, wheels) -> None:
+    import sys
+
+    env = Environment("old-python")
+    env.python.conda_dependencies = CondaDependencies.create(pip_packages=["hrtoy==1.0", *offline(wheels)],
+                                                             python_version="3.99")
+    step = PythonScriptStep("toy.py", source_directory=write_scripts({"toy.py": TOY}), environment=env)
+    run = Experiment(ws, "envs").submit(Pipeline(workspace=ws, steps=[step]))
+    assert run.wait_for_completion(show_output=False, raise_on_error=False) == "Failed"
+    error = str(run.find_step_run("toy.py")[0].get_details())
+    assert "Python 3.99 is not installed" in error and ".".join(map(str, sys.version_info[:3])) in error

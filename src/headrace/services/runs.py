@@ -226,6 +226,15 @@ def cancel_run(svc: Services, run_id: str) -> RunRecord:
     run = svc.store.get_run(run_id)
     if run.status.is_terminal:
         return run
+    if not run.kind.agent_runs_it:  # an interactive or sweep run: no agent to stop, it ends here
+        for child in svc.store.list_runs(parent_run_id=run_id, limit=1000)[0]:
+            cancel_run(svc, child.id)
+        try:
+            return svc.store.update_run(run_id, expect=[RunStatus.RUNNING, RunStatus.QUEUED, RunStatus.NOT_STARTED],
+                                        status=RunStatus.CANCELED, cancel_requested=True, ended_at=clock.now(),
+                                        error="canceled on request")
+        except HeadraceError:
+            return svc.store.get_run(run_id)
     if run.status in (RunStatus.QUEUED, RunStatus.NOT_STARTED):
         try:
             run = svc.store.update_run(run_id, expect=[RunStatus.QUEUED, RunStatus.NOT_STARTED],

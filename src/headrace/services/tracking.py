@@ -77,6 +77,10 @@ def end_run(svc: Services, run_id: str, status: str, error: str | None = None) -
         from headrace.services.runs import cancel_run
 
         return cancel_run(svc, run_id)
+    if status == "Canceled":
+        from headrace.services.runs import cancel_run
+
+        return cancel_run(svc, run_id)  # its children too
     try:
         return svc.store.update_run(run_id, expect=[RunStatus.RUNNING, RunStatus.QUEUED, RunStatus.NOT_STARTED],
                                     status=ENDINGS[status], ended_at=clock.now(), error=error)

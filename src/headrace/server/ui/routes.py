@@ -76,9 +76,10 @@ from headrace.server.ui import (  # noqa: E402  (areas import common, not routes
     experiments,
     flows,
     pipelines,
+    run_files,
     runs,
     schedules,
 )
 
-ROUTERS += [pipelines.router, schedules.router, runs.router, experiments.router, flows.router, data.router,
-            compare.router]
+ROUTERS += [pipelines.router, schedules.router, runs.router, run_files.router, experiments.router, flows.router,
+            data.router, compare.router]

@@ -22,7 +22,8 @@ from headrace.core.parallel_run import Progress
 from headrace.errors import ConfigError, NotFoundError
 from headrace.server.ui import charts
 from headrace.server.ui.dag import dag_svg
-from headrace.services import parallel_runs
+from headrace.server.ui.metric_tables import metric_table
+from headrace.services import parallel_runs, tracking
 from headrace.services import runs as run_service
 from headrace.services.bundle import Services
 from headrace.storage.records import (
@@ -238,10 +239,16 @@ class MetricView:
     name: str
     values: list[Any]
     plot: Markup | None = None
+    kind: str = "scalar"  # how it was logged: scalar, row, table, image, confusion_matrix, accuracy_table...
 
     @property
     def last(self) -> Any:
         return self.values[-1]
+
+    @property
+    def table(self) -> tuple[list[str], list[list[str]]] | None:
+        """Columns and rows of a logged table, or None."""
+        return metric_table(self.kind, self.values)
 
     @property
     def last_text(self) -> str:
@@ -258,6 +265,7 @@ class StepView:
     metrics: list[MetricView] = field(default_factory=list)
     outputs: list[tuple[str, str, str]] = field(default_factory=list)  # name, datastore, path
     progress: Progress | None = None  # a ParallelRunStep's mini-batches
+    files: list[str] = field(default_factory=list)  # files kept with the step run
     environment: dict[str, Any] | None = None  # the step's environment record in the frozen graph
 
     @property
@@ -278,6 +286,8 @@ class RunView:
     endpoint: PipelineEndpointRecord | None = None
     schedule: ScheduleRecord | None = None
     dag: Markup | None = None
+    files: list[str] = field(default_factory=list)  # files kept with the run (outputs, uploads, images)
+    children: list[RunRecord] = field(default_factory=list)
 
     @property
     def live(self) -> bool:
@@ -325,6 +335,7 @@ def run_view(svc: Services, run_id: str) -> RunView:
             view.reused_run_id = origin.run_id
             own = own or svc.store.list_metrics(origin.run_id, origin.id)  # what the reused step logged
         view.metrics = metric_views(own)
+        view.files = tracking.run_file_names(svc, rec.id)
         if rec.name in parallel:
             view.progress = parallel_runs.step_progress(svc, rec)
         env = envs.get(rec.name)
@@ -340,6 +351,8 @@ def run_view(svc: Services, run_id: str) -> RunView:
     view.published = _maybe(svc.store.get_published_pipeline, run.published_pipeline_id)
     view.endpoint = _maybe(svc.store.get_pipeline_endpoint, run.pipeline_endpoint_id)
     view.schedule = _maybe(svc.store.get_schedule, run.schedule_id)
+    view.files = tracking.run_file_names(svc, run.id)
+    view.children = svc.store.list_runs(parent_run_id=run.id, limit=500)[0]
     view.dag = dag_svg(view.graph, statuses=view.statuses, links=view.links, title="Pipeline graph of this run",
                        parameter_values=run.parameters)
     return view
@@ -362,12 +375,14 @@ def metric_views(metrics: Sequence[MetricRecord]) -> list[MetricView]:
     """Values grouped by name (first-logged order; the store lists them in logging order), with a plot
     for numeric series."""
     grouped: dict[str, list[Any]] = {}
+    kinds: dict[str, str] = {}
     for m in metrics:
         grouped.setdefault(m.name, []).append(m.value)
+        kinds[m.name] = m.kind
     out = []
     for name, values in grouped.items():
-        plot = charts.line_plot(values, title=name) if len(values) > 1 else None
-        out.append(MetricView(name, values, plot))
+        plot = charts.line_plot(values, title=name) if len(values) > 1 and kinds[name] == "scalar" else None
+        out.append(MetricView(name, values, plot, kinds[name]))
     return out
 
 
