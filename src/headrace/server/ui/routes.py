@@ -74,6 +74,7 @@ from headrace.server.ui import (  # noqa: E402  (areas import common, not routes
     data,
     experiments,
     flows,
+    models,
     pipelines,
     run_files,
     runs,
@@ -81,4 +82,4 @@ from headrace.server.ui import (  # noqa: E402  (areas import common, not routes
 )
 
 ROUTERS += [pipelines.router, schedules.router, runs.router, run_files.router, experiments.router, flows.router,
-            data.router]
+            data.router, models.router]
