@@ -128,5 +128,11 @@ class ComputeTarget(ABC):
     def cancel(self, step_run_id: str) -> None:
         """Stop the step run if it is running here; no error if it is not."""
 
+    def logged_so_far(self, step_run_id: str) -> list[dict[str, Any]]:
+        """The metric lines a running step has logged so far, in logging order (optional: a target that cannot
+        tell returns none, and the step's values arrive when it ends). The final ``StepOutcome.metrics`` must
+        start with these lines."""
+        return []
+
     def cleanup(self, run_id: str) -> None:  # noqa: B027 - optional hook
         """Release what the run's steps left on this target (work folders); called once the run ended."""

@@ -66,17 +66,24 @@ def capture_files(artifacts: Datastore, task: c.StepTask, cwd: Path, context_dir
         log.append(f"run files: kept {folder.name}/ ({size} bytes)")
 
 
-def jsonl(path: Path) -> list[dict[str, Any]]:
-    """The JSON lines of a context file; a line cut by a killed process is skipped, the rest kept."""
+def jsonl(path: Path, quiet: bool = False) -> list[dict[str, Any]]:
+    """The JSON lines of a context file; a line cut by a killed process is skipped, the rest kept.
+
+    ``quiet`` (a running script's file): stop at the first incomplete line, which is still being written.
+    """
     try:
-        lines = path.read_text(encoding="utf-8").splitlines()
+        text = path.read_text(encoding="utf-8")
     except OSError:
         return []
+    if quiet:
+        text = text[: text.rfind("\n") + 1]
     out = []
-    for raw in lines:
+    for raw in text.splitlines():
         try:
             out.append(json.loads(raw))
         except ValueError:
+            if quiet:
+                break
             logger.warning("skipping unreadable context line %r in %s", raw[:80], path)
     return out
 

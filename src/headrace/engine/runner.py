@@ -120,6 +120,7 @@ class _RunState:
         self.stopping: str | None = None  # "failed" | "canceled" | "interrupted"
         self.interrupt_event = threading.Event()
         self.running: set[str] = set()  # steps recorded Running whose task has not ended
+        self.streamed: dict[str, int] = {}  # metric lines of a running step already stored (``_stream_metrics``)
         self.error: BaseException | None = None  # the store failed on a step thread: stop, re-raise
         self.last_cancel_check = clock.monotonic()
         self._pending: dict[str, dict[str, Any]] = {}  # step changes not written yet, by step name
@@ -141,6 +142,7 @@ class _RunState:
                     if not self.running:
                         break
                 self._check_cancel(read_store=True)
+                self._stream_metrics()
         finally:
             if self._pool is not None:
                 self._pool.shutdown(wait=True)
@@ -166,6 +168,18 @@ class _RunState:
             with self._lock:
                 self.stopping = "canceled"
                 self._stop_running()
+
+    def _stream_metrics(self) -> None:
+        """Store what running steps logged so far (a sweep's early termination reads it while they run)."""
+        with self._lock:
+            for name in list(self.running):
+                rec = self.records[name]
+                lines = self.ex.targets[self.steps[name]["compute_target"]].logged_so_far(rec.id)
+                done = self.streamed.get(name, 0)
+                if len(lines) > done:
+                    new = metric_records(self.run.id, rec.id, lines)[done:]
+                    self._written(lambda new=new: self.store.add_metrics(new), f"recording the metrics of step {name!r}")
+                    self.streamed[name] = len(lines)
 
     def _stop_running(self) -> None:
         for name in self.running:
@@ -366,8 +380,8 @@ class _RunState:
                   ended_at=outcome.ended_at, outputs=outputs, tags=outcome.tags, properties=props)
         if outcome.metrics or outcome.parent_tags:
             self._flush()  # the step is recorded before what it logged
-        if outcome.metrics:
-            metrics = metric_records(self.run.id, rec.id, outcome.metrics)
+        metrics = metric_records(self.run.id, rec.id, outcome.metrics)[self.streamed.pop(name, 0):]
+        if metrics:
             self._written(lambda: self.store.add_metrics(metrics), f"recording the metrics of step {name!r}")
         if outcome.parent_tags or outcome.parent_properties:
             self.run = self._written(lambda: self._update_own(outcome), "tagging")
