@@ -85,3 +85,34 @@ def test_interactive_run_page_lists_its_children(page, live, ws) -> None:
     expect(page.locator("#run-parent")).to_have_text(parent.id)
     expect(page.locator("tr[data-metric='score']")).to_contain_text("0.7")
     parent.complete()
+
+
+SWEEP_TRAIN = r'''
+import argparse
+from headrace import Run
+p = argparse.ArgumentParser(); p.add_argument("--lr", type=float); a = p.parse_args()
+Run.get_context().log("accuracy", 1 - abs(a.lr - 0.02) * 10)
+'''
+
+
+def test_sweep_run_page_shows_its_trials_and_a_scatter_plot(page, live, ws, write_scripts) -> None:
+    from headrace import GridParameterSampling, HyperDriveConfig, PrimaryMetricGoal, choice
+
+    src = write_scripts({"train.py": SWEEP_TRAIN})
+    config = HyperDriveConfig(run_config=ScriptRunConfig(str(src), "train.py"),
+                              hyperparameter_sampling=GridParameterSampling({"--lr": choice(0.01, 0.02, 0.03)}),
+                              primary_metric_name="accuracy", primary_metric_goal=PrimaryMetricGoal.MAXIMIZE,
+                              max_concurrent_runs=3)
+    run = Experiment(ws, "ui-sweep").submit(config)
+    assert run.wait_for_completion()["status"] == "Completed"
+    best = run.get_best_run_by_primary_metric()
+
+    sign_in(page, live.url, live.tokens["reader"])
+    page.goto(f"{live.url}/runs/{run.id}")
+    expect(page.locator("#run-kind")).to_have_text("sweep (HyperDrive) run")
+    rows = page.locator("#sweep-trials tbody tr")
+    expect(rows).to_have_count(3)
+    expect(rows.first).to_have_attribute("data-id", best.id)
+    expect(rows.first.locator(".trial-metric")).to_have_text("1")
+    expect(page.locator("#sweep-trials thead")).to_contain_text("--lr")
+    expect(page.locator("svg.scatter circle.trial")).to_have_count(3)

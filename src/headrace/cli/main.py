@@ -34,6 +34,7 @@ LAZY_GROUPS = {
     "dataset": ("headrace.cli.data", "dataset_app", "Registered datasets and their versions."),
     "environment": ("headrace.cli.environments", "environment_app",
                     "Python environments steps run in: registered versions, builds."),
+    "model": ("headrace.cli.models", "model_app", "Registered models: versions, files, stages and aliases."),
 }
 
 

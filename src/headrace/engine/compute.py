@@ -33,6 +33,7 @@ MLFLOW_STEP_SCHEME = "headrace-step"
 (``headrace.sdk.mlflow``) writes what MLflow logs into the context folder, like ``Run.get_context()``."""
 PROPERTIES_FILE = "properties.jsonl"
 STATUS_FILE = "status.jsonl"  # run.complete() / fail() / cancel() called in the script
+MODELS_FILE = "models.jsonl"  # run.register_model() called in the script: registered when the step ends
 FILES_DIR = "files"  # run.upload_file() copies here; kept as run files when the step ends
 CAPTURED_FOLDERS = ("outputs", "logs")
 """Folders of the script's working directory kept as run files when it ends (Azure ML's convention)."""
@@ -108,6 +109,7 @@ class StepOutcome:
     properties: dict[str, Any] = field(default_factory=dict)
     parent_properties: dict[str, Any] = field(default_factory=dict)
     output_bytes: dict[str, int] = field(default_factory=dict)
+    model_requests: list[dict[str, Any]] = field(default_factory=list)  # run.register_model() lines of the script
 
 
 class ComputeTarget(ABC):
@@ -131,6 +133,12 @@ class ComputeTarget(ABC):
     @abstractmethod
     def cancel(self, step_run_id: str) -> None:
         """Stop the step run if it is running here; no error if it is not."""
+
+    def logged_so_far(self, step_run_id: str) -> list[dict[str, Any]]:
+        """The metric lines a running step has logged so far, in logging order (optional: a target that cannot
+        tell returns none, and the step's values arrive when it ends). The final ``StepOutcome.metrics`` must
+        start with these lines."""
+        return []
 
     def cleanup(self, run_id: str) -> None:  # noqa: B027 - optional hook
         """Release what the run's steps left on this target (work folders); called once the run ended."""

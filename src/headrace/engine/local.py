@@ -81,11 +81,13 @@ class LocalComputeTarget(c.ComputeTarget):
         self.step_python = step_python or sys.executable
         self.env_root = Path(env_root) if env_root is not None else self.work_root.parent / "environments"
         self._procs: dict[str, subprocess.Popen[bytes] | ForkedProcess] = {}
+        self._context_dirs: dict[str, Path] = {}  # running step run id -> its context folder
         self._canceled: set[str] = set()
         self._lock = threading.Lock()
         # Called with (process group, True) when a step's process started and (group, False) when it
         # ended: a Dask worker hands the group to its watchdog, which kills it if the worker dies.
         self.process_hook: Callable[[int, bool], None] | None = None
+        self.writes_execution_log = True
         self.stager = StepStager(artifacts, resolve_datastore, self.work_root, reuse_folders=not keep_workdirs)
 
     # -- interface -----------------------------------------------------------------------
@@ -124,6 +126,11 @@ class LocalComputeTarget(c.ComputeTarget):
         self._finish_logs(task, staged.log_dir, staged.workdir if staged.ahead else None, execution_log)
         self.stager.release(staged)
         return outcome
+
+    def logged_so_far(self, step_run_id: str) -> list[dict]:
+        with self._lock:
+            folder = self._context_dirs.get(step_run_id)
+        return [] if folder is None else run_files.jsonl(folder / c.METRICS_FILE, quiet=True)
 
     def cleanup(self, run_id: str) -> None:
         self.stager.forget_run(run_id)
@@ -221,6 +228,7 @@ class LocalComputeTarget(c.ComputeTarget):
                 self.process_hook(proc.pid, True)
             with self._lock:
                 self._procs[task.step_run_id] = proc
+                self._context_dirs[task.step_run_id] = staged.workdir
                 canceled_early = task.step_run_id in self._canceled
             if canceled_early:
                 _kill_group(proc)
@@ -242,6 +250,7 @@ class LocalComputeTarget(c.ComputeTarget):
                     self.process_hook(proc.pid, False)
                 with self._lock:
                     self._procs.pop(task.step_run_id, None)
+                    self._context_dirs.pop(task.step_run_id, None)
                     canceled = task.step_run_id in self._canceled
                     self._canceled.discard(task.step_run_id)
             stderr_tail = _tail(err)
@@ -325,8 +334,8 @@ class LocalComputeTarget(c.ComputeTarget):
 
     def _finish_logs(self, task: c.StepTask, log_dir: Path, workdir: Path | None, log: list[str]) -> None:
         text = ("\n".join(log) + "\n").encode("utf-8")
-        moved = False
-        if workdir is not None:
+        moved = not self.writes_execution_log  # a Dask worker's agent writes it, with the attempts it saw
+        if workdir is not None and not moved:
             # Written into the pre-created file, then moved into place: cheaper than creating one there.
             try:
                 with open(workdir / "execution.log", "r+b") as f:

@@ -36,6 +36,7 @@ def read_context(context_dir: Path, outcome: c.StepOutcome) -> None:
     for line in jsonl(context_dir / c.PROPERTIES_FILE):
         props = outcome.parent_properties if line.get("scope") == "parent" else outcome.properties
         props.update(line.get("values") or {})
+    outcome.model_requests.extend(jsonl(context_dir / c.MODELS_FILE))
     params: dict[str, dict[str, str]] = {}
     for line in jsonl(context_dir / c.PARAMS_FILE):  # what ``mlflow.log_param`` wrote (sdk.mlflow.step_store)
         scoped = params.setdefault(str(line.get("scope", "step")), {})
@@ -73,24 +74,31 @@ def capture_files(artifacts: Datastore, task: c.StepTask, cwd: Path, context_dir
         log.append(f"run files: kept {folder.name}/ ({size} bytes)")
 
 
-def jsonl(path: Path) -> list[dict[str, Any]]:
-    """The JSON lines of a context file; a line cut by a killed process is skipped, the rest kept."""
+def jsonl(path: Path, quiet: bool = False) -> list[dict[str, Any]]:
+    """The JSON lines of a context file; a line cut by a killed process is skipped, the rest kept.
+
+    ``quiet`` (a running script's file): stop at the first incomplete line, which is still being written.
+    """
     try:
-        lines = path.read_text(encoding="utf-8").splitlines()
+        text = path.read_text(encoding="utf-8")
     except OSError:
         return []
+    if quiet:
+        text = text[: text.rfind("\n") + 1]
     out = []
-    for raw in lines:
+    for raw in text.splitlines():
         try:
             out.append(json.loads(raw))
         except ValueError:
+            if quiet:
+                break
             logger.warning("skipping unreadable context line %r in %s", raw[:80], path)
     return out
 
 
 def remove_context(workdir: Path) -> None:
     """Forget what an earlier attempt (or step) wrote into a work folder's context files."""
-    for name in (c.METRICS_FILE, c.TAGS_FILE, c.PROPERTIES_FILE, c.STATUS_FILE, c.PARAMS_FILE):
+    for name in (c.METRICS_FILE, c.TAGS_FILE, c.PROPERTIES_FILE, c.STATUS_FILE, c.MODELS_FILE, c.PARAMS_FILE):
         try:
             os.unlink(workdir / name)
         except FileNotFoundError:

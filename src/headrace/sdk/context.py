@@ -162,6 +162,17 @@ class _InScriptRun(RunLogging):
         shutil.copyfile(source, dest)
         return str(dest)
 
+    def register_model(self, model_name: str, model_path: str | None = None, **details: Any) -> Any:
+        """Register ``model_path`` (in ``./outputs`` or ``<output name>/<path>`` in a step output) as the next
+        version of ``model_name`` when this step ends; a registration that fails then fails the step.
+
+        Raises:
+            ModelError: the path is not there now (the message lists what is).
+        """
+        from headrace.sdk.models.in_step import request
+
+        return request(self, model_name, model_path, **details)
+
     def get_details(self) -> dict[str, Any]:
         return {"runId": self.id, "status": "Running", "target": "local", "properties": self.get_properties(),
                 "tags": self.get_tags(), "runDefinition": {}, "logFiles": {}}

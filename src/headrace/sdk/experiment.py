@@ -74,9 +74,14 @@ class Experiment:
             ConfigError: an argument that does not apply to ``config``.
         """
         from headrace.core.script_run import ScriptRunConfig
+        from headrace.core.sweeps import HyperDriveConfig
         from headrace.sdk.published import PipelineEndpoint, PublishedPipeline
         from headrace.sdk.runs import PipelineRun
 
+        if isinstance(config, HyperDriveConfig):
+            from headrace.sdk.runs.sweep import submit_sweep
+
+            return submit_sweep(self, config, tags=tags, description=description)
         if isinstance(config, ScriptRunConfig):
             if pipeline_parameters or pipeline_version or regenerate_outputs or kwargs:
                 extra = [k for k, v in (("pipeline_parameters", pipeline_parameters), ("pipeline_version",

@@ -94,6 +94,7 @@ class LocalBackend(LocalTracking):
         self.svc = services
         self._agent: Agent | None = None
         self._submitted: list[str] = []
+        self.sweeps: list[threading.Thread] = []  # sweep drivers started here (see sdk/runs/sweep.py)
         self._lock = threading.Lock()
 
     @property
@@ -122,6 +123,12 @@ class LocalBackend(LocalTracking):
         agent = self._agent
         if agent is None:
             return
+        try:
+            for driver in list(self.sweeps):  # a sweep submits trials until it ends: let it end first
+                driver.join()
+        except KeyboardInterrupt:
+            for driver in self.sweeps:
+                driver.stop_event.set()
         pending = [r for r in self._submitted if not self.svc.store.get_run(r).status.is_terminal]
         if pending:
             print(f"headrace: waiting for {len(pending)} run(s) submitted by this process to finish "

@@ -348,8 +348,9 @@ def run_for(experiment: Any, record: RunRecord) -> Run:
     """The SDK object of a run record, by its kind."""
     from headrace.sdk.runs import PipelineRun
     from headrace.sdk.runs.script import ScriptRun
+    from headrace.sdk.runs.sweep import HyperDriveRun
 
-    cls = {RunKind.PIPELINE: PipelineRun, RunKind.SCRIPT: ScriptRun}.get(record.kind, Run)
+    cls = {RunKind.PIPELINE: PipelineRun, RunKind.SCRIPT: ScriptRun, RunKind.SWEEP: HyperDriveRun}.get(record.kind, Run)
     return cls(experiment, record.id, _record=record)
 
 

@@ -75,6 +75,7 @@ from headrace.server.ui import (  # noqa: E402  (areas import common, not routes
     data,
     experiments,
     flows,
+    models,
     pipelines,
     run_files,
     runs,
@@ -82,4 +83,4 @@ from headrace.server.ui import (  # noqa: E402  (areas import common, not routes
 )
 
 ROUTERS += [pipelines.router, schedules.router, runs.router, run_files.router, experiments.router, flows.router,
-            data.router, compare.router]
+            data.router, models.router, compare.router]
