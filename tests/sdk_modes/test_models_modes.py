@@ -162,3 +162,30 @@ def test_a_step_script_registers_models_that_exist_once_it_ends(ws: Workspace, w
     refused = _in_step(ws, scripts, "refused")
     assert refused.get_status() == "Failed"
     assert "ModelError model path 'model.pkl' is neither in ./outputs" in refused.find_step_run("train")[0].get_stderr_log()
+
+
+SCRIPT = r'''
+import os
+from headrace import Run
+os.makedirs("outputs", exist_ok=True)
+open("outputs/model.pkl", "wb").write(b"script model")
+Run.get_context().register_model("from-script", "outputs/model.pkl")
+'''
+
+
+def test_script_runs_and_interactive_runs_register_their_outputs(ws: Workspace, write_scripts, tmp_path: Path):
+    from headrace import ScriptRunConfig
+
+    src = write_scripts({"train.py": SCRIPT})
+    run = Experiment(ws, "script-models").submit(ScriptRunConfig(str(src), "train.py"))
+    run.wait_for_completion()
+    inside = Model(ws, "from-script")
+    assert inside.run_id == run.id and Path(inside.download(tmp_path / "a")).read_bytes() == b"script model"
+    after = run.register_model("after-script", model_path="outputs/model.pkl")  # Azure ML's usual call
+    assert after.run_id == run.id and after.files[0]["path"] == "model.pkl"
+    live = Experiment(ws, "notebook").start_logging()
+    (tmp_path / "w.bin").write_bytes(b"notebook model")
+    live.upload_file("outputs/w.bin", str(tmp_path / "w.bin"))
+    kept = live.register_model("from-notebook", "outputs/w.bin")
+    live.complete()
+    assert (kept.run_id, Path(kept.download(tmp_path / "b")).read_bytes()) == (live.id, b"notebook model")
