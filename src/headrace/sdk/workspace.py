@@ -210,6 +210,13 @@ class Workspace:
 
         return {t.name: t for t in ComputeTarget.list(self)}
 
+    @property
+    def models(self) -> dict[str, Any]:
+        """Registered models by name: the latest version of each."""
+        from headrace.sdk.models import Model
+
+        return {m.name: m for m in Model.list(self, latest=True)}
+
     # Called by core.Pipeline.validate (duck-typed, like the two below).
     def _compute_target_names(self) -> list[str]:
         return [r.name for r in self._backend.list_compute_targets()]
