@@ -80,3 +80,38 @@ def test_nothing_picked_explains_how_and_unknown_runs_are_a_404(page, live) -> N
     expect(page.locator("p.empty")).to_contain_text("Compare selected runs")
     response = page.goto(f"{live.url}/compare?run=nope")
     assert response is not None and response.status == 404
+
+
+def test_a_sweeps_trials_and_a_runs_children_link_to_their_comparison(page, live) -> None:
+    import json
+
+    from headrace.services import tracking as runs_api
+    from headrace.storage.records import RunKind
+
+    settings = {"primary_metric_name": "acc", "primary_metric_goal": "MAXIMIZE"}
+    sweep = runs_api.start_run(live.svc, "sweeping", kind=RunKind.SWEEP,
+                               properties={"headrace.sweep": json.dumps(settings)})
+    trials = []
+    for lr, acc in ((0.1, 0.7), (0.01, 0.9), (0.5, 0.4)):
+        child = runs_api.start_run(live.svc, "sweeping", parent_run_id=sweep.id,
+                                   tags={"hyperparameters": json.dumps({"--lr": lr})})
+        tracking.log_batch(live.svc, child.id, metrics=[{"key": "acc", "value": acc, "step": 0}])
+        trials.append(child.id)
+    parent = runs_api.start_run(live.svc, "nested")
+    kids = [runs_api.start_run(live.svc, "nested", parent_run_id=parent.id).id for _ in range(2)]
+
+    sign_in(page, live.url, live.tokens["reader"])
+    page.goto(f"{live.url}/runs/{sweep.id}")
+    page.locator("#compare-trials").click()
+    assert page.url.startswith(f"{live.url}/compare?")
+    # Best trial first, as the sweep's table lists them; the sampled values are parameters.
+    expect(page.locator("table.params tr[data-param='--lr'] td")).to_have_text(["0.01", "0.1", "0.5"])
+    expect(page.locator("table.metrics tr[data-metric='acc'] td")).to_have_text(["0.9", "0.7", "0.4"])
+    page.get_by_role("link", name="back").click()
+    assert page.url == f"{live.url}/runs/{sweep.id}"
+
+    page.goto(f"{live.url}/runs/{parent.id}")
+    page.locator("#compare-children").click()
+    expect(page.locator("table.compare >> nth=0").locator("thead th[data-run]")).to_have_count(2)
+    assert sorted(page.locator("table.compare >> nth=0").locator("thead th[data-run]").evaluate_all(
+        "cells => cells.map(c => c.dataset.run)")) == sorted(kids)

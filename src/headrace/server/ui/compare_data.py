@@ -1,6 +1,7 @@
 """The data behind the run comparison page: parameters and metrics of several runs side by side.
 
-A run's parameters are its pipeline parameters and its MLflow params (those of its steps too); its metrics are
+A run's parameters are its pipeline parameters, its MLflow params (those of its steps too) and, for a sweep's
+trial, its sampled hyperparameters; its metrics are
 what it and its steps logged. Names logged in a step carry the step's name (``train/loss``) when the run has
 several steps, so two pipeline runs line up step by step; a run of one step (a script run) or of none (an
 interactive or MLflow run) shows plain names.
@@ -8,12 +9,14 @@ interactive or MLflow run) shows plain names.
 
 from __future__ import annotations
 
+import json
 import math
 from dataclasses import dataclass, field
 from typing import Any
 
 from headrace.engine.compute import MLFLOW_PARAMS_PROPERTY
 from headrace.errors import NotFoundError
+from headrace.server.ui.sweep_view import HYPERPARAMETERS_TAG
 from headrace.services.bundle import Services
 from headrace.services.runs import step_metrics
 from headrace.storage.records import MetricRecord, RunRecord
@@ -83,6 +86,7 @@ def _read(svc: Services, run: RunRecord) -> ComparedRun:
     for name, value in run.parameters.items():
         out.params[name] = _text(value)
     out.params.update({k: str(v) for k, v in (run.properties.get(MLFLOW_PARAMS_PROPERTY) or {}).items()})
+    out.params.update({k: _text(v) for k, v in _hyperparameters(run).items()})
     values: list[tuple[str, MetricRecord]] = [(m.name, m) for m in svc.store.list_metrics(run.id)
                                               if m.step_run_id is None]
     for step in steps:
@@ -96,6 +100,15 @@ def _read(svc: Services, run: RunRecord) -> ComparedRun:
             series = out.series.setdefault(name, [])
             series.append((float(m.step) if m.step is not None else float(len(series)), number))
     return out
+
+
+def _hyperparameters(run: RunRecord) -> dict[str, Any]:
+    """A sweep trial's sampled values (the tag its sweep sets), as parameters."""
+    try:
+        found = json.loads(run.tags.get(HYPERPARAMETERS_TAG) or "{}")
+    except ValueError:
+        return {}
+    return found if isinstance(found, dict) else {}
 
 
 def _rows(per_run: list[dict[str, Any]]) -> list[Row]:
