@@ -16,7 +16,7 @@ time.sleep(0.5)  # long enough for the scheduler to use both single-thread worke
 os.makedirs(a.out, exist_ok=True)
 open(os.path.join(a.out, "part.txt"), "w").write(a.i)
 Run.get_context().log("part", int(a.i))
-print("produced", a.i, "in", os.getcwd())
+print("produced", a.i, "in", os.getcwd(), "for", os.environ["DASK_SCHEDULER_ADDRESS"])
 """
 
 GATHER = """
@@ -49,6 +49,7 @@ def test_a_fan_out_spreads_over_both_workers(dask_ws, write_scripts, dask_cluste
     for i in range(4):
         [step] = run.find_step_run(f"produce{i}")
         assert f"produced {i + 1}" in step.get_stdout_log()
+        assert step.get_stdout_log().strip().endswith(f"for {dask_cluster.address}")  # the step may use its cluster
         assert step.get_metrics()["part"] == i + 1
         log = step.get_execution_log()
         workers.update(re.findall(r"running on Dask worker (\S+)", log))
