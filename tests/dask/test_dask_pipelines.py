@@ -16,7 +16,7 @@ time.sleep(0.5)  # long enough for the scheduler to use both single-thread worke
 os.makedirs(a.out, exist_ok=True)
 open(os.path.join(a.out, "part.txt"), "w").write(a.i)
 Run.get_context().log("part", int(a.i))
-print("produced", a.i, "in", os.getcwd())
+print("produced", a.i, "in", os.getcwd(), "for", os.environ["DASK_SCHEDULER_ADDRESS"])
 """
 
 GATHER = """
@@ -49,6 +49,7 @@ def test_a_fan_out_spreads_over_both_workers(dask_ws, write_scripts, dask_cluste
     for i in range(4):
         [step] = run.find_step_run(f"produce{i}")
         assert f"produced {i + 1}" in step.get_stdout_log()
+        assert step.get_stdout_log().strip().endswith(f"for {dask_cluster.address}")  # the step may use its cluster
         assert step.get_metrics()["part"] == i + 1
         log = step.get_execution_log()
         workers.update(re.findall(r"running on Dask worker (\S+)", log))
@@ -116,3 +117,16 @@ def test_steps_on_dask_do_not_count_against_the_agents_limit(tmp_path, dask_clus
     run = Experiment(ws, "limit").submit(Pipeline(workspace=ws, steps=steps))
     assert run.wait_for_completion(show_output=False, raise_on_error=False) == "Finished", [
         s.error for s in run.get_steps()]
+
+
+def test_a_step_on_dask_is_reused_like_a_local_one(dask_ws, write_scripts):
+    src = write_scripts({"produce.py": PRODUCE})
+    out = PipelineData("part", datastore=Datastore(dask_ws, "lake"))
+    step = PythonScriptStep(name="p", script_name="produce.py", source_directory=str(src),
+                            arguments=["--i", "7", "--out", out], outputs=[out], compute_target="cluster")
+    first_run = Experiment(dask_ws, "reuse").submit(Pipeline(workspace=dask_ws, steps=[step]))
+    assert first_run.wait_for_completion(show_output=False) == "Finished"
+    again = Experiment(dask_ws, "reuse").submit(Pipeline(workspace=dask_ws, steps=[step]))
+    assert again.wait_for_completion(show_output=False) == "Finished"
+    [first], [second] = first_run.get_steps(), again.get_steps()
+    assert not first.is_reused and second.is_reused and second.reused_run_id

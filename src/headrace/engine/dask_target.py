@@ -117,6 +117,9 @@ class DaskComputeTarget(c.ComputeTarget):
         self._client: Any = None
         self._client_lock = threading.Lock()
         self._workers: tuple[float, int] = (-1e9, 0)  # (when counted, how many): one count for all steps
+        # The last failed connection: steps asking within connect_timeout of it fail at once with its error,
+        # instead of each waiting connect_timeout in turn.
+        self._failure: tuple[float, ComputeError] | None = None
         self._active: dict[str, _Dispatch] = {}  # by step run id
         self._lock = threading.Lock()
 
@@ -173,14 +176,19 @@ class DaskComputeTarget(c.ComputeTarget):
                 return self._client
             from distributed import Client
 
+            if self._failure is not None and clock.monotonic() - self._failure[0] < self.connect_timeout:
+                raise ComputeError(str(self._failure[1]))
             if self._client is not None:
                 self._client.close()
                 self._client = None
             try:
                 client = Client(self.address, timeout=self.connect_timeout, set_as_default=False)
             except (OSError, TimeoutError) as exc:
-                raise ComputeError(f"cannot reach the Dask scheduler at {self.address} (compute target "
-                                   f"{self.name!r}) within {self.connect_timeout:g}s: {exc}") from exc
+                error = ComputeError(f"cannot reach the Dask scheduler at {self.address} (compute target "
+                                     f"{self.name!r}) within {self.connect_timeout:g}s: {exc}")
+                self._failure = (clock.monotonic(), error)
+                raise error from exc
+            self._failure = None
             client.subscribe_topic(dask_worker.TOPIC, self._on_event)
             self._client = client
             return client

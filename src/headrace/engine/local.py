@@ -191,6 +191,7 @@ class LocalComputeTarget(c.ComputeTarget):
                 # The step's own work folder (not its source folder): one folder fewer per step.
                 c.ENV_CONTEXT_DIR: str(staged.workdir),
                 "PYTHONUNBUFFERED": "1",
+                **c.mlflow_env(task, str(staged.workdir)),
             }
         )
         for name, path in paths.items():
