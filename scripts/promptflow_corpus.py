@@ -38,7 +38,6 @@ import concurrent.futures
 import json
 import os
 import re
-import shutil
 import subprocess
 import sys
 import tempfile
@@ -467,8 +466,7 @@ def _run(case: Case, work: Path, env: dict[str, str], timeout: float) -> None:
         inputs, _ = sample_inputs(case.path, spec.get("inputs") or {})
         target = slot
     elif case.kind == "flex":
-        shutil.copytree(case.path, slot, symlinks=True, dirs_exist_ok=True)
-        target = slot
+        target = case.path  # in place: its additional_includes name paths outside the folder
         inputs, found = sample_inputs(case.path, {})
         flex = _load_yaml(case.path / "flow.flex.yaml")
         sample = flex.get("sample") if isinstance(flex.get("sample"), dict) else {}
@@ -476,7 +474,7 @@ def _run(case: Case, work: Path, env: dict[str, str], timeout: float) -> None:
         if not found:
             inputs = {} if sample.get("inputs") else call_params
         if (case.path / "init.json").exists():
-            args += ["--init", str(slot / "init.json")]
+            args += ["--init", str(case.path / "init.json")]
         elif init_params and not sample.get("init"):
             file = work / (slot.name + ".init.json")
             file.write_text(json.dumps(init_params), encoding="utf-8")
@@ -485,8 +483,9 @@ def _run(case: Case, work: Path, env: dict[str, str], timeout: float) -> None:
         target = case.path  # in place: its ${file:...} references may leave its folder
         front = _load_yaml_text(case.path.read_text(encoding="utf-8", errors="replace"))
         sample = front.get("sample")
-        if isinstance(sample, str) and sample.startswith("${file:"):
-            sample = _first_record(case.path.parent / sample[len("${file:"):-1]) or sample
+        if isinstance(sample, str):  # ${file:sample.json}, or just sample.json
+            name = sample[len("${file:"):-1] if sample.startswith("${file:") else sample
+            sample = _first_record(case.path.parent / name) or sample
         declared = front.get("inputs") or {}
         missing = {k: PLACEHOLDERS.get(v.get("type", "string") if isinstance(v, dict) else "string", "hello")
                    for k, v in declared.items() if not (isinstance(v, dict) and "default" in v)

@@ -199,7 +199,8 @@ class FakeLLM:
             if hurdle is not None:
                 return hurdle
             given = body.get("input")
-            texts = given if isinstance(given, list) else [given]
+            tokens = isinstance(given, list) and given and all(isinstance(t, int) for t in given)
+            texts = given if isinstance(given, list) and not tokens else [given]
             data = [{"object": "embedding", "index": i, "embedding": _vector(str(t))} for i, t in enumerate(texts)]
             words = sum(len(str(t).split()) for t in texts)
             return JSONResponse({"object": "list", "data": data, "model": body.get("model") or deployment,
