@@ -143,21 +143,24 @@ def scheduler(
     import threading
 
     from headrace.config import load_settings
-    from headrace.wiring import build_scheduler, build_services
+    from headrace.wiring import build_dispatcher, build_scheduler, build_services
 
     settings = load_settings(home=home, db_url=db)
     svc = build_services(settings)
     worker = build_scheduler(svc)
+    dispatcher = build_dispatcher(svc)  # webhooks and event triggers go with the schedules
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     err_console.print(f"scheduler {worker.owner} serving {settings.home} (Ctrl+C or SIGTERM to stop)")
     worker.start()
+    dispatcher.start()
     try:
         stop.wait()
     except KeyboardInterrupt:
         pass
     finally:
         worker.stop()
+        dispatcher.stop()
         svc.store.close()
     err_console.print("scheduler stopped")
 

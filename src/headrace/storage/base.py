@@ -16,6 +16,7 @@ from typing import Any
 from headrace.storage.base_compute import ComputeStore
 from headrace.storage.base_datasets import DatasetStore
 from headrace.storage.base_drafts import DraftStore
+from headrace.storage.base_events import EventStore
 from headrace.storage.base_flows import FlowStore
 from headrace.storage.base_publishing import PublishingStore
 from headrace.storage.base_schedules import ScheduleStore
@@ -32,12 +33,13 @@ from headrace.storage.records import (
 )
 
 
-class MetadataStore(PublishingStore, ScheduleStore, FlowStore, DatasetStore, DraftStore, ComputeStore, ABC):
+class MetadataStore(PublishingStore, ScheduleStore, FlowStore, DatasetStore, DraftStore, ComputeStore, EventStore,
+                    ABC):
     """Where every run, step run and metric is recorded before and while it executes.
 
     The methods of published pipelines and endpoints, schedules, prompt flows, datasets, pipeline drafts and
     compute targets are declared in ``PublishingStore``, ``ScheduleStore``, ``FlowStore``, ``DatasetStore``,
-    ``DraftStore`` and ``ComputeStore`` (``base_*.py`` beside this module).
+    ``DraftStore``, ``ComputeStore`` and ``EventStore`` (``base_*.py`` beside this module).
     """
 
     # -- experiments ---------------------------------------------------------------------

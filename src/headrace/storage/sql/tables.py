@@ -39,6 +39,7 @@ __all__ = [
     "datasets",
     "datastores",
     "endpoint_versions",
+    "events",
     "experiments",
     "flow_versions",
     "flows",
@@ -56,6 +57,11 @@ __all__ = [
     "schedules",
     "step_runs",
     "tokens",
+    "trigger_fires",
+    "trigger_ticks",
+    "triggers",
+    "webhook_deliveries",
+    "webhooks",
 ]
 
 # Constraint names are fixed so migrations can refer to them on every backend.
@@ -438,4 +444,15 @@ compute_targets = Table(
     Column("updated_at", UTCDateTime, nullable=False),
     Column("config", JSON, nullable=False),
     Column("description", Text),
+)
+
+# The events family (outbox, webhooks, deliveries, triggers) is defined on the same metadata in its own
+# module; imported here so every user of ``metadata`` sees it (import this module, not that one, first).
+from headrace.storage.sql.event_tables import (  # noqa: E402
+    events,
+    trigger_fires,
+    trigger_ticks,
+    triggers,
+    webhook_deliveries,
+    webhooks,
 )
