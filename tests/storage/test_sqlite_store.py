@@ -16,6 +16,7 @@ from .conformance_compute import ComputeConformance
 from .conformance_connections import ConnectionConformance
 from .conformance_datasets import DatasetConformance
 from .conformance_drafts import DraftConformance
+from .conformance_events import EventConformance
 from .conformance_flows import FlowConformance
 from .conformance_publishing import PublishingConformance
 from .conformance_run_keys import RunKeyConformance
@@ -24,7 +25,8 @@ from .sql_checks import SqlStoreChecks
 
 
 class TestSqliteStore(StoreConformance, PublishingConformance, RunKeyConformance, ScheduleConformance,
-                      ConnectionConformance, FlowConformance, DatasetConformance, DraftConformance, ComputeConformance, SqlStoreChecks):
+                      ConnectionConformance, FlowConformance, DatasetConformance, DraftConformance, ComputeConformance,
+                      EventConformance, SqlStoreChecks):
     __test__ = True  # the bases opt out of collection
 
     @pytest.fixture
@@ -33,7 +35,8 @@ class TestSqliteStore(StoreConformance, PublishingConformance, RunKeyConformance
 
 
 class TestInMemorySqliteStore(StoreConformance, PublishingConformance, RunKeyConformance, ScheduleConformance,
-                              ConnectionConformance, FlowConformance, DatasetConformance, DraftConformance, ComputeConformance):
+                              ConnectionConformance, FlowConformance, DatasetConformance, DraftConformance, ComputeConformance,
+                      EventConformance):
     __test__ = True  # the bases opt out of collection
 
     @pytest.fixture

@@ -32,6 +32,8 @@ LAZY_GROUPS = {
     "compute": ("headrace.cli.compute", "compute_app", "Compute targets: names steps give as compute_target."),
     "datastore": ("headrace.cli.data", "datastore_app", "Datastores: local folders, Azure Blob, ADLS Gen2 and S3."),
     "dataset": ("headrace.cli.data", "dataset_app", "Registered datasets and their versions."),
+    "webhook": ("headrace.cli.events", "webhook_app", "Webhook subscriptions: signed event messages and notifications."),
+    "trigger": ("headrace.cli.events", "trigger_app", "Event triggers: start a published pipeline when an event arrives."),
 }
 
 

@@ -17,6 +17,7 @@ from pydantic import BaseModel
 
 from headrace.client.datasets import DatasetCalls
 from headrace.client.error_mapping import error_from_response
+from headrace.client.events import EventCalls
 from headrace.client.session import API, ApiSession, seg
 from headrace.schemas import (
     ExperimentList,
@@ -44,7 +45,7 @@ from headrace.schemas.drafts import PipelineDraftList, PipelineDraftRead
 from headrace.schemas.flows import FlowList, FlowRead
 
 
-class HeadraceClient(DatasetCalls, ApiSession):
+class HeadraceClient(DatasetCalls, EventCalls, ApiSession):
     """A client of one headrace server.
 
     Args:

@@ -42,6 +42,9 @@ class Action(str, Enum):
     EDIT_DRAFT = "create, change, delete or run a pipeline draft"
     CREATE_COMPUTE = "create a compute target that does not exist yet (an existing one is never changed)"
     MANAGE_COMPUTE = "delete a compute target"
+    MANAGE_WEBHOOKS = "see, create, change, test or delete a webhook subscription"
+    MANAGE_TRIGGERS = "create, change, enable, disable or delete an event trigger"
+    POST_EVENT = "post an event to a trigger"
 
 
 MINIMUM_ROLE: dict[Action, Role] = {
@@ -62,6 +65,9 @@ MINIMUM_ROLE: dict[Action, Role] = {
     Action.EDIT_DRAFT: Role.SUBMITTER,
     Action.CREATE_COMPUTE: Role.SUBMITTER,
     Action.MANAGE_COMPUTE: Role.ADMIN,
+    Action.MANAGE_WEBHOOKS: Role.ADMIN,
+    Action.MANAGE_TRIGGERS: Role.ADMIN,
+    Action.POST_EVENT: Role.SUBMITTER,
 }
 
 

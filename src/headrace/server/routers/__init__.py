@@ -15,10 +15,12 @@ from headrace.server.routers import (
     runs,
     schedules,
     submit,
+    triggers,
+    webhooks,
 )
 
 ROUTERS = (
     health.router, pipelines.router, endpoints.router, submit.router, runs.router, experiments.router,
     datastores.router, schedules.router, remote.router, drafts.router,
-    flows.router, connections.router, datasets.router, compute.router,
+    flows.router, connections.router, datasets.router, compute.router, webhooks.router, triggers.router,
 )
