@@ -6,8 +6,10 @@ page; other events get their type and main fields. Apprise is the ``notify`` ext
 
 from __future__ import annotations
 
+import contextlib
 import time
-from collections.abc import Mapping
+import warnings
+from collections.abc import Iterator, Mapping
 from typing import Any
 
 from headrace.services.delivery import Attempt
@@ -37,19 +39,37 @@ def render(payload: Mapping[str, Any], base_url: str | None) -> tuple[str, str]:
     return f"headrace: {kind}", fields[:1000] or kind
 
 
+@contextlib.contextmanager
+def quiet() -> Iterator[None]:
+    """Apprise loads its plugins lazily, and some import deprecated standard modules: not ours to fix."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        yield
+
+
+def load_apprise() -> Any:
+    """The ``apprise`` module. Raises: ImportError when the ``notify`` extra is not installed."""
+    with quiet():
+        import apprise
+    return apprise
+
+
 def send(apprise_url: str, payload: Mapping[str, Any], base_url: str | None) -> Attempt:
     """Notify through Apprise; never raises."""
     started = time.monotonic()
     try:
-        import apprise
+        apprise = load_apprise()
     except ImportError:
         return Attempt(False, None, 0.0, "Apprise is not installed: pip install 'headrace[notify]'", final=True)
     title, body = render(payload, base_url)
     sender = apprise.Apprise()
-    if not sender.add(apprise_url):
+    with quiet():
+        known = sender.add(apprise_url)
+    if not known:
         return Attempt(False, None, 0.0, "Apprise does not understand this URL", final=True)
     try:
-        ok = bool(sender.notify(title=title, body=body))
+        with quiet():
+            ok = bool(sender.notify(title=title, body=body))
     except Exception as exc:  # a plugin's own failure: recorded, retried
         return Attempt(False, None, (time.monotonic() - started) * 1000, f"{type(exc).__name__}: {exc}"[:500])
     latency = (time.monotonic() - started) * 1000

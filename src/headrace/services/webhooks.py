@@ -18,7 +18,7 @@ from cryptography.fernet import Fernet
 from headrace import clock
 from headrace.core.events import check_event_types, check_filters, message
 from headrace.errors import EventError, NotFoundError
-from headrace.services import delivery
+from headrace.services import delivery, notifications
 from headrace.services.bundle import Services
 from headrace.services.connections import secret_key
 from headrace.services.publishing import check_name
@@ -54,10 +54,12 @@ def _check_apprise(url: Any) -> str:
     if not isinstance(url, str) or "://" not in url:
         raise EventError("give an Apprise URL such as slack://…, mailto://… or json://host/path", field="apprise_url")
     try:
-        import apprise
+        apprise = notifications.load_apprise()
     except ImportError:
         raise EventError("notifications need Apprise: pip install 'headrace[notify]'", field="apprise_url") from None
-    if not apprise.Apprise().add(url):
+    with notifications.quiet():
+        known = apprise.Apprise().add(url)
+    if not known:
         raise EventError(f"Apprise does not understand the URL scheme {url.split('://', 1)[0]!r}",
                          field="apprise_url")
     return url
