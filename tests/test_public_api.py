@@ -20,7 +20,7 @@ CONTRACT_NAMES = {
 AZURE_DEFINITION_NAMES = {
     "VERSION", "RunDetails", "ComputeTarget", "AmlCompute", "ComputeTargetException", "RunConfiguration",
     "CondaDependencies", "DEFAULT_CPU_IMAGE", "DEFAULT_GPU_IMAGE", "DataReference", "InputPortBinding",
-    "StepRunOutput", "PortDataReference", "DockerConfiguration", "DataReferenceConfiguration",
+    "StepRunOutput", "PortDataReference", "DockerConfiguration", "DataReferenceConfiguration", "Environment",
 }
 
 

@@ -15,6 +15,7 @@ from headrace.errors import (
     DatastoreError,
     DefinitionError,
     DisabledError,
+    EnvironmentBuildError,
     EventError,
     FlowDefinitionError,
     FlowInputError,
@@ -49,6 +50,7 @@ ERROR_CODES: tuple[tuple[type[HeadraceError], int, str], ...] = (
     (DisabledError, 409, "Disabled"),
     (AlreadyExistsError, 409, "AlreadyExists"),
     (ConflictError, 409, "Conflict"),
+    (EnvironmentBuildError, 422, "EnvironmentBuildFailed"),  # the resolver's message: fix the requirements
     # Prompt flows. A failing node is a 500 whose message names the node (it is the flow's failure, not
     # the server's); the model API failing is a 424, as on Azure ML online endpoints.
     (FlowDefinitionError, 400, "InvalidFlow"),

@@ -22,7 +22,9 @@
     │   ├── StepFailedError         a step failed (.step, .exit_code, .stderr_tail)
     │   └── RunTimeoutError         waiting for a run took too long
     ├── ComputeError                a compute target could not run a step
-    │   └── ComputeTargetException  Azure ML's name: a compute target is unknown or cannot be made
+    │   ├── ComputeTargetException  Azure ML's name: a compute target is unknown or cannot be made
+    │   └── EnvironmentBuildError   a step's environment cannot be built (the resolver's message, or the
+    │                               Python versions installed when the one asked for is not)
     ├── FlowError                   a prompt flow went wrong
     │   ├── FlowDefinitionError     flow.yaml is invalid (.problems lists them all, each naming the node)
     │   ├── FlowInputError          a flow input is missing or does not fit its type (.input)
@@ -217,6 +219,10 @@ class ComputeError(HeadraceError):
 
 class ComputeTargetException(ComputeError):  # noqa: N818 - Azure ML's name, caught by migrated code
     """A compute target does not exist or cannot be created as asked (Azure ML's exception name)."""
+
+
+class EnvironmentBuildError(ComputeError):
+    """An environment could not be built: its packages do not resolve or install, or its Python is missing."""
 
 
 class FlowError(HeadraceError):

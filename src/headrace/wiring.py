@@ -51,6 +51,7 @@ def open_store(settings: Settings) -> MetadataStore:
 def build_services(settings: Settings) -> Services:
     """Open (and migrate) the metadata store, the artifact area and the default datastore."""
     from headrace.datastores.fsspec_store import FsspecDatastore
+    from headrace.engine.environments import CACHE_FOLDER
     from headrace.engine.local import LocalComputeTarget
     from headrace.engine.runner import ExecutionSettings, RunExecutor
     from headrace.engine.targets import TargetRegistry
@@ -84,7 +85,8 @@ def build_services(settings: Settings) -> Services:
     target = LocalComputeTarget(artifacts, resolve, work_root=settings.agent.work_root or home / "work",
                                 step_launch=settings.agent.step_launch,
                                 step_env=lambda env: conn_service.step_connection_env(holder["svc"], env),
-                                step_user=settings.agent.step_user, step_python=settings.agent.step_python)
+                                step_user=settings.agent.step_user, step_python=settings.agent.step_python,
+                                env_root=home / CACHE_FOLDER)
 
     def resolve_target(name: str) -> tuple[ComputeTarget, int | None]:
         record = compute_service.get_compute_target(holder["svc"], name)

@@ -137,6 +137,27 @@ def test_a_pipeline_reads_and_writes_a_cloud_datastore(ws, kind, tmp_path):
     assert len(written) == 1 and ds._impl.read_bytes(written[0]) == b"3"
 
 
+HALF = """import os, sys, pathlib
+out = pathlib.Path(sys.argv[1]); out.mkdir(parents=True, exist_ok=True)
+(out / "a.txt").write_text("written")
+os.symlink("/nonexistent/file", out / "b.txt")  # uploading this one fails, after a.txt went up
+"""
+
+
+def test_an_output_that_fails_to_upload_leaves_nothing_behind(ws, kind, tmp_path):
+    ds = register(ws, kind, "lake")
+    (tmp_path / "steps").mkdir()
+    (tmp_path / "steps" / "half.py").write_text(HALF)
+    out = PipelineData("half", datastore=ds)
+    step = PythonScriptStep(name="half", script_name="half.py", source_directory=str(tmp_path / "steps"),
+                            arguments=[out], outputs=[out], allow_reuse=False)
+    run = Experiment(ws, "cloud").submit(Pipeline(workspace=ws, steps=[step]))
+    assert run.wait_for_completion(raise_on_error=False) == "Failed"
+    log = run.find_step_run("half")[0].get_execution_log()
+    assert "uploading output 'half' failed" in log and f"the partial upload at lake/headrace/runs/{run.id}/half/half was removed" in log
+    assert [f.path for f in ds.list("headrace/runs")] == []
+
+
 class _Clock:
     def __init__(self) -> None:
         self.now = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)

@@ -61,6 +61,17 @@ def test_event_grid_handshake_and_blob_created(svc: Services, published: str) ->
     assert run.run_source == "Trigger" and run.tags["headrace.trigger"] == "on-blob"
 
 
+def test_blob_and_object_events_say_where_the_object_is() -> None:
+    from headrace.services import inbound
+
+    grid = inbound.parse([blob_created("e1", "in/2026/a b.csv")]).events[0][1]
+    assert (grid["container"], grid["blobPath"], grid["folderPath"], grid["fileName"]) == (
+        "raw", "in/2026/a b.csv", "raw/in/2026", "a b.csv")
+    s3 = inbound.parse(s3_put("in/x+y.csv", "1")).events[0][1]
+    assert (s3["bucket"], s3["blobPath"], s3["folderPath"], s3["fileName"]) == ("landing", "in/x y.csv", "landing/in",
+                                                                                "x y.csv")
+
+
 def test_s3_notification_and_plain_json(svc: Services, published: str) -> None:
     triggers.create_trigger(svc, "s3", event="http", experiment_name="ingest", pipeline_id=published,
                             pipeline_parameters={"blob": "@triggerBody().s3.object.key"})

@@ -13,8 +13,7 @@ from headrace.services.bundle import Services
 from headrace.services.events import EventDispatcher
 from headrace.storage.event_records import DeliveryStatus
 from headrace.storage.records import RunStatus
-
-from .receiver import receiver
+from webhook_receiver import receiver
 
 
 def _until(check, timeout: float = 10.0):  # noqa: ANN001, ANN202

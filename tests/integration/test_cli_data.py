@@ -38,6 +38,11 @@ def test_register_list_show_ls_and_unregister(workspace, tmp_path):
     listed = cli("datastore", "list", "--json")
     assert secret not in listed and {d["name"] for d in json.loads(listed)} == {"lake", "workspaceblobstore"}
     assert secret not in cli("datastore", "show", "lake")
+    assert cli("datastore", "set-default", "lake").strip() == "default datastore is now lake"
+    assert {d["name"]: d["default"] for d in json.loads(cli("datastore", "list", "--json"))} == {
+        "lake": True, "workspaceblobstore": False}
+    assert "default datastore" in cli("datastore", "unregister", "lake", expect=1)
+    cli("datastore", "set-default", "workspaceblobstore")
     Dataset.File.from_files((workspace.datastores["lake"], "in/*.csv")).register(workspace, "lake-files")
     assert "lake-files v1: file, 1 file(s)" in cli("dataset", "list")
     assert cli("dataset", "files", "lake-files").split() == ["/a.csv"]

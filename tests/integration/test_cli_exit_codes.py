@@ -87,7 +87,12 @@ FAILURES: dict[str, list[list[str]]] = {
     "datastore show": [["no-such-datastore", "--home", "{home}"]],
     "datastore unregister": [["no-such-datastore", "--home", "{home}"], ["workspaceblobstore", "--home", "{home}"]],
     "datastore ls": [["no-such-datastore", "--home", "{home}"]],
+    "datastore set-default": [["no-such-datastore", "--home", "{home}"], ["@web", "--home", "{home}"]],
     "dataset list": [["--home", "{file}"]],
+    "environment list": [["--home", "{file}"]],
+    "environment show": [["no-such-environment", "--home", "{home}"]],
+    "environment build": [["no-such-environment", "--home", "{home}"]],
+    "environment register": [["e", "--home", "{home}"], ["e", "--pip-requirements", "{missing}", "--home", "{home}"]],
     "dataset show": [["no-such-dataset", "--home", "{home}"]],
     "dataset files": [["no-such-dataset", "--home", "{home}"]],
 }

@@ -67,3 +67,60 @@ def test_an_unregistered_datasets_id_saves_it_for_rest_assignments(data):
     saved = Dataset.get_by_id(data, first)
     assert saved.name is None and saved.to_path() == ["/1.csv", "/2.csv"]
     assert Dataset.get_all(data) == {}  # saved, not registered
+
+
+def test_to_csv_and_parquet_files_write_the_rows_once(data, tmp_path):
+    ws = data
+    store = ws.get_default_datastore()
+    table = Dataset.Tabular.from_delimited_files((store, "tables/a/*.csv")).skip(1)
+    as_csv = table.to_csv_files(separator=";")
+    assert as_csv.to_path() == ["/part-00000.csv"]
+    [source] = as_csv._definition["sources"]
+    assert source["datastore"] == "workspaceblobstore" and source["path"].startswith("converted/")
+    [local] = as_csv.download(tmp_path / "csv")
+    assert Path(local).read_text() == "k;v\ny;2\nz;3\n"
+    assert table.to_csv_files(separator=";")._definition["sources"] == [source]  # same rows, same file
+    again = Dataset.Tabular.from_delimited_files((store, source["path"]), separator=";")
+    assert again.to_pandas_dataframe().to_dict("list") == {"k": ["y", "z"], "v": [2, 3]}
+    as_parquet = table.keep_columns("v").to_parquet_files()
+    [parquet] = as_parquet._definition["sources"]
+    assert parquet["path"].endswith("/part-00000.parquet")
+    back = Dataset.Tabular.from_parquet_files((store, parquet["path"]))
+    assert back.to_pandas_dataframe().to_dict("list") == {"v": [2, 3]}
+
+
+COUNT = """
+import argparse, os
+from headrace import Run
+p = argparse.ArgumentParser(); p.add_argument("--files"); p.add_argument("--table"); p.add_argument("--out")
+a = p.parse_args()
+frame = Run.get_context().input_datasets["table"].to_pandas_dataframe()
+os.makedirs(a.out, exist_ok=True)
+open(os.path.join(a.out, "count.csv"), "w").write(f"files,rows\\n{sum(len(f) for _, _, f in os.walk(a.files))},{len(frame)}\\n")
+"""
+
+
+def test_a_dataset_pipeline_runs_and_registers_its_output(data, tmp_path):
+    from headrace import (
+        DatasetConsumptionConfig,
+        Experiment,
+        OutputFileDatasetConfig,
+        Pipeline,
+        PipelineParameter,
+        PythonScriptStep,
+    )
+
+    ws = data
+    store = ws.get_default_datastore()
+    files = Dataset.File.from_files((store, "tables/**/*.csv")).register(ws, "files")
+    table = Dataset.Tabular.from_delimited_files((store, "tables/a/*.csv"))
+    (tmp_path / "steps").mkdir()
+    (tmp_path / "steps" / "count.py").write_text(COUNT)
+    fc = DatasetConsumptionConfig("files", PipelineParameter("files_param", default_value=files)).as_mount()
+    out = OutputFileDatasetConfig(name="counted").read_delimited_files().register_on_complete("counts")
+    step = PythonScriptStep(name="count", script_name="count.py", source_directory=str(tmp_path / "steps"),
+                            arguments=["--files", fc, "--table", table.as_named_input("table"), "--out", out])
+    run = Experiment(ws, "datasets").submit(Pipeline(workspace=ws, steps=[step]))
+    assert run.wait_for_completion(show_output=False) == "Finished"
+    counts = Dataset.get_by_name(ws, "counts")
+    assert counts.to_pandas_dataframe().to_dict("list") == {"files": [2], "rows": [3]}

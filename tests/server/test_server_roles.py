@@ -96,10 +96,15 @@ API: dict[tuple[str, str], Action | None] = {
     ("POST", "/pipeline-drafts/{draft_id}/publish"): A.PUBLISH,
     ("POST", "/datastores/cloud"): A.MANAGE_DATASTORES,
     ("DELETE", "/datastores/{name}"): A.MANAGE_DATASTORES,
+    ("PUT", "/datastores/{name}/default"): A.MANAGE_DATASTORES,
     ("GET", "/computes"): A.READ,
     ("GET", "/computes/{name}"): A.READ,
     ("PUT", "/computes/{name}"): A.CREATE_COMPUTE,
     ("DELETE", "/computes/{name}"): A.MANAGE_COMPUTE,
+    ("GET", "/environments"): A.READ,
+    ("GET", "/environments/{name}"): A.READ,
+    ("POST", "/environments/{name}"): A.REGISTER_ENVIRONMENT,
+    ("POST", "/environments/{name}/build"): A.REGISTER_ENVIRONMENT,
     ("GET", "/datasets"): A.READ,
     ("POST", "/datasets"): A.REGISTER_DATASET,
     ("POST", "/datasets/resolve"): A.READ,
@@ -110,15 +115,35 @@ API: dict[tuple[str, str], Action | None] = {
     ("PATCH", "/dataset-versions/{dataset_id}"): A.REGISTER_DATASET,
     ("GET", "/dataset-versions/{dataset_id}/files"): A.READ,
     ("GET", "/dataset-versions/{dataset_id}/uses"): A.READ,
+    ("GET", "/event-types"): A.READ,
+    ("GET", "/webhooks"): A.MANAGE_WEBHOOKS,
+    ("POST", "/webhooks"): A.MANAGE_WEBHOOKS,
+    ("GET", "/webhooks/{key}"): A.MANAGE_WEBHOOKS,
+    ("DELETE", "/webhooks/{key}"): A.MANAGE_WEBHOOKS,
+    ("POST", "/webhooks/{key}/enable"): A.MANAGE_WEBHOOKS,
+    ("POST", "/webhooks/{key}/disable"): A.MANAGE_WEBHOOKS,
+    ("GET", "/webhooks/{key}/deliveries"): A.MANAGE_WEBHOOKS,
+    ("POST", "/webhooks/{key}/deliveries/{delivery_id}/redeliver"): A.MANAGE_WEBHOOKS,
+    ("POST", "/webhooks/{key}/test"): A.MANAGE_WEBHOOKS,
+    ("GET", "/triggers"): A.READ,
+    ("POST", "/triggers"): A.MANAGE_TRIGGERS,
+    ("GET", "/triggers/{key}"): A.READ,
+    ("DELETE", "/triggers/{key}"): A.MANAGE_TRIGGERS,
+    ("POST", "/triggers/{key}/enable"): A.MANAGE_TRIGGERS,
+    ("POST", "/triggers/{key}/disable"): A.MANAGE_TRIGGERS,
+    ("GET", "/triggers/{key}/ticks"): A.READ,
+    ("GET", "/triggers/{key}/runs"): A.READ,
+    ("POST", "/triggers/{key}/events"): A.POST_EVENT,
 }
 
 # The table the README documents, role by role: what a submitter may not do is an admin's.
 EXPECTED_MINIMUM = {
     Role.READER: {A.READ},
     Role.SUBMITTER: {A.SUBMIT_RUN, A.CANCEL_RUN, A.SCORE_FLOW, A.UPLOAD_FILE, A.REGISTER_DATASET, A.EDIT_DRAFT,
-                     A.CREATE_COMPUTE},
+                     A.CREATE_COMPUTE, A.REGISTER_ENVIRONMENT, A.POST_EVENT},
     Role.ADMIN: {A.REPLACE_FILE, A.PUBLISH, A.MANAGE_ENDPOINTS, A.CHANGE_PUBLISHED, A.MANAGE_SCHEDULES,
-                 A.MANAGE_DATASTORES, A.MANAGE_CONNECTIONS, A.UNREGISTER_DATASET, A.MANAGE_COMPUTE},
+                 A.MANAGE_DATASTORES, A.MANAGE_CONNECTIONS, A.UNREGISTER_DATASET, A.MANAGE_COMPUTE, A.MANAGE_WEBHOOKS,
+                 A.MANAGE_TRIGGERS},
 }
 
 ROLES = ("reader", "submitter", "admin")
@@ -129,7 +154,8 @@ def _concrete(path: str) -> str:
     """The path with every parameter naming nothing (the default datastore gets an unknown file)."""
     path = path.replace("/datastores/{name}/files/{path}", "/datastores/workspaceblobstore/files/matrix/new.txt")
     for name in ("pipeline_id", "endpoint_id", "name", "run_id", "step", "step_run_id", "schedule_id",
-                 "flow_name", "connection_name", "dataset_id", "draft_id", "pipeline_version"):
+                 "flow_name", "connection_name", "dataset_id", "draft_id", "pipeline_version", "key",
+                 "delivery_id"):
         path = path.replace("{" + name + "}", MISSING)
     return path.replace("{digest}", "0" * 64)
 

@@ -78,3 +78,36 @@ def test_datastores_page_browses_folders_and_never_shows_a_secret(page, live) ->
     page.goto(f"{live.url}/datastores/blobs")
     expect(page.locator("main")).to_contain_text("No files here.")
     assert AZURE_KEY not in page.content()
+
+
+def test_the_submit_form_picks_a_dataset_and_its_version(page, live, tmp_path) -> None:
+    from headrace import Dataset, Pipeline, PipelineParameter, PythonScriptStep, Workspace
+    from headrace.services import publishing
+
+    _tables(live)
+    ws = Workspace(tmp_path / "home")  # the live server's home
+    (tmp_path / "steps").mkdir()
+    (tmp_path / "steps" / "noop.py").write_text("print('ok')\n")
+    table = PipelineParameter("table", default_value=Dataset.get_by_name(ws, "weather", version=2))
+    step = PythonScriptStep(name="noop", script_name="noop.py", source_directory=str(tmp_path / "steps"),
+                            arguments=["--table", table], allow_reuse=False)
+    record = publishing.publish_pipeline(live.svc, Pipeline(workspace=None, steps=[step]), name="tables")
+
+    sign_in(page, live.url, live.tokens["submitter"])
+    page.goto(f"{live.url}/pipelines/{record.id}")
+    assert page.locator("#parameter-table tr[data-name='table'] td").nth(2).inner_text() == "weather (version 2)"
+    picker = page.locator("select[name='dsname:table']")
+    assert picker.locator("option").all_inner_texts() == ["weather"] and picker.input_value() == "weather"
+    assert page.locator("input[name='dsver:table']").input_value() == "2"
+    page.fill("input[name='dsver:table']", "1")
+    page.click("#submit button[type=submit]")
+    page.wait_for_url(re.compile(rf"{re.escape(live.url)}/runs/\w+$"))
+    run = live.svc.store.get_run(page.url.rsplit("/", 1)[1])
+    assert (run.parameters["table"]["name"], run.parameters["table"]["version"]) == ("weather", 1)
+
+    page.goto(f"{live.url}/pipelines/{record.id}")
+    page.fill("input[name='dsver:table']", "7")
+    page.click("#submit button[type=submit]")
+    expect(page.locator("#submit-error")).to_contain_text("'table'")
+    expect(page.locator("#submit-error")).to_contain_text("versions of 'weather': 1, 2")
+    assert page.locator("input[name='dsver:table']").input_value() == "7"

@@ -550,3 +550,12 @@ class StoreConformance:
         assert store.list_metrics(run.id, b.id) == [logged[2]]
         other, _ = make_run(store)
         assert store.list_metrics(other.id) == []
+
+    # -- workspace settings --------------------------------------------------------------
+    def test_settings_are_none_until_set_then_replaced(self, store: MetadataStore) -> None:
+        assert store.get_setting("default_datastore") is None
+        store.set_setting("default_datastore", "lake")
+        store.set_setting("other", {"a": [1, 2]})
+        assert store.get_setting("default_datastore") == "lake"
+        store.set_setting("default_datastore", "blobs")
+        assert (store.get_setting("default_datastore"), store.get_setting("other")) == ("blobs", {"a": [1, 2]})

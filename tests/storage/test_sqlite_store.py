@@ -16,6 +16,7 @@ from .conformance_compute import ComputeConformance
 from .conformance_connections import ConnectionConformance
 from .conformance_datasets import DatasetConformance
 from .conformance_drafts import DraftConformance
+from .conformance_environments import EnvironmentConformance
 from .conformance_events import EventConformance
 from .conformance_flows import FlowConformance
 from .conformance_publishing import PublishingConformance
@@ -25,7 +26,7 @@ from .sql_checks import SqlStoreChecks
 
 
 class TestSqliteStore(StoreConformance, PublishingConformance, RunKeyConformance, ScheduleConformance,
-                      ConnectionConformance, FlowConformance, DatasetConformance, DraftConformance, ComputeConformance,
+                      ConnectionConformance, FlowConformance, DatasetConformance, DraftConformance, ComputeConformance, EnvironmentConformance,
                       EventConformance, SqlStoreChecks):
     __test__ = True  # the bases opt out of collection
 
@@ -35,7 +36,7 @@ class TestSqliteStore(StoreConformance, PublishingConformance, RunKeyConformance
 
 
 class TestInMemorySqliteStore(StoreConformance, PublishingConformance, RunKeyConformance, ScheduleConformance,
-                              ConnectionConformance, FlowConformance, DatasetConformance, DraftConformance, ComputeConformance,
+                              ConnectionConformance, FlowConformance, DatasetConformance, DraftConformance, ComputeConformance, EnvironmentConformance,
                       EventConformance):
     __test__ = True  # the bases opt out of collection
 

@@ -107,17 +107,20 @@ def _show(ws: Any, name: str, json_: bool) -> None:
 @datastore_app.command("list")
 def list_datastores(home: HomeOpt = None, json_: JsonOpt = False) -> None:
     """List datastores (never their secrets)."""
-    rows = [_row(r) for r in workspace(home)._backend.list_datastores()]
+    backend = workspace(home)._backend
+    default = backend.default_datastore_name()
+    rows = [_row(r) | {"default": r.name == default} for r in backend.list_datastores()]
     if json_:
         print_json(rows)
         return
     from rich.table import Table
 
     table = Table(title="Datastores")
-    for col in ("Name", "Kind", "Root", "Sign-in"):
+    for col in ("Name", "Kind", "Root", "Sign-in", "Default"):
         table.add_column(col)
     for r in rows:
-        table.add_row(r["name"], r["kind"], r["root_uri"], str(r["options"].get("auth", "")))
+        table.add_row(r["name"], r["kind"], r["root_uri"], str(r["options"].get("auth", "")),
+                      "yes" if r["default"] else "")
     console.print(table)
 
 
@@ -127,6 +130,13 @@ def show(name: Annotated[str, typer.Argument()], home: HomeOpt = None, json_: Js
     ws = workspace(home)
     ws._backend.datastore(name)  # NotFoundError listing the registered ones
     _show(ws, name, json_)
+
+
+@datastore_app.command("set-default")
+def set_default(name: Annotated[str, typer.Argument()], home: HomeOpt = None) -> None:
+    """Make a datastore the workspace's default: where PipelineData without a datastore goes."""
+    workspace(home).set_default_datastore(name)
+    typer.echo(f"default datastore is now {name}")
 
 
 @datastore_app.command("unregister")

@@ -34,6 +34,8 @@ LAZY_GROUPS = {
     "dataset": ("headrace.cli.data", "dataset_app", "Registered datasets and their versions."),
     "webhook": ("headrace.cli.events", "webhook_app", "Webhook subscriptions: signed event messages and notifications."),
     "trigger": ("headrace.cli.events", "trigger_app", "Event triggers: start a published pipeline when an event arrives."),
+    "environment": ("headrace.cli.environments", "environment_app",
+                    "Python environments steps run in: registered versions, builds."),
 }
 
 

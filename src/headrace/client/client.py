@@ -16,6 +16,7 @@ import httpx
 from pydantic import BaseModel
 
 from headrace.client.datasets import DatasetCalls
+from headrace.client.environments import EnvironmentCalls
 from headrace.client.error_mapping import error_from_response
 from headrace.client.events import EventCalls
 from headrace.client.session import API, ApiSession, seg
@@ -45,7 +46,7 @@ from headrace.schemas.drafts import PipelineDraftList, PipelineDraftRead
 from headrace.schemas.flows import FlowList, FlowRead
 
 
-class HeadraceClient(DatasetCalls, EventCalls, ApiSession):
+class HeadraceClient(DatasetCalls, EnvironmentCalls, EventCalls, ApiSession):
     """A client of one headrace server.
 
     Args:
@@ -308,6 +309,9 @@ class HeadraceClient(DatasetCalls, EventCalls, ApiSession):
         body = {"Name": name, "Kind": kind, "Fields": {k: str(v) for k, v in fields.items() if v not in (None, "")},
                 "Overwrite": overwrite, "CreateIfNotExists": create_if_not_exists}
         return self._model(DatastoreRead, "POST", "/datastores/cloud", json_body=body)
+
+    def set_default_datastore(self, name: str) -> DatastoreRead:
+        return self._model(DatastoreRead, "PUT", f"/datastores/{seg(name)}/default")
 
     def unregister_datastore(self, name: str) -> None:
         self.request("DELETE", f"/datastores/{seg(name)}")

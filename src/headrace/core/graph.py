@@ -39,7 +39,8 @@ Rules:
   order. `depends_on` lists the producers of its inputs, in input order, then the steps it `run_after`s,
   without repeats.
 - Optional step keys: `runconfig` (the `RunConfiguration` given, as `core.runconfig.runconfig_record`
-  writes it) and `version` (the step's version tag).
+  writes it), `environment` (`{"name", "version", "hash", "spec"}` as `core.environment.environment_record`
+  writes it; the engine builds it and the reuse key includes its hash) and `version` (the step's version tag).
 - Steps appear in topological order; among steps that are ready together, definition order is kept.
 """
 
@@ -237,6 +238,8 @@ def build_graph(
                     depends_on.append(producer.name)
         depends_on += [p.name for p in _run_after(step) if p.name not in depends_on]
         extra = {"runconfig": runconfig_record(step.runconfig)} if getattr(step, "runconfig", None) else {}
+        if getattr(step, "environment", None) is not None:
+            extra["environment"] = step.environment._headrace_environment()
         if getattr(step, "version", None) is not None:
             extra["version"] = str(step.version)
         serialised.append(

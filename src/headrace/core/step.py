@@ -13,8 +13,9 @@ import warnings
 from typing import Any
 
 from headrace.core.bindings import unwrap
+from headrace.core.environment import not_honoured
 from headrace.core.params import PipelineData
-from headrace.core.runconfig import IgnoredSettingWarning, RunConfiguration, ignored_settings
+from headrace.core.runconfig import IgnoredSettingWarning, RunConfiguration, has_environment, ignored_settings
 from headrace.errors import DefinitionError
 
 _creation_order = itertools.count()
@@ -34,6 +35,7 @@ class PythonScriptStep:
         allow_reuse: whether an unchanged step may reuse the results of an earlier run.
         compute_target: name of the compute target that runs the step.
         runconfig: the `RunConfiguration` given, or None.
+        environment: the step's `Environment` (given, or the runconfig's own), or None for the agent's.
         environment_variables: extra environment variables for the script.
         timeout_seconds: stop the step after this long; None for no limit.
 
@@ -64,6 +66,7 @@ class PythonScriptStep:
         *,
         environment_variables: dict[str, str] | None = None,
         timeout_seconds: int | None = None,
+        environment: Any = None,
     ):
         """Create a step (Azure ML's argument order; the last two are headrace's, keyword only).
 
@@ -74,8 +77,8 @@ class PythonScriptStep:
                 `DataReference`, or `(PipelineParameter, DataPathComputeBinding)` tuples.
             compute_target: a compute target name, an object with a `.name`, or a `(name, type)` tuple;
                 None takes `runconfig.target`, else "local". Checked by `validate()` and at submit.
-            runconfig: a `RunConfiguration`; its environment variables and target are used, the rest
-                is recorded in the pipeline graph, and a warning names what is not applied yet.
+            runconfig: a `RunConfiguration`; its target and environment are used, the rest is recorded
+                in the pipeline graph, and a warning names what is not applied.
             runconfig_pipeline_params: accepted for Azure ML code; recorded, not applied.
             inputs: list of `PipelineData`, `DataPath`, `DataReference`, `PipelineParameter` with a
                 `DataPath` default, or `(PipelineParameter, DataPathComputeBinding)` tuples.
@@ -88,6 +91,8 @@ class PythonScriptStep:
             hash_paths: deprecated in Azure ML (the whole `source_directory` is hashed); accepted, no effect.
             environment_variables: extra environment variables for the script.
             timeout_seconds: time limit for the script, or None.
+            environment: an `Environment` to run the script in (built with uv from its pip packages);
+                it wins over the runconfig's.
 
         Raises:
             DefinitionError: `script_name` is not a non-empty str, `name` is not one, `arguments`,
@@ -117,6 +122,8 @@ class PythonScriptStep:
                             "pass PipelineParameters in arguments=")
         if runconfig is not None and not isinstance(runconfig, RunConfiguration):
             problems.append(f"step {label!r}: runconfig must be a RunConfiguration, not {type(runconfig).__name__}")
+        if environment is not None and not callable(getattr(environment, "_headrace_environment", None)):
+            problems.append(f"step {label!r}: environment must be an Environment, not {type(environment).__name__}")
         if problems:
             raise DefinitionError(problems)
 
@@ -139,8 +146,12 @@ class PythonScriptStep:
         self.runconfig_pipeline_params = dict(runconfig_pipeline_params or {})
         self.version = version
         self.hash_paths = hash_paths  # no effect: the whole source_directory is always hashed
+        if environment is None and runconfig is not None and has_environment(runconfig):
+            environment = runconfig.environment
+        self.environment = environment
         self.environment_variables = {
             **(runconfig.environment.environment_variables if runconfig is not None else {}),
+            **(environment.environment_variables if environment is not None else {}),
             **{f"AML_PARAMETER_{k}": str(v) for k, v in (params or {}).items()},
             **(environment_variables or {}),
         }
@@ -153,10 +164,13 @@ class PythonScriptStep:
             if isinstance(output, PipelineData) and self not in output._producers:
                 output._producers.append(self)
         ignored = ignored_settings(runconfig) if runconfig is not None else []
+        if environment is not None:
+            ignored += [i for i in not_honoured(environment.spec()) if i not in ignored]
         if ignored:
             warnings.warn(
-                f"step {name!r}: its runconfig asks for {'; '.join(ignored)}. This version runs the step in the "
-                "agent's Python environment and does not apply these (they are recorded in the pipeline graph)",
+                f"step {name!r}: its runconfig or environment asks for {'; '.join(ignored)}. headrace records "
+                "these in the pipeline graph but does not apply them: no conda channel or image registry is used "
+                "(the step runs in a uv-built virtual environment with the pip packages, or the agent's Python)",
                 IgnoredSettingWarning, stacklevel=2)
 
     def run_after(self, step: Any) -> None:

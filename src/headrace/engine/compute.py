@@ -58,6 +58,9 @@ class StepTask:
     env: dict[str, str]
     log_path: str  # folder in the artifact datastore for stdout.txt / stderr.txt / execution.log
     timeout_seconds: float | None = None
+    # The step's environment record (``{"name", "version", "hash", "spec"}``, ``core.environment``), or None
+    # for the agent's interpreter; a target materialises it with ``engine.environments.ensure``.
+    environment: dict[str, Any] | None = None
 
 
 @dataclass(frozen=True)

@@ -12,6 +12,9 @@ non-daemon threads joined). Differences a step could notice, and when we fall ba
 - Steps forked from one server share its string-hash seed, and modules the server imported (a
   few of the standard library's) are already in ``sys.modules``.
 
+Each interpreter gets its own server: the agent's, and the one of every step environment (a virtual
+environment built by ``engine.environments``), started the first time a step runs in it.
+
 ``HEADRACE_AGENT__STEP_LAUNCH=spawn`` turns the fork server off.
 """
 
@@ -68,13 +71,14 @@ class ForkServer:
         LaunchError: the child could not be set up; OSError: the server is gone.
     """
 
-    def __init__(self, env: dict[str, str]):
+    def __init__(self, env: dict[str, str], python: str = sys.executable):
+        self.python = python
         self.env = dict(env, PYTHONUNBUFFERED="1")
         self._startup = _startup_settings(self.env)
         ours, theirs = socket.socketpair()
         try:
             self._proc = subprocess.Popen(
-                [sys.executable, _SERVER_SCRIPT, str(theirs.fileno())], pass_fds=[theirs.fileno()],
+                [python, _SERVER_SCRIPT, str(theirs.fileno())], pass_fds=[theirs.fileno()],
                 env=self.env, stdin=subprocess.DEVNULL, start_new_session=True,
             )
         finally:
@@ -164,26 +168,30 @@ class ForkServer:
             logger.warning("the step fork server exited; the next step starts a new one")
 
 
-_shared: ForkServer | None = None
+_shared: dict[str, ForkServer] = {}
 _shared_lock = threading.Lock()
 
 
-def shared_server() -> ForkServer:
-    """This process's fork server, started on first use (again if it died).
+def shared_server(python: str | None = None) -> ForkServer:
+    """This process's fork server for ``python`` (default: this interpreter), started on first use (again
+    if it died).
 
-    One per process, whichever homes or compute targets use it: requests carry everything.
+    One per interpreter and process, whichever homes or compute targets use it: requests carry
+    everything. A step environment's interpreter (a virtual environment) gets its own warm server.
 
     Raises:
         OSError: the server process cannot be started.
     """
-    global _shared
+    python = python or sys.executable
     with _shared_lock:
-        if _shared is None or not _shared.alive:
+        server = _shared.get(python)
+        if server is None or not server.alive:
             # Without the agent's HEADRACE_* variables: a forked step could read them back from
             # /proc/self/environ (the server's original environment) even after its own is set.
-            _shared = ForkServer({k: v for k, v in os.environ.items() if not k.startswith("HEADRACE_")})
-            atexit.register(_shared.close)
-        return _shared
+            server = _shared[python] = ForkServer(
+                {k: v for k, v in os.environ.items() if not k.startswith("HEADRACE_")}, python)
+            atexit.register(server.close)
+        return server
 
 
 def _startup_settings(env: dict[str, str]) -> dict[str, str]:

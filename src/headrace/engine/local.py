@@ -16,7 +16,7 @@ from typing import BinaryIO
 from headrace import clock
 from headrace.datastores.base import Datastore
 from headrace.engine import compute as c
-from headrace.engine import dataset_inputs
+from headrace.engine import dataset_inputs, environments
 from headrace.engine.launcher import ForkedProcess, shared_server
 from headrace.engine.staging import StagedStep, StepStager
 from headrace.errors import ComputeError, ConfigError, HeadraceError
@@ -49,6 +49,8 @@ class LocalComputeTarget(c.ComputeTarget):
             what only the agent's user may (``config.json``, ``secret.key``, the database). Steps
             are then always started with a new interpreter.
         step_python: the interpreter steps run with (default: the agent's; another one is never forked).
+        env_root: where step environments are built and cached (``engine.environments.ensure``); a step
+            with an environment runs with its interpreter, forked from a warm server of that interpreter.
 
     Raises:
         ConfigError: ``step_user`` does not exist, or the agent may not switch to it.
@@ -67,6 +69,7 @@ class LocalComputeTarget(c.ComputeTarget):
         step_env: Callable[[Mapping[str, str]], Mapping[str, str]] | None = None,
         step_user: str | None = None,
         step_python: str | None = None,
+        env_root: Path | None = None,
     ):
         self.artifacts = artifacts
         self.resolve_datastore = resolve_datastore
@@ -77,6 +80,7 @@ class LocalComputeTarget(c.ComputeTarget):
         self.step_env = step_env
         self.step_user = _step_user(step_user) if step_user else None
         self.step_python = step_python or sys.executable
+        self.env_root = Path(env_root) if env_root is not None else self.work_root.parent / "environments"
         self._procs: dict[str, subprocess.Popen[bytes] | ForkedProcess] = {}
         self._canceled: set[str] = set()
         self._lock = threading.Lock()
@@ -96,6 +100,8 @@ class LocalComputeTarget(c.ComputeTarget):
         try:
             staged = self._stage(task, execution_log)
             argv, env, out_dirs = self._bind(task, staged, execution_log)
+            if task.environment is not None:
+                argv[0] = str(self._interpreter(task.environment, execution_log))
         except HeadraceError as exc:
             execution_log.append(f"preparation failed: {exc}")
             log_dir = self.stager.log_dir(task.run_id, task.step_run_id, task.log_path)
@@ -122,6 +128,15 @@ class LocalComputeTarget(c.ComputeTarget):
             _rmtree(self.work_root / run_id)
 
     # -- steps of run() ------------------------------------------------------------------
+    def _interpreter(self, record: dict, log: list[str]) -> Path:
+        """The interpreter of the step's environment, built first if this machine has not built it yet."""
+        log.append(f"environment {record.get('name')!r} version {record.get('version') or '(unregistered)'}, "
+                   f"hash {str(record.get('hash'))[:12]}")
+        python = environments.ensure(record.get("spec") or {}, self.env_root, log)
+        if str(python) == sys.executable:
+            return Path(self.step_python)
+        return python
+
     def _stage(self, task: c.StepTask, log: list[str]) -> StagedStep:
         t0 = clock.monotonic()
         staged = self.stager.take(task)
@@ -242,9 +257,9 @@ class LocalComputeTarget(c.ComputeTarget):
         """The step's process, in its own session (its group id is its pid): forked when it can be."""
         if self.step_user is not None:
             return self._start_as_user(argv, env, staged, out, err, log)
-        if self.step_launch == "fork" and self.step_python == sys.executable:
+        if self.step_launch == "fork" and (argv[0] == sys.executable or argv[0] != self.step_python):
             try:
-                server = shared_server()
+                server = shared_server(argv[0])
                 if server.accepts(env):
                     proc = server.launch(argv[1:], staged.src, env, Path(out.name), Path(err.name))
                     log.append("process forked from the warm step interpreter (step_launch=fork)")
@@ -283,6 +298,7 @@ class LocalComputeTarget(c.ComputeTarget):
                 outcome.status = StepStatus.FAILED
                 outcome.error = f"uploading output {name!r} failed: {exc}"
                 log.append(outcome.error)
+                log.append(_remove_partial(ds, binding.path))
                 return
             outcome.output_bytes[name] = size
             log.append(
@@ -400,3 +416,12 @@ def _rmtree(path: Path) -> None:
     import shutil
 
     shutil.rmtree(path, ignore_errors=True)
+
+
+def _remove_partial(ds: Datastore, path: str) -> str:
+    """Delete what a failed upload left, so an output is there whole or not at all."""
+    try:
+        ds.delete(path)
+    except HeadraceError as exc:
+        return f"the partial upload at {ds.name}/{path} could not be removed ({exc}); delete it by hand"
+    return f"the partial upload at {ds.name}/{path} was removed (an output is kept whole or not at all)"

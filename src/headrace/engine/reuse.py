@@ -1,7 +1,7 @@
 """Step reuse: the key that says "this step would compute exactly the same thing again".
 
 The key covers the step's code (snapshot hash), script, resolved arguments and parameter
-values, environment variables, and a fingerprint of every input: the content (small files)
+values, environment variables, the hash of its environment (packages, Python version), and a fingerprint of every input: the content (small files)
 or size + version (large ones) of data read from a datastore, and the producing step run of
 intermediate data. Unlike Azure ML v1, changed data behind an unchanged path changes the key.
 """
@@ -25,8 +25,13 @@ def reuse_key(
     input_fingerprints: dict[str, str],
     outputs: list[str],
     compute_target: str,
+    environment_hash: str | None = None,
 ) -> str:
-    """A stable sha256 over everything that determines a step's results."""
+    """A stable sha256 over everything that determines a step's results.
+
+    ``environment_hash`` (the step's environment, when it has one) joins the key only when given, so the
+    keys of steps without an environment stay what they were.
+    """
     doc = {
         "v": KEY_VERSION,
         "snapshot": snapshot_hash,
@@ -38,5 +43,7 @@ def reuse_key(
         "outputs": sorted(outputs),
         "compute": compute_target,
     }
+    if environment_hash is not None:
+        doc["environment_hash"] = environment_hash
     blob = json.dumps(doc, sort_keys=True, separators=(",", ":"), default=str)
     return hashlib.sha256(blob.encode()).hexdigest()

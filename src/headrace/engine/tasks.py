@@ -148,6 +148,7 @@ def build_task(
         script_name=step["script_name"], arguments=args, inputs=inputs, outputs=outputs, env=env,
         log_path=log_path(run.id, record.id),
         timeout_seconds=step.get("timeout_seconds") or default_timeout,
+        environment=step.get("environment"),
     )
     return task, fingerprints
 

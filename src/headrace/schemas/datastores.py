@@ -38,6 +38,8 @@ class DatastoreRead(_Wire):
     CreatedTime: datetime
     Options: dict[str, Any] = Field(default_factory=dict, description="What may be shown of a cloud datastore's "
                                     "settings (account, endpoint, how it signs in); never a secret.")
+    IsDefault: bool = Field(default=False, description="Whether this is the workspace's default datastore, where "
+                                                       "PipelineData without a datastore goes.")
 
 
 class DatastoreList(_Wire):

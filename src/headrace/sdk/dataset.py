@@ -264,6 +264,18 @@ class TabularDataset(AbstractDataset):
         backend = datasets_of(self._need_workspace())
         return read_frame(self._definition, self._entries(), backend.read_bytes, self._label())
 
+    def to_csv_files(self, separator: str = ",") -> FileDataset:
+        """The rows as a CSV file on the default datastore (written once per distinct content)."""
+        from headrace.sdk.dataset_convert import convert, write_csv
+
+        return convert(self, ".csv", write_csv(separator))
+
+    def to_parquet_files(self) -> FileDataset:
+        """The rows as a parquet file on the default datastore (needs pyarrow: the ``tabular`` extra)."""
+        from headrace.sdk.dataset_convert import convert, write_parquet
+
+        return convert(self, ".parquet", write_parquet)
+
     def take(self, count: int) -> TabularDataset:
         return self._with({"op": "take", "count": int(count)})
 

@@ -13,7 +13,7 @@ from typing import Any
 from headrace.core.dataset import ManifestEntry, local_paths
 from headrace.errors import ConfigError
 from headrace.services import datasets as svc_datasets
-from headrace.services.datastores import get_datastore
+from headrace.services.datastores import WEB_DATASTORE, get_datastore
 from headrace.storage.dataset_records import DatasetRecord
 
 
@@ -106,12 +106,20 @@ class RemoteDatasets:
         local = []
         for e, rel in zip(entries, local_paths(definition["sources"], entries), strict=True):
             dest = os.path.join(target, *rel.split("/"))
-            self.backend.datastore(e.datastore).download(e.path, dest)
+            self._store(e.datastore).download(e.path, dest)
             local.append(dest)
         return local
 
     def read_bytes(self, entry: ManifestEntry) -> bytes:
-        return self.backend.datastore(entry.datastore).read_bytes(entry.path)
+        return self._store(entry.datastore).read_bytes(entry.path)
+
+    def _store(self, name: str) -> Any:
+        # Files at http(s) URLs are read from here, as the server would: no server route serves them.
+        if name == WEB_DATASTORE:
+            from headrace.datastores.web import WebFiles
+
+            return WebFiles()
+        return self.backend.datastore(name)
 
 
 def datasets_of(workspace: Any) -> Any:

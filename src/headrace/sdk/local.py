@@ -365,6 +365,12 @@ class LocalBackend:
     def unregister_datastore(self, name: str) -> None:
         cloud_datastores.unregister(self.svc, name)
 
+    def default_datastore_name(self) -> str:
+        return ds_service.default_datastore_name(self.svc)
+
+    def set_default_datastore(self, name: str) -> None:
+        ds_service.set_default_datastore(self.svc, name)
+
     # -- compute targets -------------------------------------------------------------------
     def list_compute_targets(self) -> list[ComputeTargetRecord]:
         return compute_service.list_compute_targets(self.svc)

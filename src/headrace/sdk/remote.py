@@ -315,6 +315,12 @@ class RemoteBackend(RemoteSchedules, RemoteDrafts):
     def list_datastores(self) -> list[DatastoreRecord]:
         return [wire.datastore_record(d) for d in self.client.list_datastores()]
 
+    def default_datastore_name(self) -> str:
+        return next((d.Name for d in self.client.list_datastores() if d.IsDefault), "workspaceblobstore")
+
+    def set_default_datastore(self, name: str) -> None:
+        self.client.set_default_datastore(name)
+
     # -- compute targets -----------------------------------------------------------------
     def list_compute_targets(self) -> list[ComputeTargetRecord]:
         return [wire.compute_record(c) for c in self.client.list_computes()]

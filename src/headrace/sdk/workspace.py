@@ -175,10 +175,19 @@ class Workspace:
         return self._backend.home
 
     def get_default_datastore(self):
-        """The ``workspaceblobstore`` datastore."""
+        """The workspace's default datastore (``workspaceblobstore`` unless ``set_default_datastore`` chose another)."""
         from headrace.sdk.datastore import Datastore
 
-        return Datastore(self, "workspaceblobstore")
+        return Datastore(self, self._backend.default_datastore_name())
+
+    def set_default_datastore(self, name: str) -> None:
+        """Make a registered datastore the default: pipelines submitted afterwards put their ``PipelineData``
+        there (runs already submitted keep theirs).
+
+        Raises:
+            NotFoundError: no such datastore; the message lists the registered ones.
+        """
+        self._backend.set_default_datastore(name)
 
     @property
     def datastores(self) -> dict[str, Any]:

@@ -161,11 +161,11 @@ def experiment_read(record: ExperimentRecord) -> ExperimentRead:
     return ExperimentRead(Id=record.id, Name=record.name, CreatedTime=record.created_at)
 
 
-def datastore_read(record: DatastoreRecord) -> DatastoreRead:
+def datastore_read(record: DatastoreRecord, default: str | None = None) -> DatastoreRead:
     from headrace.services.cloud_datastores import public_options
 
     return DatastoreRead(Name=record.name, Kind=record.kind, RootUri=record.root_uri, CreatedTime=record.created_at,
-                         Options=public_options(record))
+                         Options=public_options(record), IsDefault=record.name == default)
 
 
 def file_read(info: FileInfo) -> FileRead:

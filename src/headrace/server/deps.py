@@ -103,6 +103,7 @@ CreateCompute = Annotated[Caller, allowed(Action.CREATE_COMPUTE)]
 ManageCompute = Annotated[Caller, allowed(Action.MANAGE_COMPUTE)]
 ManageWebhooks = Annotated[Caller, allowed(Action.MANAGE_WEBHOOKS)]
 ManageTriggers = Annotated[Caller, allowed(Action.MANAGE_TRIGGERS)]
+RegisterEnvironment = Annotated[Caller, allowed(Action.REGISTER_ENVIRONMENT)]
 
 UnknownParameters = Annotated[
     Literal["error", "warn"] | None,

@@ -252,12 +252,15 @@ def unregister(svc: Services, name: str) -> None:
 
     Raises:
         NotFoundError: no such datastore.
-        ConfigError: it is the default datastore.
+        ConfigError: it is the built-in ``workspaceblobstore`` or the workspace's default datastore.
     """
-    from headrace.services.datastores import DEFAULT_DATASTORE
+    from headrace.services.datastores import DEFAULT_DATASTORE, default_datastore_name
 
     if name == DEFAULT_DATASTORE:
-        raise ConfigError(f"{DEFAULT_DATASTORE!r} is the workspace's default datastore and cannot be unregistered")
+        raise ConfigError(f"{DEFAULT_DATASTORE!r} is the workspace's built-in default datastore and cannot be unregistered")
+    if name == default_datastore_name(svc):
+        raise ConfigError(f"{name!r} is the workspace's default datastore and cannot be unregistered; make another "
+                          "the default first (ws.set_default_datastore / headrace datastore set-default)")
     svc.store.delete_datastore(name)
     forget(svc, name)
 

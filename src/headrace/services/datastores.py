@@ -15,6 +15,9 @@ WEB_DATASTORE = "@web"
 """The built-in read-only datastore of files at http(s) URLs (``headrace.datastores.web``)."""
 
 DEFAULT_DATASTORE = "workspaceblobstore"
+"""The built-in datastore every workspace has; the default until ``set_default_datastore`` names another."""
+
+DEFAULT_SETTING = "default_datastore"
 _NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_\-]{0,254}$")
 
 
@@ -103,6 +106,30 @@ def _local_folder(svc: Services, name: str, path: str | Path) -> Path:
 def ensure_default(svc: Services) -> DatastoreRecord:
     """Make sure ``workspaceblobstore`` exists (a folder in the home)."""
     return register_local(svc, DEFAULT_DATASTORE, Path("datastores") / DEFAULT_DATASTORE)
+
+
+def default_datastore_name(svc: Services) -> str:
+    """The workspace's default datastore: where ``PipelineData`` without a datastore goes."""
+    return svc.store.get_setting(DEFAULT_SETTING) or DEFAULT_DATASTORE
+
+
+def set_default_datastore(svc: Services, name: str) -> DatastoreRecord:
+    """Make a registered datastore the workspace's default (``ws.set_default_datastore``).
+
+    Pipelines submitted afterwards put their ``PipelineData`` there; runs already submitted keep theirs.
+
+    Raises:
+        NotFoundError: no such datastore; the message lists the registered ones.
+    """
+    if name == WEB_DATASTORE:
+        raise ConfigError(f"{WEB_DATASTORE!r} is read-only and cannot be the default datastore")
+    try:
+        record = svc.store.get_datastore(name)
+    except NotFoundError:
+        known = ", ".join(r.name for r in svc.store.list_datastores()) or "none"
+        raise NotFoundError("datastore", name, f"registered datastores: {known}") from None
+    svc.store.set_setting(DEFAULT_SETTING, name)
+    return record
 
 
 def list_datastores(svc: Services) -> list[DatastoreRecord]:

@@ -21,12 +21,12 @@ from headrace.errors import DatastoreError, DefinitionError, HeadraceError
 from headrace.services.bundle import Services
 from headrace.services.compute import check_graph_compute
 from headrace.services.parameters import convert
-from headrace.services.runs import check_graph_datastores, store_graph, submit_frozen
+from headrace.services.runs import check_graph_datastores, pin_graph_datasets, store_graph, submit_frozen
 from headrace.storage.records import PipelineRecord, RunRecord
 
 _HASH = re.compile(r"^[0-9a-f]{64}$")
-_PARAM_TYPES = ("int", "float", "bool", "str", "datapath")
-_DATA_KINDS = ("pipeline_data", "parameter", "datapath")
+_PARAM_TYPES = ("int", "float", "bool", "str", "datapath", "dataset")
+_DATA_KINDS = ("pipeline_data", "parameter", "datapath", "dataset")
 _LITERALS = (str, int, float, bool)
 
 
@@ -86,6 +86,7 @@ def store_remote_graph(svc: Services, graph: Any) -> PipelineRecord:
         raise DefinitionError(missing)
     check_graph_datastores(svc, graph)
     check_graph_compute(svc, graph)
+    pin_graph_datasets(svc, graph)  # as freezing does locally: a direct dataset input is fixed now
     return store_graph(svc, graph)
 
 
@@ -147,12 +148,28 @@ def _data_problems(name: Any, spec: Any, params: Mapping[str, Any]) -> list[str]
     if spec.get("datastore") is not None and not isinstance(spec["datastore"], str):
         return [f"data {name!r}: 'datastore' must be a name"]
     target = params.get(spec["parameter"]) if _known(spec.get("parameter"), params) else None
+    if spec["kind"] == "dataset":
+        return _dataset_input_problems(name, spec, target)
     if spec["kind"] == "parameter" and not (isinstance(target, Mapping) and target.get("type") == "datapath"):
         return [f"data {name!r}: refers to {spec.get('parameter')!r}, which is not a datapath parameter"]
     if spec["kind"] == "datapath" and not (isinstance(spec.get("datastore"), str) and isinstance(spec.get("path"), str)):
         return [f"data {name!r}: a datapath needs 'datastore' and 'path' strings"]
     if not _known(spec.get("mode", "mount"), {"mount": 1, "download": 1}):
         return [f"data {name!r}: mode must be 'mount' or 'download'"]
+    return []
+
+
+def _dataset_input_problems(name: Any, spec: Mapping[str, Any], target: Any) -> list[str]:
+    if "parameter" in spec:
+        if not (isinstance(target, Mapping) and target.get("type") == "dataset"):
+            return [f"data {name!r}: refers to {spec.get('parameter')!r}, which is not a dataset parameter"]
+    else:
+        try:
+            convert("dataset", str(name), spec.get("dataset"))
+        except HeadraceError as exc:
+            return [f"data {name!r}: {exc}"]
+    if not _known(spec.get("mode", "direct"), {"direct": 1, "mount": 1, "download": 1}):
+        return [f"data {name!r}: a dataset input's mode must be 'direct', 'mount' or 'download'"]
     return []
 
 

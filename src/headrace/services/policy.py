@@ -6,7 +6,7 @@ holds (``ci``, ``nightly``), not a person, and tokens are rotated: an object tie
 that created it would become unmanageable the day that token is revoked.
 
 The line is drawn at what others rely on. A submitter *starts* work (submits runs, scores flows,
-cancels runs, edits and runs pipeline drafts: unpublished, nobody else's work runs them) and *adds* data (uploads files that do not exist yet, registers datasets: their
+cancels runs, edits and runs pipeline drafts: unpublished, nobody else's work runs them) and *adds* data (uploads files that do not exist yet, registers datasets and environments: their
 versions are immutable and pinned, so a new one replaces nothing). Anything that changes what
 runs unattended or what a shared name stands for is an admin's: publishing (a published pipeline
 or flow is callable by every submitter), endpoints and their default version (what every caller
@@ -45,6 +45,7 @@ class Action(str, Enum):
     MANAGE_WEBHOOKS = "see, create, change, test or delete a webhook subscription"
     MANAGE_TRIGGERS = "create, change, enable, disable or delete an event trigger"
     POST_EVENT = "post an event to a trigger"
+    REGISTER_ENVIRONMENT = "register an environment version or build one on the server"
 
 
 MINIMUM_ROLE: dict[Action, Role] = {
@@ -68,6 +69,7 @@ MINIMUM_ROLE: dict[Action, Role] = {
     Action.MANAGE_WEBHOOKS: Role.ADMIN,
     Action.MANAGE_TRIGGERS: Role.ADMIN,
     Action.POST_EVENT: Role.SUBMITTER,
+    Action.REGISTER_ENVIRONMENT: Role.SUBMITTER,
 }
 
 

@@ -16,7 +16,7 @@ from headrace.errors import ConfigError, DefinitionError, HeadraceError, NotFoun
 from headrace.logs import get_logger
 from headrace.services.bundle import Services
 from headrace.services.compute import check_graph_compute
-from headrace.services.datastores import DEFAULT_DATASTORE, get_datastore
+from headrace.services.datastores import default_datastore_name, get_datastore
 from headrace.services.parameters import WARNINGS_PROPERTY, drop_unknown, resolve_parameters
 from headrace.storage.records import (
     MetricRecord,
@@ -82,9 +82,11 @@ def check_graph_datastores(svc: Services, graph: dict[str, Any]) -> None:
         DefinitionError: unknown datastores or paths leaving their datastore (all are listed).
     """
     problems = []
+    default = None
     for name, spec in graph["data"].items():
         if spec.get("kind") == "pipeline_data" and not spec.get("datastore"):
-            spec["datastore"] = DEFAULT_DATASTORE
+            default = default or default_datastore_name(svc)
+            spec["datastore"] = default
         ds_name = spec.get("datastore")
         if ds_name:
             try:

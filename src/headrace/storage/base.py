@@ -16,6 +16,7 @@ from typing import Any
 from headrace.storage.base_compute import ComputeStore
 from headrace.storage.base_datasets import DatasetStore
 from headrace.storage.base_drafts import DraftStore
+from headrace.storage.base_environments import EnvironmentStore
 from headrace.storage.base_events import EventStore
 from headrace.storage.base_flows import FlowStore
 from headrace.storage.base_publishing import PublishingStore
@@ -33,13 +34,14 @@ from headrace.storage.records import (
 )
 
 
-class MetadataStore(PublishingStore, ScheduleStore, FlowStore, DatasetStore, DraftStore, ComputeStore, EventStore,
-                    ABC):
+class MetadataStore(PublishingStore, ScheduleStore, FlowStore, DatasetStore, DraftStore, ComputeStore,
+                    EnvironmentStore, EventStore, ABC):
     """Where every run, step run and metric is recorded before and while it executes.
 
     The methods of published pipelines and endpoints, schedules, prompt flows, datasets, pipeline drafts and
-    compute targets are declared in ``PublishingStore``, ``ScheduleStore``, ``FlowStore``, ``DatasetStore``,
-    ``DraftStore``, ``ComputeStore`` and ``EventStore`` (``base_*.py`` beside this module).
+    compute targets, environments and events are declared in ``PublishingStore``, ``ScheduleStore``,
+    ``FlowStore``, ``DatasetStore``, ``DraftStore``, ``ComputeStore``, ``EnvironmentStore`` and ``EventStore``
+    (``base_*.py`` beside this module).
     """
 
     # -- experiments ---------------------------------------------------------------------
@@ -88,6 +90,15 @@ class MetadataStore(PublishingStore, ScheduleStore, FlowStore, DatasetStore, Dra
         """Remove a registration (its files stay where they are).
 
         Raises: NotFoundError."""
+
+    # -- workspace settings --------------------------------------------------------------
+    @abstractmethod
+    def get_setting(self, key: str) -> Any:
+        """The JSON value stored under ``key``, or None when it was never set."""
+
+    @abstractmethod
+    def set_setting(self, key: str, value: Any) -> None:
+        """Store a JSON value under ``key``, replacing any earlier one."""
 
     # -- runs ----------------------------------------------------------------------------
     @abstractmethod

@@ -377,3 +377,19 @@ class ComputeTargetRecord:
     updated_at: datetime
     config: dict[str, Any] = field(default_factory=dict)
     description: str | None = None
+
+
+@dataclass(frozen=True)
+class EnvironmentRecord:
+    """One registered version of a named environment (``headrace.core.environment`` describes ``spec``).
+
+    ``hash`` is the spec's content hash: registering an identical spec under the same name returns this
+    version instead of making a new one.
+    """
+
+    name: str
+    version: int
+    hash: str
+    spec: dict[str, Any]
+    created_at: datetime
+    description: str | None = None

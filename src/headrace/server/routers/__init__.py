@@ -7,6 +7,7 @@ from headrace.server.routers import (
     datastores,
     drafts,
     endpoints,
+    environments,
     experiments,
     flows,
     health,
@@ -22,5 +23,6 @@ from headrace.server.routers import (
 ROUTERS = (
     health.router, pipelines.router, endpoints.router, submit.router, runs.router, experiments.router,
     datastores.router, schedules.router, remote.router, drafts.router,
-    flows.router, connections.router, datasets.router, compute.router, webhooks.router, triggers.router,
+    flows.router, connections.router, datasets.router, compute.router,
+    environments.router, webhooks.router, triggers.router,
 )

@@ -38,12 +38,19 @@ BYTES = {200: {"content": {"application/octet-stream": {"schema": {"type": "stri
 
 @router.get("", response_model=DatastoreList)
 def list_datastores(_: Reader, svc: ServicesDep) -> DatastoreList:
-    return DatastoreList(Value=[convert.datastore_read(r) for r in datastores.list_datastores(svc)])
+    default = datastores.default_datastore_name(svc)
+    return DatastoreList(Value=[convert.datastore_read(r, default) for r in datastores.list_datastores(svc)])
 
 
 @router.get("/{name}", response_model=DatastoreRead)
 def get_datastore(name: str, _: Reader, svc: ServicesDep) -> DatastoreRead:
-    return convert.datastore_read(svc.store.get_datastore(name))
+    return convert.datastore_read(svc.store.get_datastore(name), datastores.default_datastore_name(svc))
+
+
+@router.put("/{name}/default", response_model=DatastoreRead)
+def set_default_datastore(name: str, _: ManageDatastores, svc: ServicesDep) -> DatastoreRead:
+    """Make this datastore the workspace's default (``ws.set_default_datastore``)."""
+    return convert.datastore_read(datastores.set_default_datastore(svc, name), name)
 
 
 @router.post("", response_model=DatastoreRead, openapi_extra=body_doc(DatastoreCreate))

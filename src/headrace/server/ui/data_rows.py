@@ -27,7 +27,7 @@ class DatastoreRow:
     created_at: datetime | None
 
 
-def _row(record: DatastoreRecord) -> DatastoreRow:
+def _row(record: DatastoreRecord, default: str) -> DatastoreRow:
     shown = cloud_datastores.public_options(record)
     account = shown.get("account_name") or shown.get("endpoint_url") or ""
     auth = shown.get("auth", "") if record.kind != "local" else ""
@@ -35,15 +35,16 @@ def _row(record: DatastoreRecord) -> DatastoreRow:
         auth += " (stored encrypted)"
     location = record.root_uri.removeprefix("file://") if record.kind == "local" else record.root_uri
     return DatastoreRow(record.name, KINDS.get(record.kind, record.kind), location, account, auth,
-                        record.name == datastores.DEFAULT_DATASTORE, record.created_at)
+                        record.name == default, record.created_at)
 
 
 def datastore_rows(svc: Services) -> list[DatastoreRow]:
-    return [_row(r) for r in datastores.list_datastores(svc)]
+    default = datastores.default_datastore_name(svc)
+    return [_row(r, default) for r in datastores.list_datastores(svc)]
 
 
 def datastore_row(svc: Services, name: str) -> DatastoreRow:
-    return _row(svc.store.get_datastore(name))
+    return _row(svc.store.get_datastore(name), datastores.default_datastore_name(svc))
 
 
 @dataclass

@@ -37,7 +37,8 @@ class ParamField:
     name: str
     type: str
     default: Any
-    value: Any = None  # as shown in the form: text, a bool for checkboxes, (datastore, path) for data paths
+    value: Any = None  # as shown in the form: text, a bool for checkboxes, (datastore, path) for data paths,
+    # (dataset name, version) for datasets
     error: bool = False
 
     @property
@@ -52,6 +53,10 @@ class ParamField:
     def default_text(self) -> str:
         if self.type == "datapath" and isinstance(self.default, Mapping):
             return f"{self.default.get('datastore')}:{self.default.get('path')}"
+        if self.type == "dataset" and isinstance(self.default, Mapping):
+            if self.default.get("name"):
+                return f"{self.default['name']} (version {self.default.get('version') or 'latest'})"
+            return "an unregistered dataset" + (f" ({self.default['id'][:12]})" if self.default.get("id") else "")
         return json.dumps(self.default) if not isinstance(self.default, str) else self.default
 
 
@@ -97,6 +102,10 @@ def parameter_fields(declared: Mapping[str, Mapping[str, Any]], form: Mapping[st
             ds = default.get("datastore", "") if isinstance(default, Mapping) else ""
             path = default.get("path", "") if isinstance(default, Mapping) else ""
             item.value = (form.get(f"ds:{name}", ds), form.get(f"path:{name}", path)) if form else (ds, path)
+        elif kind == "dataset":
+            named = default if isinstance(default, Mapping) else {}
+            shown = (str(named.get("name") or ""), str(named.get("version") or ""))
+            item.value = (form.get(f"dsname:{name}", shown[0]), form.get(f"dsver:{name}", shown[1])) if form else shown
         elif kind == "bool":
             item.value = (f"p:{name}" in form) if form else bool(default)
         else:
@@ -113,6 +122,11 @@ def form_overrides(declared: Mapping[str, Mapping[str, Any]], form: Mapping[str,
         if kind == "datapath":
             values[name] = {"datastore": str(form.get(f"ds:{name}", "")).strip(),
                             "path": str(form.get(f"path:{name}", "")).strip()}
+        elif kind == "dataset":
+            chosen = str(form.get(f"dsname:{name}", "")).strip()
+            if chosen:  # none chosen: the published default (an unregistered dataset has no name to pick)
+                version = str(form.get(f"dsver:{name}", "")).strip() or "latest"
+                values[name] = {"DataSetReference": {"Name": chosen, "Version": version}}
         elif kind == "bool":
             values[name] = f"p:{name}" in form  # an unchecked box is not posted
         else:

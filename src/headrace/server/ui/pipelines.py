@@ -54,6 +54,7 @@ def _context(request: Request, who: Viewer, svc: Services, published: PublishedP
         "published": published, "graph": graph, "dag": dag_svg(graph, title=f"Steps of {published.name}"),
         "fields": fields, "data_inputs": data.data_inputs(graph), "suggestions": suggestions,
         "datastores": [d.name for d in svc.store.list_datastores()],
+        "datasets": [d.name for d in svc.store.list_datasets() if d.name],
         "experiment_name": posted.get("experiment_name", experiment),
         "idempotency_key": posted.get("idempotency_key") or secrets.token_urlsafe(16),
         "rest_url": url, "snippets": data.snippets(url, get_base_url(request), declared, experiment, version=version,

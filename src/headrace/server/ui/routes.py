@@ -70,6 +70,15 @@ def endpoints_page(request: Request, status: str = "active", q: str = "") -> Res
 ROUTERS: list[APIRouter] = [router]
 """Every UI router, in order; area modules are appended below."""
 
-from headrace.server.ui import data, experiments, flows, pipelines, runs, schedules  # noqa: E402  (areas import common, not routes)
+from headrace.server.ui import (  # noqa: E402  (areas import common, not routes)
+    data,
+    events,
+    experiments,
+    flows,
+    pipelines,
+    runs,
+    schedules,
+)
 
-ROUTERS += [pipelines.router, schedules.router, runs.router, experiments.router, flows.router, data.router]
+ROUTERS += [pipelines.router, schedules.router, runs.router, experiments.router, flows.router, data.router,
+            events.router]

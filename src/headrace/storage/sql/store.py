@@ -43,12 +43,14 @@ from headrace.storage.sql.connections import ConnectionMethods
 from headrace.storage.sql.datasets import DatasetMethods
 from headrace.storage.sql.drafts import DraftMethods
 from headrace.storage.sql.endpoints import PipelineEndpointMethods
+from headrace.storage.sql.environments import EnvironmentMethods
 from headrace.storage.sql.events import EventMethods
 from headrace.storage.sql.flows import FlowMethods
 from headrace.storage.sql.published import PublishedPipelineMethods
 from headrace.storage.sql.run_keys import RunKeyMethods
 from headrace.storage.sql.schedules import ScheduleMethods
 from headrace.storage.sql.session import translated
+from headrace.storage.sql.settings import SettingMethods
 from headrace.storage.sql.tokens import TokenMethods
 
 __all__ = ["SqlMetadataStore"]
@@ -69,7 +71,8 @@ _LIST_STEP_METRICS = _LIST_METRICS.where(t.metrics.c.step_run_id == bindparam("s
 
 class SqlMetadataStore(
     RunKeyMethods, PublishedPipelineMethods, PipelineEndpointMethods, TokenMethods, ScheduleMethods,
-    ConnectionMethods, FlowMethods, DatasetMethods, DraftMethods, ComputeTargetMethods, EventMethods, MetadataStore,
+    ConnectionMethods, FlowMethods, DatasetMethods, DraftMethods, ComputeTargetMethods, SettingMethods,
+    EnvironmentMethods, EventMethods, MetadataStore,
 ):
     """The metadata store in a SQL database.
 

@@ -40,6 +40,7 @@ __all__ = [
     "datastores",
     "endpoint_versions",
     "events",
+    "environments",
     "experiments",
     "flow_versions",
     "flows",
@@ -444,6 +445,29 @@ compute_targets = Table(
     Column("updated_at", UTCDateTime, nullable=False),
     Column("config", JSON, nullable=False),
     Column("description", Text),
+)
+
+# Small named values the whole workspace shares (``default_datastore``); ``value`` is JSON.
+workspace_settings = Table(
+    "workspace_settings",
+    metadata,
+    Column("key", String(64), primary_key=True),
+    Column("value", JSON, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+)
+
+# Registered environments: immutable versions per name; ``spec`` is ``core.environment``'s JSON, ``hash`` its
+# content hash (an identical registration finds its version by it).
+environments = Table(
+    "environments",
+    metadata,
+    Column("name", String(255), primary_key=True),
+    Column("version", Integer, primary_key=True),
+    Column("hash", String(64), nullable=False),
+    Column("spec", JSON, nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("description", Text),
+    Index(None, "name", "hash"),
 )
 
 # The events family (outbox, webhooks, deliveries, triggers) is defined on the same metadata in its own

@@ -58,10 +58,13 @@ def receiver(**options: Any) -> Iterator[Receiver]:
             if rec.hold is not None:
                 rec.hold.wait(60)
             payload = b"ok"
-            self.send_response(rec.status)
-            self.send_header("content-length", str(len(payload)))
-            self.end_headers()
-            self.wfile.write(payload)
+            try:
+                self.send_response(rec.status)
+                self.send_header("content-length", str(len(payload)))
+                self.end_headers()
+                self.wfile.write(payload)
+            except OSError:  # the sender died while we held its request (the kill -9 test)
+                self.close_connection = True
 
         def log_message(self, *_args: Any) -> None:
             pass

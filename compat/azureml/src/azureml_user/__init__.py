@@ -1,0 +1,1 @@
+"""Azure ML's ``azureml_user`` package (what its compute nodes offer entry scripts), served by headrace."""

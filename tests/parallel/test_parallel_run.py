@@ -1,0 +1,205 @@
+"""ParallelRunStep end to end on the local target: real step processes, real worker processes."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from headrace import (
+    Dataset,
+    Experiment,
+    ParallelRunConfig,
+    ParallelRunStep,
+    Pipeline,
+    PipelineData,
+    Workspace,
+)
+
+
+def config(scripts: Path, tmp_path: Path, **overrides) -> ParallelRunConfig:
+    settings = dict(environment=None, entry_script="score.py", source_directory=str(scripts), mini_batch_size="5",
+                    error_threshold=0, output_action="append_row", compute_target="local", node_count=1,
+                    process_count_per_node=2, run_invocation_timeout=60,
+                    environment_variables={"INIT_LOG": str(tmp_path / "init-log")})
+    settings.update(overrides)
+    return ParallelRunConfig(**settings)
+
+
+def submit(ws: Workspace, step: ParallelRunStep):
+    run = Experiment(ws, "prs").submit(Pipeline(workspace=ws, steps=[step]))
+    run.wait_for_completion(show_output=False, raise_on_error=False)
+    [child] = list(run.get_children())
+    return run, child
+
+
+def output_text(child, name: str, tmp_path: Path, file_name: str = "parallel_run_step.txt") -> str:
+    target = tmp_path / "got"
+    child.get_output_data(name).download(local_path=str(target))
+    found = [p for p in target.rglob(file_name)]
+    assert len(found) == 1, list(target.rglob("*"))
+    return found[0].read_text()
+
+
+def test_file_dataset_append_row_spreads_over_processes_with_one_init_each(ws, scripts, tmp_path):
+    files = Dataset.File.from_files((ws.get_default_datastore(), "files/*.txt"))
+    out = PipelineData("scores", datastore=ws.get_default_datastore())
+    cfg = config(scripts, tmp_path, process_count_per_node=3)
+    cfg.environment_variables["WORKERS"] = "3"
+    step = ParallelRunStep(name="score", parallel_run_config=cfg, inputs=[files.as_named_input("docs")], output=out)
+    run, child = submit(ws, step)
+    assert run.get_status() == "Finished", child.get_details()
+    rows = [line.rsplit(" ", 1) for line in output_text(child, "scores", tmp_path).splitlines()]
+    assert sorted(text for text, _ in rows) == [f"f{i:02d}.txt: scored {i}" for i in range(23)]
+    inits = {name.removeprefix("init-"): (tmp_path / "init-log" / name).read_text()
+             for name in os.listdir(tmp_path / "init-log")}
+    # 23 files in 5 mini-batches over 3 long-lived processes, each calling init() once
+    assert len(inits) == 3 and set(inits.values()) == {"1"}
+    assert {pid for _, pid in rows} <= set(inits) and len({pid for _, pid in rows}) >= 2
+    metrics = child.get_metrics()
+    assert metrics["mini_batches"] == 5 and metrics["mini_batches_done"] == 5 and metrics["items_failed"] == 0
+
+
+def write(scripts: Path, name: str, text: str) -> None:
+    (scripts / name).write_text(text)
+
+
+def test_summary_only_counts_rows_and_the_script_writes_its_own_files(ws, scripts, tmp_path):
+    write(scripts, "own.py", '''
+import os
+from headrace.sdk.parallel import EntryScript
+
+def run(mini_batch):
+    out = EntryScript().output_dir
+    for p in mini_batch:
+        open(os.path.join(out, os.path.basename(p) + ".done"), "w").write("ok")
+    return mini_batch
+''')
+    files = Dataset.File.from_files((ws.get_default_datastore(), "files/*.txt"))
+    out = PipelineData("marks", datastore=ws.get_default_datastore())
+    step = ParallelRunStep(name="mark", parallel_run_config=config(scripts, tmp_path, entry_script="own.py",
+                                                                   output_action="summary_only"),
+                           inputs=[files.as_named_input("docs")], output=out)
+    run, child = submit(ws, step)
+    assert run.get_status() == "Finished", child.get_details()
+    target = tmp_path / "got"
+    child.get_output_data("marks").download(local_path=str(target))
+    names = sorted(p.name for p in target.rglob("*") if p.is_file())
+    assert names == [f"f{i:02d}.txt.done" for i in range(23)]  # and no parallel_run_step.txt
+    assert child.get_metrics()["rows"] == 23
+
+
+def test_tabular_dataset_mini_batches_are_dataframes_of_about_the_size_asked(ws, scripts, tmp_path):
+    write(scripts, "table.py", '''
+import argparse
+
+def init():
+    global factor
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--factor", type=int)
+    factor = parser.parse_known_args()[0].factor
+
+def run(frame):
+    result = frame.copy()
+    result["w"] = result["v"] * factor
+    result["n"] = len(frame)
+    return result
+''')
+    table = Dataset.Tabular.from_delimited_files((ws.get_default_datastore(), "table/*.csv"))
+    out = PipelineData("scored", datastore=ws.get_default_datastore())
+    step = ParallelRunStep(name="table", parallel_run_config=config(scripts, tmp_path, entry_script="table.py",
+                                                                    mini_batch_size="100"),
+                           inputs=[table.as_named_input("rows")], output=out, arguments=["--factor", 10])
+    run, child = submit(ws, step)
+    assert run.get_status() == "Finished", child.get_details()
+    rows = [line.split(" ") for line in output_text(child, "scored", tmp_path).splitlines()]
+    assert sorted(int(r[1]) for r in rows) == list(range(60))
+    assert all(int(r[2]) == 10 * int(r[1]) for r in rows)
+    # 60 rows from 298 bytes of files: ~5 bytes a row, so 100 bytes is 20 rows a mini-batch
+    assert {int(r[3]) for r in rows} == {20} and child.get_metrics()["mini_batches"] == 3
+
+
+def test_partition_keys_give_one_mini_batch_per_value(ws, scripts, tmp_path):
+    write(scripts, "keys.py", '''
+def run(frame):
+    return [f"{frame['k'].iloc[0]} {len(frame)} {len(set(frame['k']))}"]
+''')
+    table = Dataset.Tabular.from_delimited_files((ws.get_default_datastore(), "table/*.csv"))
+    out = PipelineData("groups", datastore=ws.get_default_datastore())
+    cfg = config(scripts, tmp_path, entry_script="keys.py", mini_batch_size=None, partition_keys=["k"],
+                 error_threshold=-1)
+    step = ParallelRunStep(name="groups", parallel_run_config=cfg, inputs=[table.as_named_input("rows")], output=out)
+    run, child = submit(ws, step)
+    assert run.get_status() == "Finished", child.get_details()
+    assert sorted(output_text(child, "groups", tmp_path).splitlines()) == ["0 20 1", "1 20 1", "2 20 1"]
+
+
+FLAKY = '''
+import os
+
+def run(mini_batch):
+    names = [os.path.basename(p) for p in mini_batch]
+    if "f07.txt" in names:  # fails every time
+        raise ValueError("cannot score f07")
+    if "f12.txt" in names:  # fails on the first try only
+        mark = os.path.join(os.environ["INIT_LOG"], "tried-f12")
+        if not os.path.exists(mark):
+            open(mark, "w").close()
+            raise RuntimeError("transient")
+    return names
+'''
+
+
+def test_failed_mini_batches_are_retried_and_tolerated_up_to_the_threshold(ws, scripts, tmp_path):
+    write(scripts, "flaky.py", FLAKY)
+    files = Dataset.File.from_files((ws.get_default_datastore(), "files/*.txt"))
+    out = PipelineData("names", datastore=ws.get_default_datastore())
+    step = ParallelRunStep(name="flaky", parallel_run_config=config(scripts, tmp_path, entry_script="flaky.py",
+                                                                    error_threshold=5, run_max_try=3),
+                           inputs=[files.as_named_input("docs")], output=out)
+    run, child = submit(ws, step)
+    assert run.get_status() == "Finished", child.get_details()
+    lines = output_text(child, "names", tmp_path).splitlines()
+    assert len(lines) == 18 and "f12.txt" in lines and "f07.txt" not in lines
+    metrics = child.get_metrics()
+    assert (metrics["mini_batches_failed"], metrics["items_failed"], metrics["mini_batch_retries"]) == (1, 5, 3)
+    log = child.get_job_log() if hasattr(child, "get_job_log") else ""
+    assert log is not None
+
+
+def test_errors_above_the_threshold_fail_the_step_with_a_clear_message(ws, scripts, tmp_path):
+    write(scripts, "flaky.py", FLAKY)
+    files = Dataset.File.from_files((ws.get_default_datastore(), "files/*.txt"))
+    out = PipelineData("names", datastore=ws.get_default_datastore())
+    step = ParallelRunStep(name="flaky", parallel_run_config=config(scripts, tmp_path, entry_script="flaky.py",
+                                                                    error_threshold=4, run_max_try=2),
+                           inputs=[files.as_named_input("docs")], output=out)
+    run, child = submit(ws, step)
+    assert run.get_status() == "Failed"
+    tail = child._record.properties.get("stderr_tail", "")
+    assert "ParallelRunStep failed: 5 failed file(s) is above error_threshold 4" in tail
+    assert "mini-batch 1 (f05.txt .. f09.txt): ValueError: cannot score f07" in tail
+
+
+def test_a_stuck_run_is_killed_after_the_timeout_and_its_worker_replaced(ws, scripts, tmp_path):
+    write(scripts, "stuck.py", '''
+import os, threading
+
+def init():
+    open(os.path.join(os.environ["INIT_LOG"], f"init-{os.getpid()}"), "w").close()
+
+def run(mini_batch):
+    if any(p.endswith("f00.txt") for p in mini_batch):
+        threading.Event().wait()  # never returns
+    return mini_batch
+''')
+    files = Dataset.File.from_files((ws.get_default_datastore(), "files/*.txt"))
+    out = PipelineData("names", datastore=ws.get_default_datastore())
+    cfg = config(scripts, tmp_path, entry_script="stuck.py", error_threshold=-1, run_max_try=1,
+                 run_invocation_timeout=1, process_count_per_node=1)
+    step = ParallelRunStep(name="stuck", parallel_run_config=cfg, inputs=[files.as_named_input("docs")], output=out)
+    run, child = submit(ws, step)
+    assert run.get_status() == "Finished", child.get_details()
+    metrics = child.get_metrics()
+    assert (metrics["mini_batches_done"], metrics["mini_batches_failed"], metrics["items_failed"]) == (4, 1, 5)
+    assert len(os.listdir(tmp_path / "init-log")) == 2  # the killed worker's replacement called init() again
+    assert len(output_text(child, "names", tmp_path).splitlines()) == 18
