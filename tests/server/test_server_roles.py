@@ -238,6 +238,12 @@ UI: dict[str, Action] = {
     "/runs/{run_id}/resubmit": A.SUBMIT_RUN,
     "/schedules/{schedule_id}/enable": A.MANAGE_SCHEDULES,
     "/schedules/{schedule_id}/disable": A.MANAGE_SCHEDULES,
+    "/webhooks/{key}/enable": A.MANAGE_WEBHOOKS,
+    "/webhooks/{key}/disable": A.MANAGE_WEBHOOKS,
+    "/webhooks/{key}/test": A.MANAGE_WEBHOOKS,
+    "/webhooks/{key}/deliveries/{delivery_id}/redeliver": A.MANAGE_WEBHOOKS,
+    "/triggers/{key}/enable": A.MANAGE_TRIGGERS,
+    "/triggers/{key}/disable": A.MANAGE_TRIGGERS,
 }
 SIGN_IN = {"/signin", "/signout"}
 
@@ -261,7 +267,7 @@ def test_every_ui_form_for_every_role(live) -> None:
     wrong = []
     for path, action in sorted(UI.items()):
         url = path.replace("{action}", "disable")
-        for name in ("published_id", "endpoint_id", "run_id", "schedule_id"):
+        for name in ("published_id", "endpoint_id", "run_id", "schedule_id", "key", "delivery_id"):
             url = url.replace("{" + name + "}", MISSING)
         for role in ROLES:
             r = sessions[role].post(url, data={"csrf": csrf_for(live.tokens[role])})
