@@ -7,6 +7,9 @@ script])`` per step, same parallelism, same process):
   runs the N scripts one after another.
 - ``fanout``: M independent steps, then one fan-in step reading all M outputs. The floor runs the
   M scripts on a ``ThreadPoolExecutor(parallel)``, then the fan-in script.
+- ``env``: the chain with every step in one custom environment (a virtual environment built with uv from a
+  small local wheel, built once before the timing), against the same plain floor: steps of an environment
+  start from a warm interpreter of that environment. The cold build is reported too (not judged).
 - ``reuse``: resubmitting the chain unchanged, so every step is reused (no floor: nothing runs).
 - ``process``: the chain as a user's script runs it: a new ``python`` process that imports headrace,
   builds the N-step chain, submits it, waits and exits; timed from the process start to its exit,
@@ -20,6 +23,7 @@ full-reuse resubmit <= 0.5 s; the whole process <= 1.0x the floor.
 
 Usage:
     python benchmarks/step_overhead.py [--parallel N] [--repeat 3] [--chain 50] [--fanout 100] [--json]
+        [--only chain|fanout|env|reuse|process] [--launch fork|spawn]
 
 Exit status 0 when every goal is met, 1 when one is missed. Results and analysis: docs/benchmarks.md.
 """
@@ -27,6 +31,8 @@ Exit status 0 when every goal is met, 1 when one is missed. Results and analysis
 from __future__ import annotations
 
 import argparse
+import base64
+import hashlib
 import json
 import os
 import platform
@@ -35,6 +41,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import zipfile
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
@@ -70,7 +77,7 @@ run = Experiment(ws, "bench").submit(Pipeline(workspace=ws, steps=[step]), regen
 submit = time.perf_counter() - t0
 status = run.wait_for_completion(show_output=False)
 details = run.get_details()
-engine = datetime.fromisoformat(details["endTime"]) - datetime.fromisoformat(details["createdTime"])
+engine = datetime.fromisoformat(details["endTimeUtc"]) - datetime.fromisoformat(details["startTimeUtc"])
 print(json.dumps({"status": status, "submit": submit, "engine": engine.total_seconds()}))
 """
 
@@ -97,7 +104,42 @@ def floor_fanout(script: Path, m: int, parallel: int) -> float:
 
 
 # -- headrace -------------------------------------------------------------------------------
-def build_chain(ws, source: Path, n: int):
+def make_wheel(folder: Path, name: str, version: str) -> None:
+    """A one-module wheel, so the environment installs offline from ``folder``."""
+    folder.mkdir(parents=True, exist_ok=True)
+    info = f"{name}-{version}.dist-info"
+    files = {f"{name}/__init__.py": f"VERSION = {version!r}\n".encode(),
+             f"{info}/METADATA": f"Metadata-Version: 2.1\nName: {name}\nVersion: {version}\n".encode(),
+             f"{info}/WHEEL": b"Wheel-Version: 1.0\nGenerator: bench\nRoot-Is-Purelib: true\nTag: py3-none-any\n"}
+    digest = {p: base64.urlsafe_b64encode(hashlib.sha256(d).digest()).rstrip(b"=").decode() for p, d in files.items()}
+    record = "".join(f"{p},sha256={digest[p]},{len(d)}\n" for p, d in files.items()) + f"{info}/RECORD,,\n"
+    with zipfile.ZipFile(folder / f"{name}-{version}-py3-none-any.whl", "w") as zf:
+        for path, data in files.items():
+            zf.writestr(path, data)
+        zf.writestr(f"{info}/RECORD", record)
+
+
+def bench_environment(wheels: Path):
+    """One custom environment: a small package from a local wheel (nothing is downloaded)."""
+    from headrace import CondaDependencies, Environment
+
+    make_wheel(wheels, "benchtoy", "1.0")
+    env = Environment("bench-env")
+    env.python.conda_dependencies = CondaDependencies.create(
+        pip_packages=["benchtoy==1.0", "--no-index", f"--find-links {wheels}"])
+    return env
+
+
+def cold_build_seconds(env, root: Path) -> float:
+    """Building the environment from nothing, in a cache folder of its own (what the first step pays once)."""
+    from headrace.engine import environments
+
+    t0 = time.perf_counter()
+    environments.ensure(env.spec(), root / "cold-envs", [])
+    return time.perf_counter() - t0
+
+
+def build_chain(ws, source: Path, n: int, environment=None):
     from headrace import Pipeline, PipelineData, PythonScriptStep
 
     ds = ws.get_default_datastore()
@@ -113,6 +155,7 @@ def build_chain(ws, source: Path, n: int):
             arguments=args,
             inputs=[] if previous is None else [previous],
             outputs=[out],
+            environment=environment,
         )
         previous = out
     return Pipeline(workspace=ws, steps=[step])
@@ -154,7 +197,7 @@ def run_headrace(ws, pipeline, regenerate: bool, expect_reused: bool | None = No
     if status != "Finished":
         raise SystemExit(f"benchmark run {run.id} ended {status}")
     details = run.get_details()
-    engine = datetime.fromisoformat(details["endTime"]) - datetime.fromisoformat(details["createdTime"])
+    engine = datetime.fromisoformat(details["endTimeUtc"]) - datetime.fromisoformat(details["startTimeUtc"])
     if expect_reused is not None:
         steps = run.get_steps()
         wrong = [s.name for s in steps if s.is_reused != expect_reused]
@@ -278,7 +321,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--fanout", type=int, default=100, help="width of the fan-out")
     parser.add_argument(
         "--only",
-        choices=["chain", "fanout", "reuse", "process"],
+        choices=["chain", "fanout", "env", "reuse", "process"],
         action="append",
         help="run only these scenarios (repeatable)",
     )
@@ -291,7 +334,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--json", action="store_true", help="print the report as JSON instead of a table")
     parser.add_argument("--quiet", action="store_true", help="no per-repetition progress on stderr")
     args = parser.parse_args(argv)
-    only = set(args.only or ["chain", "fanout", "reuse", "process"])
+    only = set(args.only or ["chain", "fanout", "env", "reuse", "process"])
     modes = args.launch or ["fork", "spawn"]
 
     with tempfile.TemporaryDirectory(prefix="headrace-bench-") as tmp:
@@ -308,18 +351,22 @@ def main(argv: list[str] | None = None) -> int:
 
         from headrace import Workspace
 
+        env = bench_environment(root / "wheels")
         homes = {}
         for mode in modes:  # one home per launch mode (settings are read when a workspace opens)
             os.environ["HEADRACE_AGENT__STEP_LAUNCH"] = mode
             ws = Workspace(root / f"home-{mode}")
-            homes[mode] = (ws, build_chain(ws, source, args.chain), build_fanout(ws, source, args.fanout))
+            homes[mode] = (ws, build_chain(ws, source, args.chain), build_fanout(ws, source, args.fanout),
+                           build_chain(ws, source, args.chain, environment=env))
         quiet = args.quiet or args.json
         scenarios: dict[str, dict] = {}
         # Warm-up (untimed): creates the stores, the snapshots, the agents, the reusable chain results.
         floor_chain(script, 3)
-        for ws, chain, fanout in homes.values():
+        for ws, chain, fanout, env_chain in homes.values():
             run_headrace(ws, chain, regenerate=False)
             run_headrace(ws, fanout, regenerate=True)
+            if "env" in only:  # builds the environment once in this home, and starts its warm interpreter
+                run_headrace(ws, env_chain, regenerate=True)
 
         def add(name: str, reports: dict[str, dict]) -> None:
             for mode, r in reports.items():
@@ -335,6 +382,12 @@ def main(argv: list[str] | None = None) -> int:
                 "fanout", args.repeat, lambda: floor_fanout(script, args.fanout, args.parallel),
                 {m: (lambda h=h: run_headrace(h[0], h[2], regenerate=True, expect_reused=False))
                  for m, h in homes.items()}, quiet))
+        if "env" in only:
+            add(f"env-chain-{args.chain}", measure(
+                "env", args.repeat, lambda: floor_chain(script, args.chain),
+                {m: (lambda h=h: run_headrace(h[0], h[3], regenerate=True, expect_reused=False))
+                 for m, h in homes.items()}, quiet))
+            cold = cold_build_seconds(env, root)
         if "reuse" in only:
             add(f"reuse-chain-{args.chain}", measure(
                 "reuse", args.repeat, None,
@@ -362,10 +415,15 @@ def main(argv: list[str] | None = None) -> int:
         },
         "scenarios": scenarios,
     }
+    if "env" in only:
+        report["environment_cold_build_seconds"] = cold
     if args.json:
         print(json.dumps(report, indent=2))
     else:
         print_table(report)
+        if "environment_cold_build_seconds" in report:
+            print(f"environment cold build (uv venv + install of one local wheel): "
+                  f"{report['environment_cold_build_seconds']:.2f}s, once per machine and spec")
     return 0 if all(r["met"] for r in scenarios.values() if r["judged"]) else 1
 
 

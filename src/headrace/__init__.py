@@ -16,6 +16,7 @@ VERSION = __version__
 
 _EXPORTS = {
     "AmlCompute": "headrace.sdk.compute",
+    "DaskCompute": "headrace.sdk.compute",
     "ComputeTarget": "headrace.sdk.compute",
     "ComputeTargetException": "headrace.errors",
     "CondaDependencies": "headrace.core.conda",
@@ -38,6 +39,7 @@ _EXPORTS = {
     "Datastore": "headrace.sdk.datastore",
     "Experiment": "headrace.sdk.experiment",
     "InteractiveLoginAuthentication": "headrace.sdk.authentication",
+    "Model": "headrace.sdk.models",
     "Pipeline": "headrace.core.pipeline",
     "PipelineData": "headrace.core.params",
     "PipelineDraft": "headrace.sdk.draft",

@@ -25,6 +25,7 @@
     │   ├── ComputeTargetException  Azure ML's name: a compute target is unknown or cannot be made
     │   └── EnvironmentBuildError   a step's environment cannot be built (the resolver's message, or the
     │                               Python versions installed when the one asked for is not)
+    ├── ModelError                  a model registration, stage or alias is invalid (a path not in the run's files...)
     ├── FlowError                   a prompt flow went wrong
     │   ├── FlowDefinitionError     flow.yaml is invalid (.problems lists them all, each naming the node)
     │   ├── FlowInputError          a flow input is missing or does not fit its type (.input)
@@ -223,6 +224,11 @@ class ComputeTargetException(ComputeError):  # noqa: N818 - Azure ML's name, cau
 
 class EnvironmentBuildError(ComputeError):
     """An environment could not be built: its packages do not resolve or install, or its Python is missing."""
+
+
+class ModelError(HeadraceError):
+    """A model cannot be registered, moved to a stage or aliased as asked: an unknown stage, a path that
+    is not among the run's files (the message lists them), a bad name."""
 
 
 class FlowError(HeadraceError):

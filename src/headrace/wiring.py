@@ -48,6 +48,14 @@ def open_store(settings: Settings) -> MetadataStore:
     return SqlMetadataStore(settings.effective_db_url)
 
 
+def quick_run_list(home: Path, experiment_name: str | None, limit: int) -> list | None:
+    """Runs of a SQLite home read without SQLAlchemy (``headrace run list``), or None when that reader
+    does not apply (no database yet, another schema revision): then open the store as usual."""
+    from headrace.storage.sql import sqlite_runs
+
+    return sqlite_runs.list_runs(home / "headrace.db", experiment_name=experiment_name, limit=limit)
+
+
 def build_services(settings: Settings) -> Services:
     """Open (and migrate) the metadata store, the artifact area and the default datastore."""
     from headrace.datastores.fsspec_store import FsspecDatastore
@@ -88,9 +96,13 @@ def build_services(settings: Settings) -> Services:
                                 step_user=settings.agent.step_user, step_python=settings.agent.step_python,
                                 env_root=home / CACHE_FOLDER)
 
+    dask_targets: dict[tuple[str, str], ComputeTarget] = {}
+
     def resolve_target(name: str) -> tuple[ComputeTarget, int | None]:
         record = compute_service.get_compute_target(holder["svc"], name)
-        runners = {"local": target, "AmlCompute": target}  # a Dask target adds its type here
+        if record.type == compute_service.DASK:
+            return _dask_target(record, dask_targets, artifacts, resolve, holder), compute_service.max_parallel(record)
+        runners = {"local": target, "AmlCompute": target}
         if record.type not in runners:
             raise ComputeError(f"compute target {name!r} has type {record.type!r}, which this version cannot run")
         return runners[record.type], compute_service.max_parallel(record)
@@ -115,6 +127,25 @@ def build_services(settings: Settings) -> Services:
     ds_service.ensure_default(svc)
     schedule_service.register_checks(svc)
     return svc
+
+
+def _dask_target(record, built: dict, artifacts: Datastore, resolve: Callable[[str], Datastore],
+                 holder: dict) -> ComputeTarget:
+    """The Dask target of ``record``: one per name and configuration (its scheduler connection is kept)."""
+    import json
+
+    from headrace.engine.dask_target import DaskComputeTarget
+    from headrace.services import connections as conn_service
+
+    key = (record.name, json.dumps(record.config, sort_keys=True))
+    if key not in built:
+        cfg = record.config
+        built[key] = DaskComputeTarget(
+            record.name, cfg["address"], artifacts, resolve, resources=cfg.get("resources"),
+            connect_timeout=cfg.get("connect_timeout", 10.0), retries=cfg.get("retries", 1),
+            mounted_paths=cfg.get("mounted_paths") or (), no_worker_timeout=cfg.get("no_worker_timeout", 300.0),
+            step_env=lambda env: conn_service.step_connection_env(holder["svc"], env))
+    return built[key]
 
 
 def _protect_credentials(home: Path, own_db: bool) -> None:

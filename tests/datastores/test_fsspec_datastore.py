@@ -64,6 +64,14 @@ def test_local_time_comes_from_mtime_ns(local_store: FsspecDatastore) -> None:
     assert info.modified == datetime(2023, 11, 14, 22, 13, 20, 123456, tzinfo=UTC)
 
 
+def test_a_local_file_has_the_same_exact_version_alone_and_in_its_folder(local_store: FsspecDatastore) -> None:
+    # A dataset of one file is pinned by asking for that file, and checked by listing its folder.
+    local_store.write_bytes("d/f", b"xyz")
+    os.utime(local_store.local_path("d/f"), ns=(0, 1_700_000_000_123_456_789))
+    assert local_store.versions("d/f") == local_store.versions("d") == {"d/f": "1700000000123456789-3"}
+    assert local_store.sized_versions("d/f") == local_store.sized_versions("d") == [("d/f", 3, "1700000000123456789-3")]
+
+
 def test_local_rewrites_move_mtime_forward_even_when_the_clock_does_not(local_store: FsspecDatastore) -> None:
     local_store.write_bytes("f", b"aaaa")
     future = 4_000_000_000_000_000_000  # year 2096: the rewrite's natural mtime is older

@@ -208,3 +208,39 @@ def test_a_prompty_is_a_node_of_a_flow(tmp_path: Path, fake_llm: FakeLLM) -> Non
     (flow / "flow.yaml").write_text(text)
     with pytest.raises(FlowDefinitionError, match="echo.prompty has no input 'tone' .*question, lang"):
         load_spec(flow)
+
+
+FLEX_STREAM = """
+def words(question: str):
+    for word in question.split():
+        yield word + " "
+"""
+
+
+def test_served_flex_generators_and_prompty_answers_stream(tmp_path: Path, fake_llm: FakeLLM, serve_app) -> None:
+    import httpx
+    from test_serve import sse_events
+
+    from headrace.flows.connections import Connection
+    from headrace.flows.llm_node import OpenAIRunner
+    from headrace.server.flow_app import create_flow_app
+
+    sse = {"Accept": "text/event-stream"}
+    flow = _folder(tmp_path, "words", {"flow.flex.yaml": "entry: words:words\n", "words.py": FLEX_STREAM})
+    with serve_app(create_flow_app(load_flow(flow), None)) as url:
+        with httpx.stream("POST", f"{url}/score", json={"question": "a b c"}, headers=sse, timeout=30) as r:
+            assert r.status_code == 200 and r.headers["content-type"].startswith("text/event-stream")
+            events = sse_events(r)
+        assert events == [("message", {}), ("message", {"output": "a "}), ("message", {"output": "b "}),
+                          ("message", {"output": "c "})]
+        whole = httpx.post(f"{url}/score", json={"question": "a b c"}, timeout=30)
+        assert whole.json() == {"output": "a b c "}  # JSON: the chunks joined, as prompt flow does
+    (tmp_path / "echo.prompty").write_text(PROMPTY)
+    runner = OpenAIRunner(lambda name: Connection(name, "openai", fake_llm.base_url, "sk"), environ={})
+    fake_llm.script(["Stre", "amed", "!"])
+    with serve_app(create_flow_app(load_flow(tmp_path / "echo.prompty"), runner)) as url:
+        with httpx.stream("POST", f"{url}/score", json={"question": "Q"}, headers=sse, timeout=30) as r:
+            events = sse_events(r)
+    assert events == [("message", {}), ("message", {"output": "Stre"}), ("message", {"output": "amed"}),
+                      ("message", {"output": "!"})]
+    assert fake_llm.last.body["stream"] is True

@@ -100,6 +100,7 @@ FAILURES: dict[str, list[list[str]]] = {
     "compute list": [["--home", "{file}"]],
     "compute create": [["bad name!", "--home", "{home}"], ["c", "--type", "nosuchtype", "--home", "{home}"]],
     "compute delete": [["no-such-target", "--home", "{home}"]],
+    "compute show": [["no-such-target", "--home", "{home}"]],
     "datastore register": [["d", "--type", "local", "--home", "{home}"],
                            ["d", "--type", "s3", "--home", "{home}"],
                            ["d", "--type", "nosuchtype", "--home", "{home}"]],

@@ -72,3 +72,46 @@ def test_the_root_help_shows_each_lazy_groups_own_help():
 
 def test_the_role_choices_are_the_roles():
     assert [c.value for c in RoleChoice] == [r.value for r in Role]
+
+
+def test_run_list_on_a_current_sqlite_home_loads_neither_sqlalchemy_nor_settings(tmp_path):
+    home = tmp_path / "home"
+    loaded("run", "list", home=home)  # creates and migrates the home
+    for args in (["run", "list"], ["run", "list", "--json"], ["run", "list", "-e", "x", "--limit", "3"]):
+        assert heavy(loaded(*args, home=home), ("sqlalchemy", "pydantic_settings", "alembic")) == [], args
+
+
+def test_the_quick_reader_gives_what_the_store_gives(tmp_path):
+    import uuid
+    from datetime import UTC, datetime, timedelta
+
+    from headrace.config import load_settings
+    from headrace.storage.records import RunRecord, RunStatus
+    from headrace.storage.sql import sqlite_runs
+    from headrace.storage.sql.schema import HEAD_REVISION
+    from headrace.wiring import open_store
+
+    assert sqlite_runs.head_revision() == HEAD_REVISION
+    home = tmp_path / "home"
+    store = open_store(load_settings(home=home))
+    try:
+        pipeline = store.get_or_create_pipeline("p", {"steps": []})
+        start = datetime(2026, 12, 1, 8, 0, 0, 123456, tzinfo=UTC)
+        for i in range(60):
+            exp = store.get_or_create_experiment(f"exp-{i % 3}")
+            created = start + timedelta(seconds=i // 2)  # pairs share a time: the id orders them
+            store.create_run(RunRecord(
+                id=uuid.uuid4().hex, experiment_id=exp.id, experiment_name=exp.name, pipeline_id=pipeline.id,
+                status=list(RunStatus)[i % len(RunStatus)], created_at=created,
+                parameters={"i": i, "path": {"datastore": "d", "path": "ü/x"}}, tags={"k": str(i)} if i % 2 else {},
+                description=None if i % 4 else "déjà", continue_on_step_failure=bool(i % 2),
+                started_at=created if i % 3 else None, ended_at=created + timedelta(seconds=1.5) if i % 5 else None,
+                error="boom" if i % 7 == 0 else None, attempt=i % 3, properties={"n": [1, 2]},
+                published_pipeline_id="pp" if i % 6 == 0 else None), [])
+        for experiment, limit in ((None, 50), (None, 500), ("exp-1", 7), ("none-such", 5)):
+            expected, _ = store.list_runs(experiment_name=experiment, limit=limit)
+            got = sqlite_runs.list_runs(home / "headrace.db", experiment_name=experiment, limit=limit)
+            assert got == expected and (got or experiment == "none-such"), (experiment, limit)
+    finally:
+        store.close()
+    assert sqlite_runs.list_runs(tmp_path / "missing.db", experiment_name=None, limit=5) is None

@@ -42,6 +42,7 @@ def test_step_runs_in_its_environment_and_reuse_follows_the_requirements(ws, wri
     assert first.get_stdout_log() == "hrtoy 1.0 True\n"
     log = first.get_execution_log()
     assert "environment 'toy-env' version (unregistered)" in log and "building with uv-venv" in log
+    assert "process forked from the warm step interpreter" in log  # the environment's own warm interpreter
     assert run_with(toy_env(wheels, "1.0")).is_reused
     second = run_with(toy_env(wheels, "2.0"))
     assert not second.is_reused and second.get_stdout_log() == "hrtoy 2.0 True\n"

@@ -115,6 +115,21 @@ API: dict[tuple[str, str], Action | None] = {
     ("PATCH", "/dataset-versions/{dataset_id}"): A.REGISTER_DATASET,
     ("GET", "/dataset-versions/{dataset_id}/files"): A.READ,
     ("GET", "/dataset-versions/{dataset_id}/uses"): A.READ,
+    ("GET", "/models"): A.READ,
+    ("POST", "/models"): A.REGISTER_MODEL,
+    ("POST", "/models/from-run"): A.REGISTER_MODEL,
+    ("POST", "/models/blobs/missing"): A.REGISTER_MODEL,
+    ("PUT", "/models/blobs/{sha256}"): A.REGISTER_MODEL,
+    ("GET", "/models/{name}"): A.READ,
+    ("GET", "/models/{name}/versions/{version}"): A.READ,
+    ("PATCH", "/models/{name}/versions/{version}"): A.REGISTER_MODEL,
+    ("DELETE", "/models/{name}/versions/{version}"): A.DELETE_MODEL,
+    ("GET", "/models/{name}/versions/{version}/files/{path}"): A.READ,
+    ("POST", "/models/{name}/versions/{version}/stage"): A.PROMOTE_MODEL,
+    ("GET", "/models/{name}/history"): A.READ,
+    ("GET", "/models/{name}/aliases"): A.READ,
+    ("PUT", "/models/{name}/aliases/{alias}"): A.PROMOTE_MODEL,
+    ("DELETE", "/models/{name}/aliases/{alias}"): A.PROMOTE_MODEL,
     ("GET", "/event-types"): A.READ,
     ("GET", "/webhooks"): A.MANAGE_WEBHOOKS,
     ("POST", "/webhooks"): A.MANAGE_WEBHOOKS,
@@ -140,10 +155,10 @@ API: dict[tuple[str, str], Action | None] = {
 EXPECTED_MINIMUM = {
     Role.READER: {A.READ},
     Role.SUBMITTER: {A.SUBMIT_RUN, A.CANCEL_RUN, A.SCORE_FLOW, A.UPLOAD_FILE, A.REGISTER_DATASET, A.EDIT_DRAFT,
-                     A.CREATE_COMPUTE, A.REGISTER_ENVIRONMENT, A.POST_EVENT},
+                     A.CREATE_COMPUTE, A.REGISTER_ENVIRONMENT, A.REGISTER_MODEL, A.POST_EVENT},
     Role.ADMIN: {A.REPLACE_FILE, A.PUBLISH, A.MANAGE_ENDPOINTS, A.CHANGE_PUBLISHED, A.MANAGE_SCHEDULES,
-                 A.MANAGE_DATASTORES, A.MANAGE_CONNECTIONS, A.UNREGISTER_DATASET, A.MANAGE_COMPUTE, A.MANAGE_WEBHOOKS,
-                 A.MANAGE_TRIGGERS},
+                 A.MANAGE_DATASTORES, A.MANAGE_CONNECTIONS, A.UNREGISTER_DATASET, A.MANAGE_COMPUTE,
+                 A.PROMOTE_MODEL, A.DELETE_MODEL, A.MANAGE_WEBHOOKS, A.MANAGE_TRIGGERS},
 }
 
 ROLES = ("reader", "submitter", "admin")
@@ -154,10 +169,10 @@ def _concrete(path: str) -> str:
     """The path with every parameter naming nothing (the default datastore gets an unknown file)."""
     path = path.replace("/datastores/{name}/files/{path}", "/datastores/workspaceblobstore/files/matrix/new.txt")
     for name in ("pipeline_id", "endpoint_id", "name", "run_id", "step", "step_run_id", "schedule_id",
-                 "flow_name", "connection_name", "dataset_id", "draft_id", "pipeline_version", "key",
-                 "delivery_id"):
+                 "flow_name", "connection_name", "dataset_id", "draft_id", "pipeline_version", "alias", "path",
+                 "key", "delivery_id"):
         path = path.replace("{" + name + "}", MISSING)
-    return path.replace("{digest}", "0" * 64)
+    return path.replace("{digest}", "0" * 64).replace("{sha256}", "0" * 64).replace("{version}", "7")
 
 
 def test_the_policy_table_is_the_documented_one() -> None:
@@ -181,7 +196,7 @@ def _check_route(live, clients: dict, method: str, path: str) -> list[str]:
     """What is wrong with ``method path`` for each role (nothing: an empty list)."""
     action, url, wrong = API[(method, path)], _concrete(path), []
     before = _state(live)
-    raw = "/files/" in path or "/snapshots/" in path
+    raw = "/files/" in path or "/snapshots/" in path or "/blobs/{" in path
     for role in (None, *ROLES):
         r = clients[role].request(method, url, content=(b"" if raw else b"{}") if method in ("POST", "PUT", "PATCH")
                                       else None, headers={"Content-Type": "application/json"})
@@ -207,7 +222,7 @@ def _check_route(live, clients: dict, method: str, path: str) -> list[str]:
 def _state(live) -> tuple:
     store = live.svc.store
     return (len(store.list_runs(limit=1000)[0]), len(store.list_published_pipelines()),
-            len(store.list_schedules()))
+            len(store.list_schedules()), len(store.list_model_versions()))
 
 
 def test_replacing_a_file_needs_the_admin_role(live) -> None:

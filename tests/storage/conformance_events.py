@@ -30,6 +30,7 @@ from headrace.storage.records import (
 )
 
 from .conformance import T0, assert_utc, at, make_run, new_id, run_in_threads
+from .conformance_models import version
 from .conformance_publishing import publish
 from .conformance_schedules import schedule, tick
 
@@ -102,6 +103,19 @@ class EventConformance:
         store.update_schedule(made.id, status=EntityStatus.DISABLED)
         assert types(store) == ["schedule.fire_failed", "schedule.disabled"]
         assert store.list_events(type="schedule.fire_failed")[0].data["reason"] == "gone"
+
+    def test_model_registry_changes_write_their_events(self, store: MetadataStore) -> None:
+        store.add_model_version(version("churn"))
+        second = store.add_model_version(version("churn"))
+        store.set_model_stage("churn", 1, "Production", changed_by="user:a")
+        store.set_model_stage("churn", second.version, "Production", changed_by="user:b", comment="better",
+                              archive_existing=True)
+        assert types(store) == ["model.version_registered"] * 2 + ["model.stage_changed"] * 3
+        moves = [(e.data["version"], e.data["from_stage"], e.data["stage"])
+                 for e in reversed(store.list_events(type="model.stage_changed"))]
+        assert moves == [(1, "None", "Production"), (2, "None", "Production"), (1, "Production", "Archived")]
+        registered = store.list_events(type="model.version_registered")[0].data
+        assert (registered["model_name"], registered["version"], registered["model"]["version"]) == ("churn", 2, 2)
 
     def test_dispatch_marks_once_and_inserts_deliveries(self, store: MetadataStore) -> None:
         hook = store.create_webhook(webhook())

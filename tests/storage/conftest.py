@@ -19,7 +19,7 @@ from sqlalchemy.engine import make_url
 pytest.register_assert_rewrite(
     *(
         __name__.rpartition(".")[0] + "." + name
-        for name in ("conformance", "conformance_connections", "conformance_flows", "conformance_publishing", "conformance_run_keys",
+        for name in ("conformance", "conformance_connections", "conformance_flows", "conformance_models", "conformance_publishing", "conformance_run_keys",
                      "conformance_schedules", "sql_checks")
     )
 )

@@ -27,6 +27,18 @@ def _locate() -> dict[str, Any]:
     return Located.from_config().found  # type: ignore[attr-defined]
 
 
+def quick_runs(home: Path | None, experiment_name: str | None, limit: int) -> list[Any] | None:
+    """``run list``'s runs read straight from a SQLite home (no SQLAlchemy, no settings models), or None when
+    the workspace is remote, has another database, or its schema is not the newest: use ``read_backend``."""
+    found: dict[str, Any] = {"home": home, "db_url": None, "url": None} if home is not None else _locate()
+    if found["url"] or found["db_url"] or os.environ.get("HEADRACE_DB_URL") or limit < 1:
+        return None
+    from headrace.wiring import quick_run_list
+
+    folder = Path(os.environ.get("HEADRACE_HOME") or ".headrace") if found["home"] is None else Path(found["home"])
+    return quick_run_list(folder.expanduser().resolve(), experiment_name, limit)
+
+
 def read_backend(home: Path | None) -> Any:
     """An object with the read methods of the SDK's backends, for the workspace ``--home`` names (else the
     usual lookup: ``HEADRACE_URL``, ``HEADRACE_HOME``, ``.headrace/config.json``)."""

@@ -18,7 +18,8 @@ from headrace.cli.common import (
     styled,
     workspace,
 )
-from headrace.cli.reading import read_backend
+from headrace.cli.reading import quick_runs, read_backend
+from headrace.core.parallel_run import last_progress
 
 run_app = typer.Typer(rich_markup_mode=None, add_completion=False, help="Inspect and control pipeline runs.", no_args_is_help=True)
 experiment_app = typer.Typer(rich_markup_mode=None, add_completion=False, help="List experiments.", no_args_is_help=True)
@@ -32,7 +33,9 @@ def run_list(
     json_: JsonOpt = False,
 ) -> None:
     """List runs, newest first."""
-    runs = read_backend(home).list_runs(experiment_name=experiment, limit=limit)
+    runs = quick_runs(home, experiment, limit)
+    if runs is None:
+        runs = read_backend(home).list_runs(experiment_name=experiment, limit=limit)
     if json_:
         print_json([asdict(r) for r in runs])
         return
@@ -52,8 +55,12 @@ def run_show(run_id: str, home: HomeOpt = None, json_: JsonOpt = False) -> None:
     backend = read_backend(home)
     run = backend.get_run(run_id)
     steps = backend.list_step_runs(run_id)
+    # A running ParallelRunStep prints its progress to stdout: read it back for the running steps only.
+    progress = {s.name: p for s in steps if s.status.value == "Running"
+                if (p := last_progress(backend.read_step_log(s, "stdout"))) is not None}
     if json_:
-        print_json({**asdict(run), "steps": [asdict(s) for s in steps],
+        print_json({**asdict(run), "steps": [{**asdict(s), **({"progress": asdict(progress[s.name])}
+                                                              if s.name in progress else {})} for s in steps],
                     "metrics": backend.run_metrics(run_id)})
         return
     console.print(f"[bold]Run[/bold] {run.id}  experiment [bold]{run.experiment_name}[/bold]  "
@@ -73,6 +80,8 @@ def run_show(run_id: str, home: HomeOpt = None, json_: JsonOpt = False) -> None:
     for s in steps:
         if s.error and s.status.value != "Finished":
             console.print(f"[{s.name}] {s.error}")
+        if s.name in progress:
+            console.print(f"step {s.name}: {progress[s.name].text()}", markup=False)
 
 
 @run_app.command("logs")

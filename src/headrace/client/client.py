@@ -19,6 +19,7 @@ from headrace.client.datasets import DatasetCalls
 from headrace.client.environments import EnvironmentCalls
 from headrace.client.error_mapping import error_from_response
 from headrace.client.events import EventCalls
+from headrace.client.models import ModelCalls
 from headrace.client.session import API, ApiSession, seg
 from headrace.schemas import (
     ExperimentList,
@@ -46,7 +47,7 @@ from headrace.schemas.drafts import PipelineDraftList, PipelineDraftRead
 from headrace.schemas.flows import FlowList, FlowRead
 
 
-class HeadraceClient(DatasetCalls, EnvironmentCalls, EventCalls, ApiSession):
+class HeadraceClient(DatasetCalls, EnvironmentCalls, EventCalls, ModelCalls, ApiSession):
     """A client of one headrace server.
 
     Args:

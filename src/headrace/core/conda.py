@@ -60,7 +60,7 @@ class CondaDependencies:
                 with open(path, encoding="utf-8") as f:
                     doc = yaml.safe_load(f)
             except (OSError, yaml.YAMLError) as exc:
-                raise DefinitionError(f"cannot read the conda file {path!r}: {exc}") from exc
+                raise DefinitionError([f"cannot read the conda file {path!r}: {exc}"]) from exc
             self._base = os.path.dirname(os.path.abspath(path))
             self._load(doc, path)
         elif _underlying_structure is not None:
@@ -135,7 +135,7 @@ class CondaDependencies:
             DefinitionError: the line does not start with "-".
         """
         if not is_option(pip_option):
-            raise DefinitionError(f"pip option {pip_option!r} must start with '-' (e.g. '--extra-index-url URL')")
+            raise DefinitionError([f"pip option {pip_option!r} must start with '-' (e.g. '--extra-index-url URL')"])
         line = _absolute_links(pip_option.strip(), self._base)
         if line not in self._pip:
             self._pip.append(line)
@@ -188,7 +188,7 @@ class CondaDependencies:
 
     def _load(self, doc: Any, where: str) -> None:
         if not isinstance(doc, dict) or not isinstance(doc.get("dependencies", []), list):
-            raise DefinitionError(f"{where} is not a conda environment file (a mapping with a 'dependencies' list)")
+            raise DefinitionError([f"{where} is not a conda environment file (a mapping with a 'dependencies' list)"])
         self._channels = [str(c) for c in doc.get("channels") or []]
         for item in doc.get("dependencies") or []:
             if isinstance(item, dict):

@@ -87,7 +87,7 @@ class EnvironmentDefinition:
             DefinitionError: ``name`` is not a non-empty str.
         """
         if not isinstance(name, str) or not name.strip():
-            raise DefinitionError(f"environment name {name!r} is invalid; give a non-empty str")
+            raise DefinitionError([f"environment name {name!r} is invalid; give a non-empty str"])
         self.name = name
         self.version: str | None = None
         self.python = PythonSection()
@@ -116,8 +116,8 @@ class EnvironmentDefinition:
             with open(file_path, encoding="utf-8") as f:
                 lines = f.read().splitlines()
         except OSError as exc:
-            raise DefinitionError(f"environment {name!r}: cannot read the requirements file {file_path!r}: "
-                                  f"{exc.strerror}") from exc
+            raise DefinitionError([f"environment {name!r}: cannot read the requirements file {file_path!r}: "
+                                   f"{exc.strerror}"]) from exc
         deps = env.python.conda_dependencies
         deps._base = os.path.dirname(os.path.abspath(file_path))
         deps.set_pip_requirements(lines)
@@ -232,7 +232,7 @@ def check_spec(spec: Any) -> dict[str, Any]:
         DefinitionError: a field has the wrong type.
     """
     if not isinstance(spec, Mapping):
-        raise DefinitionError(f"an environment spec must be a JSON object, not {type(spec).__name__}")
+        raise DefinitionError([f"an environment spec must be a JSON object, not {type(spec).__name__}"])
     problems = []
     clean = EnvironmentDefinition("check").spec()
     for key, value in spec.items():

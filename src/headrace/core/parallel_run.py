@@ -11,6 +11,9 @@ import json
 import re
 from dataclasses import asdict, dataclass
 
+DRIVER_SCRIPT = "_headrace_parallel_run.py"
+"""The script name of every ParallelRunStep (its generated driver): how readers tell such a step."""
+
 DEFAULT_APPEND_ROW_FILE = "parallel_run_step.txt"
 """Azure ML's name of the file ``append_row`` writes in the step's output folder."""
 

@@ -185,6 +185,11 @@ class FsspecDatastore(Datastore):
             with translate_errors(self.name, "list files", self._uri(rel), rel):
                 found = scan_files(full, rel, recursive, self._real_root())
                 return {path: f"{ns}-{size}" for path, size, ns in found}
+        if self._local and os.path.isfile(full) and not os.path.basename(full).startswith(TMP_PREFIX):
+            # One file: the same exact stamp a folder scan gives it (FileInfo keeps microseconds only).
+            with translate_errors(self.name, "read file", self._uri(rel), rel):
+                st = os.stat(full)
+            return {rel: f"{st.st_mtime_ns}-{st.st_size}"}
         return super().versions(prefix, recursive)
 
     def sized_versions(self, prefix: str = "", recursive: bool = True) -> list[tuple[str, int, str]]:
@@ -193,6 +198,8 @@ class FsspecDatastore(Datastore):
         if self._local and os.path.isdir(full):  # one scan, no FileInfo per file
             with translate_errors(self.name, "list files", self.uri(rel)):
                 return sorted((path, size, f"{ns}-{size}") for path, size, ns in scan_files(full, rel, recursive))
+        if self._local and os.path.isfile(full):
+            return [(path, int(version.rsplit("-", 1)[1]), version) for path, version in self.versions(prefix).items()]
         return [(i.path, i.size, i.version) for i in self.list(prefix, recursive)]
 
     def _forget_cached(self, rel: str) -> None:

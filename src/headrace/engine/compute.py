@@ -99,6 +99,8 @@ class ComputeTarget(ABC):
     another thread and makes the matching ``run`` return promptly with status Canceled."""
 
     name: str
+    remote: bool = False
+    """True when steps run elsewhere (a cluster): they do not count against the agent's parallel-step limit."""
 
     @abstractmethod
     def run(self, task: StepTask, execution_log: list[str], upcoming: Sequence[UpcomingStep] = ()) -> StepOutcome:

@@ -100,7 +100,7 @@ class UvVenvBuilder(EnvironmentBuilder):
 
 
 _builders: list[EnvironmentBuilder] = [UvVenvBuilder()]
-_ready: dict[str, Path] = {}  # content address -> interpreter, for this process
+_ready: dict[tuple[str, str], Path] = {}  # (cache root, content address) -> interpreter, for this process
 _ready_lock = threading.Lock()
 
 
@@ -137,12 +137,13 @@ def ensure(spec: Mapping[str, Any], cache_root: Path, log: list[str]) -> Path:
         return Path(sys.executable)
     builder = builder_for(spec)
     address = _address(builder, spec)
+    cache_root = Path(cache_root)
+    memo = (str(cache_root), address)
     with _ready_lock:
-        known = _ready.get(address)
+        known = _ready.get(memo)
     if known is not None and known.exists():
         log.append(f"environment {address[:12]}: ready (built earlier)")
         return known
-    cache_root = Path(cache_root)
     folder = cache_root / address
     python = _read_ready(folder)
     if python is None:
@@ -156,7 +157,7 @@ def ensure(spec: Mapping[str, Any], cache_root: Path, log: list[str]) -> Path:
     else:
         log.append(f"environment {address[:12]}: reused from {folder}")
     with _ready_lock:
-        _ready[address] = python
+        _ready[memo] = python
     return python
 
 

@@ -84,6 +84,9 @@ class LocalComputeTarget(c.ComputeTarget):
         self._procs: dict[str, subprocess.Popen[bytes] | ForkedProcess] = {}
         self._canceled: set[str] = set()
         self._lock = threading.Lock()
+        # Called with (process group, True) when a step's process started and (group, False) when it
+        # ended: a Dask worker hands the group to its watchdog, which kills it if the worker dies.
+        self.process_hook: Callable[[int, bool], None] | None = None
         self.stager = StepStager(artifacts, resolve_datastore, self.work_root, reuse_folders=not keep_workdirs)
 
     # -- interface -----------------------------------------------------------------------
@@ -213,6 +216,8 @@ class LocalComputeTarget(c.ComputeTarget):
         with open(staged.log_file("stdout.txt"), "wb") as out, open(staged.log_file("stderr.txt"), "w+b") as err:
             proc = self._start(argv, env, staged, out, err, log)
             staged.process_group = proc.pid  # its own session: the group id is its pid
+            if self.process_hook is not None:
+                self.process_hook(proc.pid, True)
             with self._lock:
                 self._procs[task.step_run_id] = proc
                 canceled_early = task.step_run_id in self._canceled
@@ -232,6 +237,8 @@ class LocalComputeTarget(c.ComputeTarget):
             finally:
                 if timer is not None:
                     timer.cancel()
+                if self.process_hook is not None:
+                    self.process_hook(proc.pid, False)
                 with self._lock:
                     self._procs.pop(task.step_run_id, None)
                     canceled = task.step_run_id in self._canceled

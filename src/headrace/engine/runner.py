@@ -48,6 +48,8 @@ __all__ = ["CANCEL_CHECK_SECONDS", "ExecutionSettings", "RunExecutor", "log_path
 logger = get_logger(__name__)
 
 CANCEL_CHECK_SECONDS = 0.5
+REMOTE_STEP_THREADS = 256
+"""Step threads beyond ``max_parallel_steps`` for steps on remote targets (each waits for its task)."""
 
 # step name, its task, its execution log, the steps that wait only for it (to stage while it runs)
 _Job = tuple[str, c.StepTask, list[str], list[c.UpcomingStep]]
@@ -227,7 +229,7 @@ class _RunState:
                 self._set(name, status=StepStatus.CANCELED, error=why, ended_at=clock.now())
                 changed = True
                 continue
-            if len(self.running) >= self.ex.settings.max_parallel_steps or self._target_full(step):
+            if self._agent_full(step) or self._target_full(step):
                 return changed
             self.frontier.pop()
             job = self._start(step)
@@ -235,6 +237,20 @@ class _RunState:
                 started.append(job)
             changed = True
         return changed
+
+    def _agent_full(self, step: dict[str, Any]) -> bool:
+        """Whether the agent runs ``max_parallel_steps`` steps already; steps on a remote target (Dask) run
+        elsewhere and count only against their target's limit."""
+        if self._remote(step["compute_target"]):
+            return False
+        local = sum(not self._remote(self.steps[n]["compute_target"]) for n in self.running)
+        return local >= self.ex.settings.max_parallel_steps
+
+    def _remote(self, target: str) -> bool:
+        try:
+            return bool(getattr(self.ex.targets[target], "remote", False))
+        except (HeadraceError, KeyError):  # an unknown target: the step fails when it is given to it
+            return False
 
     def _target_full(self, step: dict[str, Any]) -> bool:
         """Whether the step's target already runs as many of this run's steps as it takes."""
@@ -290,7 +306,10 @@ class _RunState:
 
     def _get_pool(self) -> ThreadPoolExecutor:
         if self._pool is None:  # created lazily: a fully reused run never starts a thread
-            self._pool = ThreadPoolExecutor(self.ex.settings.max_parallel_steps, thread_name_prefix="step")
+            size = self.ex.settings.max_parallel_steps
+            if any(self._remote(s["compute_target"]) for s in self.graph["steps"]):
+                size += REMOTE_STEP_THREADS  # threads start only when needed
+            self._pool = ThreadPoolExecutor(size, thread_name_prefix="step")
         return self._pool
 
     def _try_reuse(self, step: dict[str, Any], rec: StepRunRecord, key: str, log: list[str],

@@ -125,14 +125,15 @@ class Entry:
 
             self.prompty, self.flex = None, load_flex(info.path, info.init)
 
-    async def call(self, node: NodeSpec, values: dict[str, Any], connect: Any) -> Any:
-        """Run the node: the entry over one line's inputs, or ``__aggregate__`` over the lines' results."""
+    async def call(self, node: NodeSpec, values: dict[str, Any], connect: Any, stream: bool = False) -> Any:
+        """Run the node: the entry over one line's inputs, or ``__aggregate__`` over the lines' results.
+        ``stream``: a served line asked for an event stream (a prompty's text answer then streams)."""
         from headrace.flows.nodes import run_python
 
         if self.prompty is not None:
             if self.prompty.lookup is None and connect is not None:
                 self.prompty.lookup = connect
-            return await self.prompty.arun(values)
+            return await self.prompty.arun(values, stream=stream)
         if node.aggregation:
             return await self._aggregate(values.get("results") or [])
         return await run_python(self.flex.call, values)

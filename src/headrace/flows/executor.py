@@ -206,6 +206,8 @@ class Flow:
 
     def _stream_nodes(self) -> frozenset[str]:
         """The llm and generator-tool nodes that may stream: read directly by the streamed output and by nothing else."""
+        if self.entry is not None:  # a flex flow or prompty: its answer is the output that streams
+            return frozenset({ENTRY_NODE})
         name = self.spec.stream_output
         if name is None:
             return frozenset()

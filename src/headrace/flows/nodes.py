@@ -109,8 +109,9 @@ async def execute(flow: Flow, node: NodeSpec, scope: Scope, record: NodeTrace, o
         if node.kind == "prompty":
             return await run_prompty(flow.tool(node), values, getattr(options.llm, "connection", None))
         if node.kind == "entry":
-            output = await flow.entry.call(node, values, getattr(options.llm, "connection", None))
-            return await _chunks(output, stream=False)
+            stream = item is None and node.name in options.stream_nodes
+            output = await flow.entry.call(node, values, getattr(options.llm, "connection", None), stream)
+            return await _chunks(output, stream=stream)
         if node.kind == "flow":
             return await _subflow(flow.subflow(node), node, values, record, options)
         raise FlowNodeError(node.name, f"unknown node type {node.kind!r}")

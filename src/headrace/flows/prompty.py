@@ -171,8 +171,9 @@ class Prompty:
         return Connection(_slug(self.path.stem), "openai", conf.get("base_url") or env.get("OPENAI_BASE_URL")
                           or "https://api.openai.com/v1", conf.get("api_key") or env.get("OPENAI_API_KEY", "")).validate()
 
-    async def arun(self, inputs: Mapping[str, Any] | None = None) -> Any:
-        """Render, call and shape the answer (see the module docstring).
+    async def arun(self, inputs: Mapping[str, Any] | None = None, *, stream: bool = False) -> Any:
+        """Render, call and shape the answer (see the module docstring). With ``stream`` (a served flow
+        asked for an event stream), a plain text answer comes as an async iterator of its chunks.
 
         Raises:
             FlowInputError: bad inputs. FlowError: the call failed or the answer is not the JSON asked for.
@@ -182,7 +183,11 @@ class Prompty:
         conn = self.connection()
         model = self.configuration.get("azure_deployment") or self.configuration.get("model") or conn.model or ""
         params = api_params({k: v for k, v in self.parameters.items() if k != "stream"}, self.name)
-        done = await LLMClient(conn, node=self.name).chat(messages, str(model), params)
+        client = LLMClient(conn, node=self.name)
+        if stream and self.response != "all" and not wants_message(params) \
+                and (params.get("response_format") or {}).get("type") != "json_object":
+            return await client.chat_stream(messages, str(model), params)
+        done = await client.chat(messages, str(model), params)
         if self.response == "all" or wants_message(params) or done.finish_reason in ("tool_calls", "function_call"):
             return done.message
         if (params.get("response_format") or {}).get("type") != "json_object":

@@ -70,6 +70,29 @@ class Run:
         """
         return run_details.download(self.get_file_names(), self._read_file, name, output_file_path)
 
+    def register_model(self, model_name: str, model_path: str | None = None, tags: dict | None = None,
+                       properties: dict | None = None, model_framework: str | None = None,
+                       model_framework_version: str | None = None, description: str | None = None,
+                       datasets: list | None = None, sample_input_dataset: Any = None,
+                       sample_output_dataset: Any = None, resource_configuration: Any = None, **kwargs: Any) -> Any:
+        """Register files this run produced as the next version of ``model_name``; returns the ``Model``.
+
+        ``model_path`` (default: ``model_name``) is ``<output name>/<path>``: a file or folder in a step output.
+        The datasets the producing step read are recorded as the model's training data.
+
+        Raises:
+            ModelError: the path names none of the run's files (the message lists them).
+        """
+        from headrace.sdk.models.model import register_run_model
+
+        step = getattr(self, "name", None) if isinstance(self, StepRun) else None
+        run_id = self.parent.id if isinstance(self, StepRun) else self.id
+        return register_run_model(self.experiment.workspace, run_id, step, model_name, model_path, tags=tags,
+                                  properties=properties, model_framework=model_framework,
+                                  model_framework_version=model_framework_version, description=description,
+                                  datasets=datasets, sample_input_dataset=sample_input_dataset,
+                                  sample_output_dataset=sample_output_dataset)
+
 
 class PipelineRun(Run):
     """A submitted pipeline run.
@@ -128,10 +151,11 @@ class PipelineRun(Run):
         ``{name: value}`` pairs), by ``type`` (``azureml.StepRun``) and by ``status``. Step runs have
         no children, so ``recursive`` changes nothing."""
         if type is not None and type not in ("azureml.StepRun", "StepRun"):
-            return []
-        return [s for s in self.get_steps()
-                if run_details.matches(s._record.tags, tags) and run_details.matches(s._record.properties, properties)
-                and (status is None or s._record.status.value == status)]
+            return _Children()
+        return _Children(s for s in self.get_steps()
+                         if run_details.matches(s._record.tags, tags)
+                         and run_details.matches(s._record.properties, properties)
+                         and (status is None or s._record.status.value == status))
 
     def find_step_run(self, name: str) -> list[StepRun]:
         """The step runs named ``name`` (a list, as in Azure ML)."""
@@ -298,3 +322,15 @@ class PortDataReference:
 
     def __repr__(self) -> str:
         return f"PortDataReference({self.datastore_name}/{self.path_on_datastore})"
+
+
+class _Children(list):  # type: ignore[type-arg]
+    """Step runs as a list that is also an iterator: Azure ML returns a generator, so notebooks call
+    ``next(run.get_children())``; headrace code and tests index and count them."""
+
+    _cursor: Any = None
+
+    def __next__(self) -> Any:
+        if self._cursor is None:
+            self._cursor = iter(list(self))
+        return next(self._cursor)

@@ -104,6 +104,9 @@ ManageCompute = Annotated[Caller, allowed(Action.MANAGE_COMPUTE)]
 ManageWebhooks = Annotated[Caller, allowed(Action.MANAGE_WEBHOOKS)]
 ManageTriggers = Annotated[Caller, allowed(Action.MANAGE_TRIGGERS)]
 RegisterEnvironment = Annotated[Caller, allowed(Action.REGISTER_ENVIRONMENT)]
+RegisterModel = Annotated[Caller, allowed(Action.REGISTER_MODEL)]
+PromoteModel = Annotated[Caller, allowed(Action.PROMOTE_MODEL)]
+DeleteModel = Annotated[Caller, allowed(Action.DELETE_MODEL)]
 
 UnknownParameters = Annotated[
     Literal["error", "warn"] | None,

@@ -3,8 +3,9 @@
 "local" always exists (this machine's agent, up to its parallel-step limit) and is not stored.
 Every other name is a stored ``ComputeTargetRecord`` whose ``type`` says what runs it:
 ``AmlCompute`` (what Azure ML code provisions) runs on the local agent too, with ``max_nodes``
-the most steps of a run that execute on it at once. A later target type (a Dask cluster) plugs in
-behind the same names: a new ``type`` with its JSON ``config``, and a builder in ``wiring``.
+the most steps of a run that execute on it at once. ``dask`` sends its steps to a Dask cluster
+(``services.compute_dask`` checks its config and what its steps may use); ``wiring`` builds the
+target of each type.
 """
 
 from __future__ import annotations
@@ -16,12 +17,14 @@ from typing import Any
 
 from headrace import clock
 from headrace.errors import AlreadyExistsError, ConfigError, ConflictError, DefinitionError, NotFoundError
+from headrace.services import compute_dask
 from headrace.services.bundle import Services
 from headrace.storage.records import ComputeTargetRecord
 
 LOCAL = "local"
-TYPES = ("local", "AmlCompute")
-"""Target types this version runs; both execute on the local agent."""
+DASK = compute_dask.TYPE
+TYPES = ("local", "AmlCompute", DASK)
+"""Target types this version runs: the first two on the local agent, "dask" on a Dask cluster."""
 
 NAME_RE = re.compile(r"^[A-Za-z][A-Za-z0-9_-]{0,63}$")
 _BUILT_IN_AT = datetime(2000, 1, 1, tzinfo=UTC)
@@ -64,7 +67,8 @@ def create_compute_target(svc: Services, name: str, type: str, config: Mapping[s
                           "digits, '-' or '_'")
     if type not in TYPES:
         raise ConfigError(f"compute target type {type!r} is not supported; use one of {', '.join(TYPES)}")
-    clean = check_config(name, dict(config or {}))
+    checker = compute_dask.check_config if type == DASK else check_config
+    clean = checker(name, dict(config or {}))
     if name == LOCAL:
         if exist_ok and type == "local":
             return local_record()
@@ -110,20 +114,24 @@ def check_config(name: str, config: dict[str, Any]) -> dict[str, Any]:
 
 def max_parallel(record: ComputeTargetRecord) -> int | None:
     """The most steps of one run that may run on the target at once (None: only the agent's limit)."""
+    if record.type == DASK:
+        return compute_dask.max_parallel(record.config)
     value = record.config.get("max_nodes")
     return value if isinstance(value, int) and value >= 1 else None
 
 
 def graph_problems(svc: Services, graph: Mapping[str, Any]) -> list[str]:
     """One problem per step whose compute target does not exist, naming the configured ones."""
-    known = {r.name for r in list_compute_targets(svc)}
-    return [
+    targets = {r.name: r for r in list_compute_targets(svc)}
+    known = set(targets)
+    unknown = [
         f"step {step['name']!r}: compute target {step.get('compute_target')!r} does not exist; configured "
         f"targets: {', '.join(sorted(known))}. Create it (ComputeTarget.create(ws, name, "
         "AmlCompute.provisioning_configuration(max_nodes=N))) or use one of these"
         for step in graph.get("steps") or []
         if step.get("compute_target", LOCAL) not in known
     ]
+    return unknown + compute_dask.graph_problems(svc, graph, targets)
 
 
 def check_graph_compute(svc: Services, graph: Mapping[str, Any]) -> None:

@@ -6,12 +6,13 @@ holds (``ci``, ``nightly``), not a person, and tokens are rotated: an object tie
 that created it would become unmanageable the day that token is revoked.
 
 The line is drawn at what others rely on. A submitter *starts* work (submits runs, scores flows,
-cancels runs, edits and runs pipeline drafts: unpublished, nobody else's work runs them) and *adds* data (uploads files that do not exist yet, registers datasets and environments: their
+cancels runs, edits and runs pipeline drafts: unpublished, nobody else's work runs them) and *adds* data (uploads files that do not exist yet, registers datasets, environments and model versions: their
 versions are immutable and pinned, so a new one replaces nothing). Anything that changes what
 runs unattended or what a shared name stands for is an admin's: publishing (a published pipeline
 or flow is callable by every submitter), endpoints and their default version (what every caller
 of that name runs), enabling and disabling, schedules (work the server starts on its own),
-replacing an existing file (someone's input), unregistering a dataset, datastores and connections
+replacing an existing file (someone's input), unregistering a dataset, a model's stages and aliases
+(``Production`` and ``champion`` are what release pipelines and callers take) and deleting a model version, datastores and connections
 (credentials).
 """
 
@@ -46,6 +47,9 @@ class Action(str, Enum):
     MANAGE_TRIGGERS = "create, change, enable, disable or delete an event trigger"
     POST_EVENT = "post an event to a trigger"
     REGISTER_ENVIRONMENT = "register an environment version or build one on the server"
+    REGISTER_MODEL = "register a model version, or add tags and properties to one"
+    PROMOTE_MODEL = "move a model version to a stage, or set or delete a model alias"
+    DELETE_MODEL = "delete a model version"
 
 
 MINIMUM_ROLE: dict[Action, Role] = {
@@ -70,6 +74,9 @@ MINIMUM_ROLE: dict[Action, Role] = {
     Action.MANAGE_TRIGGERS: Role.ADMIN,
     Action.POST_EVENT: Role.SUBMITTER,
     Action.REGISTER_ENVIRONMENT: Role.SUBMITTER,
+    Action.REGISTER_MODEL: Role.SUBMITTER,
+    Action.PROMOTE_MODEL: Role.ADMIN,
+    Action.DELETE_MODEL: Role.ADMIN,
 }
 
 

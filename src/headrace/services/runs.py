@@ -14,6 +14,7 @@ from headrace.datastores.snapshots import store_snapshot
 from headrace.engine.runner import log_path
 from headrace.errors import ConfigError, DefinitionError, HeadraceError, NotFoundError
 from headrace.logs import get_logger
+from headrace.services import compute_dask
 from headrace.services.bundle import Services
 from headrace.services.compute import check_graph_compute
 from headrace.services.datastores import default_datastore_name, get_datastore
@@ -170,6 +171,7 @@ def submit_frozen(
             logger.warning("run for experiment %s: %s", experiment_name, warning)
             properties[WARNINGS_PROPERTY] = warning
     parameters = resolve_parameters(svc, pipeline.graph["parameters"], pipeline_parameters)
+    compute_dask.check_run(svc, pipeline.graph, parameters)
     experiment = svc.store.get_or_create_experiment(experiment_name)
     now = clock.now()
     run_id = run_id or uuid.uuid4().hex

@@ -49,7 +49,7 @@ MODULES: dict[str, list[str]] = {
     "azureml.core.model": ["Model"],
     "azureml.core.run": _RUN_NAMES,
     "azureml.core.runconfig": ["RunConfiguration", "DEFAULT_CPU_IMAGE", "DEFAULT_GPU_IMAGE", "DockerConfiguration",
-                               "DataReferenceConfiguration"],
+                               "DataReferenceConfiguration", "CondaDependencies"],
     "azureml.core.script_run_config": ["ScriptRunConfig"],
     "azureml.core.workspace": ["Workspace"],
     "azureml.data": ["FileDataset", "TabularDataset", "OutputFileDatasetConfig"],

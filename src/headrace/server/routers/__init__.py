@@ -11,6 +11,7 @@ from headrace.server.routers import (
     experiments,
     flows,
     health,
+    models,
     pipelines,
     remote,
     runs,
@@ -24,5 +25,5 @@ ROUTERS = (
     health.router, pipelines.router, endpoints.router, submit.router, runs.router, experiments.router,
     datastores.router, schedules.router, remote.router, drafts.router,
     flows.router, connections.router, datasets.router, compute.router,
-    environments.router, webhooks.router, triggers.router,
+    environments.router, models.router, webhooks.router, triggers.router,
 )

@@ -18,9 +18,11 @@ from urllib.parse import urlencode
 from markupsafe import Markup
 
 from headrace import clock
+from headrace.core.parallel_run import Progress
 from headrace.errors import ConfigError, NotFoundError
 from headrace.server.ui import charts
 from headrace.server.ui.dag import dag_svg
+from headrace.services import parallel_runs
 from headrace.services import runs as run_service
 from headrace.services.bundle import Services
 from headrace.storage.records import (
@@ -255,6 +257,7 @@ class StepView:
     reused_run_id: str | None = None
     metrics: list[MetricView] = field(default_factory=list)
     outputs: list[tuple[str, str, str]] = field(default_factory=list)  # name, datastore, path
+    progress: Progress | None = None  # a ParallelRunStep's mini-batches
 
     @property
     def live(self) -> bool:
@@ -308,6 +311,8 @@ def run_view(svc: Services, run_id: str) -> RunView:
     for m in metrics:
         by_step.setdefault(m.step_run_id, []).append(m)
     now = clock.now()
+    graph = svc.store.get_pipeline(run.pipeline_id).graph
+    parallel = {s["name"] for s in graph.get("steps", []) if parallel_runs.is_parallel_step(s)}
     steps = []
     for rec in records:
         view = StepView(rec, anchor(rec.name), display_status(rec), duration(rec.started_at, rec.ended_at, now),
@@ -318,11 +323,13 @@ def run_view(svc: Services, run_id: str) -> RunView:
             view.reused_run_id = origin.run_id
             own = own or svc.store.list_metrics(origin.run_id, origin.id)  # what the reused step logged
         view.metrics = metric_views(own)
+        if rec.name in parallel:
+            view.progress = parallel_runs.step_progress(svc, rec)
         steps.append(view)
     zero = utc(run.started_at or min((s.started_at for s in records if s.started_at), default=run.created_at))
     bars = [charts.Bar(s.name, _offset(s.started_at, zero), _offset(s.ended_at or (s.started_at and now), zero),
                        s.status.value, s.is_reused) for s in records]
-    view = RunView(run, steps, svc.store.get_pipeline(run.pipeline_id).graph, charts.gantt(bars),
+    view = RunView(run, steps, graph, charts.gantt(bars),
                    duration(run.started_at, run.ended_at, now), parameter_rows(run.parameters),
                    metric_views(by_step.get(None, [])))
     view.published = _maybe(svc.store.get_published_pipeline, run.published_pipeline_id)

@@ -18,7 +18,8 @@ from headrace import clock
 from headrace.storage.records import RunRecord, RunStatus, ScheduleRecord, ScheduleTickRecord, StepRunRecord
 from headrace.storage.sql import tables as t
 
-__all__ = ["RUN_EVENTS", "insert_event", "run_event", "schedule_events", "step_failed"]
+__all__ = ["RUN_EVENTS", "insert_event", "model_registered", "model_stage_changed", "run_event", "schedule_events",
+           "step_failed"]
 
 _INSERT = insert(t.events)
 
@@ -94,3 +95,24 @@ def schedule_events(conn: Connection, record: ScheduleRecord, *, disabled: bool,
         if tick.outcome.value == "failed":
             insert_event(conn, "schedule.fire_failed", {**_schedule_data(record), "reason": tick.reason,
                                                          "slot_time": _iso(tick.slot_time), "tick_id": tick.id})
+
+
+def _model_data(record: Any) -> dict[str, Any]:
+    return {"model_name": record.name, "version": record.version, "model_id": record.id, "stage": record.stage,
+            "run_id": record.run_id, "step_name": record.step_name, "experiment_name": record.experiment_name,
+            "tags": dict(record.tags or {}), "created_by": record.created_by,
+            "model": {"name": record.name, "version": record.version, "id": record.id, "stage": record.stage}}
+
+
+def model_registered(conn: Connection, record: Any) -> None:
+    """``model.version_registered`` for a new model version (a ``ModelRecord``)."""
+    insert_event(conn, "model.version_registered", _model_data(record))
+
+
+def model_stage_changed(conn: Connection, record: Any, change: Any) -> None:
+    """``model.stage_changed`` for one move of a version (a ``StageChangeRecord``; ``record`` its version after)."""
+    data = _model_data(record)
+    data.update(version=change.version, stage=change.to_stage, from_stage=change.from_stage,
+                changed_by=change.changed_by, comment=change.comment,
+                model={**data["model"], "version": change.version, "stage": change.to_stage})
+    insert_event(conn, "model.stage_changed", data)

@@ -6,7 +6,7 @@ queue on ``busy_timeout`` instead of failing. The schema is migrated when the st
 
 This module holds experiments, pipelines, datastores, runs, step runs and metrics; the other
 families are mixins: ``run_keys.py``, ``published.py``, ``endpoints.py``, ``tokens.py``, ``schedules.py``,
-``connections.py``, ``flows.py`` (all on ``session.SqlSession``).
+``connections.py``, ``flows.py``, ``models.py`` (all on ``session.SqlSession``).
 
 Errors: ``IntegrityError`` becomes ``AlreadyExistsError`` or ``NotFoundError`` (after looking at
 what clashed), any other SQLAlchemy error ``StoreError``; no SQLAlchemy exception leaves this class.
@@ -46,6 +46,7 @@ from headrace.storage.sql.endpoints import PipelineEndpointMethods
 from headrace.storage.sql.environments import EnvironmentMethods
 from headrace.storage.sql.events import EventMethods
 from headrace.storage.sql.flows import FlowMethods
+from headrace.storage.sql.models import ModelMethods
 from headrace.storage.sql.published import PublishedPipelineMethods
 from headrace.storage.sql.run_keys import RunKeyMethods
 from headrace.storage.sql.schedules import ScheduleMethods
@@ -72,7 +73,7 @@ _LIST_STEP_METRICS = _LIST_METRICS.where(t.metrics.c.step_run_id == bindparam("s
 class SqlMetadataStore(
     RunKeyMethods, PublishedPipelineMethods, PipelineEndpointMethods, TokenMethods, ScheduleMethods,
     ConnectionMethods, FlowMethods, DatasetMethods, DraftMethods, ComputeTargetMethods, SettingMethods,
-    EnvironmentMethods, EventMethods, MetadataStore,
+    EnvironmentMethods, ModelMethods, EventMethods, MetadataStore,
 ):
     """The metadata store in a SQL database.
 

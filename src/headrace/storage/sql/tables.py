@@ -46,6 +46,9 @@ __all__ = [
     "flows",
     "metadata",
     "metrics",
+    "model_aliases",
+    "model_stage_changes",
+    "models",
     "pipeline_drafts",
     "pipeline_endpoints",
     "pipeline_runs",
@@ -470,6 +473,7 @@ environments = Table(
     Index(None, "name", "hash"),
 )
 
+# The model registry's tables are defined on the same metadata in their own module.
 # The events family (outbox, webhooks, deliveries, triggers) is defined on the same metadata in its own
 # module; imported here so every user of ``metadata`` sees it (import this module, not that one, first).
 from headrace.storage.sql.event_tables import (  # noqa: E402
@@ -480,3 +484,4 @@ from headrace.storage.sql.event_tables import (  # noqa: E402
     webhook_deliveries,
     webhooks,
 )
+from headrace.storage.sql.model_tables import model_aliases, model_stage_changes, models  # noqa: E402

@@ -112,6 +112,19 @@ class ComputeTarget:
         return _wrap(workspace, record)
 
     @staticmethod
+    def attach(workspace: Any, name: str, attach_configuration: Any) -> ComputeTarget:
+        """Store a target for an existing cluster (``DaskCompute.attach_configuration(address=...)``).
+
+        Raises:
+            ComputeTargetException: as ``create``.
+
+        Example:
+            >>> cluster = ComputeTarget.attach(ws, "dask", DaskCompute.attach_configuration(
+            ...     address="tcp://scheduler:8786", resources={"GPU": 1}))
+        """
+        return ComputeTarget.create(workspace, name, attach_configuration)
+
+    @staticmethod
     def list(workspace: Any) -> list[ComputeTarget]:
         """Every compute target of the workspace, "local" first."""
         return [_wrap(workspace, r) for r in workspace._backend.list_compute_targets()]
@@ -188,5 +201,7 @@ class AmlCompute(ComputeTarget):
 
 
 def _wrap(workspace: Any, record: ComputeTargetRecord) -> ComputeTarget:
-    cls = AmlCompute if record.type == "AmlCompute" else ComputeTarget
+    from headrace.sdk.compute.dask import DaskCompute
+
+    cls = {"AmlCompute": AmlCompute, "dask": DaskCompute}.get(record.type, ComputeTarget)
     return cls(workspace, record.name, _record=record)

@@ -1,0 +1,307 @@
+"""The "dask" compute target: each step a Dask task on an existing Dask cluster.
+
+The agent keeps one ``distributed.Client`` per target and, for each step, submits
+``dask_worker.run_step`` with everything the worker needs: the task, the artifact area and the
+datastores the step reads or writes (objects that reach their storage by URL and credentials;
+nothing assumes the agent's disk). The step's thread on the agent waits for the task and
+watches it:
+
+- the worker reports each attempt's start and log lines as Dask events (topic ``headrace-steps``);
+  the agent keeps the execution log current in the artifact area, and the worker copies stdout
+  and stderr there while the step runs, so the live tail works as for local steps;
+- a worker that dies mid-step: the scheduler runs the task again on another worker; the attempt
+  is recorded in the execution log, and an attempt beyond ``retries`` refuses to run;
+- cancel: ``kill_step`` runs on every worker (kills the step's process group) and the task is
+  released; a timeout is enforced on the worker, which kills the process;
+- policy when the scheduler cannot be reached: the step fails after ``connect_timeout`` seconds
+  naming the address; when the cluster has no worker at all for ``no_worker_timeout`` seconds the
+  step fails saying so. Steps wait queued in Dask while the workers are busy.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import threading
+import uuid
+from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import CancelledError
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from headrace import clock
+from headrace.core.dataset import decode_manifest
+from headrace.datastores.base import Datastore
+from headrace.engine import compute as c
+from headrace.engine import dask_worker
+from headrace.errors import ComputeError, HeadraceError
+from headrace.logs import get_logger
+from headrace.storage.records import StepStatus
+
+logger = get_logger(__name__)
+
+WAIT_SECONDS = 0.5
+"""How often a waiting step thread looks at cancel requests, worker counts and new log lines."""
+
+
+def unreachable_local(local: str | None, mounted: Sequence[str]) -> bool:
+    """Whether a store at local folder ``local`` (None: not local) is out of the workers' reach."""
+    if local is None:
+        return False
+    real = os.path.normpath(local)
+    return not any(real == m or real.startswith(m.rstrip("/") + "/") for m in mounted)
+
+
+@dataclass
+class _Dispatch:
+    """One step sent to the cluster: what the agent saw of its attempts."""
+
+    task: c.StepTask
+    id: str
+    log: list[str]
+    event: threading.Event = field(default_factory=threading.Event)
+    canceled: bool = False
+    attempts: dict[int, tuple[str, list[str]]] = field(default_factory=dict)  # attempt -> (worker, lines)
+    changed: bool = False
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def lines(self) -> list[str]:
+        with self.lock:
+            out = list(self.log)
+            for n in sorted(self.attempts):
+                out.extend(self.attempts[n][1])
+            return out
+
+
+class DaskComputeTarget(c.ComputeTarget):
+    """Runs steps on the Dask cluster whose scheduler is at ``address``.
+
+    Args:
+        name: the target's name.
+        address: the scheduler, ``tcp://host:8786``.
+        artifacts: the artifact area (must be reachable from the workers).
+        resolve_datastore: returns the datastore registered under a name.
+        resources: Dask resources every step asks for (``{"GPU": 1}``).
+        connect_timeout: seconds to reach the scheduler before a step fails.
+        retries: how often a step whose worker died runs again elsewhere.
+        mounted_paths: local folders every worker mounts at the same path (local stores allowed there).
+        no_worker_timeout: seconds a step waits while the cluster has no worker before it fails.
+        step_env: as ``LocalComputeTarget``'s (a flow step's connections).
+        step_launch: how workers start step processes ("fork" or "spawn", see ``launcher``).
+        log_seconds: how often a worker copies a running step's stdout/stderr to the artifact area.
+    """
+
+    remote = True
+
+    def __init__(self, name: str, address: str, artifacts: Datastore, resolve_datastore: Callable[[str], Datastore],
+                 *, resources: Mapping[str, float] | None = None, connect_timeout: float = 10.0, retries: int = 1,
+                 mounted_paths: Sequence[str] = (), no_worker_timeout: float = 300.0,
+                 step_env: Callable[[Mapping[str, str]], Mapping[str, str]] | None = None,
+                 step_launch: str = "fork", log_seconds: float = 1.0):
+        self.name = name
+        self.address = address
+        self.artifacts = artifacts
+        self.resolve_datastore = resolve_datastore
+        self.resources = dict(resources or {})
+        self.connect_timeout = connect_timeout
+        self.retries = retries
+        self.mounted_paths = [os.path.normpath(p) for p in mounted_paths]
+        self.no_worker_timeout = no_worker_timeout
+        self.step_env = step_env
+        self.step_launch = step_launch
+        self.log_seconds = log_seconds
+        self._client: Any = None
+        self._client_lock = threading.Lock()
+        self._workers: tuple[float, int] = (-1e9, 0)  # (when counted, how many): one count for all steps
+        self._active: dict[str, _Dispatch] = {}  # by step run id
+        self._lock = threading.Lock()
+
+    # -- interface -----------------------------------------------------------------------
+    def run(self, task: c.StepTask, execution_log: list[str],
+            upcoming: Sequence[c.UpcomingStep] = ()) -> c.StepOutcome:
+        started = clock.now()
+        dispatch = _Dispatch(task, uuid.uuid4().hex, execution_log)
+        with self._lock:
+            self._active[task.step_run_id] = dispatch
+        try:
+            try:
+                payload = self._payload(task, dispatch)
+                client = self.client()
+                future = client.submit(dask_worker.run_step, payload, key=_key(task, dispatch.id), pure=False,
+                                       resources=self.resources or None)
+            except HeadraceError as exc:
+                execution_log.append(f"not sent to Dask target {self.name!r}: {exc}")
+                self._write_log(dispatch)
+                return c.StepOutcome(StepStatus.FAILED, started, clock.now(), error=str(exc))
+            execution_log.append(f"sent to Dask target {self.name!r} (scheduler {self.address}) as task "
+                                 f"{future.key}" + (f", resources {self.resources}" if self.resources else ""))
+            self._write_log(dispatch)
+            outcome = self._wait(client, future, dispatch, started)
+        finally:
+            with self._lock:
+                self._active.pop(task.step_run_id, None)
+        self._write_log(dispatch)
+        return outcome
+
+    def cancel(self, step_run_id: str) -> None:
+        with self._lock:
+            dispatch = self._active.get(step_run_id)
+        if dispatch is not None:
+            dispatch.canceled = True
+            dispatch.event.set()
+
+    def close(self) -> None:
+        """Close the connection to the scheduler (the cluster keeps running)."""
+        with self._client_lock:
+            if self._client is not None:
+                self._client.close()
+                self._client = None
+
+    # -- the client ----------------------------------------------------------------------
+    def client(self) -> Any:
+        """The connected ``distributed.Client`` (connecting on first use, again after a loss).
+
+        Raises:
+            ComputeError: the scheduler cannot be reached within ``connect_timeout``, naming its address.
+        """
+        with self._client_lock:
+            if self._client is not None and self._client.status in ("running", "connecting"):
+                return self._client
+            from distributed import Client
+
+            if self._client is not None:
+                self._client.close()
+                self._client = None
+            try:
+                client = Client(self.address, timeout=self.connect_timeout, set_as_default=False)
+            except (OSError, TimeoutError) as exc:
+                raise ComputeError(f"cannot reach the Dask scheduler at {self.address} (compute target "
+                                   f"{self.name!r}) within {self.connect_timeout:g}s: {exc}") from exc
+            client.subscribe_topic(dask_worker.TOPIC, self._on_event)
+            self._client = client
+            return client
+
+    def _on_event(self, event: tuple[float, dict[str, Any]]) -> None:
+        msg = event[1]
+        with self._lock:
+            dispatch = self._active.get(msg.get("step", ""))
+        if dispatch is None or msg.get("dispatch") != dispatch.id:
+            return
+        attempt = int(msg["attempt"])
+        with dispatch.lock:
+            if msg["kind"] == "started":
+                for earlier, (worker, lines) in dispatch.attempts.items():
+                    if earlier < attempt and not any("lost" in line for line in lines[-1:]):
+                        lines.append(f"attempt {earlier} lost: worker {worker} left the cluster mid-step; "
+                                     f"the step runs again (retries: {self.retries})")
+                dispatch.attempts[attempt] = (msg["worker"], [str(msg["text"])])
+            elif attempt in dispatch.attempts:
+                dispatch.attempts[attempt][1].append(str(msg["text"]))
+            dispatch.changed = True
+
+    # -- steps of run() ------------------------------------------------------------------
+    def _payload(self, task: c.StepTask, dispatch: _Dispatch) -> dict[str, Any]:
+        """What the worker gets. Raises: ComputeError naming a store the workers cannot reach."""
+        names = {b.datastore for b in (*task.inputs.values(), *task.outputs.values()) if b.dataset is None}
+        for binding in task.inputs.values():
+            if binding.dataset is not None:  # a dataset's files may sit on several datastores
+                entries = decode_manifest(self.artifacts.read_bytes(binding.dataset["manifest"]))
+                names.update(e.datastore for e in entries)
+        stores = {name: self.resolve_datastore(name) for name in sorted(names)}
+        hint = "use an object store, or add the folder to the target's mounted_paths if every worker mounts it"
+        if unreachable_local(self.artifacts.local_path(""), self.mounted_paths):
+            raise ComputeError(f"the artifact area is a local folder the workers of {self.name!r} cannot reach; {hint}")
+        for name, store in stores.items():
+            if unreachable_local(store.local_path(""), self.mounted_paths):
+                raise ComputeError(f"datastore {name!r} is a local folder the workers of {self.name!r} cannot "
+                                   f"reach; {hint}")
+        env = dict(self.step_env(task.env)) if self.step_env is not None else {}
+        return {"task": replace(task, env={**env, **task.env}), "artifacts": self.artifacts, "datastores": stores,
+                "dispatch": dispatch.id, "retries": self.retries, "launch": self.step_launch,
+                "log_seconds": self.log_seconds}
+
+    def _wait(self, client: Any, future: Any, dispatch: _Dispatch, started: Any) -> c.StepOutcome:
+        future.add_done_callback(lambda _f: dispatch.event.set())
+        no_workers_since: float | None = None
+        last_write = clock.monotonic()
+        while not future.done():
+            dispatch.event.wait(WAIT_SECONDS)
+            if dispatch.canceled:
+                return self._kill(client, future, dispatch, started)
+            now = clock.monotonic()
+            if dispatch.changed and now - last_write >= self.log_seconds:
+                self._write_log(dispatch)
+                last_write = now
+            workers = self._worker_count(client)
+            no_workers_since = None if workers else (no_workers_since or now)
+            if no_workers_since is not None and now - no_workers_since >= self.no_worker_timeout:
+                future.cancel()
+                return self._failed(dispatch, started, f"the Dask cluster at {self.address} has had no worker for "
+                                    f"{self.no_worker_timeout:g}s (no_worker_timeout); start workers and rerun")
+        return self._result(future, dispatch, started)
+
+    def _result(self, future: Any, dispatch: _Dispatch, started: Any) -> c.StepOutcome:
+        try:
+            result = future.result()
+        except CancelledError:
+            return self._failed(dispatch, started, f"the task was dropped: the connection to the Dask scheduler "
+                                f"at {self.address} was lost")
+        except Exception as exc:  # KilledWorker, or an error the worker raised outside the step
+            name = type(exc).__name__
+            if name == "KilledWorker":
+                why = (f"every worker that ran it died ({exc}); the scheduler gave up "
+                       "(distributed.scheduler.allowed-failures)")
+            else:
+                why = f"the step's task failed on the worker: {name}: {exc}"
+            return self._failed(dispatch, started, why)
+        attempt, worker = result["attempt"], result["worker"]
+        with dispatch.lock:
+            dispatch.attempts[attempt] = (worker, list(result["lines"]))  # complete: replaces the event copy
+        outcome: c.StepOutcome | None = result["outcome"]
+        if outcome is None:
+            lines = result["lines"]
+            return self._failed(dispatch, started, lines[-1] if lines else "the worker refused the step")
+        missing = [n for n in dispatch.task.outputs if n not in outcome.output_bytes]
+        if outcome.status is StepStatus.FINISHED and missing:
+            outcome.status, outcome.error = StepStatus.FAILED, f"outputs {missing} were not stored by the worker"
+        outcome.started_at = started
+        return outcome
+
+    def _kill(self, client: Any, future: Any, dispatch: _Dispatch, started: Any) -> c.StepOutcome:
+        try:
+            client.run(dask_worker.kill_step, dispatch.task.step_run_id, wait=False)
+        except Exception as exc:  # the cluster is gone: nothing runs there any more
+            logger.info("could not ask the workers to kill step run %s: %s", dispatch.task.step_run_id, exc)
+        future.cancel()
+        dispatch.log.append("canceled: the step's process was killed on its worker")
+        return c.StepOutcome(StepStatus.CANCELED, started, clock.now(), error="canceled")
+
+    def _failed(self, dispatch: _Dispatch, started: Any, why: str) -> c.StepOutcome:
+        dispatch.log.append(why)
+        return c.StepOutcome(StepStatus.FAILED, started, clock.now(), error=why)
+
+    def _write_log(self, dispatch: _Dispatch) -> None:
+        dispatch.changed = False
+        text = "\n".join(dispatch.lines()) + "\n"
+        try:
+            self.artifacts.write_bytes(f"{dispatch.task.log_path}/execution.log", text.encode("utf-8"))
+        except HeadraceError:
+            logger.exception("could not write the execution log of step run %s", dispatch.task.step_run_id)
+
+
+    def _worker_count(self, client: Any) -> int:
+        """The cluster's workers, asked at most every 2 s whatever the number of waiting steps."""
+        when, count = self._workers
+        if clock.monotonic() - when < 2.0:
+            return count
+        try:
+            info = client.scheduler_info(n_workers=1)
+            count = int(info.get("n_workers", len(info.get("workers") or {})))
+        except Exception:  # a client between connections: count as none (the timeout is long)
+            count = 0
+        self._workers = (clock.monotonic(), count)
+        return count
+
+
+def _key(task: c.StepTask, dispatch: str) -> str:
+    return f"headrace-{re.sub(r'[^A-Za-z0-9_.-]', '_', task.step_name)[:60]}-{dispatch[:12]}"

@@ -1,0 +1,107 @@
+"""The model registry through the SDK on both backends: an embedded workspace and a remote one (REST)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from headrace import Experiment, Model, Pipeline, PipelineData, PythonScriptStep, Workspace
+from headrace.errors import ModelError, NotFoundError
+
+TRAIN = r'''
+import argparse, os, pickle
+p = argparse.ArgumentParser(); p.add_argument("--out"); a = p.parse_args()
+os.makedirs(os.path.join(a.out, "weights"), exist_ok=True)
+with open(os.path.join(a.out, "model.pkl"), "wb") as f:
+    pickle.dump({"coef": [1.5, -2.0]}, f)
+with open(os.path.join(a.out, "weights", "w.bin"), "wb") as f:
+    f.write(b"\x00\x01\x02")
+'''
+
+
+@pytest.fixture
+def model_dir(tmp_path: Path) -> Path:
+    folder = tmp_path / "artefact"
+    (folder / "sub").mkdir(parents=True)
+    (folder / "model.pkl").write_bytes(b"pickled")
+    (folder / "sub" / "vocab.txt").write_text("a\nb\n")
+    return folder
+
+
+def test_register_list_get_download_and_tags(ws: Workspace, model_dir: Path, tmp_path: Path):
+    one = Model.register(ws, model_path=str(model_dir / "model.pkl"), model_name="churn", tags={"area": "crm"},
+                         properties={"auc": "0.91"}, description="first", model_framework="ScikitLearn",
+                         model_framework_version="1.5")
+    assert (one.name, one.version, one.id, one.stage) == ("churn", 1, "churn:1", "None")
+    two = Model.register(ws, str(model_dir), "churn", tags={"area": "crm", "big": "yes"})
+    assert two.version == 2 and sorted(f["path"] for f in two.files) == ["artefact/model.pkl", "artefact/sub/vocab.txt"]
+    assert Model(ws, "churn").version == 2
+    assert Model(ws, "churn", version=1).description == "first"
+    assert Model(ws, id="churn:1").model_framework == "ScikitLearn"
+    assert Model(ws, "churn", tags=[["big", "yes"]]).version == 2
+    assert [m.id for m in Model.list(ws)] == ["churn:1", "churn:2"]
+    assert [m.id for m in Model.list(ws, latest=True)] == ["churn:2"]
+    assert [m.id for m in Model.list(ws, tags=["big"])] == ["churn:2"]
+    assert [m.id for m in Model.list(ws, properties=[["auc", "0.91"]])] == ["churn:1"]
+    path = one.download(tmp_path / "dl")
+    assert Path(path) == tmp_path / "dl" / "model.pkl" and Path(path).read_bytes() == b"pickled"
+    with pytest.raises(ModelError, match="already exists"):
+        one.download(tmp_path / "dl")
+    folder = two.download(tmp_path / "dl2", exist_ok=True)
+    assert (Path(folder) / "sub" / "vocab.txt").read_text() == "a\nb\n"
+    one.add_tags({"owner": "ana"})
+    one.remove_tags(["area"])
+    one.add_properties({"f1": "0.8"})
+    again = Model(ws, "churn", version=1)
+    assert again.tags == {"owner": "ana"} and again.properties == {"auc": "0.91", "f1": "0.8"}
+    with pytest.raises(ModelError, match="properties cannot be changed once set: auc"):
+        again.add_properties({"auc": "0.5"})
+    cached = Model.get_model_path("churn", version=1, _workspace=ws)
+    assert Path(cached).read_bytes() == b"pickled"
+    one.delete()
+    with pytest.raises(NotFoundError, match="versions of 'churn': 2"):
+        Model(ws, "churn", version=1)
+    with pytest.raises(NotFoundError, match="registered models: churn"):
+        Model(ws, "nope")
+
+
+def test_stages_history_and_aliases(ws: Workspace, model_dir: Path):
+    v1, v2 = (Model.register(ws, str(model_dir / "model.pkl"), "fraud") for _ in range(2))
+    v1.transition_stage("Production", comment="first release")
+    v2.transition_stage("staging")
+    assert v2.stage == "Staging"
+    v2.transition_stage("Production", comment="better recall", archive_existing=True)
+    assert (Model(ws, "fraud", version=1).stage, Model(ws, "fraud", version=2).stage) == ("Archived", "Production")
+    history = Model(ws, "fraud", version=1).get_stage_history()
+    assert [(h["from_stage"], h["to_stage"]) for h in history] == [("None", "Production"), ("Production", "Archived")]
+    assert history[0]["comment"] == "first release" and history[0]["changed_by"]
+    with pytest.raises(ModelError, match="a stage is one of None, Staging, Production, Archived"):
+        v2.transition_stage("Live")
+    assert Model(ws, "fraud", version=2).stage == "Production"  # nothing half-recorded
+    v1.set_alias("champion")
+    assert Model(ws, "fraud", alias="champion").version == 1
+    v2.set_alias("champion")
+    assert Model(ws, "fraud", alias="champion").version == 2 and Model(ws, "fraud", version=2).aliases == ["champion"]
+    v2.delete_alias("champion")
+    with pytest.raises(NotFoundError, match="aliases of 'fraud': none"):
+        Model(ws, "fraud", alias="champion")
+
+
+def test_a_training_pipeline_step_output_becomes_a_model(ws: Workspace, write_scripts):
+    scripts = write_scripts({"train.py": TRAIN})
+    out = PipelineData("model_out", datastore=ws.get_default_datastore())
+    train = PythonScriptStep(name="train", script_name="train.py", source_directory=str(scripts),
+                             arguments=["--out", out], outputs=[out])
+    run = Experiment(ws, "training").submit(Pipeline(ws, [train]))
+    run.wait_for_completion(show_output=False)
+    model = run.register_model("regressor", model_path="model_out/model.pkl", tags={"from": "pipeline"})
+    assert (model.version, model.run_id, model.step_name, model.experiment_name) == (1, run.id, "train", "training")
+    folder = run.find_step_run("train")[0].register_model("regressor", "model_out/weights")
+    assert folder.version == 2 and [f["path"] for f in folder.files] == ["weights/w.bin"]
+    with pytest.raises(ModelError, match=r"'model_out/nope.pkl' is not among the files of run .*it has: "
+                                         r"model_out/model.pkl, model_out/weights/w.bin"):
+        run.register_model("regressor", "model_out/nope.pkl")
+    assert [m.version for m in Model.list(ws, name="regressor")] == [1, 2]  # the refused one recorded nothing
+    assert [m.id for m in Model.list(ws, run_id=run.id)] == ["regressor:1", "regressor:2"]
+    assert Model(ws, "regressor", version=1).run.id == run.id
