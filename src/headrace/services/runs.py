@@ -147,15 +147,15 @@ def submit_frozen(
     return_created: bool = False,
     run_id: str | None = None,
     schedule_fire: tuple[str, str] | None = None,
-    trigger_fire: tuple[str, str] | None = None,
+    trigger_fire: tuple[str, str, Any] | None = None,
     unknown_parameters: str = "error",
 ) -> Any:
     """Queue a run of a stored pipeline: the run and all its step runs are recorded before anything starts.
 
     With ``idempotency_key``, a repeat within ``IDEMPOTENCY_WINDOW`` returns the first run instead
     (racing repeats included). ``schedule_fire`` = (schedule id, fire key) does the same for a
-    schedule's fire, with no time window, and ``trigger_fire`` = (trigger id, event id) for an event
-    trigger's fire. With ``return_created``, returns (run, created).
+    schedule's fire, with no time window, and ``trigger_fire`` = (trigger id, event id, its tick or None)
+    for an event trigger's fire. With ``return_created``, returns (run, created).
     ``unknown_parameters="warn"`` drops undeclared parameters instead of refusing them and records
     the warning in the run's ``headrace.warnings`` property (the REST routes pass the server's setting).
 
@@ -194,7 +194,7 @@ def submit_frozen(
         record, created = svc.store.create_scheduled_run(run, steps, fire_key=schedule_fire[1])
     elif trigger_fire is not None:
         record, created = svc.store.create_triggered_run(run, steps, trigger_id=trigger_fire[0],
-                                                         fire_key=trigger_fire[1])
+                                                         fire_key=trigger_fire[1], tick=trigger_fire[2])
     elif idempotency_key is None:
         record, created = svc.store.create_run(run, steps), True
     else:

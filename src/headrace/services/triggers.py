@@ -16,7 +16,7 @@ from typing import Any
 from headrace import clock
 from headrace.core.events import HTTP_EVENT, check_event_types, check_filters, matches
 from headrace.core.expressions import TriggerContext, evaluate
-from headrace.errors import EventError, HeadraceError, NotFoundError, StoreError
+from headrace.errors import EventError, HeadraceError, StoreError
 from headrace.services import inbound
 from headrace.services.bundle import Services
 from headrace.services.publishing import check_name, submit_published
@@ -56,13 +56,7 @@ def create_trigger(svc: Services, name: str, *, event: str, experiment_name: str
 
 def get_trigger(svc: Services, key: str) -> TriggerRecord:
     """A trigger by id or name. Raises: NotFoundError."""
-    try:
-        return svc.store.get_trigger(key)
-    except NotFoundError:
-        for record in svc.store.list_triggers():
-            if record.name == key:
-                return record
-        raise
+    return svc.store.get_trigger(key)
 
 
 def list_triggers(svc: Services, *, active_only: bool = False) -> list[TriggerRecord]:
@@ -87,6 +81,7 @@ def list_runs(svc: Services, key: str, *, limit: int = 100) -> list[RunRecord]:
 
 
 def _fire(svc: Services, record: TriggerRecord, event_id: str, body: Any) -> tuple[RunRecord, bool]:
+    """Submit the run of one event; a new run's tick goes in with it (one transaction)."""
     published, endpoint = resolve_target(svc, record)  # type: ignore[arg-type]
     run_id = uuid.uuid4().hex
     now = clock.now()
@@ -96,7 +91,8 @@ def _fire(svc: Services, record: TriggerRecord, event_id: str, body: Any) -> tup
     return submit_published(
         svc, published.id, record.experiment_name, pipeline_parameters=parameters, tags=tags,
         description=record.description, run_source="Trigger", endpoint=endpoint, run_id=run_id,
-        trigger_fire=(record.id, event_id), properties={"trigger": {"id": record.id, "event_id": event_id}},
+        trigger_fire=(record.id, event_id, _tick(record, event_id, "fired", "", [run_id])),
+        properties={"trigger": {"id": record.id, "event_id": event_id}},
     )
 
 
@@ -130,8 +126,9 @@ def evaluate_event(svc: Services, record: TriggerRecord, event_id: str, body: An
             if strict:
                 raise
             return tick
-        note = "" if created else f"run {run.id} already existed for this event (fired once)"
-        tick = _tick(record, event_id, "fired", note, [run.id])
+        if created:  # its tick went in with the run
+            return _tick(record, event_id, "fired", "", [run.id])
+        tick = _tick(record, event_id, "fired", f"run {run.id} already existed for this event (fired once)", [run.id])
     svc.store.add_trigger_ticks([tick])
     return tick
 

@@ -99,13 +99,7 @@ def create_webhook(svc: Services, name: str, *, events: Sequence[str], url: str 
 
 
 def _find(svc: Services, key: str) -> WebhookRecord:
-    try:
-        return svc.store.get_webhook(key)
-    except NotFoundError:
-        for record in svc.store.list_webhooks():
-            if record.name == key:
-                return record
-        raise
+    return svc.store.get_webhook(key)
 
 
 def get_webhook(svc: Services, key: str) -> WebhookRecord:

@@ -59,7 +59,7 @@ class EventStore(ABC):
 
     @abstractmethod
     def get_webhook(self, webhook_id: str) -> WebhookRecord:
-        """Raises: NotFoundError."""
+        """A subscription by id, else by name. Raises: NotFoundError."""
 
     @abstractmethod
     def list_webhooks(self, *, active_only: bool = False) -> list[WebhookRecord]:
@@ -121,7 +121,7 @@ class EventStore(ABC):
 
     @abstractmethod
     def get_trigger(self, trigger_id: str) -> TriggerRecord:
-        """Raises: NotFoundError."""
+        """A trigger by id, else by name. Raises: NotFoundError."""
 
     @abstractmethod
     def list_triggers(self, *, active_only: bool = False, event: str | None = None) -> list[TriggerRecord]:
@@ -137,8 +137,9 @@ class EventStore(ABC):
 
     @abstractmethod
     def create_triggered_run(self, run: RunRecord, steps: Sequence[StepRunRecord], *, trigger_id: str,
-                             fire_key: str) -> tuple[RunRecord, bool]:
-        """Create the run of one event of a trigger unless that event already made one.
+                             fire_key: str, tick: TriggerTickRecord | None = None) -> tuple[RunRecord, bool]:
+        """Create the run of one event of a trigger unless that event already made one; ``tick`` (the
+        evaluation that fired it) is recorded in the same transaction when the run is created.
 
         Returns (run, True) when created, else (the run made first under ``fire_key``, False).
         """

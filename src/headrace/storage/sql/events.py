@@ -15,7 +15,7 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, func, insert, or_, select, update
+from sqlalchemy import bindparam, delete, func, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from headrace.errors import AlreadyExistsError, ConflictError, NotFoundError, StoreError
@@ -48,6 +48,15 @@ _INSERT_DELIVERIES = insert(_d)
 def _fire_insert(dialect: str):  # noqa: ANN202
     insert_ = importlib.import_module(f"sqlalchemy.dialects.{dialect}").insert
     return insert_(_fires).on_conflict_do_nothing().returning(_fires.c.run_id)
+
+
+_DELIVERY_FIELDS = tuple(f.name for f in dataclasses.fields(DeliveryRecord))
+
+
+def _delivery_row(d: DeliveryRecord) -> dict[str, Any]:
+    row = {name: getattr(d, name) for name in _DELIVERY_FIELDS}
+    row["status"] = d.status.value
+    return row
 
 
 def _event(row: Mapping[str, Any]) -> EventRecord:
@@ -112,7 +121,7 @@ class EventMethods(SqlSession):
             if done != len(ids):
                 raise ConflictError(f"{len(ids) - done} of {len(ids)} event(s) were dispatched meanwhile")
             if deliveries:
-                conn.execute(_INSERT_DELIVERIES, [rows.as_row(d) for d in deliveries])
+                conn.execute(_INSERT_DELIVERIES, [_delivery_row(d) for d in deliveries])
 
     @translated
     def prune_events(self, before: datetime) -> int:
@@ -136,7 +145,8 @@ class EventMethods(SqlSession):
     @translated
     def get_webhook(self, webhook_id: str) -> WebhookRecord:
         with self._read() as conn:
-            row = conn.execute(select(_w).where(_w.c.id == webhook_id)).mappings().first()
+            row = conn.execute(select(_w).where(or_(_w.c.id == webhook_id, _w.c.name == webhook_id))
+                               .order_by((_w.c.id == webhook_id).desc()).limit(1)).mappings().first()
         if row is None:
             raise NotFoundError("webhook", webhook_id)
         return _webhook(row)
@@ -172,7 +182,7 @@ class EventMethods(SqlSession):
             return
         try:
             with self._write() as conn:
-                conn.execute(_INSERT_DELIVERIES, [rows.as_row(d) for d in deliveries])
+                conn.execute(_INSERT_DELIVERIES, [_delivery_row(d) for d in deliveries])
         except IntegrityError as exc:
             raise NotFoundError("webhook", ", ".join(sorted({d.webhook_id for d in deliveries}))) from exc
 
@@ -211,10 +221,17 @@ class EventMethods(SqlSession):
     def update_deliveries(self, changes: Sequence[tuple[str, dict[str, Any]]]) -> None:
         checked = [(key, rows.check_changes("delivery", values, _DELIVERY_UPDATABLE, DeliveryStatus))
                    for key, values in changes]
-        if checked:
+        # One executemany per shape of change (a batch has two or three: delivered, retried, dead).
+        shapes: dict[tuple[str, ...], list[dict[str, Any]]] = {}
+        for key, values in checked:
+            shapes.setdefault(tuple(sorted(values)), []).append(
+                {"b_id": key, **{f"v_{name}": value for name, value in values.items()}})
+        if shapes:
             with self._write() as conn:
-                for key, values in checked:
-                    rows.update_by_id(conn, _d, key, values)
+                for names, params in shapes.items():
+                    stmt = update(_d).where(_d.c.id == bindparam("b_id")).values(
+                        {name: bindparam(f"v_{name}") for name in names})
+                    conn.execute(stmt, params)
 
     @translated
     def get_delivery(self, delivery_id: str) -> DeliveryRecord:
@@ -269,7 +286,8 @@ class EventMethods(SqlSession):
     @translated
     def get_trigger(self, trigger_id: str) -> TriggerRecord:
         with self._read() as conn:
-            row = conn.execute(select(_tr).where(_tr.c.id == trigger_id)).mappings().first()
+            row = conn.execute(select(_tr).where(or_(_tr.c.id == trigger_id, _tr.c.name == trigger_id))
+                               .order_by((_tr.c.id == trigger_id).desc()).limit(1)).mappings().first()
         if row is None:
             raise NotFoundError("trigger", trigger_id)
         return _trigger(row)
@@ -303,7 +321,7 @@ class EventMethods(SqlSession):
 
     @translated
     def create_triggered_run(self, run: RunRecord, steps: Sequence[StepRunRecord], *, trigger_id: str,
-                             fire_key: str) -> tuple[RunRecord, bool]:
+                             fire_key: str, tick: TriggerTickRecord | None = None) -> tuple[RunRecord, bool]:
         runs.check_steps_belong(run, steps)
         key = {"trigger_id": trigger_id, "fire_key": fire_key}
         try:
@@ -313,6 +331,8 @@ class EventMethods(SqlSession):
                 if inserted is not None:
                     runs.insert_run(conn, run, steps)
                     outbox.run_event(conn, run, created=True)
+                    if tick is not None:
+                        conn.execute(insert(_ticks), rows.as_row(tick) | {"run_ids": list(tick.run_ids)})
                     return rows.in_utc(run), True
                 run_id = conn.execute(select(_fires.c.run_id).where(_fires.c.trigger_id == trigger_id,
                                                                     _fires.c.fire_key == fire_key)).scalar()
