@@ -181,7 +181,7 @@ def test_the_policy_table_is_the_documented_one() -> None:
 
 
 def test_every_route_is_in_the_table(live) -> None:
-    schema = httpx.get(f"{live.url}/openapi.json").json()
+    schema = httpx.get(f"{live.url}/openapi.json", timeout=60).json()
     served = {(method.upper(), path.removeprefix("/api/v1")) for path, ops in schema["paths"].items() for method in ops}
     assert served == set(API)
 

@@ -30,6 +30,7 @@ from headrace.storage.records import (
 )
 
 from .conformance import T0, assert_utc, at, make_run, new_id, run_in_threads
+from .conformance_datasets import version as dataset_version
 from .conformance_models import version
 from .conformance_publishing import publish
 from .conformance_schedules import schedule, tick
@@ -116,6 +117,13 @@ class EventConformance:
         assert moves == [(1, "None", "Production"), (2, "None", "Production"), (1, "Production", "Archived")]
         registered = store.list_events(type="model.version_registered")[0].data
         assert (registered["model_name"], registered["version"], registered["model"]["version"]) == ("churn", 2, 2)
+
+    def test_named_dataset_versions_write_their_event(self, store: MetadataStore) -> None:
+        store.add_dataset(dataset_version("iris"))
+        store.add_dataset(dataset_version(None))  # saved for a run, not registered
+        [event] = store.list_events()
+        assert (event.type, event.data["dataset_name"], event.data["version"]) == (
+            "dataset.version_registered", "iris", 1)
 
     def test_dispatch_marks_once_and_inserts_deliveries(self, store: MetadataStore) -> None:
         hook = store.create_webhook(webhook())

@@ -45,6 +45,7 @@ FILTER_KEYS: dict[str, str] = {
     "endpoint": "pipeline_endpoint_id",
     "schedule": "schedule_id",
     "model": "model_name",
+    "dataset": "dataset_name",
     "stage": "stage",
     "status": "status",
 }

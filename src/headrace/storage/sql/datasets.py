@@ -15,7 +15,7 @@ from sqlalchemy.exc import IntegrityError
 
 from headrace.errors import AlreadyExistsError, NotFoundError
 from headrace.storage.dataset_records import DatasetRecord, DatasetUse
-from headrace.storage.sql import rows
+from headrace.storage.sql import outbox, rows
 from headrace.storage.sql import tables as t
 from headrace.storage.sql.session import SqlSession, translated
 
@@ -49,6 +49,8 @@ class DatasetMethods(SqlSession):
                     if conn.execute(_GET, {"key": record.id}).first() is not None:
                         raise AlreadyExistsError("dataset", record.id, "ids are unique")
                     conn.execute(insert(_ds), rows.as_row(record))
+                    if record.name is not None:  # an unnamed save (a run's direct input) is no registration
+                        outbox.dataset_registered(conn, record)
                 return rows.in_utc(record)
             except IntegrityError:
                 if attempt == 4:

@@ -18,7 +18,7 @@ from headrace import clock
 from headrace.storage.records import RunRecord, RunStatus, ScheduleRecord, ScheduleTickRecord, StepRunRecord
 from headrace.storage.sql import tables as t
 
-__all__ = ["RUN_EVENTS", "insert_event", "model_registered", "model_stage_changed", "run_event", "schedule_events",
+__all__ = ["RUN_EVENTS", "dataset_registered", "insert_event", "model_registered", "model_stage_changed", "run_event", "schedule_events",
            "step_failed"]
 
 _INSERT = insert(t.events)
@@ -116,3 +116,11 @@ def model_stage_changed(conn: Connection, record: Any, change: Any) -> None:
                 changed_by=change.changed_by, comment=change.comment,
                 model={**data["model"], "version": change.version, "stage": change.to_stage})
     insert_event(conn, "model.stage_changed", data)
+
+
+def dataset_registered(conn: Connection, record: Any) -> None:
+    """``dataset.version_registered`` for a new named dataset version (a ``DatasetRecord``)."""
+    insert_event(conn, "dataset.version_registered", {
+        "dataset_name": record.name, "version": record.version, "dataset_id": record.id, "kind": record.kind,
+        "file_count": record.file_count, "total_bytes": record.total_bytes, "tags": dict(record.tags or {}),
+        "run_id": record.created_by_run})
