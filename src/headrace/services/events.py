@@ -217,6 +217,11 @@ class EventDispatcher:
                 self.run_pending()
                 self._prune()
                 delay = self._delay()
+            except RuntimeError as exc:
+                if "after shutdown" in str(exc):  # the interpreter is exiting (an embedded workspace's process)
+                    return
+                log.exception("event dispatch pass failed; retrying")
+                delay = 1.0
             except Exception:
                 log.exception("event dispatch pass failed; retrying")
                 delay = 1.0
