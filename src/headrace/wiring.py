@@ -66,7 +66,7 @@ def build_services(settings: Settings) -> Services:
     from headrace.errors import ComputeError
     from headrace.services import compute as compute_service
     from headrace.services import connections as conn_service
-    from headrace.services import datasets
+    from headrace.services import datasets, models
     from headrace.services import datastores as ds_service
     from headrace.services import schedules as schedule_service
     from headrace.services.bundle import Services
@@ -110,6 +110,10 @@ def build_services(settings: Settings) -> Services:
     executor = RunExecutor(store, TargetRegistry(resolve_target, [target]), artifacts, resolve, execution)
     # Outputs marked register_on_complete become dataset versions before the run is recorded Finished.
     executor.before_finished.append(lambda run_id: datasets.register_run_outputs(holder["svc"], run_id))
+    # run.register_model() in a step's script: registered when the step ends (a failed registration fails it).
+    executor.register_models.append(
+        lambda run, step, step_run_id, outputs, requests: models.register_step_requests(
+            holder["svc"], run, step, step_run_id, outputs, requests))
     svc = Services(
         home=home, store=store, artifacts=artifacts, make_datastore=datastore_maker(home), executor=executor,
         execution=execution,

@@ -70,3 +70,13 @@ def test_missing_path_names_datastore_and_path(data: FsspecDatastore) -> None:
     assert repr(data.name) in str(info.value) and "'raw/missing'" in str(info.value)
     assert info.value.uri == data.uri("raw/missing")
     assert data.root_uri not in str(info.value)  # the message is for REST clients: no server paths
+
+
+def test_a_local_folder_is_read_directly_with_the_listing_s_fingerprint(local_store: FsspecDatastore,
+                                                                        monkeypatch) -> None:
+    data = local_store
+    for path, content in (("raw/a.csv", b"1,2\n"), ("raw/sub/b.csv", b"3,4\n"), ("raw/big.bin", b"x" * 64)):
+        data.write_bytes(path, content)
+    direct = [fingerprint(data, "raw", small) for small in (1024, 8)]
+    monkeypatch.setattr(data, "local_path", lambda path="": None)  # force the generic listing path
+    assert [fingerprint(data, "raw", small) for small in (1024, 8)] == direct

@@ -88,3 +88,16 @@ def test_azureml_paths_serve_these_names() -> None:
 
     assert AzEnvironment is Environment is AzEnvironment2
     assert (AzConda, AzRunConfiguration) == (CondaDependencies, RunConfiguration)
+
+
+def test_save_to_and_load_from_directory(tmp_path: Path) -> None:
+    env = Environment("saved")
+    env.python.conda_dependencies = CondaDependencies.create(pip_packages=["hrtoy==1.0"], python_version="3.11")
+    env.environment_variables = {"K": "v"}
+    env.save_to_directory(str(tmp_path / "env"))
+    with pytest.raises(DefinitionError, match="overwrite=True"):
+        env.save_to_directory(str(tmp_path / "env"))
+    loaded = Environment.load_from_directory(str(tmp_path / "env"))
+    assert isinstance(loaded, Environment) and loaded.spec() == env.spec()
+    with pytest.raises(DefinitionError, match="cannot load an environment"):
+        Environment.load_from_directory(str(tmp_path))

@@ -115,6 +115,15 @@ FAILURES: dict[str, list[list[str]]] = {
     "environment build": [["no-such-environment", "--home", "{home}"]],
     "environment register": [["e", "--home", "{home}"], ["e", "--pip-requirements", "{missing}", "--home", "{home}"]],
     "dataset show": [["no-such-dataset", "--home", "{home}"]],
+    "model register": [["m", "{missing}", "--home", "{home}"], ["m", "x/y", "--run", "no-such-run", "--home", "{home}"],
+                       ["m", "{file}", "--tag", "novalue", "--home", "{home}"]],
+    "model list": [["--home", "{file}"]],
+    "model show": [["no-such-model", "--home", "{home}"]],
+    "model download": [["no-such-model", "--home", "{home}"]],
+    "model stage": [["no-such-model", "1", "Production", "--home", "{home}"], ["m", "one", "Staging"]],
+    "model alias": [["no-such-model", "champion", "1", "--home", "{home}"],
+                    ["no-such-model", "champion", "--delete", "--home", "{home}"]],
+    "model delete": [["no-such-model", "1", "--home", "{home}"]],
     "dataset files": [["no-such-dataset", "--home", "{home}"]],
 }
 

@@ -203,3 +203,20 @@ def run(mini_batch):
     assert (metrics["mini_batches_done"], metrics["mini_batches_failed"], metrics["items_failed"]) == (4, 1, 5)
     assert len(os.listdir(tmp_path / "init-log")) == 2  # the killed worker's replacement called init() again
     assert len(output_text(child, "names", tmp_path).splitlines()) == 18
+
+
+def test_a_data_path_folder_is_cut_into_mini_batches_with_parameters_read_at_submit(ws, scripts, tmp_path):
+    from headrace import DataPath, PipelineParameter
+
+    folder = PipelineParameter("folder", default_value=DataPath(ws.get_default_datastore(), "files"))
+    size = PipelineParameter("size", default_value="5")
+    cfg = config(scripts, tmp_path, mini_batch_size=size, process_count_per_node=PipelineParameter("procs", 2))
+    step = ParallelRunStep(name="by-path", parallel_run_config=cfg, inputs=[folder],
+                           output=PipelineData("scores", datastore=ws.get_default_datastore()))
+    pipeline = Pipeline(workspace=ws, steps=[step])
+    run = Experiment(ws, "prs").submit(pipeline, pipeline_parameters={"size": "4", "procs": 1})
+    run.wait_for_completion(show_output=False, raise_on_error=False)
+    [child] = list(run.get_children())
+    assert run.get_status() == "Finished", child.get_details()
+    assert len(output_text(child, "scores", tmp_path).splitlines()) == 23
+    assert child.get_metrics()["mini_batches"] == 6  # 23 files by 4

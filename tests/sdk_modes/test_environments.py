@@ -146,3 +146,42 @@ def test_from_pip_requirements_resolves_relative_find_links(ws, write_scripts, w
         PythonScriptStep("toy.py", source_directory=scripts, environment=env)]))
     assert run.wait_for_completion(show_output=False) == "Finished"
     assert run.find_step_run("toy.py")[0].get_stdout_log() == "hrtoy 2.0 True\n"
+
+
+def test_published_pipeline_keeps_its_environment_and_pages_show_it(server, write_scripts, wheels) -> None:
+    import httpx
+
+    from headrace import PublishedPipeline, Workspace
+
+    ws = Workspace(url=server.url, token=server.tokens["admin"])
+    try:
+        env = toy_env(wheels, "1.0")
+        env.register(ws)
+        scripts = write_scripts({"toy.py": TOY})
+        pipeline = Pipeline(workspace=ws, steps=[PythonScriptStep("toy.py", source_directory=scripts,
+                                                                  environment=Environment.get(ws, "toy-env"))])
+        published = pipeline.publish(name="toy", description="in an environment")
+        run = PublishedPipeline.get(ws, published.id).submit(ws, experiment_name="envs")
+        assert run.wait_for_completion(show_output=False) == "Finished"
+        assert run.find_step_run("toy.py")[0].get_stdout_log() == "hrtoy 1.0 True\n"
+        with httpx.Client(base_url=server.url, timeout=30) as c:
+            c.get("/signin")
+            c.post("/signin", data={"token": server.tokens["reader"], "csrf": c.cookies["headrace_signin_csrf"]})
+            page = c.get(f"/runs/{run.id}").text
+            assert "toy-env version 1" in page and "hrtoy==1.0" in page and "--find-links" not in page
+            assert "environment toy-env version 1" in c.get(f"/pipelines/{published.id}").text
+    finally:
+        ws._backend.close()
+
+
+def test_a_python_that_is_not_installed_fails_the_step_naming_the_installed_ones(ws, write_scripts, wheels) -> None:
+    import sys
+
+    env = Environment("old-python")
+    env.python.conda_dependencies = CondaDependencies.create(pip_packages=["hrtoy==1.0", *offline(wheels)],
+                                                             python_version="3.99")
+    step = PythonScriptStep("toy.py", source_directory=write_scripts({"toy.py": TOY}), environment=env)
+    run = Experiment(ws, "envs").submit(Pipeline(workspace=ws, steps=[step]))
+    assert run.wait_for_completion(show_output=False, raise_on_error=False) == "Failed"
+    error = str(run.find_step_run("toy.py")[0].get_details())
+    assert "Python 3.99 is not installed" in error and ".".join(map(str, sys.version_info[:3])) in error

@@ -105,3 +105,60 @@ def test_a_training_pipeline_step_output_becomes_a_model(ws: Workspace, write_sc
     assert [m.version for m in Model.list(ws, name="regressor")] == [1, 2]  # the refused one recorded nothing
     assert [m.id for m in Model.list(ws, run_id=run.id)] == ["regressor:1", "regressor:2"]
     assert Model(ws, "regressor", version=1).run.id == run.id
+
+
+IN_STEP = r'''
+import argparse, os, sys
+from headrace import Run
+p = argparse.ArgumentParser(); p.add_argument("--out"); p.add_argument("--mode"); a = p.parse_args()
+os.makedirs(a.out, exist_ok=True)
+open(os.path.join(a.out, "model.pkl"), "wb").write(b"from the output")
+os.makedirs("outputs", exist_ok=True)
+open("outputs/model.pkl", "wb").write(b"from ./outputs")
+run = Run.get_context()
+if a.mode == "ok":
+    pending = run.register_model("in-step", "model_out/model.pkl", tags={"by": "step"}, properties={"auc": "0.7"})
+    print("pending", pending.version)
+    run.register_model("in-step", "outputs/model.pkl")
+elif a.mode == "vanish":
+    run.register_model("vanishing", "outputs/model.pkl")
+    os.remove("outputs/model.pkl")
+else:
+    try:
+        run.register_model("never", "model.pkl")
+    except Exception as exc:
+        print(type(exc).__name__, exc, file=sys.stderr)
+        sys.exit(3)
+'''
+
+
+def _in_step(ws: Workspace, scripts: Path, mode: str):
+    out = PipelineData("model_out", datastore=ws.get_default_datastore())
+    step = PythonScriptStep(name="train", script_name="train.py", source_directory=str(scripts),
+                            arguments=["--out", out, "--mode", mode], outputs=[out], allow_reuse=False)
+    run = Experiment(ws, "in-step").submit(Pipeline(ws, [step]))
+    run.wait_for_completion(show_output=False, raise_on_error=False)
+    return run
+
+
+def test_a_step_script_registers_models_that_exist_once_it_ends(ws: Workspace, write_scripts):
+    scripts = write_scripts({"train.py": IN_STEP})
+    run = _in_step(ws, scripts, "ok")
+    assert run.get_status() == "Finished"
+    first, second = Model.list(ws, name="in-step")
+    assert (first.run_id, first.step_name, first.tags, first.created_by) == (run.id, "train", {"by": "step"},
+                                                                            f"run:{run.id}/train")
+    assert first.properties == {"auc": "0.7"} and [f["path"] for f in second.files] == ["model.pkl"]
+    assert "pending None" in run.find_step_run("train")[0].get_stdout_log()
+    assert Path(second.download(str(Path(scripts) / "dl"))).read_bytes() == b"from ./outputs"
+    assert run.register_model("again", "outputs/model.pkl").files[0]["path"] == "model.pkl"  # a one-step run's ./outputs
+
+    gone = _in_step(ws, scripts, "vanish")
+    assert gone.get_status() == "Failed"
+    error = gone.find_step_run("train")[0].error
+    assert "run.register_model('vanishing', 'outputs/model.pkl')" in error and "model_out/model.pkl" in error
+    assert Model.list(ws, name="vanishing") == []
+
+    refused = _in_step(ws, scripts, "refused")
+    assert refused.get_status() == "Failed"
+    assert "ModelError model path 'model.pkl' is neither in ./outputs" in refused.find_step_run("train")[0].get_stderr_log()

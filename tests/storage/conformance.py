@@ -21,6 +21,7 @@ from headrace.storage.base import MetadataStore
 from headrace.storage.records import (
     DatastoreRecord,
     MetricRecord,
+    RunKind,
     RunRecord,
     RunStatus,
     StepRunRecord,
@@ -346,6 +347,19 @@ class StoreConformance:
         first, cursor = store.list_runs(tags={"headrace.flow": "qa"}, limit=1)
         rest, end = store.list_runs(tags={"headrace.flow": "qa"}, limit=5, cursor=cursor)
         assert [r.id for r in first + rest] == [qa_eval.id, qa.id] and end is None
+
+    def test_run_kinds_children_and_completed_status(self, store: MetadataStore) -> None:
+        parent = make_run(store, created_at=at(1), kind=RunKind.SWEEP, status=RunStatus.RUNNING)[0]
+        first = make_run(store, created_at=at(2), kind=RunKind.SCRIPT, parent_run_id=parent.id)[0]
+        second = make_run(store, created_at=at(3), kind=RunKind.INTERACTIVE, parent_run_id=parent.id)[0]
+        make_run(store, created_at=at(4))
+        loaded = store.get_run(first.id)
+        assert loaded.kind is RunKind.SCRIPT and loaded.parent_run_id == parent.id
+        assert store.get_run(parent.id).kind is RunKind.SWEEP and store.get_run(parent.id).parent_run_id is None
+        assert [r.id for r in store.list_runs(parent_run_id=parent.id)[0]] == [second.id, first.id]
+        done = store.update_run(second.id, status=RunStatus.COMPLETED, ended_at=at(5))
+        assert done.status is RunStatus.COMPLETED and done.status.is_terminal
+        assert [r.id for r in store.list_runs(statuses=[RunStatus.COMPLETED])[0]] == [second.id]
 
     def test_list_runs_by_creation_time_and_counts_per_experiment(self, store: MetadataStore) -> None:
         made = [make_run(store, experiment="a" if i % 3 else "b", created_at=at(i))[0] for i in range(6)]

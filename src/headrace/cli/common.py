@@ -118,7 +118,7 @@ def duration(start: datetime | None, end: datetime | None) -> str:
 
 
 STATUS_STYLE = {
-    "Finished": "green", "Failed": "red", "Canceled": "yellow", "Running": "cyan", "Queued": "blue",
+    "Finished": "green", "Completed": "green", "Failed": "red", "Canceled": "yellow", "Running": "cyan", "Queued": "blue",
     "NotStarted": "dim",
 }
 

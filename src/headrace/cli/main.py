@@ -36,6 +36,7 @@ LAZY_GROUPS = {
     "trigger": ("headrace.cli.events", "trigger_app", "Event triggers: start a published pipeline when an event arrives."),
     "environment": ("headrace.cli.environments", "environment_app",
                     "Python environments steps run in: registered versions, builds."),
+    "model": ("headrace.cli.models", "model_app", "Registered models: versions, files, stages and aliases."),
 }
 
 

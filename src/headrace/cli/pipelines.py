@@ -44,7 +44,7 @@ def _finish(run: Any, wait: bool, json_: bool) -> None:
             print_json({"id": run.id, "status": status})
         else:
             console.print(f"run {run.id}: {styled(status)}")
-        if status != "Finished":
+        if status not in ("Finished", "Completed"):
             raise typer.Exit(1)
     elif json_:
         print_json({"id": run.id, "status": run.get_status(), "experiment": run.experiment.name})

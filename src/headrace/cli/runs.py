@@ -20,6 +20,7 @@ from headrace.cli.common import (
 )
 from headrace.cli.reading import quick_runs, read_backend
 from headrace.core.parallel_run import last_progress
+from headrace.errors import ConfigError
 
 run_app = typer.Typer(rich_markup_mode=None, add_completion=False, help="Inspect and control pipeline runs.", no_args_is_help=True)
 experiment_app = typer.Typer(rich_markup_mode=None, add_completion=False, help="List experiments.", no_args_is_help=True)
@@ -41,10 +42,11 @@ def run_list(
         return
     table = new_table(title="Runs")
     table.add_column("Run id", no_wrap=True, min_width=max((len(r.id) for r in runs), default=6))  # never cut
-    for col in ("Experiment", "Status", "Created", "Duration", "Source"):
+    for col in ("Experiment", "Kind", "Status", "Created", "Duration", "Source"):
         table.add_column(col)
     for r in runs:
-        table.add_row(r.id, r.experiment_name, styled(r.status.value), fmt_time(r.created_at),
+        kind = r.kind.value + (" (child)" if r.parent_run_id else "")
+        table.add_row(r.id, r.experiment_name, kind, styled(r.status.value), fmt_time(r.created_at),
                       duration(r.started_at, r.ended_at), r.run_source)
     console.print(table)
 
@@ -64,7 +66,9 @@ def run_show(run_id: str, home: HomeOpt = None, json_: JsonOpt = False) -> None:
                     "metrics": backend.run_metrics(run_id)})
         return
     console.print(f"[bold]Run[/bold] {run.id}  experiment [bold]{run.experiment_name}[/bold]  "
-                  f"status {styled(run.status.value)}")
+                  f"kind {run.kind.value}  status {styled(run.status.value)}")
+    if run.parent_run_id:
+        console.print(f"parent run {run.parent_run_id}")
     console.print(f"created {fmt_time(run.created_at)}  duration {duration(run.started_at, run.ended_at)}")
     if run.error:
         console.print(f"[red]error:[/red] {run.error}")
@@ -76,7 +80,11 @@ def run_show(run_id: str, home: HomeOpt = None, json_: JsonOpt = False) -> None:
     for s in steps:
         table.add_row(s.name, styled(s.status.value), duration(s.started_at, s.ended_at),
                       "-" if s.exit_code is None else str(s.exit_code), s.reused_from or "-", s.id)
-    console.print(table)
+    if steps:
+        console.print(table)
+    metrics = backend.run_metrics(run_id)
+    if metrics:
+        console.print("metrics: " + ", ".join(f"{k}={_short(v)}" for k, v in metrics.items()), markup=False)
     for s in steps:
         if s.error and s.status.value != "Finished":
             console.print(f"[{s.name}] {s.error}")
@@ -84,16 +92,27 @@ def run_show(run_id: str, home: HomeOpt = None, json_: JsonOpt = False) -> None:
             console.print(f"step {s.name}: {progress[s.name].text()}", markup=False)
 
 
+def _short(value: object) -> str:
+    text = str(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
 @run_app.command("logs")
 def run_logs(
     run_id: str,
-    step: Annotated[str, typer.Argument(help="Step name or step run id.")],
+    step: Annotated[str | None, typer.Argument(help="Step name or step run id (a script run's: optional).")] = None,
     home: HomeOpt = None,
     which: Annotated[str, typer.Option("--log", help="stdout, stderr or execution.")] = "stdout",
     tail: Annotated[int | None, typer.Option(help="Only the last N lines.")] = None,
 ) -> None:
-    """Print a step's log."""
+    """Print a step's log (a script run's log when it is a script run)."""
     ws = workspace(home)
+    if step is None:
+        steps = ws._backend.list_step_runs(run_id)
+        if len(steps) != 1:
+            names = ", ".join(s.name for s in steps) or "none"
+            raise ConfigError(f"run {run_id} has {len(steps)} steps ({names}): name the step whose log to print")
+        step = steps[0].id
     rec = ws._backend.find_step_run(run_id, step)
     text = ws._backend.read_step_log(rec, which)
     lines = text.splitlines()
@@ -123,12 +142,12 @@ def run_wait(
     json_: JsonOpt = False,
 ) -> None:
     """Wait for a run to end, streaming its steps' output; exit 1 if it failed."""
-    from headrace.sdk.runs import PipelineRun
+    from headrace.sdk.runs import Run
+    from headrace.sdk.waiting import wait_for_run
 
     ws = workspace(home)
-    run = PipelineRun.get(ws, run_id)
-    status = run.wait_for_completion(show_output=not (quiet or json_), timeout_seconds=timeout,
-                                     raise_on_error=True)
+    run = Run.get(ws, run_id)
+    status = wait_for_run(run, not (quiet or json_), timeout, True)
     if json_:
         print_json({"id": run_id, "status": status})
 

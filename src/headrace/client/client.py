@@ -21,6 +21,7 @@ from headrace.client.error_mapping import error_from_response
 from headrace.client.events import EventCalls
 from headrace.client.models import ModelCalls
 from headrace.client.session import API, ApiSession, seg
+from headrace.client.tracking import TrackingCalls
 from headrace.schemas import (
     ExperimentList,
     ExperimentRead,
@@ -47,7 +48,7 @@ from headrace.schemas.drafts import PipelineDraftList, PipelineDraftRead
 from headrace.schemas.flows import FlowList, FlowRead
 
 
-class HeadraceClient(DatasetCalls, EnvironmentCalls, EventCalls, ModelCalls, ApiSession):
+class HeadraceClient(DatasetCalls, EnvironmentCalls, EventCalls, ModelCalls, TrackingCalls, ApiSession):
     """A client of one headrace server.
 
     Args:
@@ -71,11 +72,11 @@ class HeadraceClient(DatasetCalls, EnvironmentCalls, EventCalls, ModelCalls, Api
     # -- runs -----------------------------------------------------------------------------------
     def list_runs(self, *, experiment_name: str | None = None, status: list[str] | None = None,
                   pipeline_id: str | None = None, pipeline_endpoint_id: str | None = None, limit: int = 100,
-                  continuation_token: str | None = None) -> RunList:
+                  continuation_token: str | None = None, parent_run_id: str | None = None) -> RunList:
         """One page of runs, newest first; ``ContinuationToken`` fetches the next."""
         params = {"experimentName": experiment_name, "status": status, "pipelineId": pipeline_id,
                   "pipelineEndpointId": pipeline_endpoint_id, "limit": limit,
-                  "continuationToken": continuation_token}
+                  "continuationToken": continuation_token, "parentRunId": parent_run_id}
         return self._model(RunList, "GET", "/runs", params=params)
 
     def iter_runs(self, *, limit: int | None = None, page_size: int = 100, **filters: Any) -> Iterator[RunRead]:

@@ -34,6 +34,8 @@ DEFAULT_GPU_IMAGE = "mcr.microsoft.com/azureml/openmpi4.1.0-cuda11.8-cudnn8-ubun
 """Azure ML's default GPU base image name (recorded; headrace runs no container)."""
 
 SPEC_FORMAT = 1
+ENVIRONMENT_FILE = "azureml_environment.json"
+CONDA_FILE = "conda_dependencies.yml"
 
 
 class IgnoredSettingWarning(UserWarning):
@@ -152,6 +154,40 @@ class EnvironmentDefinition:
         other.name = new_name
         other.version = None
         return other
+
+    def save_to_directory(self, path: str, overwrite: bool = False) -> None:
+        """Write ``azureml_environment.json`` (name, version, spec) and ``conda_dependencies.yml`` into ``path``.
+
+        Raises:
+            DefinitionError: the files exist and ``overwrite`` is False.
+        """
+        folder = os.fspath(path)
+        os.makedirs(folder, exist_ok=True)
+        target = os.path.join(folder, ENVIRONMENT_FILE)
+        if os.path.exists(target) and not overwrite:
+            raise DefinitionError([f"{target} exists; pass overwrite=True to replace it"])
+        with open(target, "w", encoding="utf-8") as f:
+            json.dump({"name": self.name, "version": self.version, "spec": self.spec()}, f, indent=2)
+        self.python.conda_dependencies.save(os.path.join(folder, CONDA_FILE))
+
+    @classmethod
+    def load_from_directory(cls, path: str) -> Any:
+        """The environment ``save_to_directory`` wrote; an edited ``conda_dependencies.yml`` there wins.
+
+        Raises:
+            DefinitionError: the folder holds no readable ``azureml_environment.json``.
+        """
+        source = os.path.join(os.fspath(path), ENVIRONMENT_FILE)
+        try:
+            with open(source, encoding="utf-8") as f:
+                doc = json.load(f)
+            env = cls._from_spec(doc["name"], doc.get("version"), check_spec(doc.get("spec") or {}))
+        except (OSError, ValueError, KeyError, TypeError) as exc:
+            raise DefinitionError([f"cannot load an environment from {source}: {exc}"]) from exc
+        conda = os.path.join(os.fspath(path), CONDA_FILE)
+        if os.path.exists(conda):
+            env.python.conda_dependencies = CondaDependencies(conda)
+        return env
 
     def spec(self) -> dict[str, Any]:
         """The resolved spec (see the module docstring)."""

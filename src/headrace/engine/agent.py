@@ -223,6 +223,8 @@ class Agent:
         while True:
             runs, cursor = self.store.list_runs(statuses=[RunStatus.RUNNING], limit=200, cursor=cursor)
             for run in runs:
+                if not run.kind.agent_runs_it:
+                    continue  # an interactive or sweep run: its own process or driver owns it
                 if run.agent_id == self.agent_id:
                     with self._lock:
                         mine = run.id in self._active

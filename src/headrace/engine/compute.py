@@ -21,8 +21,16 @@ ENV_STEP_RUN_ID = "HEADRACE_STEP_RUN_ID"
 ENV_STEP_NAME = "HEADRACE_STEP_NAME"
 ENV_EXPERIMENT = "HEADRACE_EXPERIMENT_NAME"
 ENV_CONTEXT_DIR = "HEADRACE_CONTEXT_DIR"  # folder where the step appends metrics.jsonl / tags.jsonl
+ENV_RUN_KIND = "HEADRACE_RUN_KIND"  # "script": the step is a script run's only step, and is that run in the script
+ENV_PARENT_RUN_ID = "HEADRACE_PARENT_RUN_ID"  # a script run's parent (a sweep), when it has one
 METRICS_FILE = "metrics.jsonl"
 TAGS_FILE = "tags.jsonl"
+PROPERTIES_FILE = "properties.jsonl"
+STATUS_FILE = "status.jsonl"  # run.complete() / fail() / cancel() called in the script
+MODELS_FILE = "models.jsonl"  # run.register_model() called in the script: registered when the step ends
+FILES_DIR = "files"  # run.upload_file() copies here; kept as run files when the step ends
+CAPTURED_FOLDERS = ("outputs", "logs")
+"""Folders of the script's working directory kept as run files when it ends (Azure ML's convention)."""
 LOG_FILES = ("stdout.txt", "stderr.txt", "execution.log")
 
 
@@ -58,6 +66,7 @@ class StepTask:
     env: dict[str, str]
     log_path: str  # folder in the artifact datastore for stdout.txt / stderr.txt / execution.log
     timeout_seconds: float | None = None
+    files_path: str = ""  # folder in the artifact datastore for the run files (``./outputs``, uploads); "" keeps none
     # The step's environment record (``{"name", "version", "hash", "spec"}``, ``core.environment``), or None
     # for the agent's interpreter; a target materialises it with ``engine.environments.ensure``.
     environment: dict[str, Any] | None = None
@@ -91,7 +100,10 @@ class StepOutcome:
     metrics: list[dict[str, Any]] = field(default_factory=list)
     tags: dict[str, str] = field(default_factory=dict)
     parent_tags: dict[str, str] = field(default_factory=dict)  # tagged on the pipeline run
+    properties: dict[str, Any] = field(default_factory=dict)
+    parent_properties: dict[str, Any] = field(default_factory=dict)
     output_bytes: dict[str, int] = field(default_factory=dict)
+    model_requests: list[dict[str, Any]] = field(default_factory=list)  # run.register_model() lines of the script
 
 
 class ComputeTarget(ABC):
@@ -115,6 +127,12 @@ class ComputeTarget(ABC):
     @abstractmethod
     def cancel(self, step_run_id: str) -> None:
         """Stop the step run if it is running here; no error if it is not."""
+
+    def logged_so_far(self, step_run_id: str) -> list[dict[str, Any]]:
+        """The metric lines a running step has logged so far, in logging order (optional: a target that cannot
+        tell returns none, and the step's values arrive when it ends). The final ``StepOutcome.metrics`` must
+        start with these lines."""
+        return []
 
     def cleanup(self, run_id: str) -> None:  # noqa: B027 - optional hook
         """Release what the run's steps left on this target (work folders); called once the run ended."""

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 import pwd
 import signal
@@ -16,7 +15,7 @@ from typing import BinaryIO
 from headrace import clock
 from headrace.datastores.base import Datastore
 from headrace.engine import compute as c
-from headrace.engine import dataset_inputs, environments
+from headrace.engine import dataset_inputs, environments, run_files
 from headrace.engine.launcher import ForkedProcess, shared_server
 from headrace.engine.staging import StagedStep, StepStager
 from headrace.errors import ComputeError, ConfigError, HeadraceError
@@ -82,6 +81,7 @@ class LocalComputeTarget(c.ComputeTarget):
         self.step_python = step_python or sys.executable
         self.env_root = Path(env_root) if env_root is not None else self.work_root.parent / "environments"
         self._procs: dict[str, subprocess.Popen[bytes] | ForkedProcess] = {}
+        self._context_dirs: dict[str, Path] = {}  # running step run id -> its context folder
         self._canceled: set[str] = set()
         self._lock = threading.Lock()
         # Called with (process group, True) when a step's process started and (group, False) when it
@@ -120,10 +120,16 @@ class LocalComputeTarget(c.ComputeTarget):
             size = _folder_bytes(folder)
             outcome.output_bytes[name] = size
             execution_log.append(f"output {name}: {size} bytes written in place at {folder}")
-        self._read_context(staged.workdir, outcome)
+        run_files.read_context(staged.workdir, outcome)
+        run_files.capture_files(self.artifacts, task, staged.src, staged.workdir, execution_log)
         self._finish_logs(task, staged.log_dir, staged.workdir if staged.ahead else None, execution_log)
         self.stager.release(staged)
         return outcome
+
+    def logged_so_far(self, step_run_id: str) -> list[dict]:
+        with self._lock:
+            folder = self._context_dirs.get(step_run_id)
+        return [] if folder is None else run_files.jsonl(folder / c.METRICS_FILE, quiet=True)
 
     def cleanup(self, run_id: str) -> None:
         self.stager.forget_run(run_id)
@@ -220,6 +226,7 @@ class LocalComputeTarget(c.ComputeTarget):
                 self.process_hook(proc.pid, True)
             with self._lock:
                 self._procs[task.step_run_id] = proc
+                self._context_dirs[task.step_run_id] = staged.workdir
                 canceled_early = task.step_run_id in self._canceled
             if canceled_early:
                 _kill_group(proc)
@@ -241,6 +248,7 @@ class LocalComputeTarget(c.ComputeTarget):
                     self.process_hook(proc.pid, False)
                 with self._lock:
                     self._procs.pop(task.step_run_id, None)
+                    self._context_dirs.pop(task.step_run_id, None)
                     canceled = task.step_run_id in self._canceled
                     self._canceled.discard(task.step_run_id)
             stderr_tail = _tail(err)
@@ -313,13 +321,6 @@ class LocalComputeTarget(c.ComputeTarget):
                 f"in {clock.monotonic() - t0:.3f}s"
             )
 
-    def _read_context(self, context_dir: Path, outcome: c.StepOutcome) -> None:
-        for line in _jsonl(context_dir / c.METRICS_FILE):
-            outcome.metrics.append(line)
-        for line in _jsonl(context_dir / c.TAGS_FILE):
-            tags = outcome.parent_tags if line.get("scope") == "parent" else outcome.tags
-            tags[str(line["key"])] = str(line["value"])
-
     def _stage_ahead(self, upcoming: Sequence[c.UpcomingStep]) -> None:
         for step in upcoming:
             try:
@@ -347,20 +348,6 @@ class LocalComputeTarget(c.ComputeTarget):
                 f.write(text)
         if self.artifacts.local_path(task.log_path) is None:
             self.artifacts.upload(str(log_dir), task.log_path, overwrite=True)
-
-
-def _jsonl(path: Path) -> list[dict]:
-    try:
-        lines = path.read_text(encoding="utf-8").splitlines()
-    except OSError:
-        return []
-    out = []
-    for raw in lines:
-        try:
-            out.append(json.loads(raw))
-        except ValueError:  # a line cut by a killed process: skip it, keep the rest
-            logger.warning("skipping unreadable context line %r in %s", raw[:80], path)
-    return out
 
 
 def _folder_bytes(folder: Path) -> int:

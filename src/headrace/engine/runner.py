@@ -41,7 +41,7 @@ from headrace.engine.tasks import (
 from headrace.errors import HeadraceError
 from headrace.logs import get_logger
 from headrace.storage.base import MetadataStore
-from headrace.storage.records import RunRecord, RunStatus, StepRunRecord, StepStatus
+from headrace.storage.records import RunKind, RunRecord, RunStatus, StepRunRecord, StepStatus
 
 __all__ = ["CANCEL_CHECK_SECONDS", "ExecutionSettings", "RunExecutor", "log_path", "output_path"]
 
@@ -80,6 +80,10 @@ class RunExecutor:
         self.settings = settings
         # Run id -> work done before a run whose steps all finished is recorded Finished (waiters see it after).
         self.before_finished: list[Callable[[str], None]] = []
+        # The models a step's script asked to register, done when it ends, before it is recorded Finished: each
+        # gets (run, step name, step run id, output locations, requests) and returns the problems (which fail it).
+        self.register_models: list[Callable[[RunRecord, str, str, dict[str, Any], list[dict[str, Any]]],
+                                            list[str]]] = []
 
     def cleanup(self, run_id: str) -> None:
         """Let every compute target drop the run's scratch data."""
@@ -116,6 +120,7 @@ class _RunState:
         self.stopping: str | None = None  # "failed" | "canceled" | "interrupted"
         self.interrupt_event = threading.Event()
         self.running: set[str] = set()  # steps recorded Running whose task has not ended
+        self.streamed: dict[str, int] = {}  # metric lines of a running step already stored (``_stream_metrics``)
         self.error: BaseException | None = None  # the store failed on a step thread: stop, re-raise
         self.last_cancel_check = clock.monotonic()
         self._pending: dict[str, dict[str, Any]] = {}  # step changes not written yet, by step name
@@ -137,6 +142,7 @@ class _RunState:
                     if not self.running:
                         break
                 self._check_cancel(read_store=True)
+                self._stream_metrics()
         finally:
             if self._pool is not None:
                 self._pool.shutdown(wait=True)
@@ -162,6 +168,18 @@ class _RunState:
             with self._lock:
                 self.stopping = "canceled"
                 self._stop_running()
+
+    def _stream_metrics(self) -> None:
+        """Store what running steps logged so far (a sweep's early termination reads it while they run)."""
+        with self._lock:
+            for name in list(self.running):
+                rec = self.records[name]
+                lines = self.ex.targets[self.steps[name]["compute_target"]].logged_so_far(rec.id)
+                done = self.streamed.get(name, 0)
+                if len(lines) > done:
+                    new = metric_records(self.run.id, rec.id, lines)[done:]
+                    self._written(lambda new=new: self.store.add_metrics(new), f"recording the metrics of step {name!r}")
+                    self.streamed[name] = len(lines)
 
     def _stop_running(self) -> None:
         for name in self.running:
@@ -353,19 +371,36 @@ class _RunState:
         outputs = {}
         if outcome.status is StepStatus.FINISHED:
             outputs = output_locations(self.graph, self.run.id, self.steps[name])
-        props = dict(rec.properties, output_bytes=outcome.output_bytes, stderr_tail=outcome.stderr_tail[-2000:])
+            if outcome.model_requests:
+                self._register_models(name, outcome, outputs)
+                outputs = outputs if outcome.status is StepStatus.FINISHED else {}
+        props = dict(rec.properties, **outcome.properties, output_bytes=outcome.output_bytes,
+                     stderr_tail=outcome.stderr_tail[-2000:])
         self._set(name, status=outcome.status, exit_code=outcome.exit_code, error=outcome.error,
                   ended_at=outcome.ended_at, outputs=outputs, tags=outcome.tags, properties=props)
         if outcome.metrics or outcome.parent_tags:
             self._flush()  # the step is recorded before what it logged
-        if outcome.metrics:
-            metrics = metric_records(self.run.id, rec.id, outcome.metrics)
+        metrics = metric_records(self.run.id, rec.id, outcome.metrics)[self.streamed.pop(name, 0):]
+        if metrics:
             self._written(lambda: self.store.add_metrics(metrics), f"recording the metrics of step {name!r}")
-        if outcome.parent_tags:
-            self.run = self._written(lambda: self.store.update_run(
-                self.run.id, tags={**self.store.get_run(self.run.id).tags, **outcome.parent_tags}), "tagging")
+        if outcome.parent_tags or outcome.parent_properties:
+            self.run = self._written(lambda: self._update_own(outcome), "tagging")
         if outcome.status is StepStatus.FAILED:
             self._on_failure()
+        elif outcome.status is StepStatus.CANCELED and not self.stopping:  # the script called run.cancel()
+            self.stopping = "canceled"
+            self._stop_running()
+
+    def _register_models(self, name: str, outcome: c.StepOutcome, outputs: dict[str, Any]) -> None:
+        problems = [p for hook in self.ex.register_models
+                    for p in hook(self.run, name, self.records[name].id, outputs, outcome.model_requests)]
+        if problems:
+            outcome.status, outcome.error = StepStatus.FAILED, "; ".join(problems)
+
+    def _update_own(self, outcome: c.StepOutcome) -> RunRecord:
+        now = self.store.get_run(self.run.id)
+        return self.store.update_run(self.run.id, tags={**now.tags, **outcome.parent_tags},
+                                     properties={**now.properties, **outcome.parent_properties})
 
     def _on_failure(self) -> None:
         if not self.run.continue_on_step_failure and not self.stopping:
@@ -392,7 +427,8 @@ class _RunState:
             final = RunStatus.FAILED
             error = "; ".join(f"step {r.name!r} failed: {r.error}" for r in failed)
         elif all(s is StepStatus.FINISHED for s in statuses):
-            final, error = RunStatus.FINISHED, None
+            # Azure ML's words: a pipeline run ends Finished, a script run Completed.
+            final, error = RunStatus.COMPLETED if self.run.kind is RunKind.SCRIPT else RunStatus.FINISHED, None
             for hook in self.ex.before_finished:  # they log their own failures, never raise
                 hook(self.run.id)
         else:

@@ -28,6 +28,7 @@ from pathlib import Path
 
 from headrace.datastores.base import Datastore
 from headrace.engine import compute as c
+from headrace.engine.run_files import remove_context
 from headrace.engine.snapshot_copy import SnapshotCopier, Stamps, make_dir
 
 __all__ = ["StagedStep", "StepStager", "make_dir"]
@@ -205,9 +206,7 @@ class StepStager:
 
 
 def _remove_context_files(workdir: Path) -> None:
-    for name in (c.METRICS_FILE, c.TAGS_FILE):
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(workdir / name)
+    remove_context(workdir)
 
 
 def _group_alive(process_group: int) -> bool:

@@ -14,8 +14,9 @@ from headrace import clock
 from headrace.datastores.base import Datastore
 from headrace.datastores.fingerprint import fingerprint
 from headrace.engine import compute as c
+from headrace.engine.run_files import files_path
 from headrace.errors import DatastoreError, HeadraceError
-from headrace.storage.records import MetricRecord, RunRecord, StepRunRecord
+from headrace.storage.records import MetricRecord, RunKind, RunRecord, StepRunRecord
 
 DEFAULT_DATASTORE = "workspaceblobstore"
 
@@ -138,6 +139,11 @@ def build_task(
         else:
             args.append(_param_text(run.parameters[arg["param"]]))
     env = {k: str(v) for k, v in (step.get("environment_variables") or {}).items()}
+    script_run = run.kind is RunKind.SCRIPT
+    if script_run:  # the script's Run.get_context() is the script run itself
+        env[c.ENV_RUN_KIND] = RunKind.SCRIPT.value
+        if run.parent_run_id:
+            env[c.ENV_PARENT_RUN_ID] = run.parent_run_id
     for p in step["parameters"]:
         value = run.parameters.get(p)
         if not isinstance(value, dict):
@@ -148,6 +154,7 @@ def build_task(
         script_name=step["script_name"], arguments=args, inputs=inputs, outputs=outputs, env=env,
         log_path=log_path(run.id, record.id),
         timeout_seconds=step.get("timeout_seconds") or default_timeout,
+        files_path=files_path(run.id if script_run else record.id),
         environment=step.get("environment"),
     )
     return task, fingerprints

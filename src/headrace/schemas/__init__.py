@@ -8,7 +8,7 @@ Lists come as ``{"Value": [...], "ContinuationToken": str | null}``.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import (
     BaseModel,
@@ -156,6 +156,8 @@ class RunRead(_Wire):
     CancelRequested: bool = False
     Attempt: int = 0
     Properties: dict[str, Any] = Field(default_factory=dict)
+    Kind: str = Field(default="pipeline", description="pipeline, script, interactive or hyperdrive.")
+    ParentRunId: str | None = Field(default=None, description="A child run's parent run.")
     Steps: list[StepRunRead] | None = Field(default=None, description="Present on GET /runs/{id}.")
 
 
@@ -326,6 +328,9 @@ class RunCreate(_Request):
     RegenerateOutputs: Flag = False
     Tags: TagMap
     Description: DescriptionText
+    Kind: Literal["pipeline", "script"] = Field(
+        default="pipeline", description="script: a one-step graph run as a script run (ScriptRunConfig).")
+    ParentRunId: str | None = Field(default=None, max_length=64, description="The parent of a script run (a sweep).")
 
 
 class PublishedPipelineCreate(_Request):

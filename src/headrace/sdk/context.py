@@ -1,61 +1,27 @@
-"""The run a step script sees through ``Run.get_context()``.
+"""The run a script sees through ``Run.get_context()``: its step run in a pipeline step, the script run
+itself in a script run (``ScriptRunConfig``), else an offline run that prints.
 
-Inside a step, values are appended as JSON lines to files in ``HEADRACE_CONTEXT_DIR``; the
-agent stores them when the step ends. This needs no database or server access from the step,
-so a step on a remote worker logs the same way.
+Inside a step, values are appended as JSON lines to files in ``HEADRACE_CONTEXT_DIR`` and uploaded
+files are copied there; the agent stores them when the step ends (``engine/run_files.py``). This
+needs no database or server access from the step, so a step on a remote worker logs the same way.
+Reads (``get_metrics``, ``get_tags``, ``get_file_names``) answer what this process logged.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import shutil
 import sys
 import uuid
+from pathlib import Path
 from typing import Any
 
 from headrace.engine import compute as c
 from headrace.engine.dataset_inputs import DATASETS_FILE
-from headrace.errors import RunError
-
-
-class _Target:
-    """Writes metric and tag lines for one scope ("step" or "parent")."""
-
-    def __init__(self, context_dir: str | None, scope: str):
-        self._dir = context_dir
-        self._scope = scope
-
-    def write(self, filename: str, record: dict[str, Any]) -> None:
-        line = json.dumps({**record, "scope": self._scope}, default=str)
-        if self._dir is None:
-            print(f"[offline run] {filename.split('.')[0]}: {line}")
-            return
-        with open(os.path.join(self._dir, filename), "a", encoding="utf-8") as f:
-            f.write(line + "\n")
-
-
-class _LoggingRun:
-    """``log``, ``log_list``, ``log_row`` and ``tag``, shared by the step run and its parent."""
-
-    _target: _Target
-
-    def log(self, name: str, value: Any, description: str = "") -> None:
-        """Log a value; logging the same name again makes a series."""
-        self._target.write(c.METRICS_FILE, {"name": name, "value": _jsonable(value), "kind": "scalar"})
-
-    def log_list(self, name: str, value: list[Any], description: str = "") -> None:
-        for v in value:
-            self.log(name, v)
-
-    def log_row(self, name: str, description: str | None = None, **kwargs: Any) -> None:
-        """Log one row of a table metric: ``run.log_row("roc", fpr=0.1, tpr=0.8)``."""
-        row = {k: _jsonable(v) for k, v in kwargs.items()}
-        self._target.write(c.METRICS_FILE, {"name": name, "value": row, "kind": "row"})
-
-    def tag(self, key: str, value: Any = "") -> None:
-        self._target.write(c.TAGS_FILE, {"key": key, "value": str(value)})
-
-    set_tags_item = tag
+from headrace.engine.run_files import jsonl
+from headrace.errors import ConfigError, NotFoundError, RunError
+from headrace.sdk.runs.logging_api import RunLogging, jsonable
 
 
 class _ExperimentRef:
@@ -66,17 +32,180 @@ class _ExperimentRef:
         return f"Experiment(name={self.name!r})"
 
 
-class _ParentRun(_LoggingRun):
+class _InScriptRun(RunLogging):
+    """The Run API inside a script, for one scope: "step" (a step run) or "parent" (the run itself)."""
+
+    id: str
+    _scope = "step"
+    _dir: str | None = None
+    _owns_files = True
+
+    def _write(self, filename: str, record: dict[str, Any]) -> None:
+        line = json.dumps({**record, "scope": self._scope}, default=str)
+        if self._dir is None:
+            print(f"[offline run] {filename.split('.')[0]}: {line}")
+            return
+        with open(os.path.join(self._dir, filename), "a", encoding="utf-8") as f:
+            f.write(line + "\n")
+
+    def _lines(self, filename: str) -> list[dict[str, Any]]:
+        if self._dir is None:
+            return []
+        return [line for line in jsonl(Path(self._dir) / filename) if line.get("scope") == self._scope]
+
+    # -- logging ---------------------------------------------------------------------------
+    def _emit(self, items: list[dict[str, Any]]) -> None:
+        for item in items:
+            self._write(c.METRICS_FILE, item)
+
+    def _put_file(self, name: str, data: bytes) -> None:
+        if not self._owns_files:
+            raise ConfigError("files are kept on the run the script executes as: call upload_file on "
+                              "Run.get_context(), not on its parent")
+        if self._dir is None:
+            print(f"[offline run] file {name}: {len(data)} bytes (not kept)")
+            return
+        target = Path(self._dir) / c.FILES_DIR / name
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(data)
+
+    def get_metrics(self, name: str | None = None, recursive: bool = False) -> dict[str, Any]:
+        """What this process logged on this run: name -> value, or a list for a series."""
+        grouped: dict[str, list[Any]] = {}
+        for line in self._lines(c.METRICS_FILE):
+            grouped.setdefault(line["name"], []).append(line.get("value"))
+        out = {k: (v[0] if len(v) == 1 else v) for k, v in grouped.items()}
+        return out if name is None else {k: v for k, v in out.items() if k == name}
+
+    # -- tags and properties ---------------------------------------------------------------
+    def tag(self, key: str, value: Any = None) -> None:
+        """Set one tag (Azure ML: a tag with no value is ``""``)."""
+        self._write(c.TAGS_FILE, {"key": key, "value": "" if value is None else str(value)})
+
+    set_tags_item = tag
+
+    def set_tags(self, tags: dict[str, Any]) -> None:
+        """Set several tags."""
+        for key, value in tags.items():
+            self.tag(key, value)
+
+    def get_tags(self) -> dict[str, str]:
+        """The tags this process set on the run."""
+        return {str(line["key"]): str(line["value"]) for line in self._lines(c.TAGS_FILE)}
+
+    @property
+    def tags(self) -> dict[str, str]:
+        return self.get_tags()
+
+    def add_properties(self, properties: dict[str, Any]) -> None:
+        """Add immutable properties to the run."""
+        self._write(c.PROPERTIES_FILE, {"values": jsonable(dict(properties))})
+
+    def get_properties(self) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        for line in self._lines(c.PROPERTIES_FILE):
+            out.update(line.get("values") or {})
+        return out
+
+    @property
+    def properties(self) -> dict[str, Any]:
+        return self.get_properties()
+
+    # -- status ----------------------------------------------------------------------------
+    def get_status(self) -> str:
+        return "Running"
+
+    @property
+    def status(self) -> str:
+        return self.get_status()
+
+    def complete(self, _set_status: bool = True) -> None:
+        """Harmless inside a script: the run ends when the script exits (0: Completed or Finished)."""
+        self._write(c.STATUS_FILE, {"status": "Completed"})
+
+    def fail(self, error_details: Any = None, error_code: str | None = None, _set_status: bool = True) -> None:
+        """Mark the run failed: it ends Failed with these details when the script exits."""
+        self._write(c.STATUS_FILE, {"status": "Failed", "error": str(error_details or error_code or "")})
+
+    def cancel(self) -> None:
+        """Mark the run canceled: it ends Canceled when the script exits."""
+        self._write(c.STATUS_FILE, {"status": "Canceled"})
+
+    def flush(self, timeout_seconds: int = 300) -> None:
+        """Values are written as they are logged: nothing to flush."""
+
+    # -- files -----------------------------------------------------------------------------
+    def get_file_names(self) -> list[str]:
+        """Files kept so far: uploaded ones, and what is in ``./outputs`` and ``./logs`` now."""
+        names = set()
+        if self._dir is not None and self._owns_files:
+            root = Path(self._dir) / c.FILES_DIR
+            names.update(p.relative_to(root).as_posix() for p in root.rglob("*") if p.is_file())
+        for folder in c.CAPTURED_FOLDERS:
+            root = Path(folder)
+            names.update(p.as_posix() for p in root.rglob("*") if p.is_file())
+        return sorted(names)
+
+    def download_file(self, name: str, output_file_path: str | os.PathLike[str] | None = None,
+                      _validate_checksum: bool = False) -> str:
+        """Copy a run file this process kept (see ``get_file_names``) to ``output_file_path``."""
+        sources = [Path(name)]
+        if self._dir is not None:
+            sources.insert(0, Path(self._dir) / c.FILES_DIR / name)
+        source = next((p for p in sources if p.is_file()), None)
+        if source is None:
+            raise NotFoundError("run file", name, f"files of this run: {', '.join(self.get_file_names()) or 'none'}")
+        dest = Path(output_file_path) if output_file_path is not None else Path(os.path.basename(name))
+        if dest.is_dir():
+            dest = dest / os.path.basename(name)
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(source, dest)
+        return str(dest)
+
+    def register_model(self, model_name: str, model_path: str | None = None, **details: Any) -> Any:
+        """Register ``model_path`` (in ``./outputs`` or ``<output name>/<path>`` in a step output) as the next
+        version of ``model_name`` when this step ends; a registration that fails then fails the step.
+
+        Raises:
+            ModelError: the path is not there now (the message lists what is).
+        """
+        from headrace.sdk.models.in_step import request
+
+        return request(self, model_name, model_path, **details)
+
+    def get_details(self) -> dict[str, Any]:
+        return {"runId": self.id, "status": "Running", "target": "local", "properties": self.get_properties(),
+                "tags": self.get_tags(), "runDefinition": {}, "logFiles": {}}
+
+
+class _ParentRun(_InScriptRun):
     """The pipeline run, seen from a step: values logged here land on the pipeline run."""
+
+    _scope = "parent"
+    _owns_files = False
 
     def __init__(self, run_id: str, experiment: _ExperimentRef, context_dir: str | None):
         self.id = run_id
         self.experiment = experiment
-        self._target = _Target(context_dir, "parent")
+        self._dir = context_dir
+
+    def __repr__(self) -> str:
+        return f"Run(id={self.id!r})"
 
 
-class StepContextRun(_LoggingRun):
-    """The step run a script executes in."""
+class _RunRef:
+    """A script run's parent (a sweep), by id."""
+
+    def __init__(self, run_id: str, experiment: _ExperimentRef):
+        self.id = run_id
+        self.experiment = experiment
+
+    def __repr__(self) -> str:
+        return f"Run(id={self.id!r})"
+
+
+class StepContextRun(_InScriptRun):
+    """The step run a pipeline step's script executes in."""
 
     offline = False
 
@@ -84,18 +213,17 @@ class StepContextRun(_LoggingRun):
         self.id = env[c.ENV_STEP_RUN_ID]
         self.name = env.get(c.ENV_STEP_NAME, "")
         self.experiment = _ExperimentRef(env.get(c.ENV_EXPERIMENT, ""))
-        context_dir = env.get(c.ENV_CONTEXT_DIR)
-        self._context_dir = context_dir
-        self._target = _Target(context_dir, "step")
-        self.parent = _ParentRun(env[c.ENV_RUN_ID], self.experiment, context_dir)
+        self._dir = env.get(c.ENV_CONTEXT_DIR)
+        self._context_dir = self._dir
+        self.parent: Any = _ParentRun(env[c.ENV_RUN_ID], self.experiment, self._dir)
 
     @property
     def input_datasets(self) -> dict[str, Any]:
         """The step's dataset inputs by name: a local path for mount and download inputs, a dataset object
         (reading the files staged for this step) for direct ones."""
-        if self._context_dir is None:
+        if self._dir is None:
             return {}
-        path = os.path.join(self._context_dir, DATASETS_FILE)
+        path = os.path.join(self._dir, DATASETS_FILE)
         if not os.path.exists(path):
             return {}
         with open(path, encoding="utf-8") as f:
@@ -109,8 +237,23 @@ class StepContextRun(_LoggingRun):
         return f"Run(id={self.id!r}, step={self.name!r})"
 
 
-class OfflineRun(_LoggingRun):
-    """What ``Run.get_context()`` returns outside a pipeline: it prints what it is given."""
+class ScriptContextRun(StepContextRun):
+    """The script run a ``ScriptRunConfig`` script executes in: what it logs lands on the script run."""
+
+    _scope = "parent"
+
+    def __init__(self, env: dict[str, str]):
+        super().__init__(env)
+        self.id = env[c.ENV_RUN_ID]
+        parent = env.get(c.ENV_PARENT_RUN_ID)
+        self.parent = _RunRef(parent, self.experiment) if parent else None
+
+    def __repr__(self) -> str:
+        return f"Run(id={self.id!r}, experiment={self.experiment.name!r})"
+
+
+class OfflineRun(_InScriptRun):
+    """What ``Run.get_context()`` returns outside a run: it prints what it is given."""
 
     offline = True
 
@@ -118,7 +261,6 @@ class OfflineRun(_LoggingRun):
         self.id = f"OfflineRun_{uuid.uuid4().hex[:8]}"
         self.name = "offline"
         self.experiment = _ExperimentRef("offline")
-        self._target = _Target(None, "step")
         self.parent = None
 
     def __repr__(self) -> str:
@@ -128,24 +270,11 @@ class OfflineRun(_LoggingRun):
 def current_run(allow_offline: bool = True) -> Any:
     env = dict(os.environ)
     if c.ENV_STEP_RUN_ID in env and c.ENV_RUN_ID in env:
+        if env.get(c.ENV_RUN_KIND) == "script":
+            return ScriptContextRun(env)
         return StepContextRun(env)
     if not allow_offline:
-        raise RunError("Run.get_context(allow_offline=False) called outside a pipeline step")
-    print("headrace: not inside a pipeline step; using an offline run that prints logged values",
+        raise RunError("Run.get_context(allow_offline=False) called outside a pipeline step or script run")
+    print("headrace: not inside a pipeline step or script run; using an offline run that prints logged values",
           file=sys.stderr)
     return OfflineRun()
-
-
-def _jsonable(value: Any) -> Any:
-    if isinstance(value, bool | int | float | str) or value is None:
-        return value
-    if hasattr(value, "item"):  # numpy scalars
-        try:
-            return value.item()
-        except (TypeError, ValueError):
-            pass
-    if isinstance(value, list | tuple):
-        return [_jsonable(v) for v in value]
-    if isinstance(value, dict):
-        return {str(k): _jsonable(v) for k, v in value.items()}
-    return str(value)

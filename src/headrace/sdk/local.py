@@ -20,6 +20,7 @@ from headrace.engine.agent import Agent
 from headrace.errors import HeadraceError
 from headrace.logs import get_logger
 from headrace.sdk.paging import RUN_PAGE
+from headrace.sdk.runs.backends import LocalTracking
 from headrace.services import cloud_datastores
 from headrace.services import compute as compute_service
 from headrace.services import datastores as ds_service
@@ -84,7 +85,7 @@ def local_backend(settings: Settings) -> LocalBackend:
         return backend
 
 
-class LocalBackend:
+class LocalBackend(LocalTracking):
     """Serves SDK calls from the local home."""
 
     is_local = True
@@ -93,6 +94,7 @@ class LocalBackend:
         self.svc = services
         self._agent: Agent | None = None
         self._submitted: list[str] = []
+        self.sweeps: list[threading.Thread] = []  # sweep drivers started here (see sdk/runs/sweep.py)
         self._lock = threading.Lock()
 
     @property
@@ -124,6 +126,12 @@ class LocalBackend:
         agent = self._agent
         if agent is None:
             return
+        try:
+            for driver in list(self.sweeps):  # a sweep submits trials until it ends: let it end first
+                driver.join()
+        except KeyboardInterrupt:
+            for driver in self.sweeps:
+                driver.stop_event.set()
         pending = [r for r in self._submitted if not self.svc.store.get_run(r).status.is_terminal]
         if pending:
             print(f"headrace: waiting for {len(pending)} run(s) submitted by this process to finish "

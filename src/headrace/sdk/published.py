@@ -14,7 +14,7 @@ def _run(workspace: Any, record: Any):
     from headrace.sdk.experiment import Experiment
     from headrace.sdk.runs import PipelineRun
 
-    return PipelineRun(Experiment(workspace, record.experiment_name), record.id, _record=record)
+    return PipelineRun(Experiment(workspace, record.experiment_name, _create=False), record.id, _record=record)
 
 
 class PublishedPipeline:

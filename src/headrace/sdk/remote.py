@@ -32,6 +32,7 @@ from headrace.sdk import wire
 from headrace.sdk.remote_datastore import RemoteDatastore, SnapshotUploads
 from headrace.sdk.remote_drafts import RemoteDrafts
 from headrace.sdk.remote_schedules import RemoteSchedules
+from headrace.sdk.runs.backends import RemoteTracking
 from headrace.storage.records import (
     ComputeTargetRecord,
     DatastoreRecord,
@@ -47,7 +48,7 @@ POLL_SECONDS = 0.1
 """First wait between two polls of a run (``wait_for_completion`` backs off to 0.5 s)."""
 
 
-class RemoteBackend(RemoteSchedules, RemoteDrafts):
+class RemoteBackend(RemoteSchedules, RemoteDrafts, RemoteTracking):
     """Serves SDK calls from a headrace server (the schedule and draft calls: ``RemoteSchedules``, ``RemoteDrafts``).
 
     Args:
@@ -75,12 +76,14 @@ class RemoteBackend(RemoteSchedules, RemoteDrafts):
     def submit_pipeline(self, pipeline: Any, experiment_name: str, *,
                         pipeline_parameters: Mapping[str, Any] | None = None,
                         continue_on_step_failure: bool = False, regenerate_outputs: bool = False,
-                        tags: Mapping[str, str] | None = None, description: str | None = None) -> RunRecord:
+                        tags: Mapping[str, str] | None = None, description: str | None = None,
+                        kind: str = "pipeline", parent_run_id: str | None = None) -> RunRecord:
         graph_id = self._upload_graph(pipeline)
         scalars, paths = _assignments(pipeline_parameters)
         body = RunCreate(GraphId=graph_id, ExperimentName=experiment_name, ParameterAssignments=scalars,
                          DataPathAssignments=paths, ContinueRunOnStepFailure=bool(continue_on_step_failure),
-                         RegenerateOutputs=bool(regenerate_outputs), Tags=_tags(tags), Description=description)
+                         RegenerateOutputs=bool(regenerate_outputs), Tags=_tags(tags), Description=description,
+                         Kind=str(kind), ParentRunId=parent_run_id)
         return wire.run_record(self.client.create_run(body))
 
     def _upload_graph(self, pipeline: Any) -> str:

@@ -78,3 +78,24 @@ def matches(values: dict[str, Any], wanted: str | dict[str, Any] | None) -> bool
     if isinstance(wanted, str):
         return wanted in values
     return all(k in values and str(values[k]) == str(v) for k, v in wanted.items())
+
+
+def run_definition(step: dict[str, Any]) -> dict[str, Any]:
+    """Azure ML's ``runDefinition`` of a script or step run, from its step in the frozen graph."""
+    args = []
+    for arg in step.get("arguments", []):
+        if "literal" in arg:
+            args.append(str(arg["literal"]))
+        elif "data" in arg:
+            args.append(f"$AZUREML_DATAREFERENCE_{arg['data']}")
+        else:
+            args.append(f"$AML_PARAMETER_{arg.get('param')}")
+    runconfig = step.get("runconfig") or {}
+    environment = step.get("environment") or {k: runconfig[k] for k in ("docker", "python") if k in runconfig}
+    return {
+        "script": step.get("script_name"), "arguments": args, "target": step.get("compute_target"),
+        "environmentVariables": dict(step.get("environment_variables") or {}),
+        "environment": environment,
+        "sourceDirectory": step.get("source_directory"), "timeoutSeconds": step.get("timeout_seconds"),
+        "inputs": list(step.get("inputs", [])), "outputs": list(step.get("outputs", [])),
+    }

@@ -60,7 +60,7 @@ def wait_for_run(run: Any, show_output: bool, timeout_seconds: float | None, rai
     out = sys.stdout
     streamer = _Streamer(run, out) if show_output else None
     if show_output:
-        out.write(f"PipelineRun {run.id} (experiment {run.experiment.name})\n")
+        out.write(f"{type(run).__name__} {run.id} (experiment {run.experiment.name})\n")
     deadline = None if timeout_seconds is None else clock.monotonic() + timeout_seconds
     backend = run._backend
     backend.before_wait(run.id)
@@ -80,7 +80,7 @@ def wait_for_run(run: Any, show_output: bool, timeout_seconds: float | None, rai
         backend.wait_for_change(marker, interval)
         interval = min(interval * 1.5, 0.5)
     if show_output:
-        out.write(f"PipelineRun {run.id} {record.status.value}\n")
+        out.write(f"{type(run).__name__} {run.id} {record.status.value}\n")
         out.flush()
     if raise_on_error and record.status is RunStatus.FAILED:
         raise _failure(run, record)

@@ -43,7 +43,7 @@ class RunView:
 
     @property
     def done(self) -> bool:
-        return self.status in ("Finished", "Failed", "Canceled")
+        return self.status in ("Finished", "Completed", "Failed", "Canceled")
 
 
 def _seconds(start: datetime | None, end: datetime | None, now: datetime) -> float | None:
@@ -89,7 +89,7 @@ def duration(seconds: float | None) -> str:
     return f"{minutes}m {rest:02d}s" if minutes else f"{seconds:.1f}s"
 
 
-_COLOURS = {"Finished": "#2e7d32", "Failed": "#c62828", "Canceled": "#757575", "Running": "#1565c0",
+_COLOURS = {"Finished": "#2e7d32", "Completed": "#2e7d32", "Failed": "#c62828", "Canceled": "#757575", "Running": "#1565c0",
             "Queued": "#6a1b9a", "NotStarted": "#757575"}
 
 

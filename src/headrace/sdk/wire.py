@@ -33,6 +33,7 @@ from headrace.storage.records import (
     ExperimentRecord,
     PipelineEndpointRecord,
     PublishedPipelineRecord,
+    RunKind,
     RunRecord,
     RunStatus,
     ScheduleKind,
@@ -59,6 +60,7 @@ def run_record(run: RunRead) -> RunRecord:
         cancel_requested=run.CancelRequested, attempt=run.Attempt, properties=dict(run.Properties),
         published_pipeline_id=run.PipelineId, pipeline_endpoint_id=run.PipelineEndpointId,
         pipeline_endpoint_version=run.PipelineEndpointVersion, schedule_id=run.ScheduleId,
+        kind=RunKind(run.Kind), parent_run_id=run.ParentRunId,
     )
 
 

@@ -201,7 +201,7 @@ class Workspace:
         """Experiments by name."""
         from headrace.sdk.experiment import Experiment
 
-        return {e.name: Experiment(self, e.name) for e in self._backend.list_experiments()}
+        return {e.name: Experiment(self, e.name, _create=False) for e in self._backend.list_experiments()}
 
     @property
     def compute_targets(self) -> dict[str, Any]:

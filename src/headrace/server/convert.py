@@ -117,7 +117,7 @@ def run_read(run: RunRecord, steps: list[StepRunRecord] | None = None) -> RunRea
         ContinueRunOnStepFailure=run.continue_on_step_failure, RegenerateOutputs=run.regenerate_outputs,
         CreatedTime=run.created_at, StartTime=run.started_at, EndTime=run.ended_at, Error=run.error,
         CancelRequested=run.cancel_requested, Attempt=run.attempt, Properties=run.properties,
-        Steps=None if steps is None else [step_read(s) for s in steps],
+        Kind=run.kind.value, ParentRunId=run.parent_run_id, Steps=None if steps is None else [step_read(s) for s in steps],
     )
 
 

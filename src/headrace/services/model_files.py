@@ -10,17 +10,20 @@ from __future__ import annotations
 import hashlib
 import os
 import tempfile
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 
 from headrace.core.model import ModelFile, clean_relative
 from headrace.datastores.base import Datastore
+from headrace.engine.run_files import files_path
 from headrace.errors import ModelError
 from headrace.services.bundle import Services
 from headrace.services.datastores import get_datastore
-from headrace.storage.records import StepRunRecord, StepStatus
+from headrace.storage.records import StepRunRecord
 
 BLOBS = "models/blobs"
+ARTIFACTS = "<artifacts>"
+"""The "datastore" name of files found in the artifact store (kept run files)."""
 _CHUNK = 1 << 20
 
 
@@ -113,20 +116,42 @@ def store_from_datastore(svc: Services, ds: Datastore, pairs: list[tuple[str, st
     return files
 
 
-def run_files(svc: Services, steps: Iterable[StepRunRecord]) -> dict[str, tuple[str, str]]:
-    """The files a run (or one step) produced, as ``{"<output name>/<path>": (datastore, path)}``: every
-    output of its finished steps."""
+def output_files(svc: Services, outputs: Mapping[str, Mapping[str, str]] | None) -> dict[str, tuple[str, str]]:
+    """A step's outputs' files as ``{"<output name>/<path>": (datastore, path)}``."""
     found: dict[str, tuple[str, str]] = {}
-    for step in steps:
-        if step.status is not StepStatus.FINISHED:
-            continue
-        for output, location in (step.outputs or {}).items():
-            ds = get_datastore(svc, location["datastore"])
-            base = location["path"].rstrip("/")
-            for info in ds.list(base, recursive=True):
-                rel = info.path[len(base):].lstrip("/") if info.path != base else Path(base).name
-                found[f"{output}/{rel}"] = (location["datastore"], info.path)
+    for output, location in (outputs or {}).items():
+        ds = get_datastore(svc, location["datastore"])
+        base = location["path"].rstrip("/")
+        for info in ds.list(base, recursive=True):
+            rel = info.path[len(base):].lstrip("/") if info.path != base else Path(base).name
+            found[f"{output}/{rel}"] = (location["datastore"], info.path)
     return found
+
+
+def kept_files(svc: Services, owner_id: str, prefix: str = "") -> dict[str, tuple[str, str]]:
+    """The run files kept for a run or step run (``./outputs``, ``./logs``, uploads) as
+    ``{"<prefix><name>": (ARTIFACTS, artifact path)}``."""
+    root = files_path(owner_id)
+    if not svc.artifacts.exists(root):
+        return {}
+    return {prefix + info.path[len(root) + 1:]: (ARTIFACTS, info.path) for info in svc.artifacts.list(root)}
+
+
+def run_files(svc: Services, run_id: str, steps: Sequence[StepRunRecord], *,
+              step_scope: bool) -> dict[str, tuple[str, str]]:
+    """The files a run (or, with ``step_scope``, its one step in ``steps``) produced: step outputs as
+    ``<output name>/<path>``; kept run files (``./outputs``...) as ``outputs/<path>`` for the run itself, a step
+    run, or the only step of a run, and as ``<step name>/outputs/<path>`` for a step of a run of several."""
+    found = {} if step_scope else kept_files(svc, run_id)
+    for step in steps:
+        found.update(output_files(svc, step.outputs))
+        found.update(kept_files(svc, step.id, "" if step_scope or len(steps) == 1 else f"{step.name}/"))
+    return found
+
+
+def open_source(svc: Services, datastore: str) -> Datastore:
+    """The datastore a found file is in (``ARTIFACTS``: the artifact store)."""
+    return svc.artifacts if datastore == ARTIFACTS else get_datastore(svc, datastore)
 
 
 def pick(found: dict[str, tuple[str, str]], model_path: str, where: str) -> tuple[str, list[tuple[str, str, str]]]:
@@ -153,7 +178,8 @@ def pick(found: dict[str, tuple[str, str]], model_path: str, where: str) -> tupl
 def summary(found: dict[str, tuple[str, str]], limit: int = 20) -> str:
     """The run's files for an error message: every file up to ``limit``, then a count."""
     if not found:
-        return "no files (a model path is '<output name>/<path>', an output of a finished step)"
+        return ("no files (a model path is '<output name>/<path>' in a step output, or 'outputs/<path>' in the "
+                "./outputs folder a script left)")
     keys = sorted(found)
     shown = ", ".join(keys[:limit])
     return shown + (f" and {len(keys) - limit} more" if len(keys) > limit else "")
@@ -180,7 +206,3 @@ def download(svc: Services, root: str, files: Iterable[ModelFile], target_dir: s
 
 def read_blob(svc: Services, sha256: str) -> bytes:
     return svc.artifacts.read_bytes(blob_path(sha256))
-
-
-__all__ = ["BLOBS", "blob_path", "download", "file_digest", "has_blob", "local_files", "pick", "put_blob_bytes",
-           "put_local_blob", "read_blob", "run_files", "store_from_datastore", "store_local", "summary"]

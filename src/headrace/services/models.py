@@ -28,11 +28,11 @@ from headrace.core.model import (
     model_id,
     parse_id,
 )
-from headrace.errors import ModelError, NotFoundError
+from headrace.errors import HeadraceError, ModelError, NotFoundError
 from headrace.services import model_files
 from headrace.services.bundle import Services
-from headrace.services.datastores import get_datastore
 from headrace.storage.model_records import ModelAliasRecord, ModelRecord, StageChangeRecord
+from headrace.storage.records import RunRecord, StepRunRecord
 
 logger = logging.getLogger(__name__)
 
@@ -106,8 +106,9 @@ def register_local(svc: Services, model_path: str | os.PathLike[str], name: str,
 
 def register_from_run(svc: Services, run_id: str, model_path: str, name: str, *, actor: str | None,
                       step_name: str | None = None, **details: Any) -> ModelRecord:
-    """Register files a run produced: ``model_path`` is ``<output name>/<path>`` among the outputs of its
-    finished steps (of ``step_name`` only, when given). The datasets those steps read join the lineage.
+    """Register files a run produced: ``model_path`` is ``<output name>/<path>`` in a step output, or
+    ``outputs/<path>`` in the ``./outputs`` its script left (``<step name>/outputs/<path>`` in a pipeline of
+    several steps); only ``step_name``'s files when given. The datasets the producing step read join the lineage.
 
     Raises:
         NotFoundError: no such run or step.
@@ -121,21 +122,59 @@ def register_from_run(svc: Services, run_id: str, model_path: str, name: str, *,
         if not steps:
             raise NotFoundError("step", step_name, f"run {run_id} has no such step")
     where = f"run {run_id}" + (f" step {step_name!r}" if step_name else "")
-    root, picked = model_files.pick(model_files.run_files(svc, steps), model_path, where)
+    found = model_files.run_files(svc, run_id, steps, step_scope=step_name is not None)
+    root, picked = model_files.pick(found, model_path, where)
+    producing = {s.name for s in steps if any(_from_step(svc, s, d, p) for d, p, _ in picked)}
+    return _register_picked(svc, run, name, root, picked, producing, actor=actor, model_path=model_path,
+                            where=where, step_name=step_name, **details)
+
+
+def _from_step(svc: Services, step: StepRunRecord, datastore: str, path: str) -> bool:
+    if datastore == model_files.ARTIFACTS:
+        return path.startswith(model_files.files_path(step.id) + "/")
+    return picked_from(step.outputs, datastore, path)
+
+
+def _register_picked(svc: Services, run: RunRecord, name: str, root: str, picked: list[tuple[str, str, str]],
+                     producing: set[str], *, actor: str | None, model_path: str, where: str,
+                     step_name: str | None, **details: Any) -> ModelRecord:
     by_store: dict[str, list[tuple[str, str]]] = {}
     for datastore, path, rel in picked:
         by_store.setdefault(datastore, []).append((path, rel))
     files = [f for ds_name, pairs in by_store.items()
-             for f in model_files.store_from_datastore(svc, get_datastore(svc, ds_name), pairs)]
-    producing = {s.name for s in steps if any(picked_from(s.outputs, d, p) for d, p, _ in picked)}
-    used = [u for u in svc.store.list_dataset_uses(run_id=run_id)
+             for f in model_files.store_from_datastore(svc, model_files.open_source(svc, ds_name), pairs)]
+    used = [u for u in svc.store.list_dataset_uses(run_id=run.id)
             if u.role == "input" and (not producing or u.step_name in producing)]
     lineage = list(details.pop("datasets", ()) or ())
-    lineage += [_dataset_ref(svc, "training", u.dataset_id) for u in used]
-    return record_version(svc, name=name, root=root, files=files, actor=actor, run_id=run_id,
+    known = {d.get("id") for d in lineage}
+    lineage += [_dataset_ref(svc, "training", i) for i in dict.fromkeys(u.dataset_id for u in used) if i not in known]
+    return record_version(svc, name=name, root=root, files=files, actor=actor, run_id=run.id,
                           step_name=step_name or (sorted(producing)[0] if len(producing) == 1 else None),
                           experiment_name=run.experiment_name, datasets=lineage,
                           source=f"{where}: {clean_relative(model_path)}", **details)
+
+
+def register_step_requests(svc: Services, run: RunRecord, step_name: str, step_run_id: str,
+                           outputs: Mapping[str, Mapping[str, str]], requests: Sequence[Mapping[str, Any]]) -> list[str]:
+    """Register what a step's script asked for with ``run.register_model`` (the agent calls this when the step
+    ends, before it is recorded Finished); returns the problems, each naming the call (they fail the step).
+    Each registration is whole or absent."""
+    found = model_files.output_files(svc, outputs)
+    found.update(model_files.kept_files(svc, step_run_id))
+    found.update(model_files.kept_files(svc, run.id))  # a script run keeps its files under the run's id
+    where = f"step {step_name!r} of run {run.id}"
+    problems = []
+    for req in requests:
+        name, path = str(req.get("name")), str(req.get("path") or req.get("name"))
+        try:
+            root, picked = model_files.pick(found, path, where)
+            details = {k: req.get(k) for k in ("tags", "properties", "description", "framework", "framework_version")}
+            details["datasets"] = dataset_refs(svc, req.get("datasets") or ())
+            _register_picked(svc, run, check_name(name), root, picked, {step_name}, actor=f"run:{run.id}/{step_name}",
+                             model_path=path, where=where, step_name=step_name, **details)
+        except HeadraceError as exc:
+            problems.append(f"run.register_model({name!r}, {path!r}): {exc}")
+    return problems
 
 
 def picked_from(outputs: Mapping[str, Mapping[str, str]] | None, datastore: str, path: str) -> bool:

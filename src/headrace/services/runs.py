@@ -22,6 +22,7 @@ from headrace.services.parameters import WARNINGS_PROPERTY, drop_unknown, resolv
 from headrace.storage.records import (
     MetricRecord,
     PipelineRecord,
+    RunKind,
     RunRecord,
     RunStatus,
     StepRunRecord,
@@ -149,6 +150,8 @@ def submit_frozen(
     schedule_fire: tuple[str, str] | None = None,
     trigger_fire: tuple[str, str, Any] | None = None,
     unknown_parameters: str = "error",
+    kind: RunKind = RunKind.PIPELINE,
+    parent_run_id: str | None = None,
 ) -> Any:
     """Queue a run of a stored pipeline: the run and all its step runs are recorded before anything starts.
 
@@ -158,12 +161,17 @@ def submit_frozen(
     for an event trigger's fire. With ``return_created``, returns (run, created).
     ``unknown_parameters="warn"`` drops undeclared parameters instead of refusing them and records
     the warning in the run's ``headrace.warnings`` property (the REST routes pass the server's setting).
+    ``kind`` is "script" for a script run (a one-step graph, see ``ScriptRunConfig``), whose ``parent_run_id``
+    may name a sweep.
 
     Raises:
         ParameterError: an unknown parameter or a value of the wrong type.
         ConfigError: an invalid experiment name.
     """
     _check_experiment_name(experiment_name)
+    if not RunKind(kind).agent_runs_it or (kind == RunKind.SCRIPT and len(pipeline.graph["steps"]) != 1):
+        raise ConfigError(f"cannot submit a {RunKind(kind).value} run of a graph of {len(pipeline.graph['steps'])} "
+                          "step(s): a script run has exactly one step; interactive runs are started, not submitted")
     properties = dict(properties or {})
     if unknown_parameters == "warn":
         pipeline_parameters, warning = drop_unknown(pipeline.graph["parameters"], pipeline_parameters)
@@ -183,7 +191,7 @@ def submit_frozen(
         regenerate_outputs=bool(regenerate_outputs), properties=properties,
         published_pipeline_id=published_pipeline_id, pipeline_endpoint_id=pipeline_endpoint_id,
         pipeline_endpoint_version=pipeline_endpoint_version,
-        schedule_id=schedule_fire[0] if schedule_fire else None,
+        schedule_id=schedule_fire[0] if schedule_fire else None, kind=RunKind(kind), parent_run_id=parent_run_id,
     )
     steps = [
         StepRunRecord(id=uuid.uuid4().hex, run_id=run_id, name=s["name"], status=StepStatus.NOT_STARTED,
@@ -223,6 +231,15 @@ def cancel_run(svc: Services, run_id: str) -> RunRecord:
     run = svc.store.get_run(run_id)
     if run.status.is_terminal:
         return run
+    if not run.kind.agent_runs_it:  # an interactive or sweep run: no agent to stop, it ends here
+        for child in svc.store.list_runs(parent_run_id=run_id, limit=1000)[0]:
+            cancel_run(svc, child.id)
+        try:
+            return svc.store.update_run(run_id, expect=[RunStatus.RUNNING, RunStatus.QUEUED, RunStatus.NOT_STARTED],
+                                        status=RunStatus.CANCELED, cancel_requested=True, ended_at=clock.now(),
+                                        error="canceled on request")
+        except HeadraceError:
+            return svc.store.get_run(run_id)
     if run.status in (RunStatus.QUEUED, RunStatus.NOT_STARTED):
         try:
             run = svc.store.update_run(run_id, expect=[RunStatus.QUEUED, RunStatus.NOT_STARTED],

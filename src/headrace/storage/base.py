@@ -121,6 +121,7 @@ class MetadataStore(PublishingStore, ScheduleStore, FlowStore, DatasetStore, Dra
         published_pipeline_id: str | None = None,
         pipeline_endpoint_id: str | None = None,
         schedule_id: str | None = None,
+        parent_run_id: str | None = None,
         limit: int = 100,
         cursor: str | None = None,
         created_after: datetime | None = None,
@@ -130,7 +131,8 @@ class MetadataStore(PublishingStore, ScheduleStore, FlowStore, DatasetStore, Dra
         """Runs newest first, filtered; returns (page, cursor of the next page or None).
 
         ``created_after`` / ``created_before`` bound ``created_at`` (inclusive); ``tags`` keeps the
-        runs holding every one of those tags with exactly that value.
+        runs holding every one of those tags with exactly that value; ``parent_run_id`` keeps the children of
+        that run.
         """
 
     @abstractmethod

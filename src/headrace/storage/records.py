@@ -24,13 +24,35 @@ class RunStatus(StrEnum):
     FINISHED = "Finished"
     FAILED = "Failed"
     CANCELED = "Canceled"
+    COMPLETED = "Completed"  # how a script, interactive or sweep run ends well (Azure ML's word for them)
 
     @property
     def is_terminal(self) -> bool:
         return self in TERMINAL_RUN_STATUSES
 
+    @property
+    def succeeded(self) -> bool:
+        """Finished (a pipeline run) or Completed (any other kind of run)."""
+        return self in (RunStatus.FINISHED, RunStatus.COMPLETED)
 
-TERMINAL_RUN_STATUSES = frozenset({RunStatus.FINISHED, RunStatus.FAILED, RunStatus.CANCELED})
+
+TERMINAL_RUN_STATUSES = frozenset({RunStatus.FINISHED, RunStatus.COMPLETED, RunStatus.FAILED, RunStatus.CANCELED})
+
+
+class RunKind(StrEnum):
+    """What a run executes. A script run is a one-step graph executed by the agent like a pipeline; an
+    interactive run is written by the process that started it (``Experiment.start_logging``); a sweep
+    (HyperDrive) run is a parent of script runs."""
+
+    PIPELINE = "pipeline"
+    SCRIPT = "script"
+    INTERACTIVE = "interactive"
+    SWEEP = "hyperdrive"
+
+    @property
+    def agent_runs_it(self) -> bool:
+        """Whether an agent claims and executes runs of this kind (the others have another owner)."""
+        return self in (RunKind.PIPELINE, RunKind.SCRIPT)
 
 
 class StepStatus(StrEnum):
@@ -108,6 +130,8 @@ class RunRecord:
     pipeline_endpoint_id: str | None = None
     pipeline_endpoint_version: str | None = None
     schedule_id: str | None = None  # the schedule whose fire created the run
+    kind: RunKind = RunKind.PIPELINE
+    parent_run_id: str | None = None  # a child run's parent (``run.child_run()``, a sweep's trials)
 
 
 @dataclass(frozen=True)

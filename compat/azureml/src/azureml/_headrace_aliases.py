@@ -50,6 +50,7 @@ MODULES: dict[str, list[str]] = {
     "azureml.core.run": _RUN_NAMES,
     "azureml.core.runconfig": ["RunConfiguration", "DEFAULT_CPU_IMAGE", "DEFAULT_GPU_IMAGE", "DockerConfiguration",
                                "DataReferenceConfiguration", "CondaDependencies"],
+    "azureml.core.script_run": ["ScriptRun"],
     "azureml.core.script_run_config": ["ScriptRunConfig"],
     "azureml.core.workspace": ["Workspace"],
     "azureml.data": ["FileDataset", "TabularDataset", "OutputFileDatasetConfig"],

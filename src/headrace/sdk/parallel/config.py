@@ -7,7 +7,6 @@ its value is read when the step runs.
 
 from __future__ import annotations
 
-import os
 import re
 from typing import Any
 
@@ -162,8 +161,3 @@ class ParallelRunConfig:
 
 def _int_at_least(value: Any, low: int) -> bool:
     return isinstance(value, int) and not isinstance(value, bool) and value >= low
-
-
-def default_process_count() -> int:
-    """Worker processes per node when ``process_count_per_node`` is not given: the CPU count, as Azure ML."""
-    return os.cpu_count() or 1

@@ -20,7 +20,6 @@ from headrace import clock
 from headrace.core.parallel_run import DEFAULT_APPEND_ROW_FILE, Progress, parse_size, progress_line
 from headrace.errors import HeadraceError
 from headrace.sdk.parallel.batches import MiniBatch, file_batches, list_files, tabular_batches
-from headrace.sdk.parallel.config import default_process_count
 from headrace.sdk.parallel.worker import ENV_OUTPUT, WorkerSpec
 from headrace.sdk.parallel.workers import Event, WorkerPool
 
@@ -91,10 +90,10 @@ class Driver:
 
     def batches(self) -> list[MiniBatch]:
         """Every input's mini-batches, numbered from 0."""
-        from headrace.sdk.runs import Run
+        from headrace.sdk.context import current_run
 
         found: list[MiniBatch] = []
-        datasets = Run.get_context().input_datasets if self.args.input_dataset else {}
+        datasets = current_run(allow_offline=False).input_datasets if self.args.input_dataset else {}
         for name in self.args.input_dataset:
             value = datasets.get(name)
             if value is None:
@@ -121,7 +120,7 @@ class Driver:
         t0 = clock.monotonic()
         batches = self.batches()
         tally = self.tally = Tally(len(batches))
-        procs = a.process_count_per_node or default_process_count()
+        procs = a.process_count_per_node or os.cpu_count() or 1  # Azure ML's default: the cores
         workers = max(1, min(a.node_count * procs, len(batches)))
         self.log(30 if not batches else 20, f"{len(batches)} mini-batch(es) from {a.input_kind} input(s), on "
                  f"{a.node_count} node(s) x {procs} process(es)" + (f" ({workers} started)" if workers < a.node_count
@@ -156,12 +155,10 @@ class Driver:
         last = clock.monotonic()
         print(progress_line(tally.progress()), file=self.out, flush=True)
         while queue or pool.busy():
-            for worker in pool.idle():
-                if not queue:
-                    break
+            while queue and (free := pool.free()):
                 batch = queue.popleft()
                 tries[batch.id] = tries.get(batch.id, 0) + 1
-                pool.submit(worker, batch.id, batch.items)
+                pool.submit(free[0], batch.id, batch.items)
             for event in pool.events(max(0.0, PROGRESS_EVERY - (clock.monotonic() - last))):
                 self._handle(event, pool, by_id, tries, queue, tally, rows_file)
             if clock.monotonic() - last >= PROGRESS_EVERY:
@@ -197,6 +194,9 @@ class Driver:
                    event.kind, event.text.rstrip())
         if event.kind in ("timeout", "died"):
             pool.replace(worker)
+            for batch_id in reversed(event.unstarted):  # handed over but never started: no try used
+                tries[batch_id] -= 1
+                queue.appendleft(by_id[batch_id])
         attempt = tries[batch.id]
         if attempt < self.args.run_max_try:
             tally.retries += 1
@@ -258,9 +258,9 @@ def main(argv: list[str]) -> int:
 
 
 def _log_metrics(tally: Tally) -> None:
-    from headrace.sdk.runs import Run
+    from headrace.sdk.context import current_run
 
-    run: Any = Run.get_context(allow_offline=True)
+    run: Any = current_run()
     for name, value in (("mini_batches", tally.total), ("mini_batches_done", tally.done),
                         ("mini_batches_failed", tally.failed), ("items_failed", tally.items_failed),
                         ("mini_batch_retries", tally.retries), ("rows", tally.rows)):

@@ -3,32 +3,44 @@
 Workers are forked from the driver where the platform allows it (like ``multiprocessing.Pool`` on Linux),
 each with a duplex pipe. The driver stays single-threaded: ``events()`` waits on every pipe at once, up to
 the nearest ``run()`` deadline, so a stuck call is noticed on time without a watchdog thread.
+
+Each worker holds up to ``DEPTH`` mini-batches: the one it runs and the next, already in its pipe, so it
+never waits for the driver between two ``run()`` calls. The deadline is the running one's: it starts when
+the worker starts it (when sent to an idle worker, or when the previous one's result arrives).
 """
 
 from __future__ import annotations
 
 import multiprocessing
 import multiprocessing.connection
-from dataclasses import dataclass
+from collections import deque
+from dataclasses import dataclass, field
 from typing import Any
 
 from headrace import clock
 from headrace.sdk.parallel.worker import WorkerSpec, serve
 
-STARTING, IDLE, BUSY = "starting", "idle", "busy"
+STARTING, READY = "starting", "ready"
+DEPTH = 2
+"""Mini-batches a worker holds at once: the running one and the next."""
 
 
 @dataclass
 class Worker:
-    """One worker process and what it is doing."""
+    """One worker process and the mini-batches it holds (the first is running)."""
 
     node: int
     index: int
     process: Any
     conn: Any
     state: str = STARTING
-    batch_id: int | None = None
+    held: deque[int] = field(default_factory=deque)
     deadline: float | None = None
+
+    @property
+    def batch_id(self) -> int | None:
+        """The mini-batch the worker runs now, if any."""
+        return self.held[0] if self.held else None
 
     @property
     def name(self) -> str:
@@ -37,13 +49,18 @@ class Worker:
 
 @dataclass(frozen=True)
 class Event:
-    """Something a worker did: ``kind`` is a worker message kind, or "timeout" / "died"."""
+    """Something a worker did: ``kind`` is a worker message kind, or "timeout" / "died".
+
+    ``unstarted`` are mini-batches a timed-out or dead worker held but had not started: they go back to
+    the queue without using a try.
+    """
 
     worker: Worker
     kind: str
     batch_id: int | None = None
     rows: int = 0
     text: str = ""
+    unstarted: tuple[int, ...] = ()
 
 
 class WorkerPool:
@@ -71,17 +88,19 @@ class WorkerPool:
         theirs.close()
         return Worker(node, index, process, ours)
 
-    def idle(self) -> list[Worker]:
-        return [w for w in self.workers if w.state == IDLE]
+    def free(self) -> list[Worker]:
+        """Started workers that can take another mini-batch (the emptiest first)."""
+        return sorted((w for w in self.workers if w.state == READY and len(w.held) < DEPTH), key=lambda w: len(w.held))
 
     def busy(self) -> list[Worker]:
-        return [w for w in self.workers if w.state == BUSY]
+        return [w for w in self.workers if w.held]
 
     def submit(self, worker: Worker, batch_id: int, mini_batch: Any) -> None:
-        """Hand ``mini_batch`` to an idle worker; its ``run()`` deadline starts now."""
+        """Hand ``mini_batch`` to a worker with room; an idle worker starts it (and its deadline) now."""
         worker.conn.send((batch_id, mini_batch))
-        worker.state, worker.batch_id = BUSY, batch_id
-        worker.deadline = clock.monotonic() + self.timeout
+        worker.held.append(batch_id)
+        if len(worker.held) == 1:
+            worker.deadline = clock.monotonic() + self.timeout
 
     def events(self, wait: float | None) -> list[Event]:
         """What happened within ``wait`` seconds (sooner when a deadline falls first): messages, deaths, timeouts."""
@@ -89,13 +108,13 @@ class WorkerPool:
         deadlines = [w.deadline for w in self.busy() if w.deadline is not None]
         if deadlines:
             wait = max(0.0, min(deadlines) - now) if wait is None else max(0.0, min(wait, min(deadlines) - now))
-        live = {w.conn: w for w in self.workers if w.state in (STARTING, BUSY)}
+        live = {w.conn: w for w in self.workers if w.state == STARTING or w.held}
         ready = multiprocessing.connection.wait(list(live), timeout=wait) if live else []
         events = [self._read(live[conn]) for conn in ready]
         now = clock.monotonic()
         for worker in self.busy():
             if worker.deadline is not None and now >= worker.deadline and all(e.worker is not worker for e in events):
-                events.append(Event(worker, "timeout", worker.batch_id))
+                events.append(Event(worker, "timeout", worker.batch_id, unstarted=tuple(list(worker.held)[1:])))
         return events
 
     def _read(self, worker: Worker) -> Event:
@@ -103,14 +122,16 @@ class WorkerPool:
             message = worker.conn.recv()
         except (EOFError, OSError):
             worker.process.join(timeout=5)
-            return Event(worker, "died", worker.batch_id, text=f"exit code {worker.process.exitcode}")
+            return Event(worker, "died", worker.batch_id, text=f"exit code {worker.process.exitcode}",
+                         unstarted=tuple(list(worker.held)[1:]))
         kind = message[0]
         if kind == "ready":
-            worker.state = IDLE
+            worker.state = READY
             return Event(worker, "ready")
         if kind == "init_failed":
             return Event(worker, kind, text=message[1])
-        worker.state, worker.deadline = IDLE, None
+        worker.held.popleft()
+        worker.deadline = clock.monotonic() + self.timeout if worker.held else None
         if kind == "ok":
             return Event(worker, "ok", message[1], rows=message[2], text=message[3])
         return Event(worker, "error", message[1], text=message[2])
@@ -127,7 +148,7 @@ class WorkerPool:
         """Stop every worker: idle ones finish (``shutdown()``); busy or starting ones, or all with ``kill``, are
         killed."""
         for worker in self.workers:
-            if not kill and worker.state == IDLE:
+            if not kill and worker.state == READY and not worker.held:
                 try:
                     worker.conn.send(None)
                 except OSError:

@@ -17,6 +17,7 @@ from headrace.server.routers import (
     runs,
     schedules,
     submit,
+    tracking,
     triggers,
     webhooks,
 )
@@ -25,5 +26,5 @@ ROUTERS = (
     health.router, pipelines.router, endpoints.router, submit.router, runs.router, experiments.router,
     datastores.router, schedules.router, remote.router, drafts.router,
     flows.router, connections.router, datasets.router, compute.router,
-    environments.router, models.router, webhooks.router, triggers.router,
+    environments.router, models.router, tracking.router, webhooks.router, triggers.router,
 )

@@ -44,13 +44,14 @@ def list_runs(
     status: Annotated[list[RunStatus] | None, Query(description="Repeat to match several statuses.")] = None,
     pipeline_id: Annotated[str | None, Query(alias="pipelineId", description="A published pipeline id.")] = None,
     endpoint_id: Annotated[str | None, Query(alias="pipelineEndpointId")] = None,
+    parent_run_id: Annotated[str | None, Query(alias="parentRunId", max_length=64, description="Its children.")] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
     cursor: Annotated[str | None, Query(alias="continuationToken", max_length=500, pattern=CURSOR_PATTERN)] = None,
 ) -> RunList:
     """Runs newest first; pass the returned ``ContinuationToken`` as ``continuationToken`` for the next page."""
     page, token = run_service.list_runs(
         svc, experiment_name=experiment_name, statuses=status, published_pipeline_id=pipeline_id,
-        pipeline_endpoint_id=endpoint_id, limit=limit, cursor=cursor,
+        pipeline_endpoint_id=endpoint_id, parent_run_id=parent_run_id, limit=limit, cursor=cursor,
     )
     return RunList(Value=[convert.run_read(r) for r in page], ContinuationToken=token)
 
@@ -131,6 +132,7 @@ def create_run(
     run, _created = graphs.submit_graph(
         svc, body.GraphId, body.ExperimentName, pipeline_parameters=parameters, tags=body.Tags,
         continue_on_step_failure=body.ContinueRunOnStepFailure, regenerate_outputs=body.RegenerateOutputs,
-        description=body.Description, run_source="SDK", idempotency_key=key,
+        description=body.Description, run_source="SDK", idempotency_key=key, kind=body.Kind,
+        parent_run_id=body.ParentRunId,
     )
     return convert.run_read(run)

@@ -75,10 +75,12 @@ from headrace.server.ui import (  # noqa: E402  (areas import common, not routes
     events,
     experiments,
     flows,
+    models,
     pipelines,
+    run_files,
     runs,
     schedules,
 )
 
-ROUTERS += [pipelines.router, schedules.router, runs.router, experiments.router, flows.router, data.router,
-            events.router]
+ROUTERS += [pipelines.router, schedules.router, runs.router, run_files.router, experiments.router, flows.router,
+            data.router, models.router, events.router]

@@ -22,7 +22,8 @@ from headrace.core.parallel_run import Progress
 from headrace.errors import ConfigError, NotFoundError
 from headrace.server.ui import charts
 from headrace.server.ui.dag import dag_svg
-from headrace.services import parallel_runs
+from headrace.server.ui.metric_tables import metric_table
+from headrace.services import parallel_runs, tracking
 from headrace.services import runs as run_service
 from headrace.services.bundle import Services
 from headrace.storage.records import (
@@ -238,10 +239,16 @@ class MetricView:
     name: str
     values: list[Any]
     plot: Markup | None = None
+    kind: str = "scalar"  # how it was logged: scalar, row, table, image, confusion_matrix, accuracy_table...
 
     @property
     def last(self) -> Any:
         return self.values[-1]
+
+    @property
+    def table(self) -> tuple[list[str], list[list[str]]] | None:
+        """Columns and rows of a logged table, or None."""
+        return metric_table(self.kind, self.values)
 
     @property
     def last_text(self) -> str:
@@ -258,6 +265,8 @@ class StepView:
     metrics: list[MetricView] = field(default_factory=list)
     outputs: list[tuple[str, str, str]] = field(default_factory=list)  # name, datastore, path
     progress: Progress | None = None  # a ParallelRunStep's mini-batches
+    files: list[str] = field(default_factory=list)  # files kept with the step run
+    environment: dict[str, Any] | None = None  # the step's environment record in the frozen graph
 
     @property
     def live(self) -> bool:
@@ -277,6 +286,8 @@ class RunView:
     endpoint: PipelineEndpointRecord | None = None
     schedule: ScheduleRecord | None = None
     dag: Markup | None = None
+    files: list[str] = field(default_factory=list)  # files kept with the run (outputs, uploads, images)
+    children: list[RunRecord] = field(default_factory=list)
 
     @property
     def live(self) -> bool:
@@ -313,6 +324,7 @@ def run_view(svc: Services, run_id: str) -> RunView:
     now = clock.now()
     graph = svc.store.get_pipeline(run.pipeline_id).graph
     parallel = {s["name"] for s in graph.get("steps", []) if parallel_runs.is_parallel_step(s)}
+    envs = {s["name"]: s["environment"] for s in graph.get("steps", []) if s.get("environment")}
     steps = []
     for rec in records:
         view = StepView(rec, anchor(rec.name), display_status(rec), duration(rec.started_at, rec.ended_at, now),
@@ -323,8 +335,12 @@ def run_view(svc: Services, run_id: str) -> RunView:
             view.reused_run_id = origin.run_id
             own = own or svc.store.list_metrics(origin.run_id, origin.id)  # what the reused step logged
         view.metrics = metric_views(own)
+        view.files = tracking.run_file_names(svc, rec.id)
         if rec.name in parallel:
             view.progress = parallel_runs.step_progress(svc, rec)
+        env = envs.get(rec.name)
+        if env is not None:  # the requirements without pip's option lines (--find-links ...)
+            view.environment = dict(env, packages=[p for p in env["spec"].get("pip") or [] if not p.startswith("-")])
         steps.append(view)
     zero = utc(run.started_at or min((s.started_at for s in records if s.started_at), default=run.created_at))
     bars = [charts.Bar(s.name, _offset(s.started_at, zero), _offset(s.ended_at or (s.started_at and now), zero),
@@ -335,6 +351,8 @@ def run_view(svc: Services, run_id: str) -> RunView:
     view.published = _maybe(svc.store.get_published_pipeline, run.published_pipeline_id)
     view.endpoint = _maybe(svc.store.get_pipeline_endpoint, run.pipeline_endpoint_id)
     view.schedule = _maybe(svc.store.get_schedule, run.schedule_id)
+    view.files = tracking.run_file_names(svc, run.id)
+    view.children = svc.store.list_runs(parent_run_id=run.id, limit=500)[0]
     view.dag = dag_svg(view.graph, statuses=view.statuses, links=view.links, title="Pipeline graph of this run",
                        parameter_values=run.parameters)
     return view
@@ -357,12 +375,14 @@ def metric_views(metrics: Sequence[MetricRecord]) -> list[MetricView]:
     """Values grouped by name (first-logged order; the store lists them in logging order), with a plot
     for numeric series."""
     grouped: dict[str, list[Any]] = {}
+    kinds: dict[str, str] = {}
     for m in metrics:
         grouped.setdefault(m.name, []).append(m.value)
+        kinds[m.name] = m.kind
     out = []
     for name, values in grouped.items():
-        plot = charts.line_plot(values, title=name) if len(values) > 1 else None
-        out.append(MetricView(name, values, plot))
+        plot = charts.line_plot(values, title=name) if len(values) > 1 and kinds[name] == "scalar" else None
+        out.append(MetricView(name, values, plot, kinds[name]))
     return out
 
 

@@ -27,6 +27,7 @@ from headrace.server.logs import LOG_TAIL_BYTES, TEXT, LogFile
 from headrace.server.ui import run_data
 from headrace.server.ui.common import form_guard, not_found, page, signed_in
 from headrace.server.ui.session import Viewer
+from headrace.server.ui.sweep_view import sweep_view
 from headrace.services import endpoints, publishing
 from headrace.services import runs as run_service
 from headrace.services.bundle import Services
@@ -66,7 +67,9 @@ def _run_page(request: Request, who: Viewer, run_id: str, error: str = "", statu
         view = run_data.run_view(request.app.state.services, run_id)
     except NotFoundError:
         return not_found(request, who, f"No run with id {run_id!r}.")
-    return page(request, "run.html", who, status_code=status_code, active="runs", view=view, error=error)
+    sweep = sweep_view(request.app.state.services, view.run, view.children)
+    return page(request, "run.html", who, status_code=status_code, active="runs", view=view, error=error,
+                sweep=sweep)
 
 
 @router.get("/runs/{run_id}/state")

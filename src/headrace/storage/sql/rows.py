@@ -19,6 +19,7 @@ from headrace.storage.records import (
     ExperimentRecord,
     MetricRecord,
     PipelineRecord,
+    RunKind,
     RunRecord,
     RunStatus,
     StepRunRecord,
@@ -45,6 +46,7 @@ STEP_UPDATABLE = frozenset(_STEP_FIELDS) - {"id", "run_id"}
 def run_record(row: Mapping[str, Any]) -> RunRecord:
     values = dict(row)
     values["status"] = RunStatus(values["status"])
+    values["kind"] = RunKind(values["kind"])
     return RunRecord(**values)
 
 

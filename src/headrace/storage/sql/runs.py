@@ -110,6 +110,7 @@ def list_runs(
     published_pipeline_id: str | None,
     pipeline_endpoint_id: str | None,
     schedule_id: str | None,
+    parent_run_id: str | None = None,
     limit: int,
     cursor: str | None,
     created_after: datetime | None = None,
@@ -131,6 +132,7 @@ def list_runs(
         "published_pipeline_id": published_pipeline_id,
         "pipeline_endpoint_id": pipeline_endpoint_id,
         "schedule_id": schedule_id,
+        "parent_run_id": parent_run_id,
     }
     for name, value in equal.items():
         if value is not None:

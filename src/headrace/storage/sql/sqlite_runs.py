@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from headrace.storage.records import RunRecord, RunStatus
+from headrace.storage.records import RunKind, RunRecord, RunStatus
 
 __all__ = ["head_revision", "list_runs"]
 
@@ -56,6 +56,7 @@ def list_runs(path: Path, *, experiment_name: str | None, limit: int) -> list[Ru
 def _record(row: dict[str, Any], kinds: dict[str, str]) -> RunRecord:
     values = {name: _value(value, kinds.get(name, "")) for name, value in row.items() if name in _FIELDS}
     values["status"] = RunStatus(values["status"])
+    values["kind"] = RunKind(values.get("kind") or RunKind.PIPELINE)
     return RunRecord(**values)
 
 

@@ -159,6 +159,8 @@ pipeline_runs = Table(
     _id("pipeline_endpoint_id"),
     Column("pipeline_endpoint_version", String(32)),
     _id("schedule_id"),  # added in 0003
+    Column("kind", String(32), nullable=False, server_default="pipeline"),  # added in 0012
+    _id("parent_run_id"),  # added in 0012
     Index(None, "status", "created_at", "id"),  # claim_run: oldest Queued first
     Index(None, "created_at", "id"),
     Index(None, "experiment_name", "created_at"),
@@ -167,6 +169,7 @@ pipeline_runs = Table(
     Index(None, "published_pipeline_id", "created_at"),
     Index(None, "pipeline_endpoint_id", "created_at"),
     Index(None, "schedule_id", "created_at"),
+    Index(None, "parent_run_id", "created_at"),
 )
 
 step_runs = Table(

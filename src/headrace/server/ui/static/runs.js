@@ -3,7 +3,7 @@
 (function () {
   "use strict";
   var EVERY = 2000;
-  var TERMINAL = { Finished: 1, Failed: 1, Canceled: 1, Reused: 1 };
+  var TERMINAL = { Finished: 1, Completed: 1, Failed: 1, Canceled: 1, Reused: 1 };
 
   function later(fn) {
     // Polling pauses while the tab is hidden and resumes when it is shown again.

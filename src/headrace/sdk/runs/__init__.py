@@ -1,4 +1,4 @@
-"""Runs: ``Run`` (and ``Run.get_context()`` in step scripts), ``PipelineRun``, ``StepRun``."""
+"""Runs: ``Run`` (the Run API, and ``Run.get_context()`` in scripts), ``PipelineRun``, ``StepRun``, ``ScriptRun``."""
 
 from __future__ import annotations
 
@@ -7,91 +7,10 @@ from typing import Any
 
 from headrace.errors import NotFoundError
 from headrace.sdk import run_details
+from headrace.sdk.runs.run import Run, run_for
 from headrace.storage.records import RunRecord, StepRunRecord
 
-
-class Run:
-    """Base of every run object. In a step script, ``Run.get_context()`` returns the step's run."""
-
-    id: str
-
-    @staticmethod
-    def get_context(allow_offline: bool = True) -> Run:
-        """The run this code executes in: the step run inside a pipeline step, else an offline run
-        that prints what it is given.
-
-        Raises:
-            RunError: not inside a step and ``allow_offline`` is False.
-        """
-        from headrace.sdk.context import current_run
-
-        return current_run(allow_offline)
-
-    # Shared by PipelineRun and StepRun, which define ``_refresh`` (re-read the record).
-    def _refresh(self) -> Any:
-        raise NotImplementedError
-
-    def get_status(self) -> str:
-        """NotStarted, Queued, Running, Finished, Failed or Canceled."""
-        return self._refresh().status.value
-
-    @property
-    def status(self) -> str:
-        return self.get_status()
-
-    @property
-    def tags(self) -> dict[str, str]:
-        return dict(self._refresh().tags)
-
-    @property
-    def properties(self) -> dict[str, Any]:
-        return dict(self._refresh().properties)
-
-    def get_tags(self) -> dict[str, str]:
-        """The run's tags (name -> value)."""
-        return self.tags
-
-    def get_properties(self) -> dict[str, Any]:
-        """The run's properties (immutable name -> value pairs set when it was queued)."""
-        return self.properties
-
-    def get_file_names(self) -> list[str]:
-        """The files kept with this run (a step run's logs; a pipeline run keeps none of its own)."""
-        return []
-
-    def _read_file(self, name: str) -> str:
-        raise NotFoundError("run file", name, "this run keeps no files")
-
-    def download_file(self, name: str, output_file_path: str | Path | None = None) -> str:
-        """Copy the run file ``name`` to ``output_file_path`` (default: its base name here); returns the path.
-
-        Raises:
-            NotFoundError: no such file (the run's files are listed).
-        """
-        return run_details.download(self.get_file_names(), self._read_file, name, output_file_path)
-
-    def register_model(self, model_name: str, model_path: str | None = None, tags: dict | None = None,
-                       properties: dict | None = None, model_framework: str | None = None,
-                       model_framework_version: str | None = None, description: str | None = None,
-                       datasets: list | None = None, sample_input_dataset: Any = None,
-                       sample_output_dataset: Any = None, resource_configuration: Any = None, **kwargs: Any) -> Any:
-        """Register files this run produced as the next version of ``model_name``; returns the ``Model``.
-
-        ``model_path`` (default: ``model_name``) is ``<output name>/<path>``: a file or folder in a step output.
-        The datasets the producing step read are recorded as the model's training data.
-
-        Raises:
-            ModelError: the path names none of the run's files (the message lists them).
-        """
-        from headrace.sdk.models.model import register_run_model
-
-        step = getattr(self, "name", None) if isinstance(self, StepRun) else None
-        run_id = self.parent.id if isinstance(self, StepRun) else self.id
-        return register_run_model(self.experiment.workspace, run_id, step, model_name, model_path, tags=tags,
-                                  properties=properties, model_framework=model_framework,
-                                  model_framework_version=model_framework_version, description=description,
-                                  datasets=datasets, sample_input_dataset=sample_input_dataset,
-                                  sample_output_dataset=sample_output_dataset)
+__all__ = ["PipelineRun", "PortDataReference", "Run", "StepRun", "run_for"]
 
 
 class PipelineRun(Run):
@@ -103,23 +22,8 @@ class PipelineRun(Run):
         >>> run.find_step_run("train")[0].get_stdout_log()
     """
 
-    def __init__(self, experiment: Any, run_id: str, _record: RunRecord | None = None):
-        self.experiment = experiment
-        self.id = run_id
-        self._backend = experiment.workspace._backend
-        self._record = _record or self._backend.get_run(run_id)
-
-    @classmethod
-    def get(cls, workspace: Any, run_id: str) -> PipelineRun:
-        """Look a run up by id. Raises: NotFoundError."""
-        from headrace.sdk.experiment import Experiment
-
-        record = workspace._backend.get_run(run_id)
-        return cls(Experiment(workspace, record.experiment_name), run_id, _record=record)
-
-    def _refresh(self) -> RunRecord:
-        self._record = self._backend.get_run(self.id)
-        return self._record
+    def __init__(self, experiment: Any, run_id: str, _record: RunRecord | None = None, outputs: str | None = None):
+        super().__init__(experiment, run_id, _record)
 
     # -- status and details --------------------------------------------------------------
 
@@ -144,9 +48,9 @@ class PipelineRun(Run):
         """The step runs of this run, in topological order."""
         return [StepRun(self, rec) for rec in self._backend.list_step_runs(self.id)]
 
-    def get_children(self, recursive: bool = False, tags: str | dict[str, str] | None = None,
+    def get_children(self, recursive: bool = False, tags: str | dict[str, str] | None = None,  # type: ignore[override]
                      properties: str | dict[str, Any] | None = None, type: str | None = None,  # noqa: A002
-                     status: str | None = None) -> list[StepRun]:
+                     status: str | None = None, _rehydrate_runs: bool = True) -> list[StepRun]:
         """The step runs, filtered as Azure ML filters children: by tag or property (a name, or
         ``{name: value}`` pairs), by ``type`` (``azureml.StepRun``) and by ``status``. Step runs have
         no children, so ``recursive`` changes nothing."""
@@ -161,13 +65,18 @@ class PipelineRun(Run):
         """The step runs named ``name`` (a list, as in Azure ML)."""
         return [s for s in self.get_steps() if s.name == name]
 
-    def get_metrics(self, recursive: bool = False) -> dict[str, Any]:
+    def get_metrics(self, name: str | None = None, recursive: bool = False, run_type: str | None = None,
+                    populate: bool = False) -> dict[str, Any]:
         """Metrics logged on the pipeline run itself (``run.parent.log`` in a step); with
         ``recursive=True`` also ``{step name: {metric: value}}`` for every step."""
-        own = self._backend.run_metrics(self.id)
+        if isinstance(name, bool):  # get_metrics(True): the positional ``recursive`` of earlier versions
+            name, recursive = None, name
+        own = self._own_metrics()
+        if name is not None:
+            own = {k: v for k, v in own.items() if k == name}
         if recursive:
             for step in self.get_steps():
-                own[step.name] = step.get_metrics()
+                own[step.name] = step.get_metrics(name)
         return own
 
     def publish_pipeline(self, name: str, description: str | None = None, version: str | None = None,
@@ -184,7 +93,7 @@ class PipelineRun(Run):
         """Cancel the run (running steps are stopped, others will not start)."""
         self._record = self._backend.cancel_run(self.id)
 
-    def wait_for_completion(self, show_output: bool = True, timeout_seconds: float | None = None,
+    def wait_for_completion(self, show_output: bool = True, timeout_seconds: float | None = None,  # type: ignore[override]
                             raise_on_error: bool = True) -> str:
         """Wait until the run ends; return its final status.
 
@@ -209,16 +118,55 @@ class StepRun(Run):
     """One step of a pipeline run."""
 
     def __init__(self, parent: PipelineRun, record: StepRunRecord):
-        self.parent = parent
+        self._parent = parent
         self.experiment = parent.experiment
         self._backend = parent._backend
         self._record = record
         self.id = record.id
         self.name = record.name
+        self._outputs = None
+
+    @property
+    def parent(self) -> PipelineRun:  # type: ignore[override]
+        return self._parent
+
+    @property
+    def type(self) -> str:
+        return "azureml.StepRun"
+
+    @property
+    def _run_id(self) -> str:
+        return self._record.run_id
+
+    @property
+    def _step_run_id(self) -> str:  # type: ignore[override]
+        return self.id
 
     def _refresh(self) -> StepRunRecord:
         self._record = self._backend.get_step_run(self.id)
         return self._record
+
+    def _own_metrics(self) -> dict[str, Any]:
+        return self._backend.step_metrics(self._refresh())
+
+    def complete(self, _set_status: bool = True) -> None:
+        """Nothing to do: a step run ends when its script does (calling it in the script is harmless too)."""
+
+    def fail(self, error_details: Any = None, error_code: str | None = None, _set_status: bool = True) -> None:
+        """Stop the pipeline run this step belongs to (its steps end Canceled)."""
+        self.parent.cancel()
+
+    def cancel(self) -> None:
+        """Cancel the pipeline run this step belongs to."""
+        self.parent.cancel()
+
+    def child_run(self, name: str | None = None, run_id: str | None = None, outputs: str | None = None) -> Run:
+        """Start an interactive child run of the pipeline run (step runs hold no children of their own)."""
+        return self.parent.child_run(name, run_id, outputs)
+
+    def get_children(self, *args: Any, **kwargs: Any) -> Any:  # type: ignore[override]
+        """Step runs have no children."""
+        return iter(())
 
     @property
     def is_reused(self) -> bool:
@@ -253,22 +201,28 @@ class StepRun(Run):
         """Azure ML's details dict for this step run (see ``PipelineRun.get_details``), with
         ``logFiles`` naming its logs and headrace's ``name``, ``exitCode``, ``reusedRunId``."""
         r = self._refresh()
-        return run_details.details(r, target=None, extra={
-            "logFiles": dict.fromkeys(self.get_file_names(), ""), "name": r.name, "exitCode": r.exit_code,
+        out = run_details.details(r, target=None, extra={
+            "logFiles": dict.fromkeys(self._log_files(), ""), "name": r.name, "exitCode": r.exit_code,
             "reusedRunId": r.reused_from, "parentRunId": r.run_id, "tags": r.tags,
         })
+        out["runDefinition"] = self._run_definition()
+        return out
 
-    def get_file_names(self) -> list[str]:
+    def _run_definition(self) -> dict[str, Any]:
+        graph = self._backend.get_run_graph(self._run_id)
+        step = next((s for s in graph.get("steps", []) if s.get("name") == self.name), None)
+        return run_details.run_definition(step) if step else {}
+
+    def _log_files(self) -> dict[str, tuple[Any, str]]:
         """The step's logs, under Azure ML's names (``logs/azureml/stdoutlogs.txt``, ``stderrlogs.txt``,
         ``executionlogs.txt``)."""
-        return list(run_details.STEP_LOG_FILES)
+        return {name: (self._record, which) for name, which in run_details.STEP_LOG_FILES.items()}
 
-    def _read_file(self, name: str) -> str:
-        return self._backend.read_step_log(self._refresh(), run_details.STEP_LOG_FILES[name])
-
-    def get_metrics(self) -> dict[str, Any]:
+    def get_metrics(self, name: str | None = None, recursive: bool = False, run_type: str | None = None,
+                    populate: bool = False) -> dict[str, Any]:
         """name -> last value logged, or the list of values for a series."""
-        return self._backend.step_metrics(self._refresh())
+        own = self._own_metrics()
+        return own if name is None else {k: v for k, v in own.items() if k == name}
 
     def get_outputs(self) -> dict[str, Any]:
         """name -> ``StepRunOutput`` for every output this step run wrote."""

@@ -1,0 +1,162 @@
+"""ParallelRunStep over many small files against a plain ``multiprocessing.Pool`` over the same files.
+
+The work: N small files (default 10,000) on the workspace's local default datastore; a trivial ``run()``
+that reads each file of its mini-batch and returns one line per file (``name: bytes``).
+
+- **headrace**: a one-step pipeline, ``ParallelRunStep`` over the folder as a ``DataPath`` input (read in
+  place), ``mini_batch_size`` files per ``run()`` call, ``process_count_per_node`` workers, ``append_row``;
+  timed from ``Experiment.submit`` to the return of ``wait_for_completion(show_output=False)``. Cold runs
+  (``regenerate_outputs=True``). The step run's own start -> end span is reported as **step**.
+- **floor**: what a user would write instead: list the files, cut them into the same mini-batches,
+  ``multiprocessing.Pool(processes).map(score, batches)`` with a worker initializer (the ``init()``), and
+  write the returned lines to one file; timed from the listing to the file closed, Pool start included.
+- **dataset** (reported, not judged): the same step over a registered ``FileDataset`` of the files,
+  which copies them into the step's folder first (``as_mount``).
+
+Repetitions alternate floor and headrace after one warm-up of each; medians are reported and the
+goal (headrace <= 1.3x floor) is judged on them. Exit status 1 when the goal is missed.
+
+Usage:
+    python benchmarks/parallel_run.py [--files 10000] [--batch 10] [--processes 2] [--repeat 3] [--json]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import multiprocessing
+import os
+import platform
+import statistics
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+RATIO_GOAL = 1.3
+
+ENTRY = """\
+import os
+
+def init():
+    global prefix
+    prefix = ""
+
+def run(mini_batch):
+    out = []
+    for path in mini_batch:
+        with open(path, "rb") as f:
+            out.append(f"{prefix}{os.path.basename(path)}: {len(f.read())}")
+    return out
+"""
+
+
+def _init() -> None:
+    global _prefix
+    _prefix = ""
+
+
+def _score(batch: list[str]) -> list[str]:
+    out = []
+    for path in batch:
+        with open(path, "rb") as f:
+            out.append(f"{_prefix}{os.path.basename(path)}: {len(f.read())}")
+    return out
+
+
+def floor(folder: Path, batch: int, processes: int, out: Path) -> float:
+    t0 = time.perf_counter()
+    files = sorted(str(p) for p in folder.rglob("*") if p.is_file())
+    batches = [files[i:i + batch] for i in range(0, len(files), batch)]
+    with multiprocessing.get_context("fork").Pool(processes, initializer=_init) as pool:
+        results = pool.map(_score, batches)
+    with open(out, "w", encoding="utf-8") as f:
+        for lines in results:
+            f.write("".join(f"{line}\n" for line in lines))
+    return time.perf_counter() - t0
+
+
+def make_files(home: Path, n: int) -> Path:
+    folder = home.parent / "files"
+    for i in range(n):
+        sub = folder / f"d{i // 1000:02d}"
+        sub.mkdir(parents=True, exist_ok=True)
+        (sub / f"f{i:05d}.txt").write_bytes(b"x" * (50 + i % 100))
+    return folder
+
+
+def headrace_run(ws, step) -> tuple[float, float, str]:
+    from headrace import Experiment, Pipeline
+
+    t0 = time.perf_counter()
+    run = Experiment(ws, "bench-prs").submit(Pipeline(workspace=ws, steps=[step]), regenerate_outputs=True)
+    status = run.wait_for_completion(show_output=False, raise_on_error=False)
+    total = time.perf_counter() - t0
+    [child] = list(run.get_children())
+    rec = child._record
+    return total, (rec.ended_at - rec.started_at).total_seconds(), status
+
+
+def main() -> int:
+    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    p.add_argument("--files", type=int, default=10_000)
+    p.add_argument("--batch", type=int, default=10)
+    p.add_argument("--processes", type=int, default=os.cpu_count() or 2)
+    p.add_argument("--repeat", type=int, default=3)
+    p.add_argument("--json", action="store_true")
+    a = p.parse_args()
+
+    from headrace import DataPath, Dataset, ParallelRunConfig, ParallelRunStep, PipelineData, Workspace
+
+    tmp = Path(tempfile.mkdtemp(prefix="headrace-bench-prs-"))
+    home = tmp / "home"
+    ws = Workspace(home)
+    folder = make_files(home, a.files)
+    store = ws.get_default_datastore()
+    store.upload(str(folder), target_path="files", overwrite=True)
+    local = Path(store.root_uri.removeprefix("file://")) / "files"
+    (tmp / "src").mkdir()
+    (tmp / "src" / "score.py").write_text(ENTRY)
+    config = ParallelRunConfig(environment=None, entry_script="score.py", source_directory=str(tmp / "src"),
+                               mini_batch_size=a.batch, error_threshold=0, output_action="append_row",
+                               compute_target="local", node_count=1, process_count_per_node=a.processes)
+    by_path = ParallelRunStep(name="score", parallel_run_config=config, inputs=[DataPath(store, "files")],
+                              output=PipelineData("scores", datastore=store))
+    dataset = Dataset.File.from_files((store, "files/**")).register(ws, "bench-files")
+    by_dataset = ParallelRunStep(name="score-ds", parallel_run_config=config,
+                                 inputs=[dataset.as_named_input("files")], output=PipelineData("scores_ds"))
+
+    rounds: list[dict[str, float]] = []
+    floor(local, a.batch, a.processes, tmp / "floor.txt")  # warm-up
+    headrace_run(ws, by_path)
+    for _ in range(a.repeat):
+        f = floor(local, a.batch, a.processes, tmp / "floor.txt")
+        hr, step, status = headrace_run(ws, by_path)
+        ds, ds_step, ds_status = headrace_run(ws, by_dataset)
+        if "Finished" not in (status, ds_status) or status != ds_status:
+            print(f"a run ended {status} / {ds_status}", file=sys.stderr)
+            return 1
+        rounds.append({"floor": f, "headrace": hr, "step": step, "dataset": ds, "dataset_step": ds_step})
+    med = {k: statistics.median(r[k] for r in rounds) for k in rounds[0]}
+    ratio = med["headrace"] / med["floor"]
+    report = {
+        "when": datetime.now(UTC).isoformat(timespec="seconds"), "python": platform.python_version(),
+        "cpus": os.cpu_count(), "files": a.files, "batch": a.batch, "processes": a.processes,
+        "medians": med, "ratio": ratio, "dataset_ratio": med["dataset"] / med["floor"],
+        "goal": RATIO_GOAL, "met": ratio <= RATIO_GOAL, "rounds": rounds,
+    }
+    if a.json:
+        print(json.dumps(report, indent=2))
+    else:
+        print(f"{a.files} files, mini_batch_size {a.batch}, {a.processes} processes, {a.repeat} rounds (medians)")
+        print(f"floor (multiprocessing.Pool)      {med['floor']:.3f} s")
+        print(f"headrace ParallelRunStep (path)   {med['headrace']:.3f} s  = {ratio:.2f}x floor "
+              f"(step run {med['step']:.3f} s)  goal <= {RATIO_GOAL}x: {'met' if report['met'] else 'MISSED'}")
+        print(f"headrace ParallelRunStep (dataset) {med['dataset']:.3f} s = {report['dataset_ratio']:.2f}x floor "
+              f"(step run {med['dataset_step']:.3f} s; files staged first; not judged)")
+    return 0 if report["met"] else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,97 @@
+"""What a script leaves behind besides its logs: its context lines and its run files.
+
+A script writes through ``Run.get_context()`` into its context folder (metrics, tags, properties,
+``complete``/``fail``/``cancel`` lines, copies of uploaded files) and may write ``./outputs`` and
+``./logs`` in its working directory. Every compute target calls ``read_context`` and
+``capture_files`` when a step ends, so the agent records them the same way wherever the step ran.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+from pathlib import Path
+from typing import Any
+
+from headrace.datastores.base import Datastore
+from headrace.engine import compute as c
+from headrace.errors import HeadraceError
+from headrace.storage.records import StepStatus
+
+logger = logging.getLogger(__name__)
+
+
+def files_path(owner_id: str) -> str:
+    """Artifact-datastore folder of the files kept with a run or step run (ids are unique across both)."""
+    return f"runfiles/{owner_id}"
+
+
+def read_context(context_dir: Path, outcome: c.StepOutcome) -> None:
+    """Add what the script logged to ``outcome``; a ``fail()`` or ``cancel()`` it called decides how it ended."""
+    outcome.metrics.extend(jsonl(context_dir / c.METRICS_FILE))
+    for line in jsonl(context_dir / c.TAGS_FILE):
+        tags = outcome.parent_tags if line.get("scope") == "parent" else outcome.tags
+        tags[str(line["key"])] = str(line["value"])
+    for line in jsonl(context_dir / c.PROPERTIES_FILE):
+        props = outcome.parent_properties if line.get("scope") == "parent" else outcome.properties
+        props.update(line.get("values") or {})
+    outcome.model_requests.extend(jsonl(context_dir / c.MODELS_FILE))
+    for line in jsonl(context_dir / c.STATUS_FILE):
+        if outcome.status is not StepStatus.FINISHED:
+            break  # the process failed or was stopped anyway
+        if line.get("status") == "Failed":
+            outcome.status = StepStatus.FAILED
+            outcome.error = f"the script called run.fail(): {line.get('error') or 'no details given'}"
+        elif line.get("status") == "Canceled":
+            outcome.status = StepStatus.CANCELED
+            outcome.error = "the script called run.cancel()"
+
+
+def capture_files(artifacts: Datastore, task: c.StepTask, cwd: Path, context_dir: Path, log: list[str]) -> None:
+    """Keep ``./outputs``, ``./logs`` and the files the script uploaded as run files (best effort: a file
+    that cannot be stored is named in the execution log, the step's outcome stands)."""
+    if not task.files_path:
+        return
+    sources = [(cwd / name, f"{task.files_path}/{name}") for name in c.CAPTURED_FOLDERS]
+    sources.append((context_dir / c.FILES_DIR, task.files_path))
+    for folder, target in sources:
+        if not folder.is_dir() or not any(folder.iterdir()):
+            continue
+        try:
+            size = artifacts.upload(str(folder), target, overwrite=True)
+        except HeadraceError as exc:
+            log.append(f"run files: could not keep {folder.name}/: {exc}")
+            continue
+        log.append(f"run files: kept {folder.name}/ ({size} bytes)")
+
+
+def jsonl(path: Path, quiet: bool = False) -> list[dict[str, Any]]:
+    """The JSON lines of a context file; a line cut by a killed process is skipped, the rest kept.
+
+    ``quiet`` (a running script's file): stop at the first incomplete line, which is still being written.
+    """
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError:
+        return []
+    if quiet:
+        text = text[: text.rfind("\n") + 1]
+    out = []
+    for raw in text.splitlines():
+        try:
+            out.append(json.loads(raw))
+        except ValueError:
+            if quiet:
+                break
+            logger.warning("skipping unreadable context line %r in %s", raw[:80], path)
+    return out
+
+
+def remove_context(workdir: Path) -> None:
+    """Forget what an earlier attempt (or step) wrote into a work folder's context files."""
+    for name in (c.METRICS_FILE, c.TAGS_FILE, c.PROPERTIES_FILE, c.STATUS_FILE, c.MODELS_FILE):
+        try:
+            os.unlink(workdir / name)
+        except FileNotFoundError:
+            pass

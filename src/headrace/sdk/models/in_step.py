@@ -1,0 +1,73 @@
+"""``run.register_model`` inside a step's or script run's script.
+
+A script has no access to the registry (steps get no workspace credentials), so the call is written to the
+step's context folder, checked against what the script can see now, and the agent registers the model when
+the step ends, from the files it kept: a step output (``<output name>/<path>``) or ``./outputs``. A
+registration that fails then fails the step, naming the call.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+from headrace.core.model import check_name, clean_relative
+from headrace.engine import compute as c
+from headrace.errors import ModelError
+
+
+class PendingModel:
+    """What ``run.register_model`` returns inside a script: the version is known once the step has ended."""
+
+    def __init__(self, name: str, path: str):
+        self.name = name
+        self.model_path = path
+        self.version: int | None = None
+        self.id: str | None = None
+
+    def __repr__(self) -> str:
+        return f"PendingModel(name={self.name!r}, model_path={self.model_path!r}: registered when the step ends)"
+
+
+def _outputs() -> dict[str, str]:
+    prefix = "AZUREML_DATAREFERENCE_"
+    return {k[len(prefix):]: v for k, v in os.environ.items() if k.startswith(prefix)}
+
+
+def check_path(path: str) -> None:
+    """Raises ModelError unless ``path`` is in ``./outputs`` (or another kept folder) or in a step output now."""
+    first, _, rest = path.partition("/")
+    if first in c.CAPTURED_FOLDERS and os.path.exists(path):
+        return
+    outputs = _outputs()
+    if first in outputs and os.path.exists(os.path.join(outputs[first], rest) if rest else outputs[first]):
+        return
+    here = sorted(p.as_posix() for folder in c.CAPTURED_FOLDERS for p in Path(folder).rglob("*") if p.is_file())
+    raise ModelError(f"model path {path!r} is neither in ./outputs nor in an output of this step; ./outputs has: "
+                     f"{', '.join(here[:20]) or 'nothing'}; the step's outputs: {', '.join(sorted(outputs)) or 'none'}")
+
+
+def request(run: Any, model_name: str, model_path: str | None = None, tags: dict | None = None,
+            properties: dict | None = None, model_framework: str | None = None,
+            model_framework_version: str | None = None, description: str | None = None,
+            datasets: list | None = None, sample_input_dataset: Any = None, sample_output_dataset: Any = None,
+            **_ignored: Any) -> PendingModel:
+    """Record a registration for the agent (see the module docstring).
+
+    Raises:
+        ModelError: a bad name, or a path the script has not written (the message lists what it has).
+    """
+    from headrace.sdk.models.model import dataset_pairs
+
+    check_name(model_name)
+    path = clean_relative(model_path or model_name)
+    check_path(path)
+    if model_framework is None and model_framework_version is not None:
+        raise ModelError("model_framework_version needs model_framework")
+    run._write(c.MODELS_FILE, {
+        "name": model_name, "path": path, "tags": dict(tags or {}), "properties": dict(properties or {}),
+        "description": description, "framework": model_framework, "framework_version": model_framework_version,
+        "datasets": dataset_pairs(datasets, sample_input_dataset, sample_output_dataset)})
+    print(f"Registering model {model_name} from {path} (when this step ends)")
+    return PendingModel(model_name, path)
