@@ -14,7 +14,7 @@ from headrace.schemas import MAX_DESCRIPTION, MAX_TAG_KEY, MAX_TAG_VALUE, MAX_TA
 
 @pytest.fixture
 def doc(live) -> dict:
-    return httpx.get(f"{live.url}/openapi.json").json()
+    return httpx.get(f"{live.url}/openapi.json", timeout=60).json()
 
 
 def schema_valid(doc: dict, model: str, body: dict) -> bool:
