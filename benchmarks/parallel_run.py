@@ -143,7 +143,8 @@ def main() -> int:
     report = {
         "when": datetime.now(UTC).isoformat(timespec="seconds"), "python": platform.python_version(),
         "cpus": os.cpu_count(), "files": a.files, "batch": a.batch, "processes": a.processes,
-        "medians": med, "ratio": ratio, "dataset_ratio": med["dataset"] / med["floor"],
+        "medians": med, "ratio": ratio, "step_ratio": med["step"] / med["floor"],
+        "dataset_ratio": med["dataset"] / med["floor"],
         "goal": RATIO_GOAL, "met": ratio <= RATIO_GOAL, "rounds": rounds,
     }
     if a.json:
@@ -151,8 +152,10 @@ def main() -> int:
     else:
         print(f"{a.files} files, mini_batch_size {a.batch}, {a.processes} processes, {a.repeat} rounds (medians)")
         print(f"floor (multiprocessing.Pool)      {med['floor']:.3f} s")
-        print(f"headrace ParallelRunStep (path)   {med['headrace']:.3f} s  = {ratio:.2f}x floor "
-              f"(step run {med['step']:.3f} s)  goal <= {RATIO_GOAL}x: {'met' if report['met'] else 'MISSED'}")
+        print(f"headrace ParallelRunStep (path)   {med['headrace']:.3f} s  = {ratio:.2f}x floor  goal <= {RATIO_GOAL}x: "
+              f"{'met' if report['met'] else 'MISSED'}")
+        print(f"  its step run alone                {med['step']:.3f} s  = {report['step_ratio']:.2f}x floor "
+              "(without submit, the input's reuse fingerprint and the wait)")
         print(f"headrace ParallelRunStep (dataset) {med['dataset']:.3f} s = {report['dataset_ratio']:.2f}x floor "
               f"(step run {med['dataset_step']:.3f} s; files staged first; not judged)")
     return 0 if report["met"] else 1

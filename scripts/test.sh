@@ -24,6 +24,9 @@ if [ -z "${HEADRACE_TEST_S3_ENDPOINT:-}" ] || [ -z "${HEADRACE_TEST_AZURE_CONNEC
   eval "$(bash scripts/emulators.sh env)"
 fi
 
+# The Dask target tests (tests/dask) start their own `dask scheduler` and `dask worker` processes on
+# 127.0.0.1 (ephemeral ports) and keep their data on the S3 emulator above: nothing to start here.
+
 # The browser tests drive Debian's chromium through Playwright (never `playwright install`).
 if ! command -v chromium >/dev/null 2>&1; then
   echo "== installing chromium (apt) for the browser tests"

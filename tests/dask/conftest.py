@@ -1,7 +1,7 @@
 """Fixtures of the Dask target tests: a real cluster, and a home whose artifacts and data are on S3.
 
 ``dask_cluster`` (one per test session) is a ``dask scheduler`` and two ``dask worker`` processes on
-127.0.0.1 (see ``dask_cluster.py``). ``dask_ws`` is a workspace with its artifact area in a new bucket of the
+127.0.0.1, of one thread each, ``w1`` with the resource ``GPU=1`` (see ``dask_cluster.py``). ``dask_ws`` is a workspace with its artifact area in a new bucket of the
 S3 emulator (``HEADRACE_TEST_S3_ENDPOINT``, started by ``scripts/test.sh``), an S3 datastore ``lake``
 and a Dask compute target ``cluster``. Without the emulator these tests fail in CI and skip elsewhere.
 """
@@ -17,7 +17,7 @@ from dask_cluster import DaskCluster, make_dask_ws
 
 @pytest.fixture(scope="session")
 def dask_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DaskCluster]:
-    cluster = DaskCluster(tmp_path_factory.mktemp("dask"), workers=2, threads=1)
+    cluster = DaskCluster(tmp_path_factory.mktemp("dask"), workers=2, threads=1, resources={"w1": "GPU=1"})
     try:
         yield cluster
     finally:

@@ -21,12 +21,15 @@ START_SECONDS = 90.0
 
 
 class DaskCluster:
-    """A scheduler and its workers, started in ``folder``; ``stop()`` ends them all."""
+    """A scheduler and its workers ``w0``, ``w1``... started in ``folder``; ``stop()`` ends them all.
 
-    def __init__(self, folder: Path, workers: int = 2, threads: int = 1, resources: str | None = None):
+    ``resources`` maps a worker's name to the Dask resources it declares (``"GPU=1"``).
+    """
+
+    def __init__(self, folder: Path, workers: int = 2, threads: int = 1, resources: dict[str, str] | None = None):
         self.folder = folder
         self.threads = threads
-        self.resources = resources
+        self.resources = dict(resources or {})
         self.folder.mkdir(parents=True, exist_ok=True)
         self.scheduler_file = folder / "scheduler.json"
         self.procs: list[subprocess.Popen[bytes]] = []
@@ -47,8 +50,8 @@ class DaskCluster:
         workdir.mkdir(exist_ok=True)
         args = ["-m", "distributed.cli.dask_worker", self.address, "--name", name, "--nthreads", str(self.threads),
                 "--no-nanny", "--host", "127.0.0.1", "--local-directory", str(workdir), "--no-dashboard"]
-        if self.resources:
-            args += ["--resources", self.resources]
+        if name in self.resources:
+            args += ["--resources", self.resources[name]]
         proc = self.workers[name] = self._spawn(name, args)
         return proc
 
@@ -133,7 +136,8 @@ def make_dask_ws(home: Path, address: str, monkeypatch: pytest.MonkeyPatch, **at
     bucket = new_bucket()
     monkeypatch.setenv("HEADRACE_ARTIFACTS_URI", f"s3://{bucket}/artifacts")
     monkeypatch.setenv("HEADRACE_ARTIFACTS_OPTIONS", json.dumps(S3_OPTIONS))
-    monkeypatch.setenv("HEADRACE_AGENT__MAX_PARALLEL_STEPS", "2")
+    if "HEADRACE_AGENT__MAX_PARALLEL_STEPS" not in os.environ:
+        monkeypatch.setenv("HEADRACE_AGENT__MAX_PARALLEL_STEPS", "2")
     ws = Workspace(home)
     Datastore.register_s3(ws, "lake", bucket, prefix="lake", endpoint_url=S3_ENDPOINT, key="testing",
                           secret="testing")

@@ -7,7 +7,15 @@ import re
 
 from dask_cluster import DaskCluster, make_dask_ws
 
-from headrace import Datastore, Experiment, Pipeline, PipelineData, PythonScriptStep
+from headrace import (
+    ComputeTarget,
+    DaskCompute,
+    Datastore,
+    Experiment,
+    Pipeline,
+    PipelineData,
+    PythonScriptStep,
+)
 
 WAIT_FOR_FILE = """
 import argparse, os, sys, time
@@ -34,11 +42,11 @@ def _pid_of(step) -> int | None:
     return int(found.group(1)) if found else None
 
 
-def _one_step(ws, src, release, **options):
+def _one_step(ws, src, release, target="cluster", **options):
     out = PipelineData("out", datastore=Datastore(ws, "lake"))
     step = PythonScriptStep(name="wait", script_name="wait.py", source_directory=str(src),
                             arguments=["--release", str(release), "--out", out], outputs=[out],
-                            compute_target="cluster", allow_reuse=False, **options)
+                            compute_target=target, allow_reuse=False, **options)
     return Experiment(ws, "control").submit(Pipeline(workspace=ws, steps=[step]))
 
 
@@ -82,5 +90,21 @@ def test_a_worker_killed_mid_step_is_retried_elsewhere(tmp_path, write_scripts, 
         assert "attempt 2" in log and address in log, log
         assert "released" in step.get_stdout_log()
         assert Datastore(ws, "lake").list(f"headrace/runs/{run.id}/wait/out")
+
+        # With retries=0 the step fails when its worker dies; the attempt the scheduler starts elsewhere is
+        # stopped, and the run says why.
+        cluster.add_worker("w2")
+        cluster.wait_workers(2)
+        ComputeTarget.attach(ws, "no-retry", DaskCompute.attach_configuration(address=cluster.address, retries=0))
+        release2 = tmp_path / "release2"
+        run = _one_step(ws, src, release2, target="no-retry")
+        step = wait_until(lambda: next(iter(run.get_steps()), None), message="the step run")
+        wait_until(lambda: _pid_of(step), timeout=60, message="the step's pid in its live stdout")
+        address = wait_until(lambda: re.findall(r"Dask worker (tcp://\S+)", step.get_execution_log()),
+                             message="the worker in the live execution log")[0]
+        cluster.kill(cluster.worker_of(address))
+        assert run.wait_for_completion(show_output=False, raise_on_error=False) == "Failed"
+        assert "died 1 times" in step.error and "retries (0) exhausted" in step.error, step.error
+        assert "attempt lost: worker " + address in step.get_execution_log()
     finally:
         cluster.stop()

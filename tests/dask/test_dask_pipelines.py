@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import re
 
+from dask_cluster import make_dask_ws
+
 from headrace import Datastore, Experiment, Pipeline, PipelineData, PythonScriptStep
 
 PRODUCE = """
@@ -14,7 +16,7 @@ time.sleep(0.5)  # long enough for the scheduler to use both single-thread worke
 os.makedirs(a.out, exist_ok=True)
 open(os.path.join(a.out, "part.txt"), "w").write(a.i)
 Run.get_context().log("part", int(a.i))
-print("produced", a.i, "in", os.getcwd())
+print("produced", a.i, "in", os.getcwd(), "for", os.environ["DASK_SCHEDULER_ADDRESS"])
 """
 
 GATHER = """
@@ -47,6 +49,7 @@ def test_a_fan_out_spreads_over_both_workers(dask_ws, write_scripts, dask_cluste
     for i in range(4):
         [step] = run.find_step_run(f"produce{i}")
         assert f"produced {i + 1}" in step.get_stdout_log()
+        assert step.get_stdout_log().strip().endswith(f"for {dask_cluster.address}")  # the step may use its cluster
         assert step.get_metrics()["part"] == i + 1
         log = step.get_execution_log()
         workers.update(re.findall(r"running on Dask worker (\S+)", log))
@@ -71,3 +74,46 @@ def test_a_step_runs_in_its_environment_on_a_worker(dask_ws, write_scripts, tmp_
     assert step_run.get_stdout_log() == "hrtoy 1.0 True\n"
     log = step_run.get_execution_log()
     assert "running on Dask worker" in log and "environment 'toy-env'" in log, log
+
+
+def test_resources_pass_through_to_dask(dask_ws, write_scripts, dask_cluster):
+    from headrace import ComputeTarget, DaskCompute
+
+    ComputeTarget.attach(dask_ws, "gpu", DaskCompute.attach_configuration(address=dask_cluster.address,
+                                                                           resources={"GPU": 1}))
+    src = write_scripts({"a.py": "print('on a GPU worker')\n"})
+    steps = [PythonScriptStep("a.py", name=f"g{i}", source_directory=str(src), compute_target="gpu",
+                              allow_reuse=False) for i in range(3)]
+    run = Experiment(dask_ws, "gpu").submit(Pipeline(workspace=dask_ws, steps=steps))
+    assert run.wait_for_completion(show_output=False, raise_on_error=False) == "Finished"
+    for step in run.get_steps():
+        log = step.get_execution_log()
+        assert "resources {'GPU': 1.0}" in log
+        [address] = set(re.findall(r"running on Dask worker (\S+)", log))
+        assert dask_cluster.worker_of(address) == "w1"  # the only worker declaring GPU=1
+
+
+BARRIER = """
+import os, sys, time
+folder, me = sys.argv[1], sys.argv[2]
+open(os.path.join(folder, me), "w").close()
+deadline = time.monotonic() + 60
+while len(os.listdir(folder)) < 2:  # both steps must run at the same time
+    if time.monotonic() > deadline:
+        sys.exit("the other step never ran alongside")
+    time.sleep(0.05)
+print("met")
+"""
+
+
+def test_steps_on_dask_do_not_count_against_the_agents_limit(tmp_path, dask_cluster, monkeypatch, write_scripts):
+    monkeypatch.setenv("HEADRACE_AGENT__MAX_PARALLEL_STEPS", "1")
+    ws = make_dask_ws(tmp_path / "home", dask_cluster.address, monkeypatch)
+    barrier = tmp_path / "barrier"
+    barrier.mkdir()
+    src = write_scripts({"barrier.py": BARRIER})
+    steps = [PythonScriptStep("barrier.py", name=f"b{i}", source_directory=str(src), compute_target="cluster",
+                              arguments=[str(barrier), f"b{i}"], allow_reuse=False) for i in range(2)]
+    run = Experiment(ws, "limit").submit(Pipeline(workspace=ws, steps=steps))
+    assert run.wait_for_completion(show_output=False, raise_on_error=False) == "Finished", [
+        s.error for s in run.get_steps()]

@@ -4,6 +4,8 @@ Real uvicorn serves a FastAPI app in a thread. Routes, as OpenAI and Azure OpenA
 
 - ``POST /v1/chat/completions`` and ``POST /openai/deployments/{deployment}/chat/completions?api-version=V``;
 - ``POST /v1/completions`` (text completions, what ``local`` connections call).
+- ``POST /v1/embeddings`` and ``POST /openai/deployments/{deployment}/embeddings`` (a small deterministic vector
+  per input: letter counts).
 
 Answers are deterministic: the next scripted answer (``fake.script("a", ["chunk1", "chunk2"])``), else
 ``fake.responder(body)`` when set, else ``"echo: <last user message>"`` (for completions, of the prompt's last
@@ -189,6 +191,22 @@ class FakeLLM:
             return await completions(request)
 
         app.post("/openai/deployments/{deployment}/completions")(deployment_completions)
+
+        async def embeddings(request: Request, deployment: str | None = None) -> Response:
+            body = await request.json()
+            self._record(request, body, deployment)
+            hurdle = await self._hurdle()
+            if hurdle is not None:
+                return hurdle
+            given = body.get("input")
+            texts = given if isinstance(given, list) else [given]
+            data = [{"object": "embedding", "index": i, "embedding": _vector(str(t))} for i, t in enumerate(texts)]
+            words = sum(len(str(t).split()) for t in texts)
+            return JSONResponse({"object": "list", "data": data, "model": body.get("model") or deployment,
+                                 "usage": {"prompt_tokens": words, "total_tokens": words}})
+
+        app.post("/v1/embeddings")(embeddings)
+        app.post("/openai/deployments/{deployment}/embeddings")(embeddings)
         return app
 
     def _respond(self, body: dict[str, Any], answer: str | list[str] | dict[str, Any], prompt_words: int,
@@ -236,6 +254,14 @@ class FakeLLM:
             yield "data: [DONE]\n\n"
 
         return StreamingResponse(events(), media_type="text/event-stream")
+
+
+def _vector(text: str, size: int = 8) -> list[float]:
+    """A deterministic unit-free embedding of ``text`` (letter counts folded into ``size`` buckets)."""
+    vec = [0.0] * size
+    for ch in text.lower():
+        vec[ord(ch) % size] += 1.0
+    return vec
 
 
 @contextlib.contextmanager

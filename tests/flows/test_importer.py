@@ -278,3 +278,25 @@ def test_the_imported_flow_runs_on_headrace(pf_flow, tmp_path, fake_llm):
     assert "Source: https://en.wikipedia.org/w/index.php?search=Output%3A+Paris+population" in (
         answer.messages[0]["content"])
     assert answer.messages[0]["content"].count("Content: Sentence 1 about") == 2  # count "2" became an int
+
+
+def test_a_test_script_next_to_the_flow_does_not_fail_the_import(tmp_path):
+    # A flow folder often ships its own tests (eval_test.py importing promptflow.azure); no node loads them.
+    src = write_files(tmp_path / "pf", {
+        "flow.dag.yaml": """
+            inputs: {q: {type: string}}
+            outputs: {a: {type: string, reference: "${t.output}"}}
+            nodes:
+            - {name: t, type: python, source: {type: code, path: t.py}, inputs: {q: "${inputs.q}"}}
+        """,
+        "t.py": "from promptflow.core import tool\n\n@tool\ndef t(q: str) -> str:\n    return q\n",
+        "t_test.py": "import promptflow.azure as azure\n",
+        "test_flow.py": "from promptflow.azure import PFClient\n",
+    })
+    report = import_promptflow(src, tmp_path / "out")
+    assert report.unconverted == []
+    warnings = "\n".join(report.warnings)
+    assert "t_test.py:1" in warnings and "test_flow.py:1" in warnings and "a test script" in warnings
+    (src / "t.py").write_text("from promptflow.azure import PFClient\n" + (src / "t.py").read_text())
+    report = import_promptflow(src, tmp_path / "out2")
+    assert [u for u in report.unconverted if "t.py:1" in u and "promptflow.azure" in u]

@@ -220,3 +220,28 @@ def test_a_data_path_folder_is_cut_into_mini_batches_with_parameters_read_at_sub
     assert run.get_status() == "Finished", child.get_details()
     assert len(output_text(child, "scores", tmp_path).splitlines()) == 23
     assert child.get_metrics()["mini_batches"] == 6  # 23 files by 4
+
+
+def test_an_unchanged_step_over_unchanged_data_is_reused(ws, scripts, tmp_path):
+    files = Dataset.File.from_files((ws.get_default_datastore(), "files/*.txt"))
+
+    def step() -> ParallelRunStep:
+        return ParallelRunStep(name="score", parallel_run_config=config(scripts, tmp_path),
+                               inputs=[files.as_named_input("docs")], output=PipelineData("scores"))
+
+    first, _ = submit(ws, step())
+    again, child = submit(ws, step())
+    assert (first.get_status(), again.get_status()) == ("Finished", "Finished")
+    assert child._record.reused_from is not None
+
+
+def test_an_init_that_fails_fails_the_step_with_its_traceback(ws, scripts, tmp_path):
+    write(scripts, "broken.py", "def init():\n    raise RuntimeError('no model here')\n\ndef run(b):\n    return b\n")
+    files = Dataset.File.from_files((ws.get_default_datastore(), "files/*.txt"))
+    step = ParallelRunStep(name="broken", parallel_run_config=config(scripts, tmp_path, entry_script="broken.py"),
+                           inputs=[files.as_named_input("docs")], output=PipelineData("scores"))
+    run, child = submit(ws, step)
+    assert run.get_status() == "Failed"
+    tail = child._record.properties.get("stderr_tail", "")
+    assert "ParallelRunStep failed: init() of the entry script failed in worker node0.process" in tail
+    assert "RuntimeError: no model here" in tail and 'broken.py", line 2, in init' in tail

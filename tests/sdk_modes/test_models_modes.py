@@ -42,6 +42,7 @@ def test_register_list_get_download_and_tags(ws: Workspace, model_dir: Path, tmp
     assert Model(ws, "churn", tags=[["big", "yes"]]).version == 2
     assert [m.id for m in Model.list(ws)] == ["churn:1", "churn:2"]
     assert [m.id for m in Model.list(ws, latest=True)] == ["churn:2"]
+    assert {n: m.version for n, m in ws.models.items()} == {"churn": 2}
     assert [m.id for m in Model.list(ws, tags=["big"])] == ["churn:2"]
     assert [m.id for m in Model.list(ws, properties=[["auc", "0.91"]])] == ["churn:1"]
     path = one.download(tmp_path / "dl")
@@ -162,3 +163,57 @@ def test_a_step_script_registers_models_that_exist_once_it_ends(ws: Workspace, w
     refused = _in_step(ws, scripts, "refused")
     assert refused.get_status() == "Failed"
     assert "ModelError model path 'model.pkl' is neither in ./outputs" in refused.find_step_run("train")[0].get_stderr_log()
+
+
+SCRIPT = r'''
+import os
+from headrace import Run
+os.makedirs("outputs", exist_ok=True)
+open("outputs/model.pkl", "wb").write(b"script model")
+Run.get_context().register_model("from-script", "outputs/model.pkl")
+'''
+
+
+def test_script_runs_and_interactive_runs_register_their_outputs(ws: Workspace, write_scripts, tmp_path: Path):
+    from headrace import ScriptRunConfig
+
+    src = write_scripts({"train.py": SCRIPT})
+    run = Experiment(ws, "script-models").submit(ScriptRunConfig(str(src), "train.py"))
+    run.wait_for_completion()
+    inside = Model(ws, "from-script")
+    assert inside.run_id == run.id and Path(inside.download(tmp_path / "a")).read_bytes() == b"script model"
+    after = run.register_model("after-script", model_path="outputs/model.pkl")  # Azure ML's usual call
+    assert after.run_id == run.id and after.files[0]["path"] == "model.pkl"
+    live = Experiment(ws, "notebook").start_logging()
+    (tmp_path / "w.bin").write_bytes(b"notebook model")
+    live.upload_file("outputs/w.bin", str(tmp_path / "w.bin"))
+    kept = live.register_model("from-notebook", "outputs/w.bin")
+    live.complete()
+    assert (kept.run_id, Path(kept.download(tmp_path / "b")).read_bytes()) == (live.id, b"notebook model")
+
+
+SCORE = r'''
+from headrace import Model
+path = Model.get_model_path("scorer")
+print("model says", open(path).read(), "from", path)
+print("pinned", open(Model.get_model_path("scorer", version=1)).read())
+'''
+
+
+def test_a_step_given_workspace_variables_reads_the_registry(ws: Workspace, write_scripts, tmp_path: Path):
+    (tmp_path / "m.txt").write_text("v1")
+    Model.register(ws, str(tmp_path / "m.txt"), "scorer")
+    (tmp_path / "m.txt").write_text("v2")
+    Model.register(ws, str(tmp_path / "m.txt"), "scorer")
+    backend = ws._backend
+    if getattr(backend, "svc", None) is not None:
+        env = {"HEADRACE_HOME": str(backend.svc.home)}
+    else:
+        env = {"HEADRACE_URL": backend.client.url,
+               "HEADRACE_TOKEN": backend.client._http.headers["Authorization"].split(" ", 1)[1]}
+    step = PythonScriptStep(name="score", script_name="score.py", source_directory=str(write_scripts({"score.py": SCORE})),
+                            environment_variables=env, allow_reuse=False)
+    run = Experiment(ws, "scoring").submit(Pipeline(ws, [step]))
+    run.wait_for_completion(show_output=False)
+    out = run.find_step_run("score")[0].get_stdout_log()
+    assert "model says v2 from azureml-models/scorer/2/m.txt" in out and "pinned v1" in out

@@ -50,6 +50,7 @@ def test_a_bad_token_gives_a_clear_auth_error(server):
 def test_a_reader_token_cannot_submit(server, scripts):
     ws = Workspace(url=server.url, token=server.tokens["reader"])
     assert ws.get_default_datastore().name == "workspaceblobstore"  # reading is fine
+    assert list(Experiment(ws, "Denied").get_runs()) == []  # Experiment(ws, name) cannot create it, and reads
     with pytest.raises(AccessDeniedError, match="needs the submitter role") as info:
         Experiment(ws, "Denied").submit(one_step(ws, scripts, "fail.py"))
     assert info.value.status == 403 and isinstance(info.value, AuthError)

@@ -34,3 +34,15 @@ def test_bad_requests_name_the_problem(live) -> None:
     admin.put("/computes/x3", json=AML)
     clash = admin.put("/computes/x3", json={"Type": "local"})
     assert clash.status_code == 409 and "AmlCompute target" in clash.json()["Error"]["Message"]
+
+
+def test_a_dask_target_over_rest(live) -> None:
+    admin = live.client("admin")
+    created = admin.put("/computes/dask1", json={"Type": "dask", "Properties": {"address": "tcp://10.1.2.3:8786",
+                                                                                "resources": {"GPU": 1}}})
+    assert created.status_code == 200, created.text
+    props = created.json()["Properties"]
+    assert (props["address"], props["resources"], props["retries"]) == ("tcp://10.1.2.3:8786", {"GPU": 1.0}, 1)
+    assert live.client("reader").get("/computes/dask1").json()["Type"] == "dask"
+    bad = admin.put("/computes/dask2", json={"Type": "dask", "Properties": {"address": "10.1.2.3"}})
+    assert bad.status_code == 400 and "not a Dask scheduler address" in bad.json()["Error"]["Message"]

@@ -166,6 +166,26 @@ API: dict[tuple[str, str], Action | None] = {
     ("GET", "/triggers/{key}/ticks"): A.READ,
     ("GET", "/triggers/{key}/runs"): A.READ,
     ("POST", "/triggers/{key}/events"): A.POST_EVENT,
+    # MLflow's tracking API (its own paths, outside /api/v1)
+    ("GET", "/api/2.0/mlflow/experiments/get-by-name"): A.READ,
+    ("GET", "/api/2.0/mlflow/experiments/get"): A.READ,
+    ("POST", "/api/2.0/mlflow/experiments/create"): A.SUBMIT_RUN,
+    ("POST", "/api/2.0/mlflow/experiments/search"): A.READ,
+    ("POST", "/api/2.0/mlflow/runs/create"): A.SUBMIT_RUN,
+    ("GET", "/api/2.0/mlflow/runs/get"): A.READ,
+    ("POST", "/api/2.0/mlflow/runs/update"): A.SUBMIT_RUN,
+    ("POST", "/api/2.0/mlflow/runs/search"): A.READ,
+    ("POST", "/api/2.0/mlflow/runs/log-metric"): A.SUBMIT_RUN,
+    ("POST", "/api/2.0/mlflow/runs/log-parameter"): A.SUBMIT_RUN,
+    ("POST", "/api/2.0/mlflow/runs/set-tag"): A.SUBMIT_RUN,
+    ("POST", "/api/2.0/mlflow/runs/delete-tag"): A.SUBMIT_RUN,
+    ("POST", "/api/2.0/mlflow/runs/log-batch"): A.SUBMIT_RUN,
+    ("GET", "/api/2.0/mlflow/metrics/get-history"): A.READ,
+    ("GET", "/api/2.0/mlflow/artifacts/list"): A.READ,
+    ("POST", "/api/2.0/mlflow/logged-models/search"): A.READ,
+    ("GET", "/api/2.0/mlflow-artifacts/artifacts"): A.READ,
+    ("GET", "/api/2.0/mlflow-artifacts/artifacts/{path}"): A.READ,
+    ("PUT", "/api/2.0/mlflow-artifacts/artifacts/{path}"): A.SUBMIT_RUN,
 }
 
 # The table the README documents, role by role: what a submitter may not do is an admin's.
@@ -185,6 +205,7 @@ MISSING = "no-such-thing"
 def _concrete(path: str) -> str:
     """The path with every parameter naming nothing (the default datastore gets an unknown file)."""
     path = path.replace("/datastores/{name}/files/{path}", "/datastores/workspaceblobstore/files/matrix/new.txt")
+    path = path.replace("/mlflow-artifacts/artifacts/{path}", f"/mlflow-artifacts/artifacts/{MISSING}/new.txt")
     for name in ("pipeline_id", "endpoint_id", "name", "run_id", "step", "step_run_id", "schedule_id",
                  "flow_name", "connection_name", "dataset_id", "draft_id", "pipeline_version", "alias", "path",
                  "key", "delivery_id"):
@@ -212,8 +233,10 @@ def test_every_route_for_every_role(live) -> None:
 def _check_route(live, clients: dict, method: str, path: str) -> list[str]:
     """What is wrong with ``method path`` for each role (nothing: an empty list)."""
     action, url, wrong = API[(method, path)], _concrete(path), []
+    if url.startswith("/api/2.0/"):  # MLflow's paths are not under the clients' /api/v1
+        url = live.url + url
     before = _state(live)
-    raw = "/files/" in path or "/snapshots/" in path or "/blobs/{" in path
+    raw = "/files/" in path or "/snapshots/" in path or "/blobs/{" in path or "/mlflow-artifacts/" in path
     for role in (None, *ROLES):
         r = clients[role].request(method, url, content=(b"" if raw else b"{}") if method in ("POST", "PUT", "PATCH")
                                       else None, headers={"Content-Type": "application/json"})
@@ -228,7 +251,9 @@ def _check_route(live, clients: dict, method: str, path: str) -> list[str]:
             ok = r.status_code not in (401, 403)
         else:
             expected = f"403 naming the {MINIMUM_ROLE[action].value} role"
-            ok = r.status_code == 403 and MINIMUM_ROLE[action].value in r.json()["Error"]["Message"]
+            body = r.json() if r.status_code == 403 else {}
+            message = body.get("message") or body.get("Error", {}).get("Message", "")  # MLflow's shape or ours
+            ok = r.status_code == 403 and MINIMUM_ROLE[action].value in message
         if not ok:
             wrong.append(f"{method} {path} as {role or 'no token'}: {r.status_code}, expected {expected}: {r.text[:150]}")
     if action not in (None, A.UPLOAD_FILE) and _state(live) != before:

@@ -65,3 +65,32 @@ def test_models_pages_show_versions_stages_history_lineage_and_files(page, live,
     page.wait_for_url(f"{live.url}/datasets/churn-rows?version=1")
     page.goto(f"{live.url}/models/nope")
     expect(page.locator("main")).to_contain_text("registered models: churn")
+
+
+TRAIN = r'''
+import argparse, os
+p = argparse.ArgumentParser(); p.add_argument("--out"); a = p.parse_args()
+os.makedirs(a.out, exist_ok=True)
+open(os.path.join(a.out, "model.pkl"), "wb").write(b"trained")
+'''
+
+
+def test_a_run_page_links_the_models_registered_from_it(page, live, write_scripts) -> None:
+    from headrace import Experiment, Pipeline, PipelineData, PythonScriptStep, Workspace
+
+    ws = Workspace(url=live.url, token=live.tokens["submitter"])
+    out = PipelineData("model_out", datastore=ws.get_default_datastore())
+    step = PythonScriptStep(name="train", script_name="train.py", source_directory=str(write_scripts({"train.py": TRAIN})),
+                            arguments=["--out", out], outputs=[out])
+    run = Experiment(ws, "ui-models").submit(Pipeline(ws, [step]))
+    run.wait_for_completion(show_output=False)
+    run.register_model("trained", "model_out/model.pkl")
+    sign_in(page, live.url, live.tokens["reader"])
+    page.goto(f"{live.url}/runs/{run.id}")
+    models = page.locator("#run-models")
+    expect(models).to_contain_text("trained v1 (step train)")
+    models.get_by_role("link", name="trained v1").click()
+    page.wait_for_url(f"{live.url}/models/trained?version=1")
+    assert page.locator(".lineage a.run").get_attribute("href") == f"/runs/{run.id}"
+    assert page.locator(".lineage .step").inner_text() == "train"
+    ws._backend.close()

@@ -551,7 +551,7 @@ class StoreConformance:
             MetricRecord(run.id, a.id, "loss", 0.9, "scalar", 0, at(1)),
             MetricRecord(run.id, None, "total", 10, "scalar", 0, at(1)),
             MetricRecord(run.id, b.id, "acc", 0.5, "scalar", 0, at(1)),
-            MetricRecord(run.id, a.id, "loss", 0.5, "scalar", 1, at(2)),
+            MetricRecord(run.id, a.id, "loss", 0.5, "scalar", 1, at(2), step=2**40),
             MetricRecord(run.id, a.id, "table", {"x": 1, "y": [1.5, "two"]}, "row", 0, at(2)),
         ]
         store.add_metrics(logged[:2])

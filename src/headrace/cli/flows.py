@@ -95,7 +95,7 @@ def test(
     from headrace.flows.flex import is_flex
 
     if folder.is_dir() and is_flex(folder):
-        _test_flex(folder, parse_inputs([*(inputs or []), *(extra or [])], inputs_file), init, json_out)
+        _test_flex(folder, parse_inputs([*(inputs or []), *(extra or [])], inputs_file), init, json_out, home)
         return
     if folder.suffix == ".prompty":
         _test_prompty(folder, parse_inputs([*(inputs or []), *(extra or [])], inputs_file), json_out, home)
@@ -146,14 +146,15 @@ class _LazyRunner:
         return self._get().connection(name)
 
 
-def _test_flex(folder: Path, raw: dict[str, Any], init: Path | None, json_out: bool) -> None:
+def _test_flex(folder: Path, raw: dict[str, Any], init: Path | None, json_out: bool,
+               home: Path | None = None) -> None:
     """Run a flex flow (``flow.flex.yaml``) once (no inputs: its sample's) and print the output."""
     from headrace.flows.flex import load_flex
 
     init_args = parse_inputs([], init) if init is not None else None
     quiet = contextlib.redirect_stdout(sys.stderr) if json_out else contextlib.nullcontext()
     with quiet:
-        flow = load_flex(folder, init_args)
+        flow = load_flex(folder, init_args, connect=lambda name: _llm_runner(home).connection(name))
         output = flow(**(raw or flow.sample))
     if json_out:
         print_json({"status": "Completed", "output": output})

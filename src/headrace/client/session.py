@@ -55,6 +55,7 @@ class ApiSession:
         if not base.startswith(("http://", "https://")):
             raise ConfigError(f"invalid server URL {url!r}: expected http://host:port or https://host/...")
         self.url = base
+        self.token = token  # what an MLflow client of the same server sends (MLFLOW_TRACKING_TOKEN)
         self.retries = retries
         headers = {"Authorization": f"Bearer {token}"} if token else {}
         self._http = httpx.Client(base_url=base + API, headers=headers, transport=transport,

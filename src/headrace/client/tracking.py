@@ -33,7 +33,8 @@ class TrackingCalls(ApiSession):
                            idempotent=True)
 
     def log_metrics(self, run_id: str, step: str | None, items: Iterable[Mapping[str, Any]]) -> int:
-        values = [{"Name": i["name"], "Value": i.get("value"), "Kind": i.get("kind", "scalar")} for i in items]
+        values = [{"Name": i["name"], "Value": i.get("value"), "Kind": i.get("kind", "scalar"), "Seq": i.get("seq")}
+                  for i in items]
         return self._model(LoggedCount, "POST", f"{_owner(run_id, step)}/metrics", json_body={"Values": values}).Logged
 
     def update_tags(self, run_id: str, step: str | None, tags: Mapping[str, str], remove: Iterable[str] = ()) -> dict:

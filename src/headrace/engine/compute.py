@@ -25,6 +25,12 @@ ENV_RUN_KIND = "HEADRACE_RUN_KIND"  # "script": the step is a script run's only 
 ENV_PARENT_RUN_ID = "HEADRACE_PARENT_RUN_ID"  # a script run's parent (a sweep), when it has one
 METRICS_FILE = "metrics.jsonl"
 TAGS_FILE = "tags.jsonl"
+PARAMS_FILE = "params.jsonl"  # MLflow params logged in the step (``mlflow.log_param``)
+MLFLOW_PARAMS_PROPERTY = "mlflow.params"
+"""The run (or step run) property holding its MLflow params (name -> value), immutable as MLflow's are."""
+MLFLOW_STEP_SCHEME = "headrace-step"
+"""The MLflow tracking URI scheme of a step's own run: headrace's tracking-store plugin
+(``headrace.sdk.mlflow``) writes what MLflow logs into the context folder, like ``Run.get_context()``."""
 PROPERTIES_FILE = "properties.jsonl"
 STATUS_FILE = "status.jsonl"  # run.complete() / fail() / cancel() called in the script
 MODELS_FILE = "models.jsonl"  # run.register_model() called in the script: registered when the step ends
@@ -136,3 +142,17 @@ class ComputeTarget(ABC):
 
     def cleanup(self, run_id: str) -> None:  # noqa: B027 - optional hook
         """Release what the run's steps left on this target (work folders); called once the run ended."""
+
+
+def mlflow_env(task: StepTask, context_dir: str) -> dict[str, str]:
+    """What makes ``mlflow.log_metric`` and ``mlflow.autolog()`` in a step land on the step's run.
+
+    A variable the step sets itself (its ``environment_variables``) wins: a step that logs to its
+    own MLflow server keeps doing so.
+    """
+    script_run = task.env.get(ENV_RUN_KIND) == "script"  # the step is the script run, in the script
+    env = {
+        "MLFLOW_TRACKING_URI": f"{MLFLOW_STEP_SCHEME}://{context_dir}",
+        "MLFLOW_RUN_ID": task.run_id if script_run else task.step_run_id,
+    }
+    return {k: v for k, v in env.items() if k not in task.env}

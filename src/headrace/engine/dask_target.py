@@ -9,8 +9,9 @@ watches it:
 - the worker reports each attempt's start and log lines as Dask events (topic ``headrace-steps``);
   the agent keeps the execution log current in the artifact area, and the worker copies stdout
   and stderr there while the step runs, so the live tail works as for local steps;
-- a worker that dies mid-step: the scheduler runs the task again on another worker; the attempt
-  is recorded in the execution log, and an attempt beyond ``retries`` refuses to run;
+- a worker that dies mid-step: the scheduler runs the task again on another worker; each attempt
+  is recorded in the execution log, and when more attempts start than ``retries`` allows, the step
+  is stopped (its process killed) and fails saying so;
 - cancel: ``kill_step`` runs on every worker (kills the step's process group) and the task is
   released; a timeout is enforced on the worker, which kills the process;
 - policy when the scheduler cannot be reached: the step fails after ``connect_timeout`` seconds
@@ -61,15 +62,18 @@ class _Dispatch:
     log: list[str]
     event: threading.Event = field(default_factory=threading.Event)
     canceled: bool = False
-    attempts: dict[int, tuple[str, list[str]]] = field(default_factory=dict)  # attempt -> (worker, lines)
+    # attempt id -> (worker, its log lines), in the order they started
+    attempts: dict[str, tuple[str, list[str]]] = field(default_factory=dict)
+    exhausted: str | None = None  # why the step stops: more attempts started than retries allow
+    done: bool = False  # the result is in: late events are ignored
     changed: bool = False
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     def lines(self) -> list[str]:
         with self.lock:
             out = list(self.log)
-            for n in sorted(self.attempts):
-                out.extend(self.attempts[n][1])
+            for _worker, lines in self.attempts.values():
+                out.extend(lines)
             return out
 
 
@@ -113,6 +117,9 @@ class DaskComputeTarget(c.ComputeTarget):
         self._client: Any = None
         self._client_lock = threading.Lock()
         self._workers: tuple[float, int] = (-1e9, 0)  # (when counted, how many): one count for all steps
+        # The last failed connection: steps asking within connect_timeout of it fail at once with its error,
+        # instead of each waiting connect_timeout in turn.
+        self._failure: tuple[float, ComputeError] | None = None
         self._active: dict[str, _Dispatch] = {}  # by step run id
         self._lock = threading.Lock()
 
@@ -135,7 +142,7 @@ class DaskComputeTarget(c.ComputeTarget):
                 return c.StepOutcome(StepStatus.FAILED, started, clock.now(), error=str(exc))
             execution_log.append(f"sent to Dask target {self.name!r} (scheduler {self.address}) as task "
                                  f"{future.key}" + (f", resources {self.resources}" if self.resources else ""))
-            self._write_log(dispatch)
+            dispatch.changed = True  # written with the first news from the worker (one write fewer per step)
             outcome = self._wait(client, future, dispatch, started)
         finally:
             with self._lock:
@@ -169,32 +176,45 @@ class DaskComputeTarget(c.ComputeTarget):
                 return self._client
             from distributed import Client
 
+            if self._failure is not None and clock.monotonic() - self._failure[0] < self.connect_timeout:
+                raise ComputeError(str(self._failure[1]))
             if self._client is not None:
                 self._client.close()
                 self._client = None
             try:
                 client = Client(self.address, timeout=self.connect_timeout, set_as_default=False)
             except (OSError, TimeoutError) as exc:
-                raise ComputeError(f"cannot reach the Dask scheduler at {self.address} (compute target "
-                                   f"{self.name!r}) within {self.connect_timeout:g}s: {exc}") from exc
+                error = ComputeError(f"cannot reach the Dask scheduler at {self.address} (compute target "
+                                     f"{self.name!r}) within {self.connect_timeout:g}s: {exc}")
+                self._failure = (clock.monotonic(), error)
+                raise error from exc
+            self._failure = None
             client.subscribe_topic(dask_worker.TOPIC, self._on_event)
             self._client = client
             return client
 
     def _on_event(self, event: tuple[float, dict[str, Any]]) -> None:
+        """A worker's news about a step attempt (called on the client's thread)."""
         msg = event[1]
         with self._lock:
             dispatch = self._active.get(msg.get("step", ""))
         if dispatch is None or msg.get("dispatch") != dispatch.id:
             return
-        attempt = int(msg["attempt"])
+        attempt = str(msg["attempt"])
         with dispatch.lock:
-            if msg["kind"] == "started":
-                for earlier, (worker, lines) in dispatch.attempts.items():
-                    if earlier < attempt and not any("lost" in line for line in lines[-1:]):
-                        lines.append(f"attempt {earlier} lost: worker {worker} left the cluster mid-step; "
-                                     f"the step runs again (retries: {self.retries})")
-                dispatch.attempts[attempt] = (msg["worker"], [str(msg["text"])])
+            if dispatch.done:
+                return
+            if msg["kind"] == "started" and attempt not in dispatch.attempts:
+                for worker, lines in dispatch.attempts.values():
+                    lines.append(f"attempt lost: worker {worker} left the cluster mid-step")
+                number = len(dispatch.attempts) + 1
+                header = f"attempt {number} of at most {self.retries + 1}: {msg['text']}"
+                dispatch.attempts[attempt] = (str(msg["worker"]), [header])
+                if number > self.retries + 1:
+                    dispatch.exhausted = (f"the step's worker died {number - 1} times (on "
+                                          f"{', '.join(w for w, _ in list(dispatch.attempts.values())[:-1])}); "
+                                          f"retries ({self.retries}) exhausted")
+                    dispatch.event.set()
             elif attempt in dispatch.attempts:
                 dispatch.attempts[attempt][1].append(str(msg["text"]))
             dispatch.changed = True
@@ -228,6 +248,9 @@ class DaskComputeTarget(c.ComputeTarget):
             dispatch.event.wait(WAIT_SECONDS)
             if dispatch.canceled:
                 return self._kill(client, future, dispatch, started)
+            if dispatch.exhausted:
+                self._kill(client, future, dispatch, started)
+                return self._failed(dispatch, started, dispatch.exhausted)
             now = clock.monotonic()
             if dispatch.changed and now - last_write >= self.log_seconds:
                 self._write_log(dispatch)
@@ -256,7 +279,10 @@ class DaskComputeTarget(c.ComputeTarget):
             return self._failed(dispatch, started, why)
         attempt, worker = result["attempt"], result["worker"]
         with dispatch.lock:
-            dispatch.attempts[attempt] = (worker, list(result["lines"]))  # complete: replaces the event copy
+            dispatch.done = True
+            header = dispatch.attempts.get(attempt, (worker, [""]))[1][0]
+            # Complete: replaces what the events brought (keeping the attempt's header).
+            dispatch.attempts[attempt] = (worker, [header, *result["lines"][1:]] if header else list(result["lines"]))
         outcome: c.StepOutcome | None = result["outcome"]
         if outcome is None:
             lines = result["lines"]
@@ -273,7 +299,8 @@ class DaskComputeTarget(c.ComputeTarget):
         except Exception as exc:  # the cluster is gone: nothing runs there any more
             logger.info("could not ask the workers to kill step run %s: %s", dispatch.task.step_run_id, exc)
         future.cancel()
-        dispatch.log.append("canceled: the step's process was killed on its worker")
+        if not dispatch.exhausted:
+            dispatch.log.append("canceled: the step's process was killed on its worker")
         return c.StepOutcome(StepStatus.CANCELED, started, clock.now(), error="canceled")
 
     def _failed(self, dispatch: _Dispatch, started: Any, why: str) -> c.StepOutcome:

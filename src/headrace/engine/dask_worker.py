@@ -8,8 +8,7 @@ lines. While the step runs, its stdout and stderr are copied to the artifact are
 ``log_seconds`` (the live tail) and its log lines go to the agent as Dask events.
 
 Attempts: a worker that dies mid-step makes the scheduler run the task again elsewhere. Each
-attempt leaves a marker under the step's log folder; an attempt beyond ``retries`` refuses to
-run, so a step runs at most ``retries + 1`` times whatever the scheduler's ``allowed-failures``.
+attempt records its worker in a Dask ``Variable``; an attempt beyond ``retries`` refuses to run, so a step runs at most ``retries + 1`` times whatever the scheduler's ``allowed-failures``.
 A per-worker watchdog process kills the step's process group when its worker dies (``kill -9``):
 the retried attempt is then the only one writing its outputs.
 
@@ -25,7 +24,9 @@ import shutil
 import subprocess
 import sys
 import threading
+import uuid
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -37,8 +38,6 @@ from headrace.errors import HeadraceError
 
 TOPIC = "headrace-steps"
 """The Dask event topic step attempts report on (``started``, ``line``)."""
-
-ATTEMPTS = "attempts"
 
 _targets: dict[str, LocalComputeTarget] = {}
 _datastores: dict[str, Datastore] = {}
@@ -62,31 +61,26 @@ _watchdog: subprocess.Popen[bytes] | None = None
 
 def run_step(payload: dict[str, Any]) -> dict[str, Any]:
     """The Dask task of one step attempt; returns ``{"outcome", "lines", "worker", "attempt"}``
-    (``outcome`` None when the attempt refused to run: too many attempts, or canceled)."""
+    (``outcome`` None when it did not run: canceled before it started)."""
     from distributed import get_worker
 
     worker = get_worker()
     task: c.StepTask = payload["task"]
     artifacts: Datastore = payload["artifacts"]
+    attempt = uuid.uuid4().hex[:12]
     with _lock:
         _datastores.update(payload["datastores"])
     lines: list[str] = []
-    attempt, previous = _claim_attempt(artifacts, task, payload["dispatch"], worker.address)
     result: dict[str, Any] = {"outcome": None, "lines": lines, "worker": worker.address, "attempt": attempt}
-    emit = _emitter(worker, task.step_run_id, payload["dispatch"], attempt)
-    if previous:
-        lines.append(f"attempt {attempt} on worker {worker.address}; earlier attempt(s) on {', '.join(previous)} "
-                     "ended with their worker")
-    if attempt > payload["retries"] + 1:
-        lines.append(f"not run: attempt {attempt} exceeds the target's retries ({payload['retries']})")
-        return result
     if task.step_run_id in _canceled:
         lines.append("not run: canceled before it started")
         return result
-    emit("started", f"attempt {attempt} started on Dask worker {worker.address} (pid {os.getpid()})")
-    lines.append(f"running on Dask worker {worker.address} (attempt {attempt})")
-    work_root = Path(worker.local_directory) / "headrace"
-    target = _target(artifacts, work_root, payload["launch"])
+    emit = _emitter(worker, task.step_run_id, payload["dispatch"], attempt)
+    emit("started", f"running on Dask worker {worker.address} (worker pid {os.getpid()})")
+    lines.append(f"running on Dask worker {worker.address} (worker pid {os.getpid()})")
+    # The step may use the cluster itself (``distributed.Client()`` reads this), e.g. a ParallelRunStep driver.
+    task = replace(task, env={"DASK_SCHEDULER_ADDRESS": worker.scheduler.address, **task.env})
+    target = _target(artifacts, Path(worker.local_directory) / "headrace", payload["launch"])
     stop = threading.Event()
     tail = threading.Thread(target=_tail_logs, args=(target, task, artifacts, lines, emit, stop, payload),
                             name=f"headrace-tail-{task.step_run_id[:8]}", daemon=True)
@@ -112,24 +106,7 @@ async def kill_step(step_run_id: str) -> bool:
     return True
 
 
-def _claim_attempt(artifacts: Datastore, task: c.StepTask, dispatch: str, worker: str) -> tuple[int, list[str]]:
-    """Number this attempt (1, 2, ...) by the markers earlier attempts of the dispatch left."""
-    folder = f"{task.log_path}/{ATTEMPTS}/{dispatch}"
-    try:
-        earlier = [f.path for f in artifacts.list(folder)] if artifacts.exists(folder) else []
-    except HeadraceError:
-        earlier = []
-    previous = []
-    for path in earlier:
-        with contextlib.suppress(HeadraceError):
-            previous.append(artifacts.read_bytes(path).decode("utf-8", "replace"))
-    attempt = len(earlier) + 1
-    with contextlib.suppress(HeadraceError):
-        artifacts.write_bytes(f"{folder}/{attempt:03d}", worker.encode())
-    return attempt, previous
-
-
-def _emitter(worker: Any, step_run_id: str, dispatch: str, attempt: int) -> Callable[[str, str], None]:
+def _emitter(worker: Any, step_run_id: str, dispatch: str, attempt: str) -> Callable[[str, str], None]:
     def emit(kind: str, text: str) -> None:
         with contextlib.suppress(Exception):  # the agent also gets every line with the result
             worker.log_event(TOPIC, {"kind": kind, "step": step_run_id, "dispatch": dispatch, "attempt": attempt,
@@ -150,6 +127,7 @@ def _target(artifacts: Datastore, work_root: Path, launch: str) -> LocalComputeT
             target = LocalComputeTarget(artifacts, _resolve, work_root, keep_workdirs=True, step_launch=launch,
                                         env_root=work_root.parent.parent / "headrace-environments")
             target.process_hook = _watch
+            target.writes_execution_log = False  # the agent writes it (its lines come back with the result)
             _targets[key] = target
     return target
 

@@ -87,6 +87,7 @@ class LocalComputeTarget(c.ComputeTarget):
         # Called with (process group, True) when a step's process started and (group, False) when it
         # ended: a Dask worker hands the group to its watchdog, which kills it if the worker dies.
         self.process_hook: Callable[[int, bool], None] | None = None
+        self.writes_execution_log = True
         self.stager = StepStager(artifacts, resolve_datastore, self.work_root, reuse_folders=not keep_workdirs)
 
     # -- interface -----------------------------------------------------------------------
@@ -190,6 +191,7 @@ class LocalComputeTarget(c.ComputeTarget):
                 # The step's own work folder (not its source folder): one folder fewer per step.
                 c.ENV_CONTEXT_DIR: str(staged.workdir),
                 "PYTHONUNBUFFERED": "1",
+                **c.mlflow_env(task, str(staged.workdir)),
             }
         )
         for name, path in paths.items():
@@ -332,8 +334,8 @@ class LocalComputeTarget(c.ComputeTarget):
 
     def _finish_logs(self, task: c.StepTask, log_dir: Path, workdir: Path | None, log: list[str]) -> None:
         text = ("\n".join(log) + "\n").encode("utf-8")
-        moved = False
-        if workdir is not None:
+        moved = not self.writes_execution_log  # a Dask worker's agent writes it, with the attempts it saw
+        if workdir is not None and not moved:
             # Written into the pre-created file, then moved into place: cheaper than creating one there.
             try:
                 with open(workdir / "execution.log", "r+b") as f:

@@ -37,6 +37,14 @@ def read_context(context_dir: Path, outcome: c.StepOutcome) -> None:
         props = outcome.parent_properties if line.get("scope") == "parent" else outcome.properties
         props.update(line.get("values") or {})
     outcome.model_requests.extend(jsonl(context_dir / c.MODELS_FILE))
+    params: dict[str, dict[str, str]] = {}
+    for line in jsonl(context_dir / c.PARAMS_FILE):  # what ``mlflow.log_param`` wrote (sdk.mlflow.step_store)
+        scoped = params.setdefault(str(line.get("scope", "step")), {})
+        scoped.setdefault(str(line["key"]), str(line["value"]))  # an MLflow param never changes
+    if "step" in params:
+        outcome.properties[c.MLFLOW_PARAMS_PROPERTY] = params["step"]
+    if "parent" in params:
+        outcome.parent_properties[c.MLFLOW_PARAMS_PROPERTY] = params["parent"]
     for line in jsonl(context_dir / c.STATUS_FILE):
         if outcome.status is not StepStatus.FINISHED:
             break  # the process failed or was stopped anyway
@@ -90,7 +98,7 @@ def jsonl(path: Path, quiet: bool = False) -> list[dict[str, Any]]:
 
 def remove_context(workdir: Path) -> None:
     """Forget what an earlier attempt (or step) wrote into a work folder's context files."""
-    for name in (c.METRICS_FILE, c.TAGS_FILE, c.PROPERTIES_FILE, c.STATUS_FILE, c.MODELS_FILE):
+    for name in (c.METRICS_FILE, c.TAGS_FILE, c.PROPERTIES_FILE, c.STATUS_FILE, c.MODELS_FILE, c.PARAMS_FILE):
         try:
             os.unlink(workdir / name)
         except FileNotFoundError:

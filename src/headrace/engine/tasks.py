@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from datetime import UTC, datetime
 from typing import Any
 
 from headrace import clock
@@ -168,11 +169,23 @@ def metric_records(run_id: str, step_run_id: str, metrics: list[dict[str, Any]])
         on_parent = m.get("scope") == "parent"
         seq = seqs.get((m["name"], on_parent), 0)
         seqs[(m["name"], on_parent)] = seq + 1
+        step = m.get("step")
         records.append(MetricRecord(
             run_id=run_id, step_run_id=None if on_parent else step_run_id, name=str(m["name"]), value=m.get("value"),
-            kind=m.get("kind", "scalar"), seq=seq, logged_at=clock.now(),
+            kind=m.get("kind", "scalar"), seq=seq, logged_at=_logged_at(m.get("timestamp")),
+            step=int(step) if isinstance(step, int | float) else None,
         ))
     return records
+
+
+def _logged_at(timestamp_ms: Any) -> Any:
+    """When a value was logged: the time an MLflow client gave (ms since the epoch), else now."""
+    if isinstance(timestamp_ms, int | float) and not isinstance(timestamp_ms, bool):
+        try:
+            return datetime.fromtimestamp(timestamp_ms / 1000, UTC)
+        except (OverflowError, OSError, ValueError):
+            pass
+    return clock.now()
 
 
 def _describe_fingerprint(fp: dict[str, Any]) -> str:

@@ -15,15 +15,18 @@ import dataclasses
 import hashlib
 import importlib.util
 import inspect
+import json
 import os
 import sys
 import typing
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import yaml
 
 from headrace.errors import FlowDefinitionError, FlowError, FlowInputError
+from headrace.flows.tools import connection_arg
 
 __all__ = ["FlexFlow", "is_flex", "load_flex"]
 
@@ -36,17 +39,20 @@ def is_flex(folder: str | Path) -> bool:
     return (path / FLEX_FILE).is_file() and not (path / "flow.yaml").is_file()
 
 
-def load_flex(folder: str | Path, init: dict[str, Any] | None = None) -> FlexFlow:
+def load_flex(folder: str | Path, init: dict[str, Any] | None = None, *,
+              connect: Callable[[str], Any] | None = None) -> FlexFlow:
     """Load a flex flow and build its entry.
 
     Args:
         folder: the folder with ``flow.flex.yaml``.
         init: a class entry's ``__init__`` arguments (default: the file's ``sample.init``).
+        connect: finds a connection by name: an ``__init__`` parameter typed with a connection class
+            (``AzureOpenAIConnection``...) and given a name then receives the connection, as in prompt flow.
 
     Raises:
         FlowDefinitionError: the file or its entry is invalid, or the module fails to import.
     """
-    return FlexFlow(Path(folder).resolve(), init)
+    return FlexFlow(Path(folder).resolve(), init, connect=connect)
 
 
 class FlexFlow:
@@ -58,7 +64,9 @@ class FlexFlow:
         sample: the file's ``sample.inputs`` (used when a test gives no inputs).
     """
 
-    def __init__(self, folder: Path, init: dict[str, Any] | None = None):
+    def __init__(self, folder: Path, init: dict[str, Any] | None = None, *,
+                 connect: Callable[[str], Any] | None = None):
+        self.connect = connect
         file = folder / FLEX_FILE
         try:
             data = yaml.safe_load(file.read_text(encoding="utf-8")) or {}
@@ -69,8 +77,10 @@ class FlexFlow:
         if not module_name or not attr:
             raise FlowDefinitionError([f"entry {entry!r} must be MODULE:FUNCTION or MODULE:CLASS"], flow=str(file))
         self.folder, self.entry = folder, entry
-        sample = data.get("sample") if isinstance(data.get("sample"), dict) else {}
-        self.sample: dict[str, Any] = dict(sample.get("inputs") or {})
+        sample = _file_ref(data.get("sample"), folder)
+        sample = sample if isinstance(sample, dict) else {}
+        inputs = _file_ref(sample.get("inputs"), folder)
+        self.sample: dict[str, Any] = dict(inputs) if isinstance(inputs, dict) else {}
         for key, value in (data.get("environment_variables") or {}).items():
             os.environ[str(key)] = str(value)
         target = self._import(module_name, file)
@@ -78,7 +88,8 @@ class FlexFlow:
             raise FlowDefinitionError([f"entry {entry!r}: {module_name} has no {attr!r}"], flow=str(file))
         found = getattr(target, attr)
         if inspect.isclass(found):
-            found = self._build(found, init if init is not None else dict(sample.get("init") or {}))
+            sample_init = _file_ref(sample.get("init"), folder)
+            found = self._build(found, init if init is not None else dict(sample_init or {}))
         self.call = found
 
     def _import(self, module_name: str, file: Path) -> Any:
@@ -108,7 +119,10 @@ class FlexFlow:
         args = {}
         for name, value in init.items():
             hint = hints.get(name)
-            args[name] = hint(**value) if dataclasses.is_dataclass(hint) and isinstance(value, dict) else value
+            if dataclasses.is_dataclass(hint) and isinstance(value, dict):
+                args[name] = hint(**value)
+            else:
+                args[name] = connection_arg(hint, value, self.connect)
         try:
             return cls(**args)
         except TypeError as exc:
@@ -134,6 +148,25 @@ class FlexFlow:
             raise FlowError(f"{self.entry} failed: {type(exc).__name__}: {exc}") from exc
 
 
+def _file_ref(value: Any, folder: Path) -> Any:
+    """``${file:PATH}`` (prompt flow's spelling in ``sample``) read from the flow's folder: JSON parsed, a
+    ``.jsonl`` file's first line; any other value as it is."""
+    if not isinstance(value, str) or not value.startswith("${file:") or not value.endswith("}"):
+        return value
+    path = folder / value[len("${file:"):-1]
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise FlowDefinitionError([f"sample {value!r}: cannot read {path}: {exc}"],
+                                  flow=str(folder / FLEX_FILE)) from exc
+    if path.suffix == ".jsonl":
+        text = next((line for line in text.splitlines() if line.strip()), "{}")
+    try:
+        return json.loads(text)
+    except ValueError:
+        return text
+
+
 def _finish(result: Any) -> Any:
     if inspect.isawaitable(result):
         result = asyncio.run(_awaited(result))
@@ -154,7 +187,13 @@ async def _joined(gen: Any) -> str:
 
 
 def _plain(value: Any) -> Any:
-    """Dataclass outputs become dicts (nested too)."""
+    """Dataclass outputs become dicts (nested too); a generator field is joined like a generator result.
+
+    Not ``dataclasses.asdict``: it deep-copies every field, and a generator cannot be copied."""
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return dataclasses.asdict(value)
+        return {f.name: _plain(_finish(getattr(value, f.name))) for f in dataclasses.fields(value)}
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_plain(v) for v in value]
     return value

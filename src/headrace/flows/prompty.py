@@ -122,6 +122,12 @@ class Prompty:
         model = front.get("model") or {}
         self.configuration: dict[str, Any] = dict(model.get("configuration") or {})
         self.parameters: dict[str, Any] = dict(model.get("parameters") or {})
+        # prompt flow's first Prompty format: `connection` beside `parameters`, the model among the parameters.
+        if model.get("connection") and not self.configuration:
+            self.configuration["connection"] = model["connection"]
+        for key, conf_key in (("deployment_name", "azure_deployment"), ("model", "model")):
+            if key in self.parameters:
+                self.configuration.setdefault(conf_key, self.parameters.pop(key))
         self.response = str(model.get("response") or "first")
         self.inputs: dict[str, Any] = {str(k): (v if isinstance(v, dict) else {"default": v})
                                        for k, v in (front.get("inputs") or {}).items()}

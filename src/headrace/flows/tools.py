@@ -25,10 +25,12 @@ from pathlib import Path
 from typing import Any
 
 from headrace.errors import FlowError, FlowNodeError
+from headrace.flows.class_tools import class_tool_params, class_tools
 from headrace.flows.inline import THREAD_ATTRIBUTE
 from headrace.flows.values import convert
 
-__all__ = ["ToolInfo", "call_args", "collect_metrics", "load_tool", "log_metric", "scan_tools", "tool"]
+__all__ = ["ToolInfo", "call_args", "collect_metrics", "connection_arg", "load_tool", "log_metric", "scan_tools",
+           "tool"]
 
 logger = logging.getLogger(__name__)
 
@@ -144,6 +146,10 @@ def scan_tools(path: Path) -> list[ToolInfo]:
             required += [a.arg for a, d in zip(args.kwonlyargs, args.kw_defaults, strict=True) if d is None]
             params = (*positional, *(a.arg for a in args.kwonlyargs))
             found.append(ToolInfo(node.name, tuple(params), tuple(required), args.kwarg is not None, node.lineno))
+    if not found:  # prompt flow's class-based tools: a class with a @tool method
+        for node in tree.body:
+            if isinstance(node, ast.ClassDef):
+                found += [ToolInfo(*info) for info in class_tool_params(node, _is_tool)]
     return found
 
 
@@ -179,7 +185,11 @@ def load_tool(path: Path, function: str | None = None, *, root: Path | None = No
         if module is None:
             module = _import(path, name, root.resolve() if root is not None else None)
     tools = {n: f for n, f in vars(module).items() if callable(f) and getattr(f, _MARK, None)
-             and getattr(f, "__module__", None) == name}
+             and getattr(f, "__module__", None) == name and not inspect.isclass(f)}
+    if not tools:
+        tools = class_tools(module, _MARK)
+        if function is not None and function in tools:
+            return tools[function]
     if function is None:
         if len(tools) != 1:
             found = ", ".join(sorted(tools)) or "none"
@@ -268,6 +278,15 @@ def call_args(func: Callable, values: dict[str, Any], node: str, *, typed: Colle
         except ValueError as exc:
             raise FlowNodeError(node, f"parameter {key!r}: {exc}") from None
     return args
+
+
+def connection_arg(hint: Any, value: Any, connect: Callable[[str], Any] | None) -> Any:
+    """``value`` as a connection object when ``hint`` is a connection class (or a union of them) and ``value``
+    a connection's name that ``connect`` finds (see ``call_args``); otherwise ``value`` unchanged."""
+    classes = _connection_classes(hint)
+    if isinstance(value, str) and connect is not None and classes:
+        return _connection(classes, connect(value))
+    return value
 
 
 def _connection_classes(hint: Any) -> list[Any]:

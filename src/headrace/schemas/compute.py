@@ -11,9 +11,12 @@ from headrace.schemas import _Request, _Wire
 
 
 class ComputeCreate(_Request):
-    Type: str = Field(description='"AmlCompute" (runs on the server\'s agent) or "local".')
+    Type: str = Field(description='"AmlCompute" (runs on the server\'s agent), "dask" (a Dask cluster) or "local".')
     Properties: dict[str, Any] = Field(default_factory=dict,
-                                       description="The type's settings: vm_size, min_nodes, max_nodes, ...")
+                                       description="The type's settings. AmlCompute: vm_size, min_nodes, max_nodes, "
+                                       "...; dask: address (tcp://host:8786), resources ({\"GPU\": 1}), "
+                                       "connect_timeout, retries, mounted_paths, max_parallel_steps, "
+                                       "no_worker_timeout.")
     Description: str | None = None
 
 

@@ -34,6 +34,8 @@ class LoggedValue(_Request):
     Value: Any = None
     Kind: Literal["scalar", "row", "table", "image", "confusion_matrix", "accuracy_table", "predictions",
                   "residuals"] = "scalar"
+    Seq: int | None = Field(default=None, ge=0, description="The value's number in its series; counted by the "
+                                                             "server when left out.")
 
 
 class MetricsLog(_Request):

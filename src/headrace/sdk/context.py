@@ -15,13 +15,15 @@ import shutil
 import sys
 import uuid
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 
 from headrace.engine import compute as c
 from headrace.engine.dataset_inputs import DATASETS_FILE
 from headrace.engine.run_files import jsonl
 from headrace.errors import ConfigError, NotFoundError, RunError
 from headrace.sdk.runs.logging_api import RunLogging, jsonable
+
+_HANDLES: dict[str, TextIO] = {}  # context file path -> its append handle, for this process
 
 
 class _ExperimentRef:
@@ -45,8 +47,11 @@ class _InScriptRun(RunLogging):
         if self._dir is None:
             print(f"[offline run] {filename.split('.')[0]}: {line}")
             return
-        with open(os.path.join(self._dir, filename), "a", encoding="utf-8") as f:
-            f.write(line + "\n")
+        path = os.path.join(self._dir, filename)
+        handle = _HANDLES.get(path)
+        if handle is None:  # kept open: a script may log thousands of values; line-buffered, so each is on disk
+            handle = _HANDLES[path] = open(path, "a", encoding="utf-8", buffering=1)  # noqa: SIM115
+        handle.write(line + "\n")
 
     def _lines(self, filename: str) -> list[dict[str, Any]]:
         if self._dir is None:

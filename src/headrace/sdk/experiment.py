@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from typing import Any
 
-from headrace.errors import ConfigError
+from headrace.errors import AccessDeniedError, ConfigError
 
 
 class Experiment:
@@ -26,7 +26,10 @@ class Experiment:
         self.workspace = workspace
         self.name = name
         if _create and _create_in_cloud:
-            workspace._backend.create_experiment(name)
+            try:
+                workspace._backend.create_experiment(name)
+            except AccessDeniedError:
+                pass  # a reader's token: it may still read the experiment's runs; submitting says what is missing
 
     def start_logging(self, *args: Any, outputs: str | None = None, snapshot_directory: str | None = None,
                       display_name: str | None = None, **kwargs: Any) -> Any:

@@ -174,6 +174,24 @@ class Workspace:
         """The home folder of a local workspace; None for a remote one."""
         return self._backend.home
 
+    def get_mlflow_tracking_uri(self, set_token: bool = True) -> str:
+        """The URI that points the ``mlflow`` client at this workspace.
+
+        A local workspace gives ``headrace:///path/to/home`` (headrace's tracking-store plugin: no server
+        needed); a remote one its server's address, whose MLflow API needs the workspace's token in
+        ``MLFLOW_TRACKING_TOKEN``: with ``set_token``, it is put there unless that variable is set already.
+
+        Example:
+            >>> mlflow.set_tracking_uri(ws.get_mlflow_tracking_uri())  # doctest: +SKIP
+            >>> mlflow.set_experiment("training"); mlflow.log_metric("loss", 0.1)  # doctest: +SKIP
+        """
+        if not self.is_remote:
+            return f"headrace://{Path(self.home).resolve().as_posix()}"  # type: ignore[arg-type]
+        token = getattr(getattr(self._backend, "client", None), "token", None)
+        if set_token and token and "MLFLOW_TRACKING_TOKEN" not in os.environ:
+            os.environ["MLFLOW_TRACKING_TOKEN"] = token
+        return str(self.url)
+
     def get_default_datastore(self):
         """The workspace's default datastore (``workspaceblobstore`` unless ``set_default_datastore`` chose another)."""
         from headrace.sdk.datastore import Datastore
@@ -209,6 +227,13 @@ class Workspace:
         from headrace.sdk.compute import ComputeTarget
 
         return {t.name: t for t in ComputeTarget.list(self)}
+
+    @property
+    def models(self) -> dict[str, Any]:
+        """Registered models by name: the latest version of each."""
+        from headrace.sdk.models import Model
+
+        return {m.name: m for m in Model.list(self, latest=True)}
 
     # Called by core.Pipeline.validate (duck-typed, like the two below).
     def _compute_target_names(self) -> list[str]:

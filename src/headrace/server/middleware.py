@@ -16,8 +16,10 @@ Receive = Callable[[], Awaitable[Message]]
 Send = Callable[[Message], Awaitable[None]]
 ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
-# Raw uploads (snapshots, datastore files, model blobs) get the larger upload limit; every other body the JSON one.
-_UPLOAD_PATH = re.compile(r"^/api/v1/(snapshots/[^/]+|datastores/[^/]+/files/.+|models/blobs/[^/]+)$")
+# Raw uploads (snapshots, datastore files, model blobs, MLflow artifacts) get the larger upload limit; every other
+# body the JSON one.
+_UPLOAD_PATH = re.compile(
+    r"^/api/(v1/(snapshots/[^/]+|datastores/[^/]+/files/.+|models/blobs/[^/]+)|2\.0/mlflow-artifacts/artifacts/.+)$")
 # An over-limit body is read and dropped up to this size, so a client that sends its whole body before
 # reading the answer sees the 413 instead of a reset connection; beyond that the connection is closed.
 _DRAIN_BYTES = 64 * 1024 * 1024

@@ -89,7 +89,8 @@ def end_run(svc: Services, run_id: str, status: str, error: str | None = None) -
 
 
 def log_metrics(svc: Services, run_id: str, step_run_id: str | None, items: Iterable[Mapping[str, Any]]) -> int:
-    """Append logged values (``{"name", "value", "kind"}``) to a run or one of its step runs; returns how many.
+    """Append logged values (``{"name", "value", "kind"}``, and ``seq``, the value's number in its series, when the
+    caller counts them) to a run or one of its step runs; returns how many.
 
     Raises:
         NotFoundError: no such run or step run.
@@ -98,9 +99,10 @@ def log_metrics(svc: Services, run_id: str, step_run_id: str | None, items: Iter
     owner_check(svc, run_id, step_run_id)
     items = list(items)
     seqs: dict[str, int] = {}
-    for m in svc.store.list_metrics(run_id, step_run_id):
-        if m.step_run_id == step_run_id:
-            seqs[m.name] = max(seqs.get(m.name, 0), m.seq + 1)
+    if not all(isinstance(i.get("seq"), int) for i in items):  # numbered by the caller, or counted here
+        for m in svc.store.list_metrics(run_id, step_run_id):
+            if m.step_run_id == step_run_id:
+                seqs[m.name] = max(seqs.get(m.name, 0), m.seq + 1)
     records = []
     for item in items:
         name, kind = item.get("name"), item.get("kind", "scalar")
@@ -108,7 +110,7 @@ def log_metrics(svc: Services, run_id: str, step_run_id: str | None, items: Iter
             raise ConfigError(f"a logged value needs a non-empty name, got {name!r}")
         if kind not in METRIC_KINDS:
             raise ConfigError(f"unknown metric kind {kind!r}: one of {', '.join(METRIC_KINDS)}")
-        seq = seqs.get(name, 0)
+        seq = item["seq"] if isinstance(item.get("seq"), int) else seqs.get(name, 0)
         seqs[name] = seq + 1
         records.append(MetricRecord(run_id=run_id, step_run_id=step_run_id, name=name, value=item.get("value"),
                                     kind=kind, seq=seq, logged_at=clock.now()))

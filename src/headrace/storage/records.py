@@ -169,7 +169,8 @@ class MetricRecord:
     """One logged value. ``step_run_id`` is None for values logged on the pipeline run itself.
 
     ``kind`` is "scalar" for ``run.log`` and "row" for ``run.log_row`` (value is then a dict).
-    ``seq`` orders values of one name within one (step) run.
+    ``seq`` orders values of one name within one (step) run. ``step`` is the training step an MLflow
+    client gave with the value (None for values logged without one).
     """
 
     run_id: str
@@ -179,6 +180,7 @@ class MetricRecord:
     kind: str
     seq: int
     logged_at: datetime
+    step: int | None = None
 
 
 class EntityStatus(StrEnum):

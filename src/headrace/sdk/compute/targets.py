@@ -80,6 +80,16 @@ class ComputeTarget:
         ...     target.wait_for_completion(show_output=True)
     """
 
+    def __new__(cls, workspace: Any = None, name: str | None = None, _record: ComputeTargetRecord | None = None):
+        """``ComputeTarget(ws, name)`` is an instance of the target's own class (``DaskCompute``...), as in Azure ML."""
+        if cls is ComputeTarget and workspace is not None and name is not None:
+            try:
+                record = _record or workspace._backend.get_compute_target(name)
+            except NotFoundError:
+                return super().__new__(cls)  # __init__ raises ComputeTargetException
+            return super().__new__(_class_for(record.type))
+        return super().__new__(cls)
+
     def __init__(self, workspace: Any, name: str, _record: ComputeTargetRecord | None = None):
         self.workspace = workspace
         if _record is None:
@@ -200,8 +210,11 @@ class AmlCompute(ComputeTarget):
         return config
 
 
-def _wrap(workspace: Any, record: ComputeTargetRecord) -> ComputeTarget:
+def _class_for(kind: str) -> type[ComputeTarget]:
     from headrace.sdk.compute.dask import DaskCompute
 
-    cls = {"AmlCompute": AmlCompute, "dask": DaskCompute}.get(record.type, ComputeTarget)
-    return cls(workspace, record.name, _record=record)
+    return {"AmlCompute": AmlCompute, "dask": DaskCompute}.get(kind, ComputeTarget)
+
+
+def _wrap(workspace: Any, record: ComputeTargetRecord) -> ComputeTarget:
+    return _class_for(record.type)(workspace, record.name, _record=record)

@@ -14,6 +14,29 @@ MODELS_DIR = "azureml-models"
 """Where ``Model.get_model_path`` caches downloaded versions (``azureml-models/<name>/<version>/``)."""
 
 
+def _env_workspace() -> Any:
+    if not (os.environ.get("HEADRACE_URL") or os.environ.get("HEADRACE_HOME")):
+        return None
+    from headrace.sdk.workspace import Workspace
+
+    return Workspace.from_config()
+
+
+def _cached(model_name: str, version: int | None) -> str | None:
+    """``azureml-models/<name>/<version>/<its one file or folder>`` (the newest cached version when None)."""
+    folder = os.path.join(MODELS_DIR, model_name)
+    if not os.path.isdir(folder):
+        return None
+    if version is None:
+        numbers = sorted(int(v) for v in os.listdir(folder) if v.isdigit())
+        if not numbers:
+            return None
+        version = numbers[-1]
+    folder = os.path.join(folder, str(version))
+    entries = os.listdir(folder) if os.path.isdir(folder) else []
+    return os.path.join(folder, entries[0]) if len(entries) == 1 else None
+
+
 def dataset_pairs(datasets: Any, sample_input: Any = None, sample_output: Any = None) -> list[tuple[str, str]]:
     """``[(scenario, dataset)]`` (Azure ML's ``datasets=``) and sample datasets -> ``[(scenario, dataset id)]``.
 
@@ -140,30 +163,35 @@ class Model:
 
     @staticmethod
     def get_model_path(model_name: str, version: int | None = None, _workspace: Any = None) -> str:
-        """The local path of a model: from the cache ``azureml-models/<name>/<version>/`` (downloading it there
-        from ``_workspace`` when given), else ``./<model_name>``.
+        """The local path of a registered model, as Azure ML finds it: with a ``version``, the cache
+        ``azureml-models/<name>/<version>/`` first, then the workspace; without, the workspace's latest version
+        (downloaded into that cache), else the cache's newest version, else ``./<model_name>``.
+
+        The workspace is ``_workspace``, else the one ``HEADRACE_URL`` (+ ``HEADRACE_TOKEN``) or ``HEADRACE_HOME``
+        name. A step gets neither from the agent: give the step ``environment_variables={"HEADRACE_URL": ...,
+        "HEADRACE_TOKEN": <a reader token>}`` to let its script read the registry.
 
         Raises:
             ModelError: ``version`` is not an int.
-            NotFoundError: not in the cache nor here, and no workspace to fetch it from.
+            NotFoundError: found nowhere (the message says where it looked).
         """
         if version is not None and not isinstance(version, int):
             raise ModelError("version should be an int")
-        if _workspace is not None:
-            model = Model(_workspace, model_name, version=version)
+        workspace = _workspace if _workspace is not None else _env_workspace()
+        if version is not None:
+            cached = _cached(model_name, version)
+            if cached is not None:
+                return cached
+        if workspace is not None:
+            model = Model(workspace, model_name, version=version)
             return model.download(os.path.join(MODELS_DIR, model_name, str(model.version)), exist_ok=True)
-        cached = os.path.join(MODELS_DIR, model_name)
-        if os.path.isdir(cached):
-            versions = sorted(int(v) for v in os.listdir(cached) if v.isdigit())
-            number = version if version is not None else (versions[-1] if versions else None)
-            folder = os.path.join(cached, str(number))
-            entries = os.listdir(folder) if os.path.isdir(folder) else []
-            if len(entries) == 1:
-                return os.path.join(folder, entries[0])
-        if os.path.exists(model_name):
+        cached = _cached(model_name, version)
+        if cached is not None:
+            return cached
+        if version is None and os.path.exists(model_name):
             return model_name
-        raise NotFoundError("model", model_name, f"not in {MODELS_DIR}/ nor in {os.getcwd()}; pass _workspace= "
-                            "to download it (a step gets no workspace credentials: give it the model as data)")
+        raise NotFoundError("model", model_name, f"not in {MODELS_DIR}/ nor in {os.getcwd()}, and no workspace to "
+                            "fetch it from (pass _workspace=, or set HEADRACE_URL and HEADRACE_TOKEN)")
 
     # -- tags, properties, description ---------------------------------------------------------------
     def update(self, tags: dict | None = None, description: str | None = None, **_ignored: Any) -> None:

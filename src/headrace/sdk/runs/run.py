@@ -138,7 +138,18 @@ class Run(RunLogging):
 
     # -- writing -------------------------------------------------------------------------
     def _emit(self, items: list[dict[str, Any]]) -> None:
-        self._backend.log_metrics(self._run_id, self._step_run_id, items)
+        # Each value's number in its series is counted here, once read from the store, so logging stays one
+        # write per call however long the series grows.
+        seqs = self.__dict__.get("_seqs")
+        if seqs is None:
+            seqs = self.__dict__["_seqs"] = {k: len(v) if isinstance(v, list) else 1
+                                             for k, v in self._own_metrics().items()}
+        numbered = []
+        for item in items:
+            seq = seqs.get(item["name"], 0)
+            seqs[item["name"]] = seq + 1
+            numbered.append({**item, "seq": seq})
+        self._backend.log_metrics(self._run_id, self._step_run_id, numbered)
 
     def _put_file(self, name: str, data: bytes) -> None:
         self._backend.write_run_file(self._run_id, self._step_run_id, name, data)

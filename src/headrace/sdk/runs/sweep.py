@@ -21,7 +21,7 @@ from typing import Any
 from headrace import clock
 from headrace.core.sweeps import BanditPolicy, HyperDriveConfig, PrimaryMetricGoal, is_better
 from headrace.logs import get_logger
-from headrace.sdk.runs.run import Run, run_for
+from headrace.sdk.runs.run import Run
 from headrace.sdk.runs.script import submit_script
 from headrace.sdk.runs.sweep_study import bandit_stops, distributions, make_study, values
 from headrace.storage.records import RunKind
@@ -229,4 +229,4 @@ class SweepDriver(threading.Thread):
             logger.exception("sweep %s: cleanup call failed", self.run_.id)
 
 
-__all__ = ["HyperDriveRun", "SweepDriver", "best_value", "run_for", "submit_sweep"]
+__all__ = ["HyperDriveRun", "SweepDriver", "best_value", "submit_sweep"]

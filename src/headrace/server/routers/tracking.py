@@ -86,7 +86,7 @@ def log_step_metrics(run_id: str, step: str, _: SubmitRun, svc: ServicesDep,
 
 
 def _values(body: MetricsLog) -> list[dict]:
-    return [{"name": v.Name, "value": v.Value, "kind": v.Kind} for v in body.Values]
+    return [{"name": v.Name, "value": v.Value, "kind": v.Kind, "seq": v.Seq} for v in body.Values]
 
 
 @router.patch("/runs/{run_id}/tags", response_model=dict[str, str], openapi_extra=body_doc(TagsUpdate))

@@ -19,7 +19,7 @@ from fastapi.staticfiles import StaticFiles
 from headrace.server.ui.common import STATIC_DIR, Denied
 from headrace.server.ui.routes import ROUTERS
 
-STYLESHEETS = ("headrace.css", "dag.css", "pipelines.css", "schedules.css", "runs.css")
+STYLESHEETS = ("headrace.css", "dag.css", "pipelines.css", "schedules.css", "runs.css", "compare.css")
 """Served as one ``/static/studio.css``: one request instead of three on the heaviest pages."""
 
 

@@ -68,8 +68,9 @@ def _run_page(request: Request, who: Viewer, run_id: str, error: str = "", statu
     except NotFoundError:
         return not_found(request, who, f"No run with id {run_id!r}.")
     sweep = sweep_view(request.app.state.services, view.run, view.children)
+    produced = request.app.state.services.store.list_model_versions(run_id=run_id)  # lineage: models from this run
     return page(request, "run.html", who, status_code=status_code, active="runs", view=view, error=error,
-                sweep=sweep)
+                sweep=sweep, models=produced)
 
 
 @router.get("/runs/{run_id}/state")

@@ -208,6 +208,7 @@ metrics = Table(
     Column("kind", String(16), nullable=False),
     Column("seq", Integer, nullable=False),
     Column("logged_at", UTCDateTime, nullable=False),
+    Column("step", BigInteger),  # added in 0013: an MLflow client's step
     Index(None, "run_id", "id"),
 )
 

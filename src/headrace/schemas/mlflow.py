@@ -1,0 +1,94 @@
+"""Request bodies of MLflow's tracking REST API (``/api/2.0/mlflow``), as the ``mlflow`` client sends them.
+
+Field names are MLflow's (snake_case); fields the client sends that headrace has no use for are ignored.
+Answers are MLflow's JSON shapes, built by ``headrace.services.mlflow_tracking``.
+"""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict, Field
+
+MAX_KEY = 250
+MAX_PARAM_VALUE = 6000
+MAX_TAG_VALUE = 8000
+MAX_BATCH = 1000
+
+
+class _Body(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+
+class KeyValue(_Body):
+    key: str = Field(min_length=1, max_length=MAX_KEY)
+    value: str = Field(default="", max_length=MAX_TAG_VALUE)
+
+
+class MetricValue(_Body):
+    key: str = Field(min_length=1, max_length=MAX_KEY)
+    value: float | str
+    timestamp: int | None = None
+    step: int | None = 0
+
+
+class ExperimentCreate(_Body):
+    name: str = Field(min_length=1, max_length=255)
+
+
+class MlflowRunCreate(_Body):
+    experiment_id: str = Field(min_length=1, max_length=64)
+    user_id: str | None = Field(default=None, max_length=255)
+    run_name: str | None = Field(default=None, max_length=MAX_KEY)
+    start_time: int | None = None
+    tags: list[KeyValue] = Field(default_factory=list, max_length=MAX_BATCH)
+
+
+class _RunRef(_Body):
+    run_id: str | None = Field(default=None, max_length=64)
+    run_uuid: str | None = Field(default=None, max_length=64)
+
+    @property
+    def id(self) -> str:
+        return self.run_id or self.run_uuid or ""
+
+
+class MlflowRunUpdate(_RunRef):
+    status: str | None = Field(default=None, max_length=16)
+    end_time: int | None = None
+    run_name: str | None = Field(default=None, max_length=MAX_KEY)
+
+
+class MetricLog(_RunRef, MetricValue):
+    pass
+
+
+class ParamLog(_RunRef):
+    key: str = Field(min_length=1, max_length=MAX_KEY)
+    value: str = Field(default="", max_length=MAX_PARAM_VALUE)
+
+
+class TagSet(_RunRef):
+    key: str = Field(min_length=1, max_length=MAX_KEY)
+    value: str = Field(default="", max_length=MAX_TAG_VALUE)
+
+
+class TagDelete(_RunRef):
+    key: str = Field(min_length=1, max_length=MAX_KEY)
+
+
+class BatchLog(_RunRef):
+    metrics: list[MetricValue] = Field(default_factory=list, max_length=MAX_BATCH)
+    params: list[KeyValue] = Field(default_factory=list, max_length=100)
+    tags: list[KeyValue] = Field(default_factory=list, max_length=100)
+
+
+class ExperimentSearch(_Body):
+    max_results: int | None = Field(default=None, ge=1, le=50000)
+    filter: str | None = Field(default=None, max_length=1000)
+    page_token: str | None = Field(default=None, max_length=500)
+
+
+class RunSearch(_Body):
+    experiment_ids: list[str] = Field(default_factory=list, max_length=100)
+    filter: str | None = Field(default=None, max_length=1000)
+    max_results: int = Field(default=1000, ge=1, le=50000)
+    page_token: str | None = Field(default=None, max_length=500)

@@ -1,0 +1,92 @@
+"""Shapes of prompt flow projects that failed when the public prompt flow repository was measured
+(scripts/promptflow_corpus.py): each test is a small flow of our own in the shape that failed.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from fake_llm import FakeLLM
+
+from headrace.flows.connections import Connection
+from headrace.flows.flex import load_flex
+from headrace.flows.prompty import load_prompty
+
+
+def test_a_flex_dataclass_output_with_generator_fields_is_joined_field_by_field(tmp_path: Path) -> None:
+    # dataclasses.asdict deep-copies fields, and a generator cannot be copied: the line used to fail.
+    (tmp_path / "flow.flex.yaml").write_text("entry: counting:count\n")
+    (tmp_path / "counting.py").write_text(
+        "from dataclasses import dataclass\n\n\n@dataclass\nclass Counts:\n    up: str\n    down: str\n    n: int\n\n\n"
+        "def count(n: int = 3) -> Counts:\n"
+        "    return Counts(up=(str(i) for i in range(n)), down=(str(i) for i in reversed(range(n))), n=n)\n")
+    assert load_flex(tmp_path)(n=4) == {"up": "0123", "down": "3210", "n": 4}
+
+
+def test_a_flex_sample_may_read_its_inputs_and_init_from_files(tmp_path: Path) -> None:
+    (tmp_path / "flow.flex.yaml").write_text(
+        "entry: greeter:Greeter\nsample:\n  inputs: ${file:./inputs.json}\n  init: ${file:init.json}\n")
+    (tmp_path / "inputs.json").write_text(json.dumps({"name": "Ada"}))
+    (tmp_path / "init.json").write_text(json.dumps({"greeting": "Hello"}))
+    (tmp_path / "greeter.py").write_text(
+        "class Greeter:\n    def __init__(self, greeting: str):\n        self.greeting = greeting\n\n"
+        "    def __call__(self, name: str) -> str:\n        return f'{self.greeting}, {name}'\n")
+    flex = load_flex(tmp_path)
+    assert flex.sample == {"name": "Ada"}
+    assert flex(**flex.sample) == "Hello, Ada"
+
+
+def test_a_prompty_in_the_first_format_names_its_connection_beside_the_parameters(
+        tmp_path: Path, fake_llm: FakeLLM) -> None:
+    # prompt flow's first Prompty format: model.connection, and the deployment among the parameters.
+    path = tmp_path / "old.prompty"
+    path.write_text("---\nname: Old\nmodel:\n  api: chat\n  connection: my_aoai\n  parameters:\n"
+                    "    deployment_name: gpt-35-turbo\n    max_tokens: 16\ninputs:\n  text:\n    type: string\n---\n"
+                    "user:\nSay {{text}}.\n")
+    seen = []
+
+    def lookup(name: str) -> Connection:
+        seen.append(name)
+        return Connection(name, "azure_openai", fake_llm.url, api_key="k", api_version="2024-10-21")
+
+    prompty = load_prompty(path, lookup=lookup)
+    assert prompty(text="hi") == "echo: Say hi."
+    assert seen == ["my_aoai"]
+    assert fake_llm.last.deployment == "gpt-35-turbo"
+    assert "deployment_name" not in fake_llm.last.body and fake_llm.last.body["max_tokens"] == 16
+
+
+def test_a_class_based_tool_takes_its_init_arguments_from_the_node_inputs(tmp_path: Path) -> None:
+    from headrace.flows import load_flow
+
+    (tmp_path / "flow.yaml").write_text(
+        "inputs: {name: {type: string, default: World}}\n"
+        "outputs: {out: {reference: '${greet.output}'}, again: {reference: '${shout.output}'}}\n"
+        "nodes:\n"
+        "- {name: greet, type: python, source: {type: code, path: greeter.py}, function: greet,"
+        " inputs: {greeting: Hello, times: '2', name: '${inputs.name}'}}\n"
+        "- {name: shout, type: python, source: {type: code, path: greeter.py}, function: loud,"
+        " inputs: {greeting: Hey, times: 1, name: '${greet.output}'}}\n")
+    (tmp_path / "greeter.py").write_text(
+        "from headrace.flows import tool\n\n\nclass Greeter:\n    made = 0\n\n"
+        "    def __init__(self, greeting: str, times: int = 1):\n"
+        "        Greeter.made += 1\n        self.greeting, self.times = greeting, times\n\n"
+        "    @tool\n    def greet(self, name: str) -> str:\n        return ' '.join([f'{self.greeting} {name}'] * self.times)\n\n"
+        "    @tool\n    async def loud(self, name: str) -> str:\n        return f'{self.greeting} {name}!'.upper()\n")
+    flow = load_flow(tmp_path)
+    result = flow.run(name="Ada")
+    assert result.error is None, result.error
+    assert result.outputs == {"out": "Hello Ada Hello Ada", "again": "HEY HELLO ADA HELLO ADA!"}
+    assert flow.run(name="Bo").outputs["out"] == "Hello Bo Hello Bo"
+
+
+def test_a_flex_class_entry_typed_with_a_connection_class_receives_the_named_connection(tmp_path: Path) -> None:
+    (tmp_path / "flow.flex.yaml").write_text("entry: flow:Flow\n")
+    (tmp_path / "flow.py").write_text(
+        "from headrace.flows.connections import Connection\n\n\nclass Flow:\n"
+        "    def __init__(self, connection: Connection, note: str = ''):\n        self.connection = connection\n\n"
+        "    def __call__(self) -> str:\n        return f'{self.connection.name} at {self.connection.base_url}'\n")
+    conns = {"llm": Connection("llm", "openai", "http://127.0.0.1:9/v1", api_key="k")}
+    flow = load_flex(tmp_path, {"connection": "llm", "note": "llm"}, connect=conns.__getitem__)
+    assert flow() == "llm at http://127.0.0.1:9/v1"
