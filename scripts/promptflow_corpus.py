@@ -238,7 +238,7 @@ def out_of_scope(case: Case) -> str:
     name = case.name.rsplit("/", 1)[-1]
     if ERROR_PATH.search(name):
         return "a prompt flow error-path test (built to fail, hang or be refused)"
-    if case.kind == "dag" and name in FIXTURES:
+    if case.group == "test-configs" and name in FIXTURES:
         return "test fixture: " + FIXTURES[name]
     if "aad" in name:
         return "Microsoft Entra ID (AAD) authentication"
@@ -484,6 +484,8 @@ def _run(case: Case, work: Path, env: dict[str, str], timeout: float) -> None:
         target = case.path  # in place: its ${file:...} references may leave its folder
         front = _load_yaml_text(case.path.read_text(encoding="utf-8", errors="replace"))
         sample = front.get("sample")
+        if isinstance(sample, str) and sample.startswith("${file:"):
+            sample = _first_record(case.path.parent / sample[len("${file:"):-1]) or sample
         declared = front.get("inputs") or {}
         missing = {k: PLACEHOLDERS.get(v.get("type", "string") if isinstance(v, dict) else "string", "hello")
                    for k, v in declared.items() if not (isinstance(v, dict) and "default" in v)

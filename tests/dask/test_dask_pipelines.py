@@ -117,3 +117,16 @@ def test_steps_on_dask_do_not_count_against_the_agents_limit(tmp_path, dask_clus
     run = Experiment(ws, "limit").submit(Pipeline(workspace=ws, steps=steps))
     assert run.wait_for_completion(show_output=False, raise_on_error=False) == "Finished", [
         s.error for s in run.get_steps()]
+
+
+def test_a_step_on_dask_is_reused_like_a_local_one(dask_ws, write_scripts):
+    src = write_scripts({"produce.py": PRODUCE})
+    out = PipelineData("part", datastore=Datastore(dask_ws, "lake"))
+    step = PythonScriptStep(name="p", script_name="produce.py", source_directory=str(src),
+                            arguments=["--i", "7", "--out", out], outputs=[out], compute_target="cluster")
+    first_run = Experiment(dask_ws, "reuse").submit(Pipeline(workspace=dask_ws, steps=[step]))
+    assert first_run.wait_for_completion(show_output=False) == "Finished"
+    again = Experiment(dask_ws, "reuse").submit(Pipeline(workspace=dask_ws, steps=[step]))
+    assert again.wait_for_completion(show_output=False) == "Finished"
+    [first], [second] = first_run.get_steps(), again.get_steps()
+    assert not first.is_reused and second.is_reused and second.reused_run_id

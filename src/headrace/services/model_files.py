@@ -1,8 +1,8 @@
 """The files of model versions: content-addressed blobs in the artifact store, and where a run's files are.
 
 Every distinct content is stored once, at ``models/blobs/<sha256>``; a version lists the blobs it is made
-of (``core.model.ModelFile``). A blob is written before any version names it, and an existing blob whose
-size differs (a write cut short) is written again, so a listed blob is always whole.
+of (``core.model.ModelFile``). A blob is written (atomically) before any version names it, and a content
+already stored is not written again.
 """
 
 from __future__ import annotations
@@ -44,18 +44,20 @@ def file_digest(path: str | os.PathLike[str]) -> tuple[str, int]:
 
 
 def has_blob(svc: Services, sha256: str, size: int | None = None) -> bool:
-    """Whether the blob is stored (whole, when ``size`` is given)."""
-    path = blob_path(sha256)
-    if size is None:
-        return svc.artifacts.exists(path)
-    found = svc.artifacts.list(path, recursive=False)
-    return any(info.path == path and info.size == size for info in found)
+    """Whether the blob is stored. Datastore writes are atomic (a local file is renamed into place, an object
+    appears whole), so a stored blob is whole; ``size`` is accepted for callers that know it."""
+    return svc.artifacts.exists(blob_path(sha256))
 
 
 def put_local_blob(svc: Services, local: str | os.PathLike[str]) -> tuple[str, int]:
-    """Store a local file as a blob (once per content); returns its sha256 and size."""
+    """Store a local file as a blob (once per content); returns its sha256 and size. A small file is read once
+    (hashed and written from memory), a large one hashed in chunks, then copied."""
+    if os.path.getsize(local) <= _CHUNK:
+        with open(local, "rb") as f:
+            data = f.read()
+        return put_blob_bytes(svc, data), len(data)
     sha, size = file_digest(local)
-    if not has_blob(svc, sha, size):
+    if not has_blob(svc, sha):
         svc.artifacts.upload(str(local), blob_path(sha), overwrite=True)
     return sha, size
 
@@ -69,7 +71,7 @@ def put_blob_bytes(svc: Services, data: bytes, sha256: str | None = None) -> str
     actual = hashlib.sha256(data).hexdigest()
     if sha256 is not None and actual != sha256:
         raise ModelError(f"the uploaded content hashes to {actual}, not {sha256}: the upload was cut or altered")
-    if not has_blob(svc, actual, len(data)):
+    if not has_blob(svc, actual):
         svc.artifacts.write_bytes(blob_path(actual), data)
     return actual
 

@@ -62,8 +62,9 @@ def record_version(svc: Services, *, name: str, root: str, files: Sequence[Model
                    description: str | None = None, framework: str | None = None,
                    framework_version: str | None = None, datasets: Sequence[Mapping[str, Any]] = (),
                    run_id: str | None = None, step_name: str | None = None, experiment_name: str | None = None,
-                   source: str | None = None) -> ModelRecord:
-    """Record a new version whose blobs are stored: the one place a version is created.
+                   source: str | None = None, stored: bool = False) -> ModelRecord:
+    """Record a new version whose blobs are stored (checked unless ``stored``: this process just wrote them):
+    the one place a version is created.
 
     Raises:
         ModelError: a bad name, no file, a framework version without a framework, a blob not stored.
@@ -73,8 +74,8 @@ def record_version(svc: Services, *, name: str, root: str, files: Sequence[Model
         raise ModelError(f"model {name!r}: no file to register")
     if framework is None and framework_version is not None:
         raise ModelError("model_framework_version needs model_framework")
-    for f in files:
-        if not model_files.has_blob(svc, f.sha256, f.size):
+    for f in () if stored else files:
+        if not model_files.has_blob(svc, f.sha256):
             raise ModelError(f"model {name!r}: the content of {f.path!r} (sha256 {f.sha256}) is not uploaded")
     ordered = sorted(files, key=lambda f: f.path)
     record = ModelRecord(
@@ -101,7 +102,8 @@ def register_local(svc: Services, model_path: str | os.PathLike[str], name: str,
     pairs = model_files.local_files(model_path, child_paths)
     root = pairs[0][1].split("/", 1)[0] if pairs else os.path.basename(os.path.abspath(model_path))
     files = model_files.store_local(svc, pairs)
-    return record_version(svc, name=name, root=root, files=files, actor=actor, source="upload", **details)
+    return record_version(svc, name=name, root=root, files=files, actor=actor, source="upload", stored=True,
+                          **details)
 
 
 def register_from_run(svc: Services, run_id: str, model_path: str, name: str, *, actor: str | None,
@@ -151,7 +153,7 @@ def _register_picked(svc: Services, run: RunRecord, name: str, root: str, picked
     return record_version(svc, name=name, root=root, files=files, actor=actor, run_id=run.id,
                           step_name=step_name or (sorted(producing)[0] if len(producing) == 1 else None),
                           experiment_name=run.experiment_name, datasets=lineage,
-                          source=f"{where}: {clean_relative(model_path)}", **details)
+                          source=f"{where}: {clean_relative(model_path)}", stored=True, **details)
 
 
 def register_step_requests(svc: Services, run: RunRecord, step_name: str, step_run_id: str,

@@ -212,6 +212,20 @@ class MetadataStore(PublishingStore, ScheduleStore, FlowStore, DatasetStore, Dra
     def list_metrics(self, run_id: str, step_run_id: str | None = None) -> list[MetricRecord]:
         """Values of a pipeline run (all its steps, or one step run), in logging order."""
 
+    def next_metric_seqs(self, run_id: str, step_run_id: str | None, names: Sequence[str]) -> dict[str, int]:
+        """The ``seq`` the next value of each of ``names`` gets on the run itself (``step_run_id`` None) or on
+        that step run: one more than the highest so far, 0 for a name never logged there.
+
+        What a caller appending values one call at a time needs without reading them all back; this default
+        reads them, a store should answer with one aggregate query.
+        """
+        wanted = set(names)
+        out = dict.fromkeys(wanted, 0)
+        for m in self.list_metrics(run_id, step_run_id):
+            if m.step_run_id == step_run_id and m.name in wanted:
+                out[m.name] = max(out[m.name], m.seq + 1)
+        return out
+
     @abstractmethod
     def create_run_once(
         self, run: RunRecord, steps: Sequence[StepRunRecord], *, key: str, not_before: datetime

@@ -394,6 +394,12 @@ class SqlMetadataStore(
                 raise runs.explain_missing_owner(conn, metrics) from exc
 
     @translated
+    def next_metric_seqs(self, run_id: str, step_run_id: str | None, names: Sequence[str]) -> dict[str, int]:
+        """See ``MetadataStore.next_metric_seqs``: one grouped query."""
+        with self._read() as conn:
+            return runs.next_metric_seqs(conn, run_id, step_run_id, names)
+
+    @translated
     def list_metrics(self, run_id: str, step_run_id: str | None = None) -> list[MetricRecord]:
         if step_run_id is None:
             stmt, params = _LIST_METRICS, {"run_id": run_id}
