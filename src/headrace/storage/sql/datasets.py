@@ -32,13 +32,17 @@ def _record(row: Mapping[str, Any]) -> DatasetRecord:
     return DatasetRecord(**{f.name: row[f.name] for f in dataclasses.fields(DatasetRecord)})
 
 
+# Racing registrations of one name retry on the unique (name, version): every one of N racers wins within N tries.
+_ATTEMPTS = 16
+
+
 class DatasetMethods(SqlSession):
     """The dataset methods of ``SqlMetadataStore``."""
 
     @translated
     def add_dataset(self, record: DatasetRecord) -> DatasetRecord:
         """See ``MetadataStore.add_dataset``."""
-        for attempt in range(5):
+        for attempt in range(_ATTEMPTS):
             try:
                 with self._write() as conn:
                     if record.name is not None:
@@ -53,7 +57,7 @@ class DatasetMethods(SqlSession):
                         outbox.dataset_registered(conn, record)
                 return rows.in_utc(record)
             except IntegrityError:
-                if attempt == 4:
+                if attempt == _ATTEMPTS - 1:
                     raise
         raise AssertionError("unreachable")
 

@@ -50,13 +50,17 @@ def _missing(name: str, version: int | None) -> NotFoundError:
     return NotFoundError("model", name if version is None else model_id(name, version))
 
 
+# Racing registrations of one name retry on the unique (name, version): every one of N racers wins within N tries.
+_ATTEMPTS = 16
+
+
 class ModelMethods(SqlSession):
     """The model registry methods of ``SqlMetadataStore``."""
 
     @translated
     def add_model_version(self, record: ModelRecord) -> ModelRecord:
         """See ``MetadataStore.add_model_version``."""
-        for attempt in range(5):
+        for attempt in range(_ATTEMPTS):
             try:
                 with self._write() as conn:
                     latest = conn.execute(select(func.max(_m.c.version)).where(_m.c.name == record.name)).scalar()
@@ -66,7 +70,7 @@ class ModelMethods(SqlSession):
                     outbox.model_registered(conn, record)
                 return rows.in_utc(record)
             except IntegrityError:
-                if attempt == 4:
+                if attempt == _ATTEMPTS - 1:
                     raise
         raise AssertionError("unreachable")
 
