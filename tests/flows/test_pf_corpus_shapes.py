@@ -130,3 +130,22 @@ def test_an_imported_flow_leaves_an_output_of_an_aggregation_node_out_of_the_lin
         assert "refers to aggregation node 'total'" in str(exc)
     else:
         raise AssertionError("a native flow must refuse the output")
+
+
+def test_a_prompty_sample_may_be_a_bare_json_file_name(tmp_path: Path) -> None:
+    (tmp_path / "sample.json").write_text(json.dumps({"question": "Why?", "chat_history": []}))
+    (tmp_path / "chat.prompty").write_text("---\nname: Chat\nmodel:\n  api: chat\ninputs:\n  question:\n"
+                                           "    type: string\n  chat_history:\n    type: list\n"
+                                           "sample: sample.json\n---\nuser:\n{{question}}\n")
+    assert load_prompty(tmp_path / "chat.prompty").sample == {"question": "Why?", "chat_history": []}
+
+
+def test_a_flex_flow_imports_its_additional_includes(tmp_path: Path) -> None:
+    (tmp_path / "shared").mkdir()
+    (tmp_path / "shared" / "corpus_shared_words.py").write_text("def shout(text):\n    return text.upper()\n")
+    flow = tmp_path / "flow"
+    flow.mkdir()
+    (flow / "flow.flex.yaml").write_text("entry: main:run\nadditional_includes:\n  - ../shared/corpus_shared_words.py\n")
+    (flow / "main.py").write_text("from corpus_shared_words import shout\n\n\ndef run(text: str) -> str:\n"
+                                  "    return shout(text)\n")
+    assert load_flex(flow)(text="hi") == "HI"
