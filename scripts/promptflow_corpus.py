@@ -62,6 +62,7 @@ FIXTURES = {
     "llm_connection_override": "its connection ('aoai connection') is given by the test at run time",
     "flow-with_tool_settings": "a tool-settings meta test: its output names a node the flow does not have",
     "script_with___file__": "asserts prompt flow's internal module name (__name__ == '__pf_main__')",
+    "stream_prompty": "its entry raises Exception('Exception') on purpose",
 }
 OUT_OF_SCOPE_TOOLS = {  # package tool / module hint -> what it needs
     "serpapi": "SerpAPI (internet search service)",
@@ -238,7 +239,7 @@ def out_of_scope(case: Case) -> str:
     name = case.name.rsplit("/", 1)[-1]
     if ERROR_PATH.search(name):
         return "a prompt flow error-path test (built to fail, hang or be refused)"
-    if case.kind == "dag" and name in FIXTURES:
+    if "/tests/test_configs/" in str(case.path) and name in FIXTURES:
         return "test fixture: " + FIXTURES[name]
     if "aad" in name:
         return "Microsoft Entra ID (AAD) authentication"
@@ -484,6 +485,8 @@ def _run(case: Case, work: Path, env: dict[str, str], timeout: float) -> None:
         target = case.path  # in place: its ${file:...} references may leave its folder
         front = _load_yaml_text(case.path.read_text(encoding="utf-8", errors="replace"))
         sample = front.get("sample")
+        if isinstance(sample, str) and sample.startswith("${file:"):
+            sample = _first_record(case.path.parent / sample[len("${file:"):-1]) or sample
         declared = front.get("inputs") or {}
         missing = {k: PLACEHOLDERS.get(v.get("type", "string") if isinstance(v, dict) else "string", "hello")
                    for k, v in declared.items() if not (isinstance(v, dict) and "default" in v)
@@ -504,7 +507,10 @@ def _run(case: Case, work: Path, env: dict[str, str], timeout: float) -> None:
             message = error.get("message") if isinstance(error, dict) else str(error)
         message = message or _last_lines(done.stderr or done.stdout)
         package = missing_package(message + done.stderr)
-        if package:
+        local = case.path if case.path.is_dir() else case.path.parent
+        if package and any(local.parent.rglob(f"{package.split('.')[0]}.py")):
+            case.verdict, case.reason = "failed", f"module {package!r} of the repository not found (additional_includes)"
+        elif package:
             case.verdict, case.reason = "out of scope", f"Python package {package!r}, not installed"
         elif URL_FAILURE.search(message) and "127.0.0.1" not in message:
             case.verdict, case.reason = "out of scope", "the internet: " + _short(message, 100)

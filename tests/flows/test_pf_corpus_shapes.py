@@ -90,3 +90,62 @@ def test_a_flex_class_entry_typed_with_a_connection_class_receives_the_named_con
     conns = {"llm": Connection("llm", "openai", "http://127.0.0.1:9/v1", api_key="k")}
     flow = load_flex(tmp_path, {"connection": "llm", "note": "llm"}, connect=conns.__getitem__)
     assert flow() == "llm at http://127.0.0.1:9/v1"
+
+
+def test_an_imported_flow_passes_flow_inputs_as_declared_and_types_only_literals(tmp_path: Path) -> None:
+    from headrace.flows import load_flow
+
+    flow_yaml = ("inputs: {tokens: {type: list}}\noutputs: {out: {reference: '${show.output}'}}\nnodes:\n"
+                 "- {name: show, type: python, source: {type: code, path: show.py},"
+                 " inputs: {tokens: '${inputs.tokens}', times: '2'}}\n")
+    (tmp_path / "show.py").write_text(
+        "from headrace.flows import tool\n\n\n@tool\ndef show(tokens: str, times: int) -> str:\n"
+        "    return f'{type(tokens).__name__} {tokens} x{times}'\n")
+    (tmp_path / "flow.yaml").write_text("compat: promptflow\n" + flow_yaml)
+    result = load_flow(tmp_path).run(tokens=[1, 2])
+    assert result.error is None, result.error
+    assert result.outputs == {"out": "list [1, 2] x2"}  # as prompt flow: the literal '2' became 2
+    (tmp_path / "flow.yaml").write_text(flow_yaml)  # a native flow types flow inputs too, and says so
+    assert "parameter 'tokens': expected str, got list" in str(load_flow(tmp_path).run(tokens=[1, 2]).error)
+
+
+def test_an_imported_flow_leaves_an_output_of_an_aggregation_node_out_of_the_line(tmp_path: Path) -> None:
+    from headrace.errors import FlowDefinitionError
+    from headrace.flows import load_flow
+
+    flow_yaml = ("inputs: {n: {type: int}}\n"
+                 "outputs: {half: {reference: '${half.output}'}, total: {reference: '${total.output}'}}\nnodes:\n"
+                 "- {name: half, type: python, source: {type: code, path: t.py}, function: half, inputs: {n: '${inputs.n}'}}\n"
+                 "- {name: total, type: python, source: {type: code, path: t.py}, function: total, aggregation: true,"
+                 " inputs: {values: '${half.output}'}}\n")
+    (tmp_path / "t.py").write_text("from headrace.flows import tool\n\n\n@tool\ndef half(n: int) -> float:\n"
+                                   "    return n / 2\n\n\n@tool\ndef total(values: list) -> float:\n"
+                                   "    return sum(values)\n")
+    (tmp_path / "flow.yaml").write_text("compat: promptflow\n" + flow_yaml)
+    assert load_flow(tmp_path).run(n=3).outputs == {"half": 1.5}
+    (tmp_path / "flow.yaml").write_text(flow_yaml)
+    try:
+        load_flow(tmp_path)
+    except FlowDefinitionError as exc:
+        assert "refers to aggregation node 'total'" in str(exc)
+    else:
+        raise AssertionError("a native flow must refuse the output")
+
+
+def test_a_prompty_sample_may_be_a_bare_json_file_name(tmp_path: Path) -> None:
+    (tmp_path / "sample.json").write_text(json.dumps({"question": "Why?", "chat_history": []}))
+    (tmp_path / "chat.prompty").write_text("---\nname: Chat\nmodel:\n  api: chat\ninputs:\n  question:\n"
+                                           "    type: string\n  chat_history:\n    type: list\n"
+                                           "sample: sample.json\n---\nuser:\n{{question}}\n")
+    assert load_prompty(tmp_path / "chat.prompty").sample == {"question": "Why?", "chat_history": []}
+
+
+def test_a_flex_flow_imports_its_additional_includes(tmp_path: Path) -> None:
+    (tmp_path / "shared").mkdir()
+    (tmp_path / "shared" / "corpus_shared_words.py").write_text("def shout(text):\n    return text.upper()\n")
+    flow = tmp_path / "flow"
+    flow.mkdir()
+    (flow / "flow.flex.yaml").write_text("entry: main:run\nadditional_includes:\n  - ../shared/corpus_shared_words.py\n")
+    (flow / "main.py").write_text("from corpus_shared_words import shout\n\n\ndef run(text: str) -> str:\n"
+                                  "    return shout(text)\n")
+    assert load_flex(flow)(text="hi") == "HI"

@@ -54,6 +54,10 @@ def test_pick_runs_on_the_experiment_page_and_compare_them(page, live, tmp_path)
     page.screenshot(path=str(tmp_path / "compare.png"), full_page=True)
     page.get_by_role("link", name="back").click()
     assert page.url == f"{live.url}/experiments/tuning"
+    # A run's own page lists its MLflow params with its parameters.
+    page.goto(f"{live.url}/runs/{fast}")
+    expect(page.locator("#run-parameters")).to_contain_text("lr")
+    expect(page.locator("#run-parameters")).to_contain_text("0.1")
 
 
 def test_a_pipeline_run_and_an_mlflow_run_side_by_side(page, live, published) -> None:

@@ -564,6 +564,9 @@ class StoreConformance:
         assert store.list_metrics(run.id, b.id) == [logged[2]]
         other, _ = make_run(store)
         assert store.list_metrics(other.id) == []
+        assert store.next_metric_seqs(run.id, a.id, ["loss", "table", "new"]) == {"loss": 2, "table": 1, "new": 0}
+        assert store.next_metric_seqs(run.id, None, ["total", "loss"]) == {"total": 1, "loss": 0}
+        assert store.next_metric_seqs(other.id, None, ["loss"]) == {"loss": 0}
 
     # -- workspace settings --------------------------------------------------------------
     def test_settings_are_none_until_set_then_replaced(self, store: MetadataStore) -> None:

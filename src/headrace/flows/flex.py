@@ -83,6 +83,11 @@ class FlexFlow:
         self.sample: dict[str, Any] = dict(inputs) if isinstance(inputs, dict) else {}
         for key, value in (data.get("environment_variables") or {}).items():
             os.environ[str(key)] = str(value)
+        # additional_includes: prompt flow copies them into the flow's snapshot; importable from where they are.
+        for include in data.get("additional_includes") or []:
+            where = str((folder / str(include)).resolve().parent)
+            if where not in sys.path:
+                sys.path.append(where)
         target = self._import(module_name, file)
         if not hasattr(target, attr):
             raise FlowDefinitionError([f"entry {entry!r}: {module_name} has no {attr!r}"], flow=str(file))

@@ -96,7 +96,7 @@ async def execute(flow: Flow, node: NodeSpec, scope: Scope, record: NodeTrace, o
         values = resolve_value(node.inputs, scope, item=item)
         record.inputs = values
         if node.kind == "python":
-            typed, bypassed = _sources(node, options.bypassed, item)
+            typed, bypassed = _sources(node, options.bypassed, item, lenient=flow.spec.lenient)
             args = call_args(flow.tool(node), values, node.name, typed=typed, bypassed=bypassed,
                              connect=getattr(options.llm, "connection", None))
             output = await run_python(flow.tool(node), args)
@@ -123,12 +123,16 @@ async def execute(flow: Flow, node: NodeSpec, scope: Scope, record: NodeTrace, o
         raise FlowNodeError(node.name, reason(exc)) from exc
 
 
-def _sources(node: NodeSpec, bypassed: set[str], item: str | None) -> tuple[set[str], set[str]]:
-    """(inputs that are flow inputs or literals, hence typed; inputs whose node was bypassed)."""
+def _sources(node: NodeSpec, bypassed: set[str], item: str | None, *,
+             lenient: bool = False) -> tuple[set[str], set[str]]:
+    """(inputs that are flow inputs or literals, hence typed; inputs whose node was bypassed).
+
+    An imported flow (``lenient``) types literals only, as prompt flow does: its flow inputs arrive as their
+    declared type made them (a ``list`` input stays a list for a ``str`` parameter)."""
     typed, skipped = set(), set()
     for key, raw in node.inputs.items():
         ref = parse_ref(raw, item=item)
-        if ref is None or ref.kind == "inputs":
+        if ref is None or (ref.kind == "inputs" and not lenient):
             typed.add(key)
         elif ref.kind == "node" and ref.name in bypassed:
             skipped.add(key)

@@ -132,7 +132,10 @@ class Prompty:
         self.inputs: dict[str, Any] = {str(k): (v if isinstance(v, dict) else {"default": v})
                                        for k, v in (front.get("inputs") or {}).items()}
         self.outputs: dict[str, Any] = dict(front.get("outputs") or {})
-        self.sample: dict[str, Any] = front.get("sample") if isinstance(front.get("sample"), dict) else {}
+        sample = front.get("sample")
+        if isinstance(sample, str) and sample.endswith((".json", ".jsonl")) and (path.parent / sample).is_file():
+            sample = _sample_file(path.parent / sample)  # a bare file name, as prompt flow accepts too
+        self.sample: dict[str, Any] = sample if isinstance(sample, dict) else {}
         bad = [f"input {n!r}: type {i.get('type')!r} is not one of {', '.join(TYPES)}"
                for n, i in self.inputs.items() if i.get("type", "string") not in TYPES]
         if bad:
@@ -230,3 +233,13 @@ class Prompty:
             return asyncio.run(self.arun(inputs))
         with concurrent.futures.ThreadPoolExecutor(1) as pool:
             return pool.submit(asyncio.run, self.arun(inputs)).result()
+
+
+def _sample_file(path: Path) -> Any:
+    text = path.read_text(encoding="utf-8")
+    if path.suffix == ".jsonl":
+        text = next((line for line in text.splitlines() if line.strip()), "{}")
+    try:
+        return json.loads(text)
+    except ValueError:
+        return None

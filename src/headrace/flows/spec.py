@@ -113,6 +113,10 @@ def _load(folder: Path, stack: tuple[Path, ...], variant: str | None = None) -> 
     raw_nodes = select_variant(data, raw_nodes, variant, problems)
     lenient = compat == "promptflow"
     nodes = [n for i, raw in enumerate(raw_nodes) if (n := _node(raw, i, folder, stack, problems, lenient=lenient))]
+    if lenient:  # prompt flow leaves an output that reads an aggregation node out of the line's outputs
+        batch_only = {n.name for n in nodes if n.aggregation}
+        outputs = {k: o for k, o in outputs.items()
+                   if not any(r.kind == "node" and r.name in batch_only for r in o.refs)}
     problems += check_graph(inputs, outputs, nodes, raw_count=len(raw_nodes))
     if problems:
         raise FlowDefinitionError(problems, flow=str(file))

@@ -303,10 +303,7 @@ def _log_params(svc: Services, run: RunRecord, step: StepRunRecord | None, param
 
 def _log_metrics(svc: Services, run: RunRecord, step: StepRunRecord | None, metrics: list[dict[str, Any]]) -> None:
     step_id = step.id if step else None
-    seqs: dict[str, int] = {}
-    for m in svc.store.list_metrics(run.id, step_id):
-        if m.step_run_id == step_id:
-            seqs[m.name] = m.seq + 1
+    seqs = svc.store.next_metric_seqs(run.id, step_id, [str(m.get("key", "")) for m in metrics])
     records = []
     for m in metrics:
         name = str(m.get("key", ""))

@@ -17,6 +17,7 @@ from headrace.storage.base_compute import ComputeStore
 from headrace.storage.base_datasets import DatasetStore
 from headrace.storage.base_drafts import DraftStore
 from headrace.storage.base_environments import EnvironmentStore
+from headrace.storage.base_events import EventStore
 from headrace.storage.base_flows import FlowStore
 from headrace.storage.base_models import ModelStore
 from headrace.storage.base_publishing import PublishingStore
@@ -35,12 +36,13 @@ from headrace.storage.records import (
 
 
 class MetadataStore(PublishingStore, ScheduleStore, FlowStore, DatasetStore, DraftStore, ComputeStore,
-                    EnvironmentStore, ModelStore, ABC):
+                    EnvironmentStore, ModelStore, EventStore, ABC):
     """Where every run, step run and metric is recorded before and while it executes.
 
     The methods of published pipelines and endpoints, schedules, prompt flows, datasets, pipeline drafts,
-    compute targets, environments and models are declared in ``PublishingStore``, ``ScheduleStore``,
-    ``FlowStore``, ``DatasetStore``, ``DraftStore``, ``ComputeStore``, ``EnvironmentStore`` and ``ModelStore``
+    compute targets, environments, models and events are declared in ``PublishingStore``, ``ScheduleStore``,
+    ``FlowStore``, ``DatasetStore``, ``DraftStore``, ``ComputeStore``, ``EnvironmentStore``, ``ModelStore`` and
+    ``EventStore``
     (``base_*.py`` beside this module).
     """
 
@@ -209,6 +211,20 @@ class MetadataStore(PublishingStore, ScheduleStore, FlowStore, DatasetStore, Dra
     @abstractmethod
     def list_metrics(self, run_id: str, step_run_id: str | None = None) -> list[MetricRecord]:
         """Values of a pipeline run (all its steps, or one step run), in logging order."""
+
+    def next_metric_seqs(self, run_id: str, step_run_id: str | None, names: Sequence[str]) -> dict[str, int]:
+        """The ``seq`` the next value of each of ``names`` gets on the run itself (``step_run_id`` None) or on
+        that step run: one more than the highest so far, 0 for a name never logged there.
+
+        What a caller appending values one call at a time needs without reading them all back; this default
+        reads them, a store should answer with one aggregate query.
+        """
+        wanted = set(names)
+        out = dict.fromkeys(wanted, 0)
+        for m in self.list_metrics(run_id, step_run_id):
+            if m.step_run_id == step_run_id and m.name in wanted:
+                out[m.name] = max(out[m.name], m.seq + 1)
+        return out
 
     @abstractmethod
     def create_run_once(

@@ -19,6 +19,7 @@ from markupsafe import Markup
 
 from headrace import clock
 from headrace.core.parallel_run import Progress
+from headrace.engine.compute import MLFLOW_PARAMS_PROPERTY
 from headrace.errors import ConfigError, NotFoundError
 from headrace.server.ui import charts
 from headrace.server.ui.dag import dag_svg
@@ -346,7 +347,8 @@ def run_view(svc: Services, run_id: str) -> RunView:
     bars = [charts.Bar(s.name, _offset(s.started_at, zero), _offset(s.ended_at or (s.started_at and now), zero),
                        s.status.value, s.is_reused) for s in records]
     view = RunView(run, steps, graph, charts.gantt(bars),
-                   duration(run.started_at, run.ended_at, now), parameter_rows(run.parameters),
+                   duration(run.started_at, run.ended_at, now),
+                   parameter_rows({**run.parameters, **(run.properties.get(MLFLOW_PARAMS_PROPERTY) or {})}),
                    metric_views(by_step.get(None, [])))
     view.published = _maybe(svc.store.get_published_pipeline, run.published_pipeline_id)
     view.endpoint = _maybe(svc.store.get_pipeline_endpoint, run.pipeline_endpoint_id)

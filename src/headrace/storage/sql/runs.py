@@ -347,3 +347,14 @@ def explain_missing_owner(conn: Connection, metrics: Sequence[MetricRecord]) -> 
     if missing := step_ids - _existing(conn, _steps, step_ids):
         return NotFoundError("step run", ", ".join(sorted(missing)))
     return StoreError("metadata store: cannot insert metrics")
+
+
+def next_metric_seqs(conn: Connection, run_id: str, step_run_id: str | None, names: Sequence[str]) -> dict[str, int]:
+    """See ``MetadataStore.next_metric_seqs``: the highest ``seq`` per name in one grouped query."""
+    m = t.metrics.c
+    owner = m.step_run_id.is_(None) if step_run_id is None else m.step_run_id == step_run_id
+    query = select(m.name, func.max(m.seq)).where(m.run_id == run_id, owner, m.name.in_(sorted(set(names))))
+    out = dict.fromkeys(names, 0)
+    for name, top in conn.execute(query.group_by(m.name)):
+        out[name] = int(top) + 1
+    return out
