@@ -115,6 +115,9 @@ class EventConformance:
         moves = [(e.data["version"], e.data["from_stage"], e.data["stage"])
                  for e in reversed(store.list_events(type="model.stage_changed"))]
         assert moves == [(1, "None", "Production"), (2, "None", "Production"), (1, "Production", "Archived")]
+        archived = store.list_events(type="model.stage_changed")[0].data  # newest first: version 1's archiving
+        first = store.get_model_version("churn", 1)
+        assert (archived["model_id"], archived["model"]["id"], archived["model"]["version"]) == (first.id, first.id, 1)
         registered = store.list_events(type="model.version_registered")[0].data
         assert (registered["model_name"], registered["version"], registered["model"]["version"]) == ("churn", 2, 2)
 

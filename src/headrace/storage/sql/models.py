@@ -144,9 +144,11 @@ class ModelMethods(SqlSession):
                 change = StageChangeRecord(name, number, before, after, changed_by, now, note)
                 conn.execute(insert(_h), rows.as_row(change))
                 changes.append(rows.in_utc(change))
-            row = conn.execute(select(_m).where(_key(name, version))).mappings().first()
-            for change in changes:
-                outbox.model_stage_changed(conn, _record(row), change)  # type: ignore[arg-type]
+            rows_after = {r["version"]: r for r in conn.execute(select(_m).where(
+                _m.c.name == name, _m.c.version.in_([c.version for c in changes]))).mappings()}
+            row = rows_after[version]
+            for change in changes:  # each event describes its own version (an archived one has its own id, run)
+                outbox.model_stage_changed(conn, _record(rows_after[change.version]), change)  # type: ignore[arg-type]
         return _record(row), changes  # type: ignore[arg-type]
 
     @translated
