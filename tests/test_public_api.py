@@ -24,6 +24,13 @@ AZURE_DEFINITION_NAMES = {
 }
 
 
+EVENT_NAMES = {"Webhook", "Trigger"}
+
+
+def test_event_names_are_exported():
+    assert EVENT_NAMES <= set(headrace.__all__)
+
+
 def test_azure_definition_names_are_exported():
     assert AZURE_DEFINITION_NAMES <= set(headrace.__all__)
     assert isinstance(headrace.VERSION, str) and issubclass(headrace.ComputeTargetException, errors.HeadraceError)

@@ -83,6 +83,8 @@ _EXPORTS = {
     "StepRunOutput": "headrace.sdk.step_outputs",
     "PortDataReference": "headrace.sdk.runs",
     "TimeZone": "headrace.core.timezones",
+    "Trigger": "headrace.sdk.events",
+    "Webhook": "headrace.sdk.events",
     "Workspace": "headrace.sdk.workspace",
 }
 

@@ -107,6 +107,48 @@ class ServerSettings(BaseModel):
         return v
 
 
+class WebhookSettings(BaseModel):
+    """How events reach webhook subscribers (``HEADRACE_WEBHOOKS__*``)."""
+
+    allowed_networks: str = Field(
+        default="",
+        description="CIDRs deliveries may reach although they are loopback, private, link-local or metadata "
+        "addresses (refused by default, against SSRF), comma-separated: '127.0.0.0/8,::1/128'.",
+    )
+    timeout_seconds: float = Field(default=10.0, gt=0, description="How long one delivery attempt may take.")
+    retry_seconds: float = Field(
+        default=86400.0, gt=0,
+        description="How long a failing delivery is retried (exponential backoff) before it is marked dead.",
+    )
+    first_backoff_seconds: float = Field(default=5.0, gt=0, description="Wait before the first retry; doubles.")
+    max_backoff_seconds: float = Field(default=3600.0, gt=0, description="Longest wait between two attempts.")
+    concurrency: int = Field(default=16, ge=1, description="Deliveries in flight at once.")
+    public_url: str | None = Field(
+        default=None, description="The server's address as people reach it, for links in notifications "
+        "(default: the address the server listens on).",
+    )
+    history_days: float = Field(default=30.0, gt=0, description="Dispatched events and finished deliveries "
+                                "older than this are pruned.")
+
+    @field_validator("allowed_networks")
+    @classmethod
+    def _cidrs(cls, v: str) -> str:
+        import ipaddress
+
+        for cidr in v.split(","):
+            try:
+                if cidr.strip():
+                    ipaddress.ip_network(cidr.strip(), strict=False)
+            except ValueError as exc:
+                raise ValueError(f"allowed_networks: {cidr.strip()!r} is not a network (CIDR): {exc}") from None
+        return v
+
+    @property
+    def networks(self) -> list[str]:
+        """``allowed_networks`` as a list of CIDRs."""
+        return [part.strip() for part in self.allowed_networks.split(",") if part.strip()]
+
+
 class Settings(BaseSettings):
     """All settings of a headrace home."""
 
@@ -130,6 +172,7 @@ class Settings(BaseSettings):
     )
     agent: AgentSettings = Field(default_factory=AgentSettings)
     server: ServerSettings = Field(default_factory=ServerSettings)
+    webhooks: WebhookSettings = Field(default_factory=WebhookSettings)
     cache_seconds: float = Field(
         default=1.0, ge=0, description="How long published pipelines, endpoints and tokens read from the "
         "store are trusted; a change made by another process (e.g. a token revoked from the CLI) is seen "

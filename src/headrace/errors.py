@@ -8,6 +8,7 @@
     │   ├── UnknownParameterError   no such parameter (the message lists the valid ones)
     │   └── ParameterTypeError      a value that does not fit the declared type
     ├── ScheduleError               a schedule or recurrence is invalid (.field names the culprit)
+    ├── EventError                  a webhook, trigger or inbound event is invalid (.field names the culprit)
     ├── NotFoundError               an id or name that does not exist (.kind, .key)
     ├── AlreadyExistsError          a unique name or key taken (.kind, .key)
     ├── ConflictError               the object is in a state that forbids the call
@@ -94,6 +95,20 @@ class ScheduleError(HeadraceError):
 
     Attributes:
         field: the offending argument ("interval", "time_zone", "cron", ...), when one is to blame.
+    """
+
+    def __init__(self, message: str, field: str | None = None):
+        self.field = field
+        self.target = field
+        super().__init__(f"{field}: {message}" if field else message)
+
+
+class EventError(HeadraceError):
+    """A webhook subscription, a trigger or an inbound event is invalid (unknown event name, refused URL,
+    an event body missing a field the trigger's mapping reads).
+
+    Attributes:
+        field: the offending argument or event field, when one is to blame.
     """
 
     def __init__(self, message: str, field: str | None = None):

@@ -15,6 +15,7 @@ if TYPE_CHECKING:
     from headrace.engine.agent import Agent
     from headrace.engine.compute import ComputeTarget
     from headrace.services.bundle import Services
+    from headrace.services.events import EventDispatcher
     from headrace.services.scheduler import Scheduler
     from headrace.storage.base import MetadataStore
     from headrace.storage.records import DatastoreRecord
@@ -118,6 +119,7 @@ def build_services(settings: Settings) -> Services:
         execution=execution,
         agent_in_process=settings.agent.in_process,
         unknown_parameters=settings.server.unknown_parameters,
+        webhooks=settings.webhooks,
         agent_options={
             "lease_seconds": settings.agent.lease_seconds,
             "poll_seconds": settings.agent.poll_seconds,
@@ -174,7 +176,15 @@ def build_agent(svc: Services, **overrides: object) -> Agent:
     agent = Agent(svc.store, svc.executor, **options)  # type: ignore[arg-type]
     svc.on_queued.append(lambda _run_id: agent.wake())
     agent.on_run_ended.append(svc.run_events.notify)
+    agent.on_run_ended.append(svc.notify_events)  # a run's end event goes out without waiting for a poll
     return agent
+
+
+def build_dispatcher(svc: Services, **options: object) -> EventDispatcher:
+    """The events dispatcher over ``svc`` (options: see ``EventDispatcher``); call ``start()`` to run it."""
+    from headrace.services.events import EventDispatcher
+
+    return EventDispatcher(svc, **options)  # type: ignore[arg-type]
 
 
 def build_scheduler(svc: Services, **options: object) -> Scheduler:

@@ -37,6 +37,8 @@ STEP = textwrap.dedent('''
     assert run.info.run_id == os.environ["HEADRACE_RUN_ID" if script_run else "HEADRACE_STEP_RUN_ID"]
     seen = mlflow.get_run(run.info.run_id).data
     assert seen.params == {"lr": "0.01"} and seen.metrics["loss"] == 1.0 / 3, seen
+    assert mlflow.get_experiment(run.info.experiment_id).name == os.environ["HEADRACE_EXPERIMENT_NAME"]
+    mlflow.set_tag("experiment_id", run.info.experiment_id)
     mlflow.end_run()  # ends nothing: the step's process does
 ''')
 
@@ -57,7 +59,8 @@ NOTEBOOK = textwrap.dedent('''
     again = client.get_run(run.info.run_id)
     json.dump({"step": {"params": step.data.params, "metrics": step.data.metrics, "tags": step.data.tags,
                         "history": history, "files": files, "weights": weights,
-                        "experiment": client.get_experiment(step.info.experiment_id).name},
+                        "experiment": client.get_experiment(step.info.experiment_id).name,
+                        "experiment_id": step.info.experiment_id},
                "notebook": {"id": run.info.run_id, "status": again.info.status, "metrics": again.data.metrics,
                             "params": again.data.params}}, open("out.json", "w"))
 ''')
@@ -93,6 +96,7 @@ def test_mlflow_in_a_step_lands_on_the_step_run_and_a_notebook_reads_it(ws, tmp_
     assert out["step"]["params"] == {"lr": "0.01"}
     assert out["step"]["metrics"] == {"loss": pytest.approx(1 / 3), "acc": 0.75}
     assert out["step"]["tags"]["stage"] == "train" and out["step"]["experiment"] == "mlflow-steps"
+    assert out["step"]["tags"]["experiment_id"] == out["step"]["experiment_id"]  # the same id in the step and outside
     assert out["step"]["history"] == [[0, 1.0], [10, 0.5], [20, pytest.approx(1 / 3)]]
     assert out["step"]["files"] == ["model/weights.txt"] and out["step"]["weights"] == "weights"
     nb = out["notebook"]

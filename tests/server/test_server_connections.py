@@ -115,7 +115,7 @@ def test_the_key_is_never_returned_and_never_stored_in_plain(live) -> None:
         admin.get("/connections"),
         admin.get("/connections/aoai"),
         live.client("reader").get("/connections/aoai"),
-        httpx.get(f"{live.url}/openapi.json"),
+        httpx.get(f"{live.url}/openapi.json", timeout=60),
     ]
     assert [r.status_code for r in answers] == [201, 200, 400, 200, 200, 200, 200]
     for r in answers:
@@ -128,7 +128,7 @@ def test_the_key_is_never_returned_and_never_stored_in_plain(live) -> None:
 
 
 def test_the_routes_are_documented(live) -> None:
-    doc = httpx.get(f"{live.url}/openapi.json").json()
+    doc = httpx.get(f"{live.url}/openapi.json", timeout=60).json()
     item = doc["paths"]["/api/v1/connections/{connection_name}"]
     assert set(item) == {"get", "put", "delete"}
     assert {"200", "201"} <= set(item["put"]["responses"]) and "204" in item["delete"]["responses"]

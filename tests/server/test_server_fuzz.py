@@ -64,7 +64,9 @@ def _operations() -> list[tuple[str, str]]:
     found = [(m.upper(), p) for p, ops in doc["paths"].items() for m in ops]
     # Registering datastores reaches out to folders and hosts the fuzzer names; deleting one removes the
     # fixture's: both are covered by their own tests.
-    skip = {("POST", "/api/v1/datastores"), ("POST", "/api/v1/datastores/cloud"), ("DELETE", "/api/v1/datastores/{name}")}
+    # A webhook's URL is resolved (DNS) at creation: the fuzzer's hosts must not be looked up; tests/events covers it.
+    skip = {("POST", "/api/v1/datastores"), ("POST", "/api/v1/datastores/cloud"), ("DELETE", "/api/v1/datastores/{name}"),
+            ("POST", "/api/v1/webhooks")}
     return [op for op in found if op not in skip]
 
 

@@ -147,6 +147,25 @@ API: dict[tuple[str, str], Action | None] = {
     ("GET", "/models/{name}/aliases"): A.READ,
     ("PUT", "/models/{name}/aliases/{alias}"): A.PROMOTE_MODEL,
     ("DELETE", "/models/{name}/aliases/{alias}"): A.PROMOTE_MODEL,
+    ("GET", "/event-types"): A.READ,
+    ("GET", "/webhooks"): A.MANAGE_WEBHOOKS,
+    ("POST", "/webhooks"): A.MANAGE_WEBHOOKS,
+    ("GET", "/webhooks/{key}"): A.MANAGE_WEBHOOKS,
+    ("DELETE", "/webhooks/{key}"): A.MANAGE_WEBHOOKS,
+    ("POST", "/webhooks/{key}/enable"): A.MANAGE_WEBHOOKS,
+    ("POST", "/webhooks/{key}/disable"): A.MANAGE_WEBHOOKS,
+    ("GET", "/webhooks/{key}/deliveries"): A.MANAGE_WEBHOOKS,
+    ("POST", "/webhooks/{key}/deliveries/{delivery_id}/redeliver"): A.MANAGE_WEBHOOKS,
+    ("POST", "/webhooks/{key}/test"): A.MANAGE_WEBHOOKS,
+    ("GET", "/triggers"): A.READ,
+    ("POST", "/triggers"): A.MANAGE_TRIGGERS,
+    ("GET", "/triggers/{key}"): A.READ,
+    ("DELETE", "/triggers/{key}"): A.MANAGE_TRIGGERS,
+    ("POST", "/triggers/{key}/enable"): A.MANAGE_TRIGGERS,
+    ("POST", "/triggers/{key}/disable"): A.MANAGE_TRIGGERS,
+    ("GET", "/triggers/{key}/ticks"): A.READ,
+    ("GET", "/triggers/{key}/runs"): A.READ,
+    ("POST", "/triggers/{key}/events"): A.POST_EVENT,
     # MLflow's tracking API (its own paths, outside /api/v1)
     ("GET", "/api/2.0/mlflow/experiments/get-by-name"): A.READ,
     ("GET", "/api/2.0/mlflow/experiments/get"): A.READ,
@@ -173,10 +192,10 @@ API: dict[tuple[str, str], Action | None] = {
 EXPECTED_MINIMUM = {
     Role.READER: {A.READ},
     Role.SUBMITTER: {A.SUBMIT_RUN, A.CANCEL_RUN, A.SCORE_FLOW, A.UPLOAD_FILE, A.REGISTER_DATASET, A.EDIT_DRAFT,
-                     A.CREATE_COMPUTE, A.REGISTER_ENVIRONMENT, A.REGISTER_MODEL},
+                     A.CREATE_COMPUTE, A.REGISTER_ENVIRONMENT, A.REGISTER_MODEL, A.POST_EVENT},
     Role.ADMIN: {A.REPLACE_FILE, A.PUBLISH, A.MANAGE_ENDPOINTS, A.CHANGE_PUBLISHED, A.MANAGE_SCHEDULES,
                  A.MANAGE_DATASTORES, A.MANAGE_CONNECTIONS, A.UNREGISTER_DATASET, A.MANAGE_COMPUTE,
-                 A.PROMOTE_MODEL, A.DELETE_MODEL},
+                 A.PROMOTE_MODEL, A.DELETE_MODEL, A.MANAGE_WEBHOOKS, A.MANAGE_TRIGGERS},
 }
 
 ROLES = ("reader", "submitter", "admin")
@@ -188,7 +207,8 @@ def _concrete(path: str) -> str:
     path = path.replace("/datastores/{name}/files/{path}", "/datastores/workspaceblobstore/files/matrix/new.txt")
     path = path.replace("/mlflow-artifacts/artifacts/{path}", f"/mlflow-artifacts/artifacts/{MISSING}/new.txt")
     for name in ("pipeline_id", "endpoint_id", "name", "run_id", "step", "step_run_id", "schedule_id",
-                 "flow_name", "connection_name", "dataset_id", "draft_id", "pipeline_version", "alias", "path"):
+                 "flow_name", "connection_name", "dataset_id", "draft_id", "pipeline_version", "alias", "path",
+                 "key", "delivery_id"):
         path = path.replace("{" + name + "}", MISSING)
     return path.replace("{digest}", "0" * 64).replace("{sha256}", "0" * 64).replace("{version}", "7")
 
@@ -199,7 +219,7 @@ def test_the_policy_table_is_the_documented_one() -> None:
 
 
 def test_every_route_is_in_the_table(live) -> None:
-    schema = httpx.get(f"{live.url}/openapi.json").json()
+    schema = httpx.get(f"{live.url}/openapi.json", timeout=60).json()
     served = {(method.upper(), path.removeprefix("/api/v1")) for path, ops in schema["paths"].items() for method in ops}
     assert served == set(API)
 
@@ -275,6 +295,12 @@ UI: dict[str, Action] = {
     "/runs/{run_id}/resubmit": A.SUBMIT_RUN,
     "/schedules/{schedule_id}/enable": A.MANAGE_SCHEDULES,
     "/schedules/{schedule_id}/disable": A.MANAGE_SCHEDULES,
+    "/webhooks/{key}/enable": A.MANAGE_WEBHOOKS,
+    "/webhooks/{key}/disable": A.MANAGE_WEBHOOKS,
+    "/webhooks/{key}/test": A.MANAGE_WEBHOOKS,
+    "/webhooks/{key}/deliveries/{delivery_id}/redeliver": A.MANAGE_WEBHOOKS,
+    "/triggers/{key}/enable": A.MANAGE_TRIGGERS,
+    "/triggers/{key}/disable": A.MANAGE_TRIGGERS,
 }
 SIGN_IN = {"/signin", "/signout"}
 
@@ -298,7 +324,7 @@ def test_every_ui_form_for_every_role(live) -> None:
     wrong = []
     for path, action in sorted(UI.items()):
         url = path.replace("{action}", "disable")
-        for name in ("published_id", "endpoint_id", "run_id", "schedule_id"):
+        for name in ("published_id", "endpoint_id", "run_id", "schedule_id", "key", "delivery_id"):
             url = url.replace("{" + name + "}", MISSING)
         for role in ROLES:
             r = sessions[role].post(url, data={"csrf": csrf_for(live.tokens[role])})

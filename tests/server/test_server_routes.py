@@ -15,7 +15,7 @@ def _run(live, published, tag: str, **extra) -> str:
 
 def test_health_and_openapi(live):
     assert httpx.get(f"{live.url}/api/v1/health").json() == {"Status": "ok", "Version": "0.1.0", "Database": "sqlite"}
-    doc = httpx.get(f"{live.url}/openapi.json").json()
+    doc = httpx.get(f"{live.url}/openapi.json", timeout=60).json()
     assert "/api/v1/pipelines/{pipeline_id}/submit" in doc["paths"]
     assert "SubmitRequest" in doc["components"]["schemas"]
     assert "HTTPValidationError" not in doc["components"]["schemas"]

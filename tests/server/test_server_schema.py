@@ -14,7 +14,7 @@ from headrace.schemas import MAX_DESCRIPTION, MAX_TAG_KEY, MAX_TAG_VALUE, MAX_TA
 
 @pytest.fixture
 def doc(live) -> dict:
-    return httpx.get(f"{live.url}/openapi.json").json()
+    return httpx.get(f"{live.url}/openapi.json", timeout=60).json()
 
 
 def schema_valid(doc: dict, model: str, body: dict) -> bool:
@@ -120,7 +120,8 @@ def test_put_without_a_body_is_refused_not_an_empty_file(live):
     ("POST", "/static/headrace.css", {"GET", "HEAD"}),
 ])
 def test_405_names_every_allowed_method(live, method, path, allowed):
-    r = httpx.request(method, f"{live.url}{path}", headers={"Authorization": f"Bearer {live.tokens['admin']}"})
+    r = httpx.request(method, f"{live.url}{path}", headers={"Authorization": f"Bearer {live.tokens['admin']}"},
+                      timeout=60)
     assert r.status_code == 405
     assert {m.strip() for m in r.headers["Allow"].split(",")} == allowed
     assert r.json()["Error"]["Code"] == "MethodNotAllowed"

@@ -13,6 +13,7 @@ from .conformance_connections import ConnectionConformance
 from .conformance_datasets import DatasetConformance
 from .conformance_drafts import DraftConformance
 from .conformance_environments import EnvironmentConformance
+from .conformance_events import EventConformance
 from .conformance_flows import FlowConformance
 from .conformance_models import ModelConformance
 from .conformance_publishing import PublishingConformance
@@ -33,7 +34,7 @@ if not PG_ADMIN_URL and not IN_CI:  # under CI=true the pg_admin_engine fixture 
 
 class TestPostgresStore(StoreConformance, PublishingConformance, RunKeyConformance, ScheduleConformance,
                         ConnectionConformance, FlowConformance, DatasetConformance, DraftConformance, ComputeConformance, EnvironmentConformance,
-                        ModelConformance, SqlStoreChecks):
+                        ModelConformance, EventConformance, SqlStoreChecks):
     __test__ = True  # the bases opt out of collection
 
     @pytest.fixture

@@ -17,6 +17,7 @@ from .conformance_connections import ConnectionConformance
 from .conformance_datasets import DatasetConformance
 from .conformance_drafts import DraftConformance
 from .conformance_environments import EnvironmentConformance
+from .conformance_events import EventConformance
 from .conformance_flows import FlowConformance
 from .conformance_models import ModelConformance
 from .conformance_publishing import PublishingConformance
@@ -27,7 +28,7 @@ from .sql_checks import SqlStoreChecks
 
 class TestSqliteStore(StoreConformance, PublishingConformance, RunKeyConformance, ScheduleConformance,
                       ConnectionConformance, FlowConformance, DatasetConformance, DraftConformance, ComputeConformance, EnvironmentConformance,
-                      ModelConformance, SqlStoreChecks):
+                      ModelConformance, EventConformance, SqlStoreChecks):
     __test__ = True  # the bases opt out of collection
 
     @pytest.fixture
@@ -37,7 +38,7 @@ class TestSqliteStore(StoreConformance, PublishingConformance, RunKeyConformance
 
 class TestInMemorySqliteStore(StoreConformance, PublishingConformance, RunKeyConformance, ScheduleConformance,
                               ConnectionConformance, FlowConformance, DatasetConformance, DraftConformance, ComputeConformance, EnvironmentConformance,
-                              ModelConformance):
+                              ModelConformance, EventConformance):
     __test__ = True  # the bases opt out of collection
 
     @pytest.fixture

@@ -32,6 +32,8 @@ LAZY_GROUPS = {
     "compute": ("headrace.cli.compute", "compute_app", "Compute targets: names steps give as compute_target."),
     "datastore": ("headrace.cli.data", "datastore_app", "Datastores: local folders, Azure Blob, ADLS Gen2 and S3."),
     "dataset": ("headrace.cli.data", "dataset_app", "Registered datasets and their versions."),
+    "webhook": ("headrace.cli.events", "webhook_app", "Webhook subscriptions: signed event messages and notifications."),
+    "trigger": ("headrace.cli.events", "trigger_app", "Event triggers: start a published pipeline when an event arrives."),
     "environment": ("headrace.cli.environments", "environment_app",
                     "Python environments steps run in: registered versions, builds."),
     "model": ("headrace.cli.models", "model_app", "Registered models: versions, files, stages and aliases."),
@@ -146,21 +148,24 @@ def scheduler(
     import threading
 
     from headrace.config import load_settings
-    from headrace.wiring import build_scheduler, build_services
+    from headrace.wiring import build_dispatcher, build_scheduler, build_services
 
     settings = load_settings(home=home, db_url=db)
     svc = build_services(settings)
     worker = build_scheduler(svc)
+    dispatcher = build_dispatcher(svc)  # webhooks and event triggers go with the schedules
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     err_console.print(f"scheduler {worker.owner} serving {settings.home} (Ctrl+C or SIGTERM to stop)")
     worker.start()
+    dispatcher.start()
     try:
         stop.wait()
     except KeyboardInterrupt:
         pass
     finally:
         worker.stop()
+        dispatcher.stop()
         svc.store.close()
     err_console.print("scheduler stopped")
 

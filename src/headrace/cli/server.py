@@ -102,7 +102,7 @@ def server(
     from headrace.server.app import MiB, create_app
     from headrace.server.http_protocol import HTTP_PROTOCOL
     from headrace.services import tokens
-    from headrace.wiring import build_agent, build_scheduler, build_services
+    from headrace.wiring import build_agent, build_dispatcher, build_scheduler, build_services
 
     if no_auth and not is_loopback(host):
         raise ConfigError(
@@ -140,8 +140,10 @@ def server(
     agent = None if no_agent else build_agent(svc, orphan_policy=orphan_policy)
     # Without --public-url, endpoint URLs follow the address each request came to.
     scheduler = None if no_scheduler else build_scheduler(svc)
+    # The events dispatcher (webhooks, notifications, event triggers) is a background daemon like the scheduler.
+    dispatcher = None if no_scheduler else build_dispatcher(svc, base_url=url)
     app = create_app(svc, auth=not no_auth, public_url=public_url, agent=agent, scheduler=scheduler,
-                     max_body_bytes=int(max_body_mb * MiB), allowed_hosts=allowed_host)
+                     dispatcher=dispatcher, max_body_bytes=int(max_body_mb * MiB), allowed_hosts=allowed_host)
     try:
         # Requests offering "Upgrade: h2c" (Java's HttpClient) are answered in HTTP/1.1 (server.http_protocol).
         uvicorn.run(app, host=host, port=port, log_level=log_level, timeout_graceful_shutdown=15, http=HTTP_PROTOCOL)

@@ -18,6 +18,7 @@ from pydantic import BaseModel
 from headrace.client.datasets import DatasetCalls
 from headrace.client.environments import EnvironmentCalls
 from headrace.client.error_mapping import error_from_response
+from headrace.client.events import EventCalls
 from headrace.client.models import ModelCalls
 from headrace.client.session import API, ApiSession, seg
 from headrace.client.tracking import TrackingCalls
@@ -47,7 +48,7 @@ from headrace.schemas.drafts import PipelineDraftList, PipelineDraftRead
 from headrace.schemas.flows import FlowList, FlowRead
 
 
-class HeadraceClient(DatasetCalls, EnvironmentCalls, ModelCalls, TrackingCalls, ApiSession):
+class HeadraceClient(DatasetCalls, EnvironmentCalls, EventCalls, ModelCalls, TrackingCalls, ApiSession):
     """A client of one headrace server.
 
     Args:

@@ -21,6 +21,9 @@ fractional digits and "Z" for UTC, like .NET: `2026-03-29T01:00:00.0000000Z`):
   `convertTimeZone(ts, from_zone, to_zone[, fmt])`: zones as in `resolve_zone` (Windows ids or IANA).
   A converted local time has no offset, as in .NET.
 - `dayOfMonth(ts)`, `dayOfWeek(ts)` (Sunday = 0), `dayOfYear(ts)`: integers.
+- `triggerBody()`: the event an event trigger fired on (its JSON body; for Event Grid, each event of
+  the array), with any `.field.path` after it: `@triggerBody().data.url`. A field the event lacks
+  raises `EventError` naming it. Only event triggers have a body.
 
 Unlike Azure, which silently kept an expression it could not evaluate as a literal string, an
 unknown function or malformed expression raises `ScheduleError`: at schedule creation through
@@ -50,7 +53,7 @@ from headrace import clock
 from headrace.core._dotnet_format import FormatError, format_datetime
 from headrace.core._recurrence_fields import as_zone
 from headrace.core.timezones import resolve_zone
-from headrace.errors import ScheduleError
+from headrace.errors import EventError, ScheduleError
 
 __all__ = ["TriggerContext", "evaluate", "is_expression", "validate_expression"]
 
@@ -64,12 +67,14 @@ class TriggerContext:
         start_time: when the trigger actually fired.
         run_id: the id of the run being created.
         created_by: what created the run.
+        body: the event an event trigger fired on (None for schedules).
     """
 
     scheduled_time: datetime
     start_time: datetime
     run_id: str
     created_by: str = "schedule"
+    body: Any = None
 
 
 class _Problem(Exception):
@@ -209,6 +214,12 @@ def _add(unit: timedelta) -> Callable[..., str]:
     return lambda ctx, ts, n, fmt="o": _out(_ts(ts) + unit * _int(n), fmt)
 
 
+def _body(ctx: TriggerContext) -> Any:
+    if ctx.body is None:
+        raise ValueError("only an event trigger has a body; a schedule's parameters cannot read triggerBody()")
+    return ctx.body
+
+
 def _trigger(ctx: TriggerContext) -> dict[str, str]:
     return {"scheduledTime": _out(_utc(ctx.scheduled_time)), "startTime": _out(_utc(ctx.start_time))}
 
@@ -216,6 +227,7 @@ def _trigger(ctx: TriggerContext) -> dict[str, str]:
 # name -> (implementation taking ctx then the arguments, minimum arity, maximum arity)
 _FUNCTIONS: dict[str, tuple[Callable[..., Any], int, int]] = {
     "trigger": (_trigger, 0, 0),
+    "triggerBody": (_body, 0, 0),
     "runId": (lambda ctx: ctx.run_id, 0, 0),
     "createdBy": (lambda ctx: ctx.created_by, 0, 0),
     "utcNow": (lambda ctx, fmt="o": _out(_utc(clock.now()), fmt), 0, 1),
@@ -257,7 +269,8 @@ _FUNCTIONS: dict[str, tuple[Callable[..., Any], int, int]] = {
     "dayOfYear": (lambda ctx, ts: _ts(ts).timetuple().tm_yday, 1, 1),
 }
 _PROPERTIES = {"trigger": ("scheduledTime", "startTime")}
-_HAS_FORMAT = set(_FUNCTIONS) - {"trigger", "runId", "createdBy", "dayOfMonth", "dayOfWeek", "dayOfYear"}
+_OPEN_PROPERTIES = {"triggerBody"}  # any field path: the event's shape is the sender's
+_HAS_FORMAT = set(_FUNCTIONS) - {"trigger", "triggerBody", "runId", "createdBy", "dayOfMonth", "dayOfWeek", "dayOfYear"}
 _ZONE_ARGS = {"convertFromUtc": (1,), "convertToUtc": (1,), "convertTimeZone": (1, 2)}
 _SAMPLE = datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)
 
@@ -297,6 +310,8 @@ def _check(node: Node) -> None:
     elif node[0] == "prop":
         base, prop, pos = node[1], node[2], node[3]
         _check(base)
+        if _root(base) in _OPEN_PROPERTIES:
+            return
         allowed = _PROPERTIES.get(base[1], ()) if base[0] == "call" else ()
         if prop not in allowed:
             owner = f"{base[1]}()" if base[0] == "call" else "the value"
@@ -304,11 +319,33 @@ def _check(node: Node) -> None:
             raise _Problem(f"{owner} has no property {prop!r}{choices}", pos)
 
 
+def _root(node: Node) -> str | None:
+    """The function a property chain starts from."""
+    while node[0] == "prop":
+        node = node[1]
+    return node[1] if node[0] == "call" else None
+
+
+def _path(node: Node) -> str:
+    parts = []
+    while node[0] == "prop":
+        parts.append(node[2])
+        node = node[1]
+    return ".".join([f"{node[1]}()", *reversed(parts)])
+
+
 def _eval(node: Node, ctx: TriggerContext) -> Any:
     if node[0] == "lit":
         return node[1]
     if node[0] == "prop":
-        return _eval(node[1], ctx)[node[2]]
+        base = _eval(node[1], ctx)
+        if _root(node) in _OPEN_PROPERTIES:
+            if isinstance(base, dict) and node[2] in base:
+                return base[node[2]]
+            field = _path(node).removeprefix("triggerBody().")
+            raise EventError(f"the event has no field {field!r}, which the trigger's mapping reads "
+                             f"(@{_path(node)})", field=field)
+        return base[node[2]]
     name, args, pos = node[1], node[2], node[3]
     impl = _function(name, len(args), pos)
     values = [_eval(arg, ctx) for arg in args]

@@ -140,6 +140,7 @@ def build_task(
         else:
             args.append(_param_text(run.parameters[arg["param"]]))
     env = {k: str(v) for k, v in (step.get("environment_variables") or {}).items()}
+    env.setdefault("MLFLOW_EXPERIMENT_ID", run.experiment_id)  # the step's MLflow run reports its experiment
     script_run = run.kind is RunKind.SCRIPT
     if script_run:  # the script's Run.get_context() is the script run itself
         env[c.ENV_RUN_KIND] = RunKind.SCRIPT.value

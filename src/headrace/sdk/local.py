@@ -43,7 +43,7 @@ from headrace.storage.records import (
     ScheduleTickRecord,
     StepRunRecord,
 )
-from headrace.wiring import build_agent, build_services
+from headrace.wiring import build_agent, build_dispatcher, build_services
 
 logger = get_logger(__name__)
 
@@ -108,6 +108,9 @@ class LocalBackend(LocalTracking):
             if self._agent is None:
                 self._agent = build_agent(self.svc)
                 self._agent.start()
+                # Events of this process's runs reach webhooks and triggers without a server.
+                self._dispatcher = build_dispatcher(self.svc, requeue_on_start=False)
+                self._dispatcher.start()
                 global _exit_hook_registered
                 with _backends_lock:
                     if not _exit_hook_registered:

@@ -24,6 +24,7 @@ from headrace.server.middleware import BodyLimitMiddleware, CatchAllMiddleware
 from headrace.server.openapi import ERROR_RESPONSES, build_openapi
 from headrace.server.routers import ROUTERS, mlflow
 from headrace.services.bundle import Services
+from headrace.services.events import EventDispatcher
 from headrace.services.scheduler import Scheduler
 
 logger = get_logger(__name__)
@@ -47,6 +48,7 @@ def create_app(
     public_url: str | None = None,
     agent: Agent | None = None,
     scheduler: Scheduler | None = None,
+    dispatcher: EventDispatcher | None = None,
     shutdown_grace_seconds: float = DEFAULT_SHUTDOWN_GRACE_SECONDS,
     allowed_hosts: Sequence[str] | None = None,
     local_secret: str | None = None,
@@ -61,6 +63,8 @@ def create_app(
             address each request came to.
         agent: an agent (``wiring.build_agent(svc)``) started and stopped with the app.
         scheduler: a scheduler (``wiring.build_scheduler(svc)``) started and stopped with the app.
+        dispatcher: the events dispatcher (``wiring.build_dispatcher(svc)``: webhooks, notifications,
+            event triggers) started and stopped with the app.
         shutdown_grace_seconds: how long shutdown waits for the agent's runs to end.
         allowed_hosts: ``Host`` names served besides loopback ones (``*.example.org`` for subdomains);
             None: any name with auth, loopback only without (see ``server.hosts``).
@@ -78,6 +82,8 @@ def create_app(
             agent.start()
         if scheduler is not None:
             scheduler.start()
+        if dispatcher is not None:
+            dispatcher.start()
         try:
             yield
         finally:
@@ -86,6 +92,8 @@ def create_app(
                 await runtime.llm.close_session()
             if scheduler is not None:
                 await anyio.to_thread.run_sync(scheduler.stop)
+            if dispatcher is not None:
+                await anyio.to_thread.run_sync(dispatcher.stop)
             if agent is not None:
                 await anyio.to_thread.run_sync(_stop_agent, agent, shutdown_grace_seconds)
 
@@ -95,6 +103,7 @@ def create_app(
     app.state.public_url = public_url.rstrip("/") if public_url else None
     app.state.agent = agent
     app.state.scheduler = scheduler
+    app.state.dispatcher = dispatcher
     install_error_handlers(app)
     app.add_middleware(CatchAllMiddleware)
     app.add_middleware(BodyLimitMiddleware, max_body_bytes=max_body_bytes, max_upload_bytes=max_upload_bytes)

@@ -51,11 +51,14 @@ ServicesDep = Annotated[Services, Depends(get_services)]
 AgentDep = Annotated[Agent | None, Depends(get_agent)]
 
 
-def _authorize(action: Action) -> Callable[..., TokenRecord | None]:
+def _authorize(action: Action, query_token: bool = False) -> Callable[..., TokenRecord | None]:
     def check(request: Request, _doc: Annotated[Any, Security(_bearer_doc)]) -> TokenRecord | None:
         if not request.app.state.auth:
             return None
         scheme, _, secret = request.headers.get("authorization", "").strip().partition(" ")
+        if query_token and not secret.strip() and request.query_params.get("token"):
+            # Senders that cannot set headers (Azure Event Grid webhooks) put the token in the URL.
+            scheme, secret = "bearer", request.query_params["token"]
         if scheme.lower() not in _SCHEMES or not secret.strip():
             raise UnauthorizedError(
                 "missing token: send the header 'Authorization: Bearer <token>' (create one with "
@@ -81,6 +84,8 @@ def allowed(action: Action) -> Any:
 
 
 Reader = Annotated[Caller, allowed(Action.READ)]
+PostEvent = Annotated[Caller, Depends(_authorize(Action.POST_EVENT, query_token=True))]
+"""A submitter's token as a Bearer header or as ``?token=``."""
 SubmitRun = Annotated[Caller, allowed(Action.SUBMIT_RUN)]
 CancelRun = Annotated[Caller, allowed(Action.CANCEL_RUN)]
 ScoreFlow = Annotated[Caller, allowed(Action.SCORE_FLOW)]
@@ -96,6 +101,8 @@ UnregisterDataset = Annotated[Caller, allowed(Action.UNREGISTER_DATASET)]
 EditDraft = Annotated[Caller, allowed(Action.EDIT_DRAFT)]
 CreateCompute = Annotated[Caller, allowed(Action.CREATE_COMPUTE)]
 ManageCompute = Annotated[Caller, allowed(Action.MANAGE_COMPUTE)]
+ManageWebhooks = Annotated[Caller, allowed(Action.MANAGE_WEBHOOKS)]
+ManageTriggers = Annotated[Caller, allowed(Action.MANAGE_TRIGGERS)]
 RegisterEnvironment = Annotated[Caller, allowed(Action.REGISTER_ENVIRONMENT)]
 RegisterModel = Annotated[Caller, allowed(Action.REGISTER_MODEL)]
 PromoteModel = Annotated[Caller, allowed(Action.PROMOTE_MODEL)]

@@ -7,6 +7,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from headrace.config import WebhookSettings
 from headrace.datastores.base import Datastore
 from headrace.engine.runner import ExecutionSettings, RunExecutor
 from headrace.storage.base import MetadataStore
@@ -67,6 +68,9 @@ class Services:
     run_events: RunEvents = field(default_factory=RunEvents)
     # Told when a schedule is created or changed in this process (wakes an in-process scheduler).
     on_schedules_changed: list[Callable[[], None]] = field(default_factory=list)
+    # How webhooks are delivered; told when events may be waiting (wakes an in-process dispatcher).
+    webhooks: WebhookSettings = field(default_factory=WebhookSettings)
+    on_events: list[Callable[[], None]] = field(default_factory=list)
     _datastores: dict[str, Datastore] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -77,3 +81,8 @@ class Services:
     def notify_queued(self, run_id: str) -> None:
         for callback in list(self.on_queued):
             callback(run_id)
+        self.notify_events()
+
+    def notify_events(self, *_args: object) -> None:
+        for callback in list(self.on_events):
+            callback()

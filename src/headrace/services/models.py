@@ -4,7 +4,7 @@ change their tags, move them between stages, alias and delete them.
 Two functions change what a version is to others, and each is the only caller of its store method:
 ``record_version`` (a new version: ``store.add_model_version``) and ``transition_stage``
 (``store.set_model_stage``). The store writes the matching event (``model.version_registered``,
-``model.stage_changed``) in the same transaction once it has an events outbox.
+``model.stage_changed``) in the same transaction (``storage.sql.outbox``).
 
 Who did it (``actor``) is ``token:<name>`` through the server, ``user:<login>`` in an embedded workspace and
 ``run:<run id>/<step>`` for a step's own registration.

@@ -43,6 +43,9 @@ class Action(str, Enum):
     EDIT_DRAFT = "create, change, delete or run a pipeline draft"
     CREATE_COMPUTE = "create a compute target that does not exist yet (an existing one is never changed)"
     MANAGE_COMPUTE = "delete a compute target"
+    MANAGE_WEBHOOKS = "see, create, change, test or delete a webhook subscription"
+    MANAGE_TRIGGERS = "create, change, enable, disable or delete an event trigger"
+    POST_EVENT = "post an event to a trigger"
     REGISTER_ENVIRONMENT = "register an environment version or build one on the server"
     REGISTER_MODEL = "register a model version, or add tags and properties to one"
     PROMOTE_MODEL = "move a model version to a stage, or set or delete a model alias"
@@ -67,6 +70,9 @@ MINIMUM_ROLE: dict[Action, Role] = {
     Action.EDIT_DRAFT: Role.SUBMITTER,
     Action.CREATE_COMPUTE: Role.SUBMITTER,
     Action.MANAGE_COMPUTE: Role.ADMIN,
+    Action.MANAGE_WEBHOOKS: Role.ADMIN,
+    Action.MANAGE_TRIGGERS: Role.ADMIN,
+    Action.POST_EVENT: Role.SUBMITTER,
     Action.REGISTER_ENVIRONMENT: Role.SUBMITTER,
     Action.REGISTER_MODEL: Role.SUBMITTER,
     Action.PROMOTE_MODEL: Role.ADMIN,

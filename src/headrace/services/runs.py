@@ -148,6 +148,7 @@ def submit_frozen(
     return_created: bool = False,
     run_id: str | None = None,
     schedule_fire: tuple[str, str] | None = None,
+    trigger_fire: tuple[str, str, Any] | None = None,
     unknown_parameters: str = "error",
     kind: RunKind = RunKind.PIPELINE,
     parent_run_id: str | None = None,
@@ -156,7 +157,8 @@ def submit_frozen(
 
     With ``idempotency_key``, a repeat within ``IDEMPOTENCY_WINDOW`` returns the first run instead
     (racing repeats included). ``schedule_fire`` = (schedule id, fire key) does the same for a
-    schedule's fire, with no time window. With ``return_created``, returns (run, created).
+    schedule's fire, with no time window, and ``trigger_fire`` = (trigger id, event id, its tick or None)
+    for an event trigger's fire. With ``return_created``, returns (run, created).
     ``unknown_parameters="warn"`` drops undeclared parameters instead of refusing them and records
     the warning in the run's ``headrace.warnings`` property (the REST routes pass the server's setting).
     ``kind`` is "script" for a script run (a one-step graph, see ``ScriptRunConfig``), whose ``parent_run_id``
@@ -198,6 +200,9 @@ def submit_frozen(
     ]
     if schedule_fire is not None:
         record, created = svc.store.create_scheduled_run(run, steps, fire_key=schedule_fire[1])
+    elif trigger_fire is not None:
+        record, created = svc.store.create_triggered_run(run, steps, trigger_id=trigger_fire[0],
+                                                         fire_key=trigger_fire[1], tick=trigger_fire[2])
     elif idempotency_key is None:
         record, created = svc.store.create_run(run, steps), True
     else:

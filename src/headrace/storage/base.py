@@ -17,6 +17,7 @@ from headrace.storage.base_compute import ComputeStore
 from headrace.storage.base_datasets import DatasetStore
 from headrace.storage.base_drafts import DraftStore
 from headrace.storage.base_environments import EnvironmentStore
+from headrace.storage.base_events import EventStore
 from headrace.storage.base_flows import FlowStore
 from headrace.storage.base_models import ModelStore
 from headrace.storage.base_publishing import PublishingStore
@@ -35,12 +36,13 @@ from headrace.storage.records import (
 
 
 class MetadataStore(PublishingStore, ScheduleStore, FlowStore, DatasetStore, DraftStore, ComputeStore,
-                    EnvironmentStore, ModelStore, ABC):
+                    EnvironmentStore, ModelStore, EventStore, ABC):
     """Where every run, step run and metric is recorded before and while it executes.
 
     The methods of published pipelines and endpoints, schedules, prompt flows, datasets, pipeline drafts,
-    compute targets, environments and models are declared in ``PublishingStore``, ``ScheduleStore``,
-    ``FlowStore``, ``DatasetStore``, ``DraftStore``, ``ComputeStore``, ``EnvironmentStore`` and ``ModelStore``
+    compute targets, environments, models and events are declared in ``PublishingStore``, ``ScheduleStore``,
+    ``FlowStore``, ``DatasetStore``, ``DraftStore``, ``ComputeStore``, ``EnvironmentStore``, ``ModelStore`` and
+    ``EventStore``
     (``base_*.py`` beside this module).
     """
 

@@ -40,6 +40,7 @@ class StepTrackingStore(AbstractStore):
         self.scope = "parent" if script else "step"
         self.run_id = os.environ.get(c.ENV_RUN_ID if script else c.ENV_STEP_RUN_ID) or os.environ.get("MLFLOW_RUN_ID", "")
         self.experiment_name = os.environ.get(c.ENV_EXPERIMENT, "")
+        self.experiment_id = os.environ.get("MLFLOW_EXPERIMENT_ID") or self.experiment_name
         self.step_name = os.environ.get(c.ENV_STEP_NAME, "")
         self.started = clock.now()
 
@@ -88,7 +89,7 @@ class StepTrackingStore(AbstractStore):
 
     # -- experiments ---------------------------------------------------------------------
     def _experiment(self) -> Experiment:
-        return Experiment(self.experiment_name, self.experiment_name, f"file://{self.folder}", "active")
+        return Experiment(self.experiment_id, self.experiment_name, f"file://{self.folder}", "active")
 
     def get_experiment(self, experiment_id: str) -> Experiment:
         return self._experiment()
@@ -131,7 +132,7 @@ class StepTrackingStore(AbstractStore):
 
     def _info_json(self) -> dict[str, Any]:
         return {"run_id": self.run_id, "run_uuid": self.run_id, "run_name": self.step_name or self.run_id,
-                "experiment_id": self.experiment_name, "user_id": "", "status": "RUNNING",
+                "experiment_id": self.experiment_id, "user_id": "", "status": "RUNNING",
                 "start_time": int(self.started.timestamp() * 1000), "lifecycle_stage": "active",
                 "artifact_uri": f"file://{self.folder / c.FILES_DIR}"}
 

@@ -18,11 +18,13 @@ from headrace.server.routers import (
     schedules,
     submit,
     tracking,
+    triggers,
+    webhooks,
 )
 
 ROUTERS = (
     health.router, pipelines.router, endpoints.router, submit.router, runs.router, experiments.router,
     datastores.router, schedules.router, remote.router, drafts.router,
     flows.router, connections.router, datasets.router, compute.router,
-    environments.router, models.router, tracking.router,
+    environments.router, models.router, tracking.router, webhooks.router, triggers.router,
 )

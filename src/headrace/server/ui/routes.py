@@ -73,6 +73,7 @@ ROUTERS: list[APIRouter] = [router]
 from headrace.server.ui import (  # noqa: E402  (areas import common, not routes)
     compare,
     data,
+    events,
     experiments,
     flows,
     models,
@@ -83,4 +84,4 @@ from headrace.server.ui import (  # noqa: E402  (areas import common, not routes
 )
 
 ROUTERS += [pipelines.router, schedules.router, runs.router, run_files.router, experiments.router, flows.router,
-            data.router, models.router, compare.router]
+            data.router, models.router, compare.router, events.router]

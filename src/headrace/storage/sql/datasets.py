@@ -15,7 +15,7 @@ from sqlalchemy.exc import IntegrityError
 
 from headrace.errors import AlreadyExistsError, NotFoundError
 from headrace.storage.dataset_records import DatasetRecord, DatasetUse
-from headrace.storage.sql import rows
+from headrace.storage.sql import outbox, rows
 from headrace.storage.sql import tables as t
 from headrace.storage.sql.session import SqlSession, translated
 
@@ -32,13 +32,17 @@ def _record(row: Mapping[str, Any]) -> DatasetRecord:
     return DatasetRecord(**{f.name: row[f.name] for f in dataclasses.fields(DatasetRecord)})
 
 
+# Racing registrations of one name retry on the unique (name, version): every one of N racers wins within N tries.
+_ATTEMPTS = 16
+
+
 class DatasetMethods(SqlSession):
     """The dataset methods of ``SqlMetadataStore``."""
 
     @translated
     def add_dataset(self, record: DatasetRecord) -> DatasetRecord:
         """See ``MetadataStore.add_dataset``."""
-        for attempt in range(5):
+        for attempt in range(_ATTEMPTS):
             try:
                 with self._write() as conn:
                     if record.name is not None:
@@ -49,9 +53,11 @@ class DatasetMethods(SqlSession):
                     if conn.execute(_GET, {"key": record.id}).first() is not None:
                         raise AlreadyExistsError("dataset", record.id, "ids are unique")
                     conn.execute(insert(_ds), rows.as_row(record))
+                    if record.name is not None:  # an unnamed save (a run's direct input) is no registration
+                        outbox.dataset_registered(conn, record)
                 return rows.in_utc(record)
             except IntegrityError:
-                if attempt == 4:
+                if attempt == _ATTEMPTS - 1:
                     raise
         raise AssertionError("unreachable")
 

@@ -19,7 +19,7 @@ from headrace.core.model import model_id
 from headrace.errors import NotFoundError
 from headrace.storage.model_records import ModelAliasRecord, ModelRecord, StageChangeRecord
 from headrace.storage.sql import model_tables as t
-from headrace.storage.sql import rows
+from headrace.storage.sql import outbox, rows
 from headrace.storage.sql.session import SqlSession, translated
 
 __all__ = ["ModelMethods"]
@@ -50,22 +50,27 @@ def _missing(name: str, version: int | None) -> NotFoundError:
     return NotFoundError("model", name if version is None else model_id(name, version))
 
 
+# Racing registrations of one name retry on the unique (name, version): every one of N racers wins within N tries.
+_ATTEMPTS = 16
+
+
 class ModelMethods(SqlSession):
     """The model registry methods of ``SqlMetadataStore``."""
 
     @translated
     def add_model_version(self, record: ModelRecord) -> ModelRecord:
         """See ``MetadataStore.add_model_version``."""
-        for attempt in range(5):
+        for attempt in range(_ATTEMPTS):
             try:
                 with self._write() as conn:
                     latest = conn.execute(select(func.max(_m.c.version)).where(_m.c.name == record.name)).scalar()
                     number = (latest or 0) + 1
                     record = dataclasses.replace(record, version=number, id=model_id(record.name, number))
                     conn.execute(insert(_m), rows.as_row(record))
+                    outbox.model_registered(conn, record)
                 return rows.in_utc(record)
             except IntegrityError:
-                if attempt == 4:
+                if attempt == _ATTEMPTS - 1:
                     raise
         raise AssertionError("unreachable")
 
@@ -139,7 +144,11 @@ class ModelMethods(SqlSession):
                 change = StageChangeRecord(name, number, before, after, changed_by, now, note)
                 conn.execute(insert(_h), rows.as_row(change))
                 changes.append(rows.in_utc(change))
-            row = conn.execute(select(_m).where(_key(name, version))).mappings().first()
+            rows_after = {r["version"]: r for r in conn.execute(select(_m).where(
+                _m.c.name == name, _m.c.version.in_([c.version for c in changes]))).mappings()}
+            row = rows_after[version]
+            for change in changes:  # each event describes its own version (an archived one has its own id, run)
+                outbox.model_stage_changed(conn, _record(rows_after[change.version]), change)  # type: ignore[arg-type]
         return _record(row), changes  # type: ignore[arg-type]
 
     @translated

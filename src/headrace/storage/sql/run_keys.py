@@ -27,7 +27,7 @@ from sqlalchemy.exc import IntegrityError
 
 from headrace.errors import StoreError
 from headrace.storage.records import RunRecord, StepRunRecord
-from headrace.storage.sql import rows, runs
+from headrace.storage.sql import outbox, rows, runs
 from headrace.storage.sql import tables as t
 from headrace.storage.sql.session import SqlSession, translated
 
@@ -113,6 +113,8 @@ class RunKeyMethods(SqlSession):
         try:
             with self._write() as conn:
                 existing = create_once(conn, run, steps, key=key, not_before=not_before)
+                if existing is None:
+                    outbox.run_event(conn, run, created=True)
         except IntegrityError as exc:
             with self._read() as conn:
                 raise runs.explain_run_clash(conn, run, steps) from exc

@@ -34,7 +34,7 @@ from headrace.storage.records import (
     StepRunRecord,
     TickOutcome,
 )
-from headrace.storage.sql import rows, runs
+from headrace.storage.sql import outbox, rows, runs
 from headrace.storage.sql import tables as t
 from headrace.storage.sql.session import SqlSession, translated
 
@@ -167,7 +167,9 @@ class ScheduleMethods(SqlSession):
     def update_schedule(self, schedule_id: str, *, owner: str | None = None, **changes: Any) -> ScheduleRecord:
         values = rows.check_changes("schedule", changes, _UPDATABLE, EntityStatus)
         with self._write() as conn:
-            return self._update(conn, schedule_id, owner, values)
+            record = self._update(conn, schedule_id, owner, values)
+            outbox.schedule_events(conn, record, disabled=values.get("status") == EntityStatus.DISABLED.value)
+            return record
 
     def _update(self, conn: Connection, schedule_id: str, owner: str | None, values: dict[str, Any],
                 bump_rev: bool = False) -> ScheduleRecord:
@@ -245,6 +247,7 @@ class ScheduleMethods(SqlSession):
                 ).first()
                 if inserted is not None:
                     runs.insert_run(conn, run, steps)
+                    outbox.run_event(conn, run, created=True)
                     return rows.in_utc(run), True
                 run_id = conn.execute(_GET_FIRE, key).scalar()
                 existing = runs.get_run(conn, run_id) if run_id else None
@@ -275,6 +278,8 @@ class ScheduleMethods(SqlSession):
                 self._write_files(conn, schedule_id, upserts, removes)
             if ticks:
                 conn.execute(_INSERT_TICK, [_tick_row(tick) for tick in ticks])
+            outbox.schedule_events(conn, record, disabled=values.get("status") == EntityStatus.DISABLED.value,
+                                   ticks=list(ticks))
         return record
 
     def _write_files(
@@ -307,6 +312,11 @@ class ScheduleMethods(SqlSession):
         if ticks:
             with self._write() as conn:
                 conn.execute(_INSERT_TICK, [_tick_row(tick) for tick in ticks])
+                for schedule_id in dict.fromkeys(tick.schedule_id for tick in ticks):
+                    row = conn.execute(_GET, {"key": schedule_id}).mappings().first()
+                    if row is not None:
+                        outbox.schedule_events(conn, schedule_record(row), disabled=False,
+                                               ticks=[x for x in ticks if x.schedule_id == schedule_id])
 
     @translated
     def list_schedule_ticks(self, schedule_id: str, *, limit: int = 100) -> list[ScheduleTickRecord]:

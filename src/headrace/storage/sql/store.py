@@ -36,7 +36,7 @@ from headrace.storage.records import (
     StepRunRecord,
     StepStatus,
 )
-from headrace.storage.sql import rows, runs
+from headrace.storage.sql import outbox, rows, runs
 from headrace.storage.sql import tables as t
 from headrace.storage.sql.compute import ComputeTargetMethods
 from headrace.storage.sql.connections import ConnectionMethods
@@ -44,6 +44,7 @@ from headrace.storage.sql.datasets import DatasetMethods
 from headrace.storage.sql.drafts import DraftMethods
 from headrace.storage.sql.endpoints import PipelineEndpointMethods
 from headrace.storage.sql.environments import EnvironmentMethods
+from headrace.storage.sql.events import EventMethods
 from headrace.storage.sql.flows import FlowMethods
 from headrace.storage.sql.models import ModelMethods
 from headrace.storage.sql.published import PublishedPipelineMethods
@@ -72,7 +73,7 @@ _LIST_STEP_METRICS = _LIST_METRICS.where(t.metrics.c.step_run_id == bindparam("s
 class SqlMetadataStore(
     RunKeyMethods, PublishedPipelineMethods, PipelineEndpointMethods, TokenMethods, ScheduleMethods,
     ConnectionMethods, FlowMethods, DatasetMethods, DraftMethods, ComputeTargetMethods, SettingMethods,
-    EnvironmentMethods, ModelMethods, MetadataStore,
+    EnvironmentMethods, ModelMethods, EventMethods, MetadataStore,
 ):
     """The metadata store in a SQL database.
 
@@ -204,6 +205,7 @@ class SqlMetadataStore(
         try:
             with self._write() as conn:
                 runs.insert_run(conn, run, steps)
+                outbox.run_event(conn, run, created=True)
         except IntegrityError as exc:
             with self._read() as conn:
                 raise runs.explain_run_clash(conn, run, steps) from exc
@@ -288,15 +290,21 @@ class SqlMetadataStore(
                 expect=wanted,
                 values=values,
             )
-            return rows.run_record(row)
+            record = rows.run_record(row)
+            if "status" in values:
+                outbox.run_event(conn, record)
+            return record
 
     @translated
     def claim_run(self, agent_id: str, lease_until: datetime, run_id: str | None = None) -> RunRecord | None:
         """See ``MetadataStore.claim_run``; the winner's run also gets ``attempt + 1`` and, if unset, ``started_at``."""
         with self._write() as conn:
-            return runs.claim(
+            record = runs.claim(
                 conn, agent_id=agent_id, lease_until=lease_until, run_id=run_id, now=clock.now()
             )
+            if record is not None:
+                outbox.run_event(conn, record)
+            return record
 
     @translated
     def take_over_run(self, run_id: str, *, owner: str | None, attempt: int, agent_id: str,
@@ -344,7 +352,10 @@ class SqlMetadataStore(
                 expect=wanted,
                 values=values,
             )
-            return rows.step_record(row)
+            record = rows.step_record(row)
+            if values.get("status") == StepStatus.FAILED.value:
+                outbox.step_failed(conn, record, runs.get_run(conn, record.run_id))
+            return record
 
     @translated
     def update_step_runs(self, changes: Sequence[tuple[str, dict[str, Any]]]) -> list[StepRunRecord]:
@@ -354,7 +365,11 @@ class SqlMetadataStore(
         if not checked:
             return []
         with self._write() as conn:
-            return runs.update_step_runs(conn, checked)
+            records = runs.update_step_runs(conn, checked)
+            for (_, values), record in zip(checked, records, strict=True):
+                if values.get("status") == StepStatus.FAILED.value:
+                    outbox.step_failed(conn, record, runs.get_run(conn, record.run_id))
+            return records
 
     @translated
     def find_reusable_step_run(self, reuse_key: str) -> StepRunRecord | None:

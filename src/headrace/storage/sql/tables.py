@@ -39,6 +39,7 @@ __all__ = [
     "datasets",
     "datastores",
     "endpoint_versions",
+    "events",
     "environments",
     "experiments",
     "flow_versions",
@@ -60,6 +61,11 @@ __all__ = [
     "schedules",
     "step_runs",
     "tokens",
+    "trigger_fires",
+    "trigger_ticks",
+    "triggers",
+    "webhook_deliveries",
+    "webhooks",
 ]
 
 # Constraint names are fixed so migrations can refer to them on every backend.
@@ -472,4 +478,14 @@ environments = Table(
 )
 
 # The model registry's tables are defined on the same metadata in their own module.
+# The events family (outbox, webhooks, deliveries, triggers) is defined on the same metadata in its own
+# module; imported here so every user of ``metadata`` sees it (import this module, not that one, first).
+from headrace.storage.sql.event_tables import (  # noqa: E402
+    events,
+    trigger_fires,
+    trigger_ticks,
+    triggers,
+    webhook_deliveries,
+    webhooks,
+)
 from headrace.storage.sql.model_tables import model_aliases, model_stage_changes, models  # noqa: E402
