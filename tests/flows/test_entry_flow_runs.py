@@ -244,3 +244,73 @@ def test_served_flex_generators_and_prompty_answers_stream(tmp_path: Path, fake_
     assert events == [("message", {}), ("message", {"output": "Stre"}), ("message", {"output": "amed"}),
                       ("message", {"output": "!"})]
     assert fake_llm.last.body["stream"] is True
+
+
+FLEX_WITH_CONNECTION = """
+from promptflow.connections import OpenAIConnection
+
+
+class Asker:
+    def __init__(self, connection: OpenAIConnection, suffix: str = "!"):
+        # as the public flex samples do: the connection is used when the class is built
+        self.where = connection.base_url + suffix
+
+    def __call__(self, question: str) -> dict:
+        return {"where": self.where, "question": question}
+"""
+
+
+def test_a_flex_class_gets_its_connection_by_name_in_batch_runs_and_serving(
+        workspace, fake_llm: FakeLLM, tmp_path: Path, serve_app) -> None:
+    import httpx
+
+    from headrace.flows.connections import Connection
+    from headrace.flows.llm_node import OpenAIRunner
+    from headrace.server.flow_app import create_flow_app
+
+    create_connection(workspace._backend.svc, "llm", type="openai", base_url=fake_llm.base_url, api_key="sk-test")
+    flow = _folder(tmp_path, "asker", {"flow.flex.yaml": "entry: asker:Asker\n", "asker.py": FLEX_WITH_CONNECTION})
+    data = _jsonl(tmp_path / "rows.jsonl", [{"question": "one"}, {"question": "two"}])
+
+    run = run_flow(workspace, flow, data, init={"connection": "llm", "suffix": "?"})
+    assert run.wait_for_completion(show_output=False) == "Finished"
+    assert [r["outputs"] for r in _records(run)] == [
+        {"where": fake_llm.base_url + "?", "question": "one"}, {"where": fake_llm.base_url + "?", "question": "two"}]
+
+    with pytest.raises(Exception, match="nope"):  # an unknown __init__ argument is refused at submission
+        run_flow(workspace, flow, data, init={"connection": "llm", "nope": 1})
+
+    runner = OpenAIRunner(lambda name: Connection(name, "openai", "http://served.example/v1", "sk"), environ={})
+    with serve_app(create_flow_app(load_flow(flow, init={"connection": "llm"}), runner)) as url:
+        r = httpx.post(f"{url}/score", json={"question": "hey"}, timeout=30)
+        assert r.status_code == 200 and r.json() == {"where": "http://served.example/v1!", "question": "hey"}
+
+
+def test_a_python_node_gets_a_connection_named_by_a_literal_input_in_a_batch_run(
+        workspace, fake_llm: FakeLLM, tmp_path: Path) -> None:
+    create_connection(workspace._backend.svc, "llm", type="openai", base_url=fake_llm.base_url, api_key="sk-test")
+    flow = _folder(tmp_path, "where", {
+        "flow.yaml": """
+            inputs:
+              question: {type: string}
+            outputs:
+              where: {type: string, reference: "${where.output}"}
+            nodes:
+            - name: where
+              type: python
+              source: {type: code, path: where.py}
+              inputs: {conn: llm, question: "${inputs.question}"}
+            """,
+        "where.py": """
+            from promptflow.connections import OpenAIConnection
+            from promptflow.core import tool
+
+
+            @tool
+            def where(conn: OpenAIConnection, question: str) -> str:
+                return conn.base_url + " " + question
+            """})
+    data = _jsonl(tmp_path / "rows.jsonl", [{"question": "one"}])
+    run = run_flow(workspace, flow, data)
+    assert run.wait_for_completion(show_output=False) == "Finished"
+    assert [r["outputs"] for r in _records(run)] == [{"where": fake_llm.base_url + " one"}]

@@ -156,7 +156,8 @@ def test_the_importer_knows_exactly_the_modules_the_package_serves() -> None:
 
     from headrace.flows.importer import SERVED_MODULES
 
-    public_private = {"promptflow._core", "promptflow._core.tool", "promptflow.core._flow"}  # prompt flow's paths
+    public_private = {"promptflow._core", "promptflow._core.tool", "promptflow.core._flow", "promptflow._sdk",
+                      "promptflow._sdk.entities"}  # prompt flow's paths
     found = {"promptflow"} | {m.name for m in pkgutil.walk_packages(promptflow.__path__, "promptflow.")
                               if not m.name.rpartition(".")[2].startswith("_") or m.name in public_private}
     assert found == SERVED_MODULES

@@ -127,8 +127,11 @@ class BatchResult:
 
 def needs_llm(spec: FlowSpec) -> bool:
     """Whether the flow needs connections: any node (inner map nodes and sub-flows included) is an llm
-    node, an environment variable reads a connection, or it is imported (its tools may take connections)."""
-    if spec.lenient or any("${" in v for v in spec.environment_variables.values()):
+    node, an environment variable reads a connection, it is imported (its tools may take connections), or
+    a tool or a flex class is given a connection's name (``headrace.flows.uses``)."""
+    from headrace.flows.uses import connection_names
+
+    if spec.lenient or any("${" in v for v in spec.environment_variables.values()) or connection_names(spec):
         return True
     for node in spec.nodes:
         for part in (node, node.node):

@@ -37,6 +37,7 @@ class EntryInfo:
     kind: str
     path: Path
     init: dict[str, Any] | None = None
+    connections: tuple[str, ...] = ()  # connection names its __init__ arguments give (see flows.uses)
 
 
 def is_entry_path(path: str | Path) -> bool:
@@ -65,7 +66,7 @@ def entry_spec(path: str | Path, init: dict[str, Any] | None = None) -> FlowSpec
                         entry=EntryInfo("prompty", p))
     from headrace.flows.flex import load_flex
 
-    flex = load_flex(p, init)
+    flex = load_flex(p, init, build=False)  # built when it runs, with the run's connections
     target = flex.call
     call = target.__call__ if not inspect.isfunction(target) and not inspect.ismethod(target) else target
     inputs = _signature_inputs(call, str(p / "flow.flex.yaml"))
@@ -73,7 +74,13 @@ def entry_spec(path: str | Path, init: dict[str, Any] | None = None) -> FlowSpec
     if callable(getattr(target, "__aggregate__", None)):
         nodes.append(NodeSpec(AGGREGATE_NODE, "entry", {"results": f"${{{ENTRY_NODE}.output}}"}, aggregation=True,
                               deps=frozenset({ENTRY_NODE}), input_deps=frozenset({ENTRY_NODE})))
-    return FlowSpec(p, inputs, {}, nodes, compat="promptflow", entry=EntryInfo("flex", p, init))
+    connections: tuple[str, ...] = ()
+    if inspect.isclass(target):
+        from headrace.flows.tools import connection_parameters
+
+        typed = connection_parameters(target.__init__)
+        connections = tuple(v for k, v in flex.init_args.items() if k in typed and isinstance(v, str))
+    return FlowSpec(p, inputs, {}, nodes, compat="promptflow", entry=EntryInfo("flex", p, init, connections))
 
 
 def _node(inputs: dict[str, InputSpec], source: Path, connection: str | None) -> NodeSpec:
@@ -121,9 +128,7 @@ class Entry:
             self.prompty: Any = load_prompty(info.path)
             self.flex: Any = None
         else:
-            from headrace.flows.flex import load_flex
-
-            self.prompty, self.flex = None, load_flex(info.path, info.init)
+            self.prompty, self.flex = None, None
 
     async def call(self, node: NodeSpec, values: dict[str, Any], connect: Any, stream: bool = False) -> Any:
         """Run the node: the entry over one line's inputs, or ``__aggregate__`` over the lines' results.
@@ -134,6 +139,12 @@ class Entry:
             if self.prompty.lookup is None and connect is not None:
                 self.prompty.lookup = connect
             return await self.prompty.arun(values, stream=stream)
+        if self.flex is None:
+            # Built on first use, not at load: an __init__ connection argument is a name the line's LLM
+            # runner resolves (the runner is known per run, not when the spec is read).
+            from headrace.flows.flex import load_flex
+
+            self.flex = load_flex(self.info.path, self.info.init, connect=connect)
         if node.aggregation:
             return await self._aggregate(values.get("results") or [])
         return await run_python(self.flex.call, values)

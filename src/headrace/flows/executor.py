@@ -43,12 +43,14 @@ __all__ = ["Flow", "load_flow"]
 
 
 def load_flow(folder: str | Path, *, llm: LLMRunner | None = None, init: dict[str, Any] | None = None,
-              variant: str | None = None) -> Flow:
+              variant: str | None = None, connections: dict[str, Any] | None = None,
+              overrides: dict[str, Any] | None = None) -> Flow:
     """Load a flow folder: validate ``flow.yaml``, import its tools, read its templates.
 
     Args:
         folder: the folder with ``flow.yaml`` (or the file itself).
         llm: the default runner for llm nodes (``arun(llm=...)`` overrides it).
+        init / variant / connections / overrides: as ``headrace.flows.spec.load_spec``.
 
     Raises:
         FlowDefinitionError: the flow is invalid, or a tool file fails to import.
@@ -57,7 +59,8 @@ def load_flow(folder: str | Path, *, llm: LLMRunner | None = None, init: dict[st
         >>> flow = load_flow("examples/flows/ask-wikipedia", llm=runner)
         >>> flow.run(question="What is the Eiffel tower?").outputs["answer"]
     """
-    return Flow(load_spec(folder, init=init, variant=variant), llm=llm)
+    return Flow(load_spec(folder, init=init, variant=variant, connections=connections, overrides=overrides),
+                llm=llm)
 
 
 @dataclass

@@ -40,7 +40,7 @@ def is_flex(folder: str | Path) -> bool:
 
 
 def load_flex(folder: str | Path, init: dict[str, Any] | None = None, *,
-              connect: Callable[[str], Any] | None = None) -> FlexFlow:
+              connect: Callable[[str], Any] | None = None, build: bool = True) -> FlexFlow:
     """Load a flex flow and build its entry.
 
     Args:
@@ -48,11 +48,13 @@ def load_flex(folder: str | Path, init: dict[str, Any] | None = None, *,
         init: a class entry's ``__init__`` arguments (default: the file's ``sample.init``).
         connect: finds a connection by name: an ``__init__`` parameter typed with a connection class
             (``AzureOpenAIConnection``...) and given a name then receives the connection, as in prompt flow.
+        build: False: a class entry is only checked against ``init`` (its arguments bind), not built, so
+            ``call`` is the class. For reading the signature before the connections are at hand.
 
     Raises:
         FlowDefinitionError: the file or its entry is invalid, or the module fails to import.
     """
-    return FlexFlow(Path(folder).resolve(), init, connect=connect)
+    return FlexFlow(Path(folder).resolve(), init, connect=connect, build=build)
 
 
 class FlexFlow:
@@ -65,7 +67,7 @@ class FlexFlow:
     """
 
     def __init__(self, folder: Path, init: dict[str, Any] | None = None, *,
-                 connect: Callable[[str], Any] | None = None):
+                 connect: Callable[[str], Any] | None = None, build: bool = True):
         self.connect = connect
         file = folder / FLEX_FILE
         try:
@@ -77,6 +79,7 @@ class FlexFlow:
         if not module_name or not attr:
             raise FlowDefinitionError([f"entry {entry!r} must be MODULE:FUNCTION or MODULE:CLASS"], flow=str(file))
         self.folder, self.entry = folder, entry
+        self.init_args: dict[str, Any] = {}  # a class entry's __init__ arguments (given or the sample's)
         sample = _file_ref(data.get("sample"), folder)
         sample = sample if isinstance(sample, dict) else {}
         inputs = _file_ref(sample.get("inputs"), folder)
@@ -94,7 +97,9 @@ class FlexFlow:
         found = getattr(target, attr)
         if inspect.isclass(found):
             sample_init = _file_ref(sample.get("init"), folder)
-            found = self._build(found, init if init is not None else dict(sample_init or {}))
+            args = init if init is not None else dict(sample_init or {})
+            self.init_args = dict(args)
+            found = self._build(found, args) if build else _checked(found, args)
         self.call = found
 
     def _import(self, module_name: str, file: Path) -> Any:
@@ -151,6 +156,16 @@ class FlexFlow:
             raise
         except Exception as exc:
             raise FlowError(f"{self.entry} failed: {type(exc).__name__}: {exc}") from exc
+
+
+def _checked(cls: type, init: dict[str, Any]) -> type:
+    """``cls`` once ``init`` binds to its ``__init__`` (the error ``_build`` gives otherwise)."""
+    try:
+        inspect.signature(cls).bind(**init)
+    except TypeError as exc:
+        raise FlowInputError(f"{cls.__name__}(...): {exc}; give its arguments with --init FILE.json",
+                             input="init") from exc
+    return cls
 
 
 def _file_ref(value: Any, folder: Path) -> Any:

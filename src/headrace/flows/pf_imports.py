@@ -24,6 +24,7 @@ SERVED_MODULES = frozenset({
     "promptflow", "promptflow.core", "promptflow.core._flow", "promptflow.client", "promptflow.connections", "promptflow.tracing",
     "promptflow.tools", "promptflow.tools.openai", "promptflow.tools.aoai", "promptflow.tools.common",
     "promptflow._core", "promptflow._core.tool", "promptflow.contracts", "promptflow.contracts.types",
+    "promptflow.entities", "promptflow._sdk", "promptflow._sdk.entities",
 })
 _MODULE = re.compile(r"^\s*(?:from\s+(promptflow[\w.]*)\s+import\b|import\s+(promptflow[\w.]*))")
 _PORTABLE_NAMES = {"promptflow.core": {"tool", "log_metric"}, "promptflow": {"tool", "log_metric"},

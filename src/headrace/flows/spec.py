@@ -27,6 +27,7 @@ from headrace.flows.model import (
     NodeSpec,
     OutputSpec,
 )
+from headrace.flows.overrides import apply_overrides
 from headrace.flows.refs import RefSyntaxError, parse_ref
 from headrace.flows.templates import template_problems, template_variables
 from headrace.flows.tools import scan_tools
@@ -45,11 +46,13 @@ _NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_-]*$")
 _BARE_REF = re.compile(r"(?<=[\[{,:])(\s*)(\$\{[^{}\n\"']*\})(?=\s*(?:[,}\]\n#]|$))")
 
 
-def load_spec(folder: str | Path, *, init: dict[str, Any] | None = None, variant: str | None = None) -> FlowSpec:
+def load_spec(folder: str | Path, *, init: dict[str, Any] | None = None, variant: str | None = None,
+              connections: dict[str, Any] | None = None, overrides: dict[str, Any] | None = None) -> FlowSpec:
     """Load and validate the flow in ``folder`` (or a path to its ``flow.yaml``); a flex flow folder or a
     ``.prompty`` file loads as a one-node flow (``headrace.flows.entries``; ``init``: a class entry's
     ``__init__`` arguments). ``variant`` (``${NODE.VARIANT_ID}``) runs that variant of a node
-    (``headrace.flows.variants``).
+    (``headrace.flows.variants``); ``connections`` and ``overrides`` change nodes or fields for this load
+    (``headrace.flows.overrides``).
 
     Raises:
         FlowDefinitionError: every problem found, each naming the node, input or output, and the fix.
@@ -57,10 +60,14 @@ def load_spec(folder: str | Path, *, init: dict[str, Any] | None = None, variant
     """
     path = Path(folder)
     if is_entry_path(path):
+        if connections or overrides:
+            raise FlowDefinitionError(["connections and overrides apply to a flow's nodes; a flex flow or "
+                                       "prompty has none (give a flex class its connections with init)"],
+                                      flow=str(path))
         return entry_spec(path, init)
     if path.is_file():
         path = path.parent
-    return _load(path.resolve(), (), variant)
+    return _load(path.resolve(), (), variant, connections, overrides)
 
 
 def _read_yaml(file: Path) -> Any:
@@ -79,7 +86,8 @@ def _read_yaml(file: Path) -> Any:
         raise FlowDefinitionError([f"{where}YAML syntax error: {problem}"], flow=str(file)) from exc
 
 
-def _load(folder: Path, stack: tuple[Path, ...], variant: str | None = None) -> FlowSpec:
+def _load(folder: Path, stack: tuple[Path, ...], variant: str | None = None,
+          connections: dict[str, Any] | None = None, overrides: dict[str, Any] | None = None) -> FlowSpec:
     file = folder / "flow.yaml"
     if not file.is_file():
         hint = " (a prompt flow folder: run `headrace flow import-promptflow` on it)" if (
@@ -100,17 +108,18 @@ def _load(folder: Path, stack: tuple[Path, ...], variant: str | None = None) -> 
     compat = data.get("compat")
     if compat not in (None, "promptflow"):
         problems.append(f"compat {compat!r} is not supported; the only value is promptflow (imported flows)")
+    raw_nodes = data.get("nodes") or []
+    if not isinstance(raw_nodes, list):
+        problems.append("nodes must be a list of nodes (each starting with '- name: ...')")
+        raw_nodes = []
+    raw_nodes = select_variant(data, raw_nodes, variant, problems)
+    raw_nodes = apply_overrides(data, raw_nodes, connections=connections, overrides=overrides, problems=problems)
     env = data.get("environment_variables") or {}
     if not isinstance(env, dict):
         problems.append("environment_variables must be a mapping of NAME -> value")
         env = {}
     inputs = _inputs(data.get("inputs") or {}, problems)
     outputs = _outputs(data.get("outputs") or {}, problems)
-    raw_nodes = data.get("nodes") or []
-    if not isinstance(raw_nodes, list):
-        problems.append("nodes must be a list of nodes (each starting with '- name: ...')")
-        raw_nodes = []
-    raw_nodes = select_variant(data, raw_nodes, variant, problems)
     lenient = compat == "promptflow"
     nodes = [n for i, raw in enumerate(raw_nodes) if (n := _node(raw, i, folder, stack, problems, lenient=lenient))]
     if lenient:  # prompt flow leaves an output that reads an aggregation node out of the line's outputs

@@ -211,6 +211,8 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--line-timeout", type=float, default=None, help="seconds one line may take")
     p.add_argument("--init", help="a JSON object: a flex flow class entry's __init__ arguments")
     p.add_argument("--variant", help="the node variant to run: ${NODE.VARIANT_ID}")
+    p.add_argument("--overrides", help='a JSON object: {"connections": {...}, "overrides": {...}} '
+                                       "(headrace.flows.overrides)")
     return p
 
 
@@ -266,7 +268,9 @@ def main(argv: list[str] | None = None, *, base_dir: str | os.PathLike[str] | No
 def _run(args: argparse.Namespace, base_dir: Any, llm: Callable[[], Any] | None,
          out: TextIO) -> tuple[BatchResult, ResultWriter, dict[str, Any]]:
     folder = Path(base_dir or ".") / args.flow
-    flow = load_flow(folder, init=json.loads(args.init) if args.init else None, variant=args.variant)
+    changes = json.loads(args.overrides) if args.overrides else {}
+    flow = load_flow(folder, init=json.loads(args.init) if args.init else None, variant=args.variant,
+                     connections=changes.get("connections"), overrides=changes.get("overrides"))
     try:
         mapping = json.loads(args.column_mapping)
     except json.JSONDecodeError as exc:

@@ -29,7 +29,7 @@ from headrace.flows.class_tools import class_tool_params, class_tools
 from headrace.flows.inline import THREAD_ATTRIBUTE
 from headrace.flows.values import convert
 
-__all__ = ["ToolInfo", "call_args", "collect_metrics", "connection_arg", "load_tool", "log_metric", "scan_tools",
+__all__ = ["ToolInfo", "call_args", "collect_metrics", "connection_arg", "connection_parameters", "load_tool", "log_metric", "scan_tools",
            "tool"]
 
 logger = logging.getLogger(__name__)
@@ -287,6 +287,15 @@ def connection_arg(hint: Any, value: Any, connect: Callable[[str], Any] | None) 
     if isinstance(value, str) and connect is not None and classes:
         return _connection(classes, connect(value))
     return value
+
+
+def connection_parameters(func: Callable) -> set[str]:
+    """The parameters of ``func`` typed with a connection class (a name given to them is a connection's)."""
+    try:
+        hints = typing.get_type_hints(func)
+    except Exception:  # unresolvable string annotations: as call_args, no conversion
+        return set()
+    return {name for name, hint in hints.items() if name != "return" and _connection_classes(hint)}
 
 
 def _connection_classes(hint: Any) -> list[Any]:

@@ -46,7 +46,9 @@ def run_flow(ws: Any, flow_dir: str | os.PathLike[str], data: Any, column_mappin
              *, experiment_name: str | None = None, resume_from: Any = None, concurrency: int = 4,
              line_timeout: float | None = None, allow_reuse: bool = False, tags: Mapping[str, str] | None = None,
              description: str | None = None, init: Mapping[str, Any] | None = None,
-             variant: str | None = None) -> PipelineRun:
+             variant: str | None = None, connections: Mapping[str, Any] | None = None,
+             overrides: Mapping[str, Any] | None = None,
+             environment_variables: Mapping[str, str] | None = None) -> PipelineRun:
     """Submit a batch run of a flow over a data file; returns the queued ``PipelineRun`` at once.
 
     Args:
@@ -66,6 +68,9 @@ def run_flow(ws: Any, flow_dir: str | os.PathLike[str], data: Any, column_mappin
         init: a flex flow class entry's ``__init__`` arguments (prompt flow's ``init=``).
         variant: the node variant to run, ``${NODE.VARIANT_ID}`` (prompt flow's ``variant=``); recorded in the
             run's ``headrace.flow_variant`` tag.
+        connections: other connections for some nodes, ``{node: {"connection": NAME, "deployment_name": ...}}``
+            (prompt flow's ``connections=``); overrides: fields set by path, ``{"nodes.NODE.inputs.KEY": v}``.
+        environment_variables: set for the flow's code in the step (prompt flow's ``environment_variables=``).
 
     Raises:
         DefinitionError: the flow, the data or the mapping is invalid (every problem listed).
@@ -77,7 +82,8 @@ def run_flow(ws: Any, flow_dir: str | os.PathLike[str], data: Any, column_mappin
     step = FlowStep(_step_name(_name(spec)), _path(spec), data=_data_path(ws, data),
                     column_mapping=column_mapping, resume_from=resume, concurrency=concurrency,
                     line_timeout=line_timeout, allow_reuse=allow_reuse,
-                    build_root=_builds(ws), init=init, variant=variant)
+                    build_root=_builds(ws), init=init, variant=variant, connections=connections,
+                    overrides=overrides, environment_variables=_env(environment_variables))
     run_tags = {FLOW_TAG: _name(spec), FLOW_KIND_TAG: "batch", FLOW_STEP_TAG: step.name, **(tags or {})}
     if variant is not None:
         run_tags[VARIANT_TAG] = variant
@@ -88,7 +94,10 @@ def evaluate_flow(ws: Any, eval_dir: str | os.PathLike[str], base_run: Any, data
                   column_mapping: Mapping[str, Any] | None = None, *, experiment_name: str | None = None,
                   concurrency: int = 4, line_timeout: float | None = None, allow_reuse: bool = False,
                   tags: Mapping[str, str] | None = None, description: str | None = None,
-                  init: Mapping[str, Any] | None = None, variant: str | None = None) -> PipelineRun:
+                  init: Mapping[str, Any] | None = None, variant: str | None = None,
+                  connections: Mapping[str, Any] | None = None,
+                  overrides: Mapping[str, Any] | None = None,
+                  environment_variables: Mapping[str, str] | None = None) -> PipelineRun:
     """Submit an evaluation run: an evaluation flow over a flow run's lines, joined by line number.
 
     Args:
@@ -99,7 +108,8 @@ def evaluate_flow(ws: Any, eval_dir: str | os.PathLike[str], base_run: Any, data
             None to evaluate the base run's lines alone (``${run.inputs.X}`` / ``${run.outputs.X}`` only).
         column_mapping: eval input -> ``${data.COL}``, ``${run.outputs.X}``, ``${run.inputs.X}`` or a literal.
         experiment_name: default: the base run's experiment.
-        concurrency / line_timeout / allow_reuse / tags / description / init / variant: as for ``run_flow``.
+        concurrency / line_timeout / allow_reuse / tags / description / init / variant / connections /
+            overrides / environment_variables: as for ``run_flow``.
 
     Raises:
         DefinitionError: the flow, the data or the mapping is invalid.
@@ -111,10 +121,16 @@ def evaluate_flow(ws: Any, eval_dir: str | os.PathLike[str], base_run: Any, data
     step = FlowStep(_step_name(_name(spec)), _path(spec),
                     data=_data_path(ws, data) if data is not None else None, column_mapping=column_mapping,
                     base_run_outputs=_ended_outputs(base, "evaluate"), concurrency=concurrency, line_timeout=line_timeout,
-                    allow_reuse=allow_reuse, build_root=_builds(ws), init=init, variant=variant)
+                    allow_reuse=allow_reuse, build_root=_builds(ws), init=init, variant=variant,
+                    connections=connections, overrides=overrides,
+                    environment_variables=_env(environment_variables))
     run_tags = {FLOW_TAG: _name(spec), FLOW_KIND_TAG: "evaluation", FLOW_STEP_TAG: step.name,
                 BASE_RUN_TAG: base.id, **(tags or {})}
     return _submit(ws, step, experiment_name or base.experiment.name, run_tags, description)
+
+
+def _env(given: Mapping[str, str] | None) -> dict[str, str] | None:
+    return {str(k): str(v) for k, v in given.items()} if given else None
 
 
 def _path(spec: Any) -> Path:

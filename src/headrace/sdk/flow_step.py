@@ -81,7 +81,8 @@ class FlowStep(PythonScriptStep):
                  parent_metrics: bool = True, compute_target: Any = "local",
                  environment_variables: dict[str, str] | None = None, timeout_seconds: int | None = None,
                  build_root: str | os.PathLike[str] | None = None, init: Mapping[str, Any] | None = None,
-                 variant: str | None = None):
+                 variant: str | None = None, connections: Mapping[str, Any] | None = None,
+                 overrides: Mapping[str, Any] | None = None):
         """Build the step (the flow is validated and copied into its build folder now).
 
         Args:
@@ -106,6 +107,8 @@ class FlowStep(PythonScriptStep):
             timeout_seconds: as for ``PythonScriptStep``.
             init: a flex flow class entry's ``__init__`` arguments (default: its ``sample.init``).
             variant: the node variant to run, ``${NODE.VARIANT_ID}`` (default: each node's default).
+            connections: other connections for some nodes, ``{node: {"connection": NAME, ...}}``, and
+            overrides: fields set by path, ``{"nodes.NODE.inputs.KEY": value}`` (``headrace.flows.overrides``).
             build_root: where build folders go (default ``$HEADRACE_HOME/flow-builds``, else a temp folder).
 
         Raises:
@@ -114,7 +117,8 @@ class FlowStep(PythonScriptStep):
         """
         label = name if isinstance(name, str) else repr(name)
         try:
-            spec = load_spec(flow_dir, init=dict(init) if init is not None else None, variant=variant)
+            changes = {k: dict(v) for k, v in (("connections", connections), ("overrides", overrides)) if v}
+            spec = load_spec(flow_dir, init=dict(init) if init is not None else None, variant=variant, **changes)
         except FlowDefinitionError as exc:
             raise DefinitionError([f"step {label!r}: {exc.flow}: {p}" for p in exc.problems]) from exc
         mapping = dict(column_mapping or {})
@@ -125,9 +129,10 @@ class FlowStep(PythonScriptStep):
         self.spec = spec
         self.output = output if isinstance(output, PipelineData) else PipelineData(output)
         build, flow_rel = stage_flow(spec, build_root)
+        from headrace.flows.uses import connection_names
         from headrace.services.connections import FLOW_CONNECTIONS_ENV
 
-        environment_variables = {FLOW_CONNECTIONS_ENV: ",".join(sorted(set(_connections(spec)))),
+        environment_variables = {FLOW_CONNECTIONS_ENV: ",".join(sorted(connection_names(spec))),
                                  **(environment_variables or {})}
         arguments: list[Any] = ["--flow", flow_rel, "--output", self.output]
         inputs: list[Any] = []
@@ -142,6 +147,8 @@ class FlowStep(PythonScriptStep):
             arguments += ["--init", json.dumps(dict(init), sort_keys=True)]
         if variant is not None:
             arguments += ["--variant", variant]
+        if changes:
+            arguments += ["--overrides", json.dumps(changes, sort_keys=True)]
         if not parent_metrics:
             arguments.append(_NO_PARENT)
         super().__init__(name=name, script_name=STEP_SCRIPT, source_directory=build, arguments=arguments,
@@ -237,18 +244,6 @@ def _sources(spec: FlowSpec) -> list[Path]:
                 found.append(part.source.resolve())
             if part is not None and part.flow is not None:
                 found += _sources(part.flow)
-    return found
-
-
-def _connections(spec: FlowSpec) -> list[str]:
-    """The connections the flow's llm nodes (sub-flows included) name."""
-    found = []
-    for node in spec.nodes:
-        for part in (node, node.node):
-            if part is not None and getattr(part, "connection", None):
-                found.append(str(part.connection))
-            if part is not None and part.flow is not None:
-                found += _connections(part.flow)
     return found
 
 

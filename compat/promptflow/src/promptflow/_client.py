@@ -49,28 +49,51 @@ def flow_folder(flow: str | Path) -> Path:
     return _IMPORTED[key]
 
 
-def _runner() -> Any:
-    """The LLM runner over the local workspace's connections."""
+def _runner(extra: dict[str, Any] | None = None) -> Any:
+    """The LLM runner over the local workspace's connections (and ``extra``: in-memory connection objects
+    by name, found first and never stored)."""
     from headrace.config import load_settings
-    from headrace.services.connections import llm_runner
+    from headrace.flows.llm_node import OpenAIRunner
+    from headrace.services.connections import connection_lookup
     from headrace.wiring import build_services
 
-    return llm_runner(build_services(load_settings()))
+    stored = connection_lookup(build_services(load_settings()))
+    objects = {name: conn.to_headrace() for name, conn in (extra or {}).items() if hasattr(conn, "to_headrace")
+               and conn.HEADRACE_TYPES != ("custom",)}
+    return OpenAIRunner(lambda name: objects[name] if name in objects else stored(name))
 
 
 class _LoadedFlow:
-    """A flow callable as a function: ``flow(question="...")`` returns its outputs (raises if it fails)."""
+    """A flow callable as a function: ``flow(question="...")`` returns its outputs (raises if it fails).
+    ``context`` (a ``FlowContext``) changes connections, fields, the variant or streaming for later calls."""
 
     def __init__(self, source: str | Path, init: dict[str, Any] | None = None, variant: str | None = None):
-        from headrace.flows.executor import load_flow as load
+        from promptflow._context import FlowContext
 
         self.path = flow_folder(source)
-        self._flow = load(self.path, llm=_runner(), init=init, variant=variant)
+        self._init, self._variant = init, variant
+        self.context = FlowContext(variant=variant)
+        self._loaded: tuple[Any, Any] | None = None  # (context it was loaded with, flow)
+
+    def _flow(self) -> Any:
+        from headrace.flows.executor import load_flow as load
+
+        key = hash(self.context)
+        if self._loaded is None or self._loaded[0] != key:
+            connections, objects = self.context.resolved()
+            flow = load(self.path, llm=_runner(objects), init=self._init, variant=self.context.variant,
+                        connections=connections or None, overrides=self.context.overrides or None)
+            self._loaded = (key, flow)
+        return self._loaded[1]
 
     def __call__(self, *args: Any, **inputs: Any) -> dict[str, Any]:
         if args:
             raise TypeError("call the flow with keyword arguments: flow(question=...)")
-        return self._flow(**inputs)
+        if self.context.streaming:
+            from promptflow._streaming import streamed_call
+
+            return streamed_call(self._flow(), inputs)
+        return self._flow()(**inputs)
 
     def __repr__(self) -> str:
         return f"<flow {self.path}>"
@@ -85,7 +108,11 @@ class PFClient:
     """prompt flow's client over the local headrace workspace (``Workspace.from_config()``)."""
 
     def __init__(self, **_: Any):
+        from promptflow._operations import ConnectionOperations, RunOperations
+
         self._ws: Any = None
+        self.runs = RunOperations(self)
+        self.connections = ConnectionOperations(self)
 
     @property
     def workspace(self) -> Any:
@@ -108,21 +135,27 @@ class PFClient:
     def run(self, flow: str | Path, data: str | Path | None = None, run: Any = None,
             column_mapping: dict[str, Any] | None = None, name: str | None = None, display_name: str | None = None,
             tags: dict[str, str] | None = None, stream: bool = False, init: dict[str, Any] | None = None,
-            variant: str | None = None, **_: Any) -> Any:
+            variant: str | None = None, connections: dict[str, Any] | None = None,
+            environment_variables: dict[str, str] | None = None, description: str | None = None,
+            **_: Any) -> Any:
         """A batch run of ``flow`` over ``data`` (an evaluation of ``run``'s lines when ``run`` is given);
-        waits for it and returns the run (a headrace ``PipelineRun``)."""
+        waits for it and returns the run (a headrace ``PipelineRun``). ``connections``: other connections
+        for some nodes (``{node: {"connection": NAME}}``); ``environment_variables``: for the flow's code."""
         from headrace.sdk.flow_runs import evaluate_flow, run_flow
 
         folder = flow_folder(flow)
         mapping = dict(column_mapping or {})
         if run is not None:
-            submitted = evaluate_flow(self.workspace, folder, run, str(data) if data else None, mapping,
-                                      tags=tags, description=display_name or name, init=init, variant=variant)
+            submitted = evaluate_flow(self.workspace, folder, self._run(run), str(data) if data else None,
+                                      mapping, tags=tags, description=description or display_name or name,
+                                      init=init, variant=variant, connections=connections,
+                                      environment_variables=environment_variables)
         else:
             if data is None:
                 raise ValueError("PFClient.run needs data= (a .jsonl, .json or .csv file) or run= (to evaluate)")
             submitted = run_flow(self.workspace, folder, str(data), mapping, tags=tags,
-                                 description=display_name or name, init=init, variant=variant)
+                                 description=description or display_name or name, init=init, variant=variant,
+                                 connections=connections, environment_variables=environment_variables)
         submitted.wait_for_completion(show_output=stream, raise_on_error=False)
         return submitted
 

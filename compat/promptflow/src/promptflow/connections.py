@@ -11,7 +11,8 @@ from typing import Any
 
 from headrace.flows.connections import Connection
 
-__all__ = ["AzureOpenAIConnection", "CustomConnection", "CustomStrongTypeConnection", "OpenAIConnection"]
+__all__ = ["AzureOpenAIConnection", "CustomConnection", "CustomStrongTypeConnection", "OpenAIConnection",
+           "as_promptflow"]
 
 
 class _Connection:
@@ -130,6 +131,11 @@ class CustomConnection(_Connection):
     def is_secret(self, item: str) -> bool:
         return item in self.secrets
 
+    def to_headrace_stored(self) -> Connection:
+        """The headrace ``custom`` connection to store (configs plain, secrets encrypted)."""
+        return Connection(self.name or "custom", "custom", "", extra={"configs": dict(self.configs)},
+                          secrets=dict(self.secrets))
+
     def _values(self) -> dict[str, Any]:
         return {**self.configs, **self.secrets}
 
@@ -148,3 +154,10 @@ class CustomConnection(_Connection):
 
 class CustomStrongTypeConnection(CustomConnection):
     """prompt flow's typed custom connection: a ``CustomConnection`` whose subclasses declare their keys."""
+
+
+def as_promptflow(conn: Connection) -> _Connection:
+    """A headrace connection as prompt flow's class for its type (``pf.connections.get``)."""
+    kinds: dict[str, Any] = {"openai": OpenAIConnection, "local": OpenAIConnection,
+                             "azure_openai": AzureOpenAIConnection, "custom": CustomConnection}
+    return kinds.get(conn.type, CustomConnection).from_headrace_connection(conn)
