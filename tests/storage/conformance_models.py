@@ -59,11 +59,11 @@ class ModelConformance:
         store.add_model_version(version())
         for number in (2**31, 2**63, -(2**63) - 1, 2**111):
             assert store.list_model_stage_changes("churn", number) == []
-            for call in (lambda: store.get_model_version("churn", number),
-                         lambda: store.delete_model_version("churn", number),
-                         lambda: store.update_model_version("churn", number, description="x"),
-                         lambda: store.set_model_stage("churn", number, "Staging", changed_by=None),
-                         lambda: store.set_model_alias(ModelAliasRecord("churn", "best", number, None, T0))):
+            for call in (lambda number=number: store.get_model_version("churn", number),
+                         lambda number=number: store.delete_model_version("churn", number),
+                         lambda number=number: store.update_model_version("churn", number, description="x"),
+                         lambda number=number: store.set_model_stage("churn", number, "Staging", changed_by=None),
+                         lambda number=number: store.set_model_alias(ModelAliasRecord("churn", "best", number, None, T0))):
                 with pytest.raises(NotFoundError):
                     call()
         assert store.get_model_version("churn", 1).stage == "None" and store.list_model_aliases("churn") == []
