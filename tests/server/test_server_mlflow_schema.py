@@ -39,7 +39,8 @@ def serve(tmp_path: Path, make_services, serve_app):
 
         def make(**options) -> httpx.Client:
             url = stack.enter_context(serve_app(create_app(svc, **options)))
-            return stack.enter_context(httpx.Client(base_url=url, headers={"Authorization": f"Bearer {secret}"}))
+            return stack.enter_context(httpx.Client(base_url=url, headers={"Authorization": f"Bearer {secret}"},
+                                                   timeout=60))
 
         yield make
     svc.store.close()
