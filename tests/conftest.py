@@ -133,3 +133,19 @@ def write_scripts(tmp_path: Path) -> Callable[..., Path]:
 def serve_app() -> Callable[[Any], contextlib.AbstractContextManager[str]]:
     """``with serve_app(app) as url:`` — see ``serve_in_thread``."""
     return serve_in_thread
+
+
+# -- progress with the clock (CI): where a slow or stuck run spends its time shows in the log ---------
+
+_PROGRESS_EVERY = int(os.environ.get("HEADRACE_TEST_PROGRESS_EVERY", "0") or 0)
+_progress = {"count": 0, "started": time.monotonic()}
+
+
+def pytest_runtest_logfinish(nodeid: str, location: tuple) -> None:
+    if not _PROGRESS_EVERY:
+        return
+    _progress["count"] += 1
+    if _progress["count"] % _PROGRESS_EVERY == 0:
+        elapsed = time.monotonic() - _progress["started"]
+        sys.stderr.write(f"\n[progress] {_progress['count']} tests in {elapsed:.0f}s; last: {nodeid}\n")
+        sys.stderr.flush()

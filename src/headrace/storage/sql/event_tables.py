@@ -1,13 +1,13 @@
 """Tables of the events outbox, webhook subscriptions and deliveries, and event triggers.
 
-Kept beside ``tables.py`` (same ``metadata``; ``tables`` imports this module at its end).
+Defined on the shared ``metadata`` of ``columns.py``; ``tables.py`` gathers every table module.
 """
 
 from __future__ import annotations
 
 from sqlalchemy import JSON, Column, Float, ForeignKey, Index, Integer, String, Table, Text
 
-from headrace.storage.sql.tables import UTCDateTime, metadata
+from headrace.storage.sql.columns import UTCDateTime, metadata
 
 __all__ = ["events", "trigger_fires", "trigger_ticks", "triggers", "webhook_deliveries", "webhooks"]
 

@@ -1,13 +1,13 @@
 """Tables of the model registry: versions, stage history, aliases.
 
-Kept beside ``tables.py`` (same ``metadata``; ``tables`` imports this module at its end).
+Defined on the shared ``metadata`` of ``columns.py``; ``tables.py`` gathers every table module.
 """
 
 from __future__ import annotations
 
 from sqlalchemy import JSON, BigInteger, Column, Index, Integer, String, Table, Text, UniqueConstraint
 
-from headrace.storage.sql.tables import UTCDateTime, metadata
+from headrace.storage.sql.columns import UTCDateTime, metadata
 
 __all__ = ["model_aliases", "model_stage_changes", "models"]
 
