@@ -14,7 +14,15 @@ from pathlib import Path
 
 from dask_cluster import DaskCluster, make_dask_ws
 
-from headrace import Dataset, Datastore, Experiment, ParallelRunConfig, ParallelRunStep, Pipeline, PipelineData
+from headrace import (
+    Dataset,
+    Datastore,
+    Experiment,
+    ParallelRunConfig,
+    ParallelRunStep,
+    Pipeline,
+    PipelineData,
+)
 
 SCORE = '''
 import argparse, os, time
