@@ -126,7 +126,7 @@ def test_a_node_whose_dask_worker_is_killed_hands_its_mini_batches_to_the_other(
         assert {_worker_folder(cwd, cluster) for *_, cwd in rows} == {"w0", "w1"} - {victim}
         stdout = child.get_stdout_log()
         assert "node 1 on Dask worker" in stdout and "was lost" in stdout, stdout
-        assert "its node is gone" in stdout, stdout
+        assert "(node 1 lost) during run(); its node is gone" in stdout, stdout
         assert child.get_metrics()["mini_batch_retries"] >= 1
     finally:
         cluster.stop()

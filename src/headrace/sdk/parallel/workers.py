@@ -222,7 +222,8 @@ class WorkerPool:
             if worker.conn is not None:
                 worker.conn.close()
             if worker.held:
-                events.append(Event(worker, "died", worker.batch_id, text=why, unstarted=tuple(list(worker.held)[1:])))
+                events.append(Event(worker, "died", worker.batch_id, text=f"node {node.number} lost",
+                                    unstarted=tuple(list(worker.held)[1:])))
         return events
 
     def close(self, kill: bool = False) -> None:
