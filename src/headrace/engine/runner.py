@@ -26,6 +26,7 @@ from typing import Any
 from headrace import clock
 from headrace.datastores.base import Datastore
 from headrace.engine import compute as c
+from headrace.engine.child_runs import record_children
 from headrace.engine.frontier import Frontier
 from headrace.engine.reuse import reuse_key
 from headrace.engine.store_writes import until_written
@@ -385,6 +386,9 @@ class _RunState:
             self._written(lambda: self.store.add_metrics(metrics), f"recording the metrics of step {name!r}")
         if outcome.parent_tags or outcome.parent_properties:
             self.run = self._written(lambda: self._update_own(outcome), "tagging")
+        if outcome.children:
+            self._written(lambda: record_children(self.store, self.run, outcome.children, outcome.status,
+                                                  outcome.ended_at), f"recording the child runs of step {name!r}")
         if outcome.status is StepStatus.FAILED:
             self._on_failure()
         elif outcome.status is StepStatus.CANCELED and not self.stopping:  # the script called run.cancel()
