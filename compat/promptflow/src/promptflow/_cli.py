@@ -49,23 +49,17 @@ def _flow_test(args: argparse.Namespace) -> int:
 
 def _run_create(args: argparse.Namespace) -> int:
     from promptflow._client import PFClient
+    from promptflow._run import Run, load_run
 
-    spec: dict[str, Any] = {}
-    if args.file:
-        import yaml
-
-        spec = yaml.safe_load(Path(args.file).read_text(encoding="utf-8")) or {}
-        base = Path(args.file).parent
-        for key in ("flow", "data"):
-            if spec.get(key) and not Path(spec[key]).is_absolute():
-                spec[key] = str(base / spec[key])
-    flow = args.flow or spec.get("flow")
+    spec = load_run(args.file) if args.file else Run()  # a run.yml's paths are relative to the file
+    flow = args.flow or spec.flow
     if not flow:
         raise SystemExit("pf run create: give --flow DIR (or --file run.yaml with flow:)")
-    mapping = {**(spec.get("column_mapping") or {}), **_pairs(args.column_mapping, "--column-mapping")}
-    run = PFClient().run(flow=flow, data=args.data or spec.get("data"), run=args.run or spec.get("run"),
-                         column_mapping=mapping, name=args.name or spec.get("name"),
-                         variant=args.variant or spec.get("variant"), init=_init(args.init) or spec.get("init"),
+    mapping = {**spec.column_mapping, **_pairs(args.column_mapping, "--column-mapping")}
+    run = PFClient().run(flow=flow, data=args.data or spec.data, run=args.run or spec.run,
+                         column_mapping=mapping, name=args.name or spec.name,
+                         variant=args.variant or spec.variant, init=_init(args.init) or spec.init,
+                         connections=spec.connections, environment_variables=spec.environment_variables,
                          stream=args.stream)
     _print(_run_view(run))
     return 0 if run.get_status() == "Finished" else 1
