@@ -59,3 +59,15 @@ def test_bad_input_is_a_clear_4xx_and_records_nothing(live) -> None:
     assert [m["Id"] for m in c.get("/models").json()["Value"]] == ["churn:1"]
     assert c.get("/models/churn/history").json()["Value"] == []
     assert live.svc.store.get_model_version("churn", 1).stage == "None"
+
+
+def test_a_version_beyond_64_bits_is_a_404(live) -> None:
+    """Found by the schema fuzz: ``?version=`` of any size once reached SQLite and failed with a 500."""
+    c = live.client("admin")
+    sha = _upload(c, b"weights")
+    c.post("/models", json={"Name": "churn", "Root": "m", "Files": [{"Path": "m", "Size": 7, "Sha256": sha}]})
+    huge = 2296986523996940358226951670857728
+    for r in (c.get("/models/churn/history", params={"version": huge}), c.get(f"/models/churn/versions/{huge}"),
+              c.post(f"/models/churn/versions/{huge}/stage", json={"Stage": "Staging"}),
+              c.put("/models/churn/aliases/best", json={"Version": huge}), c.delete(f"/models/churn/versions/{huge}")):
+        assert r.status_code == 404 and "not found" in r.json()["Error"]["Message"], r.text

@@ -46,7 +46,8 @@ class DatasetConformance:
     def test_missing_names_versions_and_ids_raise_not_found(self, store: MetadataStore) -> None:
         store.add_dataset(version())
         for call in (lambda: store.get_dataset("nope"), lambda: store.get_dataset_version("nope"),
-                     lambda: store.get_dataset_version("iris", 2), lambda: store.delete_dataset_name("nope"),
+                     lambda: store.get_dataset_version("iris", 2), lambda: store.get_dataset_version("iris", 2**70),
+                     lambda: store.delete_dataset_name("nope"),
                      lambda: store.update_dataset("nope", description="x")):
             with pytest.raises(NotFoundError):
                 call()

@@ -54,7 +54,8 @@ class EnvironmentConformance:
 
     def test_environment_missing_raises_not_found(self, store: MetadataStore) -> None:
         store.create_environment(environment())
-        for call in (lambda: store.get_environment("nope"), lambda: store.get_environment("sklearn", 7)):
+        for call in (lambda: store.get_environment("nope"), lambda: store.get_environment("sklearn", 7),
+                     lambda: store.get_environment("sklearn", 2**70)):
             with pytest.raises(NotFoundError) as info:
                 call()
             assert info.value.kind == "environment"

@@ -54,6 +54,20 @@ class ModelConformance:
             with pytest.raises(NotFoundError):
                 call()
 
+    def test_versions_beyond_any_column_are_missing_not_errors(self, store: MetadataStore) -> None:
+        """A version number of any size (a URL can carry one) names no version: binding it once failed."""
+        store.add_model_version(version())
+        for number in (2**31, 2**63, -(2**63) - 1, 2**111):
+            assert store.list_model_stage_changes("churn", number) == []
+            for call in (lambda number=number: store.get_model_version("churn", number),
+                         lambda number=number: store.delete_model_version("churn", number),
+                         lambda number=number: store.update_model_version("churn", number, description="x"),
+                         lambda number=number: store.set_model_stage("churn", number, "Staging", changed_by=None),
+                         lambda number=number: store.set_model_alias(ModelAliasRecord("churn", "best", number, None, T0))):
+                with pytest.raises(NotFoundError):
+                    call()
+        assert store.get_model_version("churn", 1).stage == "None" and store.list_model_aliases("churn") == []
+
     def test_updates_change_only_description_tags_and_properties(self, store: MetadataStore) -> None:
         store.add_model_version(version())
         changed = store.update_model_version("churn", 1, description="d", tags={}, properties={"auc": "0.9", "f": "1"})

@@ -72,7 +72,7 @@ class DatasetMethods(SqlSession):
     @translated
     def get_dataset_version(self, name: str, version: int | None = None) -> DatasetRecord:
         query = select(_ds).where(_ds.c.name == name)
-        query = query.where(_ds.c.version == version) if version is not None else \
+        query = query.where(rows.int_equals(_ds.c.version, version)) if version is not None else \
             query.order_by(_ds.c.version.desc()).limit(1)
         with self._read() as conn:
             row = conn.execute(query).mappings().first()

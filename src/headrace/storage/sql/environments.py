@@ -47,8 +47,10 @@ class EnvironmentMethods(SqlSession):
         with self._read() as conn:
             if version is None:
                 row = conn.execute(_BY_NAME.limit(1), {"name": name}).mappings().first()
-            else:
+            elif int(version) in rows.INTEGER_RANGE:  # a larger number names no row (see rows.INTEGER_RANGE)
                 row = conn.execute(_VERSION, {"name": name, "version": int(version)}).mappings().first()
+            else:
+                row = None
         if row is None:
             raise NotFoundError("environment", name if version is None else f"{name}:{version}")
         return _record(row)

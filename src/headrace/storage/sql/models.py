@@ -43,7 +43,7 @@ def _alias(row: Mapping[str, Any]) -> ModelAliasRecord:
 
 
 def _key(name: str, version: int) -> Any:
-    return and_(_m.c.name == name, _m.c.version == version)
+    return and_(_m.c.name == name, rows.int_equals(_m.c.version, version))
 
 
 def _missing(name: str, version: int | None) -> NotFoundError:
@@ -77,7 +77,7 @@ class ModelMethods(SqlSession):
     @translated
     def get_model_version(self, name: str, version: int | None = None) -> ModelRecord:
         query = select(_m).where(_m.c.name == name)
-        query = query.where(_m.c.version == version) if version is not None else \
+        query = query.where(rows.int_equals(_m.c.version, version)) if version is not None else \
             query.order_by(_m.c.version.desc()).limit(1)
         with self._read() as conn:
             row = conn.execute(query).mappings().first()
@@ -155,7 +155,7 @@ class ModelMethods(SqlSession):
     def list_model_stage_changes(self, name: str, version: int | None = None) -> list[StageChangeRecord]:
         query = select(_h).where(_h.c.name == name)
         if version is not None:
-            query = query.where(_h.c.version == version)
+            query = query.where(rows.int_equals(_h.c.version, version))
         with self._read() as conn:
             return [_change(r) for r in conn.execute(query.order_by(_h.c.seq)).mappings()]
 

@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 from enum import Enum
 from typing import Any, TypeVar
 
-from sqlalchemy import Column, Connection, Table, bindparam, select, update
+from sqlalchemy import Column, ColumnElement, Connection, Table, bindparam, false, select, update
 
 from headrace.storage.records import (
     DatastoreRecord,
@@ -70,6 +70,17 @@ def pipeline_record(row: Mapping[str, Any]) -> PipelineRecord:
 
 def datastore_record(row: Mapping[str, Any]) -> DatastoreRecord:
     return DatastoreRecord(**row)
+
+
+# What an Integer column holds on every backend (PostgreSQL's is 32 bits, SQLite's 64). A number from a URL
+# can be any size: outside this range it names no row, and binding it fails (OverflowError in sqlite3,
+# "integer out of range" in PostgreSQL), so it is never sent.
+INTEGER_RANGE = range(-(2**31), 2**31)
+
+
+def int_equals(column: Column[Any], value: int) -> ColumnElement[bool]:
+    """``column == value``, or a false condition when no Integer column can hold ``value``."""
+    return column == value if value in INTEGER_RANGE else false()
 
 
 def as_row(record: Any) -> dict[str, Any]:
