@@ -1,14 +1,17 @@
 """Fixtures for events tests: services on a fresh home that allows loopback webhooks, a published
-pipeline whose parameters triggers can map, and a dispatcher driven by hand (``run_pending``)."""
+pipeline whose parameters triggers can map, a dispatcher driven by hand (``run_pending``) and a clock
+that moves only when told to (``clock``: tests never sleep)."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 
 from headrace import Pipeline, PipelineParameter, PythonScriptStep
+from headrace import clock as clock_module
 from headrace.config import load_settings
 from headrace.services import publishing
 from headrace.services.bundle import Services
@@ -16,6 +19,29 @@ from headrace.services.events import EventDispatcher
 from headrace.wiring import build_services
 
 SCRIPT = "import sys\nprint(sys.argv[1:])\n"
+T0 = datetime(2026, 12, 7, 9, 30, tzinfo=UTC)
+
+
+class FakeClock:
+    """``headrace.clock`` frozen at ``now`` until ``advance`` moves it."""
+
+    def __init__(self, start: datetime):
+        self.now = start
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, **delta: float) -> datetime:
+        self.now += timedelta(**delta)
+        return self.now
+
+
+@pytest.fixture
+def clock() -> Iterator[FakeClock]:
+    fake = FakeClock(T0)
+    clock_module.set_clock(fake)
+    yield fake
+    clock_module.set_clock(None)
 
 
 @pytest.fixture
