@@ -144,6 +144,13 @@ class LocalBackend(LocalPublishing, LocalTracking):
                 reason = f": {run.error}" if run.error else ""
                 print(f"headrace: run {run_id} {run.status.value}{reason}", file=sys.stderr, flush=True)
         agent.stop(wait=False)
+        dispatcher = getattr(self, "_dispatcher", None)
+        if dispatcher is not None:  # one last pass while threads may still start: the runs' events go out
+            try:
+                dispatcher.run_pending()
+            except Exception as exc:  # noqa: BLE001 - at exit; what is left goes out from the next process
+                print(f"headrace: webhook deliveries left for later: {exc}", file=sys.stderr, flush=True)
+            dispatcher.stop(timeout=5)
 
     # -- runs ----------------------------------------------------------------------------
     def submit_pipeline(self, pipeline: Any, experiment_name: str, **options: Any) -> RunRecord:
