@@ -23,6 +23,7 @@ ENV_EXPERIMENT = "HEADRACE_EXPERIMENT_NAME"
 ENV_CONTEXT_DIR = "HEADRACE_CONTEXT_DIR"  # folder where the step appends metrics.jsonl / tags.jsonl
 ENV_RUN_KIND = "HEADRACE_RUN_KIND"  # "script": the step is a script run's only step, and is that run in the script
 ENV_PARENT_RUN_ID = "HEADRACE_PARENT_RUN_ID"  # a script run's parent (a sweep), when it has one
+ENV_DASK_WORKER = "HEADRACE_DASK_WORKER"  # on a Dask target: the address of the worker running the step
 METRICS_FILE = "metrics.jsonl"
 TAGS_FILE = "tags.jsonl"
 PARAMS_FILE = "params.jsonl"  # MLflow params logged in the step (``mlflow.log_param``)

@@ -78,8 +78,10 @@ def run_step(payload: dict[str, Any]) -> dict[str, Any]:
     emit = _emitter(worker, task.step_run_id, payload["dispatch"], attempt)
     emit("started", f"running on Dask worker {worker.address} (worker pid {os.getpid()})")
     lines.append(f"running on Dask worker {worker.address} (worker pid {os.getpid()})")
-    # The step may use the cluster itself (``distributed.Client()`` reads this), e.g. a ParallelRunStep driver.
-    task = replace(task, env={"DASK_SCHEDULER_ADDRESS": worker.scheduler.address, **task.env})
+    # The step may use the cluster itself (``distributed.Client()`` reads this): a ParallelRunStep driver starts
+    # its further nodes on the other workers, and listens for them on this worker's host.
+    task = replace(task, env={"DASK_SCHEDULER_ADDRESS": worker.scheduler.address,
+                              c.ENV_DASK_WORKER: worker.address, **task.env})
     target = _target(artifacts, Path(worker.local_directory) / "headrace", payload["launch"])
     stop = threading.Event()
     tail = threading.Thread(target=_tail_logs, args=(target, task, artifacts, lines, emit, stop, payload),

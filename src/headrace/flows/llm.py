@@ -19,13 +19,25 @@ import email.utils
 import random
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
-
-import openai
+from typing import TYPE_CHECKING, Any
 
 from headrace import clock
 from headrace.errors import LLMError
 from headrace.flows.connections import Connection
+
+if TYPE_CHECKING:
+    import openai
+else:
+    class _Openai:
+        """``openai``, imported on first use: it costs ~0.5 s of CPU, and every process that builds a
+        workspace's services imports this module (CLI commands, agents, step runners)."""
+
+        def __getattr__(self, name: str) -> Any:
+            import openai as module
+
+            return getattr(module, name)
+
+    openai = _Openai()
 
 __all__ = ["API_PARAMS", "Attempt", "Completion", "LLMClient", "RetryPolicy", "TextStream", "Timeouts"]
 

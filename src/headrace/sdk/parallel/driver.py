@@ -18,6 +18,7 @@ from typing import Any, TextIO
 
 from headrace import clock
 from headrace.core.parallel_run import DEFAULT_APPEND_ROW_FILE, Progress, parse_size, progress_line
+from headrace.engine.compute import ENV_DASK_WORKER
 from headrace.errors import HeadraceError
 from headrace.sdk.parallel.batches import MiniBatch, file_batches, list_files, tabular_batches
 from headrace.sdk.parallel.worker import ENV_OUTPUT, WorkerSpec
@@ -136,7 +137,15 @@ class Driver:
             self._finish(tally, t0, rows_file)
             return tally
         nodes = max(1, min(a.node_count, workers))
-        pool = WorkerPool(spec, nodes, -(-workers // nodes), a.run_invocation_timeout)
+        per_node = -(-workers // nodes)
+        remote = self._remote_nodes(nodes - 1, spec) if nodes > 1 else None
+        try:
+            pool = WorkerPool(spec, 1 if remote else nodes, per_node, a.run_invocation_timeout, remote=remote,
+                              log=self.log, echo=lambda line: print(line, file=self.out, flush=True))
+        except BaseException:
+            if remote is not None:
+                remote.close(kill=True)
+            raise
         try:
             self._loop(pool, batches, tally, rows_file)
         except BaseException:
@@ -147,6 +156,27 @@ class Driver:
         pool.close()
         self._finish(tally, t0, rows_file)
         return tally
+
+    def _remote_nodes(self, count: int, spec: WorkerSpec) -> Any:
+        """Nodes 1..``count`` on other Dask workers when the step runs on a Dask target, else None (every node
+        on this machine)."""
+        own = os.environ.get(ENV_DASK_WORKER)
+        scheduler = os.environ.get("DASK_SCHEDULER_ADDRESS")
+        if not own or not scheduler:
+            return None
+        try:
+            from headrace.sdk.parallel.nodes import DaskNodes
+
+            remote = DaskNodes(scheduler, own, self.log)
+        except (ImportError, OSError) as exc:  # no distributed in the step's environment, or no socket
+            self.log(30, f"cannot start nodes on other Dask workers ({exc}): every node runs on this worker")
+            return None
+        self.log(20, f"node 0 on this Dask worker ({own}); driver listening at {remote.listener.address[0]}:"
+                 f"{remote.listener.address[1]}")
+        if remote.start(count, spec) == 0:
+            remote.close(kill=True)
+            return None
+        return remote
 
     def _loop(self, pool: WorkerPool, batches: list[MiniBatch], tally: Tally, rows_file: TextIO | None) -> None:
         queue = deque(batches)
@@ -188,12 +218,13 @@ class Driver:
                          f"; {missing} item(s) counted failed" if missing else ""))
             self._check(tally, batch)
             return
+        gone = event.kind in ("timeout", "died") and pool.replace(worker) is None
+        how = "its node is gone" if gone else "it was replaced"
         why = {"timeout": f"run() timed out after {self.args.run_invocation_timeout:g}s (run_invocation_timeout); "
-                          f"worker {worker.name} was killed and replaced",
-               "died": f"worker {worker.name} exited ({event.text}) during run(); it was replaced"}.get(
+                          f"worker {worker.name} was killed; {how}",
+               "died": f"worker {worker.name} exited ({event.text}) during run(); {how}"}.get(
                    event.kind, event.text.rstrip())
         if event.kind in ("timeout", "died"):
-            pool.replace(worker)
             for batch_id in reversed(event.unstarted):  # handed over but never started: no try used
                 tries[batch_id] -= 1
                 queue.appendleft(by_id[batch_id])

@@ -6,6 +6,10 @@ Messages over the pipe to the driver (pickled tuples):
   ``("ok", batch_id, rows, text)`` (rows counted, text the lines to append, "" for summary_only) or
   ``("error", batch_id, traceback)``.
 - driver -> worker: ``(batch_id, mini_batch)``, or None to stop (``shutdown()`` is called when defined).
+
+A worker on another machine (a Dask node, see ``nodes``) speaks the same protocol over a socket; its file
+mini-batches come as ``ShippedFiles`` (names and bytes), written to a scratch folder before ``run()`` gets
+their paths.
 """
 
 from __future__ import annotations
@@ -13,7 +17,9 @@ from __future__ import annotations
 import importlib.util
 import logging
 import os
+import shutil
 import sys
+import tempfile
 import traceback
 from dataclasses import dataclass, field
 from typing import Any
@@ -33,6 +39,34 @@ class WorkerSpec:
     append_rows: bool
     logging_level: str = "INFO"
     environment: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class ShippedFiles:
+    """A file mini-batch for a worker that cannot read the driver's disk: (relative name, bytes) pairs."""
+
+    files: list[tuple[str, bytes]]
+
+    @classmethod
+    def read(cls, paths: list[str]) -> ShippedFiles:
+        """The files at ``paths``, named relative to their common folder (so base names and sub-folders stay)."""
+        root = os.path.commonpath([os.path.dirname(p) for p in paths]) if paths else ""
+        found = []
+        for path in paths:
+            with open(path, "rb") as f:
+                found.append((os.path.relpath(path, root), f.read()))
+        return cls(found)
+
+    def write(self, folder: str) -> list[str]:
+        """Write the files under ``folder``; returns their paths, in order."""
+        paths = []
+        for rel, data in self.files:
+            path = os.path.join(folder, rel)
+            os.makedirs(os.path.dirname(path), exist_ok=True)
+            with open(path, "wb") as f:
+                f.write(data)
+            paths.append(path)
+        return paths
 
 
 def serve(conn: Any, spec: WorkerSpec, node: int, process: int) -> None:
@@ -58,17 +92,24 @@ def serve(conn: Any, spec: WorkerSpec, node: int, process: int) -> None:
     while True:
         try:
             message = conn.recv()
-        except EOFError:  # the driver is gone
+        except (EOFError, OSError):  # the driver is gone
             return
         if message is None:
             break
         batch_id, mini_batch = message
+        scratch = None
+        if isinstance(mini_batch, ShippedFiles):
+            scratch = tempfile.mkdtemp(prefix=f"mini-batch-{batch_id}-")
+            mini_batch = mini_batch.write(scratch)
         try:
             result = module.run(mini_batch)
             rows, text = _rows(result, spec.append_rows)
         except BaseException as exc:  # noqa: BLE001 - a failed try of this mini-batch
             conn.send(("error", batch_id, _user_traceback(exc)))
             continue
+        finally:
+            if scratch is not None:
+                shutil.rmtree(scratch, ignore_errors=True)
         conn.send(("ok", batch_id, rows, text))
     if callable(getattr(module, "shutdown", None)):
         module.shutdown()

@@ -7,6 +7,10 @@ the nearest ``run()`` deadline, so a stuck call is noticed on time without a wat
 Each worker holds up to ``DEPTH`` mini-batches: the one it runs and the next, already in its pipe, so it
 never waits for the driver between two ``run()`` calls. The deadline is the running one's: it starts when
 the worker starts it (when sent to an idle worker, or when the previous one's result arrives).
+
+With ``remote`` (``nodes.DaskNodes``), nodes 1.. run on other machines: their workers join as their nodes
+connect, speak the same protocol over sockets, get file mini-batches as ``ShippedFiles``, and leave with
+their node when it is lost (their mini-batches are handed back as "died" events, not replaced).
 """
 
 from __future__ import annotations
@@ -14,20 +18,24 @@ from __future__ import annotations
 import multiprocessing
 import multiprocessing.connection
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 from headrace import clock
-from headrace.sdk.parallel.worker import WorkerSpec, serve
+from headrace.sdk.parallel.worker import ShippedFiles, WorkerSpec, serve
 
 STARTING, READY = "starting", "ready"
 DEPTH = 2
 """Mini-batches a worker holds at once: the running one and the next."""
 
 
-@dataclass
+@dataclass(eq=False)
 class Worker:
-    """One worker process and the mini-batches it holds (the first is running)."""
+    """One worker process and the mini-batches it holds (the first is running).
+
+    A remote worker has a ``token`` (how its connection names it) and no ``conn`` until it connects.
+    """
 
     node: int
     index: int
@@ -36,6 +44,8 @@ class Worker:
     state: str = STARTING
     held: deque[int] = field(default_factory=deque)
     deadline: float | None = None
+    token: str = ""
+    remote: Any = None  # its RemoteNode
 
     @property
     def batch_id(self) -> int | None:
@@ -68,16 +78,25 @@ class WorkerPool:
 
     Args:
         spec: the entry script and its settings.
-        node_count: nodes (on one machine: groups of processes, numbered in the workers' names).
+        node_count: nodes on this machine (groups of processes, numbered in the workers' names).
         process_count: processes per node.
         timeout: seconds one ``run()`` call may take.
+        remote: further nodes on other machines (``nodes.DaskNodes``, already started), or None.
+        log: ``log(level, text)`` for what happens to nodes.
+        echo: prints a remote worker's output line (local workers write to the step's stdout themselves).
     """
 
-    def __init__(self, spec: WorkerSpec, node_count: int, process_count: int, timeout: float):
+    def __init__(self, spec: WorkerSpec, node_count: int, process_count: int, timeout: float, remote: Any = None,
+                 log: Callable[[int, str], None] = lambda level, text: None,
+                 echo: Callable[[str], None] = print):
         methods = multiprocessing.get_all_start_methods()
         self._ctx = multiprocessing.get_context("fork" if "fork" in methods else "spawn")
         self.spec = spec
         self.timeout = timeout
+        self.process_count = process_count
+        self.remote = remote
+        self.log = log
+        self.echo = echo
         self.workers = [self._start(node, index) for node in range(node_count) for index in range(process_count)]
 
     def _start(self, node: int, index: int) -> Worker:
@@ -97,6 +116,8 @@ class WorkerPool:
 
     def submit(self, worker: Worker, batch_id: int, mini_batch: Any) -> None:
         """Hand ``mini_batch`` to a worker with room; an idle worker starts it (and its deadline) now."""
+        if worker.remote is not None and isinstance(mini_batch, list):  # file paths: send the files
+            mini_batch = ShippedFiles.read(mini_batch)
         worker.conn.send((batch_id, mini_batch))
         worker.held.append(batch_id)
         if len(worker.held) == 1:
@@ -108,9 +129,13 @@ class WorkerPool:
         deadlines = [w.deadline for w in self.busy() if w.deadline is not None]
         if deadlines:
             wait = max(0.0, min(deadlines) - now) if wait is None else max(0.0, min(wait, min(deadlines) - now))
-        live = {w.conn: w for w in self.workers if w.state == STARTING or w.held}
-        ready = multiprocessing.connection.wait(list(live), timeout=wait) if live else []
-        events = [self._read(live[conn]) for conn in ready]
+        live = {w.conn: w for w in self.workers if w.conn is not None and (w.state == STARTING or w.held)}
+        extra = self.remote.waitables() if self.remote is not None else []
+        ready = multiprocessing.connection.wait([*live, *extra], timeout=wait) if live or extra else []
+        events = self._remote_news([r for r in ready if r not in live]) if extra else []
+        for conn in ready:  # a worker whose node was lost meanwhile is gone
+            if conn in live and live[conn].conn is conn and any(w is live[conn] for w in self.workers):
+                events.append(self._read(live[conn]))
         now = clock.monotonic()
         for worker in self.busy():
             if worker.deadline is not None and now >= worker.deadline and all(e.worker is not worker for e in events):
@@ -136,13 +161,70 @@ class WorkerPool:
             return Event(worker, "ok", message[1], rows=message[2], text=message[3])
         return Event(worker, "error", message[1], text=message[2])
 
-    def replace(self, worker: Worker) -> Worker:
-        """Kill ``worker`` (stuck or dead) and start another in its place (which calls ``init()`` again)."""
+    def replace(self, worker: Worker) -> Worker | None:
+        """Kill ``worker`` (stuck or dead) and start another in its place (which calls ``init()`` again);
+        None when its node is gone."""
+        if not any(w is worker for w in self.workers):
+            return None
         self._kill(worker)
-        worker.conn.close()
-        fresh = self._start(worker.node, worker.index)
-        self.workers[self.workers.index(worker)] = fresh
+        if worker.conn is not None:
+            worker.conn.close()
+        position = next(i for i, w in enumerate(self.workers) if w is worker)
+        if worker.remote is not None and not worker.remote.alive:
+            del self.workers[position]
+            return None
+        fresh = self._start_remote(worker.remote, worker.index) if worker.remote is not None else \
+            self._start(worker.node, worker.index)
+        self.workers[position] = fresh
         return fresh
+
+    # -- remote nodes ------------------------------------------------------------------
+    def _start_remote(self, node: Any, index: int) -> Worker:
+        from headrace.sdk.parallel.nodes import RemoteProcess
+
+        token = node.start(index)
+        return Worker(node.number, index, RemoteProcess(node, token), None, token=token, remote=node)
+
+    def _remote_news(self, ready: list[Any]) -> list[Event]:
+        events: list[Event] = []
+        by_token = {w.token: w for w in self.workers if w.token}
+        for news in self.remote.poll(ready):
+            kind, subject = news[0], news[1]
+            if kind == "node_up":
+                self.log(20, f"node {subject.number} up on {subject.where}")
+                self.workers += [self._start_remote(subject, i) for i in range(self.process_count)]
+            elif kind == "connected":
+                worker = by_token.get(subject)
+                if worker is None:
+                    news[2].close()
+                else:
+                    worker.conn = news[2]
+            elif kind == "lost":
+                events += self._drop(subject, news[2])
+            elif news[2][0] == "out":
+                self.echo(news[2][1])
+            elif news[2][0] == "exited" and (worker := by_token.get(news[2][1])) is not None:
+                worker.process.exitcode = news[2][2]
+                if worker.conn is None:  # never connected: failed to start
+                    events.append(Event(worker, "died", text=f"exit code {news[2][2]} on node {worker.node}; its "
+                                        f"last lines:\n{news[2][3]}"))
+        return events
+
+    def _drop(self, node: Any, why: str) -> list[Event]:
+        """The workers of a lost node leave the pool; those holding mini-batches report them as died."""
+        gone = [w for w in self.workers if w.remote is node]
+        self.workers = [w for w in self.workers if w.remote is not node]
+        held = sum(len(w.held) for w in gone)
+        self.log(30, f"{why}; its {len(gone)} worker(s) left the pool" + (
+            f" with {held} mini-batch(es), which go to the other nodes" if held else ""))
+        events = []
+        for worker in gone:
+            if worker.conn is not None:
+                worker.conn.close()
+            if worker.held:
+                events.append(Event(worker, "died", worker.batch_id, text=f"node {node.number} lost",
+                                    unstarted=tuple(list(worker.held)[1:])))
+        return events
 
     def close(self, kill: bool = False) -> None:
         """Stop every worker: idle ones finish (``shutdown()``); busy or starting ones, or all with ``kill``, are
@@ -157,9 +239,12 @@ class WorkerPool:
                 self._kill(worker)
         for worker in self.workers:
             worker.process.join(timeout=30)
-            if worker.process.is_alive():
+            if worker.process.is_alive() and worker.remote is None:
                 self._kill(worker)
-            worker.conn.close()
+            if worker.conn is not None:
+                worker.conn.close()
+        if self.remote is not None:
+            self.remote.close(kill=kill)
 
     @staticmethod
     def _kill(worker: Worker) -> None:

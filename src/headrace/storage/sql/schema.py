@@ -2,7 +2,10 @@
 
 The migrations live in ``migrations/`` inside the package and run through Alembic with a
 ``Config`` built here (no ini file). Opening an up-to-date database costs one query and does not
-import Alembic. Otherwise the upgrade runs in a single transaction that first takes a lock:
+import Alembic. A new, empty database gets the tables as they are now (``metadata.create_all``) and is
+stamped at head, Alembic's recipe for new databases: replaying every migration on each new home cost
+over a second of CPU (a test checks that the migrations give the same tables). Otherwise the upgrade
+runs in a single transaction that first takes a lock:
 ``pg_advisory_xact_lock`` on PostgreSQL, the write lock (``BEGIN IMMEDIATE``) on SQLite. Both
 backends have transactional DDL, so a second process waits, then finds the schema at head and
 does nothing.
@@ -13,7 +16,7 @@ from __future__ import annotations
 import threading
 from pathlib import Path
 
-from sqlalchemy import Engine, text
+from sqlalchemy import Connection, Engine, inspect, text
 from sqlalchemy.exc import DBAPIError
 
 from headrace.errors import StoreError
@@ -66,9 +69,24 @@ def upgrade(engine: Engine) -> None:
         config.attributes["connection"] = conn
         config.attributes["version_table"] = VERSION_TABLE
         try:
+            if found is None and _is_empty(conn):
+                from headrace.storage.sql.tables import metadata
+
+                metadata.create_all(conn)
+                command.stamp(config, "head")
+                return
             command.upgrade(config, "head")
         except CommandError as exc:
             raise StoreError(
                 f"cannot migrate the metadata database (at revision {found!r}, this headrace knows up to"
                 f" {HEAD_REVISION!r}): {exc}; was it created by a newer headrace? Upgrade headrace."
             ) from exc
+
+
+def _is_empty(conn: Connection) -> bool:
+    """No headrace table and no version table: a database headrace never touched (under the lock, so a
+    process that lost the race sees the winner's tables)."""
+    from headrace.storage.sql.tables import metadata
+
+    names = set(inspect(conn).get_table_names())
+    return VERSION_TABLE not in names and not names & set(metadata.tables)
