@@ -154,3 +154,20 @@ def test_apprise_notification_reaches_a_json_receiver(svc: Services, published: 
         assert note["title"] == "headrace: nightly training Failed"
         assert "ValueError: bad input" in note["message"]
         assert f"http://headrace.example/runs/{run.id}" in note["message"]
+
+
+def test_the_dispatcher_ends_quietly_when_the_interpreter_exits(svc: Services, caplog, monkeypatch) -> None:
+    # What concurrent.futures raises once interpreter exit has begun (an embedded workspace's script ending).
+    dispatcher = EventDispatcher(svc, requeue_on_start=False)
+
+    def exiting() -> int:
+        raise RuntimeError("cannot schedule new futures after interpreter shutdown")
+
+    monkeypatch.setattr(dispatcher, "run_pending", exiting)
+    with caplog.at_level("ERROR"):
+        dispatcher.start()
+        thread = dispatcher._thread
+        thread.join(10)
+        assert not thread.is_alive()
+    assert "event dispatch pass failed" not in caplog.text
+    dispatcher.stop()

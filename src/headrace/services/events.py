@@ -240,7 +240,9 @@ class EventDispatcher:
                 self._prune()
                 delay = self._delay()
             except RuntimeError as exc:
-                if "after shutdown" in str(exc):  # the interpreter is exiting (an embedded workspace's process)
+                # The interpreter is exiting (an embedded workspace's script ended): "cannot schedule new
+                # futures after interpreter shutdown"; "... after shutdown" once stop() shut the pools.
+                if "cannot schedule new futures" in str(exc):
                     return
                 log.exception("event dispatch pass failed; retrying")
                 delay = 1.0

@@ -13,7 +13,7 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, insert, or_, select, update
+from sqlalchemy import RowMapping, Select, Table, delete, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from headrace.errors import AlreadyExistsError, ConflictError, NotFoundError, StoreError
@@ -43,6 +43,12 @@ _TRIGGER_UPDATABLE = frozenset(f.name for f in dataclasses.fields(TriggerRecord)
 def _fire_insert(dialect: str):  # noqa: ANN202
     insert_ = importlib.import_module(f"sqlalchemy.dialects.{dialect}").insert
     return insert_(_fires).on_conflict_do_nothing().returning(_fires.c.run_id)
+
+
+def _listing(table: Table, active_only: bool) -> Select[Any]:
+    """All rows of ``table`` by name, or only the Active ones."""
+    stmt = select(table).order_by(table.c.name)
+    return stmt.where(table.c.status == EntityStatus.ACTIVE.value) if active_only else stmt
 
 
 def _event(row: Mapping[str, Any]) -> EventRecord:
@@ -123,29 +129,16 @@ class EventMethods(SqlSession):
 
     @translated
     def get_webhook(self, webhook_id: str) -> WebhookRecord:
-        with self._read() as conn:
-            row = conn.execute(select(_w).where(or_(_w.c.id == webhook_id, _w.c.name == webhook_id))
-                               .order_by((_w.c.id == webhook_id).desc()).limit(1)).mappings().first()
-        if row is None:
-            raise NotFoundError("webhook", webhook_id)
-        return _webhook(row)
+        return _webhook(self._get_by_id_or_name(_w, "webhook", webhook_id))
 
     @translated
     def list_webhooks(self, *, active_only: bool = False) -> list[WebhookRecord]:
-        stmt = select(_w).order_by(_w.c.name)
-        if active_only:
-            stmt = stmt.where(_w.c.status == EntityStatus.ACTIVE.value)
         with self._read() as conn:
-            return [_webhook(row) for row in conn.execute(stmt).mappings()]
+            return [_webhook(row) for row in conn.execute(_listing(_w, active_only)).mappings()]
 
     @translated
     def update_webhook(self, webhook_id: str, /, **changes: Any) -> WebhookRecord:
-        values = rows.check_changes("webhook", changes, _WEBHOOK_UPDATABLE, EntityStatus)
-        with self._write() as conn:
-            row = rows.update_by_id(conn, _w, webhook_id, values)
-        if row is None:
-            raise NotFoundError("webhook", webhook_id)
-        return _webhook(row)
+        return _webhook(self._update_checked(_w, "webhook", webhook_id, changes, _WEBHOOK_UPDATABLE))
 
     @translated
     def delete_webhook(self, webhook_id: str) -> None:
@@ -171,18 +164,11 @@ class EventMethods(SqlSession):
 
     @translated
     def get_trigger(self, trigger_id: str) -> TriggerRecord:
-        with self._read() as conn:
-            row = conn.execute(select(_tr).where(or_(_tr.c.id == trigger_id, _tr.c.name == trigger_id))
-                               .order_by((_tr.c.id == trigger_id).desc()).limit(1)).mappings().first()
-        if row is None:
-            raise NotFoundError("trigger", trigger_id)
-        return _trigger(row)
+        return _trigger(self._get_by_id_or_name(_tr, "trigger", trigger_id))
 
     @translated
     def list_triggers(self, *, active_only: bool = False, event: str | None = None) -> list[TriggerRecord]:
-        stmt = select(_tr).order_by(_tr.c.name)
-        if active_only:
-            stmt = stmt.where(_tr.c.status == EntityStatus.ACTIVE.value)
+        stmt = _listing(_tr, active_only)
         if event is not None:
             stmt = stmt.where(_tr.c.event == event)
         with self._read() as conn:
@@ -190,12 +176,26 @@ class EventMethods(SqlSession):
 
     @translated
     def update_trigger(self, trigger_id: str, /, **changes: Any) -> TriggerRecord:
-        values = rows.check_changes("trigger", changes, _TRIGGER_UPDATABLE, EntityStatus)
-        with self._write() as conn:
-            row = rows.update_by_id(conn, _tr, trigger_id, values)
+        return _trigger(self._update_checked(_tr, "trigger", trigger_id, changes, _TRIGGER_UPDATABLE))
+
+    # -- shared by webhooks and triggers ---------------------------------------------------
+    def _get_by_id_or_name(self, table: Table, what: str, key: str) -> RowMapping:
+        """The row whose id is ``key``, else the one named ``key`` (an id wins over a name)."""
+        with self._read() as conn:
+            row = conn.execute(select(table).where(or_(table.c.id == key, table.c.name == key))
+                               .order_by((table.c.id == key).desc()).limit(1)).mappings().first()
         if row is None:
-            raise NotFoundError("trigger", trigger_id)
-        return _trigger(row)
+            raise NotFoundError(what, key)
+        return row
+
+    def _update_checked(self, table: Table, what: str, key: str, changes: dict[str, Any],
+                        updatable: frozenset[str]) -> RowMapping:
+        values = rows.check_changes(what, changes, updatable, EntityStatus)
+        with self._write() as conn:
+            row = rows.update_by_id(conn, table, key, values)
+        if row is None:
+            raise NotFoundError(what, key)
+        return row
 
     @translated
     def delete_trigger(self, trigger_id: str) -> None:
