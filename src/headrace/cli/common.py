@@ -6,7 +6,7 @@ import contextlib
 import json
 import os
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from datetime import datetime
 from pathlib import Path
 from typing import Annotated, Any
@@ -90,6 +90,16 @@ def new_table(*args: Any, **options: Any) -> Any:
     from rich.table import Table
 
     return Table(*args, **options)
+
+
+def print_table(title: str, columns: Sequence[str], rows: Iterable[Sequence[str]]) -> None:
+    """Print a rich table titled ``title`` with ``columns`` and one line per row of ``rows``."""
+    table = new_table(title=title)
+    for col in columns:
+        table.add_column(col)
+    for row in rows:
+        table.add_row(*row)
+    console.print(table)
 
 
 def print_json(data: Any) -> None:

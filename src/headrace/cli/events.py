@@ -7,9 +7,8 @@ import json
 from typing import Annotated, Any
 
 import typer
-from rich.table import Table
 
-from headrace.cli.common import HomeOpt, JsonOpt, console, print_json, workspace
+from headrace.cli.common import HomeOpt, JsonOpt, print_json, print_table, workspace
 from headrace.errors import ConfigError
 
 webhook_app = typer.Typer(help="Webhook subscriptions: signed event messages and notifications.",
@@ -87,13 +86,9 @@ def webhook_list(home: HomeOpt = None, json_: JsonOpt = False) -> None:
     if json_:
         print_json([_webhook_row(h) for h in hooks])
         return
-    table = Table(title="Webhooks")
-    for col in ("Name", "Status", "Target", "Events", "Filters"):
-        table.add_column(col)
-    for h in hooks:
-        table.add_row(h.name, h.status, h.url or "(apprise)", ", ".join(h.events),
-                      ", ".join(f"{k}={v}" for k, v in h.filters.items()))
-    console.print(table)
+    print_table("Webhooks", ("Name", "Status", "Target", "Events", "Filters"),
+                ((h.name, h.status, h.url or "(apprise)", ", ".join(h.events),
+                  ", ".join(f"{k}={v}" for k, v in h.filters.items())) for h in hooks))
 
 
 @webhook_app.command("show")
@@ -113,13 +108,10 @@ def webhook_show(name: NameArg, home: HomeOpt = None, json_: JsonOpt = False) ->
 
 
 def _deliveries_table(items: list[Any]) -> None:
-    table = Table(title="Deliveries")
-    for col in ("Id (webhook-id)", "Event", "Status", "Attempts", "Code", "Latency ms", "Last error"):
-        table.add_column(col)
-    for d in items:
-        table.add_row(d.id, d.event_type, d.status.value, str(d.attempts), str(d.response_code or ""),
-                      f"{d.latency_ms:.1f}" if d.latency_ms is not None else "", (d.last_error or "")[:80])
-    console.print(table)
+    print_table("Deliveries", ("Id (webhook-id)", "Event", "Status", "Attempts", "Code", "Latency ms", "Last error"),
+                ((d.id, d.event_type, d.status.value, str(d.attempts), str(d.response_code or ""),
+                  f"{d.latency_ms:.1f}" if d.latency_ms is not None else "", (d.last_error or "")[:80])
+                 for d in items))
 
 
 @webhook_app.command("deliveries")
@@ -223,13 +215,9 @@ def trigger_list(home: HomeOpt = None, json_: JsonOpt = False) -> None:
     if json_:
         print_json([_trigger_row(t) for t in items])
         return
-    table = Table(title="Triggers")
-    for col in ("Name", "Event", "Status", "Target", "Experiment"):
-        table.add_column(col)
-    for t in items:
-        table.add_row(t.name, t.event, t.status, t.pipeline_id or f"endpoint {t.pipeline_endpoint_id}",
-                      t.experiment_name)
-    console.print(table)
+    print_table("Triggers", ("Name", "Event", "Status", "Target", "Experiment"),
+                ((t.name, t.event, t.status, t.pipeline_id or f"endpoint {t.pipeline_endpoint_id}", t.experiment_name)
+                 for t in items))
 
 
 @trigger_app.command("show")

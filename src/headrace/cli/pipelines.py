@@ -6,7 +6,16 @@ from typing import Annotated, Any
 
 import typer
 
-from headrace.cli.common import HomeOpt, JsonOpt, console, fmt_time, new_table, print_json, styled, workspace
+from headrace.cli.common import (
+    HomeOpt,
+    JsonOpt,
+    console,
+    fmt_time,
+    print_json,
+    print_table,
+    styled,
+    workspace,
+)
 from headrace.errors import ConfigError
 
 pipeline_app = typer.Typer(rich_markup_mode=None, add_completion=False, help="Published pipelines: list, show, submit, enable, disable.", no_args_is_help=True)
@@ -63,12 +72,8 @@ def pipeline_list(home: HomeOpt = None, all_: Annotated[bool, typer.Option("--al
     if json_:
         print_json([_published_row(p) for p in items])
         return
-    table = new_table(title="Published pipelines")
-    for col in ("Id", "Name", "Version", "Status", "Description"):
-        table.add_column(col)
-    for p in items:
-        table.add_row(p.id, p.name, p.version or "-", styled(p.status), p.description or "")
-    console.print(table)
+    print_table("Published pipelines", ("Id", "Name", "Version", "Status", "Description"),
+                ((p.id, p.name, p.version or "-", styled(p.status), p.description or "") for p in items))
 
 
 @pipeline_app.command("show")
@@ -82,12 +87,8 @@ def pipeline_show(pipeline_id: str, home: HomeOpt = None, json_: JsonOpt = False
         return
     console.print(f"[bold]{p.name}[/bold] {p.version or ''}  {styled(p.status)}  id {p.id}")
     console.print(f"endpoint: {p.endpoint}", soft_wrap=True)
-    table = new_table(title="Parameters")
-    for col in ("Name", "Type", "Default"):
-        table.add_column(col)
-    for name, spec in p.parameters.items():
-        table.add_row(name, spec["type"], str(spec.get("default")))
-    console.print(table)
+    print_table("Parameters", ("Name", "Type", "Default"),
+                ((name, spec["type"], str(spec.get("default"))) for name, spec in p.parameters.items()))
     console.print("steps: " + " → ".join(p.get_step_names()))
 
 
@@ -153,12 +154,9 @@ def endpoint_list(home: HomeOpt = None, all_: Annotated[bool, typer.Option("--al
     if json_:
         print_json([_endpoint_row(e) for e in items])
         return
-    table = new_table(title="Pipeline endpoints")
-    for col in ("Id", "Name", "Status", "Default", "Versions"):
-        table.add_column(col)
-    for e in items:
-        table.add_row(e.id, e.name, styled(e.status), e.default_version, str(len(e.pipeline_version_list)))
-    console.print(table)
+    print_table("Pipeline endpoints", ("Id", "Name", "Status", "Default", "Versions"),
+                ((e.id, e.name, styled(e.status), e.default_version, str(len(e.pipeline_version_list)))
+                 for e in items))
 
 
 @endpoint_app.command("show")
@@ -170,14 +168,12 @@ def endpoint_show(endpoint: str, home: HomeOpt = None, json_: JsonOpt = False) -
         return
     console.print(f"[bold]{ep.name}[/bold]  {styled(ep.status)}  id {ep.id}")
     console.print(f"endpoint: {ep.endpoint}", soft_wrap=True)
-    table = new_table(title="Versions")
-    for col in ("Version", "Published pipeline", "Name", "Pipeline version", "Added"):
-        table.add_column(col)
+    rows = []
     for v in ep._record.versions:
         p = ep.get_pipeline(v.version)
         mark = " (default)" if v.version == ep.default_version else ""
-        table.add_row(v.version + mark, p.id, p.name, p.version or "-", fmt_time(v.added_at))
-    console.print(table)
+        rows.append((v.version + mark, p.id, p.name, p.version or "-", fmt_time(v.added_at)))
+    print_table("Versions", ("Version", "Published pipeline", "Name", "Pipeline version", "Added"), rows)
 
 
 @endpoint_app.command("submit")

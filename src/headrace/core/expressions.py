@@ -41,7 +41,6 @@ Example:
 from __future__ import annotations
 
 import difflib
-import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -51,6 +50,7 @@ from dateutil.relativedelta import relativedelta
 
 from headrace import clock
 from headrace.core._dotnet_format import FormatError, format_datetime
+from headrace.core._expression_parser import Node, Parser, Problem
 from headrace.core._recurrence_fields import as_zone
 from headrace.core.timezones import resolve_zone
 from headrace.errors import EventError, ScheduleError
@@ -75,90 +75,6 @@ class TriggerContext:
     run_id: str
     created_by: str = "schedule"
     body: Any = None
-
-
-class _Problem(Exception):
-    def __init__(self, message: str, pos: int):
-        super().__init__(message)
-        self.pos = pos
-
-
-_TOKEN_RE = re.compile(
-    r"\s*(?:(?P<int>-?\d+)|(?P<name>[A-Za-z_]\w*)|(?P<str>'(?:[^']|'')*')|(?P<punct>[(),.]))"
-)
-_MAX_DEPTH = 32
-
-# Node shapes: ("lit", value, pos) | ("call", name, [args], pos) | ("prop", node, name, pos)
-Node = tuple[Any, ...]
-
-
-class _Parser:
-    def __init__(self, text: str, offset: int):
-        self.text, self.offset, self.i = text, offset, 0
-
-    def problem(self, message: str, at: int | None = None) -> _Problem:
-        return _Problem(message, self.offset + (self.i if at is None else at))
-
-    def token(self) -> tuple[str, str, int, int] | None:
-        """The next token as (kind, text, start, end), without consuming it; None at the end."""
-        match = _TOKEN_RE.match(self.text, self.i)
-        if match is None:
-            rest = self.text[self.i :].lstrip()
-            if not rest:
-                return None
-            what = "an unterminated 'string'" if rest[0] == "'" else repr(rest[0])
-            raise self.problem(f"unexpected {what}", len(self.text) - len(rest))
-        kind = match.lastgroup or ""
-        return kind, match[kind], match.start(kind), match.end()
-
-    def take(self) -> tuple[str, str, int]:
-        tok = self.token()
-        if tok is None:
-            raise self.problem("unexpected end of expression", len(self.text))
-        self.i = tok[3]
-        return tok[:3]
-
-    def term(self, depth: int = 0) -> Node:
-        if depth > _MAX_DEPTH:
-            raise self.problem(f"expression nested deeper than {_MAX_DEPTH} levels")
-        kind, text, pos = self.take()
-        if kind == "int":
-            return ("lit", int(text), self.offset + pos)
-        if kind == "str":
-            return ("lit", text[1:-1].replace("''", "'"), self.offset + pos)
-        if kind != "name":
-            raise self.problem(f"expected a function call, a 'string' or a number, found {text!r}", pos)
-        tok = self.token()
-        if tok is None or tok[1] != "(":
-            raise self.problem(f"{text!r} must be called: {text}(…); bare names are not supported", pos)
-        self.take()
-        args: list[Node] = []
-        tok = self.token()
-        if tok is not None and tok[1] == ")":
-            self.take()
-        else:
-            while True:
-                args.append(self.term(depth + 1))
-                kind2, sep, sep_pos = self.take()
-                if sep == ")" and kind2 == "punct":
-                    break
-                if sep != "," or kind2 != "punct":
-                    raise self.problem(f"expected ',' or ')', found {sep!r}", sep_pos)
-        node: Node = ("call", text, args, self.offset + pos)
-        while (tok := self.token()) is not None and tok[1] == ".":
-            self.take()
-            kind3, prop, prop_pos = self.take()
-            if kind3 != "name":
-                raise self.problem(f"expected a property name after '.', found {prop!r}", prop_pos)
-            node = ("prop", node, prop, self.offset + prop_pos)
-        return node
-
-    def parse(self) -> Node:
-        node = self.term()
-        tok = self.token()
-        if tok is not None:
-            raise self.problem(f"unexpected {tok[1]!r} after the expression; one term per value", tok[2])
-        return node
 
 
 # -- functions --------------------------------------------------------------------------------
@@ -281,11 +197,11 @@ def _function(name: str, nargs: int, pos: int) -> Callable[..., Any]:
             name, _FUNCTIONS, n=1
         )
         hint = f"; did you mean {close[0]!r}?" if close else f"; supported: {', '.join(_FUNCTIONS)}"
-        raise _Problem(f"unknown function {name!r}{hint}", pos)
+        raise Problem(f"unknown function {name!r}{hint}", pos)
     impl, low, high = _FUNCTIONS[name]
     if not low <= nargs <= high:
         expected = str(low) if low == high else f"{low} to {high}"
-        raise _Problem(f"{name}() takes {expected} argument(s), got {nargs}", pos)
+        raise Problem(f"{name}() takes {expected} argument(s), got {nargs}", pos)
     return impl
 
 
@@ -306,7 +222,7 @@ def _check(node: Node) -> None:
                 if i in literal:
                     _zone(literal[i])
         except (FormatError, ScheduleError) as exc:
-            raise _Problem(f"{name}(): {exc}", node[3]) from exc
+            raise Problem(f"{name}(): {exc}", node[3]) from exc
     elif node[0] == "prop":
         base, prop, pos = node[1], node[2], node[3]
         _check(base)
@@ -316,7 +232,7 @@ def _check(node: Node) -> None:
         if prop not in allowed:
             owner = f"{base[1]}()" if base[0] == "call" else "the value"
             choices = f"; available: {', '.join(allowed)}" if allowed else ""
-            raise _Problem(f"{owner} has no property {prop!r}{choices}", pos)
+            raise Problem(f"{owner} has no property {prop!r}{choices}", pos)
 
 
 def _root(node: Node) -> str | None:
@@ -353,7 +269,7 @@ def _eval(node: Node, ctx: TriggerContext) -> Any:
         return impl(ctx, *values)
     except (ValueError, OverflowError, ScheduleError) as exc:  # FormatError is a ValueError
         reason = exc.args[0] if isinstance(exc, ScheduleError | FormatError) else exc
-        raise _Problem(f"{name}(): {reason}", pos) from exc
+        raise Problem(f"{name}(): {reason}", pos) from exc
 
 
 def is_expression(value: Any) -> bool:
@@ -363,9 +279,9 @@ def is_expression(value: Any) -> bool:
 
 def _parse(value: str, name: str | None) -> Node:
     try:
-        node = _Parser(value[1:], 1).parse()
+        node = Parser(value[1:], 1).parse()
         _check(node)
-    except _Problem as exc:
+    except Problem as exc:
         raise ScheduleError(f"{value!r} at position {exc.pos}: {exc}", field=name) from None
     return node
 
@@ -406,5 +322,5 @@ def evaluate(value: Any, ctx: TriggerContext, name: str | None = None) -> Any:
     node = _parse(value, name)
     try:
         return _eval(node, ctx)
-    except _Problem as exc:
+    except Problem as exc:
         raise ScheduleError(f"{value!r} at position {exc.pos}: {exc}", field=name) from None

@@ -35,6 +35,7 @@ MLFLOW_STEP_SCHEME = "headrace-step"
 PROPERTIES_FILE = "properties.jsonl"
 STATUS_FILE = "status.jsonl"  # run.complete() / fail() / cancel() called in the script
 MODELS_FILE = "models.jsonl"  # run.register_model() called in the script: registered when the step ends
+CHILDREN_FILE = "children.jsonl"  # run.child_run() in the script: child runs, recorded when the step ends
 FILES_DIR = "files"  # run.upload_file() copies here; kept as run files when the step ends
 CAPTURED_FOLDERS = ("outputs", "logs")
 """Folders of the script's working directory kept as run files when it ends (Azure ML's convention)."""
@@ -111,6 +112,7 @@ class StepOutcome:
     parent_properties: dict[str, Any] = field(default_factory=dict)
     output_bytes: dict[str, int] = field(default_factory=dict)
     model_requests: list[dict[str, Any]] = field(default_factory=list)  # run.register_model() lines of the script
+    children: list[dict[str, Any]] = field(default_factory=list)  # run.child_run() runs (``run_files.read_children``)
 
 
 class ComputeTarget(ABC):

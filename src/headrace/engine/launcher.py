@@ -38,6 +38,9 @@ from headrace.logs import get_logger
 logger = get_logger(__name__)
 
 _SERVER_SCRIPT = str(Path(__file__).with_name("forkserver_main.py"))
+LAUNCH_TIMEOUT = 60.0
+"""Seconds a fork server may take to set a step's process up before it is given up for stuck (the step
+then starts with ``Popen``): a launch never blocks its run for ever."""
 _STARTUP_PREFIXES = ("PYTHON", "LD_")
 
 
@@ -105,7 +108,11 @@ class ForkServer:
             self._replies[req_id] = reply
             self._sock.sendall((json.dumps({"id": req_id, "argv": argv, "cwd": str(cwd), "env": env,
                                             "stdout": str(stdout), "stderr": str(stderr)}) + "\n").encode())
-        answer = reply.result()
+        try:
+            answer = reply.result(timeout=LAUNCH_TIMEOUT)
+        except TimeoutError:
+            self._give_up()
+            raise OSError(f"the step fork server did not answer within {LAUNCH_TIMEOUT:g} s") from None
         if "pid" not in answer:
             raise OSError(answer.get("error") or "the step fork server has exited")
         exited: Future[int] = answer["exited"]
@@ -127,6 +134,20 @@ class ForkServer:
             self._proc.wait(timeout=10)
         except subprocess.TimeoutExpired:
             self._proc.kill()
+
+    def _give_up(self) -> None:
+        """A stuck server: kill it (its children have their own sessions and go on) and let the reader
+        thread fail what waits on it; the next step starts a new one."""
+        with self._lock:
+            self.alive = False
+        try:
+            self._proc.kill()
+        except OSError:
+            pass
+        try:
+            self._sock.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
 
     def _read(self) -> None:
         buf = b""

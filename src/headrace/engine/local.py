@@ -3,28 +3,23 @@
 from __future__ import annotations
 
 import os
-import pwd
-import signal
 import subprocess
 import sys
 import threading
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
-from typing import BinaryIO
 
 from headrace import clock
 from headrace.datastores.base import Datastore
 from headrace.engine import compute as c
-from headrace.engine import dataset_inputs, environments, run_files
-from headrace.engine.launcher import ForkedProcess, shared_server
+from headrace.engine import dataset_inputs, environments, run_files, step_process
+from headrace.engine.launcher import ForkedProcess
 from headrace.engine.staging import StagedStep, StepStager
-from headrace.errors import ComputeError, ConfigError, HeadraceError
+from headrace.errors import HeadraceError
 from headrace.logs import get_logger
 from headrace.storage.records import StepStatus
 
 logger = get_logger(__name__)
-
-TAIL_BYTES = 4000
 
 AGENT_ONLY_PREFIX = "HEADRACE_"
 """Variables of the agent's own environment a step does not inherit: the workspace's location, database
@@ -77,7 +72,7 @@ class LocalComputeTarget(c.ComputeTarget):
         self.step_launch = step_launch
         self.base_env = dict(base_env or {})
         self.step_env = step_env
-        self.step_user = _step_user(step_user) if step_user else None
+        self.step_user = step_process.step_user(step_user) if step_user else None
         self.step_python = step_python or sys.executable
         self.env_root = Path(env_root) if env_root is not None else self.work_root.parent / "environments"
         self._procs: dict[str, subprocess.Popen[bytes] | ForkedProcess] = {}
@@ -96,7 +91,7 @@ class LocalComputeTarget(c.ComputeTarget):
             self._canceled.add(step_run_id)
             proc = self._procs.get(step_run_id)
         if proc is not None and proc.poll() is None:
-            _kill_group(proc)
+            step_process.kill_group(proc)
 
     def run(self, task: c.StepTask, execution_log: list[str],
             upcoming: Sequence[c.UpcomingStep] = ()) -> c.StepOutcome:
@@ -222,7 +217,8 @@ class LocalComputeTarget(c.ComputeTarget):
         t0 = clock.monotonic()
         # stderr is opened read-write: its tail is read back (pread) through the same descriptor.
         with open(staged.log_file("stdout.txt"), "wb") as out, open(staged.log_file("stderr.txt"), "w+b") as err:
-            proc = self._start(argv, env, staged, out, err, log)
+            proc = step_process.start(argv, env, staged, out, err, log, launch=self.step_launch,
+                                      step_python=self.step_python, user=self.step_user)
             staged.process_group = proc.pid  # its own session: the group id is its pid
             if self.process_hook is not None:
                 self.process_hook(proc.pid, True)
@@ -231,13 +227,13 @@ class LocalComputeTarget(c.ComputeTarget):
                 self._context_dirs[task.step_run_id] = staged.workdir
                 canceled_early = task.step_run_id in self._canceled
             if canceled_early:
-                _kill_group(proc)
+                step_process.kill_group(proc)
             timed_out = threading.Event()
             # A timer kills a step that runs too long; Popen.wait(timeout=...) would poll with
             # sleeps of up to 50 ms instead of returning the moment the process ends.
             timer = None
             if task.timeout_seconds is not None:
-                timer = threading.Timer(task.timeout_seconds, _time_out, (proc, timed_out))
+                timer = threading.Timer(task.timeout_seconds, step_process.time_out, (proc, timed_out))
                 timer.daemon = True
                 timer.start()
             try:
@@ -253,7 +249,7 @@ class LocalComputeTarget(c.ComputeTarget):
                     self._context_dirs.pop(task.step_run_id, None)
                     canceled = task.step_run_id in self._canceled
                     self._canceled.discard(task.step_run_id)
-            stderr_tail = _tail(err)
+            stderr_tail = step_process.tail(err)
         elapsed = clock.monotonic() - t0
         code = proc.returncode
         log.append(f"process {proc.pid} exited with code {code} after {elapsed:.3f}s")
@@ -268,41 +264,6 @@ class LocalComputeTarget(c.ComputeTarget):
                 StepStatus.FAILED, started, clock.now(), code, f"exit code {code}", stderr_tail
             )
         return c.StepOutcome(StepStatus.FINISHED, started, clock.now(), code, None, stderr_tail)
-
-    def _start(self, argv, env, staged: StagedStep, out: BinaryIO, err: BinaryIO,
-               log: list[str]) -> subprocess.Popen[bytes] | ForkedProcess:
-        """The step's process, in its own session (its group id is its pid): forked when it can be."""
-        if self.step_user is not None:
-            return self._start_as_user(argv, env, staged, out, err, log)
-        if self.step_launch == "fork" and (argv[0] == sys.executable or argv[0] != self.step_python):
-            try:
-                server = shared_server(argv[0])
-                if server.accepts(env):
-                    proc = server.launch(argv[1:], staged.src, env, Path(out.name), Path(err.name))
-                    log.append("process forked from the warm step interpreter (step_launch=fork)")
-                    return proc
-                log.append("process spawned: its PYTHON*/LD_* variables differ from the warm interpreter's")
-            except OSError as exc:
-                logger.warning("step fork server unavailable (%s); starting the step with Popen", exc)
-                log.append(f"process spawned: the warm step interpreter is unavailable ({exc})")
-        return subprocess.Popen(argv, cwd=staged.src, env=env, stdout=out, stderr=err,
-                                stdin=subprocess.DEVNULL, start_new_session=True)
-
-    def _start_as_user(self, argv, env, staged: StagedStep, out: BinaryIO, err: BinaryIO,
-                       log: list[str]) -> subprocess.Popen[bytes]:
-        user = self.step_user
-        assert user is not None
-        # The step writes in its work folder (cwd, outputs, metrics) and its in-place outputs, nowhere else.
-        for folder in (staged.workdir, *staged.in_place.values()):
-            _chown_tree(folder, user.pw_uid, user.pw_gid)
-        log.append(f"process spawned as user {user.pw_name} (uid {user.pw_uid}; step_user)")
-        try:
-            return subprocess.Popen(argv, cwd=staged.src, env=env, stdout=out, stderr=err, stdin=subprocess.DEVNULL,
-                                    start_new_session=True, user=user.pw_uid, group=user.pw_gid, extra_groups=[])
-        except PermissionError as exc:
-            raise ComputeError(f"step user {user.pw_name!r} may not run {argv[0]} in {staged.src} ({exc.strerror}): "
-                               "install Python (and headrace) where that user can read them, and let it enter "
-                               "the home's folders") from exc
 
     def _upload_outputs(self, task, out_dirs: dict[str, Path], outcome: c.StepOutcome, log) -> None:
         for name, folder in out_dirs.items():
@@ -363,49 +324,8 @@ def _folder_bytes(folder: Path) -> int:
     return total
 
 
-def _step_user(name: str) -> pwd.struct_passwd:
-    try:
-        user = pwd.getpwnam(name)
-    except KeyError:
-        raise ConfigError(f"step user {name!r} does not exist (HEADRACE_AGENT__STEP_USER): create it with "
-                          f"`useradd --system {name}` or unset the setting") from None
-    if os.geteuid() != 0 and user.pw_uid != os.geteuid():
-        raise ConfigError(f"running steps as {name!r} (HEADRACE_AGENT__STEP_USER) needs the agent to run as root")
-    return user
-
-
-def _chown_tree(folder: Path, uid: int, gid: int) -> None:
-    os.chown(folder, uid, gid)
-    for root, dirs, files in os.walk(folder):
-        for name in (*dirs, *files):
-            os.chown(os.path.join(root, name), uid, gid, follow_symlinks=False)
-
-
 def _env_name(name: str) -> str:
     return "".join(ch if ch.isalnum() else "_" for ch in name).upper()
-
-
-def _tail(f: BinaryIO, limit: int = TAIL_BYTES) -> str:
-    """The last ``limit`` bytes written to ``f``, read without moving its offset (which a process
-    the step left behind may share and still write at)."""
-    try:
-        size = os.fstat(f.fileno()).st_size
-        return os.pread(f.fileno(), limit, max(0, size - limit)).decode("utf-8", "replace")
-    except OSError:
-        return ""
-
-
-def _time_out(proc: subprocess.Popen[bytes] | ForkedProcess, flag: threading.Event) -> None:
-    if proc.poll() is None:
-        flag.set()
-        _kill_group(proc)
-
-
-def _kill_group(proc: subprocess.Popen[bytes] | ForkedProcess) -> None:
-    try:
-        os.killpg(proc.pid, signal.SIGKILL)
-    except (ProcessLookupError, PermissionError):
-        pass
 
 
 def _rmtree(path: Path) -> None:

@@ -10,7 +10,15 @@ from __future__ import annotations
 
 import hashlib
 import json
-from typing import Any
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from headrace.errors import HeadraceError
+
+if TYPE_CHECKING:
+    from headrace.datastores.base import Datastore
+    from headrace.storage.base import MetadataStore
+    from headrace.storage.records import StepRunRecord
 
 KEY_VERSION = 1
 
@@ -47,3 +55,24 @@ def reuse_key(
         doc["environment_hash"] = environment_hash
     blob = json.dumps(doc, sort_keys=True, separators=(",", ":"), default=str)
     return hashlib.sha256(blob.encode()).hexdigest()
+
+
+def reusable_step_run(store: MetadataStore, resolve_datastore: Callable[[str], Datastore], key: str,
+                      log: list[str]) -> StepRunRecord | None:
+    """The earlier finished step run with ``key`` whose outputs all still exist, or None (``log`` says why)."""
+    prior = store.find_reusable_step_run(key)
+    if prior is None:
+        log.append("reuse: no earlier finished step run with this key; running")
+        return None
+    missing = [n for n, o in prior.outputs.items() if not _output_exists(resolve_datastore, o)]
+    if missing:
+        log.append(f"reuse: step run {prior.id} matches but its outputs {missing} are gone; running")
+        return None
+    return prior
+
+
+def _output_exists(resolve_datastore: Callable[[str], Datastore], out: dict[str, str]) -> bool:
+    try:
+        return resolve_datastore(out["datastore"]).exists(out["path"])
+    except HeadraceError:
+        return False

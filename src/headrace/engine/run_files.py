@@ -37,6 +37,7 @@ def read_context(context_dir: Path, outcome: c.StepOutcome) -> None:
         props = outcome.parent_properties if line.get("scope") == "parent" else outcome.properties
         props.update(line.get("values") or {})
     outcome.model_requests.extend(jsonl(context_dir / c.MODELS_FILE))
+    outcome.children.extend(read_children(context_dir))
     params: dict[str, dict[str, str]] = {}
     for line in jsonl(context_dir / c.PARAMS_FILE):  # what ``mlflow.log_param`` wrote (sdk.mlflow.step_store)
         scoped = params.setdefault(str(line.get("scope", "step")), {})
@@ -54,6 +55,33 @@ def read_context(context_dir: Path, outcome: c.StepOutcome) -> None:
         elif line.get("status") == "Canceled":
             outcome.status = StepStatus.CANCELED
             outcome.error = "the script called run.cancel()"
+
+
+def read_children(context_dir: Path) -> list[dict[str, Any]]:
+    """The child runs a script started (``run.child_run()``), in start order: ``{"id", "parent", "name",
+    "started_at", "metrics", "tags", "properties", "status", "error", "ended_at"}`` each (``status`` None
+    when the script never ended it). Each line of the file names its child and the file it stands for."""
+    children: dict[str, dict[str, Any]] = {}
+    for line in jsonl(context_dir / c.CHILDREN_FILE):
+        child_id, kind = str(line.get("child") or ""), line.get("file")
+        if kind == "start":
+            children.setdefault(child_id, {"id": child_id, "parent": str(line.get("parent") or ""),
+                                           "name": line.get("name"), "started_at": line.get("at"), "metrics": [],
+                                           "tags": {}, "properties": {}, "status": None, "error": None,
+                                           "ended_at": None})
+            continue
+        child = children.get(child_id)
+        if child is None:
+            continue
+        if kind == c.METRICS_FILE:
+            child["metrics"].append(line)
+        elif kind == c.TAGS_FILE:
+            child["tags"][str(line["key"])] = str(line["value"])
+        elif kind == c.PROPERTIES_FILE:
+            child["properties"].update(line.get("values") or {})
+        elif kind == c.STATUS_FILE and child["status"] is None:  # the first ending counts, as for a run
+            child["status"], child["error"], child["ended_at"] = line.get("status"), line.get("error"), line.get("at")
+    return [child for child in children.values() if child["parent"]]
 
 
 def capture_files(artifacts: Datastore, task: c.StepTask, cwd: Path, context_dir: Path, log: list[str]) -> None:
@@ -98,7 +126,8 @@ def jsonl(path: Path, quiet: bool = False) -> list[dict[str, Any]]:
 
 def remove_context(workdir: Path) -> None:
     """Forget what an earlier attempt (or step) wrote into a work folder's context files."""
-    for name in (c.METRICS_FILE, c.TAGS_FILE, c.PROPERTIES_FILE, c.STATUS_FILE, c.MODELS_FILE, c.PARAMS_FILE):
+    for name in (c.METRICS_FILE, c.TAGS_FILE, c.PROPERTIES_FILE, c.STATUS_FILE, c.MODELS_FILE, c.PARAMS_FILE,
+                 c.CHILDREN_FILE):
         try:
             os.unlink(workdir / name)
         except FileNotFoundError:

@@ -162,7 +162,7 @@ def build_task(
     return task, fingerprints
 
 
-def metric_records(run_id: str, step_run_id: str, metrics: list[dict[str, Any]]) -> list[MetricRecord]:
+def metric_records(run_id: str, step_run_id: str | None, metrics: list[dict[str, Any]]) -> list[MetricRecord]:
     """The records of what a step logged (``scope: parent`` lines go on the run), numbered per name."""
     seqs: dict[tuple[str, bool], int] = {}
     records = []

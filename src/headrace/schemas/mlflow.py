@@ -1,10 +1,13 @@
 """Request bodies of MLflow's tracking REST API (``/api/2.0/mlflow``), as the ``mlflow`` client sends them.
 
 Field names are MLflow's (snake_case); fields the client sends that headrace has no use for are ignored.
-Answers are MLflow's JSON shapes, built by ``headrace.services.mlflow_tracking``.
+Answers are MLflow's JSON shapes, built by ``headrace.services.mlflow_tracking`` and documented by the
+models at the end (``MlflowError`` for every error).
 """
 
 from __future__ import annotations
+
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -92,3 +95,116 @@ class RunSearch(_Body):
     filter: str | None = Field(default=None, max_length=1000)
     max_results: int = Field(default=1000, ge=1, le=50000)
     page_token: str | None = Field(default=None, max_length=500)
+
+
+# -- answers (documented in the OpenAPI document; built as plain JSON by services.mlflow_tracking) ----------
+class _Answer(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+
+class MlflowError(_Answer):
+    """MLflow's error body: the client raises ``MlflowException`` with this code and message."""
+
+    error_code: str = Field(description="MLflow's code: INVALID_PARAMETER_VALUE, RESOURCE_DOES_NOT_EXIST, ...")
+    message: str
+
+
+class KeyValueOut(_Answer):
+    key: str
+    value: str
+
+
+class MlflowExperiment(_Answer):
+    experiment_id: str
+    name: str
+    artifact_location: str
+    lifecycle_stage: str
+    creation_time: int | None = None
+    last_update_time: int | None = None
+    tags: list[KeyValueOut] = Field(default_factory=list)
+
+
+class ExperimentAnswer(_Answer):
+    experiment: MlflowExperiment
+
+
+class ExperimentCreated(_Answer):
+    experiment_id: str
+
+
+class ExperimentsFound(_Answer):
+    experiments: list[MlflowExperiment]
+    next_page_token: str | None = None
+
+
+class Metric(_Answer):
+    key: str
+    value: float | Literal["NaN", "Infinity", "-Infinity"]
+    timestamp: int
+    step: int
+
+
+class RunInfo(_Answer):
+    run_id: str
+    run_uuid: str
+    run_name: str
+    experiment_id: str
+    user_id: str
+    status: Literal["RUNNING", "SCHEDULED", "FINISHED", "FAILED", "KILLED"]
+    start_time: int
+    end_time: int | None = None
+    artifact_uri: str
+    lifecycle_stage: str
+
+
+class RunData(_Answer):
+    metrics: list[Metric]
+    params: list[KeyValueOut]
+    tags: list[KeyValueOut]
+
+
+class MlflowRun(_Answer):
+    info: RunInfo
+    data: RunData
+    inputs: dict[str, Any] = Field(default_factory=dict)
+
+
+class RunAnswer(_Answer):
+    run: MlflowRun
+
+
+class RunUpdated(_Answer):
+    run_info: RunInfo
+
+
+class RunsFound(_Answer):
+    runs: list[MlflowRun]
+    next_page_token: str | None = None
+
+
+class MetricHistory(_Answer):
+    metrics: list[Metric]
+    next_page_token: str | None = None
+
+
+class FileInfo(_Answer):
+    path: str
+    is_dir: bool
+    file_size: int | None = None
+
+
+class ArtifactList(_Answer):
+    root_uri: str
+    files: list[FileInfo]
+
+
+class ProxiedArtifactList(_Answer):
+    files: list[FileInfo]
+
+
+class LoggedModels(_Answer):
+    models: list[dict[str, Any]]
+
+
+class Empty(_Answer):
+    """MLflow's answer to a write: ``{}``."""

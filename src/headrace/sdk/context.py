@@ -17,6 +17,7 @@ import uuid
 from pathlib import Path
 from typing import Any, TextIO
 
+from headrace import clock
 from headrace.engine import compute as c
 from headrace.engine.dataset_inputs import DATASETS_FILE
 from headrace.engine.run_files import jsonl
@@ -182,6 +183,18 @@ class _InScriptRun(RunLogging):
         return {"runId": self.id, "status": "Running", "target": "local", "properties": self.get_properties(),
                 "tags": self.get_tags(), "runDefinition": {}, "logFiles": {}}
 
+    # -- children --------------------------------------------------------------------------
+    def child_run(self, name: str | None = None, run_id: str | None = None, outputs: str | None = None) -> Any:
+        """Start a child run of this run: what it logs is its own, and it is recorded under this run (a
+        run of its own, listed by ``get_children()``) when the step ends. A child not ended by then
+        (``complete()``, ``fail()``, ``cancel()``, or leaving its ``with`` block) takes the step's ending.
+
+        Example:
+            >>> with Run.get_context().child_run("fold-1") as child:  # doctest: +SKIP
+            ...     child.log("accuracy", 0.9)
+        """
+        return _ChildRun(self, name, run_id)
+
 
 class _ParentRun(_InScriptRun):
     """The pipeline run, seen from a step: values logged here land on the pipeline run."""
@@ -207,6 +220,55 @@ class _RunRef:
 
     def __repr__(self) -> str:
         return f"Run(id={self.id!r})"
+
+
+class _ChildRun(_InScriptRun):
+    """A child run started in a script (``child_run``): its lines go to ``CHILDREN_FILE``, each naming it."""
+
+    _owns_files = False
+
+    def __init__(self, parent: _InScriptRun, name: str | None, run_id: str | None):
+        self.id = run_id or uuid.uuid4().hex
+        self.name = name or self.id
+        self.experiment = parent.experiment
+        self.parent = parent
+        self._dir = parent._dir
+        self._write("start", {"parent": parent.id, "name": name})
+
+    def _write(self, filename: str, record: dict[str, Any]) -> None:
+        if self._dir is None:
+            print(f"[offline run] child run {self.name}: {filename.split('.')[0]}: {json.dumps(record, default=str)}")
+            return
+        line = {**record, "child": self.id, "file": filename, "at": clock.now().isoformat()}
+        super()._write(c.CHILDREN_FILE, line)
+
+    def _lines(self, filename: str) -> list[dict[str, Any]]:
+        if self._dir is None:
+            return []
+        return [line for line in jsonl(Path(self._dir) / c.CHILDREN_FILE)
+                if line.get("child") == self.id and line.get("file") == filename]
+
+    def _put_file(self, name: str, data: bytes) -> None:
+        raise ConfigError(f"child run {self.name!r}: files of a child run started in a script are not kept; "
+                          "upload them on Run.get_context()")
+
+    def get_status(self) -> str:
+        ended = self._lines(c.STATUS_FILE)
+        return str(ended[0]["status"]) if ended else "Running"
+
+    def __enter__(self) -> _ChildRun:
+        return self
+
+    def __exit__(self, exc_type: Any, exc: Any, _tb: Any) -> None:
+        if self.get_status() != "Running":
+            return
+        if exc_type is None:
+            self.complete()
+        else:
+            self.fail(f"{exc_type.__name__}: {exc}")
+
+    def __repr__(self) -> str:
+        return f"Run(id={self.id!r}, name={self.name!r})"
 
 
 class StepContextRun(_InScriptRun):

@@ -25,9 +25,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import shutil
 import sys
-import tempfile
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -38,6 +36,7 @@ from headrace.datastores.ignore import scan_source
 from headrace.errors import DefinitionError, FlowDefinitionError, FlowInputError, NotFoundError
 from headrace.flows.batch import check_mapping
 from headrace.flows.spec import FlowSpec, load_spec
+from headrace.sdk import step_builds
 
 __all__ = ["OUTPUT_NAME", "STEP_SCRIPT", "FlowStep", "stage_flow", "step_main"]
 
@@ -221,10 +220,8 @@ def stage_flow(spec: FlowSpec | str | os.PathLike[str],
     flow_rel = f"flow/{spec.folder.relative_to(root).as_posix()}".removesuffix("/.")
     if spec.entry is not None and spec.entry.kind == "prompty":
         flow_rel += f"/{spec.entry.path.name}"
-    target = _build_root(build_root) / digest.hexdigest()[:24]
-    if not target.is_dir():
-        _build(target, entries)
-    return target, flow_rel
+    target = step_builds.build_root(build_root, "flow-builds") / digest.hexdigest()[:24]
+    return step_builds.ensure_build(target, STEP_SCRIPT, _SCRIPT, entries), flow_rel
 
 
 def _flow_folders(spec: FlowSpec) -> list[Path]:
@@ -245,35 +242,6 @@ def _sources(spec: FlowSpec) -> list[Path]:
             if part is not None and part.flow is not None:
                 found += _sources(part.flow)
     return found
-
-
-def _build_root(given: str | os.PathLike[str] | None) -> Path:
-    if given is not None:
-        return Path(given)
-    home = os.environ.get("HEADRACE_HOME")
-    if home:
-        return Path(home) / "flow-builds"
-    uid = os.getuid() if hasattr(os, "getuid") else "user"
-    return Path(tempfile.gettempdir()) / f"headrace-flow-builds-{uid}"
-
-
-def _build(target: Path, entries: dict[str, str]) -> None:
-    """Fill a fresh folder beside ``target`` and rename it into place (another process may win the race)."""
-    target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}-", dir=target.parent))
-    try:
-        (tmp / STEP_SCRIPT).write_text(_SCRIPT, encoding="utf-8")
-        for rel, src in entries.items():
-            dest = tmp / rel
-            dest.parent.mkdir(parents=True, exist_ok=True)
-            shutil.copyfile(src, dest)
-        try:
-            os.rename(tmp, target)
-        except OSError:
-            if not target.is_dir():
-                raise
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
 
 
 # -- inside the step process --------------------------------------------------------------------------------

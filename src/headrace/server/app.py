@@ -21,7 +21,7 @@ from headrace.server.deps import API_PREFIX, single_query_values
 from headrace.server.errors import install_error_handlers
 from headrace.server.hosts import HostGuardMiddleware
 from headrace.server.middleware import BodyLimitMiddleware, CatchAllMiddleware
-from headrace.server.openapi import ERROR_RESPONSES, build_openapi
+from headrace.server.openapi import ERROR_RESPONSES, MLFLOW_ERROR_RESPONSES, build_openapi
 from headrace.server.routers import ROUTERS, mlflow
 from headrace.services.bundle import Services
 from headrace.services.events import EventDispatcher
@@ -112,7 +112,7 @@ def create_app(
     for router in ROUTERS:
         app.include_router(router, prefix=API_PREFIX, responses=ERROR_RESPONSES,
                            dependencies=[Depends(single_query_values)])
-    app.include_router(mlflow.router, responses=ERROR_RESPONSES)  # MLflow's own paths, not under /api/v1
+    app.include_router(mlflow.router, responses=MLFLOW_ERROR_RESPONSES)  # MLflow's own paths, not under /api/v1
     ui.install(app, local_secret)
     app.openapi = lambda: build_openapi(app)  # type: ignore[method-assign]
     return app

@@ -4,7 +4,8 @@ errors), and the handlers that apply it.
 Every error response has the body ``{"Error": {"Code", "Message", "Target"}}`` (Azure ML v1's
 ``ErrorResponse``), whatever raised it: a service (``HeadraceError``), the request checks of this
 package (bad body, token, size), FastAPI's own validation or routing (404/405), or a bug (500, with
-the traceback logged and not sent).
+the traceback logged and not sent). Under MLflow's paths (``/api/2.0/``) the body is MLflow's
+``{"error_code", "message"}`` instead, which the ``mlflow`` client turns into its own exceptions.
 """
 
 from __future__ import annotations
@@ -95,10 +96,34 @@ def _target(exc: HeadraceError) -> str | None:
     return None
 
 
+MLFLOW_PATHS = "/api/2.0/"
+"""Paths of MLflow's REST API and artifact proxy: their errors have MLflow's body."""
+
+# MLflow's codes (its ``databricks_pb2.ErrorCode`` names) for the statuses headrace answers with.
+_MLFLOW_CODES = {400: "INVALID_PARAMETER_VALUE", 401: "UNAUTHENTICATED", 403: "PERMISSION_DENIED",
+                 404: "RESOURCE_DOES_NOT_EXIST", 405: "BAD_REQUEST", 411: "BAD_REQUEST", 413: "INVALID_PARAMETER_VALUE",
+                 415: "BAD_REQUEST", 406: "BAD_REQUEST", 500: "INTERNAL_ERROR", 507: "IO_ERROR"}
+
+
 def error_response(status: int, code: str, message: str, target: str | None = None,
-                   headers: dict[str, str] | None = None) -> JSONResponse:
+                   headers: dict[str, str] | None = None, *, path: str = "") -> JSONResponse:
+    """The error body for a request to ``path``: Azure ML's, or MLflow's under ``MLFLOW_PATHS``."""
+    if path.startswith(MLFLOW_PATHS):
+        return mlflow_error_response(status, code, message, headers)
     body = {"Error": {"Code": code, "Message": message, "Target": target}}
     return JSONResponse(body, status_code=status, headers=headers)
+
+
+def mlflow_error_response(status: int, code: str, message: str,
+                          headers: dict[str, str] | None = None) -> JSONResponse:
+    """MLflow's error body. An object that already exists is 400 RESOURCE_ALREADY_EXISTS, as MLflow
+    answers (``mlflow.set_experiment`` relies on it), and a route headrace lacks is ENDPOINT_NOT_FOUND."""
+    if code == "AlreadyExists":
+        return JSONResponse({"error_code": "RESOURCE_ALREADY_EXISTS", "message": message}, status_code=400,
+                            headers=headers)
+    mlflow_code = "ENDPOINT_NOT_FOUND" if code == "NoRoute" else _MLFLOW_CODES.get(
+        status, "INTERNAL_ERROR" if status >= 500 else "BAD_REQUEST")
+    return JSONResponse({"error_code": mlflow_code, "message": message}, status_code=status, headers=headers)
 
 
 def _headrace_handler(request: Request, exc: Exception) -> JSONResponse:
@@ -107,21 +132,23 @@ def _headrace_handler(request: Request, exc: Exception) -> JSONResponse:
     if code == "InternalError":
         return internal_error(request, exc)
     headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
-    return error_response(status, code, str(exc), target, headers)
+    return error_response(status, code, str(exc), target, headers, path=request.url.path)
 
 
 def internal_error(request: Request | None, exc: BaseException) -> JSONResponse:
     """500 for a bug or an unexpected failure: the traceback goes to the log, not to the client."""
     where = f"{request.method} {request.url.path}" if request is not None else "request"
     logger.error("%s failed", where, exc_info=(type(exc), exc, exc.__traceback__))
-    return error_response(500, "InternalError", f"internal server error ({type(exc).__name__}); see the server log")
+    return error_response(500, "InternalError", f"internal server error ({type(exc).__name__}); see the server log",
+                          path=request.url.path if request is not None else "")
 
 
 def _validation_handler(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, RequestValidationError)
     errors = list(exc.errors())
     first = errors[0] if errors else {}
-    return error_response(400, "BadRequest", describe_validation(errors), _loc(first.get("loc", ())) or None)
+    return error_response(400, "BadRequest", describe_validation(errors), _loc(first.get("loc", ())) or None,
+                          path=request.url.path)
 
 
 def describe_validation(errors: list[Any]) -> str:
@@ -150,11 +177,13 @@ def _http_handler(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)
     status = exc.status_code
     code = _HTTP_CODES.get(status, "HttpError")
+    if status == 404 and request.url.path.startswith(MLFLOW_PATHS):
+        code = "NoRoute"  # routing found nothing: MLflow's ENDPOINT_NOT_FOUND, not a missing object
     message = str(exc.detail) if status != 404 else f"no route {request.method} {request.url.path}; see /openapi.json"
     headers = getattr(exc, "headers", None)
     if status == 405:
         headers = {**(headers or {}), "Allow": _allowed_methods(request) or (headers or {}).get("Allow", "")}
-    return error_response(status, code, message, headers=headers)
+    return error_response(status, code, message, headers=headers, path=request.url.path)
 
 
 def _allowed_methods(request: Request) -> str:

@@ -50,7 +50,7 @@ class HostGuardMiddleware:
                 400, "HostNotAllowed",
                 f"this server does not answer to the host name {name!r} (Host header): it answers "
                 f"{', '.join(self.patterns)}; add a name with --allowed-host (HEADRACE_SERVER_ALLOWED_HOSTS)",
-                target="Host")
+                target="Host", path=scope.get("path", ""))
             await response(scope, receive, send)
             return
         if self.local_only and scope["type"] == "http" and scope["method"] not in _SAFE_METHODS:
@@ -60,7 +60,7 @@ class HostGuardMiddleware:
                     403, "CrossOriginRefused",
                     f"refused a request from another site ({problem}): a server without authentication "
                     "only takes changes from its own pages and from clients that send no Origin header",
-                    target="Origin")
+                    target="Origin", path=scope["path"])
                 await response(scope, receive, send)
                 return
         await self.app(scope, receive, send)

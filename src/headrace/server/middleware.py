@@ -95,7 +95,8 @@ async def _drain(receive: Receive, at_most: int) -> None:
 
 
 async def _too_large(scope: Scope, send: Send, limit: int) -> None:
-    response = error_response(413, "PayloadTooLarge", f"the request body is over the server's limit of {limit} bytes")
+    response = error_response(413, "PayloadTooLarge", f"the request body is over the server's limit of {limit} bytes",
+                              path=scope["path"])
     await response(scope, _no_receive, send)
 
 

@@ -25,12 +25,15 @@ from headrace.schemas import (
     ScheduleCreate,
     ScheduleUpdate,
     SubmitRequest,
+    mlflow,
 )
 from headrace.schemas.datastores import DatastoreCreate
 
 REQUEST_MODELS: tuple[type[BaseModel], ...] = (
     SubmitRequest, PipelineEndpointCreate, EndpointVersionCreate, DefaultVersionUpdate, RunPublish, GraphCreate,
     RunCreate, PublishedPipelineCreate, DatastoreCreate, ScheduleCreate, ScheduleUpdate,
+    mlflow.ExperimentCreate, mlflow.ExperimentSearch, mlflow.MlflowRunCreate, mlflow.MlflowRunUpdate,
+    mlflow.RunSearch, mlflow.MetricLog, mlflow.ParamLog, mlflow.TagSet, mlflow.TagDelete, mlflow.BatchLog,
 )
 
 _ERROR = {"model": ErrorResponse}
@@ -45,11 +48,24 @@ ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
     507: {**_ERROR, "description": "The metadata store's disk is full: nothing was recorded; retry once freed"},
 }
 
+_MLFLOW_ERROR = {"model": mlflow.MlflowError}
+MLFLOW_ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
+    400: {**_MLFLOW_ERROR, "description": "INVALID_PARAMETER_VALUE (a bad body or value), RESOURCE_ALREADY_EXISTS"},
+    401: {**_MLFLOW_ERROR, "description": "UNAUTHENTICATED: missing, unknown or revoked token (MLFLOW_TRACKING_TOKEN)"},
+    403: {**_MLFLOW_ERROR, "description": "PERMISSION_DENIED: the token's role is too low"},
+    404: {**_MLFLOW_ERROR, "description": "RESOURCE_DOES_NOT_EXIST: unknown experiment, run, tag or artifact"},
+    413: {**_MLFLOW_ERROR, "description": "INVALID_PARAMETER_VALUE: body over the server's limit"},
+    500: {**_MLFLOW_ERROR, "description": "INTERNAL_ERROR (logged on the server)"},
+    507: {**_MLFLOW_ERROR, "description": "IO_ERROR: the metadata store's disk is full; retry once freed"},
+}
+"""The errors of MLflow's paths (``/api/2.0/``), in MLflow's body (``server.errors.mlflow_error_response``)."""
+
 DESCRIPTION = """Self-hosted Azure ML v1 pipelines: publish, version and trigger them over REST.
 
 Send `Authorization: Bearer <token>` (from `headrace token create`). Submission bodies are Azure ML v1's
 (`ExperimentName`, `ParameterAssignments`, `DataPathAssignments`, ...), keys matched case-insensitively.
-Errors always have the body `{"Error": {"Code", "Message", "Target"}}`.
+Errors always have the body `{"Error": {"Code", "Message", "Target"}}`, except under MLflow's own paths
+(`/api/2.0/mlflow`, for the `mlflow` client), whose errors are MLflow's `{"error_code", "message"}`.
 """
 
 

@@ -14,14 +14,12 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from headrace import clock
+from headrace.engine.child_runs import EMPTY_GRAPH
 from headrace.engine.run_files import files_path
 from headrace.errors import ConfigError, ConflictError, NotFoundError
 from headrace.services.bundle import Services
 from headrace.services.runs import store_graph
 from headrace.storage.records import MetricRecord, RunKind, RunRecord, RunStatus, StepRunRecord
-
-EMPTY_GRAPH: dict[str, Any] = {"format": 1, "parameters": {}, "data": {}, "steps": []}
-"""The graph of a run that executes no steps (interactive and sweep runs)."""
 
 METRIC_KINDS = ("scalar", "row", "table", "image", "confusion_matrix", "accuracy_table", "predictions",
                 "residuals")

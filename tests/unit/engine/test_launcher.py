@@ -140,3 +140,19 @@ def test_a_server_that_dies_fails_its_waiters_and_refuses_new_work(tmp_path: Pat
     with pytest.raises(OSError):
         _launch(srv, tmp_path, "pass\n")
     srv.close()
+
+
+def test_a_server_that_never_answers_is_given_up_and_the_launch_fails(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from headrace.engine import launcher
+
+    stuck = tmp_path / "stuck-python"  # an "interpreter" that starts and never reads its socket
+    stuck.write_text("#!/bin/sh\nexec sleep 600\n")
+    stuck.chmod(0o755)
+    monkeypatch.setattr(launcher, "LAUNCH_TIMEOUT", 0.5)
+    srv = ForkServer(dict(os.environ), python=str(stuck))
+    with pytest.raises(OSError, match="did not answer within 0.5 s"):
+        _launch(srv, tmp_path, "pass\n")
+    assert not srv.alive
+    assert srv._proc.wait(timeout=10) == -signal.SIGKILL
+    srv.close()

@@ -106,6 +106,7 @@ def test_a_run_ends_once_the_store_accepts_writes_again(svc, write_scripts, wait
                    message="the run to end once the store accepts writes")
         wait_until(lambda: not agent.busy, timeout=10, message="the agent to let go of the run")
     finally:
+        store.free()  # a failed wait above must not leave the agent retrying refused writes while it stops
         agent.stop(wait=True)
     ended = svc.store.get_run(run.id)
     assert (ended.status, ended.error, ended.agent_id) == (RunStatus.FINISHED, None, None)

@@ -10,13 +10,12 @@ from __future__ import annotations
 
 import hashlib
 import os
-import shutil
-import tempfile
 from pathlib import Path
 
 from headrace.core.parallel_run import DRIVER_SCRIPT
 from headrace.datastores.ignore import scan_source
 from headrace.errors import DefinitionError, HeadraceError
+from headrace.sdk import step_builds
 
 __all__ = ["DRIVER_SCRIPT", "stage_source"]
 
@@ -50,36 +49,5 @@ def stage_source(step_name: str, source_directory: str, build_root: str | os.Pat
         with open(f.path, "rb") as src:
             content = hashlib.file_digest(src, "sha256").digest()
         digest.update(f"\0{f.rel}\0".encode() + content)
-    target = _root(build_root) / digest.hexdigest()[:24]
-    if not target.is_dir():
-        _build(target, {f.rel: f.path for f in files})
-    return target
-
-
-def _root(given: str | os.PathLike[str] | None) -> Path:
-    if given is not None:
-        return Path(given)
-    home = os.environ.get("HEADRACE_HOME")
-    if home:
-        return Path(home) / "parallel-builds"
-    uid = os.getuid() if hasattr(os, "getuid") else "user"
-    return Path(tempfile.gettempdir()) / f"headrace-parallel-builds-{uid}"
-
-
-def _build(target: Path, entries: dict[str, str]) -> None:
-    """Fill a fresh folder beside ``target`` and rename it into place (another process may win the race)."""
-    target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}-", dir=target.parent))
-    try:
-        (tmp / DRIVER_SCRIPT).write_text(_DRIVER, encoding="utf-8")
-        for rel, src in entries.items():
-            dest = tmp / rel
-            dest.parent.mkdir(parents=True, exist_ok=True)
-            shutil.copyfile(src, dest)
-        try:
-            os.rename(tmp, target)
-        except OSError:
-            if not target.is_dir():
-                raise
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
+    target = step_builds.build_root(build_root, "parallel-builds") / digest.hexdigest()[:24]
+    return step_builds.ensure_build(target, DRIVER_SCRIPT, _DRIVER, {f.rel: f.path for f in files})

@@ -161,12 +161,9 @@ class StepRun(Run):
         self.parent.cancel()
 
     def child_run(self, name: str | None = None, run_id: str | None = None, outputs: str | None = None) -> Run:
-        """Start an interactive child run of the pipeline run (step runs hold no children of their own)."""
+        """Start an interactive child run of the pipeline run (from outside the step; inside its script,
+        ``Run.get_context().child_run()`` starts a child of the step run, listed by ``get_children()``)."""
         return self.parent.child_run(name, run_id, outputs)
-
-    def get_children(self, *args: Any, **kwargs: Any) -> Any:  # type: ignore[override]
-        """Step runs have no children."""
-        return iter(())
 
     @property
     def is_reused(self) -> bool:

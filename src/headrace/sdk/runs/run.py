@@ -96,9 +96,18 @@ class Run(RunLogging):
 
     @property
     def parent(self) -> Run | None:
-        """The parent run (a sweep, or the run ``child_run`` was called on), or None."""
+        """The parent run (a sweep, the run ``child_run`` was called on, or the step run whose script started
+        this run), or None."""
         parent_id = getattr(self._record, "parent_run_id", None)
-        return None if parent_id is None else Run.get(self.experiment.workspace, parent_id)
+        if parent_id is None:
+            return None
+        try:
+            return Run.get(self.experiment.workspace, parent_id)
+        except NotFoundError:  # a child run a step's script started: its parent is the step run
+            from headrace.sdk.runs import StepRun
+
+            step = self._backend.get_step_run(parent_id)
+            return StepRun(Run.get(self.experiment.workspace, step.run_id), step)  # type: ignore[arg-type]
 
     @property
     def tags(self) -> dict[str, str]:

@@ -2,56 +2,27 @@
 
 The subset the ``mlflow`` client uses for experiments, runs, params, metrics, tags and artifacts, over
 ``services.mlflow_tracking``: ``mlflow.set_tracking_uri("http://server")`` with the headrace token in
-``MLFLOW_TRACKING_TOKEN`` is all a client needs. Errors are MLflow's JSON (``error_code``, ``message``),
-which the client turns into its own exceptions.
+``MLFLOW_TRACKING_TOKEN`` is all a client needs. Errors are MLflow's JSON (``error_code``, ``message``;
+``server.errors`` answers so for every path under ``/api/2.0/``), which the client turns into its own
+exceptions. Each route documents its answer with the models of ``schemas.mlflow``.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Coroutine
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Depends, Query
 from fastapi.responses import JSONResponse, Response
-from fastapi.routing import APIRoute
 
-from headrace.errors import AlreadyExistsError, HeadraceError
 from headrace.schemas import mlflow as m
 from headrace.server.deps import RAW_BODY_DOC, RawBody, Reader, ServicesDep, SubmitRun, body_doc, json_body
-from headrace.server.errors import classify
 from headrace.services import mlflow_artifacts as artifacts
 from headrace.services import mlflow_tracking as tracking
 
 PREFIX = "/api/2.0/mlflow"
 ARTIFACTS = "/api/2.0/mlflow-artifacts/artifacts"
 
-_CODES = {400: "INVALID_PARAMETER_VALUE", 401: "UNAUTHENTICATED", 403: "PERMISSION_DENIED",
-          404: "RESOURCE_DOES_NOT_EXIST", 409: "RESOURCE_ALREADY_EXISTS", 413: "INVALID_PARAMETER_VALUE"}
-
-
-class MlflowRoute(APIRoute):
-    """Answers errors the way an MLflow server does (``{"error_code", "message"}``), token checks included:
-    the client turns them into its own exceptions (a missing experiment is None for ``get_experiment_by_name``)."""
-
-    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
-        handler = super().get_route_handler()
-
-        async def route(request: Request) -> Response:
-            try:
-                return await handler(request)
-            except HeadraceError as exc:
-                status, _code, _target = classify(exc)
-                if status == 500:
-                    raise
-                code = "RESOURCE_ALREADY_EXISTS" if isinstance(exc, AlreadyExistsError) else _CODES.get(
-                    status, "INVALID_PARAMETER_VALUE")
-                return JSONResponse({"error_code": code, "message": str(exc)},
-                                    status_code=400 if status == 409 else status)
-
-        return route
-
-
-router = APIRouter(tags=["mlflow"], route_class=MlflowRoute)
+router = APIRouter(tags=["mlflow"])
 
 
 def artifact_uri(run_id: str) -> str:
@@ -63,90 +34,105 @@ def _body(model: type[Any]) -> Any:
     return Depends(json_body(model))
 
 
+def _ok(model: type[Any]) -> dict[int | str, dict[str, Any]]:
+    """``responses`` documenting the 200 answer (built as plain JSON: MLflow spells NaN as a string)."""
+    return {200: {"model": model, "description": "MLflow's answer"}}
+
+
 # -- experiments ---------------------------------------------------------------------------
-@router.get(f"{PREFIX}/experiments/get-by-name")
+@router.get(f"{PREFIX}/experiments/get-by-name", responses=_ok(m.ExperimentAnswer))
 def get_experiment_by_name(experiment_name: Annotated[str, Query(max_length=255)], _: Reader,
                            svc: ServicesDep) -> Any:
     return {"experiment": tracking.get_experiment_by_name(svc, experiment_name)}
 
 
-@router.get(f"{PREFIX}/experiments/get")
+@router.get(f"{PREFIX}/experiments/get", responses=_ok(m.ExperimentAnswer))
 def get_experiment(experiment_id: Annotated[str, Query(max_length=64)], _: Reader, svc: ServicesDep) -> Any:
     return {"experiment": tracking.experiment_json(tracking.find_experiment(svc, experiment_id))}
 
 
-@router.post(f"{PREFIX}/experiments/create", openapi_extra=body_doc(m.ExperimentCreate))
+@router.post(f"{PREFIX}/experiments/create", openapi_extra=body_doc(m.ExperimentCreate),
+              responses=_ok(m.ExperimentCreated))
 def create_experiment(_: SubmitRun, body: Annotated[m.ExperimentCreate, _body(m.ExperimentCreate)],
                       svc: ServicesDep) -> Any:
     return {"experiment_id": tracking.create_experiment(svc, body.name)}
 
 
-@router.post(f"{PREFIX}/experiments/search", openapi_extra=body_doc(m.ExperimentSearch))
+@router.post(f"{PREFIX}/experiments/search", openapi_extra=body_doc(m.ExperimentSearch),
+              responses=_ok(m.ExperimentsFound))
 def search_experiments(_: Reader, body: Annotated[m.ExperimentSearch, _body(m.ExperimentSearch)],
                        svc: ServicesDep) -> Any:
     return {"experiments": tracking.search_experiments(svc, body.max_results)}
 
 
 # -- runs ----------------------------------------------------------------------------------
-@router.post(f"{PREFIX}/runs/create", openapi_extra=body_doc(m.MlflowRunCreate))
+@router.post(f"{PREFIX}/runs/create", openapi_extra=body_doc(m.MlflowRunCreate),
+              responses=_ok(m.RunAnswer))
 def create_run(_: SubmitRun, body: Annotated[m.MlflowRunCreate, _body(m.MlflowRunCreate)],  svc: ServicesDep) -> Any:
     run_id = tracking.create_run(svc, body.experiment_id, start_time=body.start_time, run_name=body.run_name,
                                  tags=[t.model_dump() for t in body.tags], user_id=body.user_id)
     return {"run": tracking.run_json(svc, run_id, artifact_uri)}
 
 
-@router.get(f"{PREFIX}/runs/get")
+@router.get(f"{PREFIX}/runs/get", responses=_ok(m.RunAnswer))
 def get_run(_: Reader, svc: ServicesDep, run_id: Annotated[str | None, Query(max_length=64)] = None,
             run_uuid: Annotated[str | None, Query(max_length=64)] = None) -> Any:
     return {"run": tracking.run_json(svc, run_id or run_uuid or "", artifact_uri)}
 
 
-@router.post(f"{PREFIX}/runs/update", openapi_extra=body_doc(m.MlflowRunUpdate))
+@router.post(f"{PREFIX}/runs/update", openapi_extra=body_doc(m.MlflowRunUpdate),
+              responses=_ok(m.RunUpdated))
 def update_run(_: SubmitRun, body: Annotated[m.MlflowRunUpdate, _body(m.MlflowRunUpdate)],  svc: ServicesDep) -> Any:
     tracking.update_run(svc, body.id, status=body.status, end_time=body.end_time, run_name=body.run_name)
     return {"run_info": tracking.run_json(svc, body.id, artifact_uri)["info"]}
 
 
-@router.post(f"{PREFIX}/runs/search", openapi_extra=body_doc(m.RunSearch))
+@router.post(f"{PREFIX}/runs/search", openapi_extra=body_doc(m.RunSearch),
+              responses=_ok(m.RunsFound))
 def search_runs(_: Reader, body: Annotated[m.RunSearch, _body(m.RunSearch)],  svc: ServicesDep) -> Any:
     runs, token = tracking.search_runs(svc, body.experiment_ids, artifact_uri, max_results=body.max_results,
                                        page_token=body.page_token, tags=tracking.parse_filter(body.filter))
     return {"runs": runs, **({"next_page_token": token} if token else {})}
 
 
-@router.post(f"{PREFIX}/runs/log-metric", openapi_extra=body_doc(m.MetricLog))
+@router.post(f"{PREFIX}/runs/log-metric", openapi_extra=body_doc(m.MetricLog),
+              responses=_ok(m.Empty))
 def log_metric(_: SubmitRun, body: Annotated[m.MetricLog, _body(m.MetricLog)],  svc: ServicesDep) -> Any:
     metric = {"key": body.key, "value": body.value, "timestamp": body.timestamp, "step": body.step}
     tracking.log_batch(svc, body.id, metrics=[metric])
     return {}
 
 
-@router.post(f"{PREFIX}/runs/log-parameter", openapi_extra=body_doc(m.ParamLog))
+@router.post(f"{PREFIX}/runs/log-parameter", openapi_extra=body_doc(m.ParamLog),
+              responses=_ok(m.Empty))
 def log_param(_: SubmitRun, body: Annotated[m.ParamLog, _body(m.ParamLog)],  svc: ServicesDep) -> Any:
     tracking.log_batch(svc, body.id, params=[{"key": body.key, "value": body.value}])
     return {}
 
 
-@router.post(f"{PREFIX}/runs/set-tag", openapi_extra=body_doc(m.TagSet))
+@router.post(f"{PREFIX}/runs/set-tag", openapi_extra=body_doc(m.TagSet),
+              responses=_ok(m.Empty))
 def set_tag(_: SubmitRun, body: Annotated[m.TagSet, _body(m.TagSet)],  svc: ServicesDep) -> Any:
     tracking.set_tags(svc, body.id, {body.key: body.value})
     return {}
 
 
-@router.post(f"{PREFIX}/runs/delete-tag", openapi_extra=body_doc(m.TagDelete))
+@router.post(f"{PREFIX}/runs/delete-tag", openapi_extra=body_doc(m.TagDelete),
+              responses=_ok(m.Empty))
 def delete_tag(_: SubmitRun, body: Annotated[m.TagDelete, _body(m.TagDelete)],  svc: ServicesDep) -> Any:
     tracking.set_tags(svc, body.id, {}, delete=[body.key])
     return {}
 
 
-@router.post(f"{PREFIX}/runs/log-batch", openapi_extra=body_doc(m.BatchLog))
+@router.post(f"{PREFIX}/runs/log-batch", openapi_extra=body_doc(m.BatchLog),
+              responses=_ok(m.Empty))
 def log_batch(_: SubmitRun, body: Annotated[m.BatchLog, _body(m.BatchLog)],  svc: ServicesDep) -> Any:
     tracking.log_batch(svc, body.id, metrics=[x.model_dump() for x in body.metrics],
                        params=[x.model_dump() for x in body.params], tags=[x.model_dump() for x in body.tags])
     return {}
 
 
-@router.get(f"{PREFIX}/metrics/get-history")
+@router.get(f"{PREFIX}/metrics/get-history", responses=_ok(m.MetricHistory))
 def get_metric_history(metric_key: Annotated[str, Query(max_length=250)], _: Reader, svc: ServicesDep,
                        run_id: Annotated[str | None, Query(max_length=64)] = None,
                        run_uuid: Annotated[str | None, Query(max_length=64)] = None) -> Any:
@@ -154,7 +140,7 @@ def get_metric_history(metric_key: Annotated[str, Query(max_length=250)], _: Rea
 
 
 # -- artifacts -----------------------------------------------------------------------------
-@router.get(f"{PREFIX}/artifacts/list")
+@router.get(f"{PREFIX}/artifacts/list", responses=_ok(m.ArtifactList))
 def list_run_artifacts(_: Reader, svc: ServicesDep, run_id: Annotated[str | None, Query(max_length=64)] = None,
                        run_uuid: Annotated[str | None, Query(max_length=64)] = None,
                        path: Annotated[str, Query(max_length=1000)] = "") -> Any:
@@ -165,7 +151,7 @@ def list_run_artifacts(_: Reader, svc: ServicesDep, run_id: Annotated[str | None
     return {"root_uri": artifact_uri(run), "files": files}
 
 
-@router.get(ARTIFACTS)
+@router.get(ARTIFACTS, responses=_ok(m.ProxiedArtifactList))
 def list_proxied_artifacts(_: Reader, svc: ServicesDep, path: Annotated[str, Query(max_length=1000)] = "") -> Any:
     run_id, _sep, rest = path.strip("/").partition("/")
     if not run_id:
@@ -173,20 +159,22 @@ def list_proxied_artifacts(_: Reader, svc: ServicesDep, path: Annotated[str, Que
     return {"files": artifacts.list_artifacts(svc, run_id, rest)}
 
 
-@router.get(ARTIFACTS + "/{path:path}", response_class=Response)
+@router.get(ARTIFACTS + "/{path:path}", response_class=Response, responses={200: {
+    "description": "The file's bytes", "content": {"application/octet-stream": {"schema": {"type": "string",
+                                                                                        "format": "binary"}}}}})
 def download_artifact(path: str, _: Reader, svc: ServicesDep) -> Any:
     run_id, _sep, rest = path.partition("/")
     return Response(artifacts.read_artifact(svc, run_id, rest), media_type="application/octet-stream")
 
 
-@router.put(ARTIFACTS + "/{path:path}", openapi_extra=RAW_BODY_DOC)
+@router.put(ARTIFACTS + "/{path:path}", openapi_extra=RAW_BODY_DOC, responses=_ok(m.Empty))
 def upload_artifact(_: SubmitRun, path: str, body: RawBody, svc: ServicesDep) -> Any:
     run_id, _sep, rest = path.partition("/")
     artifacts.write_artifact(svc, run_id, rest, body)
     return {}
 
 
-@router.post(f"{PREFIX}/logged-models/search")
+@router.post(f"{PREFIX}/logged-models/search", responses=_ok(m.LoggedModels))
 def search_logged_models(_: Reader) -> Any:
     """Logged models (MLflow 3) are not kept apart from runs: none to list, so run artifacts are read as files."""
     return {"models": []}

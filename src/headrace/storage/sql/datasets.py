@@ -11,13 +11,12 @@ from collections.abc import Mapping
 from typing import Any
 
 from sqlalchemy import and_, bindparam, func, insert, select, update
-from sqlalchemy.exc import IntegrityError
 
 from headrace.errors import AlreadyExistsError, NotFoundError
 from headrace.storage.dataset_records import DatasetRecord, DatasetUse
 from headrace.storage.sql import outbox, rows
 from headrace.storage.sql import tables as t
-from headrace.storage.sql.session import SqlSession, translated
+from headrace.storage.sql.session import SqlSession, retry_version_race, translated
 
 __all__ = ["DatasetMethods"]
 
@@ -32,34 +31,28 @@ def _record(row: Mapping[str, Any]) -> DatasetRecord:
     return DatasetRecord(**{f.name: row[f.name] for f in dataclasses.fields(DatasetRecord)})
 
 
-# Racing registrations of one name retry on the unique (name, version): every one of N racers wins within N tries.
-_ATTEMPTS = 16
-
-
 class DatasetMethods(SqlSession):
     """The dataset methods of ``SqlMetadataStore``."""
 
     @translated
     def add_dataset(self, record: DatasetRecord) -> DatasetRecord:
         """See ``MetadataStore.add_dataset``."""
-        for attempt in range(_ATTEMPTS):
-            try:
-                with self._write() as conn:
-                    if record.name is not None:
-                        latest = conn.execute(_MAX, {"name": record.name}).scalar()
-                        record = dataclasses.replace(record, version=(latest or 0) + 1)
-                    else:
-                        record = dataclasses.replace(record, version=None)
-                    if conn.execute(_GET, {"key": record.id}).first() is not None:
-                        raise AlreadyExistsError("dataset", record.id, "ids are unique")
-                    conn.execute(insert(_ds), rows.as_row(record))
-                    if record.name is not None:  # an unnamed save (a run's direct input) is no registration
-                        outbox.dataset_registered(conn, record)
-                return rows.in_utc(record)
-            except IntegrityError:
-                if attempt == _ATTEMPTS - 1:
-                    raise
-        raise AssertionError("unreachable")
+
+        def insert_next() -> DatasetRecord:
+            with self._write() as conn:
+                if record.name is not None:
+                    latest = conn.execute(_MAX, {"name": record.name}).scalar()
+                    numbered = dataclasses.replace(record, version=(latest or 0) + 1)
+                else:
+                    numbered = dataclasses.replace(record, version=None)
+                if conn.execute(_GET, {"key": numbered.id}).first() is not None:
+                    raise AlreadyExistsError("dataset", numbered.id, "ids are unique")
+                conn.execute(insert(_ds), rows.as_row(numbered))
+                if numbered.name is not None:  # an unnamed save (a run's direct input) is no registration
+                    outbox.dataset_registered(conn, numbered)
+            return rows.in_utc(numbered)
+
+        return retry_version_race(insert_next)
 
     @translated
     def get_dataset(self, dataset_id: str) -> DatasetRecord:

@@ -12,7 +12,6 @@ from collections.abc import Mapping
 from typing import Any
 
 from sqlalchemy import and_, delete, func, insert, select, update
-from sqlalchemy.exc import IntegrityError
 
 from headrace import clock
 from headrace.core.model import model_id
@@ -20,7 +19,7 @@ from headrace.errors import NotFoundError
 from headrace.storage.model_records import ModelAliasRecord, ModelRecord, StageChangeRecord
 from headrace.storage.sql import model_tables as t
 from headrace.storage.sql import outbox, rows
-from headrace.storage.sql.session import SqlSession, translated
+from headrace.storage.sql.session import SqlSession, retry_version_race, translated
 
 __all__ = ["ModelMethods"]
 
@@ -50,29 +49,23 @@ def _missing(name: str, version: int | None) -> NotFoundError:
     return NotFoundError("model", name if version is None else model_id(name, version))
 
 
-# Racing registrations of one name retry on the unique (name, version): every one of N racers wins within N tries.
-_ATTEMPTS = 16
-
-
 class ModelMethods(SqlSession):
     """The model registry methods of ``SqlMetadataStore``."""
 
     @translated
     def add_model_version(self, record: ModelRecord) -> ModelRecord:
         """See ``MetadataStore.add_model_version``."""
-        for attempt in range(_ATTEMPTS):
-            try:
-                with self._write() as conn:
-                    latest = conn.execute(select(func.max(_m.c.version)).where(_m.c.name == record.name)).scalar()
-                    number = (latest or 0) + 1
-                    record = dataclasses.replace(record, version=number, id=model_id(record.name, number))
-                    conn.execute(insert(_m), rows.as_row(record))
-                    outbox.model_registered(conn, record)
-                return rows.in_utc(record)
-            except IntegrityError:
-                if attempt == _ATTEMPTS - 1:
-                    raise
-        raise AssertionError("unreachable")
+
+        def insert_next() -> ModelRecord:
+            with self._write() as conn:
+                latest = conn.execute(select(func.max(_m.c.version)).where(_m.c.name == record.name)).scalar()
+                number = (latest or 0) + 1
+                numbered = dataclasses.replace(record, version=number, id=model_id(record.name, number))
+                conn.execute(insert(_m), rows.as_row(numbered))
+                outbox.model_registered(conn, numbered)
+            return rows.in_utc(numbered)
+
+        return retry_version_race(insert_next)
 
     @translated
     def get_model_version(self, name: str, version: int | None = None) -> ModelRecord:

@@ -18,13 +18,13 @@ from collections.abc import Callable, Iterator
 from typing import Any, ParamSpec, TypeVar
 
 from sqlalchemy import Connection
-from sqlalchemy.exc import DBAPIError, SQLAlchemyError
+from sqlalchemy.exc import DBAPIError, IntegrityError, SQLAlchemyError
 
 from headrace.errors import StoreError, StoreFullError
 from headrace.storage.sql import schema
 from headrace.storage.sql.connection import create_store_engine, is_memory_sqlite, normalize_url, write_engine
 
-__all__ = ["SqlSession", "store_error", "translated"]
+__all__ = ["SqlSession", "retry_version_race", "store_error", "translated"]
 
 P = ParamSpec("P")
 T = TypeVar("T")
@@ -67,6 +67,22 @@ def _disk_full(err: object) -> bool:
     if isinstance(code, int) and code & 0xFF == _SQLITE_FULL:
         return True
     return getattr(err, "sqlstate", None) == _PG_DISK_FULL or "database or disk is full" in str(err)
+
+
+# Racing registrations of one name retry on the unique (name, version): every one of N racers wins within N tries.
+_VERSION_ATTEMPTS = 16
+
+
+def retry_version_race(insert_next: Callable[[], T]) -> T:
+    """Run ``insert_next`` (one write transaction that numbers the next version of a name and inserts it) again
+    while a racing registration of the same name takes that number first; the last ``IntegrityError`` is raised."""
+    for attempt in range(_VERSION_ATTEMPTS):
+        try:
+            return insert_next()
+        except IntegrityError:
+            if attempt == _VERSION_ATTEMPTS - 1:
+                raise
+    raise AssertionError("unreachable")
 
 
 class _SqliteWriteLock:

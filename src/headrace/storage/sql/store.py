@@ -4,9 +4,9 @@ One engine (connection pool) per store; every public call is one short transacti
 transactions take SQLite's write lock up front (see ``connection.py``), so concurrent writers
 queue on ``busy_timeout`` instead of failing. The schema is migrated when the store opens.
 
-This module holds experiments, pipelines, datastores, runs, step runs and metrics; the other
-families are mixins: ``run_keys.py``, ``published.py``, ``endpoints.py``, ``tokens.py``, ``schedules.py``,
-``connections.py``, ``flows.py``, ``models.py`` (all on ``session.SqlSession``).
+This module holds experiments, pipelines, runs, step runs and metrics; the other families are
+mixins: ``datastores.py``, ``run_keys.py``, ``published.py``, ``endpoints.py``, ``tokens.py``,
+``schedules.py``, ``connections.py``, ``flows.py``, ``models.py`` (all on ``session.SqlSession``).
 
 Errors: ``IntegrityError`` becomes ``AlreadyExistsError`` or ``NotFoundError`` (after looking at
 what clashed), any other SQLAlchemy error ``StoreError``; no SQLAlchemy exception leaves this class.
@@ -20,14 +20,13 @@ from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import bindparam, delete, insert, select, update
+from sqlalchemy import bindparam, insert, select
 from sqlalchemy.exc import IntegrityError
 
 from headrace import clock
-from headrace.errors import AlreadyExistsError, NotFoundError
+from headrace.errors import NotFoundError
 from headrace.storage.base import MetadataStore
 from headrace.storage.records import (
-    DatastoreRecord,
     ExperimentRecord,
     MetricRecord,
     PipelineRecord,
@@ -41,6 +40,8 @@ from headrace.storage.sql import tables as t
 from headrace.storage.sql.compute import ComputeTargetMethods
 from headrace.storage.sql.connections import ConnectionMethods
 from headrace.storage.sql.datasets import DatasetMethods
+from headrace.storage.sql.datastores import DatastoreMethods
+from headrace.storage.sql.deliveries import DeliveryMethods
 from headrace.storage.sql.drafts import DraftMethods
 from headrace.storage.sql.endpoints import PipelineEndpointMethods
 from headrace.storage.sql.environments import EnvironmentMethods
@@ -59,10 +60,8 @@ __all__ = ["SqlMetadataStore"]
 _GET_EXPERIMENT = select(t.experiments).where(t.experiments.c.name == bindparam("key"))
 _GET_PIPELINE = select(t.pipelines).where(t.pipelines.c.id == bindparam("key"))
 _PIPELINE_BY_HASH = select(t.pipelines).where(t.pipelines.c.content_hash == bindparam("key"))
-_GET_DATASTORE = select(t.datastores).where(t.datastores.c.name == bindparam("key"))
 _INSERT_EXPERIMENT = insert(t.experiments)
 _INSERT_PIPELINE = insert(t.pipelines)
-_INSERT_DATASTORE = insert(t.datastores)
 _INSERT_METRICS = insert(t.metrics)
 _LIST_METRICS = (
     select(*rows.METRIC_COLUMNS).where(t.metrics.c.run_id == bindparam("run_id")).order_by(t.metrics.c.id)
@@ -72,8 +71,8 @@ _LIST_STEP_METRICS = _LIST_METRICS.where(t.metrics.c.step_run_id == bindparam("s
 
 class SqlMetadataStore(
     RunKeyMethods, PublishedPipelineMethods, PipelineEndpointMethods, TokenMethods, ScheduleMethods,
-    ConnectionMethods, FlowMethods, DatasetMethods, DraftMethods, ComputeTargetMethods, SettingMethods,
-    EnvironmentMethods, ModelMethods, EventMethods, MetadataStore,
+    ConnectionMethods, DatastoreMethods, FlowMethods, DatasetMethods, DraftMethods, ComputeTargetMethods, SettingMethods,
+    EnvironmentMethods, ModelMethods, EventMethods, DeliveryMethods, MetadataStore,
 ):
     """The metadata store in a SQL database.
 
@@ -149,47 +148,6 @@ class SqlMetadataStore(
         if row is None:
             raise NotFoundError("pipeline", pipeline_id)
         return rows.pipeline_record(row)
-
-    # -- datastores ----------------------------------------------------------------------
-    @translated
-    def create_datastore(self, record: DatastoreRecord) -> DatastoreRecord:
-        try:
-            with self._write() as conn:
-                conn.execute(_INSERT_DATASTORE, rows.as_row(record))
-        except IntegrityError as exc:
-            raise AlreadyExistsError("datastore", record.name, "pick another name") from exc
-        return rows.in_utc(record)
-
-    @translated
-    def get_datastore(self, name: str) -> DatastoreRecord:
-        with self._read() as conn:
-            row = conn.execute(_GET_DATASTORE, {"key": name}).mappings().first()
-        if row is None:
-            raise NotFoundError("datastore", name)
-        return rows.datastore_record(row)
-
-    @translated
-    def replace_datastore(self, record: DatastoreRecord) -> DatastoreRecord:
-        values = rows.as_row(record)
-        with self._write() as conn:
-            done = conn.execute(update(t.datastores).where(t.datastores.c.name == record.name)
-                                .values({k: v for k, v in values.items() if k != "name"}))
-        if done.rowcount != 1:
-            raise NotFoundError("datastore", record.name)
-        return rows.in_utc(record)
-
-    @translated
-    def delete_datastore(self, name: str) -> None:
-        with self._write() as conn:
-            done = conn.execute(delete(t.datastores).where(t.datastores.c.name == name))
-        if done.rowcount != 1:
-            raise NotFoundError("datastore", name)
-
-    @translated
-    def list_datastores(self) -> list[DatastoreRecord]:
-        with self._read() as conn:
-            result = conn.execute(select(t.datastores).order_by(t.datastores.c.name)).mappings()
-            return [rows.datastore_record(row) for row in result]
 
     # -- runs ----------------------------------------------------------------------------
     @translated
