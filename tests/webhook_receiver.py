@@ -29,6 +29,7 @@ class Receiver:
     url: str
     requests: list[Received] = field(default_factory=list)
     status: int = 200
+    answers: list[int] = field(default_factory=list)  # statuses to answer first, in turn; then ``status``
     hold: threading.Event | None = None  # set: requests wait for it before answering
     cond: threading.Condition = field(default_factory=threading.Condition)
 
@@ -54,12 +55,13 @@ def receiver(**options: Any) -> Iterator[Receiver]:
             with rec.cond:
                 rec.requests.append(Received(self.path, {k.lower(): v for k, v in self.headers.items()}, body,
                                              time.monotonic()))
+                status = rec.answers.pop(0) if rec.answers else rec.status
                 rec.cond.notify_all()
             if rec.hold is not None:
                 rec.hold.wait(60)
             payload = b"ok"
             try:
-                self.send_response(rec.status)
+                self.send_response(status)
                 self.send_header("content-length", str(len(payload)))
                 self.end_headers()
                 self.wfile.write(payload)

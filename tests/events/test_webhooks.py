@@ -15,6 +15,8 @@ from headrace.storage.event_records import DeliveryStatus
 from headrace.storage.records import RunStatus
 from webhook_receiver import receiver
 
+from .conftest import FakeClock
+
 
 def _until(check, timeout: float = 10.0):  # noqa: ANN001, ANN202
     deadline = time.monotonic() + timeout
@@ -79,8 +81,7 @@ def test_signed_messages_verify_with_the_reference_library(svc: Services, publis
         time.sleep(0.1)
         assert len(r.requests) == 2
         verifier = Verifier(hook.secret)
-        # Deliveries go out concurrently: order is not guaranteed, the timestamp tells.
-        bodies = sorted((verifier.verify(q.body, q.headers) for q in got), key=lambda b: b["timestamp"])
+        bodies = [verifier.verify(q.body, q.headers) for q in got]  # in event order
         assert [b["type"] for b in bodies] == ["run.queued", "run.canceled"]
         assert bodies[1]["data"]["run_id"] == run.id and bodies[1]["data"]["status"] == "Canceled"
         assert all(q.headers["webhook-id"].startswith("msg_") for q in got)
@@ -103,6 +104,24 @@ def test_failures_retry_with_the_same_id_then_die_and_redeliver(svc: Services, d
         dispatcher.run_pending()
         assert webhooks.list_deliveries(svc, "ci")[0].status is DeliveryStatus.DELIVERED
         assert r.requests[-1].headers["webhook-id"] == dead.id
+
+
+def test_deliveries_to_one_webhook_go_out_in_event_order_retries_included(
+        svc: Services, dispatcher: EventDispatcher, clock: FakeClock) -> None:
+    with receiver(answers=[500]) as r:  # the first message fails once
+        webhooks.create_webhook(svc, "ci", url=r.url, events=["run.failed"])
+        for n in (1, 2, 3):
+            events.emit(svc, "run.failed", {"run_id": f"r{n}"})
+        dispatcher.run_pending()
+        # Sent one after another: the failed first one holds the rest back until it is retried.
+        assert [q.json["data"]["run_id"] for q in r.requests] == ["r1"]
+        clock.advance(seconds=1)  # past the backoff
+        dispatcher.run_pending()
+        assert [q.json["data"]["run_id"] for q in r.requests] == ["r1", "r1", "r2", "r3"]
+    log = {d.payload["data"]["run_id"]: d for d in webhooks.list_deliveries(svc, "ci")}
+    assert {run: (d.status, d.attempts) for run, d in log.items()} == {
+        "r1": (DeliveryStatus.DELIVERED, 2), "r2": (DeliveryStatus.DELIVERED, 1), "r3": (DeliveryStatus.DELIVERED, 1)}
+    assert r.requests[0].headers["webhook-id"] == r.requests[1].headers["webhook-id"] == log["r1"].id
 
 
 def test_send_test_and_disable(svc: Services, dispatcher: EventDispatcher) -> None:

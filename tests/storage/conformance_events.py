@@ -62,6 +62,13 @@ def trigger(store: MetadataStore, name: str = "release", **fields: Any) -> Trigg
     return store.create_trigger(TriggerRecord(**values))
 
 
+def dispatch(store: MetadataStore, items: list[DeliveryRecord], first: int = 0) -> None:
+    """Queue ``items`` as the dispatcher does: their events marked dispatched with them, in this order."""
+    events = [EventRecord(d.event_id, "run.finished", at(first + n), {}) for n, d in enumerate(items)]
+    store.add_events(events)
+    store.mark_events_dispatched([e.id for e in events], items, at(first))
+
+
 def types(store: MetadataStore) -> list[str]:
     return [e.type for e in reversed(store.list_events(limit=1000))]
 
@@ -157,19 +164,57 @@ class EventConformance:
         assert store.count_deliveries() == 0
 
     def test_claims_are_exclusive_and_in_flight_ones_requeue(self, store: MetadataStore) -> None:
-        hook = store.create_webhook(webhook())
-        store.add_deliveries([delivery(hook.id, i) for i in range(20)] + [delivery(hook.id, 500)])
+        hooks = [store.create_webhook(webhook(f"h{i}")).id for i in range(4)]
+        queued = [delivery(h, i) for i in range(5) for h in hooks]
+        dispatch(store, queued)
+        tests = [delivery(hooks[0], i) for i in range(3)]
+        store.add_deliveries([*tests, delivery(hooks[0], 500)])
         got = run_in_threads(4, lambda i: store.claim_deliveries(f"o{i}", now=at(100), lease_until=at(200), limit=10))
-        ids = [d.id for batch in got for d in batch]
-        assert len(ids) == len(set(ids)) == 20
-        assert all(d.attempts == 1 and d.status is DeliveryStatus.SENDING for batch in got for d in batch)
+        claimed = [d for batch in got for d in batch]
+        assert len({d.id for d in claimed}) == len(claimed)
+        assert all(d.attempts == 1 and d.status is DeliveryStatus.SENDING for d in claimed)
+        assert {d.id for d in tests} <= {d.id for d in claimed}
+        for hook in hooks:  # one claimer per queue, taking a run from its head in order
+            mine = [d for d in claimed if d.webhook_id == hook and d.seq is not None]
+            assert mine and [d.id for d in mine] == [d.id for d in queued if d.webhook_id == hook][:len(mine)]
+            assert len({d.lease_owner for d in mine}) == 1
         assert store.claim_deliveries("x", now=at(150), lease_until=at(300)) == []
         assert store.next_delivery_due() == at(500)
-        assert store.requeue_deliveries(at(160)) == 20
+        assert store.requeue_deliveries(at(160)) == len(claimed)
         again = store.claim_deliveries("y", now=at(160), lease_until=at(300), limit=100)
-        assert len(again) == 20 and {d.attempts for d in again} == {2}
+        assert len(again) == 23 and {d.attempts for d in again if d.id in {c.id for c in claimed}} == {2}
         # An expired lease is claimable too (a process that died without a restart of its own).
-        assert len(store.claim_deliveries("z", now=at(301), lease_until=at(400), limit=100)) == 20
+        assert len(store.claim_deliveries("z", now=at(301), lease_until=at(400), limit=100)) == 23
+
+    def test_a_queue_goes_out_in_event_order_retries_included(self, store: MetadataStore) -> None:
+        hook, other = store.create_webhook(webhook()).id, store.create_webhook(webhook("other")).id
+        first, second, third = (delivery(hook) for _ in range(3))
+        elsewhere = delivery(other)
+        dispatch(store, [first, elsewhere, second, third])
+        run = store.claim_deliveries("a", now=at(10), lease_until=at(40), limit=100)
+        assert [d.id for d in run] == [first.id, second.id, third.id, elsewhere.id]  # runs: oldest head first
+        assert [d.last_attempt_at for d in run] == [at(10), None, None, at(10)]  # a run's head is attempted now
+        # The head fails and waits (backoff); the rest of its run goes back behind it, unsent.
+        store.update_deliveries([(first.id, {"status": DeliveryStatus.PENDING, "next_attempt_at": at(60)}),
+                                 (elsewhere.id, {"status": DeliveryStatus.DELIVERED})]
+                                + [(d.id, {"status": DeliveryStatus.PENDING, "attempts": 0}) for d in run[1:3]])
+        assert store.claim_deliveries("b", now=at(20), lease_until=at(50)) == []  # 2 and 3 are due, but behind 1
+        assert store.next_delivery_due() == at(60)
+        test = delivery(hook, 20)
+        store.add_deliveries([test])  # a test message is outside the order
+        assert [d.id for d in store.claim_deliveries("b", now=at(20), lease_until=at(50))] == [test.id]
+        store.update_delivery(test.id, status=DeliveryStatus.DELIVERED)
+        head = store.claim_deliveries("c", now=at(60), lease_until=at(90), limit=1)
+        assert [(d.id, d.attempts) for d in head] == [(first.id, 2)]
+        assert store.claim_deliveries("d", now=at(61), lease_until=at(90)) == []  # one run in flight per queue
+        assert store.next_delivery_due() is None
+        store.update_delivery(first.id, status=DeliveryStatus.DEAD, lease_owner=None)  # never delivered: no wait
+        rest = store.claim_deliveries("d", now=at(62), lease_until=at(90))
+        assert [(d.id, d.attempts) for d in rest] == [(second.id, 1), (third.id, 1)]
+        store.update_deliveries([(d.id, {"status": DeliveryStatus.DELIVERED}) for d in rest])
+        later = delivery(hook)
+        dispatch(store, [later], first=9)
+        assert store.get_delivery(later.id).seq == max(d.seq or 0 for d in run) + 1  # at the end of the line
 
     def test_delivery_updates_and_log(self, store: MetadataStore) -> None:
         hook = store.create_webhook(webhook())

@@ -170,6 +170,28 @@ class SqlStoreChecks:
         finally:
             engine.dispose()
 
+    def test_deliveries_made_before_revision_0015_are_queued_in_the_order_made(self, store_url: str) -> None:
+        engine = create_store_engine(store_url)
+        try:
+            migrate_to(engine, "0014")
+            with engine.begin() as conn:
+                conn.execute(text("INSERT INTO webhooks (id, name, status, url, events, filters, secret, created_at,"
+                                  " updated_at) VALUES ('w1', 'ci', 'Active', 'https://x', '[]', '{}', 's', :t, :t)"),
+                             {"t": T0})
+                for key, seconds in (("msg_b", 2), ("msg_a", 1), ("msg_c", 3)):
+                    conn.execute(text("INSERT INTO webhook_deliveries (id, webhook_id, event_id, event_type, payload,"
+                                      " status, created_at, next_attempt_at, attempts) VALUES (:id, 'w1', :id,"
+                                      " 'run.failed', '{}', 'pending', :t, :t, 0)"), {"id": key, "t": at(seconds)})
+        finally:
+            engine.dispose()
+        store = SqlMetadataStore(store_url)
+        try:
+            assert [d.id for d in store.claim_deliveries("o", now=at(10), lease_until=at(60))] == [
+                "msg_a", "msg_b", "msg_c"]
+            assert [store.get_delivery(key).seq for key in ("msg_a", "msg_b", "msg_c")] == [1, 2, 3]
+        finally:
+            store.close()
+
     def test_database_from_a_newer_headrace_raises_store_error(
         self, store: SqlMetadataStore, store_url: str
     ) -> None:

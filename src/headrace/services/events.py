@@ -8,10 +8,12 @@ about (a run's status, a failed step, a schedule's failed fire or disabling). ``
 1. Dispatch: the pending events, oldest first, become one delivery per matching active subscription,
    inserted in the same transaction that marks the events dispatched; active triggers listening to an
    event's type are evaluated (each event fires a trigger at most once: its id is the fire key).
-2. Deliver: due deliveries are claimed (leased, attempt counted), sent concurrently, and their outcome
-   written in one transaction: delivered, retried later (exponential backoff) or dead once the retry
-   window is spent. At-least-once: a process killed mid-send leaves the delivery "sending"; the next
-   start sends it again at once (``requeue_deliveries``), with the same ``webhook-id``.
+2. Deliver: due deliveries are claimed (leased, attempt counted) as runs from the head of each
+   subscription's queue (see ``storage/sql/deliveries.py``), the runs sent concurrently, each run's
+   deliveries one after another in event order, and their outcome written in one transaction:
+   delivered, retried later (exponential backoff; the rest of its run goes back unsent, behind it) or
+   dead once the retry window is spent. At-least-once: a process killed mid-send leaves the delivery
+   "sending"; the next start sends it again at once (``requeue_deliveries``), with the same ``webhook-id``.
 """
 
 from __future__ import annotations
@@ -82,6 +84,7 @@ class EventDispatcher:
         self._client = httpx.Client(limits=httpx.Limits(max_connections=self.settings.concurrency * 2,
                                                         max_keepalive_connections=self.settings.concurrency * 2))
         self.claim_size = self.settings.concurrency * 4
+        self.lease_seconds = self.settings.timeout_seconds + 30  # one attempt, and time to record it
         self._pool = ThreadPoolExecutor(self.settings.concurrency, thread_name_prefix="headrace-webhook")
         self._lanes = ThreadPoolExecutor(LANES, thread_name_prefix="headrace-delivery-lane")
         self._wake = threading.Event()
@@ -135,9 +138,9 @@ class EventDispatcher:
         return len(events)
 
     def deliver_due(self) -> int:
-        """Claim and send one batch of due deliveries; returns how many."""
+        """Claim and send one batch of due deliveries; returns how many were claimed."""
         now = clock.now()
-        lease = now + timedelta(seconds=self.settings.timeout_seconds + 30)
+        lease = now + timedelta(seconds=self.lease_seconds)
         claimed = self.svc.store.claim_deliveries(self.owner, now=now, lease_until=lease, limit=self.claim_size)
         if not claimed:
             return 0
@@ -148,14 +151,32 @@ class EventDispatcher:
                     hooks[item.webhook_id] = webhooks.reveal(self.svc, self.svc.store.get_webhook(item.webhook_id))
                 except NotFoundError:
                     hooks[item.webhook_id] = None
-        outcomes = list(self._pool.map(lambda d: self._send(d, hooks[d.webhook_id]), claimed))
-        self.svc.store.update_deliveries(outcomes)
+        runs: dict[str, list[DeliveryRecord]] = {}
+        for item in claimed:  # a subscription's run, in queue order; a test message on its own
+            runs.setdefault(item.webhook_id if item.seq is not None else item.id, []).append(item)
+        sent = self._pool.map(lambda run: self._send_run(run, hooks[run[0].webhook_id]), runs.values())
+        self.svc.store.update_deliveries([outcome for run in sent for outcome in run])
         return len(claimed)
+
+    def _send_run(self, run: list[DeliveryRecord], hook: WebhookRecord | None) -> list[tuple[str, dict[str, Any]]]:
+        """Send a run of one subscription's queue one after another. After a delivery that is to be
+        retried, or once the lease leaves no room for another attempt, the rest go back unsent (behind it)."""
+        started = clock.monotonic()
+        outcomes: list[tuple[str, dict[str, Any]]] = []
+        for n, item in enumerate(run):
+            retrying = bool(outcomes) and outcomes[-1][1]["status"] is DeliveryStatus.PENDING
+            if retrying or (n and clock.monotonic() - started + self.settings.timeout_seconds >= self.lease_seconds):
+                outcomes += [(rest.id, {"status": DeliveryStatus.PENDING, "attempts": rest.attempts - 1,
+                                        "lease_owner": None, "lease_expires_at": None}) for rest in run[n:]]
+                break
+            outcomes.append(self._send(item, hook))
+        return outcomes
 
     def _send(self, item: DeliveryRecord, hook: WebhookRecord | None) -> tuple[str, dict[str, Any]]:
         if hook is None or hook.status is not EntityStatus.ACTIVE:
             why = "the webhook was deleted" if hook is None else "the webhook is disabled"
             return item.id, {"status": DeliveryStatus.DEAD, "last_error": why, "lease_owner": None}
+        at = clock.now()
         if hook.url:
             attempt = delivery.send_http(self._client, hook.url, msg_id=item.id, secret=hook.secret,
                                          payload=item.payload, allowed_networks=self.settings.networks,
@@ -163,7 +184,8 @@ class EventDispatcher:
         else:
             attempt = notifications.send(hook.apprise_url or "", item.payload, self.base_url)
         changes: dict[str, Any] = {"response_code": attempt.response_code, "latency_ms": round(attempt.latency_ms, 3),
-                                   "last_error": attempt.error, "lease_owner": None, "lease_expires_at": None}
+                                   "last_error": attempt.error, "lease_owner": None, "lease_expires_at": None,
+                                   "last_attempt_at": at}
         if attempt.ok:
             changes["status"] = DeliveryStatus.DELIVERED
         elif attempt.final or item.attempts >= self.attempt_limit:

@@ -44,6 +44,9 @@ class EventStore(ABC):
                                at: datetime) -> None:
         """In one transaction: insert ``deliveries`` and mark the events dispatched.
 
+        The deliveries join the end of their subscriptions' queues in the order given (``seq``): give them
+        in event order.
+
         Raises:
             ConflictError: one of the events was dispatched meanwhile (by another process); nothing is written.
         """
@@ -76,13 +79,23 @@ class EventStore(ABC):
     # -- deliveries ----------------------------------------------------------------------
     @abstractmethod
     def add_deliveries(self, deliveries: Sequence[DeliveryRecord]) -> None:
-        """Raises: NotFoundError when a delivery names a missing webhook."""
+        """Add messages outside the event order (test messages): claimed whenever due, whatever is queued.
+
+        Raises:
+            NotFoundError: a delivery names a missing webhook.
+        """
 
     @abstractmethod
     def claim_deliveries(self, owner: str, *, now: datetime, lease_until: datetime,
                          limit: int = 100) -> list[DeliveryRecord]:
         """Move up to ``limit`` deliveries due at ``now`` (pending and due, or sending with an expired
-        lease) to sending for ``owner``, counting the attempt; oldest due first. No two callers get the same."""
+        lease) to sending for ``owner``, counting the attempt. No two callers get the same.
+
+        Queued deliveries are taken as runs, oldest head first: per subscription, the head of its queue
+        (its first pending or sending delivery) when due, then the ones after it while they are due; a
+        subscription with a delivery in flight (sending, lease not expired) is passed over. A run comes
+        back in queue order. Test messages (``seq`` None) are taken when due, oldest first.
+        """
 
     @abstractmethod
     def update_delivery(self, delivery_id: str, /, **changes: Any) -> DeliveryRecord:
@@ -108,7 +121,8 @@ class EventStore(ABC):
 
     @abstractmethod
     def next_delivery_due(self) -> datetime | None:
-        """The earliest ``next_attempt_at`` of a pending delivery (None: nothing to send)."""
+        """The earliest ``next_attempt_at`` of a pending delivery a claim could take: a queue's head (of a
+        subscription with nothing in flight) or a test message (None: nothing to send)."""
 
     @abstractmethod
     def count_deliveries(self, status: str | None = None) -> int:

@@ -57,7 +57,11 @@ class WebhookRecord:
 
 @dataclass(frozen=True)
 class DeliveryRecord:
-    """One message of one event to one subscription; ``id`` is its ``webhook-id``, the same on every retry."""
+    """One message of one event to one subscription; ``id`` is its ``webhook-id``, the same on every retry.
+
+    ``seq`` is its place in the subscription's queue, given by the store when the event is dispatched
+    (deliveries go out in that order); None for a message outside the order (a test message).
+    """
 
     id: str
     webhook_id: str
@@ -74,6 +78,7 @@ class DeliveryRecord:
     last_error: str | None = None
     lease_owner: str | None = None
     lease_expires_at: datetime | None = None
+    seq: int | None = None
 
 
 @dataclass(frozen=True)

@@ -5,7 +5,7 @@ Defined on the shared ``metadata`` of ``columns.py``; ``tables.py`` gathers ever
 
 from __future__ import annotations
 
-from sqlalchemy import JSON, Column, Float, ForeignKey, Index, Integer, String, Table, Text
+from sqlalchemy import JSON, BigInteger, Column, Float, ForeignKey, Index, Integer, String, Table, Text
 
 from headrace.storage.sql.columns import UTCDateTime, metadata
 
@@ -62,8 +62,12 @@ webhook_deliveries = Table(
     Column("last_error", Text),
     Column("lease_owner", String(128)),
     Column("lease_expires_at", UTCDateTime),
+    # The place in its subscription's queue (deliveries go out in this order); NULL: a test message.
+    Column("seq", BigInteger),
     Index(None, "status", "next_attempt_at"),
     Index(None, "webhook_id", "created_at"),
+    Index(None, "seq", unique=True),
+    Index(None, "webhook_id", "status", "seq"),
 )
 triggers = Table(
     "triggers",

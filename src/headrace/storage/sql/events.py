@@ -1,9 +1,7 @@
-"""The events outbox, webhook subscriptions, deliveries and triggers in the SQL store.
+"""The events outbox, webhook subscriptions and triggers in the SQL store (deliveries: ``deliveries.py``).
 
-Claims (``claim_deliveries``) take rows with ``FOR UPDATE SKIP LOCKED`` on PostgreSQL, as schedules
-do; SQLite writers take turns on its write lock. A trigger's fire is exactly-once the way a
-schedule's is: the ``trigger_fires`` row (trigger, fire key = event id) goes in first, with
-``ON CONFLICT DO NOTHING``, in the run's transaction.
+A trigger's fire is exactly-once the way a schedule's is: the ``trigger_fires`` row (trigger, fire key =
+event id) goes in first, with ``ON CONFLICT DO NOTHING``, in the run's transaction.
 """
 
 from __future__ import annotations
@@ -15,7 +13,7 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import RowMapping, Select, Table, bindparam, delete, func, insert, or_, select, update
+from sqlalchemy import RowMapping, Select, Table, delete, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from headrace.errors import AlreadyExistsError, ConflictError, NotFoundError, StoreError
@@ -28,6 +26,7 @@ from headrace.storage.event_records import (
     WebhookRecord,
 )
 from headrace.storage.records import EntityStatus, RunRecord, StepRunRecord
+from headrace.storage.sql import deliveries as deliveries_sql
 from headrace.storage.sql import outbox, rows, runs
 from headrace.storage.sql import tables as t
 from headrace.storage.sql.session import SqlSession, translated
@@ -38,10 +37,6 @@ _e, _w, _d, _tr, _fires, _ticks = (t.events, t.webhooks, t.webhook_deliveries, t
                                    t.trigger_ticks)
 _WEBHOOK_UPDATABLE = frozenset(f.name for f in dataclasses.fields(WebhookRecord)) - {"id", "created_at"}
 _TRIGGER_UPDATABLE = frozenset(f.name for f in dataclasses.fields(TriggerRecord)) - {"id", "created_at"}
-_DELIVERY_UPDATABLE = frozenset(f.name for f in dataclasses.fields(DeliveryRecord)) - {"id", "webhook_id",
-                                                                                         "created_at"}
-_PENDING, _SENDING = DeliveryStatus.PENDING.value, DeliveryStatus.SENDING.value
-_INSERT_DELIVERIES = insert(_d)
 
 
 @functools.cache
@@ -56,15 +51,6 @@ def _listing(table: Table, active_only: bool) -> Select[Any]:
     return stmt.where(table.c.status == EntityStatus.ACTIVE.value) if active_only else stmt
 
 
-_DELIVERY_FIELDS = tuple(f.name for f in dataclasses.fields(DeliveryRecord))
-
-
-def _delivery_row(d: DeliveryRecord) -> dict[str, Any]:
-    row = {name: getattr(d, name) for name in _DELIVERY_FIELDS}
-    row["status"] = d.status.value
-    return row
-
-
 def _event(row: Mapping[str, Any]) -> EventRecord:
     return EventRecord(**dict(row))
 
@@ -73,12 +59,6 @@ def _webhook(row: Mapping[str, Any]) -> WebhookRecord:
     values = dict(row)
     values["status"] = EntityStatus(values["status"])
     return WebhookRecord(**values)
-
-
-def _delivery(row: Mapping[str, Any]) -> DeliveryRecord:
-    values = dict(row)
-    values["status"] = DeliveryStatus(values["status"])
-    return DeliveryRecord(**values)
 
 
 def _trigger(row: Mapping[str, Any]) -> TriggerRecord:
@@ -126,8 +106,7 @@ class EventMethods(SqlSession):
                                 .values(dispatched_at=at)).rowcount
             if done != len(ids):
                 raise ConflictError(f"{len(ids) - done} of {len(ids)} event(s) were dispatched meanwhile")
-            if deliveries:
-                conn.execute(_INSERT_DELIVERIES, [_delivery_row(d) for d in deliveries])
+            deliveries_sql.insert_queued(conn, deliveries)
 
     @translated
     def prune_events(self, before: datetime) -> int:
@@ -167,99 +146,6 @@ class EventMethods(SqlSession):
             conn.execute(delete(_d).where(_d.c.webhook_id == webhook_id))
             if conn.execute(delete(_w).where(_w.c.id == webhook_id)).rowcount == 0:
                 raise NotFoundError("webhook", webhook_id)
-
-    # -- deliveries ----------------------------------------------------------------------
-    @translated
-    def add_deliveries(self, deliveries: Sequence[DeliveryRecord]) -> None:
-        if not deliveries:
-            return
-        try:
-            with self._write() as conn:
-                conn.execute(_INSERT_DELIVERIES, [_delivery_row(d) for d in deliveries])
-        except IntegrityError as exc:
-            raise NotFoundError("webhook", ", ".join(sorted({d.webhook_id for d in deliveries}))) from exc
-
-    @translated
-    def claim_deliveries(self, owner: str, *, now: datetime, lease_until: datetime,
-                         limit: int = 100) -> list[DeliveryRecord]:
-        due = (
-            select(_d.c.id)
-            .where(or_((_d.c.status == _PENDING) & (_d.c.next_attempt_at <= now),
-                       (_d.c.status == _SENDING) & (_d.c.lease_expires_at < now)))
-            .order_by(_d.c.next_attempt_at)
-            .limit(limit)
-            .with_for_update(skip_locked=True)
-        )
-        with self._write() as conn:
-            ids = list(conn.execute(due).scalars())
-            if not ids:
-                return []
-            stmt = (update(_d).where(_d.c.id.in_(ids))
-                    .values(status=_SENDING, lease_owner=owner, lease_expires_at=lease_until,
-                            attempts=_d.c.attempts + 1, last_attempt_at=now)
-                    .returning(*_d.c))
-            claimed = [_delivery(row) for row in conn.execute(stmt).mappings()]
-        return sorted(claimed, key=lambda d: (d.next_attempt_at, d.id))
-
-    @translated
-    def update_delivery(self, delivery_id: str, /, **changes: Any) -> DeliveryRecord:
-        values = rows.check_changes("delivery", changes, _DELIVERY_UPDATABLE, DeliveryStatus)
-        with self._write() as conn:
-            row = rows.update_by_id(conn, _d, delivery_id, values)
-        if row is None:
-            raise NotFoundError("delivery", delivery_id)
-        return _delivery(row)
-
-    @translated
-    def update_deliveries(self, changes: Sequence[tuple[str, dict[str, Any]]]) -> None:
-        checked = [(key, rows.check_changes("delivery", values, _DELIVERY_UPDATABLE, DeliveryStatus))
-                   for key, values in changes]
-        # One executemany per shape of change (a batch has two or three: delivered, retried, dead).
-        shapes: dict[tuple[str, ...], list[dict[str, Any]]] = {}
-        for key, values in checked:
-            shapes.setdefault(tuple(sorted(values)), []).append(
-                {"b_id": key, **{f"v_{name}": value for name, value in values.items()}})
-        if shapes:
-            with self._write() as conn:
-                for names, params in shapes.items():
-                    stmt = update(_d).where(_d.c.id == bindparam("b_id")).values(
-                        {name: bindparam(f"v_{name}") for name in names})
-                    conn.execute(stmt, params)
-
-    @translated
-    def get_delivery(self, delivery_id: str) -> DeliveryRecord:
-        with self._read() as conn:
-            row = conn.execute(select(_d).where(_d.c.id == delivery_id)).mappings().first()
-        if row is None:
-            raise NotFoundError("delivery", delivery_id)
-        return _delivery(row)
-
-    @translated
-    def list_deliveries(self, webhook_id: str, *, limit: int = 100) -> list[DeliveryRecord]:
-        stmt = (select(_d).where(_d.c.webhook_id == webhook_id)
-                .order_by(_d.c.created_at.desc(), _d.c.id.desc()).limit(limit))
-        with self._read() as conn:
-            return [_delivery(row) for row in conn.execute(stmt).mappings()]
-
-    @translated
-    def requeue_deliveries(self, now: datetime) -> int:
-        with self._write() as conn:
-            return conn.execute(update(_d).where(_d.c.status == _SENDING).values(
-                status=_PENDING, next_attempt_at=now, lease_owner=None, lease_expires_at=None)).rowcount
-
-    @translated
-    def next_delivery_due(self) -> datetime | None:
-        stmt = select(_d.c.next_attempt_at).where(_d.c.status == _PENDING).order_by(_d.c.next_attempt_at).limit(1)
-        with self._read() as conn:
-            return conn.execute(stmt).scalar()
-
-    @translated
-    def count_deliveries(self, status: str | None = None) -> int:
-        stmt = select(func.count()).select_from(_d)
-        if status is not None:
-            stmt = stmt.where(_d.c.status == DeliveryStatus(status).value)
-        with self._read() as conn:
-            return int(conn.execute(stmt).scalar() or 0)
 
     # -- triggers ------------------------------------------------------------------------
     @translated

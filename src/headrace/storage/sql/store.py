@@ -41,6 +41,7 @@ from headrace.storage.sql.compute import ComputeTargetMethods
 from headrace.storage.sql.connections import ConnectionMethods
 from headrace.storage.sql.datasets import DatasetMethods
 from headrace.storage.sql.datastores import DatastoreMethods
+from headrace.storage.sql.deliveries import DeliveryMethods
 from headrace.storage.sql.drafts import DraftMethods
 from headrace.storage.sql.endpoints import PipelineEndpointMethods
 from headrace.storage.sql.environments import EnvironmentMethods
@@ -71,7 +72,7 @@ _LIST_STEP_METRICS = _LIST_METRICS.where(t.metrics.c.step_run_id == bindparam("s
 class SqlMetadataStore(
     RunKeyMethods, PublishedPipelineMethods, PipelineEndpointMethods, TokenMethods, ScheduleMethods,
     ConnectionMethods, DatastoreMethods, FlowMethods, DatasetMethods, DraftMethods, ComputeTargetMethods, SettingMethods,
-    EnvironmentMethods, ModelMethods, EventMethods, MetadataStore,
+    EnvironmentMethods, ModelMethods, EventMethods, DeliveryMethods, MetadataStore,
 ):
     """The metadata store in a SQL database.
 
