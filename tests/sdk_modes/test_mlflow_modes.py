@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from headrace import Experiment, Pipeline, PythonScriptStep, ScriptRunConfig
+from headrace import Experiment, Pipeline, PythonScriptStep, Run, ScriptRunConfig
 
 pytest.importorskip("mlflow", reason="mlflow-skinny is in the dev extras")  # installed in CI: never skipped there
 
@@ -116,3 +116,50 @@ def test_mlflow_in_a_script_run_lands_on_the_script_run(ws, tmp_path):
     assert "model/weights.txt" in run.get_file_names()
     run.download_file("model/weights.txt", str(tmp_path / "weights.txt"))
     assert (tmp_path / "weights.txt").read_text() == "weights"
+
+
+AUTOLOG = textwrap.dedent('''
+    import json, sys, mlflow
+    from sklearn.datasets import load_iris
+    from sklearn.linear_model import LogisticRegression
+    notebook = len(sys.argv) > 1
+    if notebook:   # a notebook points MLflow at the workspace; a step needs nothing
+        from headrace import Workspace
+        ws = Workspace(home=sys.argv[2]) if sys.argv[1] == "local" else Workspace(url=sys.argv[2], token=sys.argv[3])
+        mlflow.set_tracking_uri(ws.get_mlflow_tracking_uri())
+        mlflow.set_experiment("autolog-notebook")
+    mlflow.autolog(log_models=False)   # MLflow 3's logged models are not kept (docs/runs.md "MLflow")
+    X, y = load_iris(return_X_y=True)
+    if notebook:
+        with mlflow.start_run() as run:
+            LogisticRegression(max_iter=300).fit(X, y)
+        json.dump({"run_id": run.info.run_id}, open("out.json", "w"))
+    else:
+        LogisticRegression(max_iter=300).fit(X, y)
+''')
+
+
+def test_mlflow_autolog_with_scikit_learn_in_a_step_and_in_a_notebook(ws, tmp_path):
+    pytest.importorskip("sklearn", reason="scikit-learn is in the dev extras")  # installed in CI: never skipped there
+    src = tmp_path / "autolog_src"
+    src.mkdir()
+    (src / "train.py").write_text(AUTOLOG)
+    step = PythonScriptStep(name="fit", script_name="train.py", source_directory=str(src))
+    run = Experiment(ws, "autolog").submit(Pipeline(ws, [step]))
+    assert run.wait_for_completion(show_output=False) == "Finished", run.find_step_run("fit")[0].get_stderr_log()
+    fit = run.find_step_run("fit")[0]
+    metrics = fit.get_metrics()
+    assert metrics["training_accuracy_score"] > 0.9 and "training_f1_score" in metrics
+    assert fit.get_tags()["estimator_class"] == "sklearn.linear_model._logistic.LogisticRegression"
+    assert fit.get_properties()["mlflow.params"]["max_iter"] == "300"
+
+    args = ["remote", ws.url, ws._backend.client.token] if ws.is_remote else ["local", str(ws.home), ""]
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("MLFLOW_", "HEADRACE_"))}
+    done = subprocess.run([sys.executable, str(src / "train.py"), *args], cwd=tmp_path, env=env,
+                          capture_output=True, text=True, timeout=180)
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert "unexpected error" not in done.stderr, done.stderr[-3000:]
+    nb_run = Run.get(ws, json.loads((tmp_path / "out.json").read_text())["run_id"])
+    assert nb_run.experiment.name == "autolog-notebook"
+    assert nb_run.get_metrics()["training_accuracy_score"] > 0.9
+    assert nb_run.get_properties()["mlflow.params"]["solver"] == "lbfgs"

@@ -176,6 +176,7 @@ API: dict[tuple[str, str], Action | None] = {
     ("POST", "/api/2.0/mlflow/runs/update"): A.SUBMIT_RUN,
     ("POST", "/api/2.0/mlflow/runs/search"): A.READ,
     ("POST", "/api/2.0/mlflow/runs/log-metric"): A.SUBMIT_RUN,
+    ("POST", "/api/2.0/mlflow/runs/log-inputs"): A.SUBMIT_RUN,
     ("POST", "/api/2.0/mlflow/runs/log-parameter"): A.SUBMIT_RUN,
     ("POST", "/api/2.0/mlflow/runs/set-tag"): A.SUBMIT_RUN,
     ("POST", "/api/2.0/mlflow/runs/delete-tag"): A.SUBMIT_RUN,

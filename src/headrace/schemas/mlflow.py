@@ -84,6 +84,13 @@ class BatchLog(_RunRef):
     tags: list[KeyValue] = Field(default_factory=list, max_length=100)
 
 
+class InputsLog(_RunRef):
+    """``runs/log-inputs``: the datasets (and MLflow 3 models) a run read; headrace keeps none of them."""
+
+    datasets: list[dict[str, Any]] = Field(default_factory=list, max_length=MAX_BATCH)
+    models: list[dict[str, Any]] = Field(default_factory=list, max_length=MAX_BATCH)
+
+
 class ExperimentSearch(_Body):
     max_results: int | None = Field(default=None, ge=1, le=50000)
     filter: str | None = Field(default=None, max_length=1000)

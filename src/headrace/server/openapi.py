@@ -34,6 +34,7 @@ REQUEST_MODELS: tuple[type[BaseModel], ...] = (
     RunCreate, PublishedPipelineCreate, DatastoreCreate, ScheduleCreate, ScheduleUpdate,
     mlflow.ExperimentCreate, mlflow.ExperimentSearch, mlflow.MlflowRunCreate, mlflow.MlflowRunUpdate,
     mlflow.RunSearch, mlflow.MetricLog, mlflow.ParamLog, mlflow.TagSet, mlflow.TagDelete, mlflow.BatchLog,
+    mlflow.InputsLog,
 )
 
 _ERROR = {"model": ErrorResponse}

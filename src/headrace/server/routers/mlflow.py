@@ -132,6 +132,13 @@ def log_batch(_: SubmitRun, body: Annotated[m.BatchLog, _body(m.BatchLog)],  svc
     return {}
 
 
+@router.post(f"{PREFIX}/runs/log-inputs", openapi_extra=body_doc(m.InputsLog), responses=_ok(m.Empty))
+def log_inputs(_: SubmitRun, body: Annotated[m.InputsLog, _body(m.InputsLog)], svc: ServicesDep) -> Any:
+    """Accepted for ``mlflow.autolog()``, which logs the training data as a dataset input: not kept."""
+    tracking.resolve(svc, body.id)
+    return {}
+
+
 @router.get(f"{PREFIX}/metrics/get-history", responses=_ok(m.MetricHistory))
 def get_metric_history(metric_key: Annotated[str, Query(max_length=250)], _: Reader, svc: ServicesDep,
                        run_id: Annotated[str | None, Query(max_length=64)] = None,
