@@ -13,11 +13,20 @@ that reads each file of its mini-batch and returns one line per file (``name: by
 - **dataset** (reported, not judged): the same step over a registered ``FileDataset`` of the files,
   which copies them into the step's folder first (``as_mount``).
 
+- **dask** (with ``--dask``; reported, not judged): the step (``DataPath`` input) on a real Dask cluster
+  of two ``dask worker`` processes of one thread each on this machine (the workspace's folders declared
+  mounted), with ``node_count=1`` and with ``node_count=2`` (``processes`` per node in both: a second
+  node adds a machine's processes; node 1 is a task on the other worker whose processes get each
+  mini-batch's files as bytes over a socket). ``--dask-ms`` makes each file cost that many milliseconds
+  of waiting in ``run()`` (an I/O-bound scorer, e.g. one calling a model server): both workers share this
+  machine's cores, so only waiting work can show what a second node adds here.
+
 Repetitions alternate floor and headrace after one warm-up of each; medians are reported and the
 goal (headrace <= 1.3x floor) is judged on them. Exit status 1 when the goal is missed.
 
 Usage:
-    python benchmarks/parallel_run.py [--files 10000] [--batch 10] [--processes 2] [--repeat 3] [--json]
+    python benchmarks/parallel_run.py [--files 10000] [--batch 10] [--processes 2] [--repeat 3]
+                                      [--dask] [--dask-ms 0] [--json]
 """
 
 from __future__ import annotations
@@ -33,6 +42,7 @@ import tempfile
 import time
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 RATIO_GOAL = 1.3
 
@@ -48,6 +58,26 @@ def run(mini_batch):
     for path in mini_batch:
         with open(path, "rb") as f:
             out.append(f"{prefix}{os.path.basename(path)}: {len(f.read())}")
+    return out
+"""
+
+
+DASK_ENTRY = """\
+import argparse, os, time
+
+def init():
+    global wait
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--ms", type=float, default=0)
+    wait = parser.parse_known_args()[0].ms
+
+def run(mini_batch):
+    out = []
+    for path in mini_batch:
+        with open(path, "rb") as f:
+            out.append(f"{os.path.basename(path)}: {len(f.read())}")
+        if wait:
+            time.sleep(wait / 1000)
     return out
 """
 
@@ -86,7 +116,7 @@ def make_files(home: Path, n: int) -> Path:
     return folder
 
 
-def headrace_run(ws, step) -> tuple[float, float, str]:
+def headrace_run(ws, step) -> tuple[float, float, str, Any]:
     from headrace import Experiment, Pipeline
 
     t0 = time.perf_counter()
@@ -95,7 +125,53 @@ def headrace_run(ws, step) -> tuple[float, float, str]:
     total = time.perf_counter() - t0
     [child] = list(run.get_children())
     rec = child._record
-    return total, (rec.ended_at - rec.started_at).total_seconds(), status
+    return total, (rec.ended_at - rec.started_at).total_seconds(), status, child
+
+
+def dask_rounds(tmp: Path, ws_home: Path, folder: str, a: argparse.Namespace) -> list[dict[str, float]]:
+    """The ``--dask`` cases: (node_count=1, processes) and (node_count=2, processes / 2 each), step times."""
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests" / "dask"))
+    from dask_cluster import DaskCluster
+
+    from headrace import (
+        ComputeTarget,
+        DaskCompute,
+        DataPath,
+        ParallelRunConfig,
+        ParallelRunStep,
+        PipelineData,
+        Workspace,
+    )
+
+    cluster = DaskCluster(tmp / "cluster", workers=2, threads=1)
+    try:
+        ws = Workspace(ws_home)
+        ComputeTarget.attach(ws, "bench", DaskCompute.attach_configuration(address=cluster.address,
+                                                                           mounted_paths=[str(tmp)]))
+        store = ws.get_default_datastore()
+        steps = {}
+        for nodes in (1, 2):
+            config = ParallelRunConfig(environment=None, entry_script="score_dask.py",
+                                       source_directory=str(tmp / "src"), mini_batch_size=a.batch, error_threshold=0,
+                                       output_action="append_row", compute_target="bench", node_count=nodes,
+                                       process_count_per_node=a.processes)
+            steps[nodes] = ParallelRunStep(name=f"score-dask{nodes}", parallel_run_config=config,
+                                           inputs=[DataPath(store, folder)], arguments=["--ms", a.dask_ms],
+                                           output=PipelineData(f"scores_dask{nodes}", datastore=store))
+        for step in steps.values():
+            headrace_run(ws, step)  # warm-up: the workers' snapshot caches and interpreters
+        rounds = []
+        for _ in range(a.repeat):
+            one, one_step, s1, _ = headrace_run(ws, steps[1])
+            two, two_step, s2, child = headrace_run(ws, steps[2])
+            if (s1, s2) != ("Finished", "Finished"):
+                raise SystemExit(f"a Dask run ended {s1} / {s2}")
+            share = child.get_stdout_log().count(" done on node1.")  # mini-batches node 1 ran (INFO lines)
+            rounds.append({"dask1": one, "dask1_step": one_step, "dask2": two, "dask2_step": two_step,
+                           "dask2_node1_batches": share})
+        return rounds
+    finally:
+        cluster.stop()
 
 
 def main() -> int:
@@ -104,6 +180,8 @@ def main() -> int:
     p.add_argument("--batch", type=int, default=10)
     p.add_argument("--processes", type=int, default=os.cpu_count() or 2)
     p.add_argument("--repeat", type=int, default=3)
+    p.add_argument("--dask", action="store_true", help="also on a local two-worker Dask cluster, 1 and 2 nodes")
+    p.add_argument("--dask-ms", type=float, default=0.0, help="--dask: milliseconds of waiting per file in run()")
     p.add_argument("--json", action="store_true")
     a = p.parse_args()
 
@@ -118,6 +196,7 @@ def main() -> int:
     local = Path(store.root_uri.removeprefix("file://")) / "files"
     (tmp / "src").mkdir()
     (tmp / "src" / "score.py").write_text(ENTRY)
+    (tmp / "src" / "score_dask.py").write_text(DASK_ENTRY)
     config = ParallelRunConfig(environment=None, entry_script="score.py", source_directory=str(tmp / "src"),
                                mini_batch_size=a.batch, error_threshold=0, output_action="append_row",
                                compute_target="local", node_count=1, process_count_per_node=a.processes)
@@ -132,12 +211,15 @@ def main() -> int:
     headrace_run(ws, by_path)
     for _ in range(a.repeat):
         f = floor(local, a.batch, a.processes, tmp / "floor.txt")
-        hr, step, status = headrace_run(ws, by_path)
-        ds, ds_step, ds_status = headrace_run(ws, by_dataset)
+        hr, step, status, _ = headrace_run(ws, by_path)
+        ds, ds_step, ds_status, _ = headrace_run(ws, by_dataset)
         if "Finished" not in (status, ds_status) or status != ds_status:
             print(f"a run ended {status} / {ds_status}", file=sys.stderr)
             return 1
         rounds.append({"floor": f, "headrace": hr, "step": step, "dataset": ds, "dataset_step": ds_step})
+    if a.dask:
+        for extra, r in zip(dask_rounds(tmp, home, "files", a), rounds, strict=True):
+            r.update(extra)
     med = {k: statistics.median(r[k] for r in rounds) for k in rounds[0]}
     ratio = med["headrace"] / med["floor"]
     report = {
@@ -158,6 +240,13 @@ def main() -> int:
               "(without submit, the input's reuse fingerprint and the wait)")
         print(f"headrace ParallelRunStep (dataset) {med['dataset']:.3f} s = {report['dataset_ratio']:.2f}x floor "
               f"(step run {med['dataset_step']:.3f} s; files staged first; not judged)")
+        for nodes in (1, 2) if a.dask else ():
+            print(f"dask, node_count={nodes} x {a.processes} process(es), {a.dask_ms:g} ms per file "
+                  f"{med[f'dask{nodes}']:.3f} s = {med[f'dask{nodes}'] / med['floor']:.2f}x floor "
+                  f"(step run {med[f'dask{nodes}_step']:.3f} s; not judged)")
+        if a.dask:
+            print(f"  node 1's share with node_count=2: {med['dask2_node1_batches']:.0f} of "
+                  f"{-(-a.files // a.batch)} mini-batches (median)")
     return 0 if report["met"] else 1
 
 

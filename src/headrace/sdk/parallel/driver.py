@@ -199,7 +199,7 @@ class Driver:
                 queue: deque[MiniBatch], tally: Tally, rows_file: TextIO | None) -> None:
         worker = event.worker
         if event.kind == "ready":
-            self.log(10, f"worker {worker.name}: init() done")
+            self.log(20 if worker.remote is not None else 10, f"worker {worker.name}: init() done")
             return
         if event.kind == "init_failed":
             raise AbortRun(f"init() of the entry script failed in worker {worker.name}:\n{event.text}")

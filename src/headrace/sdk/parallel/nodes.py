@@ -51,6 +51,7 @@ class RemoteNode:
     conn: Any
     where: str
     alive: bool = True
+    sent_at: float = 0.0  # clock.monotonic() when its task was submitted
 
     def send(self, message: Any) -> None:
         try:
@@ -127,6 +128,7 @@ class DaskNodes:
         self.futures: dict[int, Any] = {}
         self.nodes: dict[Any, RemoteNode] = {}  # by control connection
         self.started: set[int] = set()
+        self.sent_at: dict[int, float] = {}
         self._inbox: queue.SimpleQueue[tuple[Any, ...]] = queue.SimpleQueue()
         self._wake_r, self._wake_w = multiprocessing.Pipe(duplex=False)
         self._closed = False
@@ -159,6 +161,7 @@ class DaskNodes:
                                         workers=[worker], allow_other_workers=True, pure=False)
             future.add_done_callback(lambda f, n=number: self._post(("task_done", n, f)))
             self.futures[number] = future
+            self.sent_at[number] = clock.monotonic()
             self.log(20, f"node {number} sent to Dask worker {worker} ({len(source)} bytes of source)")
         return count
 
@@ -201,7 +204,8 @@ class DaskNodes:
         number, info = hello[1], hello[2]
         for old in [n for n in self.nodes.values() if n.number == number]:  # moved by the scheduler
             self._lost(old, "it started again elsewhere")
-        node = RemoteNode(number, conn, f"Dask worker {info.get('worker')} (host {info.get('host')})")
+        node = RemoteNode(number, conn, f"Dask worker {info.get('worker')} (host {info.get('host')})",
+                          sent_at=self.sent_at.get(number, clock.monotonic()))
         self.nodes[conn] = node
         self.started.add(number)
         return [("node_up", node)]

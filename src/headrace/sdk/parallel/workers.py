@@ -191,7 +191,8 @@ class WorkerPool:
         for news in self.remote.poll(ready):
             kind, subject = news[0], news[1]
             if kind == "node_up":
-                self.log(20, f"node {subject.number} up on {subject.where}")
+                self.log(20, f"node {subject.number} up on {subject.where}, "
+                         f"{clock.monotonic() - subject.sent_at:.2f}s after it was sent")
                 self.workers += [self._start_remote(subject, i) for i in range(self.process_count)]
             elif kind == "connected":
                 worker = by_token.get(subject)
