@@ -3,8 +3,8 @@ Dask task on the other worker, its processes connected back to the driver; and a
 
 The entry script's rows name the process (pid), how often ``init()`` ran in it and its working folder (under
 its Dask worker's own folder: proof of which worker ran the mini-batch). Markers in a folder of the test
-machine make both nodes take mini-batches: node 0's ``run()`` waits (bounded) until node 1's two processes
-have started.
+machine make both nodes take mini-batches: node 0's ``run()`` holds its mini-batches (bounded wait) until
+node 1 ran one. Also: tabular mini-batches (DataFrames) on node 1, an ``init()`` failing there.
 """
 
 from __future__ import annotations
@@ -29,49 +29,64 @@ import argparse, os, time
 
 INITS = 0
 
-def _marks():
-    p = argparse.ArgumentParser(); p.add_argument("--marks"); p.add_argument("--block", default="")
+def _args():
+    p = argparse.ArgumentParser(); p.add_argument("--marks"); p.add_argument("--mode", default="spread")
     return p.parse_known_args()[0]
+
+def _mark(name):
+    with open(os.path.join(ARGS.marks, f"{name}-{NODE}-{os.getpid()}"), "w") as f:
+        f.write(os.getcwd())
 
 def init():
     global INITS, ARGS, NODE
     INITS += 1
-    ARGS, NODE = _marks(), int(os.environ["HEADRACE_PARALLEL_NODE"])
-    with open(os.path.join(ARGS.marks, f"init-{NODE}-{os.getpid()}"), "w") as f:
-        f.write(os.getcwd())
+    ARGS, NODE = _args(), int(os.environ["HEADRACE_PARALLEL_NODE"])
+    _mark("init")
+    if ARGS.mode == "initfail" and NODE == 1:
+        raise RuntimeError("no model on node 1")
 
-def _wait_for(prefix, count=1):
+def _wait_for(prefix):
     deadline = time.monotonic() + 120
-    while sum(n.startswith(prefix) for n in os.listdir(ARGS.marks)) < count and time.monotonic() < deadline:
+    while not any(n.startswith(prefix) for n in os.listdir(ARGS.marks)) and time.monotonic() < deadline:
         time.sleep(0.05)
 
 def run(mini_batch):
-    if NODE == 0:
-        _wait_for("init-1-", 2) if not ARGS.block else _wait_for("running-")
-    elif ARGS.block:
-        with open(os.path.join(ARGS.marks, f"running-{os.getpid()}"), "w") as f:
-            f.write(os.getcwd())
-        _wait_for("never-")
+    if NODE == 0:  # holds its mini-batches until node 1 ran one: both nodes take some
+        _wait_for({"initfail": "never-"}.get(ARGS.mode, "ran-1-"))
+    else:
+        _mark("ran")
+        if ARGS.mode == "kill":
+            _wait_for("never-")
+    if ARGS.mode == "table":
+        return [f"{k} {v} {NODE} {INITS}" for k, v in zip(mini_batch["k"], mini_batch["v"])]
     return [f"{os.path.basename(p)} {len(open(p).read())} {os.getpid()} {INITS} {os.getcwd()}" for p in mini_batch]
 '''
 
 
-def _step(ws, tmp_path: Path, marks: Path, files: int, block: bool = False) -> ParallelRunStep:
+def _step(ws, tmp_path: Path, marks: Path, files: int, mode: str = "spread") -> ParallelRunStep:
     lake = Datastore(ws, "lake")
     folder = tmp_path / "files"
     folder.mkdir()
-    for i in range(files):
-        (folder / f"f{i:02d}.txt").write_text("y" * i)
+    if mode == "table":
+        (folder / "t.csv").write_text("k,v\n" + "".join(f"{i % 6},{i}\n" for i in range(files)))
+    else:
+        for i in range(files):
+            (folder / f"f{i:02d}.txt").write_text("y" * i)
     lake.upload(str(folder), target_path="docs", overwrite=True)
     (tmp_path / "src").mkdir()
     (tmp_path / "src" / "score.py").write_text(SCORE)
     config = ParallelRunConfig(environment=None, entry_script="score.py", source_directory=str(tmp_path / "src"),
-                               mini_batch_size=1, error_threshold=0, output_action="append_row",
-                               compute_target="cluster", node_count=2, process_count_per_node=2)
-    dataset = Dataset.File.from_files((lake, "docs/*.txt"))
-    arguments = ["--marks", str(marks)] + (["--block", "1"] if block else [])
+                               mini_batch_size=None if mode == "table" else 1, error_threshold=0,
+                               output_action="append_row",
+                               compute_target="cluster", node_count=2, process_count_per_node=2,
+                               partition_keys=["k"] if mode == "table" else None)
+    if mode == "table":
+        dataset = Dataset.Tabular.from_delimited_files((lake, "docs/t.csv"))
+    else:
+        dataset = Dataset.File.from_files((lake, "docs/*.txt"))
     return ParallelRunStep(name="score", parallel_run_config=config, inputs=[dataset.as_named_input("docs")],
-                           output=PipelineData("scores", datastore=lake), arguments=arguments, allow_reuse=False)
+                           output=PipelineData("scores", datastore=lake), arguments=["--marks", str(marks), "--mode", mode],
+                           allow_reuse=False)
 
 
 def _rows(child, tmp_path: Path) -> list[list[str]]:
@@ -85,25 +100,51 @@ def _worker_folder(path: str, cluster: DaskCluster) -> str:
     return Path(path).relative_to(cluster.folder).parts[0]
 
 
-def test_two_nodes_spread_mini_batches_over_both_dask_workers(dask_ws, dask_cluster, tmp_path: Path):
+def _marks(tmp_path: Path) -> Path:
     marks = tmp_path / "marks"
     marks.mkdir()
-    step = _step(dask_ws, tmp_path, marks, files=12)
-    run = Experiment(dask_ws, "prs-nodes").submit(Pipeline(workspace=dask_ws, steps=[step]))
-    assert run.wait_for_completion(show_output=False, raise_on_error=False) == "Finished", [
-        (s.name, s.error, s.get_stdout_log()) for s in run.get_steps()]
+    return marks
+
+
+def _submit(ws, step):
+    run = Experiment(ws, "prs-nodes").submit(Pipeline(workspace=ws, steps=[step]))
+    return run, run.wait_for_completion(show_output=False, raise_on_error=False)
+
+
+def test_two_nodes_spread_mini_batches_over_both_dask_workers(dask_ws, dask_cluster, tmp_path: Path):
+    marks = _marks(tmp_path)
+    run, status = _submit(dask_ws, _step(dask_ws, tmp_path, marks, files=12))
+    assert status == "Finished", [(s.name, s.error, s.get_stdout_log()) for s in run.get_steps()]
     [child] = run.find_step_run("score")
     rows = _rows(child, tmp_path)
     assert sorted((name, int(size)) for name, size, *_ in rows) == [(f"f{i:02d}.txt", i) for i in range(12)]
     assert {inits for *_, inits, _cwd in rows} == {"1"}  # init() once per process
-    by_worker = {_worker_folder(cwd, dask_cluster) for *_, cwd in rows}
-    assert by_worker == {"w0", "w1"}, rows
-    inits = sorted(os.listdir(marks))
-    assert len(inits) == 4 and {name.split("-")[1] for name in inits} == {"0", "1"}, inits  # 2 nodes x 2
-    assert {pid for _, _, pid, *_ in rows} <= {name.split("-")[2] for name in inits}
+    assert {_worker_folder(cwd, dask_cluster) for *_, cwd in rows} == {"w0", "w1"}, rows
+    inits = [name.split("-") for name in os.listdir(marks) if name.startswith("init-")]
+    assert sorted(node for _, node, _ in inits).count("0") == 2 and {"1"} <= {node for _, node, _ in inits}
+    pids = [pid for *_, pid in inits]
+    assert len(pids) == len(set(pids)) and {pid for _, _, pid, *_ in rows} <= set(pids)  # one init() each
     stdout = child.get_stdout_log()
-    assert "node 1 up on Dask worker" in stdout and "[node1.process" not in stdout.split("node 1 up")[0]
+    assert "node 1 up on Dask worker" in stdout and "worker node1.process" in stdout, stdout
     assert child.get_metrics()["mini_batches_done"] == 12
+
+
+def test_tabular_mini_batches_reach_the_remote_node_as_dataframes(dask_ws, tmp_path: Path):
+    run, status = _submit(dask_ws, _step(dask_ws, tmp_path, _marks(tmp_path), files=60, mode="table"))
+    assert status == "Finished", [(s.name, s.error, s.get_stdout_log()) for s in run.get_steps()]
+    [child] = run.find_step_run("score")
+    rows = _rows(child, tmp_path)
+    assert sorted((int(v), int(k)) for k, v, *_ in rows) == [(v, v % 6) for v in range(60)]
+    assert {node for *_, node, _ in rows} == {"0", "1"} and {inits for *_, inits in rows} == {"1"}
+
+
+def test_an_init_failing_on_the_remote_node_fails_the_step_with_its_traceback(dask_ws, tmp_path: Path):
+    run, status = _submit(dask_ws, _step(dask_ws, tmp_path, _marks(tmp_path), files=6, mode="initfail"))
+    assert status == "Failed"
+    [child] = run.find_step_run("score")
+    stderr = child.get_stderr_log()
+    assert "init() of the entry script failed in worker node1.process" in stderr, stderr
+    assert "RuntimeError: no model on node 1" in stderr, stderr
 
 
 def test_a_node_whose_dask_worker_is_killed_hands_its_mini_batches_to_the_other(tmp_path: Path, monkeypatch,
@@ -111,10 +152,9 @@ def test_a_node_whose_dask_worker_is_killed_hands_its_mini_batches_to_the_other(
     cluster = DaskCluster(tmp_path / "killable", workers=2, threads=1)
     try:
         ws = make_dask_ws(tmp_path / "home", cluster.address, monkeypatch)
-        marks = tmp_path / "marks"
-        marks.mkdir()
-        run = Experiment(ws, "prs-kill").submit(Pipeline(workspace=ws, steps=[_step(ws, tmp_path, marks, 8, True)]))
-        running = wait_until(lambda: [p for p in marks.iterdir() if p.name.startswith("running-")], timeout=120,
+        marks = _marks(tmp_path)
+        run = Experiment(ws, "prs-kill").submit(Pipeline(workspace=ws, steps=[_step(ws, tmp_path, marks, 8, "kill")]))
+        running = wait_until(lambda: [p for p in marks.iterdir() if p.name.startswith("ran-1-")], timeout=120,
                              message="node 1 running a mini-batch")
         victim = _worker_folder(running[0].read_text(), cluster)
         cluster.kill(victim)

@@ -235,8 +235,12 @@ class PipelineData:
         output_name: str | None = None,
         output_mode: str = "mount",
         is_directory: bool | None = None,
+        *,
+        pipeline_output_name: str | None = None,
+        training_output: Any = None,
     ):
-        """Create a pipeline data handle.
+        """Create a pipeline data handle (``pipeline_output_name`` is recorded; ``training_output`` says
+        what a ``HyperDriveStep`` puts in it: its best trial's model file or metrics).
 
         Raises:
             DefinitionError: the name is malformed, the datastore has no name, or `output_mode` is unknown.
@@ -256,6 +260,8 @@ class PipelineData:
         self.output_name = output_name or name
         self.output_mode = output_mode
         self.is_directory = is_directory
+        self.pipeline_output_name = pipeline_output_name
+        self._training_output = training_output
         # Steps that list this object in their outputs, in construction order; lets a pipeline pull in
         # the producer of an input it was not given (resolve_closure).
         self._producers: list[Any] = []
@@ -395,3 +401,4 @@ def _to_datapath(value: Any) -> dict[str, str]:
     raise ValueError(
         f"expected a data path (a DataPath, {{'datastore': ..., 'path': ...}} or 'datastore:path'), got {value!r}"
     )
+

@@ -293,6 +293,33 @@ class HyperDriveConfig:
                 "policy": {"name": self._policy.POLICY_NAME, **policy}}
 
 
+class TrainingOutput:
+    """What a ``HyperDriveStep`` writes into a ``PipelineData`` output (Azure ML's ``TrainingOutput``).
+
+    Args:
+        type: "Metrics" (every trial's metrics as JSON) or "Model" (the best trial's files).
+        iteration: accepted for Azure ML code (AutoML's); not used.
+        metric: accepted for Azure ML code (AutoML's); not used.
+        model_file: for "Model", the best trial's file to copy, relative to its working directory
+            (``outputs/model.pkl``); None copies its whole ``outputs`` folder.
+
+    Example:
+        >>> model = PipelineData("model", training_output=TrainingOutput("Model", model_file="outputs/m.pkl"))
+    """
+
+    def __init__(self, type: str, iteration: int | None = None, metric: str | None = None,  # noqa: A002
+                 model_file: str | None = None):
+        if type not in ("Metrics", "Model"):
+            raise DefinitionError([f"TrainingOutput type {type!r} is not supported; use 'Metrics' or 'Model'"])
+        self.type = type
+        self.iteration = iteration
+        self.metric = metric
+        self.model_file = model_file
+
+    def __repr__(self) -> str:
+        return f"TrainingOutput(type={self.type!r}, model_file={self.model_file!r})"
+
+
 def is_better(a: float, b: float, goal: PrimaryMetricGoal) -> bool:
     """Whether ``a`` beats ``b`` for ``goal`` (NaN never does)."""
     if math.isnan(a):

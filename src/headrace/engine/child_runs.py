@@ -37,7 +37,7 @@ def record_children(store: MetadataStore, run: RunRecord, children: list[dict[st
     for child in children:
         status = _ENDINGS.get(child["status"] or "", _STEP_ENDINGS.get(step_status, RunStatus.CANCELED))
         started = _when(child["started_at"]) or ended_at
-        error = child["error"] if status is RunStatus.FAILED else None
+        error = child["error"] if status is not RunStatus.COMPLETED else None
         if status is RunStatus.FAILED and child["status"] is None:
             error = "its step failed before the child run ended"
         record = RunRecord(
@@ -45,7 +45,7 @@ def record_children(store: MetadataStore, run: RunRecord, children: list[dict[st
             pipeline_id=pipeline.id, status=status, created_at=started, started_at=started,
             ended_at=_when(child["ended_at"]) or ended_at, parameters={}, tags=dict(child["tags"]),
             properties=dict(child["properties"]), description=child["name"], run_source="SDK",
-            kind=RunKind.INTERACTIVE, parent_run_id=child["parent"], error=error)
+            kind=_kind(child.get("kind")), parent_run_id=child["parent"], error=error)
         try:
             recorded.append(store.create_run(record, []))
         except AlreadyExistsError:
@@ -54,6 +54,11 @@ def record_children(store: MetadataStore, run: RunRecord, children: list[dict[st
         if metrics:
             store.add_metrics(metrics)
     return recorded
+
+
+def _kind(text: Any) -> RunKind:
+    """A sweep a ``HyperDriveStep`` ran is a sweep run; any other child is interactive."""
+    return RunKind.SWEEP if text == RunKind.SWEEP.value else RunKind.INTERACTIVE
 
 
 def _when(text: Any) -> datetime | None:

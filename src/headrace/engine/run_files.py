@@ -66,7 +66,8 @@ def read_children(context_dir: Path) -> list[dict[str, Any]]:
         child_id, kind = str(line.get("child") or ""), line.get("file")
         if kind == "start":
             children.setdefault(child_id, {"id": child_id, "parent": str(line.get("parent") or ""),
-                                           "name": line.get("name"), "started_at": line.get("at"), "metrics": [],
+                                           "name": line.get("name"), "kind": line.get("kind"),
+                                           "started_at": line.get("at"), "metrics": [],
                                            "tags": {}, "properties": {}, "status": None, "error": None,
                                            "ended_at": None})
             continue

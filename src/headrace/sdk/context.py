@@ -184,7 +184,8 @@ class _InScriptRun(RunLogging):
                 "tags": self.get_tags(), "runDefinition": {}, "logFiles": {}}
 
     # -- children --------------------------------------------------------------------------
-    def child_run(self, name: str | None = None, run_id: str | None = None, outputs: str | None = None) -> Any:
+    def child_run(self, name: str | None = None, run_id: str | None = None, outputs: str | None = None,
+                  *, _kind: str | None = None) -> Any:
         """Start a child run of this run: what it logs is its own, and it is recorded under this run (a
         run of its own, listed by ``get_children()``) when the step ends. A child not ended by then
         (``complete()``, ``fail()``, ``cancel()``, or leaving its ``with`` block) takes the step's ending.
@@ -193,7 +194,7 @@ class _InScriptRun(RunLogging):
             >>> with Run.get_context().child_run("fold-1") as child:  # doctest: +SKIP
             ...     child.log("accuracy", 0.9)
         """
-        return _ChildRun(self, name, run_id)
+        return _ChildRun(self, name, run_id, _kind)
 
 
 class _ParentRun(_InScriptRun):
@@ -227,13 +228,13 @@ class _ChildRun(_InScriptRun):
 
     _owns_files = False
 
-    def __init__(self, parent: _InScriptRun, name: str | None, run_id: str | None):
+    def __init__(self, parent: _InScriptRun, name: str | None, run_id: str | None, kind: str | None = None):
         self.id = run_id or uuid.uuid4().hex
         self.name = name or self.id
         self.experiment = parent.experiment
         self.parent = parent
         self._dir = parent._dir
-        self._write("start", {"parent": parent.id, "name": name})
+        self._write("start", {"parent": parent.id, "name": name, **({"kind": kind} if kind else {})})
 
     def _write(self, filename: str, record: dict[str, Any]) -> None:
         if self._dir is None:

@@ -76,6 +76,7 @@ MODULES: dict[str, list[str]] = {
     "azureml.pipeline.core.run": ["PipelineRun", "StepRun", "StepRunOutput"],
     "azureml.pipeline.core.schedule": _SCHEDULE_NAMES,
     "azureml.pipeline.steps": ["PythonScriptStep", "ParallelRunConfig", "ParallelRunStep", "HyperDriveStep",
+                               "HyperDriveStepRun",
                                "CommandStep", "DataTransferStep", "ModuleStep", "EstimatorStep", "AutoMLStep"],
     "azureml.train": [],
     "azureml.train.hyperdrive": _HYPERDRIVE_NAMES,
