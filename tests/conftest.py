@@ -55,7 +55,8 @@ def _open_backends() -> dict:
 
 
 def _shutdown_backend(backend) -> None:
-    """Stop what a local backend started: cancel its unfinished runs, stop its agent, close the store."""
+    """Stop what a local backend started: cancel its unfinished runs, then ``close()`` it (its agent, its
+    events dispatcher, its store)."""
     agent = backend._agent
     store = backend.svc.store
     if agent is not None:
@@ -65,8 +66,18 @@ def _shutdown_backend(backend) -> None:
         deadline = time.monotonic() + 20
         while time.monotonic() < deadline and any(not store.get_run(r).status.is_terminal for r in unfinished):
             time.sleep(POLL_SECONDS)
-        agent.stop(wait=True)
-    store.close()
+    backend.close()
+
+
+def _close_environment_fork_servers() -> None:
+    """End the fork servers of step environments: their interpreters lived in a test's folder."""
+    launcher = sys.modules.get("headrace.engine.launcher")
+    if launcher is None:
+        return
+    with launcher._shared_lock:
+        servers = [launcher._shared.pop(p) for p in list(launcher._shared) if p != sys.executable]
+    for server in servers:
+        server.close()
 
 
 @pytest.fixture(autouse=True)
@@ -83,6 +94,7 @@ def clean_environ(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[N
         backends = _open_backends()
         for key in [k for k in list(backends) if k not in known]:
             _shutdown_backend(backends.pop(key))
+        _close_environment_fork_servers()
     finally:
         logging.getLogger().handlers[:] = root_handlers
         os.environ.clear()

@@ -57,13 +57,16 @@ def run(mini_batch):
         _mark("ran")
         if ARGS.mode == "kill":
             _wait_for("never-")
+    if ARGS.mode == "env":
+        import sys, hrtoy
+        return [f"{os.path.basename(p)} {hrtoy.VERSION} {sys.prefix != sys.base_prefix} {NODE}" for p in mini_batch]
     if ARGS.mode == "table":
         return [f"{k} {v} {NODE} {INITS}" for k, v in zip(mini_batch["k"], mini_batch["v"])]
     return [f"{os.path.basename(p)} {len(open(p).read())} {os.getpid()} {INITS} {os.getcwd()}" for p in mini_batch]
 '''
 
 
-def _step(ws, tmp_path: Path, marks: Path, files: int, mode: str = "spread") -> ParallelRunStep:
+def _step(ws, tmp_path: Path, marks: Path, files: int, mode: str = "spread", environment=None) -> ParallelRunStep:
     lake = Datastore(ws, "lake")
     folder = tmp_path / "files"
     folder.mkdir()
@@ -75,7 +78,7 @@ def _step(ws, tmp_path: Path, marks: Path, files: int, mode: str = "spread") -> 
     lake.upload(str(folder), target_path="docs", overwrite=True)
     (tmp_path / "src").mkdir()
     (tmp_path / "src" / "score.py").write_text(SCORE)
-    config = ParallelRunConfig(environment=None, entry_script="score.py", source_directory=str(tmp_path / "src"),
+    config = ParallelRunConfig(environment=environment, entry_script="score.py", source_directory=str(tmp_path / "src"),
                                mini_batch_size=None if mode == "table" else 1, error_threshold=0,
                                output_action="append_row",
                                compute_target="cluster", node_count=2, process_count_per_node=2,
@@ -136,6 +139,22 @@ def test_tabular_mini_batches_reach_the_remote_node_as_dataframes(dask_ws, tmp_p
     rows = _rows(child, tmp_path)
     assert sorted((int(v), int(k)) for k, v, *_ in rows) == [(v, v % 6) for v in range(60)]
     assert {node for *_, node, _ in rows} == {"0", "1"} and {inits for *_, inits in rows} == {"1"}
+
+
+def test_remote_nodes_run_in_the_step_environment(dask_ws, tmp_path: Path):
+    from environments.wheels import make_wheel, offline
+    from headrace import CondaDependencies, Environment
+
+    make_wheel(tmp_path / "wheels", "hrtoy", "1.0")  # the workers run on this machine: the folder is theirs too
+    env = Environment("toy-env")
+    env.python.conda_dependencies = CondaDependencies.create(pip_packages=["hrtoy==1.0", *offline(tmp_path / "wheels")])
+    run, status = _submit(dask_ws, _step(dask_ws, tmp_path, _marks(tmp_path), files=8, mode="env", environment=env))
+    assert status == "Finished", [(s.name, s.error, s.get_stdout_log()) for s in run.get_steps()]
+    [child] = run.find_step_run("score")
+    rows = _rows(child, tmp_path)
+    assert sorted(name for name, *_ in rows) == [f"f{i:02d}.txt" for i in range(8)]
+    assert {(version, in_venv) for _, version, in_venv, _ in rows} == {("1.0", "True")}  # hrtoy, in a venv
+    assert {node for *_, node in rows} == {"0", "1"}  # node 1's rows: its processes imported hrtoy too
 
 
 def test_an_init_failing_on_the_remote_node_fails_the_step_with_its_traceback(dask_ws, tmp_path: Path):

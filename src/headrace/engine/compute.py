@@ -24,6 +24,7 @@ ENV_CONTEXT_DIR = "HEADRACE_CONTEXT_DIR"  # folder where the step appends metric
 ENV_RUN_KIND = "HEADRACE_RUN_KIND"  # "script": the step is a script run's only step, and is that run in the script
 ENV_PARENT_RUN_ID = "HEADRACE_PARENT_RUN_ID"  # a script run's parent (a sweep), when it has one
 ENV_DASK_WORKER = "HEADRACE_DASK_WORKER"  # on a Dask target: the address of the worker running the step
+ENV_ENVIRONMENT_SPEC = "HEADRACE_ENVIRONMENT_SPEC"  # the step's environment spec (JSON), when it has one
 METRICS_FILE = "metrics.jsonl"
 TAGS_FILE = "tags.jsonl"
 PARAMS_FILE = "params.jsonl"  # MLflow params logged in the step (``mlflow.log_param``)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -189,6 +190,8 @@ class LocalComputeTarget(c.ComputeTarget):
                 **c.mlflow_env(task, str(staged.workdir)),
             }
         )
+        if task.environment is not None:  # for what the step starts elsewhere (a ParallelRunStep's Dask nodes)
+            env[c.ENV_ENVIRONMENT_SPEC] = json.dumps(task.environment.get("spec") or {}, sort_keys=True)
         for name, path in paths.items():
             env[f"HEADRACE_DATA_{_env_name(name)}"] = path
             env[f"AZUREML_DATAREFERENCE_{name}"] = path  # what Azure ML scripts read

@@ -109,6 +109,22 @@ class LocalBackend(LocalPublishing, LocalTracking):
                         _exit_hook_registered = True
             return self._agent
 
+    def close(self) -> None:
+        """Stop what this backend started (its agent, putting its runs back in the queue, and its events
+        dispatcher) and close its store; a later SDK call on the same home opens a new backend."""
+        with self._lock:
+            agent, self._agent = self._agent, None
+            dispatcher = getattr(self, "_dispatcher", None)
+            self._dispatcher = None
+        if agent is not None:
+            agent.stop(wait=True)
+        if dispatcher is not None:
+            dispatcher.stop(timeout=5)
+        with _backends_lock:
+            for key in [k for k, b in _backends.items() if b is self]:
+                del _backends[key]
+        self.svc.store.close()
+
     def drain_at_exit(self) -> None:
         """Let runs this process submitted finish before the interpreter exits (their agent lives here).
 

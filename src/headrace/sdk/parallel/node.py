@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import contextlib
 import io
+import json
 import os
 import pickle
 import shutil
@@ -32,7 +33,7 @@ from multiprocessing.connection import Client
 from pathlib import Path
 from typing import Any
 
-from headrace.engine.compute import ENV_CONTEXT_DIR
+from headrace.engine.compute import ENV_CONTEXT_DIR, ENV_ENVIRONMENT_SPEC
 from headrace.sdk.parallel.worker import ENV_OUTPUT, WorkerSpec, serve
 
 STOP_SECONDS = 30.0
@@ -51,15 +52,34 @@ def run_node(payload: dict[str, Any]) -> dict[str, Any]:
         with zipfile.ZipFile(io.BytesIO(payload["source"])) as archive:
             archive.extractall(src)
         (root / "output").mkdir()
+        lines: list[str] = []
+        python = _python(payload["env"], Path(worker.local_directory), lines)
         conn = Client(tuple(payload["address"]), authkey=payload["authkey"])
         node = _Node(conn, number, _spec(payload, src, root), src, _env(payload, root),
-                     {"address": payload["address"], "authkey": payload["authkey"]})
+                     {"address": payload["address"], "authkey": payload["authkey"]}, python)
         conn.send(("node", number, {"worker": worker.address, "host": socket.gethostname(),
                                     "pid": os.getpid(), "folder": str(root)}))
+        for line in lines:
+            node.send(("out", f"[parallel_run] node {number}: {line}"))
         started = node.serve()
         return {"node": number, "worker": worker.address, "processes": started}
     finally:
         shutil.rmtree(root, ignore_errors=True)
+
+
+def _python(env: dict[str, str], local_directory: Path, log: list[str]) -> str:
+    """The interpreter of the step's environment on this machine (built once per machine, where the Dask target
+    builds step environments: ``engine.dask_worker``), or the worker's own when the step has none.
+
+    Raises:
+        EnvironmentBuildError: the environment does not build here (the task fails; the driver logs it).
+    """
+    spec = env.get(ENV_ENVIRONMENT_SPEC)
+    if not spec:
+        return sys.executable
+    from headrace.engine import environments
+
+    return str(environments.ensure(json.loads(spec), local_directory.parent / "headrace-environments", log))
 
 
 def _spec(payload: dict[str, Any], src: Path, root: Path) -> WorkerSpec:
@@ -79,13 +99,14 @@ class _Node:
     """The node's side of its control connection: starts, kills and reports its worker processes."""
 
     def __init__(self, conn: Any, number: int, spec: WorkerSpec, src: Path, env: dict[str, str],
-                 connect: dict[str, Any]):
+                 connect: dict[str, Any], python: str):
         self.conn = conn
         self.number = number
         self.spec = spec
         self.src = src
         self.env = env
         self.connect = connect  # the driver's address and authkey, for the worker processes
+        self.python = python
         self.children: dict[str, subprocess.Popen[bytes]] = {}
         self.readers: list[threading.Thread] = []
         self.lock = threading.Lock()
@@ -114,7 +135,7 @@ class _Node:
         return len(self.children)
 
     def _start(self, token: str, index: int) -> None:
-        proc = subprocess.Popen([sys.executable, "-m", __name__], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+        proc = subprocess.Popen([self.python, "-m", __name__], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                                 stderr=subprocess.STDOUT, cwd=self.src, env=self.env)
         assert proc.stdin is not None
         pickle.dump({**self.connect, "token": token, "node": self.number, "index": index, "spec": self.spec}, proc.stdin)

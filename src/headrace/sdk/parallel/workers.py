@@ -147,7 +147,9 @@ class WorkerPool:
             message = worker.conn.recv()
         except (EOFError, OSError):
             worker.process.join(timeout=5)
-            return Event(worker, "died", worker.batch_id, text=f"exit code {worker.process.exitcode}",
+            why = f"exit code {worker.process.exitcode}" if worker.remote is None else \
+                f"its connection closed on node {worker.node}"
+            return Event(worker, "died", worker.batch_id, text=why,
                          unstarted=tuple(list(worker.held)[1:]))
         kind = message[0]
         if kind == "ready":
