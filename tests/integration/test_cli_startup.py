@@ -19,7 +19,7 @@ from headrace.storage.records import Role
 DRIVER = """
 import json, sys
 sys.argv = ["headrace", *json.loads(sys.argv[1])]
-from headrace.cli.main import main
+from headrace.cli.entry import main
 try:
     main()
 except SystemExit:
@@ -49,7 +49,8 @@ def test_help_imports_neither_the_stack_nor_rich(tmp_path):
     modules = loaded("--help", home=tmp_path / "home")
     assert heavy(modules, (*NEVER_FOR_READS, "rich", "markdown_it", "sqlalchemy", "pydantic_settings",
                            "headrace.storage", "headrace.sdk", "headrace.wiring")) == []
-    assert heavy(modules, ("headrace.cli",)) == ["headrace.cli", "headrace.cli.common", "headrace.cli.main",
+    assert heavy(modules, ("headrace.cli",)) == ["headrace.cli", "headrace.cli.common", "headrace.cli.entry",
+                                                 "headrace.cli.main", "headrace.cli.output",
                                                  "headrace.cli.server"]  # the groups load when used
 
 
@@ -59,6 +60,16 @@ def test_read_only_commands_open_only_the_store_and_do_not_migrate_a_current_one
     for args in (["run", "list"], ["run", "list", "--json"], ["experiment", "list", "--json"],
                  ["run", "show", "no-such-run"]):
         assert heavy(loaded(*args, home=home), NEVER_FOR_READS) == [], args
+
+
+def test_run_list_on_a_current_sqlite_home_does_not_load_typer(tmp_path):
+    home = tmp_path / "home"
+    assert "typer" in loaded("run", "list", home=home)  # a new home: created and migrated through Typer
+    for args in (["run", "list"], ["run", "list", "--json", "--limit", "5"], ["run", "list", "-e", "x"]):
+        assert heavy(loaded(*args, home=home), ("typer", "click", "sqlalchemy")) == [], args
+    # anything the quick path does not know goes to Typer, which answers as before
+    assert "typer" in loaded("run", "list", "--help", home=home)
+    assert "typer" in loaded("run", "list", "--limit", "x", home=home)
 
 
 def test_the_root_help_shows_each_lazy_groups_own_help():

@@ -19,6 +19,7 @@ from headrace.cli.common import (
     workspace,
 )
 from headrace.cli.reading import quick_runs, read_backend
+from headrace.cli.run_table import print_runs
 from headrace.core.parallel_run import last_progress
 from headrace.errors import ConfigError
 
@@ -37,18 +38,7 @@ def run_list(
     runs = quick_runs(home, experiment, limit)
     if runs is None:
         runs = read_backend(home).list_runs(experiment_name=experiment, limit=limit)
-    if json_:
-        print_json([asdict(r) for r in runs])
-        return
-    table = new_table(title="Runs")
-    table.add_column("Run id", no_wrap=True, min_width=max((len(r.id) for r in runs), default=6))  # never cut
-    for col in ("Experiment", "Kind", "Status", "Created", "Duration", "Source"):
-        table.add_column(col)
-    for r in runs:
-        kind = r.kind.value + (" (child)" if r.parent_run_id else "")
-        table.add_row(r.id, r.experiment_name, kind, styled(r.status.value), fmt_time(r.created_at),
-                      duration(r.started_at, r.ended_at), r.run_source)
-    console.print(table)
+    print_runs(runs, json_)
 
 
 @run_app.command("show")
