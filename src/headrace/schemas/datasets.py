@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from pydantic import Field
+from pydantic import Field, field_validator
 
 from headrace.schemas import _Request, _Wire
 
@@ -20,6 +20,15 @@ class DatasetDefinition(_Request):
     Sources: list[dict[str, str]] = Field(min_length=1, max_length=100)
     Read: dict[str, Any] = Field(default_factory=dict)
     Transforms: list[dict[str, Any]] = Field(default_factory=list, max_length=100)
+
+    @field_validator("Sources")
+    @classmethod
+    def _sources(cls, sources: list[dict[str, str]]) -> list[dict[str, str]]:
+        for n, source in enumerate(sources):
+            if "url" not in source and not {"datastore", "path"} <= source.keys():
+                raise ValueError(f"source {n} must have 'datastore' and 'path' (or 'url'); it has "
+                                 f"{', '.join(map(repr, source)) or 'nothing'}")
+        return sources
 
     def plain(self) -> dict[str, Any]:
         out: dict[str, Any] = {"kind": self.Kind, "sources": self.Sources, "transforms": self.Transforms}

@@ -179,8 +179,14 @@ async def raw_body(request: Request) -> bytes:
     return await request.body()
 
 
+BODY_MODELS: dict[str, type[BaseModel]] = {}
+"""Every model ``body_doc`` referred to, by name: ``server.openapi`` adds their schemas to the document
+(filled as the routers are defined, at import; the same for every app)."""
+
+
 def body_doc(model: type[BaseModel]) -> dict[str, Any]:
     """``openapi_extra`` documenting a body parsed by ``json_body`` (``server.openapi`` adds the schema)."""
+    BODY_MODELS[model.__name__] = model
     schema = {"$ref": f"#/components/schemas/{model.__name__}"}
     return {"requestBody": {"required": True, "content": {"application/json": {"schema": schema}}}}
 

@@ -28,6 +28,7 @@ from headrace.schemas import (
     mlflow,
 )
 from headrace.schemas.datastores import DatastoreCreate
+from headrace.server.deps import BODY_MODELS
 
 REQUEST_MODELS: tuple[type[BaseModel], ...] = (
     SubmitRequest, PipelineEndpointCreate, EndpointVersionCreate, DefaultVersionUpdate, RunPublish, GraphCreate,
@@ -76,7 +77,7 @@ def build_openapi(app: FastAPI) -> dict[str, Any]:
         return app.openapi_schema
     schema = get_openapi(title=app.title, version=app.version, description=DESCRIPTION, routes=app.routes)
     components = schema.setdefault("components", {}).setdefault("schemas", {})
-    for model in REQUEST_MODELS:
+    for model in (*REQUEST_MODELS, *BODY_MODELS.values()):
         model_schema = model.model_json_schema(ref_template="#/components/schemas/{model}")
         for name, definition in model_schema.pop("$defs", {}).items():
             components.setdefault(name, definition)
