@@ -7,6 +7,7 @@ fuzzer must not do on the test machine; its behaviour is covered in ``test_serve
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -25,6 +26,10 @@ from schemathesis.specs.openapi.checks import (
 from headrace import ScheduleRecurrence
 from headrace.server.app import create_app
 from headrace.services import datasets, endpoints, publishing, runs, schedules, tokens
+
+# Examples per operation and check (derandomized, so a run is repeatable). 316 operations x 2 checks are
+# the suite's largest cost; HEADRACE_TEST_FUZZ_EXAMPLES=100 fuzzes deeper by hand.
+FUZZ_EXAMPLES = int(os.environ.get("HEADRACE_TEST_FUZZ_EXAMPLES", "15"))
 
 
 @pytest.fixture
@@ -81,7 +86,7 @@ def test_api_fuzz(fuzz_app, method, path):
     )
 
     @given(cases)
-    @settings(max_examples=25, deadline=None, derandomize=True, database=None,
+    @settings(max_examples=FUZZ_EXAMPLES, deadline=None, derandomize=True, database=None,
               suppress_health_check=list(HealthCheck))
     def check(case):
         case.call_and_validate(headers={"Authorization": f"Bearer {secret}"},
@@ -111,7 +116,7 @@ def test_server_agrees_with_its_schema(fuzz_app, method, path):
     )
 
     @given(cases)
-    @settings(max_examples=25, deadline=None, derandomize=True, database=None,
+    @settings(max_examples=FUZZ_EXAMPLES, deadline=None, derandomize=True, database=None,
               suppress_health_check=list(HealthCheck))
     def check(case):
         case.call_and_validate(headers={"Authorization": f"Bearer {secret}"},
