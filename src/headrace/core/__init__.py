@@ -13,7 +13,7 @@ from typing import Any
 _EXPORTS = {
     "DataPath": "params", "DataPathComputeBinding": "params", "GRAPH_FORMAT": "graph", "PARAMETER_TYPES": "params",
     "Pipeline": "pipeline", "PipelineData": "params", "PipelineParameter": "params", "PythonScriptStep": "step",
-    "coerce_value": "params", "find_cycles": "graph", "resolve_closure": "graph", "topological_sort": "graph",
+    "coerce_value": "coerce", "find_cycles": "graph", "resolve_closure": "graph", "topological_sort": "graph",
 }
 
 __all__ = sorted(_EXPORTS)

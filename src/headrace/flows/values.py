@@ -6,7 +6,7 @@ import json
 import math
 from typing import Any
 
-from headrace.core.params import parse_float, parse_int
+from headrace.core.coerce import parse_float, parse_int
 
 __all__ = ["TYPES", "convert", "json_safe"]
 

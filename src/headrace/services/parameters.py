@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from headrace.core.params import coerce_value
+from headrace.core.coerce import coerce_value
 from headrace.errors import HeadraceError, ParameterError, ParameterTypeError, UnknownParameterError
 from headrace.services.bundle import Services
 from headrace.services.datastores import get_datastore
@@ -76,7 +76,7 @@ def drop_unknown(declared: Mapping[str, Any], overrides: Mapping[str, Any] | Non
 
 
 def convert(type_name: str, name: str, value: Any, default: Any = None) -> Any:
-    """Convert one submitted value to the declared type (``core.params.coerce_value`` does the work).
+    """Convert one submitted value to the declared type (``core.coerce.coerce_value`` does the work).
 
     Raises:
         ParameterError: the value does not fit the type; the message names the declared type.
