@@ -54,6 +54,13 @@ def migrate_to(engine: Engine, revision: str) -> None:
         command.upgrade(config, revision)
 
 
+def _schema_differences(engine: Engine) -> list:
+    """What Alembic finds different between the database's tables and ``metadata`` (types included)."""
+    with engine.connect() as conn:
+        context = MigrationContext.configure(conn, opts={"compare_type": True, "version_table": schema.VERSION_TABLE})
+        return compare_metadata(context, metadata)
+
+
 class SqlStoreChecks:
     __test__ = False
 
@@ -72,11 +79,7 @@ class SqlStoreChecks:
         engine = create_store_engine(store_url)
         try:
             migrate_to(engine, "head")
-            with engine.connect() as conn:
-                context = MigrationContext.configure(
-                    conn, opts={"compare_type": True, "version_table": schema.VERSION_TABLE}
-                )
-                assert compare_metadata(context, metadata) == []
+            assert _schema_differences(engine) == []
         finally:
             engine.dispose()
 
@@ -86,11 +89,7 @@ class SqlStoreChecks:
             schema.upgrade(engine)
             assert schema.current_revision(engine) == schema.HEAD_REVISION
             assert set(metadata.tables) <= set(inspect(engine).get_table_names())
-            with engine.connect() as conn:
-                context = MigrationContext.configure(
-                    conn, opts={"compare_type": True, "version_table": schema.VERSION_TABLE}
-                )
-                assert compare_metadata(context, metadata) == []
+            assert _schema_differences(engine) == []
         finally:
             engine.dispose()
 
