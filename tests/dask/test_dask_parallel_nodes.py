@@ -10,6 +10,7 @@ node 1 ran one. Also: tabular mini-batches (DataFrames) on node 1, an ``init()``
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 
 from dask_cluster import DaskCluster, make_dask_ws
@@ -185,7 +186,9 @@ def test_a_node_whose_dask_worker_is_killed_hands_its_mini_batches_to_the_other(
         assert {_worker_folder(cwd, cluster) for *_, cwd in rows} == {"w0", "w1"} - {victim}
         stdout = child.get_stdout_log()
         assert "node 1 on Dask worker" in stdout and "was lost" in stdout, stdout
-        assert "(node 1 lost) during run(); its node is gone" in stdout, stdout
+        # Which the driver notices first, the worker's pipe or the node's, is a race: both end the same way.
+        assert re.search(r"worker node1\.process\d exited \((node 1 lost|its connection closed on node 1)\) "
+                         r"during run\(\); (its node is gone|it was replaced)", stdout), stdout
         assert child.get_metrics()["mini_batch_retries"] >= 1
     finally:
         cluster.stop()
