@@ -4,7 +4,6 @@ Real step subprocesses; embedded and remote alike."""
 
 from __future__ import annotations
 
-
 from headrace import Experiment, Pipeline, PythonScriptStep, Run
 
 PNG = ("89504e470d0a1a0a0000000d4948445200000001000000010806000000"
@@ -13,7 +12,7 @@ PNG = ("89504e470d0a1a0a0000000d4948445200000001000000010806000000"
 STEP = r'''
 import sys
 from headrace import Run
-PNG = "%s"
+PNG = "PNG_HEX"
 run = Run.get_context()
 run.log("own", 1)
 with run.child_run("fold-1") as child:
@@ -37,7 +36,7 @@ except Exception as exc:
     print("refused:", type(exc).__name__)
 print("children started")
 sys.exit(int(sys.argv[1]) if len(sys.argv) > 1 else 0)
-''' % PNG
+'''.replace("PNG_HEX", PNG)
 
 
 def _children(run) -> dict[str, Run]:
