@@ -36,8 +36,9 @@ MLFLOW_STEP_SCHEME = "headrace-step"
 PROPERTIES_FILE = "properties.jsonl"
 STATUS_FILE = "status.jsonl"  # run.complete() / fail() / cancel() called in the script
 MODELS_FILE = "models.jsonl"  # run.register_model() called in the script: registered when the step ends
-CHILDREN_FILE = "children.jsonl"  # run.child_run() in the script: child runs, recorded when the step ends
+CHILDREN_FILE = "children.jsonl"  # run.child_run() in the script: child runs, recorded as they are logged
 FILES_DIR = "files"  # run.upload_file() copies here; kept as run files when the step ends
+CHILD_FILES_DIR = "child_files"  # <child run id>/...: what a child run started in the script uploaded
 CAPTURED_FOLDERS = ("outputs", "logs")
 """Folders of the script's working directory kept as run files when it ends (Azure ML's convention)."""
 LOG_FILES = ("stdout.txt", "stderr.txt", "execution.log")
@@ -142,6 +143,11 @@ class ComputeTarget(ABC):
         """The metric lines a running step has logged so far, in logging order (optional: a target that cannot
         tell returns none, and the step's values arrive when it ends). The final ``StepOutcome.metrics`` must
         start with these lines."""
+        return []
+
+    def children_so_far(self, step_run_id: str) -> list[dict[str, Any]]:
+        """The child runs a running step's script started so far (``run_files.read_children``), so they show
+        while it runs (optional, as ``logged_so_far``: else they are recorded when the step ends)."""
         return []
 
     def cleanup(self, run_id: str) -> None:  # noqa: B027 - optional hook
