@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from headrace import Experiment, Pipeline, PythonScriptStep, Run
+from headrace import Run
 
 pytest.importorskip("mlflow", reason="mlflow-skinny is in the dev extras")  # installed in CI: never skipped there
 pytest.importorskip("sklearn", reason="scikit-learn is in the dev extras")
