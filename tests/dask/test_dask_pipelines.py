@@ -130,3 +130,33 @@ def test_a_step_on_dask_is_reused_like_a_local_one(dask_ws, write_scripts):
     assert again.wait_for_completion(show_output=False) == "Finished"
     [first], [second] = first_run.get_steps(), again.get_steps()
     assert not first.is_reused and second.is_reused and second.reused_run_id
+
+
+FILES = """
+import os
+from headrace import Run
+run = Run.get_context()
+os.makedirs("outputs", exist_ok=True)
+open("outputs/own.txt", "w").write("the step's")
+open("note.txt", "w").write("the child's")
+with run.child_run("fold") as child:
+    child.upload_file("notes/note.txt", "note.txt")
+    child.log_image("picture", path="note.txt")
+"""
+
+
+def test_files_of_a_step_on_dask_and_of_its_child_runs_are_kept(dask_ws, write_scripts, tmp_path):
+    """The worker shares no folder with the agent: the child's files reach the artifact area (S3) as the step's do."""
+    src = write_scripts({"files.py": FILES})
+    step = PythonScriptStep(name="f", script_name="files.py", source_directory=str(src), compute_target="cluster",
+                            allow_reuse=False)
+    run = Experiment(dask_ws, "dask-files").submit(Pipeline(workspace=dask_ws, steps=[step]))
+    assert run.wait_for_completion(show_output=False, raise_on_error=False) == "Finished", [
+        (s.error, s.get_execution_log()) for s in run.get_steps()]
+    [step_run] = run.get_steps()
+    assert "running on Dask worker" in step_run.get_execution_log()
+    assert "outputs/own.txt" in step_run.get_file_names() and "notes/note.txt" not in step_run.get_file_names()
+    [child] = step_run.get_children()
+    assert child.get_file_names() == ["images/picture.txt", "notes/note.txt"]
+    child.download_file("notes/note.txt", str(tmp_path / "got.txt"))
+    assert (tmp_path / "got.txt").read_text() == "the child's"

@@ -40,6 +40,7 @@ STATUS_FILE = "status.jsonl"  # run.complete() / fail() / cancel() called in the
 MODELS_FILE = "models.jsonl"  # run.register_model() called in the script: registered when the step ends
 CHILDREN_FILE = "children.jsonl"  # run.child_run() in the script: child runs, recorded when the step ends
 FILES_DIR = "files"  # run.upload_file() copies here; kept as run files when the step ends
+CHILD_FILES_DIR = "child_files"  # <child run id>/...: what a child run started in the script uploaded
 CAPTURED_FOLDERS = ("outputs", "logs")
 """Folders of the script's working directory kept as run files when it ends (Azure ML's convention)."""
 LOG_FILES = ("stdout.txt", "stderr.txt", "execution.log")

@@ -2,7 +2,8 @@
 
 A script writes through ``Run.get_context()`` into its context folder (metrics, tags, properties,
 ``complete``/``fail``/``cancel`` lines, copies of uploaded files) and may write ``./outputs`` and
-``./logs`` in its working directory. Every compute target calls ``read_context`` and
+``./logs`` in its working directory; a child run it started keeps its uploads under ``child_files/<id>``,
+stored as that child's run files. Every compute target calls ``read_context`` and
 ``capture_files`` when a step ends, so the agent records them the same way wherever the step ran.
 """
 
@@ -11,6 +12,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import shutil
 from pathlib import Path
 from typing import Any
 
@@ -90,17 +92,21 @@ def capture_files(artifacts: Datastore, task: c.StepTask, cwd: Path, context_dir
     that cannot be stored is named in the execution log, the step's outcome stands)."""
     if not task.files_path:
         return
-    sources = [(cwd / name, f"{task.files_path}/{name}") for name in c.CAPTURED_FOLDERS]
-    sources.append((context_dir / c.FILES_DIR, task.files_path))
-    for folder, target in sources:
+    sources = [(cwd / name, f"{task.files_path}/{name}", f"{name}/") for name in c.CAPTURED_FOLDERS]
+    sources.append((context_dir / c.FILES_DIR, task.files_path, "uploaded files"))
+    children = context_dir / c.CHILD_FILES_DIR
+    if children.is_dir():  # each child run's files go where any run's are: under its own id
+        sources += [(child, files_path(child.name), f"the files of child run {child.name}")
+                    for child in sorted(children.iterdir()) if child.is_dir()]
+    for folder, target, what in sources:
         if not folder.is_dir() or not any(folder.iterdir()):
             continue
         try:
             size = artifacts.upload(str(folder), target, overwrite=True)
         except HeadraceError as exc:
-            log.append(f"run files: could not keep {folder.name}/: {exc}")
+            log.append(f"run files: could not keep {what}: {exc}")
             continue
-        log.append(f"run files: kept {folder.name}/ ({size} bytes)")
+        log.append(f"run files: kept {what} ({size} bytes)")
 
 
 def jsonl(path: Path, quiet: bool = False) -> list[dict[str, Any]]:
@@ -133,3 +139,5 @@ def remove_context(workdir: Path) -> None:
             os.unlink(workdir / name)
         except FileNotFoundError:
             pass
+    for folder in (c.FILES_DIR, c.CHILD_FILES_DIR):
+        shutil.rmtree(workdir / folder, ignore_errors=True)

@@ -2,7 +2,7 @@
 itself in a script run (``ScriptRunConfig``), else an offline run that prints.
 
 Inside a step, values are appended as JSON lines to files in ``HEADRACE_CONTEXT_DIR`` and uploaded
-files are copied there; the agent stores them when the step ends (``engine/run_files.py``). This
+files are copied there (a child run's under ``child_files/<its id>``); the agent stores them when the step ends (``engine/run_files.py``). This
 needs no database or server access from the step, so a step on a remote worker logs the same way.
 Reads (``get_metrics``, ``get_tags``, ``get_file_names``) answer what this process logged.
 """
@@ -42,6 +42,7 @@ class _InScriptRun(RunLogging):
     _scope = "step"
     _dir: str | None = None
     _owns_files = True
+    _captures_folders = True  # ./outputs and ./logs of the working directory are this run's files
 
     def _write(self, filename: str, record: dict[str, Any]) -> None:
         line = json.dumps({**record, "scope": self._scope}, default=str)
@@ -64,14 +65,19 @@ class _InScriptRun(RunLogging):
         for item in items:
             self._write(c.METRICS_FILE, item)
 
+    def _files_root(self) -> Path | None:
+        """Where this run's uploaded files are copied (kept as its run files when the step ends)."""
+        return None if self._dir is None else Path(self._dir) / c.FILES_DIR
+
     def _put_file(self, name: str, data: bytes) -> None:
         if not self._owns_files:
             raise ConfigError("files are kept on the run the script executes as: call upload_file on "
                               "Run.get_context(), not on its parent")
-        if self._dir is None:
+        root = self._files_root()
+        if root is None:
             print(f"[offline run] file {name}: {len(data)} bytes (not kept)")
             return
-        target = Path(self._dir) / c.FILES_DIR / name
+        target = root / name
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_bytes(data)
 
@@ -144,20 +150,20 @@ class _InScriptRun(RunLogging):
     def get_file_names(self) -> list[str]:
         """Files kept so far: uploaded ones, and what is in ``./outputs`` and ``./logs`` now."""
         names = set()
-        if self._dir is not None and self._owns_files:
-            root = Path(self._dir) / c.FILES_DIR
+        root = self._files_root() if self._owns_files else None
+        if root is not None:
             names.update(p.relative_to(root).as_posix() for p in root.rglob("*") if p.is_file())
-        for folder in c.CAPTURED_FOLDERS:
-            root = Path(folder)
-            names.update(p.as_posix() for p in root.rglob("*") if p.is_file())
+        for folder in c.CAPTURED_FOLDERS if self._captures_folders else ():
+            names.update(p.as_posix() for p in Path(folder).rglob("*") if p.is_file())
         return sorted(names)
 
     def download_file(self, name: str, output_file_path: str | os.PathLike[str] | None = None,
                       _validate_checksum: bool = False) -> str:
         """Copy a run file this process kept (see ``get_file_names``) to ``output_file_path``."""
-        sources = [Path(name)]
-        if self._dir is not None:
-            sources.insert(0, Path(self._dir) / c.FILES_DIR / name)
+        sources = [Path(name)] if self._captures_folders else []
+        root = self._files_root() if self._owns_files else None
+        if root is not None:
+            sources.insert(0, root / name)
         source = next((p for p in sources if p.is_file()), None)
         if source is None:
             raise NotFoundError("run file", name, f"files of this run: {', '.join(self.get_file_names()) or 'none'}")
@@ -224,9 +230,10 @@ class _RunRef:
 
 
 class _ChildRun(_InScriptRun):
-    """A child run started in a script (``child_run``): its lines go to ``CHILDREN_FILE``, each naming it."""
+    """A child run started in a script (``child_run``): its lines go to ``CHILDREN_FILE``, each naming it, and
+    its files to ``CHILD_FILES_DIR/<its id>`` (kept as its own run files when the step ends)."""
 
-    _owns_files = False
+    _captures_folders = False  # ./outputs is the step's
 
     def __init__(self, parent: _InScriptRun, name: str | None, run_id: str | None, kind: str | None = None):
         self.id = run_id or uuid.uuid4().hex
@@ -249,9 +256,8 @@ class _ChildRun(_InScriptRun):
         return [line for line in jsonl(Path(self._dir) / c.CHILDREN_FILE)
                 if line.get("child") == self.id and line.get("file") == filename]
 
-    def _put_file(self, name: str, data: bytes) -> None:
-        raise ConfigError(f"child run {self.name!r}: files of a child run started in a script are not kept; "
-                          "upload them on Run.get_context()")
+    def _files_root(self) -> Path | None:
+        return None if self._dir is None else Path(self._dir) / c.CHILD_FILES_DIR / self.id
 
     def get_status(self) -> str:
         ended = self._lines(c.STATUS_FILE)
