@@ -1,9 +1,13 @@
-"""Child runs a script started with ``run.child_run()``: recorded as runs when its step ends.
+"""Child runs a script started with ``run.child_run()``: recorded as runs while its step runs.
 
 Inside a step the script has no store access, so a child run lives in the step's context folder
-(``CHILDREN_FILE``, written by ``sdk.context``) until the step ends; the agent then records each as an
-interactive run whose parent is the run it was started from (the step run, the pipeline run, or another
-child), with its metrics, tags and properties. A child the script never ended takes the step's ending.
+(``CHILDREN_FILE``, written by ``sdk.context``). While the step runs, the agent reads that file every
+half second (``ComputeTarget.children_so_far``) and ``ChildRunSync`` records each child as an
+interactive run (a sweep run for a ``HyperDriveStep``'s sweep) whose parent is the run it was started
+from (the step run, the pipeline run, or another child): Running when it starts, then its metrics,
+tags, properties and ending as they come. When the step ends, ``sync`` runs once more with the step's
+ending, which a child the script never ended takes (a target that cannot tell what a running step
+logged gives everything then).
 """
 
 from __future__ import annotations
@@ -14,7 +18,7 @@ from datetime import datetime
 from typing import Any
 
 from headrace.engine.tasks import metric_records
-from headrace.errors import AlreadyExistsError
+from headrace.errors import AlreadyExistsError, ConflictError
 from headrace.storage.base import MetadataStore
 from headrace.storage.records import RunKind, RunRecord, RunStatus, StepStatus
 
@@ -26,34 +30,108 @@ _STEP_ENDINGS = {StepStatus.FINISHED: RunStatus.COMPLETED, StepStatus.FAILED: Ru
                  StepStatus.CANCELED: RunStatus.CANCELED}
 
 
-def record_children(store: MetadataStore, run: RunRecord, children: list[dict[str, Any]],
-                    step_status: StepStatus, ended_at: datetime) -> list[RunRecord]:
-    """Record the child runs of a step that ended with ``step_status`` (``run_files.read_children``)."""
-    if not children:
-        return []
-    blob = json.dumps(EMPTY_GRAPH, sort_keys=True, separators=(",", ":"))
-    pipeline = store.get_or_create_pipeline(hashlib.sha256(blob.encode()).hexdigest(), dict(EMPTY_GRAPH))
-    recorded = []
-    for child in children:
-        status = _ENDINGS.get(child["status"] or "", _STEP_ENDINGS.get(step_status, RunStatus.CANCELED))
+class ChildRunSync:
+    """Keeps the store's child runs of one step run in line with what its script logged so far.
+
+    ``sync`` may be called again with the same lines (a retried write): only what it has not written
+    yet is written.
+    """
+
+    def __init__(self, store: MetadataStore, run: RunRecord):
+        self.store, self.run = store, run
+        self.written: dict[str, dict[str, Any]] = {}  # child id -> {"metrics", "tags", "properties", "ended"}
+        self._pipeline_id: str | None = None
+
+    def sync(self, children: list[dict[str, Any]], step_status: StepStatus | None = None,
+             ended_at: datetime | None = None) -> None:
+        """Write what changed in ``children`` (``run_files.read_children``); with ``step_status`` (the step
+        ended, at ``ended_at``) every child still open ends as the step did."""
+        for child in children:
+            state = self.written.get(child["id"])
+            if state is None:
+                state = self._create(child, step_status, ended_at)
+            else:
+                self._update(child, state, step_status, ended_at)
+            self._add_metrics(child, state)
+        if step_status is not None:  # children recorded earlier that the final lines lack (a lost context)
+            seen = {child["id"] for child in children}
+            for child_id, state in self.written.items():
+                if child_id not in seen and not state["ended"]:
+                    self._end(child_id, state, *_step_ending(step_status), ended_at)
+
+    def _create(self, child: dict[str, Any], step_status: StepStatus | None, ended_at: datetime | None
+                ) -> dict[str, Any]:
+        status, error = _ending(child, step_status)
         started = _when(child["started_at"]) or ended_at
-        error = child["error"] if status is not RunStatus.COMPLETED else None
-        if status is RunStatus.FAILED and child["status"] is None:
-            error = "its step failed before the child run ended"
+        ended = None if status is RunStatus.RUNNING else _when(child["ended_at"]) or ended_at
         record = RunRecord(
-            id=child["id"], experiment_id=run.experiment_id, experiment_name=run.experiment_name,
-            pipeline_id=pipeline.id, status=status, created_at=started, started_at=started,
-            ended_at=_when(child["ended_at"]) or ended_at, parameters={}, tags=dict(child["tags"]),
-            properties=dict(child["properties"]), description=child["name"], run_source="SDK",
-            kind=_kind(child.get("kind")), parent_run_id=child["parent"], error=error)
+            id=child["id"], experiment_id=self.run.experiment_id, experiment_name=self.run.experiment_name,
+            pipeline_id=self._pipeline(), status=status, created_at=started, started_at=started,
+            ended_at=ended, parameters={}, tags=dict(child["tags"]), properties=dict(child["properties"]),
+            description=child["name"], run_source="SDK", kind=_kind(child.get("kind")),
+            parent_run_id=child["parent"], error=error)
         try:
-            recorded.append(store.create_run(record, []))
-        except AlreadyExistsError:
-            continue  # recorded by an earlier try of this write
-        metrics = metric_records(record.id, None, [{**m, "scope": "child"} for m in child["metrics"]])
-        if metrics:
-            store.add_metrics(metrics)
-    return recorded
+            self.store.create_run(record, [])
+            metrics_done = 0
+        except AlreadyExistsError:  # recorded by an earlier try of this write
+            metrics_done = len(self.store.list_metrics(record.id))
+        state = {"metrics": metrics_done, "tags": dict(child["tags"]), "properties": dict(child["properties"]),
+                 "ended": status is not RunStatus.RUNNING}
+        self.written[child["id"]] = state
+        return state
+
+    def _update(self, child: dict[str, Any], state: dict[str, Any], step_status: StepStatus | None,
+                ended_at: datetime | None) -> None:
+        if child["tags"] != state["tags"] or child["properties"] != state["properties"]:
+            now = self.store.get_run(child["id"])
+            self.store.update_run(child["id"], tags={**now.tags, **child["tags"]},
+                                  properties={**now.properties, **child["properties"]})
+            state["tags"], state["properties"] = dict(child["tags"]), dict(child["properties"])
+        status, error = _ending(child, step_status)
+        if status is not RunStatus.RUNNING and not state["ended"]:
+            self._end(child["id"], state, status, error, _when(child["ended_at"]) or ended_at)
+
+    def _end(self, child_id: str, state: dict[str, Any], status: RunStatus, error: str | None,
+             ended_at: datetime | None) -> None:
+        try:
+            self.store.update_run(child_id, expect=[RunStatus.RUNNING], status=status, error=error,
+                                  ended_at=ended_at)
+        except ConflictError:  # ended from outside meanwhile (cancelled in the UI): that ending stands
+            pass
+        state["ended"] = True
+
+    def _add_metrics(self, child: dict[str, Any], state: dict[str, Any]) -> None:
+        if len(child["metrics"]) <= state["metrics"]:
+            return
+        records = metric_records(child["id"], None, [{**m, "scope": "child"} for m in child["metrics"]])
+        self.store.add_metrics(records[state["metrics"]:])
+        state["metrics"] = len(records)
+
+    def _pipeline(self) -> str:
+        if self._pipeline_id is None:
+            blob = json.dumps(EMPTY_GRAPH, sort_keys=True, separators=(",", ":"))
+            self._pipeline_id = self.store.get_or_create_pipeline(hashlib.sha256(blob.encode()).hexdigest(),
+                                                                  dict(EMPTY_GRAPH)).id
+        return self._pipeline_id
+
+
+def _ending(child: dict[str, Any], step_status: StepStatus | None) -> tuple[RunStatus, str | None]:
+    """How the child stands: its own ending, else the step's when the step ended, else Running."""
+    status = _ENDINGS.get(child["status"] or "")
+    if status is not None:
+        return status, child["error"] if status is not RunStatus.COMPLETED else None
+    if step_status is None:
+        return RunStatus.RUNNING, None
+    return _step_ending(step_status)
+
+
+def _step_ending(step_status: StepStatus) -> tuple[RunStatus, str | None]:
+    status = _STEP_ENDINGS.get(step_status, RunStatus.CANCELED)
+    if status is RunStatus.FAILED:
+        return status, "its step failed before the child run ended"
+    if status is RunStatus.CANCELED:
+        return status, "its step was canceled before the child run ended"
+    return status, None
 
 
 def _kind(text: Any) -> RunKind:

@@ -38,7 +38,7 @@ MLFLOW_STEP_SCHEME = "headrace-step"
 PROPERTIES_FILE = "properties.jsonl"
 STATUS_FILE = "status.jsonl"  # run.complete() / fail() / cancel() called in the script
 MODELS_FILE = "models.jsonl"  # run.register_model() called in the script: registered when the step ends
-CHILDREN_FILE = "children.jsonl"  # run.child_run() in the script: child runs, recorded when the step ends
+CHILDREN_FILE = "children.jsonl"  # run.child_run() in the script: child runs, recorded as they are logged
 FILES_DIR = "files"  # run.upload_file() copies here; kept as run files when the step ends
 CHILD_FILES_DIR = "child_files"  # <child run id>/...: what a child run started in the script uploaded
 CAPTURED_FOLDERS = ("outputs", "logs")
@@ -157,6 +157,11 @@ class ComputeTarget(ABC):
             execution_log.append(f"resources {describe(task.resources)} recorded; compute target {self.name!r} "
                                  "does not enforce them (they place steps on a Dask target only)")
         return dict(task.resources)
+
+    def children_so_far(self, step_run_id: str) -> list[dict[str, Any]]:
+        """The child runs a running step's script started so far (``run_files.read_children``), so they show
+        while it runs (optional, as ``logged_so_far``: else they are recorded when the step ends)."""
+        return []
 
     def cleanup(self, run_id: str) -> None:  # noqa: B027 - optional hook
         """Release what the run's steps left on this target (work folders); called once the run ended."""

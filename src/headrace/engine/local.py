@@ -128,6 +128,11 @@ class LocalComputeTarget(c.ComputeTarget):
             folder = self._context_dirs.get(step_run_id)
         return [] if folder is None else run_files.jsonl(folder / c.METRICS_FILE, quiet=True)
 
+    def children_so_far(self, step_run_id: str) -> list[dict]:
+        with self._lock:
+            folder = self._context_dirs.get(step_run_id)
+        return [] if folder is None else run_files.read_children(folder, quiet=True)
+
     def cleanup(self, run_id: str) -> None:
         self.stager.forget_run(run_id)
         if not self.keep_workdirs:

@@ -59,12 +59,13 @@ def read_context(context_dir: Path, outcome: c.StepOutcome) -> None:
             outcome.error = "the script called run.cancel()"
 
 
-def read_children(context_dir: Path) -> list[dict[str, Any]]:
+def read_children(context_dir: Path, quiet: bool = False) -> list[dict[str, Any]]:
     """The child runs a script started (``run.child_run()``), in start order: ``{"id", "parent", "name",
     "started_at", "metrics", "tags", "properties", "status", "error", "ended_at"}`` each (``status`` None
-    when the script never ended it). Each line of the file names its child and the file it stands for."""
+    when the script never ended it). Each line of the file names its child and the file it stands for.
+    ``quiet``: the script still runs (see ``jsonl``)."""
     children: dict[str, dict[str, Any]] = {}
-    for line in jsonl(context_dir / c.CHILDREN_FILE):
+    for line in jsonl(context_dir / c.CHILDREN_FILE, quiet=quiet):
         child_id, kind = str(line.get("child") or ""), line.get("file")
         if kind == "start":
             children.setdefault(child_id, {"id": child_id, "parent": str(line.get("parent") or ""),

@@ -10,15 +10,14 @@ from typing import TYPE_CHECKING, Any
 
 from headrace import clock
 from headrace.engine import compute as c
-from headrace.engine.child_runs import record_children
 from headrace.engine.frontier import Frontier
 from headrace.engine.reuse import reusable_step_run, reuse_key
+from headrace.engine.step_streams import StepStreams
 from headrace.engine.store_writes import until_written
 from headrace.engine.targets import placement
 from headrace.engine.tasks import (
     build_task,
     log_path,
-    metric_records,
     output_locations,
     upcoming_step,
     write_execution_log,
@@ -58,7 +57,7 @@ class RunState:
         self.stopping: str | None = None  # "failed" | "canceled" | "interrupted"
         self.interrupt_event = threading.Event()
         self.running: set[str] = set()  # steps recorded Running whose task has not ended
-        self.streamed: dict[str, int] = {}  # metric lines of a running step already stored (``_stream_metrics``)
+        self.streams = StepStreams(self.store, run)  # what running steps logged, stored as they log it
         self.error: BaseException | None = None  # the store failed on a step thread: stop, re-raise
         self.last_cancel_check = clock.monotonic()
         self._pending: dict[str, dict[str, Any]] = {}  # step changes not written yet, by step name
@@ -108,16 +107,11 @@ class RunState:
                 self._stop_running()
 
     def _stream_metrics(self) -> None:
-        """Store what running steps logged so far (a sweep's early termination reads it while they run)."""
+        """Store what running steps logged so far: metrics and child runs (``step_streams``)."""
         with self._lock:
             for name in list(self.running):
-                rec = self.records[name]
-                lines = self.ex.targets[self.steps[name]["compute_target"]].logged_so_far(rec.id)
-                done = self.streamed.get(name, 0)
-                if len(lines) > done:
-                    new = metric_records(self.run.id, rec.id, lines)[done:]
-                    self._written(lambda new=new: self.store.add_metrics(new), f"recording the metrics of step {name!r}")
-                    self.streamed[name] = len(lines)
+                target = self.ex.targets[self.steps[name]["compute_target"]]
+                self.streams.poll(name, self.records[name].id, target, self._written)
 
     def _stop_running(self) -> None:
         for name in self.running:
@@ -295,6 +289,7 @@ class RunState:
         if self.stopping == "interrupted" and outcome.status is StepStatus.CANCELED:
             self._set(name, status=StepStatus.NOT_STARTED, started_at=None, exit_code=None,
                       error="interrupted: its agent shut down; it runs again when the run is resumed")
+            self.streams.end_children(name, outcome.children, StepStatus.CANCELED, outcome.ended_at, self._written)
             return
         outputs = {}
         if outcome.status is StepStatus.FINISHED:
@@ -308,14 +303,9 @@ class RunState:
                   ended_at=outcome.ended_at, outputs=outputs, tags=outcome.tags, properties=props)
         if outcome.metrics or outcome.parent_tags:
             self._flush()  # the step is recorded before what it logged
-        metrics = metric_records(self.run.id, rec.id, outcome.metrics)[self.streamed.pop(name, 0):]
-        if metrics:
-            self._written(lambda: self.store.add_metrics(metrics), f"recording the metrics of step {name!r}")
+        self.streams.finish(name, rec.id, outcome, self._written)
         if outcome.parent_tags or outcome.parent_properties:
             self.run = self._written(lambda: self._update_own(outcome), "tagging")
-        if outcome.children:
-            self._written(lambda: record_children(self.store, self.run, outcome.children, outcome.status,
-                                                  outcome.ended_at), f"recording the child runs of step {name!r}")
         if outcome.status is StepStatus.FAILED:
             self._on_failure()
         elif outcome.status is StepStatus.CANCELED and not self.stopping:  # the script called run.cancel()

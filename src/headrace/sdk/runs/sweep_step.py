@@ -4,7 +4,8 @@ A ``HyperDriveStep`` is a ``PythonScriptStep`` whose script is a generated drive
 the top of a copy of the ``ScriptRunConfig``'s source folder. The step's process runs the sweep: it asks the
 Optuna study (``sweep_study``) for each trial's hyperparameters, runs the trials as processes of the training
 script (at most ``max_concurrent_runs`` at once), stops those the policy rejects, and records the sweep as a
-child run of the step run (kind ``hyperdrive``) with one child run per trial, as Azure ML does. Outputs:
+child run of the step run (kind ``hyperdrive``) with one child run per trial, as Azure ML does, live: each
+trial shows from its start. Outputs:
 ``metrics_output`` (and any ``PipelineData`` with ``TrainingOutput("Metrics")``) gets every trial's metrics
 as JSON, an output with ``TrainingOutput("Model", model_file=...)`` the best trial's file (or its whole
 ``outputs`` folder), and the other outputs are passed to every trial in its arguments.
@@ -143,7 +144,8 @@ def stage_source(step_name: str, source_directory: str, sweep: str) -> Path:
 
 
 class HyperDriveStepRun(HyperDriveRun):
-    """The sweep a ``HyperDriveStep`` ran, read from its step run (Azure ML's ``HyperDriveStepRun``).
+    """The sweep a ``HyperDriveStep`` runs or ran, read from its step run (Azure ML's ``HyperDriveStepRun``);
+    while the step runs, its trials show as they start, with their values so far.
 
     Example:
         >>> hd_run = HyperDriveStepRun(pipeline_run.find_step_run("sweep")[0])  # doctest: +SKIP
@@ -154,7 +156,8 @@ class HyperDriveStepRun(HyperDriveRun):
         sweeps = [c for c in step_run.get_children() if getattr(c._record, "kind", None) is not None
                   and c._record.kind.value == "hyperdrive"]
         if not sweeps:
-            raise NotFoundError("HyperDrive run", step_run.id, "the step run is not a finished HyperDriveStep's")
+            raise NotFoundError("HyperDrive run", step_run.id, "the step run has no sweep: it is not a "
+                                "HyperDriveStep's, or its sweep has not started yet (it shows within a second)")
         super().__init__(sweeps[0].experiment, sweeps[0].id, _record=sweeps[0]._record)
         self._step_run = step_run
 

@@ -3,8 +3,11 @@
 The sweep logic is ``SweepDriver``'s (Optuna study, policies, limits); only where trials run differs: here
 each trial is a process of the training script in its own copy of the step's working folder, with a context
 folder of its own, so ``Run.get_context()`` in the trial is the trial's run (its ``parent`` is the sweep).
-The driver reads each trial's values as they are logged (the policies need them), and records the sweep and
-its trials as child runs of the step run (``Run.child_run``), which the agent stores when the step ends.
+The driver reads each trial's values as they are logged (the policies need them) and records the sweep and
+its trials as child runs of the step run (``Run.child_run``) as they go: a trial is a child run from its start,
+its values, tags and properties are passed on as the driver reads them, and when it ends its ending and its
+files (``./outputs``, ``./logs``, uploads, its stdout and stderr) follow. The agent stores child runs while the
+step runs (``engine.child_runs``), so the sweep shows live, as a standalone one does.
 """
 
 from __future__ import annotations
@@ -75,11 +78,13 @@ class LocalTrials:
         env = {**os.environ, c.ENV_RUN_ID: trial_id, c.ENV_STEP_RUN_ID: trial_id, c.ENV_RUN_KIND: "script",
                c.ENV_PARENT_RUN_ID: self.sweep_run.id, c.ENV_CONTEXT_DIR: str(folder / "context"),
                "MLFLOW_TRACKING_URI": f"{c.MLFLOW_STEP_SCHEME}://{folder / 'context'}", "MLFLOW_RUN_ID": trial_id}
+        child = self.sweep_run.child_run(name, run_id=trial_id)
+        child.tag(HYPERPARAMETERS_TAG, json.dumps(params))
         with open(folder / "stdout.txt", "wb") as out, open(folder / "stderr.txt", "wb") as err:
             proc = subprocess.Popen(argv, cwd=folder / "work", env=env, stdout=out, stderr=err)
         print(f"trial {name} ({trial_id}): {' '.join(argv[1:])}", flush=True)
-        self.trials[trial_id] = {"name": name, "folder": folder, "proc": proc, "params": params,
-                                 "status": RunStatus.RUNNING, "error": None}
+        self.trials[trial_id] = {"name": name, "folder": folder, "proc": proc, "params": params, "child": child,
+                                 "status": RunStatus.RUNNING, "error": None, "passed": {}, "recorded": False}
         return trial_id
 
     def get_run(self, run_id: str) -> Any:
@@ -96,12 +101,14 @@ class LocalTrials:
                 trial["status"], trial["error"] = RunStatus(told), ended[0].get("error")
             else:
                 trial["status"] = RunStatus.COMPLETED
+            self._record(run_id)
         return SimpleNamespace(status=trial["status"])
 
     def run_metrics(self, run_id: str) -> dict[str, Any]:
-        """What the trial logged so far: name -> value, or a list for a series."""
+        """What the trial logged so far: name -> value, or a list for a series (passed on to its child run)."""
+        lines = self._pass_on(run_id)
         grouped: dict[str, list[Any]] = {}
-        for line in self._lines(run_id, c.METRICS_FILE):
+        for line in lines:
             grouped.setdefault(str(line["name"]), []).append(line.get("value"))
         return {k: v[0] if len(v) == 1 else v for k, v in grouped.items()}
 
@@ -117,6 +124,7 @@ class LocalTrials:
             trial["proc"].wait()
         if trial["status"] is RunStatus.RUNNING:
             trial["status"], trial["error"] = RunStatus(status), error
+        self._record(run_id)
 
     def add_properties(self, run_id: str, _step_run_id: Any, properties: dict[str, Any]) -> None:
         self.sweep_run.add_properties(properties)
@@ -124,28 +132,58 @@ class LocalTrials:
     def _lines(self, run_id: str, filename: str) -> list[dict[str, Any]]:
         return jsonl(self.trials[run_id]["folder"] / "context" / filename, quiet=True)
 
+    def _pass_on(self, run_id: str) -> list[dict[str, Any]]:
+        """Give the trial's child run the values, tags and properties the trial logged since; its metric lines."""
+        trial = self.trials[run_id]
+        child, passed = trial["child"], trial["passed"]
+        by_file: dict[str, list[dict[str, Any]]] = {}
+        for filename in (c.METRICS_FILE, c.TAGS_FILE, c.PROPERTIES_FILE):
+            lines = by_file[filename] = self._lines(run_id, filename)
+            new, passed[filename] = lines[passed.get(filename, 0):], len(lines)
+            for line in new:
+                if filename == c.METRICS_FILE:
+                    child._emit([{k: v for k, v in line.items() if k != "scope"}])
+                elif filename == c.TAGS_FILE:
+                    child.tag(line["key"], line["value"])
+                else:
+                    child.add_properties(line.get("values") or {})
+        return by_file[c.METRICS_FILE]
+
+    def _record(self, run_id: str) -> None:
+        """The trial ended: its child run gets what is left of its values, its files and its ending (once)."""
+        trial = self.trials[run_id]
+        if trial["recorded"] or trial["status"] is RunStatus.RUNNING:
+            return
+        trial["recorded"] = True
+        child, folder = trial["child"], trial["folder"]
+        self._pass_on(run_id)
+        logs = Path("logs") / "trials" / trial["name"]  # also in the step's files, as before trials kept theirs
+        logs.mkdir(parents=True, exist_ok=True)
+        for name in ("stdout.txt", "stderr.txt"):
+            shutil.copyfile(folder / name, logs / name)
+        keep = child._files_root()
+        if keep is not None:
+            for name in c.CAPTURED_FOLDERS:
+                if (folder / "work" / name).is_dir():
+                    shutil.copytree(folder / "work" / name, keep / name, symlinks=True, dirs_exist_ok=True)
+            if (folder / "context" / c.FILES_DIR).is_dir():
+                shutil.copytree(folder / "context" / c.FILES_DIR, keep, symlinks=True, dirs_exist_ok=True)
+            (keep / "logs" / "azureml").mkdir(parents=True, exist_ok=True)
+            for name, kept in (("stdout.txt", "stdoutlogs.txt"), ("stderr.txt", "stderrlogs.txt")):
+                shutil.copyfile(folder / name, keep / "logs" / "azureml" / kept)
+        status = trial["status"]
+        if status is RunStatus.COMPLETED:
+            child.complete()
+        elif status is RunStatus.CANCELED:
+            child._write(c.STATUS_FILE, {"status": "Canceled", "error": trial["error"]})
+        else:
+            child.fail(trial["error"] or "the trial did not end")
+
     def record(self) -> None:
-        """Each trial as a child run of the sweep: its values, tags, properties, status and logs."""
+        """End the child runs of trials still open (none once the driver ran to its end)."""
         for trial_id, trial in self.trials.items():
-            child = self.sweep_run.child_run(trial["name"], run_id=trial_id)
-            child.tag(HYPERPARAMETERS_TAG, json.dumps(trial["params"]))
-            child._emit([{k: v for k, v in line.items() if k != "scope"}
-                         for line in self._lines(trial_id, c.METRICS_FILE)])
-            for line in self._lines(trial_id, c.TAGS_FILE):
-                child.tag(line["key"], line["value"])
-            for line in self._lines(trial_id, c.PROPERTIES_FILE):
-                child.add_properties(line.get("values") or {})
-            status = trial["status"]
-            if status is RunStatus.COMPLETED:
-                child.complete()
-            elif status is RunStatus.CANCELED:
-                child._write(c.STATUS_FILE, {"status": "Canceled", "error": trial["error"]})
-            else:
-                child.fail(trial["error"] or "the trial did not end")
-            logs = Path("logs") / "trials" / trial["name"]
-            logs.mkdir(parents=True, exist_ok=True)
-            for name in ("stdout.txt", "stderr.txt"):
-                shutil.copyfile(trial["folder"] / name, logs / name)
+            if trial["status"] is RunStatus.RUNNING:
+                self.end_run(trial_id, "Canceled", "the sweep ended before the trial")
 
 
 class StepSweepDriver(SweepDriver):
