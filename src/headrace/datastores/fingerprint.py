@@ -8,7 +8,8 @@ import os
 from typing import Any
 
 from headrace.datastores.base import Datastore, FileInfo
-from headrace.datastores.localfs import datetime_from_ns, scan_files
+from headrace.datastores.content_hashes import sha256_of
+from headrace.datastores.localfs import datetime_from_ns, scan_stats
 from headrace.datastores.paths import error_at, normalize_relpath
 
 DEFAULT_SMALL_FILE_BYTES = 1024 * 1024
@@ -64,19 +65,20 @@ def fingerprint(
 
 def _local_folder(datastore: Datastore, rel: str, folder: str, small_file_bytes: int) -> dict[str, Any]:
     """A folder on local disk, scanned and read directly: the same fingerprint as through the datastore's
-    listing, without fsspec's per-file overhead (10,000 small files: ~0.2 s instead of ~2.4 s)."""
+    listing, without fsspec's per-file overhead (10,000 small files: ~0.2 s instead of ~2.4 s), and files
+    whose stat did not change since they were last hashed are not read again."""
     root = datastore.local_path("")
     files: dict[str, dict[str, Any]] = {}
     try:
-        found = scan_files(folder, rel, True, os.path.realpath(root) if root else None)
-        for path, size, ns in found:
+        found = scan_stats(folder, rel, True, os.path.realpath(root) if root else None)
+        for path, st in found:
             key = path[len(rel):].lstrip("/")
-            if size <= small_file_bytes:
-                with open(os.path.join(folder, *key.split("/")), "rb") as f:
-                    content = f.read()
-                files[key] = {"size": len(content), "sha256": hashlib.sha256(content).hexdigest()}
+            if st.st_size <= small_file_bytes:  # unchanged files keep the hash they had (content_hashes)
+                size, digest = sha256_of(os.path.join(folder, *key.split("/")), st)
+                files[key] = {"size": size, "sha256": digest}
             else:  # the listing's version (microseconds), so fingerprints stay what they were
-                files[key] = {"size": size, "version": FileInfo(path, size, datetime_from_ns(ns), None).version}
+                files[key] = {"size": st.st_size,
+                              "version": FileInfo(path, st.st_size, datetime_from_ns(st.st_mtime_ns), None).version}
     except OSError as exc:
         raise error_at(f"cannot fingerprint {rel!r} in datastore {datastore.name!r}: {exc.strerror or exc}",
                        datastore.uri(rel)) from exc
