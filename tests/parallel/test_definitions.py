@@ -42,6 +42,8 @@ def test_config_keeps_azure_ml_defaults_and_converts_sizes(scripts):
     ({"run_max_try": 0}, "run_max_try 0 must be a whole number of at least 1"),
     ({"append_row_file_name": "a/b.txt"}, "append_row_file_name 'a/b.txt' must be a plain file name"),
     ({"allowed_failed_percent": 120}, "allowed_failed_percent 120 must be a number from 0 to 100"),
+    ({"resources": {"GPU": 0}}, "ParallelRunConfig: resource 'GPU' must be a positive number, not 0"),
+    ({"resources": "GPU=1"}, "ParallelRunConfig: resources must be a dict"),
 ])
 def test_bad_settings_are_refused_by_name(scripts, overrides, message):
     with pytest.raises(DefinitionError, match=message.replace("(", r"\(")):
@@ -79,6 +81,16 @@ def test_step_is_a_script_step_running_the_driver_from_a_content_named_copy(ws, 
     (scripts / "score.py").write_text("def run(b):\n    return b\n")
     changed = ParallelRunStep(name="s", parallel_run_config=cfg(scripts), inputs=[folder], output=PipelineData("o"))
     assert changed.source_directory != first.source_directory
+
+
+def test_resources_go_into_the_steps_graph(ws, scripts):
+    from headrace import Pipeline
+
+    folder = DataPath(ws.get_default_datastore(), "files")
+    step = ParallelRunStep(name="s", parallel_run_config=cfg(scripts, resources={"GPU": 1}), inputs=[folder],
+                           output=PipelineData("o"))
+    assert step.resources == {"GPU": 1}
+    assert Pipeline(ws, [step]).graph()["steps"][0]["resources"] == {"GPU": 1}
 
 
 def test_progress_lines_round_trip_and_the_last_whole_one_wins():

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import copy
 import io
+import re
 import tarfile
 import uuid
 
+import httpx
 import pytest
 
 from headrace.datastores.fsspec_store import FsspecDatastore
@@ -87,6 +89,32 @@ def test_graph_run_and_publish(live, client_graph):
     assert admin.post("/pipelines", json={"GraphId": "nope", "Name": "x"}).status_code == 404
 
 
+def test_a_graph_with_resources_runs_on_the_local_target_which_records_them(live, client_graph):
+    graph, digest, archive, _ = client_graph
+    sub = live.client("submitter")
+    sub.put(f"/snapshots/{digest}", content=archive)
+    plain_id = sub.post("/graphs", json={"Graph": graph}).json()["GraphId"]
+    graph_id = sub.post("/graphs", json={"Graph": _step(graph, resources={"GPU": 1, "MEMORY": 4e9})}).json()["GraphId"]
+    assert graph_id != plain_id  # the frozen graph carries them (the reuse key does not)
+    run = sub.post("/runs", json={
+        "GraphId": graph_id, "ExperimentName": "remote", "ParameterAssignments": {"tag": "gpu"},
+        "DataPathAssignments": {"input_data": {"DataStoreName": "workspaceblobstore", "RelativePath": "raw"}}}).json()
+    assert live.wait_run(run["Id"])["Status"] == "Finished"
+    [step] = sub.get(f"/runs/{run['Id']}/steps").json()["Value"]
+    assert step["Properties"]["resources"] == {"GPU": 1, "MEMORY": 4e9}
+    log = sub.get(f"/runs/{run['Id']}/steps/{step['Name']}/logs", params={"log": "execution"}).text
+    assert "resources GPU=1, MEMORY=4e+09 recorded; compute target 'local' does not enforce them" in log, log
+    # The UI shows them: on the run page (the step's facts) and on the published pipeline's page (its graph).
+    pub = live.client("admin").post("/pipelines", json={"GraphId": graph_id, "Name": "gpu-pub"}).json()
+    ui = httpx.Client(base_url=live.url, timeout=30)
+    live.clients.append(ui)
+    ui.get("/signin")
+    ui.post("/signin", data={"token": live.tokens["reader"], "csrf": ui.cookies["headrace_signin_csrf"], "next": "/"})
+    for page in (f"/runs/{run['Id']}", f"/pipelines/{pub['Id']}"):
+        html = ui.get(page).text
+        assert re.search(r'class="step-resources[^>]*>(\[resources )?GPU=1, MEMORY=4e\+09', html), (page, html[:500])
+
+
 def _mutations():
     yield "not an object", lambda g: [1, 2]
     yield "format", lambda g: {**g, "format": 2}
@@ -102,6 +130,8 @@ def _mutations():
     yield "compute", lambda g: _step(g, compute_target="gpu-cluster")
     yield "duplicate step", lambda g: {**g, "steps": g["steps"] * 2}
     yield "env", lambda g: _step(g, environment_variables={"A": {"b": 1}}, timeout_seconds=-1)
+    yield "resources", lambda g: _step(g, resources={"GPU": -1})
+    yield "resources type", lambda g: _step(g, resources=["GPU"])
     yield "data kind", lambda g: {**g, "data": {"x": {"kind": "parameter", "parameter": ["y"]}, "y": []}}
 
 

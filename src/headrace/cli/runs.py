@@ -21,6 +21,7 @@ from headrace.cli.common import (
 from headrace.cli.reading import quick_runs, read_backend
 from headrace.cli.run_table import print_runs
 from headrace.core.parallel_run import last_progress
+from headrace.core.resources import describe
 from headrace.errors import ConfigError
 
 run_app = typer.Typer(rich_markup_mode=None, add_completion=False, help="Inspect and control pipeline runs.", no_args_is_help=True)
@@ -80,6 +81,8 @@ def run_show(run_id: str, home: HomeOpt = None, json_: JsonOpt = False) -> None:
             console.print(f"[{s.name}] {s.error}")
         if s.name in progress:
             console.print(f"step {s.name}: {progress[s.name].text()}", markup=False)
+        if s.properties.get("resources"):
+            console.print(f"step {s.name}: resources {describe(s.properties['resources'])}", markup=False)
 
 
 def _short(value: object) -> str:

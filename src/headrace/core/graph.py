@@ -40,7 +40,9 @@ Rules:
   without repeats.
 - Optional step keys: `runconfig` (the `RunConfiguration` given, as `core.runconfig.runconfig_record`
   writes it), `environment` (`{"name", "version", "hash", "spec"}` as `core.environment.environment_record`
-  writes it; the engine builds it and the reuse key includes its hash) and `version` (the step's version tag).
+  writes it; the engine builds it and the reuse key includes its hash), `version` (the step's version tag) and
+  `resources` (`{"GPU": 1, "MEMORY": 4e9}`: the Dask resources the step asks for, its runconfig's merged with
+  its own; placement only, not in the reuse key; see `core.resources`).
 - Steps appear in topological order; among steps that are ready together, definition order is kept.
 """
 
@@ -242,6 +244,8 @@ def build_graph(
             extra["environment"] = step.environment._headrace_environment()
         if getattr(step, "version", None) is not None:
             extra["version"] = str(step.version)
+        if getattr(step, "resources", None):
+            extra["resources"] = dict(step.resources)
         serialised.append(
             {**extra,
                 "name": step.name,

@@ -69,9 +69,11 @@ class RunConfiguration:
     def __init__(self, script: str | None = None, arguments: list[Any] | None = None, framework: str | None = None,
                  communicator: str | None = None, conda_dependencies: CondaDependencies | None = None,
                  _history_enabled: Any = None, _path: Any = None, _name: Any = None, command: Any = None,
-                 environment: EnvironmentDefinition | None = None):
+                 environment: EnvironmentDefinition | None = None, resources: dict[str, float] | None = None):
         """Args are Azure ML's; ``environment`` (headrace's) sets ``self.environment`` at once, and
-        ``conda_dependencies`` then replaces its packages."""
+        ``conda_dependencies`` then replaces its packages. ``resources`` (headrace's, also an attribute) are the
+        Dask resources the step asks of its worker (``{"GPU": 1, "MEMORY": 4e9}``, see ``core.resources``);
+        a step's own ``resources=`` win per key."""
         self.script = script
         self.arguments = list(arguments or [])
         self.framework = framework or "Python"
@@ -84,6 +86,8 @@ class RunConfiguration:
         if conda_dependencies is not None:
             self.environment.python.conda_dependencies = conda_dependencies
         self._target = "local"
+        # a wrong type is kept for validate() to name
+        self.resources: Any = {} if resources is None else dict(resources) if isinstance(resources, dict) else resources
 
     @property
     def target(self) -> str:
@@ -140,4 +144,6 @@ def runconfig_record(rc: RunConfiguration) -> dict[str, Any]:
                    "interpreter_path": env.python.interpreter_path,
                    "conda_dependencies": deps.serialize_to_string() if deps is not None else None},
         "environment_variables": {str(k): str(v) for k, v in env.environment_variables.items()},
+        # only when given: the graphs (and ids) of pipelines without resources stay what they were
+        **({"resources": dict(rc.resources)} if isinstance(rc.resources, dict) and rc.resources else {}),
     }

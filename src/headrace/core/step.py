@@ -15,6 +15,7 @@ from typing import Any
 from headrace.core.bindings import unwrap
 from headrace.core.environment import not_honoured
 from headrace.core.params import PipelineData
+from headrace.core.resources import merged
 from headrace.core.runconfig import IgnoredSettingWarning, RunConfiguration, has_environment, ignored_settings
 from headrace.errors import DefinitionError
 
@@ -36,6 +37,7 @@ class PythonScriptStep:
         compute_target: name of the compute target that runs the step.
         runconfig: the `RunConfiguration` given, or None.
         environment: the step's `Environment` (given, or the runconfig's own), or None for the agent's.
+        resources: the Dask resources the step asks for (its runconfig's, then its own), ``{}`` for none.
         environment_variables: extra environment variables for the script.
         timeout_seconds: stop the step after this long; None for no limit.
 
@@ -67,6 +69,7 @@ class PythonScriptStep:
         environment_variables: dict[str, str] | None = None,
         timeout_seconds: int | None = None,
         environment: Any = None,
+        resources: dict[str, float] | None = None,
     ):
         """Create a step (Azure ML's argument order; the last two are headrace's, keyword only).
 
@@ -93,6 +96,8 @@ class PythonScriptStep:
             timeout_seconds: time limit for the script, or None.
             environment: an `Environment` to run the script in (built with uv from its pip packages);
                 it wins over the runconfig's.
+            resources: Dask resources the step asks of its worker (``{"GPU": 1, "MEMORY": 4e9}``); they win
+                per key over the runconfig's ``resources`` and the compute target's. Checked by `validate()`.
 
         Raises:
             DefinitionError: `script_name` is not a non-empty str, `name` is not one, `arguments`,
@@ -156,6 +161,9 @@ class PythonScriptStep:
             **(environment_variables or {}),
         }
         self.timeout_seconds = timeout_seconds
+        self.resources: Any = merged(getattr(runconfig, "resources", None), resources)
+        if resources is not None and not isinstance(resources, dict):
+            self.resources = resources  # validate() names it
         # Steps this one must wait for besides its data producers (`run_after`).
         self._run_after: list[Any] = []
         # Definition order; a pipeline keeps it among steps that are ready at the same time.

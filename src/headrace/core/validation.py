@@ -11,6 +11,7 @@ from typing import Any
 from headrace.core._refs import DataRef, data_ref, encode_argument, parameter_uses
 from headrace.core.graph import find_cycles, producers_by_data, step_dependencies
 from headrace.core.params import DataPath, DataPathComputeBinding, PipelineData, PipelineParameter
+from headrace.core.resources import resource_problems
 
 _ARGUMENT_KINDS = (
     "str, int, float, bool, PipelineParameter, PipelineData, DataPath or a "
@@ -155,6 +156,10 @@ def _step_problems(step: Any, fallback_source_directory: str) -> list[str]:
     timeout = step.timeout_seconds
     if timeout is not None and (isinstance(timeout, bool) or not isinstance(timeout, int) or timeout <= 0):
         problems.append(f"{where}: timeout_seconds {timeout!r} is invalid; pass a positive int or None")
+    own = getattr(getattr(step, "runconfig", None), "resources", None)
+    if not isinstance(own, dict):  # a dict's values are checked in the step's (merged) resources
+        problems.extend(resource_problems(f"{where}: runconfig", own))
+    problems.extend(resource_problems(where, getattr(step, "resources", None)))
     return problems
 
 

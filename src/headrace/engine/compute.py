@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from headrace.core.resources import describe
 from headrace.storage.records import StepStatus
 
 # Environment variables a step process receives (read back by ``Run.get_context()``).
@@ -24,6 +25,7 @@ ENV_CONTEXT_DIR = "HEADRACE_CONTEXT_DIR"  # folder where the step appends metric
 ENV_RUN_KIND = "HEADRACE_RUN_KIND"  # "script": the step is a script run's only step, and is that run in the script
 ENV_PARENT_RUN_ID = "HEADRACE_PARENT_RUN_ID"  # a script run's parent (a sweep), when it has one
 ENV_DASK_WORKER = "HEADRACE_DASK_WORKER"  # on a Dask target: the address of the worker running the step
+ENV_DASK_RESOURCES = "HEADRACE_DASK_RESOURCES"  # on a Dask target: the step's resources (JSON; its nodes ask the same)
 ENV_ENVIRONMENT_SPEC = "HEADRACE_ENVIRONMENT_SPEC"  # the step's environment spec (JSON), when it has one
 METRICS_FILE = "metrics.jsonl"
 TAGS_FILE = "tags.jsonl"
@@ -80,6 +82,8 @@ class StepTask:
     # The step's environment record (``{"name", "version", "hash", "spec"}``, ``core.environment``), or None
     # for the agent's interpreter; a target materialises it with ``engine.environments.ensure``.
     environment: dict[str, Any] | None = None
+    # The Dask resources the step asks for (``core.resources``; the graph step's ``resources``), {} for none.
+    resources: dict[str, float] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -144,6 +148,15 @@ class ComputeTarget(ABC):
         tell returns none, and the step's values arrive when it ends). The final ``StepOutcome.metrics`` must
         start with these lines."""
         return []
+
+    def resources_for(self, task: StepTask, execution_log: list[str]) -> dict[str, float]:
+        """The resources ``task`` will hold here (recorded on the step run). This default records the step's
+        own and says in ``execution_log`` that they are not enforced; a target that places steps by resources
+        (Dask) merges its own and says nothing."""
+        if task.resources:
+            execution_log.append(f"resources {describe(task.resources)} recorded; compute target {self.name!r} "
+                                 "does not enforce them (they place steps on a Dask target only)")
+        return dict(task.resources)
 
     def children_so_far(self, step_run_id: str) -> list[dict[str, Any]]:
         """The child runs a running step's script started so far (``run_files.read_children``), so they show

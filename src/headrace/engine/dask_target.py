@@ -17,6 +17,10 @@ watches it:
 - policy when the scheduler cannot be reached: the step fails after ``connect_timeout`` seconds
   naming the address; when the cluster has no worker at all for ``no_worker_timeout`` seconds the
   step fails saying so. Steps wait queued in Dask while the workers are busy.
+- resources (the target's, with the step's on top, ``core.resources``) go with the task: a step asking
+  what no worker of the cluster declares fails at once, naming the resources and what each worker
+  declares; one whose fitting workers all leave while it waits says so in the execution log and fails
+  after ``no_worker_timeout`` like a step of a cluster without workers.
 """
 
 from __future__ import annotations
@@ -32,6 +36,7 @@ from typing import Any
 
 from headrace import clock
 from headrace.core.dataset import decode_manifest
+from headrace.core.resources import describe, fits
 from headrace.datastores.base import Datastore
 from headrace.engine import compute as c
 from headrace.engine import dask_worker
@@ -116,7 +121,8 @@ class DaskComputeTarget(c.ComputeTarget):
         self.log_seconds = log_seconds
         self._client: Any = None
         self._client_lock = threading.Lock()
-        self._workers: tuple[float, int] = (-1e9, 0)  # (when counted, how many): one count for all steps
+        # (when asked, each worker's resources): one answer for all waiting steps
+        self._workers: tuple[float, list[dict[str, float]]] = (-1e9, [])
         # The last failed connection: steps asking within connect_timeout of it fail at once with its error,
         # instead of each waiting connect_timeout in turn.
         self._failure: tuple[float, ComputeError] | None = None
@@ -131,17 +137,19 @@ class DaskComputeTarget(c.ComputeTarget):
         with self._lock:
             self._active[task.step_run_id] = dispatch
         try:
+            resources = self.resources_for(task, [])
             try:
-                payload = self._payload(task, dispatch)
+                payload = self._payload(replace(task, resources=resources), dispatch)
                 client = self.client()
+                self._check_fit(client, task, resources)
                 future = client.submit(dask_worker.run_step, payload, key=_key(task, dispatch.id), pure=False,
-                                       resources=self.resources or None)
+                                       resources=resources or None)
             except HeadraceError as exc:
                 execution_log.append(f"not sent to Dask target {self.name!r}: {exc}")
                 self._write_log(dispatch)
                 return c.StepOutcome(StepStatus.FAILED, started, clock.now(), error=str(exc))
             execution_log.append(f"sent to Dask target {self.name!r} (scheduler {self.address}) as task "
-                                 f"{future.key}" + (f", resources {self.resources}" if self.resources else ""))
+                                 f"{future.key}" + (f", resources {resources}" if resources else ""))
             dispatch.changed = True  # written with the first news from the worker (one write fewer per step)
             outcome = self._wait(client, future, dispatch, started)
         finally:
@@ -149,6 +157,10 @@ class DaskComputeTarget(c.ComputeTarget):
                 self._active.pop(task.step_run_id, None)
         self._write_log(dispatch)
         return outcome
+
+    def resources_for(self, task: c.StepTask, execution_log: list[str]) -> dict[str, float]:
+        """The target's resources with the step's own on top (the step wins per key)."""
+        return {**self.resources, **task.resources}
 
     def cancel(self, step_run_id: str) -> None:
         with self._lock:
@@ -255,11 +267,17 @@ class DaskComputeTarget(c.ComputeTarget):
             if dispatch.changed and now - last_write >= self.log_seconds:
                 self._write_log(dispatch)
                 last_write = now
-            workers = self._worker_count(client)
+            wanted = self.resources_for(dispatch.task, [])
+            workers = sum(fits(wanted, w) for w in self._worker_resources(client))
+            if not workers and no_workers_since is None and wanted and not dispatch.attempts:
+                dispatch.log.append(f"waiting: no worker of the Dask cluster declares resources {describe(wanted)} "
+                                    f"now; the step fails if none joins within {self.no_worker_timeout:g}s")
+                dispatch.changed = True
             no_workers_since = None if workers else (no_workers_since or now)
             if no_workers_since is not None and now - no_workers_since >= self.no_worker_timeout:
                 future.cancel()
-                return self._failed(dispatch, started, f"the Dask cluster at {self.address} has had no worker for "
+                which = f"no worker declaring resources {describe(wanted)}" if wanted else "no worker"
+                return self._failed(dispatch, started, f"the Dask cluster at {self.address} has had {which} for "
                                     f"{self.no_worker_timeout:g}s (no_worker_timeout); start workers and rerun")
         return self._result(future, dispatch, started)
 
@@ -316,18 +334,39 @@ class DaskComputeTarget(c.ComputeTarget):
             logger.exception("could not write the execution log of step run %s", dispatch.task.step_run_id)
 
 
-    def _worker_count(self, client: Any) -> int:
-        """The cluster's workers, asked at most every 2 s whatever the number of waiting steps."""
-        when, count = self._workers
-        if clock.monotonic() - when < 2.0:
-            return count
+    def _worker_resources(self, client: Any, fresh: bool = False) -> list[dict[str, float]]:
+        """The resources each worker of the cluster declares (``{}`` for none), asked at most every 2 s whatever
+        the number of waiting steps (``fresh``: asked now)."""
+        when, found = self._workers
+        if not fresh and clock.monotonic() - when < 2.0:
+            return found
         try:
-            info = client.scheduler_info(n_workers=1)
-            count = int(info.get("n_workers", len(info.get("workers") or {})))
+            workers = client.scheduler_info(n_workers=-1).get("workers") or {}
+            found = [dict(w.get("resources") or {}) for w in workers.values()]
         except Exception:  # a client between connections: count as none (the timeout is long)
-            count = 0
-        self._workers = (clock.monotonic(), count)
-        return count
+            found = []
+        self._workers = (clock.monotonic(), found)
+        return found
+
+    def _check_fit(self, client: Any, task: c.StepTask, resources: dict[str, float]) -> None:
+        """Policy: a step asking resources that no worker of a running cluster declares fails at once (Dask
+        would keep its task waiting forever); with no worker at all, it waits as any step (no_worker_timeout).
+
+        Raises:
+            ComputeError: naming the resources asked and what each worker declares.
+        """
+        if not resources:
+            return
+        workers = self._worker_resources(client, fresh=True)
+        if not workers or any(fits(resources, w) for w in workers):
+            return
+        offered = "; ".join(f"{describe(w) or 'none'}" for w in workers)
+        missing = sorted(n for n in resources if not any(fits({n: resources[n]}, w) for w in workers))
+        raise ComputeError(f"step {task.step_name!r} asks for resources {describe(resources)}, but no worker of "
+                           f"the Dask cluster at {self.address} (compute target {self.name!r}) declares "
+                           f"{'them together' if not missing else ', '.join(missing)}; the {len(workers)} "
+                           f"worker(s) declare: {offered}. Start a worker with "
+                           f"'dask worker ... --resources {describe(resources).replace(', ', ',')}' or ask less")
 
 
 def _key(task: c.StepTask, dispatch: str) -> str:

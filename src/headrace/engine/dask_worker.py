@@ -19,6 +19,7 @@ engine and ``distributed`` (imported when a task runs).
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import shutil
 import subprocess
@@ -81,7 +82,8 @@ def run_step(payload: dict[str, Any]) -> dict[str, Any]:
     # The step may use the cluster itself (``distributed.Client()`` reads this): a ParallelRunStep driver starts
     # its further nodes on the other workers, and listens for them on this worker's host.
     task = replace(task, env={"DASK_SCHEDULER_ADDRESS": worker.scheduler.address,
-                              c.ENV_DASK_WORKER: worker.address, **task.env})
+                              c.ENV_DASK_WORKER: worker.address, **task.env,
+                              **({c.ENV_DASK_RESOURCES: json.dumps(task.resources)} if task.resources else {})})
     target = _target(artifacts, Path(worker.local_directory) / "headrace", payload["launch"])
     stop = threading.Event()
     tail = threading.Thread(target=_tail_logs, args=(target, task, artifacts, lines, emit, stop, payload),

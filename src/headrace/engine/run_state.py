@@ -14,6 +14,7 @@ from headrace.engine.frontier import Frontier
 from headrace.engine.reuse import reusable_step_run, reuse_key
 from headrace.engine.step_streams import StepStreams
 from headrace.engine.store_writes import until_written
+from headrace.engine.targets import placement
 from headrace.engine.tasks import (
     build_task,
     log_path,
@@ -233,7 +234,8 @@ class RunState:
             environment_hash=(step.get("environment") or {}).get("hash"),
         )
         log.append(f"reuse key: {key}")
-        props = dict(rec.properties, input_fingerprints=fingerprints)
+        props = dict(rec.properties, input_fingerprints=fingerprints,
+                     **placement(self.ex.targets, step, task, log))
         if self._try_reuse(step, rec, key, log, props):
             return None
         now = clock.now()

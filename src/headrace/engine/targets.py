@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Sequence
+from typing import Any
 
 from headrace import clock
-from headrace.engine.compute import ComputeTarget
+from headrace.engine.compute import ComputeTarget, StepTask
 from headrace.errors import ComputeError, HeadraceError
 
 Resolver = Callable[[str], tuple[ComputeTarget, "int | None"]]
@@ -62,3 +63,15 @@ class TargetRegistry:
 
     def values(self) -> list[ComputeTarget]:
         return list(self._targets)
+
+
+def placement(targets: Any, step: dict[str, Any], task: StepTask, log: list[str]) -> dict[str, Any]:
+    """The step run properties saying where the step asks to be placed: ``{"resources": {...}}`` when it asks
+    for resources (its own merged with its target's), else nothing. An unknown target adds nothing: the step
+    fails with the reason when it is given to it."""
+    try:
+        target = targets[step["compute_target"]]
+    except (HeadraceError, KeyError):
+        return {"resources": dict(task.resources)} if task.resources else {}
+    resources = target.resources_for(task, log)
+    return {"resources": resources} if resources else {}

@@ -158,6 +158,7 @@ def build_task(
         timeout_seconds=step.get("timeout_seconds") or default_timeout,
         files_path=files_path(run.id if script_run else record.id),
         environment=step.get("environment"),
+        resources=dict(step.get("resources") or {}),
     )
     return task, fingerprints
 

@@ -98,4 +98,5 @@ def run_definition(step: dict[str, Any]) -> dict[str, Any]:
         "environment": environment,
         "sourceDirectory": step.get("source_directory"), "timeoutSeconds": step.get("timeout_seconds"),
         "inputs": list(step.get("inputs", [])), "outputs": list(step.get("outputs", [])),
+        "resources": dict(step.get("resources") or {}),  # headrace's: the Dask resources the step asks for
     }

@@ -16,6 +16,7 @@ import zlib
 from collections.abc import Mapping
 from typing import Any
 
+from headrace.core.resources import resource_problems
 from headrace.datastores.snapshots import DEFAULT_MAX_SNAPSHOT_BYTES, snapshot_hash, snapshot_key
 from headrace.errors import DatastoreError, DefinitionError, HeadraceError
 from headrace.services.bundle import Services
@@ -206,4 +207,5 @@ def _step_problems(i: int, step: Any, params: Mapping[str, Any], data: Mapping[s
     timeout = step.get("timeout_seconds")
     if timeout is not None and (isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or timeout <= 0):
         problems.append(f"{what}: 'timeout_seconds' must be a positive number or null")
+    problems += resource_problems(what, step.get("resources"))
     return problems

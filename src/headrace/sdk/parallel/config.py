@@ -12,6 +12,7 @@ from typing import Any
 
 from headrace.core.parallel_run import parse_size
 from headrace.core.params import PipelineParameter
+from headrace.core.resources import resource_problems
 from headrace.errors import DefinitionError
 
 OUTPUT_ACTIONS = ("append_row", "summary_only")
@@ -47,6 +48,9 @@ class ParallelRunConfig:
         partition_keys: columns of a tabular input: each distinct combination is one mini-batch (instead
             of ``mini_batch_size``).
         environment_variables: variables set in the worker processes.
+        resources: Dask resources (``{"GPU": 1}``, beyond Azure ML) the step asks for on a Dask target, and each
+            further node too: every node task holds them on its worker (``node_count`` workers with ``GPU=1``
+            run ``node_count`` nodes). They win per key over the target's. Recorded only on the local target.
 
     Raises:
         DefinitionError: a setting out of range, naming it (Azure ML raises ValueError there).
@@ -65,7 +69,7 @@ class ParallelRunConfig:
                  run_invocation_timeout: int | PipelineParameter = 60, run_max_try: int | PipelineParameter = 3,
                  append_row_file_name: str | None = None, allowed_failed_count: int | None = None,
                  allowed_failed_percent: float | None = None, partition_keys: list[str] | None = None,
-                 environment_variables: dict[str, str] | None = None):
+                 environment_variables: dict[str, str] | None = None, resources: dict[str, float] | None = None):
         self.environment = environment
         self.entry_script = entry_script.strip() if isinstance(entry_script, str) else entry_script
         self.error_threshold = error_threshold
@@ -84,7 +88,8 @@ class ParallelRunConfig:
         self.allowed_failed_percent = allowed_failed_percent
         self.partition_keys = partition_keys
         self.environment_variables = dict(environment_variables or {})
-        problems = self._problems()
+        self.resources = dict(resources) if isinstance(resources, dict) else resources
+        problems = self._problems() + resource_problems("ParallelRunConfig", resources)
         if problems:
             raise DefinitionError(problems)
         if isinstance(self.mini_batch_size, str):  # Azure ML keeps the number: "5" -> 5, "1MB" -> 1048576

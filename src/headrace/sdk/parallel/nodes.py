@@ -10,13 +10,16 @@ run). Its worker processes connect to the same listener and speak the pipe proto
 
 Connections arrive on a thread (``accept`` blocks) and reach the loop through an inbox and a wake-up pipe.
 A node whose control connection closes is lost (its Dask worker died): its workers' mini-batches go to the
-other nodes. A node that never starts (no free worker thread) simply never takes a mini-batch.
+other nodes. A node that never starts (no free worker thread) simply never takes a mini-batch. Node tasks ask
+the step's Dask resources (``HEADRACE_DASK_RESOURCES``, set by the Dask target) and go only to workers
+declaring them.
 """
 
 from __future__ import annotations
 
 import contextlib
 import io
+import json
 import multiprocessing
 import os
 import queue
@@ -30,6 +33,8 @@ from typing import Any
 
 from headrace import clock
 from headrace.core.parallel_run import DRIVER_SCRIPT
+from headrace.core.resources import describe, fits
+from headrace.engine.compute import ENV_DASK_RESOURCES
 from headrace.sdk.parallel.worker import WorkerSpec
 
 CONNECT_SECONDS = 30.0
@@ -123,6 +128,8 @@ class DaskNodes:
         self.own_worker = own_worker
         self.log = log
         self.authkey = os.urandom(32)
+        # The step's resources (its target's and its own): each node task holds them on its worker too.
+        self.resources: dict[str, float] = json.loads(os.environ.get(ENV_DASK_RESOURCES) or "{}")
         self.listener = Listener((host_of(own_worker), 0), "AF_INET", authkey=self.authkey)
         self.client: Any = None
         self.futures: dict[int, Any] = {}
@@ -142,13 +149,13 @@ class DaskNodes:
 
         try:
             self.client = Client(self.scheduler, timeout=CONNECT_SECONDS, set_as_default=False)
-            workers = sorted(self.client.scheduler_info(n_workers=-1)["workers"])
+            info = self.client.scheduler_info(n_workers=-1)["workers"]
         except (OSError, TimeoutError) as exc:
             self.log(30, f"cannot reach the Dask scheduler at {self.scheduler} ({exc}): every node runs on this worker")
             return 0
-        others = [w for w in workers if w != self.own_worker]
+        others = self._fitting({w: dict(i.get("resources") or {}) for w, i in info.items() if w != self.own_worker},
+                               count)
         if not others:
-            self.log(30, f"the Dask cluster has no worker besides this one ({self.own_worker}): every node runs here")
             return 0
         source, entry = zip_source(spec.entry_path)
         env = {k: v for k, v in os.environ.items() if k not in _MACHINE_VARS}
@@ -158,12 +165,30 @@ class DaskNodes:
         for number in range(1, count + 1):
             worker = others[(number - 1) % len(others)]
             future = self.client.submit(run_node, {**common, "node": number}, key=f"headrace-parallel-{run}-node{number}",
-                                        workers=[worker], allow_other_workers=True, pure=False)
+                                        workers=[worker], allow_other_workers=True, pure=False,
+                                        resources=self.resources or None)
             future.add_done_callback(lambda f, n=number: self._post(("task_done", n, f)))
             self.futures[number] = future
             self.sent_at[number] = clock.monotonic()
-            self.log(20, f"node {number} sent to Dask worker {worker} ({len(source)} bytes of source)")
+            self.log(20, f"node {number} sent to Dask worker {worker} ({len(source)} bytes of source)"
+                     + (f", resources {describe(self.resources)}" if self.resources else ""))
         return count
+
+    def _fitting(self, others: dict[str, dict[str, float]], count: int) -> list[str]:
+        """The other workers a node may go to (those declaring the step's resources), sorted; logs why none."""
+        if not others:
+            self.log(30, f"the Dask cluster has no worker besides this one ({self.own_worker}): every node runs here")
+            return []
+        fitting = sorted(w for w, declared in others.items() if fits(self.resources, declared))
+        wanted = describe(self.resources)
+        if not fitting:
+            offered = "; ".join(f"{w}: {describe(d) or 'none'}" for w, d in sorted(others.items()))
+            self.log(30, f"no other Dask worker declares the step's resources {wanted} ({offered}): every node "
+                     "runs on this worker")
+        elif len(fitting) < count:
+            self.log(30, f"only {len(fitting)} other Dask worker(s) declare the step's resources {wanted}: "
+                     f"{count - len(fitting)} node(s) wait for one of them to be free")
+        return fitting
 
     # -- the loop's side ---------------------------------------------------------------
     def waitables(self) -> list[Any]:

@@ -102,7 +102,7 @@ class ParallelRunStep(PythonScriptStep):
         super().__init__(name=name, script_name=DRIVER_SCRIPT, source_directory=stage_source(label, source),
                          arguments=driver_args, inputs=[*cut, *side], outputs=[output] if output is not None else [],
                          allow_reuse=allow_reuse, compute_target=config.compute_target_name,
-                         environment_variables=step_env, **extra)
+                         environment_variables=step_env, resources=config.resources, **extra)
 
     def __repr__(self) -> str:
         return (f"ParallelRunStep(name={self.name!r}, entry_script={self.parallel_run_config.entry_script!r}, "

@@ -1,9 +1,11 @@
-"""Jinja filters shared by the pages: times, durations, sizes and status classes."""
+"""Jinja filters shared by the pages: times, durations, sizes, status classes and Dask resources."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
 from typing import Any
+
+from headrace.core.resources import describe
 
 
 def when(value: datetime | None) -> str:
@@ -54,4 +56,5 @@ def status_class(value: Any) -> str:
 
 
 def install(env: Any) -> None:
-    env.filters.update(when=when, iso=iso, duration=duration, size=size, status_class=status_class)
+    env.filters.update(when=when, iso=iso, duration=duration, size=size, status_class=status_class,
+                       resources=describe)
