@@ -113,6 +113,7 @@ class StepView:
     progress: Progress | None = None  # a ParallelRunStep's mini-batches
     files: list[str] = field(default_factory=list)  # files kept with the step run
     environment: dict[str, Any] | None = None  # the step's environment record in the frozen graph
+    children: list[RunRecord] = field(default_factory=list)  # runs its script started (a HyperDriveStep's sweep)
 
     @property
     def live(self) -> bool:
@@ -182,6 +183,8 @@ def run_view(svc: Services, run_id: str) -> RunView:
             own = own or svc.store.list_metrics(origin.run_id, origin.id)  # what the reused step logged
         view.metrics = metric_views(own)
         view.files = tracking.run_file_names(svc, rec.id)
+        if rec.started_at is not None and not rec.is_reused:
+            view.children = svc.store.list_runs(parent_run_id=rec.id, limit=50)[0]
         if rec.name in parallel:
             view.progress = parallel_runs.step_progress(svc, rec)
         env = envs.get(rec.name)

@@ -33,7 +33,7 @@ from headrace.services import runs as run_service
 from headrace.services.bundle import Services
 from headrace.services.datastores import get_datastore
 from headrace.services.policy import Action
-from headrace.storage.records import RunRecord, StepRunRecord
+from headrace.storage.records import RunRecord, StepRunRecord, StepStatus
 
 router = APIRouter(include_in_schema=False)
 LOG_CAP = 256 * 1024  # bytes sent at most per live-tail request (the newest ones)
@@ -82,9 +82,18 @@ def run_state(request: Request, run_id: str) -> Response:
         run = svc.store.get_run(run_id)
     except NotFoundError as exc:
         return JSONResponse({"error": str(exc)}, status_code=404)
-    steps = {s.name: run_data.display_status(s) for s in svc.store.list_step_runs(run_id)}
-    return JSONResponse({"status": run.status.value, "cancel_requested": run.cancel_requested, "steps": steps},
-                        headers={"Cache-Control": "no-store"})
+    records = svc.store.list_step_runs(run_id)
+    steps = {s.name: run_data.display_status(s) for s in records}
+    # Child runs (a sweep's trials, with their primary metric; a running step's sweep) change the page too.
+    children = svc.store.list_runs(parent_run_id=run_id, limit=500)[0]
+    state = {"status": run.status.value, "cancel_requested": run.cancel_requested, "steps": steps,
+             "children": {c.id: c.status.value for c in children},
+             "step_children": {s.name: [c.status.value for c in svc.store.list_runs(parent_run_id=s.id, limit=50)[0]]
+                               for s in records if s.status is StepStatus.RUNNING}}
+    sweep = sweep_view(svc, run, children)
+    if sweep is not None:
+        state["trials"] = {t.run.id: t.metric for t in sweep.trials}
+    return JSONResponse(state, headers={"Cache-Control": "no-store"})
 
 
 def _step(request: Request, run_id: str, step: str) -> StepRunRecord:
