@@ -184,6 +184,15 @@ API: dict[tuple[str, str], Action | None] = {
     ("GET", "/api/2.0/mlflow/metrics/get-history"): A.READ,
     ("GET", "/api/2.0/mlflow/artifacts/list"): A.READ,
     ("POST", "/api/2.0/mlflow/logged-models/search"): A.READ,
+    ("POST", "/api/2.0/mlflow/logged-models"): A.SUBMIT_RUN,
+    ("GET", "/api/2.0/mlflow/logged-models/{model_id}"): A.READ,
+    ("PATCH", "/api/2.0/mlflow/logged-models/{model_id}"): A.SUBMIT_RUN,
+    ("DELETE", "/api/2.0/mlflow/logged-models/{model_id}"): A.SUBMIT_RUN,
+    ("PATCH", "/api/2.0/mlflow/logged-models/{model_id}/tags"): A.SUBMIT_RUN,
+    ("DELETE", "/api/2.0/mlflow/logged-models/{model_id}/tags/{tag_key}"): A.SUBMIT_RUN,
+    ("POST", "/api/2.0/mlflow/logged-models/{model_id}/params"): A.SUBMIT_RUN,
+    ("POST", "/api/2.0/mlflow/runs/outputs"): A.SUBMIT_RUN,
+    ("POST", "/api/2.0/mlflow/runs/log-model"): A.SUBMIT_RUN,
     ("GET", "/api/2.0/mlflow-artifacts/artifacts"): A.READ,
     ("GET", "/api/2.0/mlflow-artifacts/artifacts/{path}"): A.READ,
     ("PUT", "/api/2.0/mlflow-artifacts/artifacts/{path}"): A.SUBMIT_RUN,
@@ -209,7 +218,7 @@ def _concrete(path: str) -> str:
     path = path.replace("/mlflow-artifacts/artifacts/{path}", f"/mlflow-artifacts/artifacts/{MISSING}/new.txt")
     for name in ("pipeline_id", "endpoint_id", "name", "run_id", "step", "step_run_id", "schedule_id",
                  "flow_name", "connection_name", "dataset_id", "draft_id", "pipeline_version", "alias", "path",
-                 "key", "delivery_id"):
+                 "key", "delivery_id", "model_id", "tag_key"):
         path = path.replace("{" + name + "}", MISSING)
     return path.replace("{digest}", "0" * 64).replace("{sha256}", "0" * 64).replace("{version}", "7")
 

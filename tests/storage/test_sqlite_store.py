@@ -19,6 +19,7 @@ from .conformance_drafts import DraftConformance
 from .conformance_environments import EnvironmentConformance
 from .conformance_events import EventConformance
 from .conformance_flows import FlowConformance
+from .conformance_logged_models import LoggedModelConformance
 from .conformance_models import ModelConformance
 from .conformance_publishing import PublishingConformance
 from .conformance_run_keys import RunKeyConformance
@@ -28,7 +29,7 @@ from .sql_checks import SqlStoreChecks
 
 class TestSqliteStore(StoreConformance, PublishingConformance, RunKeyConformance, ScheduleConformance,
                       ConnectionConformance, FlowConformance, DatasetConformance, DraftConformance, ComputeConformance, EnvironmentConformance,
-                      ModelConformance, EventConformance, SqlStoreChecks):
+                      ModelConformance, LoggedModelConformance, EventConformance, SqlStoreChecks):
     __test__ = True  # the bases opt out of collection
 
     @pytest.fixture
@@ -38,7 +39,7 @@ class TestSqliteStore(StoreConformance, PublishingConformance, RunKeyConformance
 
 class TestInMemorySqliteStore(StoreConformance, PublishingConformance, RunKeyConformance, ScheduleConformance,
                               ConnectionConformance, FlowConformance, DatasetConformance, DraftConformance, ComputeConformance, EnvironmentConformance,
-                              ModelConformance, EventConformance):
+                              ModelConformance, LoggedModelConformance, EventConformance):
     __test__ = True  # the bases opt out of collection
 
     @pytest.fixture

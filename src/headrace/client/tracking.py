@@ -45,6 +45,11 @@ class TrackingCalls(ApiSession):
         return self._json("POST", f"{_owner(run_id, step)}/properties", json_body={"Properties": dict(properties)},
                           idempotent=True)
 
+    def logged_models(self, experiment_id: str, owner_id: str) -> list[dict[str, Any]]:
+        """MLflow's logged models of a run or step run (MLflow's JSON), through the MLflow REST API."""
+        body = {"experiment_ids": [experiment_id], "filter": f"source_run_id = '{owner_id}'"}
+        return self._json("POST", f"{self.url}/api/2.0/mlflow/logged-models/search", json_body=body)["models"]
+
     def run_graph(self, run_id: str) -> dict[str, Any]:
         return self._json("GET", f"/runs/{seg(run_id)}/graph")
 

@@ -29,6 +29,11 @@ def files_path(owner_id: str) -> str:
     return f"runfiles/{owner_id}"
 
 
+def logged_model_path(model_id: str) -> str:
+    """Artifact-datastore folder of the files of an MLflow logged model (``mlflow.<flavor>.log_model``)."""
+    return f"logged-models/{model_id}/artifacts"
+
+
 def read_context(context_dir: Path, outcome: c.StepOutcome) -> None:
     """Add what the script logged to ``outcome``; a ``fail()`` or ``cancel()`` it called decides how it ended."""
     outcome.metrics.extend(jsonl(context_dir / c.METRICS_FILE))

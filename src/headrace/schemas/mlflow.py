@@ -31,6 +31,7 @@ class MetricValue(_Body):
     value: float | str
     timestamp: int | None = None
     step: int | None = 0
+    model_id: str | None = Field(default=None, max_length=64, description="the logged model it measures, if any")
 
 
 class ExperimentCreate(_Body):
@@ -102,6 +103,58 @@ class RunSearch(_Body):
     filter: str | None = Field(default=None, max_length=1000)
     max_results: int = Field(default=1000, ge=1, le=50000)
     page_token: str | None = Field(default=None, max_length=500)
+
+
+# -- logged models (MLflow 3) -----------------------------------------------------------------------
+class LoggedModelCreate(_Body):
+    experiment_id: str = Field(min_length=1, max_length=64)
+    name: str | None = Field(default=None, max_length=255)
+    model_type: str | None = Field(default=None, max_length=255)
+    source_run_id: str | None = Field(default=None, max_length=64)
+    params: list[KeyValue] = Field(default_factory=list, max_length=MAX_BATCH)
+    tags: list[KeyValue] = Field(default_factory=list, max_length=MAX_BATCH)
+
+
+class LoggedModelFinalize(_Body):
+    status: str | int = Field(description="LOGGED_MODEL_READY or LOGGED_MODEL_UPLOAD_FAILED")
+
+
+class LoggedModelTags(_Body):
+    tags: list[KeyValue] = Field(default_factory=list, max_length=MAX_BATCH)
+
+
+class LoggedModelParams(_Body):
+    params: list[KeyValue] = Field(default_factory=list, max_length=MAX_BATCH)
+
+
+class LoggedModelOrder(_Body):
+    field_name: str = Field(min_length=1, max_length=MAX_KEY)
+    ascending: bool = True
+
+
+class LoggedModelSearch(_Body):
+    experiment_ids: list[str] = Field(default_factory=list, max_length=100)
+    filter: str | None = Field(default=None, max_length=1000)
+    max_results: int | None = Field(default=None, ge=1, le=50000)
+    order_by: list[LoggedModelOrder] = Field(default_factory=list, max_length=10)
+    page_token: str | None = Field(default=None, max_length=500)
+
+
+class ModelOutput(_Body):
+    model_id: str = Field(min_length=1, max_length=64)
+    step: int | None = 0
+
+
+class OutputsLog(_RunRef):
+    """``runs/outputs``: the models a run logged (each model names its run already)."""
+
+    models: list[ModelOutput] = Field(default_factory=list, max_length=MAX_BATCH)
+
+
+class ModelLog(_RunRef):
+    """``runs/log-model``: MLflow 2's model history, accepted and not kept (the logged model record says it)."""
+
+    model_json: str | None = Field(default=None, max_length=1_000_000)
 
 
 # -- answers (documented in the OpenAPI document; built as plain JSON by services.mlflow_tracking) ----------
@@ -209,8 +262,37 @@ class ProxiedArtifactList(_Answer):
     files: list[FileInfo]
 
 
+class LoggedModelInfo(_Answer):
+    model_id: str
+    experiment_id: str
+    name: str
+    artifact_uri: str
+    status: Literal["LOGGED_MODEL_PENDING", "LOGGED_MODEL_READY", "LOGGED_MODEL_UPLOAD_FAILED"]
+    creation_timestamp_ms: int
+    last_updated_timestamp_ms: int
+    source_run_id: str | None = None
+    model_type: str | None = None
+    status_message: str | None = None
+    tags: list[KeyValueOut] = Field(default_factory=list)
+
+
+class LoggedModelData(_Answer):
+    params: list[KeyValueOut]
+    metrics: list[Metric]
+
+
+class MlflowLoggedModel(_Answer):
+    info: LoggedModelInfo
+    data: LoggedModelData
+
+
+class LoggedModelAnswer(_Answer):
+    model: MlflowLoggedModel
+
+
 class LoggedModels(_Answer):
-    models: list[dict[str, Any]]
+    models: list[MlflowLoggedModel]
+    next_page_token: str | None = None
 
 
 class Empty(_Answer):

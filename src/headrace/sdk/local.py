@@ -7,6 +7,7 @@ which one they talk to.
 from __future__ import annotations
 
 import atexit
+import gc
 import sys
 import threading
 from collections.abc import Iterator
@@ -46,6 +47,11 @@ _exit_hook_registered = False
 def _drain_all_at_exit() -> None:
     for backend in list(_backends.values()):
         backend.drain_at_exit()
+    # The interpreter's last garbage collection walks every object of the ~650 modules loaded by now:
+    # ~0.1 s of a script's exit. Nothing needs it (objects are still freed by reference counts, and
+    # Python promises no finalizer at exit), so the objects are moved out of its reach, as
+    # prefork servers do with ``gc.freeze()``.
+    gc.freeze()
 
 
 def _register_exit_hook() -> None:

@@ -52,6 +52,20 @@ def details(record: Any, *, target: str | None, extra: dict[str, Any]) -> dict[s
     return out
 
 
+def logged_models(found: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """``loggedModels`` of ``get_details()``: the MLflow models a run logged (MLflow's JSON in ``found``), newest
+    first, each loadable as ``mlflow.<flavor>.load_model(uri)``."""
+    out = []
+    for model in found:
+        info = model.get("info", {})
+        stamp = info.get("creation_timestamp_ms")
+        out.append({"id": info.get("model_id"), "name": info.get("name"), "uri": f"models:/{info.get('model_id')}",
+                    "status": str(info.get("status", "")).removeprefix("LOGGED_MODEL_"),
+                    "modelType": info.get("model_type"), "tags": {t["key"]: t["value"] for t in info.get("tags", [])},
+                    "createdTimeUtc": utc(datetime.fromtimestamp(int(stamp) / 1000, UTC)) if stamp else None})
+    return out
+
+
 def download(names: list[str], read: Any, name: str, output_file_path: str | os.PathLike[str] | None) -> str:
     """Write the file ``name`` (its text from ``read(name)``) to ``output_file_path``; returns that path.
 

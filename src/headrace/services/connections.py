@@ -17,16 +17,18 @@ import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
-
-from cryptography.fernet import Fernet, InvalidToken
+from typing import TYPE_CHECKING, Any
 
 from headrace import clock
 from headrace.errors import ConfigError, NotFoundError
 from headrace.flows.connections import Connection, apply_env_overrides, connection_from_env, env_prefix
-from headrace.flows.llm_node import OpenAIRunner
 from headrace.services.bundle import Services
 from headrace.storage.records import ConnectionRecord
+
+if TYPE_CHECKING:  # both are imported on use: a pipeline run needs neither (~0.1 s of start-up)
+    from cryptography.fernet import Fernet
+
+    from headrace.flows.llm_node import OpenAIRunner
 
 __all__ = [
     "FLOW_CONNECTIONS_ENV",
@@ -110,6 +112,8 @@ def _create_key_file(path: Path) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         with os.fdopen(fd, "wb") as f:
+            from cryptography.fernet import Fernet
+
             f.write(Fernet.generate_key())
         with contextlib.suppress(FileExistsError):
             os.link(tmp, path)
@@ -121,6 +125,8 @@ def _create_key_file(path: Path) -> None:
 
 
 def _checked(key: bytes, where: str) -> bytes:
+    from cryptography.fernet import Fernet
+
     try:
         Fernet(key)
     except ValueError:
@@ -131,6 +137,8 @@ def _checked(key: bytes, where: str) -> bytes:
 
 
 def _fernet(svc: Services) -> Fernet:
+    from cryptography.fernet import Fernet
+
     return Fernet(secret_key(svc.home))
 
 
@@ -219,6 +227,8 @@ def load_connection(svc: Services, name: str) -> Connection:
         NotFoundError: no such connection.
         ConfigError: the key cannot be decrypted (the secret key changed since it was stored).
     """
+    from cryptography.fernet import InvalidToken
+
     record = _record(svc, name)
     api_key, secrets = "", {}
     if record.secret:
@@ -250,6 +260,8 @@ def llm_runner(svc: Services, **options: Any) -> OpenAIRunner:
         svc: the workspace's services.
         **options: passed to ``OpenAIRunner`` (``retry``, ``timeouts``, ``environ``, ``sleep``).
     """
+    from headrace.flows.llm_node import OpenAIRunner
+
     return OpenAIRunner(connection_lookup(svc), **options)
 
 

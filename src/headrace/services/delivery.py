@@ -21,12 +21,13 @@ import socket
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
-import httpx
-
 from headrace.errors import EventError
+
+if TYPE_CHECKING:  # imported when a delivery is sent: most processes never send one
+    import httpx
 
 __all__ = ["Attempt", "backoff", "check_url", "generate_secret", "max_attempts", "send_http", "sign"]
 
@@ -129,6 +130,8 @@ def resolve_host(host: str, port: int) -> list[str]:
 def send_http(client: httpx.Client, url: str, *, msg_id: str, secret: str, payload: Mapping[str, Any],
               allowed_networks: Sequence[str], timeout: float) -> Attempt:
     """Post one signed message; never raises."""
+    import httpx
+
     started = time.monotonic()
     try:
         check_url(url, allowed_networks)

@@ -26,9 +26,7 @@ import uuid
 from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta
-from typing import Any
-
-import httpx
+from typing import TYPE_CHECKING, Any
 
 from headrace import clock
 from headrace.core.events import EVENT_TYPES, check_event_types, matches, message
@@ -37,6 +35,9 @@ from headrace.services import delivery, notifications, triggers, webhooks
 from headrace.services.bundle import Services
 from headrace.storage.event_records import DeliveryRecord, DeliveryStatus, EventRecord, WebhookRecord
 from headrace.storage.records import EntityStatus
+
+if TYPE_CHECKING:
+    import httpx
 
 __all__ = ["EVENT_TYPES", "EventDispatcher", "emit"]
 
@@ -81,8 +82,8 @@ class EventDispatcher:
         self.batch = batch
         self.attempt_limit = delivery.max_attempts(self.settings.retry_seconds, self.settings.first_backoff_seconds,
                                                    self.settings.max_backoff_seconds)
-        self._client = httpx.Client(limits=httpx.Limits(max_connections=self.settings.concurrency * 2,
-                                                        max_keepalive_connections=self.settings.concurrency * 2))
+        self._http: httpx.Client | None = None  # made on the first webhook sent: most processes send none
+        self._http_lock = threading.Lock()
         self.claim_size = self.settings.concurrency * 4
         self.lease_seconds = self.settings.timeout_seconds + 30  # one attempt, and time to record it
         self._pool = ThreadPoolExecutor(self.settings.concurrency, thread_name_prefix="headrace-webhook")
@@ -172,13 +173,22 @@ class EventDispatcher:
             outcomes.append(self._send(item, hook))
         return outcomes
 
+    def _client(self) -> httpx.Client:
+        with self._http_lock:
+            if self._http is None:
+                import httpx
+
+                n = self.settings.concurrency * 2
+                self._http = httpx.Client(limits=httpx.Limits(max_connections=n, max_keepalive_connections=n))
+            return self._http
+
     def _send(self, item: DeliveryRecord, hook: WebhookRecord | None) -> tuple[str, dict[str, Any]]:
         if hook is None or hook.status is not EntityStatus.ACTIVE:
             why = "the webhook was deleted" if hook is None else "the webhook is disabled"
             return item.id, {"status": DeliveryStatus.DEAD, "last_error": why, "lease_owner": None}
         at = clock.now()
         if hook.url:
-            attempt = delivery.send_http(self._client, hook.url, msg_id=item.id, secret=hook.secret,
+            attempt = delivery.send_http(self._client(), hook.url, msg_id=item.id, secret=hook.secret,
                                          payload=item.payload, allowed_networks=self.settings.networks,
                                          timeout=self.settings.timeout_seconds)
         else:
@@ -230,7 +240,8 @@ class EventDispatcher:
             self._thread = None
         self._lanes.shutdown(wait=False, cancel_futures=True)
         self._pool.shutdown(wait=False, cancel_futures=True)
-        self._client.close()
+        if self._http is not None:
+            self._http.close()
 
     def _loop(self) -> None:
         while not self._stop.is_set():

@@ -11,9 +11,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
-from typing import Any
-
-from cryptography.fernet import Fernet
+from typing import TYPE_CHECKING, Any
 
 from headrace import clock
 from headrace.core.events import check_event_types, check_filters, message
@@ -25,6 +23,9 @@ from headrace.services.publishing import check_name
 from headrace.storage.event_records import DeliveryRecord, DeliveryStatus, WebhookRecord
 from headrace.storage.records import EntityStatus
 
+if TYPE_CHECKING:
+    from cryptography.fernet import Fernet
+
 __all__ = ["create_webhook", "delete_webhook", "get_webhook", "list_deliveries", "list_webhooks", "redeliver",
            "send_test", "set_status"]
 
@@ -32,6 +33,8 @@ TEST_EVENT = "webhook.test"
 
 
 def _fernet(svc: Services) -> Fernet:
+    from cryptography.fernet import Fernet  # on use: a process that sends no webhook needs none
+
     return Fernet(secret_key(svc.home))
 
 

@@ -19,7 +19,7 @@ from headrace.storage.base_drafts import DraftStore
 from headrace.storage.base_environments import EnvironmentStore
 from headrace.storage.base_events import EventStore
 from headrace.storage.base_flows import FlowStore
-from headrace.storage.base_models import ModelStore
+from headrace.storage.base_models import LoggedModelStore, ModelStore
 from headrace.storage.base_publishing import PublishingStore
 from headrace.storage.base_schedules import ScheduleStore
 from headrace.storage.records import (
@@ -36,13 +36,13 @@ from headrace.storage.records import (
 
 
 class MetadataStore(PublishingStore, ScheduleStore, FlowStore, DatasetStore, DraftStore, ComputeStore,
-                    EnvironmentStore, ModelStore, EventStore, ABC):
+                    EnvironmentStore, ModelStore, LoggedModelStore, EventStore, ABC):
     """Where every run, step run and metric is recorded before and while it executes.
 
     The methods of published pipelines and endpoints, schedules, prompt flows, datasets, pipeline drafts,
-    compute targets, environments, models and events are declared in ``PublishingStore``, ``ScheduleStore``,
-    ``FlowStore``, ``DatasetStore``, ``DraftStore``, ``ComputeStore``, ``EnvironmentStore``, ``ModelStore`` and
-    ``EventStore``
+    compute targets, environments, models, MLflow logged models and events are declared in ``PublishingStore``,
+    ``ScheduleStore``, ``FlowStore``, ``DatasetStore``, ``DraftStore``, ``ComputeStore``, ``EnvironmentStore``,
+    ``ModelStore``, ``LoggedModelStore`` and ``EventStore``
     (``base_*.py`` beside this module).
     """
 

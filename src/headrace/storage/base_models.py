@@ -8,10 +8,10 @@ also write the matching event when the store has an events outbox.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
-from headrace.storage.model_records import ModelAliasRecord, ModelRecord, StageChangeRecord
+from headrace.storage.model_records import LoggedModelRecord, ModelAliasRecord, ModelRecord, StageChangeRecord
 
 
 class ModelStore(ABC):
@@ -86,3 +86,36 @@ class ModelStore(ABC):
         for a in self.list_model_aliases(name):
             found.setdefault(a.version, []).append(a.alias)
         return found
+
+
+class LoggedModelStore(ABC):
+    """MLflow's logged models (``LoggedModelRecord``): their metadata; their files are in the artifact store."""
+
+    @abstractmethod
+    def add_logged_model(self, record: LoggedModelRecord) -> LoggedModelRecord:
+        """Store a new logged model. Returns the stored record.
+
+        Raises: AlreadyExistsError (a model with this id)."""
+
+    @abstractmethod
+    def get_logged_model(self, model_id: str) -> LoggedModelRecord:
+        """Raises: NotFoundError (deleted ones are still found: ``deleted`` says so)."""
+
+    @abstractmethod
+    def update_logged_model(self, model_id: str, /, **changes: Any) -> LoggedModelRecord:
+        """Change ``status``, ``status_message``, ``tags``, ``params``, ``metrics``, ``deleted`` or
+        ``updated_at``.
+
+        Raises:
+            NotFoundError: no such model.
+            ValueError: another field.
+        """
+
+    @abstractmethod
+    def list_logged_models(self, *, experiment_ids: Sequence[str] | None = None, source_run_id: str | None = None,
+                           name: str | None = None, include_deleted: bool = False, limit: int | None = None,
+                           cursor: str | None = None) -> tuple[list[LoggedModelRecord], str | None]:
+        """Logged models, newest first, filtered by experiments, source run and name; a page of ``limit``
+        and the cursor of the next page (None on the last).
+
+        Raises: ValueError (a cursor this store did not produce)."""

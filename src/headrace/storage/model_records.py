@@ -80,3 +80,40 @@ class ModelAliasRecord:
     version: int
     set_by: str | None
     set_at: datetime
+
+
+@dataclass(frozen=True)
+class LoggedModelRecord:
+    """A model an MLflow client logged (MLflow 3's "logged model": ``mlflow.<flavor>.log_model``).
+
+    Its files live in the artifact store under ``logged-models/<id>/artifacts`` (``engine.run_files``).
+
+    Attributes:
+        id: ``m-<hex>``, MLflow's model id (``models:/<id>``).
+        experiment_id: the headrace experiment it belongs to.
+        name: its name (``model`` by default; ``runs:/<run>/<name>`` finds it).
+        source_run_id: the run or step run that logged it, if any.
+        model_type: a free label.
+        status: ``PENDING``, ``READY`` or ``FAILED`` (MLflow's ``LoggedModelStatus``).
+        status_message: why it failed, if it did.
+        tags: string tags (changeable).
+        params: string params (added to).
+        metrics: MLflow metrics logged for this model (``{"key", "value", "timestamp", "step", "run_id"}``).
+        deleted: deleted (kept, hidden from searches).
+        created_at: when.
+        updated_at: when it last changed.
+    """
+
+    id: str
+    experiment_id: str
+    name: str
+    source_run_id: str | None = None
+    model_type: str | None = None
+    status: str = "PENDING"
+    status_message: str | None = None
+    tags: dict[str, str] = field(default_factory=dict)
+    params: dict[str, str] = field(default_factory=dict)
+    metrics: list[dict[str, Any]] = field(default_factory=list)
+    deleted: bool = False
+    created_at: datetime | None = None
+    updated_at: datetime | None = None

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from mlflow.entities import Experiment, Metric, Run, RunInfo
+from mlflow.entities import Experiment, LoggedModel, Metric, Run, RunInfo
 from mlflow.exceptions import MlflowException
 from mlflow.protos import service_pb2
 from mlflow.protos.databricks_pb2 import (
@@ -38,8 +38,20 @@ def metric(data: dict[str, Any]) -> Metric:
     return Metric.from_proto(_parsed(data, service_pb2.Metric()))
 
 
+def logged_model(data: dict[str, Any]) -> LoggedModel:
+    return LoggedModel.from_proto(_parsed(data, service_pb2.LoggedModel()))
+
+
 def metric_json(m: Metric) -> dict[str, Any]:
-    return {"key": m.key, "value": m.value, "timestamp": m.timestamp, "step": m.step}
+    out = {"key": m.key, "value": m.value, "timestamp": m.timestamp, "step": m.step}
+    if getattr(m, "model_id", None):  # MLflow repeats a run's metrics for the model it logs
+        out["model_id"] = m.model_id
+    return out
+
+
+def pairs(items: Any) -> list[dict[str, Any]]:
+    """MLflow's tag and param entities (``key``, ``value``) as JSON."""
+    return [{"key": i.key, "value": i.value} for i in items or []]
 
 
 def mlflow_error(exc: HeadraceError) -> MlflowException:

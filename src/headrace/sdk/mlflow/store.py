@@ -13,13 +13,14 @@ from functools import wraps
 from typing import Any, TypeVar
 from urllib.parse import unquote, urlsplit
 
-from mlflow.entities import Experiment, Metric, Param, Run, RunInfo, RunTag, ViewType
+from mlflow.entities import Experiment, LoggedModel, Metric, Param, Run, RunInfo, RunTag, ViewType
 from mlflow.store.entities.paged_list import PagedList
 from mlflow.store.tracking.abstract_store import AbstractStore
 
-from headrace.engine.run_files import files_path
+from headrace.engine.run_files import files_path, logged_model_path
 from headrace.errors import ConfigError, HeadraceError, NotFoundError
 from headrace.sdk.mlflow import entities
+from headrace.services import mlflow_models as models
 from headrace.services import mlflow_tracking as tracking
 from headrace.services.bundle import Services
 
@@ -76,9 +77,17 @@ class HeadraceTrackingStore(AbstractStore):
         self.svc = services_for(store_uri)
 
     def _artifact_uri(self, run_id: str) -> str:
-        path = files_path(run_id)
+        return self._location(files_path(run_id))
+
+    def _model_uri(self, model_id: str) -> str:
+        return self._location(logged_model_path(model_id))
+
+    def _location(self, path: str) -> str:
         local = self.svc.artifacts.local_path(path)
         return f"file://{local}" if local else self.svc.artifacts.uri(path)
+
+    def _model(self, rec: Any) -> LoggedModel:
+        return entities.logged_model(models.model_json(rec, self._model_uri))
 
     def _run(self, run_id: str) -> Run:
         return entities.run(tracking.run_json(self.svc, run_id, self._artifact_uri))
@@ -131,9 +140,8 @@ class HeadraceTrackingStore(AbstractStore):
 
     @_translated
     def log_batch(self, run_id: str, metrics: list[Metric], params: list[Param], tags: list[RunTag]) -> None:
-        tracking.log_batch(self.svc, run_id, metrics=[entities.metric_json(m) for m in metrics],
-                           params=[{"key": p.key, "value": p.value} for p in params],
-                           tags=[{"key": t.key, "value": t.value} for t in tags])
+        models.log_batch(self.svc, run_id, metrics=[entities.metric_json(m) for m in metrics],
+                         params=entities.pairs(params), tags=entities.pairs(tags))
 
     @_translated
     def delete_tag(self, run_id: str, key: str) -> None:
@@ -155,9 +163,53 @@ class HeadraceTrackingStore(AbstractStore):
     def log_inputs(self, run_id: str, datasets: Any = None, models: Any = None) -> None:
         """Dataset and model inputs are not kept."""
 
+    # -- logged models (MLflow 3: ``log_model``, ``autolog()``) -------------------------------
+    @_translated
     def log_outputs(self, run_id: str, models: Any) -> None:
-        """Model outputs are not kept apart from the run's files."""
+        _log_outputs(self.svc, run_id, models)
 
-    def search_logged_models(self, *args: Any, **kwargs: Any) -> PagedList[Any]:
-        """No logged models (MLflow 3) apart from run files: run artifacts are read as files."""
-        return PagedList([], None)
+    def record_logged_model(self, run_id: str, mlflow_model: Any) -> None:
+        """MLflow 2's model history tag: the logged model record says it all."""
+
+    @_translated
+    def create_logged_model(self, experiment_id: str, name: str | None = None, source_run_id: str | None = None,
+                            tags: Any = None, params: Any = None, model_type: str | None = None) -> LoggedModel:
+        return self._model(models.create(self.svc, experiment_id, name=name, source_run_id=source_run_id,
+                                         model_type=model_type, tags=entities.pairs(tags),
+                                         params=entities.pairs(params)))
+
+    @_translated
+    def log_logged_model_params(self, model_id: str, params: Any) -> None:
+        models.log_params(self.svc, model_id, entities.pairs(params))
+
+    @_translated
+    def get_logged_model(self, model_id: str, allow_deleted: bool = False) -> LoggedModel:
+        return self._model(models.get(self.svc, model_id, allow_deleted=allow_deleted))
+
+    @_translated
+    def finalize_logged_model(self, model_id: str, status: Any) -> LoggedModel:
+        return self._model(models.finalize(self.svc, model_id, status))
+
+    @_translated
+    def set_logged_model_tags(self, model_id: str, tags: Any) -> None:
+        models.set_tags(self.svc, model_id, entities.pairs(tags))
+
+    @_translated
+    def delete_logged_model_tag(self, model_id: str, key: str) -> None:
+        models.set_tags(self.svc, model_id, delete=[key])
+
+    @_translated
+    def delete_logged_model(self, model_id: str) -> None:
+        models.delete(self.svc, model_id)
+
+    @_translated
+    def search_logged_models(self, experiment_ids: list[str], filter_string: str | None = None,
+                             datasets: Any = None, max_results: int | None = None, order_by: Any = None,
+                             page_token: str | None = None) -> PagedList[LoggedModel]:
+        found, token = models.search(self.svc, experiment_ids, filter_string=filter_string, max_results=max_results,
+                                     order_by=order_by or (), page_token=page_token)
+        return PagedList([self._model(m) for m in found], token)
+
+
+def _log_outputs(svc: Services, run_id: str, outputs: Any) -> None:
+    models.log_outputs(svc, run_id, [{"model_id": o.model_id, "step": o.step} for o in outputs or []])

@@ -201,6 +201,8 @@ class StepRun(Run):
         out = run_details.details(r, target=None, extra={
             "logFiles": dict.fromkeys(self._log_files(), ""), "name": r.name, "exitCode": r.exit_code,
             "reusedRunId": r.reused_from, "parentRunId": r.run_id, "tags": r.tags,
+            "loggedModels": run_details.logged_models(
+                self._backend.logged_models(self._parent._record.experiment_id, r.id)),
         })
         out["runDefinition"] = self._run_definition()
         return out

@@ -82,6 +82,12 @@ class LocalTracking:
     def store_snapshot(self, folder: str) -> str:
         return store_snapshot(folder, self.svc.artifacts)
 
+    def logged_models(self, experiment_id: str, owner_id: str) -> list[dict[str, Any]]:
+        from headrace.services import mlflow_models
+
+        return [mlflow_models.model_json(m, lambda i: f"models:/{i}")
+                for m in mlflow_models.run_models(self.svc, owner_id)]
+
     def get_run_graph(self, run_id: str) -> dict[str, Any]:
         return self.svc.store.get_pipeline(self.svc.store.get_run(run_id).pipeline_id).graph
 
@@ -131,6 +137,9 @@ class RemoteTracking:
         from headrace.sdk.remote_datastore import SnapshotUploads
 
         return store_snapshot(folder, SnapshotUploads(self.client))
+
+    def logged_models(self, experiment_id: str, owner_id: str) -> list[dict[str, Any]]:
+        return self.client.logged_models(experiment_id, owner_id)
 
     def get_run_graph(self, run_id: str) -> dict[str, Any]:
         return self.client.run_graph(run_id)

@@ -252,12 +252,14 @@ class Run(RunLogging):
 
     def get_details(self) -> dict[str, Any]:
         """Azure ML's details dict: ``runId``, ``status``, ``startTimeUtc``, ``endTimeUtc`` once ended,
-        ``properties``, ``runDefinition``, ``logFiles``..., plus headrace's ``experimentName``, ``kind``, ``tags``."""
+        ``properties``, ``runDefinition``, ``logFiles``..., plus headrace's ``experimentName``, ``kind``, ``tags`` and
+        ``loggedModels`` (the MLflow models it logged: ``id``, ``name``, ``uri``, ``status``...)."""
         r = self._refresh()
         out = run_details.details(r, target=self._run_definition().get("target"), extra={
             "experimentName": r.experiment_name, "kind": r.kind.value, "tags": r.tags,
             "parentRunId": r.parent_run_id, "createdTimeUtc": run_details.utc(r.created_at), "runSource": r.run_source,
             "logFiles": dict.fromkeys(self._log_files(), ""),
+            "loggedModels": run_details.logged_models(self._backend.logged_models(r.experiment_id, r.id)),
         })
         out["runDefinition"] = self._run_definition()
         return out

@@ -11,12 +11,13 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends, Path, Query
 from fastapi.responses import JSONResponse, Response
 
 from headrace.schemas import mlflow as m
 from headrace.server.deps import RAW_BODY_DOC, RawBody, Reader, ServicesDep, SubmitRun, body_doc, json_body
 from headrace.services import mlflow_artifacts as artifacts
+from headrace.services import mlflow_models as models
 from headrace.services import mlflow_tracking as tracking
 
 PREFIX = "/api/2.0/mlflow"
@@ -28,6 +29,14 @@ router = APIRouter(tags=["mlflow"])
 def artifact_uri(run_id: str) -> str:
     """A run's artifacts, through this server's proxy (the client resolves the scheme against its URI)."""
     return f"mlflow-artifacts:/{run_id}"
+
+
+def model_artifact_uri(model_id: str) -> str:
+    """A logged model's files, through this server's proxy."""
+    return f"mlflow-artifacts:/{artifacts.MODELS}/{model_id}/artifacts"
+
+
+ModelId = Annotated[str, Path(max_length=64)]
 
 
 def _body(model: type[Any]) -> Any:
@@ -98,8 +107,9 @@ def search_runs(_: Reader, body: Annotated[m.RunSearch, _body(m.RunSearch)],  sv
 @router.post(f"{PREFIX}/runs/log-metric", openapi_extra=body_doc(m.MetricLog),
               responses=_ok(m.Empty))
 def log_metric(_: SubmitRun, body: Annotated[m.MetricLog, _body(m.MetricLog)],  svc: ServicesDep) -> Any:
-    metric = {"key": body.key, "value": body.value, "timestamp": body.timestamp, "step": body.step}
-    tracking.log_batch(svc, body.id, metrics=[metric])
+    metric = {"key": body.key, "value": body.value, "timestamp": body.timestamp, "step": body.step,
+              "model_id": body.model_id}
+    models.log_batch(svc, body.id, metrics=[metric])
     return {}
 
 
@@ -127,8 +137,8 @@ def delete_tag(_: SubmitRun, body: Annotated[m.TagDelete, _body(m.TagDelete)],  
 @router.post(f"{PREFIX}/runs/log-batch", openapi_extra=body_doc(m.BatchLog),
               responses=_ok(m.Empty))
 def log_batch(_: SubmitRun, body: Annotated[m.BatchLog, _body(m.BatchLog)],  svc: ServicesDep) -> Any:
-    tracking.log_batch(svc, body.id, metrics=[x.model_dump() for x in body.metrics],
-                       params=[x.model_dump() for x in body.params], tags=[x.model_dump() for x in body.tags])
+    models.log_batch(svc, body.id, metrics=[x.model_dump() for x in body.metrics],
+                     params=[x.model_dump() for x in body.params], tags=[x.model_dump() for x in body.tags])
     return {}
 
 
@@ -160,31 +170,103 @@ def list_run_artifacts(_: Reader, svc: ServicesDep, run_id: Annotated[str | None
 
 @router.get(ARTIFACTS, responses=_ok(m.ProxiedArtifactList))
 def list_proxied_artifacts(_: Reader, svc: ServicesDep, path: Annotated[str, Query(max_length=1000)] = "") -> Any:
-    run_id, _sep, rest = path.strip("/").partition("/")
-    if not run_id:
+    owner, rest = artifacts.split(path)
+    if not owner:
         return {"files": []}
-    return {"files": artifacts.list_artifacts(svc, run_id, rest)}
+    return {"files": artifacts.list_artifacts(svc, owner, rest)}
 
 
 @router.get(ARTIFACTS + "/{path:path}", response_class=Response, responses={200: {
     "description": "The file's bytes", "content": {"application/octet-stream": {"schema": {"type": "string",
                                                                                         "format": "binary"}}}}})
 def download_artifact(path: str, _: Reader, svc: ServicesDep) -> Any:
-    run_id, _sep, rest = path.partition("/")
-    return Response(artifacts.read_artifact(svc, run_id, rest), media_type="application/octet-stream")
+    owner, rest = artifacts.split(path)
+    return Response(artifacts.read_artifact(svc, owner, rest), media_type="application/octet-stream")
 
 
 @router.put(ARTIFACTS + "/{path:path}", openapi_extra=RAW_BODY_DOC, responses=_ok(m.Empty))
 def upload_artifact(_: SubmitRun, path: str, body: RawBody, svc: ServicesDep) -> Any:
-    run_id, _sep, rest = path.partition("/")
-    artifacts.write_artifact(svc, run_id, rest, body)
+    owner, rest = artifacts.split(path)
+    artifacts.write_artifact(svc, owner, rest, body)
     return {}
 
 
-@router.post(f"{PREFIX}/logged-models/search", responses=_ok(m.LoggedModels))
-def search_logged_models(_: Reader) -> Any:
-    """Logged models (MLflow 3) are not kept apart from runs: none to list, so run artifacts are read as files."""
-    return {"models": []}
+# -- logged models (MLflow 3: log_model, autolog) ---------------------------------------------
+def _model(rec: Any) -> dict[str, Any]:
+    return {"model": models.model_json(rec, model_artifact_uri)}
+
+
+@router.post(f"{PREFIX}/logged-models/search", openapi_extra=body_doc(m.LoggedModelSearch),
+             responses=_ok(m.LoggedModels))
+def search_logged_models(_: Reader, body: Annotated[m.LoggedModelSearch, _body(m.LoggedModelSearch)],
+                         svc: ServicesDep) -> Any:
+    found, token = models.search(svc, body.experiment_ids, filter_string=body.filter, max_results=body.max_results,
+                                 order_by=[o.model_dump() for o in body.order_by], page_token=body.page_token)
+    return {"models": [models.model_json(r, model_artifact_uri) for r in found],
+            **({"next_page_token": token} if token else {})}
+
+
+@router.post(f"{PREFIX}/logged-models", openapi_extra=body_doc(m.LoggedModelCreate),
+             responses=_ok(m.LoggedModelAnswer))
+def create_logged_model(_: SubmitRun, body: Annotated[m.LoggedModelCreate, _body(m.LoggedModelCreate)],
+                        svc: ServicesDep) -> Any:
+    return _model(models.create(svc, body.experiment_id, name=body.name, source_run_id=body.source_run_id,
+                                model_type=body.model_type, tags=[t.model_dump() for t in body.tags],
+                                params=[p.model_dump() for p in body.params]))
+
+
+@router.get(PREFIX + "/logged-models/{model_id}", responses=_ok(m.LoggedModelAnswer))
+def get_logged_model(model_id: ModelId, _: Reader, svc: ServicesDep, allow_deleted: bool = False) -> Any:
+    return _model(models.get(svc, model_id, allow_deleted=allow_deleted))
+
+
+@router.patch(PREFIX + "/logged-models/{model_id}", openapi_extra=body_doc(m.LoggedModelFinalize),
+              responses=_ok(m.LoggedModelAnswer))
+def finalize_logged_model(model_id: ModelId, _: SubmitRun,
+                          body: Annotated[m.LoggedModelFinalize, _body(m.LoggedModelFinalize)], svc: ServicesDep) -> Any:
+    return _model(models.finalize(svc, model_id, body.status))
+
+
+@router.delete(PREFIX + "/logged-models/{model_id}", responses=_ok(m.Empty))
+def delete_logged_model(model_id: ModelId, _: SubmitRun, svc: ServicesDep) -> Any:
+    models.delete(svc, model_id)
+    return {}
+
+
+@router.patch(PREFIX + "/logged-models/{model_id}/tags", openapi_extra=body_doc(m.LoggedModelTags),
+              responses=_ok(m.Empty))
+def set_logged_model_tags(model_id: ModelId, _: SubmitRun,
+                          body: Annotated[m.LoggedModelTags, _body(m.LoggedModelTags)], svc: ServicesDep) -> Any:
+    models.set_tags(svc, model_id, [t.model_dump() for t in body.tags])
+    return {}
+
+
+@router.delete(PREFIX + "/logged-models/{model_id}/tags/{tag_key}", responses=_ok(m.Empty))
+def delete_logged_model_tag(model_id: ModelId, tag_key: Annotated[str, Path(max_length=250)], _: SubmitRun,
+                            svc: ServicesDep) -> Any:
+    models.set_tags(svc, model_id, delete=[tag_key])
+    return {}
+
+
+@router.post(PREFIX + "/logged-models/{model_id}/params", openapi_extra=body_doc(m.LoggedModelParams),
+             responses=_ok(m.Empty))
+def log_logged_model_params(model_id: ModelId, _: SubmitRun,
+                            body: Annotated[m.LoggedModelParams, _body(m.LoggedModelParams)], svc: ServicesDep) -> Any:
+    models.log_params(svc, model_id, [p.model_dump() for p in body.params])
+    return {}
+
+
+@router.post(f"{PREFIX}/runs/outputs", openapi_extra=body_doc(m.OutputsLog), responses=_ok(m.Empty))
+def log_outputs(_: SubmitRun, body: Annotated[m.OutputsLog, _body(m.OutputsLog)], svc: ServicesDep) -> Any:
+    models.log_outputs(svc, body.id, [o.model_dump() for o in body.models])
+    return {}
+
+
+@router.post(f"{PREFIX}/runs/log-model", openapi_extra=body_doc(m.ModelLog), responses=_ok(m.Empty))
+def log_model(_: SubmitRun, body: Annotated[m.ModelLog, _body(m.ModelLog)], svc: ServicesDep) -> Any:
+    """MLflow 2's model history: accepted (the run must exist), not kept apart from the logged model."""
+    tracking.resolve(svc, body.id)
+    return {}
 
 
 @router.api_route(PREFIX + "/{rest:path}", methods=["GET", "POST", "PUT", "PATCH", "DELETE"], include_in_schema=False)

@@ -1,15 +1,26 @@
-"""Tables of the model registry: versions, stage history, aliases.
+"""Tables of the model registry (versions, stage history, aliases) and of MLflow's logged models.
 
 Defined on the shared ``metadata`` of ``columns.py``; ``tables.py`` gathers every table module.
 """
 
 from __future__ import annotations
 
-from sqlalchemy import JSON, BigInteger, Column, Index, Integer, String, Table, Text, UniqueConstraint
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    Column,
+    Index,
+    Integer,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
 
 from headrace.storage.sql.columns import UTCDateTime, metadata
 
-__all__ = ["model_aliases", "model_stage_changes", "models"]
+__all__ = ["logged_models", "model_aliases", "model_stage_changes", "models"]
 
 # One row per version; ``id`` is ``name:version``. ``files`` lists the version's content-addressed blobs.
 models = Table(
@@ -63,4 +74,25 @@ model_aliases = Table(
     Column("version", Integer, nullable=False),
     Column("set_by", String(300)),
     Column("set_at", UTCDateTime, nullable=False),
+)
+
+# MLflow 3's logged models (``LoggedModelRecord``); their files are in the artifact store.
+logged_models = Table(
+    "logged_models",
+    metadata,
+    Column("id", String(64), primary_key=True),
+    Column("experiment_id", String(64), nullable=False),
+    Column("name", String(255), nullable=False),
+    Column("source_run_id", String(64)),
+    Column("model_type", String(255)),
+    Column("status", String(16), nullable=False),
+    Column("status_message", Text),
+    Column("tags", JSON, nullable=False),
+    Column("params", JSON, nullable=False),
+    Column("metrics", JSON, nullable=False),
+    Column("deleted", Boolean, nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+    Index(None, "experiment_id", "created_at"),
+    Index(None, "source_run_id"),
 )

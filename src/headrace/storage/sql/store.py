@@ -6,7 +6,8 @@ queue on ``busy_timeout`` instead of failing. The schema is migrated when the st
 
 This module holds experiments, pipelines, runs, step runs and metrics; the other families are
 mixins: ``datastores.py``, ``run_keys.py``, ``published.py``, ``endpoints.py``, ``tokens.py``,
-``schedules.py``, ``connections.py``, ``flows.py``, ``models.py`` (all on ``session.SqlSession``).
+``schedules.py``, ``connections.py``, ``flows.py``, ``models.py``, ``logged_models.py`` (all on
+``session.SqlSession``).
 
 Errors: ``IntegrityError`` becomes ``AlreadyExistsError`` or ``NotFoundError`` (after looking at
 what clashed), any other SQLAlchemy error ``StoreError``; no SQLAlchemy exception leaves this class.
@@ -47,6 +48,7 @@ from headrace.storage.sql.endpoints import PipelineEndpointMethods
 from headrace.storage.sql.environments import EnvironmentMethods
 from headrace.storage.sql.events import EventMethods
 from headrace.storage.sql.flows import FlowMethods
+from headrace.storage.sql.logged_models import LoggedModelMethods
 from headrace.storage.sql.models import ModelMethods
 from headrace.storage.sql.published import PublishedPipelineMethods
 from headrace.storage.sql.run_keys import RunKeyMethods
@@ -72,7 +74,7 @@ _LIST_STEP_METRICS = _LIST_METRICS.where(t.metrics.c.step_run_id == bindparam("s
 class SqlMetadataStore(
     RunKeyMethods, PublishedPipelineMethods, PipelineEndpointMethods, TokenMethods, ScheduleMethods,
     ConnectionMethods, DatastoreMethods, FlowMethods, DatasetMethods, DraftMethods, ComputeTargetMethods, SettingMethods,
-    EnvironmentMethods, ModelMethods, EventMethods, DeliveryMethods, MetadataStore,
+    EnvironmentMethods, ModelMethods, LoggedModelMethods, EventMethods, DeliveryMethods, MetadataStore,
 ):
     """The metadata store in a SQL database.
 

@@ -24,7 +24,7 @@ from headrace.storage.sql.event_tables import (
     webhooks,
 )
 from headrace.storage.sql.flow_tables import flow_versions, flows
-from headrace.storage.sql.model_tables import model_aliases, model_stage_changes, models
+from headrace.storage.sql.model_tables import logged_models, model_aliases, model_stage_changes, models
 from headrace.storage.sql.pipeline_tables import (
     endpoint_versions,
     pipeline_drafts,
@@ -56,6 +56,7 @@ __all__ = [
     "experiments",
     "flow_versions",
     "flows",
+    "logged_models",
     "metadata",
     "metrics",
     "model_aliases",
