@@ -104,6 +104,7 @@ class DaskComputeTarget(c.ComputeTarget):
     """
 
     remote = True
+    places_by_resources = True
 
     def __init__(self, name: str, address: str, artifacts: Datastore, resolve_datastore: Callable[[str], Datastore],
                  *, resources: Mapping[str, float] | None = None, connect_timeout: float = 10.0, retries: int = 1,
@@ -140,7 +141,7 @@ class DaskComputeTarget(c.ComputeTarget):
         with self._lock:
             self._active[task.step_run_id] = dispatch
         try:
-            resources = self.resources_for(task, [])
+            resources = self.resources_for(task)
             try:
                 payload = self._payload(replace(task, resources=resources), dispatch)
                 client = self.client()
@@ -161,7 +162,7 @@ class DaskComputeTarget(c.ComputeTarget):
         self._write_log(dispatch)
         return outcome
 
-    def resources_for(self, task: c.StepTask, execution_log: list[str]) -> dict[str, float]:
+    def resources_for(self, task: c.StepTask) -> dict[str, float]:
         """The target's resources with the step's own on top (the step wins per key)."""
         return {**self.resources, **task.resources}
 
@@ -284,9 +285,9 @@ class DaskComputeTarget(c.ComputeTarget):
             if dispatch.changed and now - last_write >= self.log_seconds:
                 self._write_log(dispatch)
                 last_write = now
-            wanted = self.resources_for(dispatch.task, [])
+            wanted = self.resources_for(dispatch.task)
             workers = sum(fits(wanted, w) for w in self._worker_resources(client))
-            if not workers and no_workers_since is None and wanted and not dispatch.attempts:
+            if not workers and no_workers_since is None and wanted:
                 dispatch.log.append(f"waiting: no worker of the Dask cluster declares resources {describe(wanted)} "
                                     f"now; the step fails if none joins within {self.no_worker_timeout:g}s")
                 dispatch.changed = True
