@@ -126,9 +126,9 @@ class ComputeTarget(ABC):
 
     name: str
     remote: bool = False
+    """True when steps run elsewhere (a cluster): they do not count against the agent's parallel-step limit."""
     places_by_resources: bool = False
     """True when a step's resources decide where it runs (Dask); else they are recorded with a warning."""
-    """True when steps run elsewhere (a cluster): they do not count against the agent's parallel-step limit."""
 
     @abstractmethod
     def run(self, task: StepTask, execution_log: list[str], upcoming: Sequence[UpcomingStep] = ()) -> StepOutcome:
