@@ -69,8 +69,13 @@ def read_children(context_dir: Path, quiet: bool = False) -> list[dict[str, Any]
     "started_at", "metrics", "tags", "properties", "status", "error", "ended_at"}`` each (``status`` None
     when the script never ended it). Each line of the file names its child and the file it stands for.
     ``quiet``: the script still runs (see ``jsonl``)."""
+    return children_from_lines(jsonl(context_dir / c.CHILDREN_FILE, quiet=quiet))
+
+
+def children_from_lines(lines: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """``read_children`` of these lines of a ``CHILDREN_FILE`` (a target that gets them from elsewhere)."""
     children: dict[str, dict[str, Any]] = {}
-    for line in jsonl(context_dir / c.CHILDREN_FILE, quiet=quiet):
+    for line in lines:
         child_id, kind = str(line.get("child") or ""), line.get("file")
         if kind == "start":
             children.setdefault(child_id, {"id": child_id, "parent": str(line.get("parent") or ""),
@@ -135,6 +140,33 @@ def jsonl(path: Path, quiet: bool = False) -> list[dict[str, Any]]:
                 break
             logger.warning("skipping unreadable context line %r in %s", raw[:80], path)
     return out
+
+
+class JsonlTail:
+    """The lines of a context file a running script appends to, read incrementally: each poll parses only
+    the lines completed since the last one (a long sweep's files grow to many thousand lines)."""
+
+    def __init__(self, path: Path):
+        self.path = path
+        self.offset = 0
+        self.lines: list[dict[str, Any]] = []
+
+    def read(self) -> list[dict[str, Any]]:
+        """Every complete line so far (the same list, grown; do not change it)."""
+        try:
+            with open(self.path, "rb") as f:
+                f.seek(self.offset)
+                data = f.read()
+        except OSError:
+            return self.lines
+        end = data.rfind(b"\n") + 1  # the rest is a line still being written
+        for raw in data[:end].splitlines():
+            try:
+                self.lines.append(json.loads(raw))
+            except ValueError:
+                logger.warning("skipping unreadable context line %r in %s", raw[:80], self.path)
+        self.offset += end
+        return self.lines
 
 
 def remove_context(workdir: Path) -> None:
