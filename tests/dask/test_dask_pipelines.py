@@ -160,3 +160,35 @@ def test_files_of_a_step_on_dask_and_of_its_child_runs_are_kept(dask_ws, write_s
     assert child.get_file_names() == ["images/picture.txt", "notes/note.txt"]
     child.download_file("notes/note.txt", str(tmp_path / "got.txt"))
     assert (tmp_path / "got.txt").read_text() == "the child's"
+
+
+GATED_CHILD = """
+import os, sys, time
+from headrace import Run
+with Run.get_context().child_run("fold") as child:
+    child.log("acc", 0.5)
+    deadline = time.monotonic() + 120
+    while not os.path.exists(sys.argv[1]) and time.monotonic() < deadline:
+        time.sleep(0.02)
+    child.log("acc", 0.9)
+"""
+
+
+def test_child_runs_of_a_step_on_dask_show_while_it_runs(dask_ws, write_scripts, tmp_path, wait_until):
+    src = write_scripts({"gated.py": GATED_CHILD})
+    step = PythonScriptStep(name="g", script_name="gated.py", source_directory=str(src), compute_target="cluster",
+                            arguments=[str(tmp_path / "gate")], allow_reuse=False)
+    run = Experiment(dask_ws, "dask-live-children").submit(Pipeline(workspace=dask_ws, steps=[step]))
+
+    def child_so_far():
+        [step_run] = run.find_step_run("g")
+        children = list(step_run.get_children())
+        return children[0] if children and children[0].get_metrics() else None
+
+    child = wait_until(child_so_far, timeout=60, message="the child run never showed while the step ran")
+    assert child.get_status() == "Running" and child.get_metrics() == {"acc": 0.5}
+    assert run.get_status() == "Running"
+    (tmp_path / "gate").touch()
+    assert run.wait_for_completion(show_output=False, raise_on_error=False) == "Finished"
+    [child] = run.find_step_run("g")[0].get_children()
+    assert child.get_status() == "Completed" and child.get_metrics() == {"acc": [0.5, 0.9]}

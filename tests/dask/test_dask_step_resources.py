@@ -139,3 +139,35 @@ def test_parallel_run_step_nodes_ask_the_steps_resources(tmp_path: Path, monkeyp
         assert {Path(cwd).relative_to(cluster.folder).parts[0] for *_, cwd in rows} <= {"w1", "w2"}
     finally:
         cluster.stop()
+
+
+HOLD = """
+import os, sys, time
+open(os.path.join(sys.argv[1], "running"), "w").close()
+time.sleep(120)
+"""
+
+
+def test_when_the_only_gpu_worker_dies_the_step_says_so_and_fails_after_no_worker_timeout(
+        tmp_path: Path, monkeypatch, write_scripts, wait_until):
+    cluster = DaskCluster(tmp_path / "one-gpu", workers=2, threads=1, resources={"w1": "GPU=1"})
+    try:
+        ws = make_dask_ws(tmp_path / "home", cluster.address, monkeypatch)
+        ComputeTarget.attach(ws, "patient", DaskCompute.attach_configuration(address=cluster.address,
+                                                                              no_worker_timeout=3))
+        marks = tmp_path / "marks"
+        marks.mkdir()
+        src = write_scripts({"hold.py": HOLD})
+        step = PythonScriptStep("hold.py", name="hold", source_directory=str(src), compute_target="patient",
+                                arguments=[str(marks)], resources={"GPU": 1}, allow_reuse=False)
+        run = Experiment(ws, "gpu-gone").submit(Pipeline(workspace=ws, steps=[step]))
+        wait_until(lambda: (marks / "running").exists(), timeout=120, message="the step running on w1")
+        cluster.kill("w1")
+        assert run.wait_for_completion(show_output=False, raise_on_error=False) == "Failed"
+        [step_run] = run.get_steps()
+        assert "has had no worker declaring resources GPU=1 for 3s (no_worker_timeout)" in step_run.error, \
+            step_run.error
+        log = step_run.get_execution_log()
+        assert "waiting: no worker of the Dask cluster declares resources GPU=1 now" in log, log
+    finally:
+        cluster.stop()

@@ -10,8 +10,6 @@ from __future__ import annotations
 import os
 from typing import Any
 
-import yaml
-
 from headrace.errors import DefinitionError
 
 PYTHON_DEFAULT_VERSION: str | None = None
@@ -55,6 +53,8 @@ class CondaDependencies:
         self._pip: list[str] = []  # requirements and options, in file order
         self._base = os.getcwd()  # relative --find-links paths are resolved against it
         if conda_dependencies_file_path is not None:
+            import yaml  # on use: most pipelines read no conda file (~10 ms of every script's start)
+
             path = os.fspath(conda_dependencies_file_path)
             try:
                 with open(path, encoding="utf-8") as f:

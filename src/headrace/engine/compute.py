@@ -13,7 +13,6 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from headrace.core.resources import describe
 from headrace.storage.records import StepStatus
 
 # Environment variables a step process receives (read back by ``Run.get_context()``).
@@ -131,6 +130,8 @@ class ComputeTarget(ABC):
     name: str
     remote: bool = False
     """True when steps run elsewhere (a cluster): they do not count against the agent's parallel-step limit."""
+    places_by_resources: bool = False
+    """True when a step's resources decide where it runs (Dask); else they are recorded with a warning."""
 
     @abstractmethod
     def run(self, task: StepTask, execution_log: list[str], upcoming: Sequence[UpcomingStep] = ()) -> StepOutcome:
@@ -152,13 +153,9 @@ class ComputeTarget(ABC):
         start with these lines."""
         return []
 
-    def resources_for(self, task: StepTask, execution_log: list[str]) -> dict[str, float]:
-        """The resources ``task`` will hold here (recorded on the step run). This default records the step's
-        own and says in ``execution_log`` that they are not enforced; a target that places steps by resources
-        (Dask) merges its own and says nothing."""
-        if task.resources:
-            execution_log.append(f"resources {describe(task.resources)} recorded; compute target {self.name!r} "
-                                 "does not enforce them (they place steps on a Dask target only)")
+    def resources_for(self, task: StepTask) -> dict[str, float]:
+        """The resources ``task`` holds here (recorded on the step run): the step's own, unless the target places
+        steps by resources (``places_by_resources``) and merges its own (Dask)."""
         return dict(task.resources)
 
     def children_so_far(self, step_run_id: str) -> list[dict[str, Any]]:

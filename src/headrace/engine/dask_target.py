@@ -6,7 +6,8 @@ datastores the step reads or writes (objects that reach their storage by URL and
 nothing assumes the agent's disk). The step's thread on the agent waits for the task and
 watches it:
 
-- the worker reports each attempt's start and log lines as Dask events (topic ``headrace-steps``);
+- the worker reports each attempt's start, log lines and child-run lines as Dask events (topic
+  ``headrace-steps``), so the child runs a step's script starts show while it runs (``children_so_far``);
   the agent keeps the execution log current in the artifact area, and the worker copies stdout
   and stderr there while the step runs, so the live tail works as for local steps;
 - a worker that dies mid-step: the scheduler runs the task again on another worker; each attempt
@@ -25,6 +26,7 @@ watches it:
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import threading
@@ -39,7 +41,7 @@ from headrace.core.dataset import decode_manifest
 from headrace.core.resources import describe, fits
 from headrace.datastores.base import Datastore
 from headrace.engine import compute as c
-from headrace.engine import dask_worker
+from headrace.engine import dask_worker, run_files
 from headrace.errors import ComputeError, HeadraceError
 from headrace.logs import get_logger
 from headrace.storage.records import StepStatus
@@ -73,6 +75,7 @@ class _Dispatch:
     done: bool = False  # the result is in: late events are ignored
     changed: bool = False
     lock: threading.Lock = field(default_factory=threading.Lock)
+    children: dict[str, list[dict[str, Any]]] = field(default_factory=dict)  # attempt id -> its child-run lines
 
     def lines(self) -> list[str]:
         with self.lock:
@@ -101,6 +104,7 @@ class DaskComputeTarget(c.ComputeTarget):
     """
 
     remote = True
+    places_by_resources = True
 
     def __init__(self, name: str, address: str, artifacts: Datastore, resolve_datastore: Callable[[str], Datastore],
                  *, resources: Mapping[str, float] | None = None, connect_timeout: float = 10.0, retries: int = 1,
@@ -137,7 +141,7 @@ class DaskComputeTarget(c.ComputeTarget):
         with self._lock:
             self._active[task.step_run_id] = dispatch
         try:
-            resources = self.resources_for(task, [])
+            resources = self.resources_for(task)
             try:
                 payload = self._payload(replace(task, resources=resources), dispatch)
                 client = self.client()
@@ -158,7 +162,7 @@ class DaskComputeTarget(c.ComputeTarget):
         self._write_log(dispatch)
         return outcome
 
-    def resources_for(self, task: c.StepTask, execution_log: list[str]) -> dict[str, float]:
+    def resources_for(self, task: c.StepTask) -> dict[str, float]:
         """The target's resources with the step's own on top (the step wins per key)."""
         return {**self.resources, **task.resources}
 
@@ -168,6 +172,17 @@ class DaskComputeTarget(c.ComputeTarget):
         if dispatch is not None:
             dispatch.canceled = True
             dispatch.event.set()
+
+    def children_so_far(self, step_run_id: str) -> list[dict[str, Any]]:
+        """The child runs the step's latest attempt started so far (its worker sends their lines as events)."""
+        with self._lock:
+            dispatch = self._active.get(step_run_id)
+        if dispatch is None:
+            return []
+        with dispatch.lock:
+            attempt = next(reversed(dispatch.attempts), None)
+            lines = list(dispatch.children.get(attempt, [])) if attempt is not None else []
+        return run_files.children_from_lines(lines)
 
     def close(self) -> None:
         """Close the connection to the scheduler (the cluster keeps running)."""
@@ -227,6 +242,9 @@ class DaskComputeTarget(c.ComputeTarget):
                                           f"{', '.join(w for w, _ in list(dispatch.attempts.values())[:-1])}); "
                                           f"retries ({self.retries}) exhausted")
                     dispatch.event.set()
+            elif msg["kind"] == "children":
+                dispatch.children.setdefault(attempt, []).extend(json.loads(msg["text"]))
+                return
             elif attempt in dispatch.attempts:
                 dispatch.attempts[attempt][1].append(str(msg["text"]))
             dispatch.changed = True
@@ -267,9 +285,9 @@ class DaskComputeTarget(c.ComputeTarget):
             if dispatch.changed and now - last_write >= self.log_seconds:
                 self._write_log(dispatch)
                 last_write = now
-            wanted = self.resources_for(dispatch.task, [])
+            wanted = self.resources_for(dispatch.task)
             workers = sum(fits(wanted, w) for w in self._worker_resources(client))
-            if not workers and no_workers_since is None and wanted and not dispatch.attempts:
+            if not workers and no_workers_since is None and wanted:
                 dispatch.log.append(f"waiting: no worker of the Dask cluster declares resources {describe(wanted)} "
                                     f"now; the step fails if none joins within {self.no_worker_timeout:g}s")
                 dispatch.changed = True

@@ -5,7 +5,8 @@ one per worker process and artifact area, with its snapshot cache under the work
 directory), the script in its own process: it fetches the snapshot from the artifact area, stages
 inputs from their datastores, runs, uploads outputs and returns the outcome with its execution-log
 lines. While the step runs, its stdout and stderr are copied to the artifact area every
-``log_seconds`` (the live tail) and its log lines go to the agent as Dask events.
+``log_seconds`` (the live tail), and its log lines and the child-run lines of its script (``CHILDREN_FILE``,
+so child runs show while it runs) go to the agent as Dask events.
 
 Attempts: a worker that dies mid-step makes the scheduler run the task again elsewhere. Each
 attempt records its worker in a Dask ``Variable``; an attempt beyond ``retries`` refuses to run, so a step runs at most ``retries + 1`` times whatever the scheduler's ``allowed-failures``.
@@ -34,6 +35,7 @@ from typing import Any
 from headrace import clock
 from headrace.datastores.base import Datastore
 from headrace.engine import compute as c
+from headrace.engine import run_files
 from headrace.engine.local import LocalComputeTarget
 from headrace.errors import HeadraceError
 
@@ -164,14 +166,22 @@ def _tail_logs(target: LocalComputeTarget, task: c.StepTask, artifacts: Datastor
     """Copy the step's stdout/stderr to the artifact area while it runs; send new log lines to the agent."""
     every = float(payload.get("log_seconds") or 1.0)
     log_dir = target.stager.log_dir(task.run_id, task.step_run_id, task.log_path)
+    children_file = target.stager.workdir(task.run_id, task.step_run_id) / c.CHILDREN_FILE
     local_logs = artifacts.local_path(task.log_path) is not None  # written in place: nothing to copy
     sizes: dict[str, int] = {}
     copied: dict[str, float] = {}
-    sent = 0
+    sent = children_sent = 0
+    children_at = clock.monotonic()
     while not stop.wait(0.2):
         while sent < len(lines):
             emit("line", lines[sent])
             sent += 1
+        if clock.monotonic() - children_at >= every:  # the child runs the script started: shown while it runs
+            children_at = clock.monotonic()
+            new = run_files.jsonl(children_file, quiet=True)[children_sent:]
+            if new:
+                emit("children", json.dumps(new, default=str))
+                children_sent += len(new)
         if local_logs:
             continue
         for name in ("stdout.txt", "stderr.txt"):

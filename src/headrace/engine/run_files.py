@@ -71,8 +71,13 @@ def read_children(context_dir: Path, quiet: bool = False) -> list[dict[str, Any]
     "started_at", "metrics", "tags", "properties", "status", "error", "ended_at"}`` each (``status`` None
     when the script never ended it). Each line of the file names its child and the file it stands for.
     ``quiet``: the script still runs (see ``jsonl``)."""
+    return children_from_lines(jsonl(context_dir / c.CHILDREN_FILE, quiet=quiet))
+
+
+def children_from_lines(lines: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """``read_children`` of these lines of a ``CHILDREN_FILE`` (a target that gets them from elsewhere)."""
     children: dict[str, dict[str, Any]] = {}
-    for line in jsonl(context_dir / c.CHILDREN_FILE, quiet=quiet):
+    for line in lines:
         child_id, kind = str(line.get("child") or ""), line.get("file")
         if kind == "start":
             children.setdefault(child_id, {"id": child_id, "parent": str(line.get("parent") or ""),

@@ -13,6 +13,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from headrace import clock
+from headrace.core.resources import describe
 from headrace.engine.compute import ComputeTarget, StepTask
 from headrace.errors import ComputeError, HeadraceError
 
@@ -67,11 +68,15 @@ class TargetRegistry:
 
 def placement(targets: Any, step: dict[str, Any], task: StepTask, log: list[str]) -> dict[str, Any]:
     """The step run properties saying where the step asks to be placed: ``{"resources": {...}}`` when it asks
-    for resources (its own merged with its target's), else nothing. An unknown target adds nothing: the step
+    for resources (its own merged with its target's), else nothing. On a target that does not place steps by
+    resources, ``log`` gets a line saying they are not enforced. An unknown target adds nothing else: the step
     fails with the reason when it is given to it."""
     try:
         target = targets[step["compute_target"]]
     except (HeadraceError, KeyError):
         return {"resources": dict(task.resources)} if task.resources else {}
-    resources = target.resources_for(task, log)
+    resources = target.resources_for(task)
+    if resources and not getattr(target, "places_by_resources", False):
+        log.append(f"resources {describe(resources)} recorded; compute target {step['compute_target']!r} does not "
+                   "enforce them (they place steps on a Dask target only)")
     return {"resources": resources} if resources else {}

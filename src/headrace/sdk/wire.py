@@ -7,22 +7,9 @@ one does, so ``PipelineRun``, ``StepRun``, ``PublishedPipeline``... never know w
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from headrace.core.recurrence import ScheduleRecurrence
-from headrace.schemas import (
-    DataPathValue,
-    ExperimentRead,
-    PipelineEndpointRead,
-    PublishedPipelineRead,
-    RunRead,
-    ScheduleRead,
-    ScheduleTickRead,
-    StepRunRead,
-)
-from headrace.schemas.compute import ComputeRead
-from headrace.schemas.datastores import DatastoreRead
-from headrace.schemas.drafts import PipelineDraftRead
 from headrace.sdk.paging import RUN_PAGE  # noqa: F401  (the remote backend reads wire.RUN_PAGE)
 from headrace.storage.draft_records import PipelineDraftRecord
 from headrace.storage.records import (
@@ -43,6 +30,21 @@ from headrace.storage.records import (
     StepStatus,
     TickOutcome,
 )
+
+if TYPE_CHECKING:  # annotations only: an embedded workspace never loads the wire models (~25 ms)
+    from headrace.schemas import (
+        DataPathValue,
+        ExperimentRead,
+        PipelineEndpointRead,
+        PublishedPipelineRead,
+        RunRead,
+        ScheduleRead,
+        ScheduleTickRead,
+        StepRunRead,
+    )
+    from headrace.schemas.compute import ComputeRead
+    from headrace.schemas.datastores import DatastoreRead
+    from headrace.schemas.drafts import PipelineDraftRead
 
 
 def _datapath(value: DataPathValue) -> dict[str, str]:
