@@ -72,12 +72,16 @@ class ChildRunSync:
             parent_run_id=child["parent"], error=error)
         try:
             self.store.create_run(record, [])
-            metrics_done = 0
-        except AlreadyExistsError:  # recorded by an earlier try of this write
-            metrics_done = len(self.store.list_metrics(record.id))
-        state = {"metrics": metrics_done, "tags": dict(child["tags"]), "properties": dict(child["properties"]),
-                 "ended": status is not RunStatus.RUNNING}
-        self.written[child["id"]] = state
+        except AlreadyExistsError:  # recorded by an earlier try of this write: bring it up to date
+            stored = self.store.get_run(record.id)
+            state = self.written[child["id"]] = {
+                "metrics": len(self.store.list_metrics(record.id)), "tags": dict(stored.tags),
+                "properties": dict(stored.properties), "ended": stored.status.is_terminal}
+            self._update(child, state, step_status, ended_at)
+            return state
+        state = self.written[child["id"]] = {"metrics": 0, "tags": dict(child["tags"]),
+                                             "properties": dict(child["properties"]),
+                                             "ended": status is not RunStatus.RUNNING}
         return state
 
     def _update(self, child: dict[str, Any], state: dict[str, Any], step_status: StepStatus | None,

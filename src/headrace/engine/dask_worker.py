@@ -166,7 +166,7 @@ def _tail_logs(target: LocalComputeTarget, task: c.StepTask, artifacts: Datastor
     """Copy the step's stdout/stderr to the artifact area while it runs; send new log lines to the agent."""
     every = float(payload.get("log_seconds") or 1.0)
     log_dir = target.stager.log_dir(task.run_id, task.step_run_id, task.log_path)
-    children_file = target.stager.workdir(task.run_id, task.step_run_id) / c.CHILDREN_FILE
+    children = run_files.JsonlTail(target.stager.workdir(task.run_id, task.step_run_id) / c.CHILDREN_FILE)
     local_logs = artifacts.local_path(task.log_path) is not None  # written in place: nothing to copy
     sizes: dict[str, int] = {}
     copied: dict[str, float] = {}
@@ -178,7 +178,7 @@ def _tail_logs(target: LocalComputeTarget, task: c.StepTask, artifacts: Datastor
             sent += 1
         if clock.monotonic() - children_at >= every:  # the child runs the script started: shown while it runs
             children_at = clock.monotonic()
-            new = run_files.jsonl(children_file, quiet=True)[children_sent:]
+            new = children.read()[children_sent:]
             if new:
                 emit("children", json.dumps(new, default=str))
                 children_sent += len(new)

@@ -78,6 +78,7 @@ class LocalComputeTarget(c.ComputeTarget):
         self.env_root = Path(env_root) if env_root is not None else self.work_root.parent / "environments"
         self._procs: dict[str, subprocess.Popen[bytes] | ForkedProcess] = {}
         self._context_dirs: dict[str, Path] = {}  # running step run id -> its context folder
+        self._tails: dict[tuple[str, str], run_files.JsonlTail] = {}  # (step run id, context file) -> its reader
         self._canceled: set[str] = set()
         self._lock = threading.Lock()
         # Called with (process group, True) when a step's process started and (group, False) when it
@@ -124,14 +125,20 @@ class LocalComputeTarget(c.ComputeTarget):
         return outcome
 
     def logged_so_far(self, step_run_id: str) -> list[dict]:
-        with self._lock:
-            folder = self._context_dirs.get(step_run_id)
-        return [] if folder is None else run_files.jsonl(folder / c.METRICS_FILE, quiet=True)
+        tail = self._tail(step_run_id, c.METRICS_FILE)
+        return [] if tail is None else list(tail.read())
 
     def children_so_far(self, step_run_id: str) -> list[dict]:
+        tail = self._tail(step_run_id, c.CHILDREN_FILE)
+        return [] if tail is None else run_files.children_from_lines(tail.read())
+
+    def _tail(self, step_run_id: str, filename: str) -> run_files.JsonlTail | None:
+        """The incremental reader of a running step's context file (None once the step ended)."""
         with self._lock:
             folder = self._context_dirs.get(step_run_id)
-        return [] if folder is None else run_files.read_children(folder, quiet=True)
+            if folder is None:
+                return None
+            return self._tails.setdefault((step_run_id, filename), run_files.JsonlTail(folder / filename))
 
     def cleanup(self, run_id: str) -> None:
         self.stager.forget_run(run_id)
@@ -255,6 +262,8 @@ class LocalComputeTarget(c.ComputeTarget):
                 with self._lock:
                     self._procs.pop(task.step_run_id, None)
                     self._context_dirs.pop(task.step_run_id, None)
+                    for name in (c.METRICS_FILE, c.CHILDREN_FILE):
+                        self._tails.pop((task.step_run_id, name), None)
                     canceled = task.step_run_id in self._canceled
                     self._canceled.discard(task.step_run_id)
             stderr_tail = step_process.tail(err)

@@ -148,6 +148,33 @@ def jsonl(path: Path, quiet: bool = False) -> list[dict[str, Any]]:
     return out
 
 
+class JsonlTail:
+    """The lines of a context file a running script appends to, read incrementally: each poll parses only
+    the lines completed since the last one (a long sweep's files grow to many thousand lines)."""
+
+    def __init__(self, path: Path):
+        self.path = path
+        self.offset = 0
+        self.lines: list[dict[str, Any]] = []
+
+    def read(self) -> list[dict[str, Any]]:
+        """Every complete line so far (the same list, grown; do not change it)."""
+        try:
+            with open(self.path, "rb") as f:
+                f.seek(self.offset)
+                data = f.read()
+        except OSError:
+            return self.lines
+        end = data.rfind(b"\n") + 1  # the rest is a line still being written
+        for raw in data[:end].splitlines():
+            try:
+                self.lines.append(json.loads(raw))
+            except ValueError:
+                logger.warning("skipping unreadable context line %r in %s", raw[:80], self.path)
+        self.offset += end
+        return self.lines
+
+
 def remove_context(workdir: Path) -> None:
     """Forget what an earlier attempt (or step) wrote into a work folder's context files."""
     for name in (c.METRICS_FILE, c.TAGS_FILE, c.PROPERTIES_FILE, c.STATUS_FILE, c.MODELS_FILE, c.PARAMS_FILE,
