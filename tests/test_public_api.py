@@ -50,6 +50,10 @@ def test_issue_13_runs_and_publishing_names_are_exported():
     assert ISSUE_13_NAMES <= set(headrace.__all__)
 
 
+def test_step_kinds_are_exported():
+    assert {"CommandStep"} <= set(headrace.__all__)
+
+
 def test_unknown_name_raises_attribute_error():
     try:
         headrace.NoSuchThing  # noqa: B018

@@ -16,6 +16,7 @@ VERSION = __version__
 
 _EXPORTS = {
     "AmlCompute": "headrace.sdk.compute",
+    "CommandStep": "headrace.core.command_step",
     "DaskCompute": "headrace.sdk.compute",
     "ComputeTarget": "headrace.sdk.compute",
     "ComputeTargetException": "headrace.errors",

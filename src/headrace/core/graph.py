@@ -43,6 +43,8 @@ Rules:
   writes it; the engine builds it and the reuse key includes its hash), `version` (the step's version tag) and
   `resources` (`{"GPU": 1, "MEMORY": 4e9}`: the Dask resources the step asks for, its runconfig's merged with
   its own; placement only, not in the reuse key; see `core.resources`).
+- A `"kind": "command"` step (`CommandStep`) has `command`: its argv, items as arguments are (the first a
+  literal executable), `script_name` null and `arguments` empty; it runs `command` in its snapshot folder.
 - Steps appear in topological order; among steps that are ready together, definition order is kept.
 """
 
@@ -246,13 +248,16 @@ def build_graph(
             extra["version"] = str(step.version)
         if getattr(step, "resources", None):
             extra["resources"] = dict(step.resources)
+        arguments = [encode_argument(a) for a in step.arguments]
+        if step.kind == "command":  # the whole argv; a command step has no script
+            extra["command"], arguments = [encode_argument(step.executable), *arguments], []
         serialised.append(
             {**extra,
                 "name": step.name,
                 "kind": step.kind,
                 "script_name": step.script_name,
                 "source_directory": step.source_directory or default_source_directory,
-                "arguments": [encode_argument(a) for a in step.arguments],
+                "arguments": arguments,
                 "inputs": [data_ref(i).name for i in step.inputs],  # type: ignore[union-attr]
                 "outputs": [o.name for o in step.outputs],
                 "parameters": [p.name for p in params],

@@ -14,6 +14,7 @@ from pathlib import PurePosixPath
 from typing import Any
 
 from headrace.core._refs import data_ref
+from headrace.core.command_step import PYTHON_NAMES, CommandStep, split_command
 from headrace.core.runconfig import RunConfiguration
 from headrace.core.step import PythonScriptStep
 from headrace.errors import DefinitionError
@@ -40,7 +41,9 @@ class ScriptRunConfig:
         environment: an ``Environment`` (built with uv from its pip packages); set on the run configuration
             as Azure ML does.
         max_run_duration_seconds: stop the script after this long.
-        command: ``["python", "train.py", "--lr", 0.1]`` instead of ``script`` + ``arguments``.
+        command: instead of ``script`` + ``arguments``: a list (``["python", "train.py", "--lr", 0.1]``, its first
+            item split as Azure ML does) or a string (``"ls -l"``, split with shlex). ``python script.py ...`` runs
+            as that script; any other command runs as a ``CommandStep`` would (in the snapshot folder, no shell).
         docker_runtime_config, distributed_job_config, resume_from: accepted and recorded (warned about).
 
     Example:
@@ -57,15 +60,16 @@ class ScriptRunConfig:
                  distributed_job_config: Any = None, resume_from: Any = None,
                  max_run_duration_seconds: int | None = MAX_DURATION_SECONDS_DEFAULT, command: Any = None,
                  docker_runtime_config: Any = None):
+        self.command = command
         if command is not None and script is None:
             script, arguments = _from_command(command)
-        if not isinstance(script, str) or not script.strip():
+        elif not isinstance(script, str) or not script.strip():
             raise DefinitionError([f"ScriptRunConfig: script {script!r} is invalid; give the script's path "
                                    "relative to source_directory"])
         if arguments is not None and not isinstance(arguments, list | tuple):
             raise DefinitionError([f"ScriptRunConfig: arguments must be a list, not {type(arguments).__name__}"])
         self.source_directory = os.path.abspath(os.fspath(source_directory))
-        self.script = script
+        self.script: str | None = script
         self.arguments = list(arguments or [])
         self.run_config = copy.copy(run_config) if run_config is not None else RunConfiguration()
         if compute_target is not None:
@@ -99,7 +103,8 @@ class ScriptRunConfig:
 
     def to_step(self, compute_target: str | None = None) -> PythonScriptStep:
         """The one step a script run executes (never reused); data arguments become its inputs."""
-        inputs = [a for a in self.arguments if data_ref(a) is not None and data_ref(a).kind != "pipeline_data"]
+        arguments = self.arguments if self.script is not None else split_command(self.command, "ScriptRunConfig")
+        inputs = [a for a in arguments if data_ref(a) is not None and data_ref(a).kind != "pipeline_data"]
         timeout = None
         if self.max_run_duration_seconds and self.max_run_duration_seconds != MAX_DURATION_SECONDS_DEFAULT:
             timeout = int(self.max_run_duration_seconds)
@@ -107,6 +112,11 @@ class ScriptRunConfig:
         with warnings.catch_warnings():
             # What the run configuration asks for and cannot apply is said once, at submit.
             warnings.simplefilter("ignore")
+            if self.script is None:
+                return CommandStep(self.command, name=str(arguments[0]), source_directory=self.source_directory,
+                                   inputs=inputs, compute_target=compute_target or self.compute_target,
+                                   runconfig=self.run_config, allow_reuse=False, timeout_seconds=timeout,
+                                   environment=environment)
             return PythonScriptStep(environment=environment,
                 name=PurePosixPath(self.script.replace("\\", "/")).name, script_name=self.script,
                 source_directory=self.source_directory, arguments=list(self.arguments), inputs=inputs,
@@ -118,8 +128,9 @@ class ScriptRunConfig:
 
 
 def _from_command(command: Any) -> tuple[str | None, list[Any]]:
-    parts = command.split() if isinstance(command, str) else list(command)
-    if len(parts) >= 2 and str(parts[0]) in ("python", "python3") and str(parts[1]).endswith(".py"):
-        return str(parts[1]), parts[2:]
-    raise DefinitionError([f"ScriptRunConfig: command {command!r} is not supported; give "
-                           "['python', 'script.py', *arguments] or script= and arguments="])
+    """``python script.py *args`` as (script, args), so it runs as that script (a sweep adds to its arguments);
+    (None, []) for any other command, which runs as a ``CommandStep``."""
+    parts = split_command(command, "ScriptRunConfig")
+    if len(parts) >= 2 and parts[0] in PYTHON_NAMES and isinstance(parts[1], str) and parts[1].endswith(".py"):
+        return parts[1], parts[2:]
+    return None, []

@@ -97,6 +97,18 @@ def _type_name(value: Any) -> str:
     return f"a value of type {type(value).__name__}"
 
 
+def _command_problems(where: str, step: Any, source: str) -> list[str]:
+    """A command step's ``python script.py`` must find its script in the folder it runs in."""
+    from headrace.core.command_step import PYTHON_NAMES
+
+    script = step.arguments[0] if step.arguments else None
+    if step.executable in PYTHON_NAMES and isinstance(script, str) and script.endswith(".py") and not (
+            os.path.isabs(script) or os.path.isfile(os.path.join(source, script))):
+        return [f"{where}: the command runs {script!r}, which is not in {source!r}; create it there or fix "
+                "the command/source_directory"]
+    return []
+
+
 def _step_problems(step: Any, fallback_source_directory: str) -> list[str]:
     where = f"step {step.name!r}"
     problems = []
@@ -104,8 +116,10 @@ def _step_problems(step: Any, fallback_source_directory: str) -> list[str]:
     if not os.path.isdir(source):
         problems.append(
             f"{where}: source_directory {source!r} does not exist; create it or pass the folder that holds "
-            f"{step.script_name!r} as source_directory"
+            f"{step.script_name or step.executable!r} as source_directory"
         )
+    elif step.script_name is None:
+        problems.extend(_command_problems(where, step, source))
     elif os.path.isabs(step.script_name):
         problems.append(
             f"{where}: script_name {step.script_name!r} is an absolute path; give it relative to source_directory"

@@ -85,6 +85,9 @@ class StepTask:
     environment: dict[str, Any] | None = None
     # The Dask resources the step asks for (``core.resources``; the graph step's ``resources``), {} for none.
     resources: dict[str, float] = field(default_factory=dict)
+    # A command step's argv (items as in ``arguments``); then ``script_name`` is "" and ``arguments`` empty, and
+    # the target runs the command in the snapshot folder (``python`` as its first item: the step's interpreter).
+    command: list[Any] | None = None
 
 
 @dataclass(frozen=True)

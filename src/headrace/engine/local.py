@@ -11,9 +11,10 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
 from headrace import clock
+from headrace.core.command_step import PYTHON_NAMES
 from headrace.datastores.base import Datastore
+from headrace.engine import commands, dataset_inputs, environments, run_files, step_process
 from headrace.engine import compute as c
-from headrace.engine import dataset_inputs, environments, run_files, step_process
 from headrace.engine.launcher import ForkedProcess
 from headrace.engine.staging import StagedStep, StepStager
 from headrace.errors import HeadraceError
@@ -101,8 +102,10 @@ class LocalComputeTarget(c.ComputeTarget):
         try:
             staged = self._stage(task, execution_log)
             argv, env, out_dirs = self._bind(task, staged, execution_log)
-            if task.environment is not None:
+            if task.environment is not None and (task.command is None or argv[0] in PYTHON_NAMES):
                 argv[0] = str(self._interpreter(task.environment, execution_log))
+            if task.command is not None:
+                argv = commands.resolve(argv, env, staged.src, self.step_python, task.environment is not None)
         except HeadraceError as exc:
             execution_log.append(f"preparation failed: {exc}")
             log_dir = self.stager.log_dir(task.run_id, task.step_run_id, task.log_path)
@@ -180,8 +183,8 @@ class LocalComputeTarget(c.ComputeTarget):
                 out = out_dirs[name] = staged.workdir / "outputs" / name
                 out.mkdir(parents=True, exist_ok=True)
             paths[name] = str(out)
-        argv = [self.step_python, task.script_name]
-        for arg in task.arguments:
+        argv = [] if task.command is not None else [self.step_python, task.script_name]
+        for arg in task.command if task.command is not None else task.arguments:
             argv.append(paths[arg["data"]] if isinstance(arg, dict) else str(arg))
         env = {k: v for k, v in os.environ.items() if not k.startswith(AGENT_ONLY_PREFIX)}
         env.update(self.base_env)
@@ -232,8 +235,14 @@ class LocalComputeTarget(c.ComputeTarget):
         t0 = clock.monotonic()
         # stderr is opened read-write: its tail is read back (pread) through the same descriptor.
         with open(staged.log_file("stdout.txt"), "wb") as out, open(staged.log_file("stderr.txt"), "w+b") as err:
-            proc = step_process.start(argv, env, staged, out, err, log, launch=self.step_launch,
-                                      step_python=self.step_python, user=self.step_user)
+            launch = self.step_launch if task.command is None or commands.runs_script(argv) else "spawn"
+            try:
+                proc = step_process.start(argv, env, staged, out, err, log, launch=launch,
+                                          step_python=self.step_python, user=self.step_user)
+            except OSError as exc:  # a command that cannot be executed (not a program, no permission)
+                msg = commands.start_error(argv, exc)
+                log.append(msg)
+                return c.StepOutcome(StepStatus.FAILED, started, clock.now(), None, msg, "")
             staged.process_group = proc.pid  # its own session: the group id is its pid
             if self.process_hook is not None:
                 self.process_hook(proc.pid, True)

@@ -34,11 +34,12 @@ def reuse_key(
     outputs: list[str],
     compute_target: str,
     environment_hash: str | None = None,
+    command: list[Any] | None = None,
 ) -> str:
     """A stable sha256 over everything that determines a step's results.
 
     ``environment_hash`` (the step's environment, when it has one) joins the key only when given, so the
-    keys of steps without an environment stay what they were.
+    keys of steps without an environment stay what they were; ``command`` (a command step's argv) likewise.
     """
     doc = {
         "v": KEY_VERSION,
@@ -53,6 +54,8 @@ def reuse_key(
     }
     if environment_hash is not None:
         doc["environment_hash"] = environment_hash
+    if command is not None:  # a command step's argv; script steps' keys stay what they were
+        doc["command"] = command
     blob = json.dumps(doc, sort_keys=True, separators=(",", ":"), default=str)
     return hashlib.sha256(blob.encode()).hexdigest()
 

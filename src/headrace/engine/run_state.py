@@ -232,7 +232,7 @@ class RunState:
             parameters={p: self.run.parameters.get(p) for p in step["parameters"]},
             environment=step.get("environment_variables") or {}, input_fingerprints=fingerprints,
             outputs=step["outputs"], compute_target=step["compute_target"],
-            environment_hash=(step.get("environment") or {}).get("hash"),
+            environment_hash=(step.get("environment") or {}).get("hash"), command=task.command,
         )
         log.append(f"reuse key: {key}")
         props = dict(rec.properties, input_fingerprints=fingerprints,

@@ -131,14 +131,8 @@ def build_task(
         name: c.DataBinding(loc["datastore"], loc["path"])
         for name, loc in output_locations(graph, run.id, step).items()
     }
-    args: list[Any] = []
-    for arg in step["arguments"]:
-        if "literal" in arg:
-            args.append(str(arg["literal"]))
-        elif "data" in arg:
-            args.append({"data": arg["data"]})
-        else:
-            args.append(_param_text(run.parameters[arg["param"]]))
+    args = _resolve_arguments(step["arguments"], run.parameters)
+    command = _resolve_arguments(step["command"], run.parameters) if step.get("kind") == "command" else None
     env = {k: str(v) for k, v in (step.get("environment_variables") or {}).items()}
     env.setdefault("MLFLOW_EXPERIMENT_ID", run.experiment_id)  # the step's MLflow run reports its experiment
     script_run = run.kind is RunKind.SCRIPT
@@ -153,7 +147,7 @@ def build_task(
     task = c.StepTask(
         run_id=run.id, step_run_id=record.id, step_name=step["name"],
         experiment_name=run.experiment_name, snapshot_hash=step["snapshot"],
-        script_name=step["script_name"], arguments=args, inputs=inputs, outputs=outputs, env=env,
+        script_name=step.get("script_name") or "", arguments=args, command=command, inputs=inputs, outputs=outputs, env=env,
         log_path=log_path(run.id, record.id),
         timeout_seconds=step.get("timeout_seconds") or default_timeout,
         files_path=files_path(run.id if script_run else record.id),
@@ -161,6 +155,19 @@ def build_task(
         resources=dict(step.get("resources") or {}),
     )
     return task, fingerprints
+
+
+def _resolve_arguments(encoded: list[dict[str, Any]], parameters: dict[str, Any]) -> list[Any]:
+    """Literals and parameter values as text; data stays a ``{"data": name}`` placeholder for the target."""
+    args: list[Any] = []
+    for arg in encoded:
+        if "literal" in arg:
+            args.append(str(arg["literal"]))
+        elif "data" in arg:
+            args.append({"data": arg["data"]})
+        else:
+            args.append(_param_text(parameters[arg["param"]]))
+    return args
 
 
 def metric_records(run_id: str, step_run_id: str | None, metrics: list[dict[str, Any]]) -> list[MetricRecord]:

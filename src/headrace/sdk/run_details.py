@@ -11,6 +11,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from headrace.core.command_step import command_text
 from headrace.errors import NotFoundError
 from headrace.services.parameters import WARNINGS_PROPERTY
 
@@ -106,7 +107,8 @@ def run_definition(step: dict[str, Any]) -> dict[str, Any]:
             args.append(f"$AML_PARAMETER_{arg.get('param')}")
     runconfig = step.get("runconfig") or {}
     environment = step.get("environment") or {k: runconfig[k] for k in ("docker", "python") if k in runconfig}
-    return {
+    command = {"command": command_text(step)} if step.get("kind") == "command" else {}
+    return {**command,
         "script": step.get("script_name"), "arguments": args, "target": step.get("compute_target"),
         "environmentVariables": dict(step.get("environment_variables") or {}),
         "environment": environment,

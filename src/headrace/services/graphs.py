@@ -174,6 +174,20 @@ def _dataset_input_problems(name: Any, spec: Mapping[str, Any], target: Any) -> 
     return []
 
 
+def _argument_ok(arg: Any, params: Mapping[str, Any], data: Mapping[str, Any]) -> bool:
+    return isinstance(arg, Mapping) and len(arg) == 1 and (
+        isinstance(arg.get("literal"), _LITERALS) or _known(arg.get("param"), params) or _known(arg.get("data"), data))
+
+
+def _command_problems(what: str, command: Any, params: Mapping[str, Any], data: Mapping[str, Any]) -> list[str]:
+    """A command step's argv: a literal executable first, then arguments as a script step's."""
+    if not isinstance(command, list) or not command or not isinstance(command[0], Mapping) \
+            or not isinstance(command[0].get("literal"), str) or not command[0]["literal"]:
+        return [f"{what}: 'command' must be a list starting with the executable ({{\"literal\": \"python\"}})"]
+    return [f"{what}: command item {arg!r} is not a literal or a known parameter or data"
+            for arg in command[1:] if not _argument_ok(arg, params, data)]
+
+
 def _step_problems(i: int, step: Any, params: Mapping[str, Any], data: Mapping[str, Any], before: set[str]) -> list[str]:
     if not isinstance(step, Mapping) or not isinstance(step.get("name"), str) or not step["name"]:
         return [f"steps[{i}] must be an object with a 'name'"]
@@ -183,20 +197,20 @@ def _step_problems(i: int, step: Any, params: Mapping[str, Any], data: Mapping[s
     problems = []
     if not is_snapshot_hash(step.get("snapshot")):
         problems.append(f"{what}: 'snapshot' must be the 64-hex hash of an uploaded snapshot")
-    if not isinstance(step.get("script_name"), str) or not step["script_name"]:
+    kind = step.get("kind", "python_script")
+    if kind == "command":
+        problems += _command_problems(what, step.get("command"), params, data)
+    elif not isinstance(step.get("script_name"), str) or not step["script_name"]:
         problems.append(f"{what}: 'script_name' must be a file name in the snapshot")
-    if step.get("kind", "python_script") != "python_script":
-        problems.append(f"{what}: only python_script steps run on this server")
+    if kind not in ("python_script", "command"):
+        problems.append(f"{what}: only python_script and command steps run on this server")
     if not isinstance(step.get("compute_target", "local"), str):
         problems.append(f"{what}: 'compute_target' must be a compute target name")
     lists = {k: step.get(k) for k in ("arguments", "inputs", "outputs", "parameters", "depends_on")}
     if not all(isinstance(v, list) for v in lists.values()):
         return problems + [f"{what}: {', '.join(lists)} must be lists"]
-    for arg in lists["arguments"]:
-        ok = isinstance(arg, Mapping) and len(arg) == 1 and (
-            isinstance(arg.get("literal"), _LITERALS) or _known(arg.get("param"), params) or _known(arg.get("data"), data))
-        if not ok:
-            problems.append(f"{what}: argument {arg!r} is not a literal or a known parameter or data")
+    problems += [f"{what}: argument {arg!r} is not a literal or a known parameter or data"
+                 for arg in lists["arguments"] if not _argument_ok(arg, params, data)]
     problems += [f"{what}: unknown data {n!r}" for n in lists["inputs"] + lists["outputs"] if not _known(n, data)]
     problems += [f"{what}: unknown parameter {n!r}" for n in lists["parameters"] if not _known(n, params)]
     problems += [f"{what}: depends on {n!r}, which is not an earlier step"

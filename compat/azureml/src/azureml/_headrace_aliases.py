@@ -78,6 +78,8 @@ MODULES: dict[str, list[str]] = {
     "azureml.pipeline.steps": ["PythonScriptStep", "ParallelRunConfig", "ParallelRunStep", "HyperDriveStep",
                                "HyperDriveStepRun",
                                "CommandStep", "DataTransferStep", "ModuleStep", "EstimatorStep", "AutoMLStep"],
+    "azureml.pipeline.steps.command_step": ["CommandStep"],
+    "azureml.pipeline.steps.data_transfer_step": ["DataTransferStep"],
     "azureml.train": [],
     "azureml.train.hyperdrive": _HYPERDRIVE_NAMES,
     "azureml.widgets": ["RunDetails"],

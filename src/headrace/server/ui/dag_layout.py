@@ -14,6 +14,8 @@ from collections import deque
 from dataclasses import dataclass, field
 from typing import Any
 
+from headrace.core.command_step import command_text
+
 CHAR = 7.4  # estimated width of one character at the 13 px font dag.css sets (no font metrics here)
 STEP_H, PARAM_H, DATA_H = 46.0, 26.0, 40.0
 GAP_X, GAP_Y, MARGIN = 26.0, 62.0, 16.0
@@ -87,7 +89,8 @@ def _unique_steps(graph: dict) -> list[dict]:
 
 def _inputs(step: dict) -> list[str]:
     inputs = [str(i) for i in step.get("inputs") or []]
-    extra = [str(a["data"]) for a in step.get("arguments") or [] if isinstance(a, dict) and "data" in a]
+    argv = [*(step.get("arguments") or []), *(step.get("command") or [])]
+    extra = [str(a["data"]) for a in argv if isinstance(a, dict) and "data" in a]
     return list(dict.fromkeys(inputs + extra))
 
 
@@ -145,6 +148,8 @@ def build(graph: dict, word: str = "default") -> tuple[dict[str, Node], list[Edg
         name = str(step["name"])
         label = clip(name, 30)
         kind = " ".join(str(step.get(k)) for k in ("kind", "script_name") if step.get(k))
+        if command_text(step):
+            kind = f"command: {clip(command_text(step) or '', 60)}"
         nodes["step:" + name] = Node("step:" + name, "step", name, label, "",
                                       f"Step {name}" + (f" ({kind})" if kind else ""),
                                       _box_width(label, "● NotStarted"), STEP_H, layers[name] + 1)

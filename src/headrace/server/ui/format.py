@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
+from headrace.core.command_step import command_text
 from headrace.core.resources import describe
 
 
@@ -57,4 +58,4 @@ def status_class(value: Any) -> str:
 
 def install(env: Any) -> None:
     env.filters.update(when=when, iso=iso, duration=duration, size=size, status_class=status_class,
-                       resources=describe)
+                       resources=describe, command_text=command_text)
