@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from headrace import Run
+from headrace import Experiment, Pipeline, PythonScriptStep, Run
 
 pytest.importorskip("mlflow", reason="mlflow-skinny is in the dev extras")  # installed in CI: never skipped there
 pytest.importorskip("sklearn", reason="scikit-learn is in the dev extras")
@@ -88,3 +88,58 @@ def test_log_model_and_autolog_from_a_notebook_load_back_by_run_and_by_id(ws, tm
     assert not isinstance(run.get_metrics()["training_accuracy_score"], list)
     listed = {m["name"]: m for m in run.get_details()["loggedModels"]}
     assert set(listed) == {"explicit", "model"} and listed["explicit"]["id"] == out["model_id"]
+
+
+STEP = textwrap.dedent('''
+    import os, mlflow
+    from sklearn.datasets import load_iris
+    from sklearn.linear_model import LogisticRegression
+    mlflow.autolog()   # no tracking configuration: the step's own run, models included
+    X, y = load_iris(return_X_y=True)
+    est = LogisticRegression(max_iter=300).fit(X, y)
+    run_id = os.environ["HEADRACE_STEP_RUN_ID"]   # the run autolog logged to (it ended it after fit)
+    again = mlflow.sklearn.load_model(f"runs:/{run_id}/model")   # read back inside the step
+    assert again.predict(X).tolist() == est.predict(X).tolist()
+    os.makedirs("outputs", exist_ok=True)
+    open("outputs/expected.txt", "w").write(",".join(map(str, est.predict(X).tolist())))
+''')
+
+READER = CONNECT + textwrap.dedent('''
+    from sklearn.datasets import load_iris
+    X, _ = load_iris(return_X_y=True)
+    step_run_id = sys.argv[4]
+    exp_id = mlflow.MlflowClient().get_run(step_run_id).info.experiment_id
+    found = mlflow.search_logged_models(experiment_ids=[exp_id], filter_string=f"source_run_id = '{step_run_id}'",
+                                        output_format="list")
+    json.dump({"by_run": mlflow.sklearn.load_model(f"runs:/{step_run_id}/model").predict(X).tolist(),
+               "by_id": mlflow.sklearn.load_model(f"models:/{found[0].model_id}").predict(X).tolist(),
+               "found": [(m.name, m.status.name) for m in found]}, open("out.json", "w"))
+''')
+
+
+def test_autolog_with_its_defaults_in_a_step_keeps_the_model_for_a_notebook(ws, tmp_path):
+    src = tmp_path / "src"
+    src.mkdir()
+    (src / "train.py").write_text(STEP)
+    step = PythonScriptStep(name="fit", script_name="train.py", source_directory=str(src))
+    run = Experiment(ws, "autolog-models").submit(Pipeline(ws, [step]))
+    assert run.wait_for_completion(show_output=False) == "Finished", run.find_step_run("fit")[0].get_stderr_log()
+    fit = run.find_step_run("fit")[0]
+    assert "unexpected error" not in fit.get_stderr_log(), fit.get_stderr_log()[-3000:]
+    metrics = fit.get_metrics()
+    assert metrics["training_accuracy_score"] > 0.9 and not isinstance(metrics["training_accuracy_score"], list)
+    [model] = fit.get_details()["loggedModels"]
+    assert model["name"] == "model" and model["status"] == "READY"
+    fit.download_file("outputs/expected.txt", str(tmp_path / "expected.txt"))
+    expected = [int(v) for v in (tmp_path / "expected.txt").read_text().split(",")]
+
+    script = tmp_path / "reader.py"
+    script.write_text(READER)
+    args = ["remote", ws.url, ws._backend.client.token] if ws.is_remote else ["local", str(ws.home), ""]
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("MLFLOW_", "HEADRACE_"))}
+    done = subprocess.run([sys.executable, str(script), *args, fit.id], cwd=tmp_path, env=env, capture_output=True,
+                          text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-3000:]
+    out = json.loads((tmp_path / "out.json").read_text())
+    assert out["found"] == [["model", "READY"]]
+    assert out["by_run"] == out["by_id"] == expected

@@ -128,7 +128,7 @@ AUTOLOG = textwrap.dedent('''
         ws = Workspace(home=sys.argv[2]) if sys.argv[1] == "local" else Workspace(url=sys.argv[2], token=sys.argv[3])
         mlflow.set_tracking_uri(ws.get_mlflow_tracking_uri())
         mlflow.set_experiment("autolog-notebook")
-    mlflow.autolog(log_models=False)   # MLflow 3's logged models are not kept (docs/runs.md "MLflow")
+    mlflow.autolog()   # MLflow's defaults, logged models included
     X, y = load_iris(return_X_y=True)
     if notebook:
         with mlflow.start_run() as run:

@@ -98,3 +98,43 @@ def test_a_param_never_changes_and_unknown_runs_are_mlflow_errors(live):
     assert missing.status_code == 404 and missing.json()["error_code"] == "RESOURCE_DOES_NOT_EXIST"
     escape = c.put(f"{live.url}/api/2.0/mlflow-artifacts/artifacts/{run_id}/../x.txt", content=b"x")
     assert escape.status_code in (400, 404)
+
+
+def test_logged_models_through_the_rest_api_and_their_errors(live):
+    c = live.client("submitter")
+    base = live.url + "/api/2.0/mlflow"
+    exp = c.post(f"{base}/experiments/create", json={"name": "logged"}).json()["experiment_id"]
+    run_id = c.post(f"{base}/runs/create", json={"experiment_id": exp}).json()["run"]["info"]["run_id"]
+    created = c.post(f"{base}/logged-models", json={"experiment_id": exp, "name": "clf", "source_run_id": run_id,
+                                                    "params": [{"key": "C", "value": "1"}]})
+    assert created.status_code == 200, created.text
+    info = created.json()["model"]["info"]
+    model_id = info["model_id"]
+    assert info["status"] == "LOGGED_MODEL_PENDING" and info["artifact_uri"].endswith(f"{model_id}/artifacts")
+    put = c.put(f"{live.url}/api/2.0/mlflow-artifacts/artifacts/logged-models/{model_id}/artifacts/MLmodel",
+                content=b"flavors: {}")
+    assert put.status_code == 200
+    listed = c.get(f"{live.url}/api/2.0/mlflow-artifacts/artifacts",
+                   params={"path": f"logged-models/{model_id}/artifacts"}).json()
+    assert listed["files"] == [{"path": "MLmodel", "is_dir": False, "file_size": 11}]
+    done = c.patch(f"{base}/logged-models/{model_id}", json={"model_id": model_id, "status": "LOGGED_MODEL_READY"})
+    assert done.json()["model"]["info"]["status"] == "LOGGED_MODEL_READY"
+    assert c.patch(f"{base}/logged-models/{model_id}/tags", json={"tags": [{"key": "k", "value": "v"}]}).status_code == 200
+    metric = {"key": "acc", "value": 0.9, "timestamp": 5, "step": 0, "model_id": model_id}
+    assert c.post(f"{base}/runs/log-batch", json={"run_id": run_id, "metrics": [metric]}).status_code == 200
+    found = c.post(f"{base}/logged-models/search", json={"experiment_ids": [exp], "filter": "tags.k = 'v' AND "
+                                                         "metrics.acc > 0.5"}).json()["models"]
+    assert [m["info"]["model_id"] for m in found] == [model_id]
+    assert found[0]["data"]["metrics"][0]["value"] == 0.9
+    assert c.post(f"{base}/runs/outputs", json={"run_id": run_id, "models": [{"model_id": model_id}]}).status_code == 200
+
+    missing = c.get(f"{base}/logged-models/m-0000")
+    assert missing.status_code == 404 and missing.json()["error_code"] == "RESOURCE_DOES_NOT_EXIST"
+    assert "m-0000" in missing.json()["message"]
+    bad = c.post(f"{base}/logged-models/search", json={"experiment_ids": [exp], "filter": "nonsense here"})
+    assert bad.status_code == 400 and bad.json()["error_code"] == "INVALID_PARAMETER_VALUE"
+    no_run = c.post(f"{base}/logged-models", json={"experiment_id": exp, "source_run_id": "nope"})
+    assert no_run.status_code == 404 and no_run.json()["error_code"] == "RESOURCE_DOES_NOT_EXIST"
+    assert c.delete(f"{base}/logged-models/{model_id}").status_code == 200
+    assert c.get(f"{base}/logged-models/{model_id}").status_code == 404
+    assert c.get(f"{base}/logged-models/{model_id}", params={"allow_deleted": "true"}).status_code == 200

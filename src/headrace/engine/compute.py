@@ -37,6 +37,8 @@ MLFLOW_STEP_SCHEME = "headrace-step"
 PROPERTIES_FILE = "properties.jsonl"
 STATUS_FILE = "status.jsonl"  # run.complete() / fail() / cancel() called in the script
 MODELS_FILE = "models.jsonl"  # run.register_model() called in the script: registered when the step ends
+LOGGED_MODELS_FILE = "logged_models.jsonl"  # MLflow logged models of the step (``engine.logged_models``)
+LOGGED_MODELS_DIR = "logged-models"  # their files, ``<id>/artifacts/...``: uploaded when the step ends
 CHILDREN_FILE = "children.jsonl"  # run.child_run() in the script: child runs, recorded as they are logged
 FILES_DIR = "files"  # run.upload_file() copies here; kept as run files when the step ends
 CHILD_FILES_DIR = "child_files"  # <child run id>/...: what a child run started in the script uploaded
@@ -124,6 +126,7 @@ class StepOutcome:
     output_bytes: dict[str, int] = field(default_factory=dict)
     model_requests: list[dict[str, Any]] = field(default_factory=list)  # run.register_model() lines of the script
     children: list[dict[str, Any]] = field(default_factory=list)  # run.child_run() runs (``run_files.read_children``)
+    logged_models: list[dict[str, Any]] = field(default_factory=list)  # MLflow models (``engine.logged_models.fold``)
 
 
 class ComputeTarget(ABC):

@@ -18,6 +18,7 @@ from typing import Any
 
 from headrace.datastores.base import Datastore
 from headrace.engine import compute as c
+from headrace.engine import logged_models
 from headrace.errors import HeadraceError
 from headrace.storage.records import StepStatus
 
@@ -45,6 +46,7 @@ def read_context(context_dir: Path, outcome: c.StepOutcome) -> None:
         props.update(line.get("values") or {})
     outcome.model_requests.extend(jsonl(context_dir / c.MODELS_FILE))
     outcome.children.extend(read_children(context_dir))
+    outcome.logged_models.extend(logged_models.fold(jsonl(context_dir / c.LOGGED_MODELS_FILE)))
     params: dict[str, dict[str, str]] = {}
     for line in jsonl(context_dir / c.PARAMS_FILE):  # what ``mlflow.log_param`` wrote (sdk.mlflow.step_store)
         scoped = params.setdefault(str(line.get("scope", "step")), {})
@@ -109,6 +111,10 @@ def capture_files(artifacts: Datastore, task: c.StepTask, cwd: Path, context_dir
     if children.is_dir():  # each child run's files go where any run's are: under its own id
         sources += [(child, files_path(child.name), f"the files of child run {child.name}")
                     for child in sorted(children.iterdir()) if child.is_dir()]
+    models = context_dir / c.LOGGED_MODELS_DIR
+    if models.is_dir():  # MLflow models the step logged: where every logged model's files are
+        sources += [(model / "artifacts", logged_model_path(model.name), f"the files of MLflow model {model.name}")
+                    for model in sorted(models.iterdir()) if model.is_dir()]
     for folder, target, what in sources:
         if not folder.is_dir() or not any(folder.iterdir()):
             continue
@@ -172,10 +178,10 @@ class JsonlTail:
 def remove_context(workdir: Path) -> None:
     """Forget what an earlier attempt (or step) wrote into a work folder's context files."""
     for name in (c.METRICS_FILE, c.TAGS_FILE, c.PROPERTIES_FILE, c.STATUS_FILE, c.MODELS_FILE, c.PARAMS_FILE,
-                 c.CHILDREN_FILE):
+                 c.LOGGED_MODELS_FILE, c.CHILDREN_FILE):
         try:
             os.unlink(workdir / name)
         except FileNotFoundError:
             pass
-    for folder in (c.FILES_DIR, c.CHILD_FILES_DIR):
+    for folder in (c.FILES_DIR, c.CHILD_FILES_DIR, c.LOGGED_MODELS_DIR):
         shutil.rmtree(workdir / folder, ignore_errors=True)

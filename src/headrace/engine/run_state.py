@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 from headrace import clock
 from headrace.engine import compute as c
+from headrace.engine import logged_models
 from headrace.engine.frontier import Frontier
 from headrace.engine.reuse import reusable_step_run, reuse_key
 from headrace.engine.step_streams import StepStreams
@@ -305,6 +306,9 @@ class RunState:
         if outcome.metrics or outcome.parent_tags:
             self._flush()  # the step is recorded before what it logged
         self.streams.finish(name, rec.id, outcome, self._written)
+        if outcome.logged_models:
+            self._written(lambda: logged_models.record(self.store, self.run, outcome.logged_models),
+                          f"recording the MLflow models of step {name!r}")
         if outcome.parent_tags or outcome.parent_properties:
             self.run = self._written(lambda: self._update_own(outcome), "tagging")
         if outcome.status is StepStatus.FAILED:

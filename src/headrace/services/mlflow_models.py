@@ -183,6 +183,15 @@ def search(svc: Services, experiment_ids: Iterable[str], *, filter_string: str |
     pushed = {c[1]: c[3] for c in clauses if c[0] == "attributes" and c[1] in ("name", "source_run_id") and c[2] == "="}
     found = svc.store.list_logged_models(experiment_ids=ids, name=pushed.get("name"),
                                          source_run_id=pushed.get("source_run_id"))[0]
+    return select(found, filter_string=filter_string, max_results=max_results, order_by=order_by,
+                  page_token=page_token)
+
+
+def select(found: list[LoggedModelRecord], *, filter_string: str | None = None, max_results: int | None = None,
+           order_by: Iterable[dict[str, Any]] = (), page_token: str | None = None,
+           ) -> tuple[list[LoggedModelRecord], str | None]:
+    """The page of ``found`` (newest first) that ``search`` answers. Raises: ParameterError."""
+    clauses = parse_filter(filter_string)
     found = [m for m in found if all(_matches(m, c) for c in clauses)]
     for order in reversed(list(order_by)):
         field = str(order.get("field_name", ""))

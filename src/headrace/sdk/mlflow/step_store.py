@@ -25,11 +25,12 @@ from mlflow.store.tracking.abstract_store import AbstractStore
 from headrace import clock
 from headrace.engine import compute as c
 from headrace.sdk.mlflow import entities
+from headrace.sdk.mlflow.step_models import StepLoggedModels
 
 RUN_NAME_TAG = "mlflow.runName"
 
 
-class StepTrackingStore(AbstractStore):
+class StepTrackingStore(StepLoggedModels, AbstractStore):
     """MLflow's tracking store for the one run of a step (see the module docstring)."""
 
     def __init__(self, store_uri: str, artifact_uri: str | None = None):
@@ -143,6 +144,8 @@ class StepTrackingStore(AbstractStore):
 
     def log_batch(self, run_id: str, metrics: list[Metric], params: list[Param], tags: list[RunTag]) -> None:
         self._check(run_id)
+        if any(getattr(m, "model_id", None) for m in metrics):
+            metrics = [m for m in metrics if not m.model_id] + self._model_metrics([m for m in metrics if m.model_id])
         logged = {str(p["key"]): str(p["value"]) for p in self._read(c.PARAMS_FILE)}
         for p in params:
             if p.key in logged and logged[p.key] != str(p.value):
@@ -168,12 +171,6 @@ class StepTrackingStore(AbstractStore):
 
     def log_inputs(self, run_id: str, datasets: Any = None, models: Any = None) -> None:
         """Dataset and model inputs are not kept."""
-
-    def log_outputs(self, run_id: str, models: Any) -> None:
-        """Model outputs are not kept apart from the run's files."""
-
-    def search_logged_models(self, *args: Any, **kwargs: Any) -> PagedList[Any]:
-        return PagedList([], None)
 
 
 def _json_number(value: float) -> Any:
