@@ -121,3 +121,17 @@ def test_cancelling_the_pipeline_run_cancels_running_trials(ws, write_scripts, t
     assert sorted(ended) == sorted(t.id for t in trials)
     assert {t.get_status() for t in ended.values()} == {"Canceled"}
     assert all("canceled" in (t._record.error or "") for t in ended.values())
+
+
+def test_cancelling_the_sweep_stops_its_step(ws, write_scripts, tmp_path, wait_until):
+    """The step is the sweep: cancelling the sweep run (UI, SDK) stops the step, its trials, and so the pipeline
+    run, as a step calling ``run.cancel()`` does."""
+    run = _submit(ws, write_scripts, tmp_path, "sweep-step-cancel-sweep")
+    _step_run, hd, trials = wait_until(lambda: _sweep_so_far(run), timeout=60,
+                                       message="the sweep's trials never showed while the step ran")
+    pids = [int(p.name) for p in (tmp_path / "pids").iterdir()]
+    hd.cancel()
+    assert run.wait_for_completion(show_output=False, raise_on_error=False) == "Canceled"
+    wait_until(lambda: not any(_alive(pid) for pid in pids), message="a trial process outlived the cancel")
+    assert hd.get_status() == "Canceled" and run.find_step_run("sweep")[0].get_status() == "Canceled"
+    assert {t.get_status() for t in hd.get_children()} == {"Canceled"}

@@ -39,7 +39,8 @@ class ChildRunSync:
 
     def __init__(self, store: MetadataStore, run: RunRecord):
         self.store, self.run = store, run
-        self.written: dict[str, dict[str, Any]] = {}  # child id -> {"metrics", "tags", "properties", "ended"}
+        # child id -> {"metrics" (how many stored), "tags", "properties", "ended", "sweep" (a sweep run)}
+        self.written: dict[str, dict[str, Any]] = {}
         self._pipeline_id: str | None = None
 
     def sync(self, children: list[dict[str, Any]], step_status: StepStatus | None = None,
@@ -76,13 +77,24 @@ class ChildRunSync:
             stored = self.store.get_run(record.id)
             state = self.written[child["id"]] = {
                 "metrics": len(self.store.list_metrics(record.id)), "tags": dict(stored.tags),
-                "properties": dict(stored.properties), "ended": stored.status.is_terminal}
+                "properties": dict(stored.properties), "ended": stored.status.is_terminal,
+                "sweep": record.kind is RunKind.SWEEP}
             self._update(child, state, step_status, ended_at)
             return state
         state = self.written[child["id"]] = {"metrics": 0, "tags": dict(child["tags"]),
                                              "properties": dict(child["properties"]),
-                                             "ended": status is not RunStatus.RUNNING}
+                                             "ended": status is not RunStatus.RUNNING,
+                                             "sweep": record.kind is RunKind.SWEEP}
         return state
+
+    def sweep_ended_outside(self) -> bool:
+        """Whether an open sweep recorded here was ended from outside (cancelled in the UI or the SDK): the step
+        is that sweep, so it should stop too."""
+        for child_id, state in self.written.items():
+            if state["sweep"] and not state["ended"] and self.store.get_run(child_id).status.is_terminal:
+                state["ended"] = True
+                return True
+        return False
 
     def _update(self, child: dict[str, Any], state: dict[str, Any], step_status: StepStatus | None,
                 ended_at: datetime | None) -> None:

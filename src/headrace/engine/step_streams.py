@@ -42,6 +42,9 @@ class StepStreams:
             if children:
                 sync = self._sync(name)
                 written(lambda: sync.sync(children), f"recording the child runs of step {name!r}")
+                if sync.sweep_ended_outside():  # a HyperDriveStep's sweep cancelled: the step stops with it
+                    logger.info("step %s of run %s: its sweep was cancelled; stopping the step", name, self.run.id)
+                    target.cancel(step_run_id)
         except StoreFullError:
             raise
         except Exception:  # shown late rather than never: the step's end records them again

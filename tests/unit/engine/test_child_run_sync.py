@@ -96,3 +96,15 @@ def test_a_tail_parses_each_complete_line_once(tmp_path):
         f.write('2}\n{"n": 3}\n')
     assert tail.read() == [{"n": 1}, {"n": 2}, {"n": 3}]
     assert tail.read() == [{"n": 1}, {"n": 2}, {"n": 3}]
+
+
+def test_a_sweep_cancelled_from_outside_is_noticed_once(store, run):
+    sync = ChildRunSync(store, run)
+    lines = [_line("hd", "start", parent="step-1", name="HD", kind="hyperdrive"),
+             _line("fold", "start", parent="step-1", name="fold")]
+    sync.sync(children_from_lines(lines))
+    assert not sync.sweep_ended_outside()
+    store.update_run("fold", status=RunStatus.CANCELED, ended_at=T0)  # any other child: the step goes on
+    assert not sync.sweep_ended_outside()
+    store.update_run("hd", status=RunStatus.CANCELED, ended_at=T0)
+    assert sync.sweep_ended_outside() and not sync.sweep_ended_outside()
