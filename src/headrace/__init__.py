@@ -27,6 +27,8 @@ _EXPORTS = {
     "RunConfiguration": "headrace.core.runconfig",
     "DataPath": "headrace.core.params",
     "DataPathComputeBinding": "headrace.core.params",
+    "DataFactoryCompute": "headrace.core.data_transfer",
+    "DataTransferStep": "headrace.core.data_transfer",
     "DataType": "headrace.sdk.dataset_types",
     "Dataset": "headrace.sdk.dataset",
     "DatasetConsumptionConfig": "headrace.sdk.dataset_input",

@@ -45,6 +45,10 @@ Rules:
   its own; placement only, not in the reuse key; see `core.resources`).
 - A `"kind": "command"` step (`CommandStep`) has `command`: its argv, items as arguments are (the first a
   literal executable), `script_name` null and `arguments` empty; it runs `command` in its snapshot folder.
+- A `"kind": "data_transfer"` step (`DataTransferStep`) has `script_name` null, one input and one output, and
+  `transfer`: `{"source": input, "destination": output, "source_reference_type", "destination_reference_type"
+  ("file", "directory" or null), "ignored_compute": the Data Factory's name or null}`; the target copies the
+  input's files to the output's location.
 - Steps appear in topological order; among steps that are ready together, definition order is kept.
 """
 
@@ -251,6 +255,8 @@ def build_graph(
         arguments = [encode_argument(a) for a in step.arguments]
         if step.kind == "command":  # the whole argv; a command step has no script
             extra["command"], arguments = [encode_argument(step.executable), *arguments], []
+        if step.kind == "data_transfer":
+            extra["transfer"] = step.transfer_record()
         serialised.append(
             {**extra,
                 "name": step.name,
