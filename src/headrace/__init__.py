@@ -43,6 +43,7 @@ _EXPORTS = {
     "Experiment": "headrace.sdk.experiment",
     "InteractiveLoginAuthentication": "headrace.sdk.authentication",
     "Model": "headrace.sdk.models",
+    "MpiConfiguration": "headrace.core.runconfig",
     "Pipeline": "headrace.core.pipeline",
     "PipelineData": "headrace.core.params",
     "PipelineDraft": "headrace.sdk.draft",

@@ -79,6 +79,9 @@ def copy(source: Datastore, source_path: str, dest: Datastore, dest_path: str, s
             source_type = "file"
         else:
             raise HeadraceError(f"source {source.name}/{source_path} does not exist")
+    elif source_type == "file" and source.is_dir(source_path):
+        raise HeadraceError(f"source {source.name}/{source_path} is a folder, not a file; make "
+                            "source_reference_type 'directory' (or leave it unset)")
     if dest_type is None:
         dest_type = ("directory" if dest.is_dir(dest_path) else "file") if dest.exists(dest_path) else source_type
     if source_type == "directory":

@@ -50,6 +50,7 @@ MODULES: dict[str, list[str]] = {
     "azureml.core.model": ["Model"],
     "azureml.core.run": _RUN_NAMES,
     "azureml.core.runconfig": ["RunConfiguration", "DEFAULT_CPU_IMAGE", "DEFAULT_GPU_IMAGE", "DockerConfiguration",
+                               "MpiConfiguration",
                                "DataReferenceConfiguration", "CondaDependencies"],
     "azureml.core.script_run": ["ScriptRun"],
     "azureml.core.script_run_config": ["ScriptRunConfig"],
