@@ -288,6 +288,8 @@ def _data_entry(
 ) -> dict[str, Any]:
     if ref.kind == "pipeline_data":
         extra = ref.obj.graph_extra() if hasattr(ref.obj, "graph_extra") else {}
+        if getattr(ref.obj, "pipeline_output_name", None):  # PipelineRun.get_pipeline_output finds it by this
+            extra["pipeline_output"] = ref.obj.pipeline_output_name
         return {
             "kind": "pipeline_data",
             "datastore": ref.obj.datastore_name or default_datastore_name,
