@@ -51,7 +51,7 @@ def test_issue_13_runs_and_publishing_names_are_exported():
 
 
 def test_step_kinds_are_exported():
-    assert {"CommandStep"} <= set(headrace.__all__)
+    assert {"CommandStep", "DataTransferStep"} <= set(headrace.__all__)
 
 
 def test_unknown_name_raises_attribute_error():

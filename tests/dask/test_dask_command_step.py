@@ -25,3 +25,20 @@ def test_a_command_step_runs_on_a_dask_worker(dask_ws, write_scripts):
     list_run.get_output_data("listing").download(str(folder))
     [files] = folder.rglob("files.txt")
     assert "log.py" in files.read_text()
+
+
+def test_a_data_transfer_step_copies_on_a_dask_worker(dask_ws, tmp_path):
+    from headrace import DataReference, DataTransferStep
+
+    lake = Datastore(dask_ws, "lake")
+    (tmp_path / "up").mkdir()
+    (tmp_path / "up" / "a.txt").write_text("from a worker")
+    lake.upload(str(tmp_path / "up"), target_path="raw")
+    step = DataTransferStep(name="copy", source_data_reference=DataReference(lake, "raw", "raw"),
+                            destination_data_reference=DataReference(lake, "copy", "copy"), compute_target="cluster")
+    run = Experiment(dask_ws, "dask-transfer").submit(Pipeline(workspace=dask_ws, steps=[step]))
+    assert run.wait_for_completion(show_output=False, raise_on_error=False) == "Finished", \
+        run.get_steps()[0].get_execution_log()
+    log = run.get_steps()[0].get_execution_log()
+    assert "running on Dask worker" in log and "copied 1 file(s)" in log
+    assert [f.path for f in dask_ws.datastores["lake"].list("copy")] == ["copy/a.txt"]

@@ -105,3 +105,17 @@ def test_a_missing_or_malformed_command_is_refused(bad):
 
     with pytest.raises(DefinitionError, match="command"):
         CommandStep(bad, name="x")
+
+
+def test_a_data_transfer_step_copies_on_both_backends(ws, tmp_path):
+    from headrace import DataReference, Datastore, DataTransferStep
+
+    (tmp_path / "src" / "raw").mkdir(parents=True)
+    (tmp_path / "src" / "raw" / "a.txt").write_text("a")
+    source = Datastore.register_local(ws, "src", str(tmp_path / "src"))
+    step = DataTransferStep(name="copy", source_data_reference=DataReference(source, "raw", "raw"),
+                            destination_data_reference=DataReference(ws.get_default_datastore(), "copy", "copy"))
+    run = Experiment(ws, "transfer-modes").submit(Pipeline(ws, [step]))
+    _finished(run)
+    assert [f.path for f in ws.datastores["workspaceblobstore"].list("copy")] == ["copy/a.txt"]
+    assert "copied 1 file(s), 1 bytes" in run.get_steps()[0].get_execution_log()

@@ -95,6 +95,9 @@ def test_register_get_list_versions(ws, wheels) -> None:
         Environment.get(ws, "toy-env", version=9)
     with pytest.raises(NotFoundError, match="registered environments: other, toy-env"):
         Environment.get(ws, "nope")
+    with pytest.raises(NotFoundError, match=r"curated environments .*`headrace environment register "
+                                            r"AzureML-sklearn-1\.5 -r requirements\.txt`"):
+        Environment.get(ws, "AzureML-sklearn-1.5")  # a notebook's curated name: says how to provide it
 
 
 def test_a_registered_environment_runs_its_steps_and_builds_on_demand(ws, write_scripts, wheels) -> None:

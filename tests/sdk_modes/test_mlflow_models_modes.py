@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from headrace import Experiment, Pipeline, PythonScriptStep, Run
+from headrace import Experiment, Pipeline, PythonScriptStep, Run, ScriptRunConfig
 
 pytest.importorskip("mlflow", reason="mlflow-skinny is in the dev extras")  # installed in CI: never skipped there
 pytest.importorskip("sklearn", reason="scikit-learn is in the dev extras")
@@ -143,3 +143,27 @@ def test_autolog_with_its_defaults_in_a_step_keeps_the_model_for_a_notebook(ws, 
     out = json.loads((tmp_path / "out.json").read_text())
     assert out["found"] == [["model", "READY"]]
     assert out["by_run"] == out["by_id"] == expected
+
+
+SCRIPT = textwrap.dedent('''
+    import os, mlflow
+    from sklearn.datasets import load_iris
+    from sklearn.tree import DecisionTreeClassifier
+    X, y = load_iris(return_X_y=True)
+    info = mlflow.sklearn.log_model(DecisionTreeClassifier(max_depth=2).fit(X, y), name="tree",
+                                    serialization_format="cloudpickle")   # skops refuses trees unless trusted
+    # No active run: the model is still the script run's (a script run's MLflow run is the script run).
+    assert mlflow.get_logged_model(info.model_id).source_run_id == os.environ["HEADRACE_RUN_ID"]
+    assert mlflow.sklearn.load_model(info.model_uri).predict(X[:3]).tolist() == [0, 0, 0]
+''')
+
+
+def test_log_model_in_a_script_run_lands_on_the_script_run(ws, tmp_path):
+    src = tmp_path / "script_src"
+    src.mkdir()
+    (src / "train.py").write_text(SCRIPT)
+    run = Experiment(ws, "script-models").submit(ScriptRunConfig(source_directory=str(src), script="train.py"))
+    run.wait_for_completion(show_output=False)
+    assert run.get_status() == "Completed", run.get_details()
+    [model] = run.get_details()["loggedModels"]
+    assert model["name"] == "tree" and model["status"] == "READY" and model["uri"] == f"models:/{model['id']}"

@@ -54,8 +54,8 @@ import argparse, json, os
 p = argparse.ArgumentParser(); p.add_argument("--model"); p.add_argument("--metrics"); a = p.parse_args()
 from headrace import Run
 run = Run.get_context()
-run.tag("model", open(os.path.join(a.model, "model.txt")).read())
-run.log("trials", len(json.load(open(os.path.join(a.metrics, "metrics.json")))))
+run.tag("model", open(a.model).read())  # the model_file itself, as Azure ML gives it
+run.log("trials", len(json.load(open(a.metrics))))  # one JSON file, as in Azure ML
 '''
 
 
@@ -155,3 +155,66 @@ def test_azure_ml_names_import_from_the_compat_package():
 
     assert (AzHyperDriveStep, AzHyperDriveStepRun, AzTrainingOutput) == (HyperDriveStep, HyperDriveStepRun,
                                                                          TrainingOutput)
+
+
+REGISTER = r'''
+import argparse, os, shutil
+from headrace import Model, Run
+p = argparse.ArgumentParser(); p.add_argument("--saved-model", dest="saved_model"); a = p.parse_args()
+os.makedirs("./kept/", exist_ok=True)
+shutil.copy2(a.saved_model, "./kept/")            # the model output is the model file itself
+ws = Run.get_context().experiment.workspace        # as Azure ML's register_model.py gets its workspace
+Model.register(workspace=ws, model_name="swept", model_path="./kept/", tags={"from": "sweep"})
+try:
+    ws.get_default_datastore()
+except Exception as exc:
+    print("refused:", exc)
+'''
+
+
+def test_the_hyperdrive_notebook_shape_file_outputs_pipeline_output_and_a_model_registered_in_a_step(
+        ws, write_scripts, tmp_path, monkeypatch):
+    """Microsoft's ``aml-pipelines-parameter-tuning-with-hyperdrive`` notebook, in its calls: ``TrainingOutput``
+    outputs are files, ``pipeline_run.get_pipeline_output(name).download('.')`` then ``open(ref._path_on_datastore)``
+    reads the metrics JSON, and the next step registers the model through ``run.experiment.workspace``."""
+    import pandas as pd
+
+    from headrace import Model
+
+    folder = write_scripts({"train.py": TRAIN, "prep.py": PREP, "register.py": REGISTER})
+    data = PipelineData("data")
+    prep = PythonScriptStep(name="prep", script_name="prep.py", source_directory=folder, arguments=["--out", data],
+                            outputs=[data], allow_reuse=False)
+    config = HyperDriveConfig(run_config=ScriptRunConfig(str(folder), "train.py"),
+                              hyperparameter_sampling=GridParameterSampling({"--n": choice(1, 2), "--lr": choice(0.01)}),
+                              primary_metric_name="accuracy", primary_metric_goal=PrimaryMetricGoal.MAXIMIZE,
+                              max_total_runs=2, max_concurrent_runs=2)
+    metrics = PipelineData("metrics_data", pipeline_output_name="metrics_output",
+                           training_output=TrainingOutput("Metrics"))
+    model = PipelineData("saved_model", pipeline_output_name="model_output",
+                         training_output=TrainingOutput("Model", model_file="outputs/model.txt"))
+    sweep = HyperDriveStep("hd", config, estimator_entry_script_arguments=["--data", data], inputs=[data],
+                           outputs=[metrics, model], allow_reuse=False)
+    register = PythonScriptStep(name="register", script_name="register.py", source_directory=folder,
+                                inputs=[model], arguments=["--saved-model", model], allow_reuse=False)
+    register.run_after(sweep)
+    run = Experiment(ws, "hd-notebook").submit(Pipeline(ws, [prep, sweep, register]))
+    assert run.wait_for_completion(show_output=False, raise_on_error=False) == "Finished", "\n".join(str(x) for x in [
+        (s.name, s.get_status(), s.get_stdout_log()[-2000:], s.get_stderr_log()[-2000:]) for s in run.get_steps()])
+
+    assert "refused: workspace.get_default_datastore is not available inside a step" in \
+        run.find_step_run("register")[0].get_stdout_log()
+    monkeypatch.chdir(tmp_path)
+    ref = run.get_pipeline_output("metrics_output")
+    ref.download(".", show_progress=False)
+    with open(ref._path_on_datastore) as f:
+        table = pd.DataFrame(json.loads(f.read()))
+    assert table.shape == (1, 2) and list(table.index) == ["accuracy"]  # one column per trial
+    assert sorted(round(v[-1], 2) for v in table.loc["accuracy"]) == [0.62, 0.72]
+    with pytest.raises(Exception, match="metrics_output, model_output"):
+        run.get_pipeline_output("nope")
+
+    swept = Model(ws, "swept")
+    assert swept.version == 1 and swept.tags == {"from": "sweep"}
+    target = swept.download(str(tmp_path / "dl"), exist_ok=True)
+    assert (tmp_path / "dl" / "kept" / "saved_model").read_text() == "n=2 lr=0.01", target

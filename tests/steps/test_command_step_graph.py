@@ -66,3 +66,26 @@ def test_the_server_checks_a_command_graph(tmp_path):
     old["steps"][0].update(kind="python_script", script_name="train.py")
     del old["steps"][0]["command"]
     assert check_graph_shape(old) == []
+
+
+def test_the_server_checks_a_data_transfer_graph(tmp_path):
+    from headrace import DataReference, DataTransferStep
+    from headrace.core.params import DataPath
+
+    class Store:
+        name = "ds"
+
+    step = DataTransferStep(name="copy", source_data_reference=DataReference(Store(), "raw", "raw"),
+                            destination_data_reference=DataReference(Store(), "out", "out"),
+                            destination_reference_type="Directory")
+    assert isinstance(step.inputs[0], DataPath)
+    graph = Pipeline(workspace=None, steps=[step]).graph()
+    [frozen] = graph["steps"]
+    assert frozen["kind"] == "data_transfer" and frozen["script_name"] is None
+    assert frozen["transfer"] == {"source": "raw", "destination": "out_copy", "source_reference_type": None,
+                                  "destination_reference_type": "directory", "ignored_compute": None}
+    assert graph["data"]["out_copy"]["destination"] == "out"
+    frozen["snapshot"] = "0" * 64
+    assert check_graph_shape(graph) == []
+    frozen["transfer"] = dict(frozen["transfer"], destination="elsewhere")
+    assert any("'transfer' must name" in p for p in check_graph_shape(graph))

@@ -45,6 +45,10 @@ Rules:
   its own; placement only, not in the reuse key; see `core.resources`).
 - A `"kind": "command"` step (`CommandStep`) has `command`: its argv, items as arguments are (the first a
   literal executable), `script_name` null and `arguments` empty; it runs `command` in its snapshot folder.
+- A `"kind": "data_transfer"` step (`DataTransferStep`) has `script_name` null, one input and one output, and
+  `transfer`: `{"source": input, "destination": output, "source_reference_type", "destination_reference_type"
+  ("file", "directory" or null), "ignored_compute": the Data Factory's name or null}`; the target copies the
+  input's files to the output's location.
 - Steps appear in topological order; among steps that are ready together, definition order is kept.
 """
 
@@ -251,6 +255,8 @@ def build_graph(
         arguments = [encode_argument(a) for a in step.arguments]
         if step.kind == "command":  # the whole argv; a command step has no script
             extra["command"], arguments = [encode_argument(step.executable), *arguments], []
+        if step.kind == "data_transfer":
+            extra["transfer"] = step.transfer_record()
         serialised.append(
             {**extra,
                 "name": step.name,
@@ -282,6 +288,8 @@ def _data_entry(
 ) -> dict[str, Any]:
     if ref.kind == "pipeline_data":
         extra = ref.obj.graph_extra() if hasattr(ref.obj, "graph_extra") else {}
+        if getattr(ref.obj, "pipeline_output_name", None):  # PipelineRun.get_pipeline_output finds it by this
+            extra["pipeline_output"] = ref.obj.pipeline_output_name
         return {
             "kind": "pipeline_data",
             "datastore": ref.obj.datastore_name or default_datastore_name,

@@ -27,7 +27,7 @@ MPI_CPU_IMAGE = DEFAULT_CPU_IMAGE
 MPI_GPU_IMAGE = DEFAULT_GPU_IMAGE
 
 __all__ = ["DEFAULT_CPU_IMAGE", "DEFAULT_GPU_IMAGE", "MPI_CPU_IMAGE", "MPI_GPU_IMAGE", "CondaDependencies",
-           "DataReferenceConfiguration", "DockerConfiguration", "DockerSection", "EnvironmentDefinition",
+           "DataReferenceConfiguration", "DockerConfiguration", "DockerSection", "MpiConfiguration", "EnvironmentDefinition",
            "IgnoredSettingWarning", "PythonSection", "RunConfiguration", "ignored_settings", "runconfig_record"]
 
 
@@ -40,6 +40,16 @@ class DockerConfiguration:
         self.shared_volumes = shared_volumes
         self.arguments = list(arguments or [])
         self.shm_size = shm_size
+
+
+class MpiConfiguration:
+    """Azure ML's MPI job settings (``ScriptRunConfig(distributed_job_config=...)``): recorded and named by a
+    warning, not applied; the script runs as one process."""
+
+    def __init__(self, process_count_per_node: int = 1, node_count: int = 1):
+        self.process_count_per_node = process_count_per_node
+        self.node_count = node_count
+        self.communicator = "IntelMpi"
 
 
 class DataReferenceConfiguration:

@@ -118,8 +118,10 @@ def _step_problems(step: Any, fallback_source_directory: str) -> list[str]:
             f"{where}: source_directory {source!r} does not exist; create it or pass the folder that holds "
             f"{step.script_name or step.executable!r} as source_directory"
         )
-    elif step.script_name is None:
+    elif step.kind == "command":
         problems.extend(_command_problems(where, step, source))
+    elif step.script_name is None:
+        pass  # a data transfer runs no script
     elif os.path.isabs(step.script_name):
         problems.append(
             f"{where}: script_name {step.script_name!r} is an absolute path; give it relative to source_directory"

@@ -10,6 +10,9 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from datetime import datetime
+from typing import BinaryIO
+
+from headrace.errors import DatastoreError
 
 
 @dataclass(frozen=True)
@@ -86,6 +89,15 @@ class Datastore(ABC):
     @abstractmethod
     def download(self, path: str, local_path: str, overwrite: bool = True) -> int:
         """Copy a file or folder at ``path`` to ``local_path``; returns bytes copied."""
+
+    def open(self, path: str, mode: str = "rb") -> BinaryIO:
+        """A file object reading (``"rb"``) or writing (``"wb"``, replacing; parent folders made) ``path``, so a
+        large file is streamed instead of held in memory. Stores that cannot stream raise.
+
+        Raises:
+            DatastoreError: the file cannot be opened, or this store cannot stream files.
+        """
+        raise DatastoreError(f"datastore {self.name!r} cannot stream files", uri=self.uri(path))
 
     @abstractmethod
     def delete(self, path: str) -> None:

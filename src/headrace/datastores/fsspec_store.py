@@ -24,7 +24,7 @@ import hashlib
 import os
 import shutil
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 from fsspec.core import url_to_fs
 
@@ -245,6 +245,18 @@ class FsspecDatastore(Datastore):
                 atomic_local_write(lambda tmp: Path(tmp).write_bytes(data), full)
             else:
                 self._fs.pipe_file(full, data)
+
+    def open(self, path: str, mode: str = "rb") -> BinaryIO:
+        """See ``Datastore.open``."""
+        rel = self._rel(path)
+        if mode not in ("rb", "wb") or (mode == "wb" and not rel):
+            raise error_at(f"datastore {self.name!r}: cannot open {rel or 'the root'!r} with mode {mode!r}",
+                           self._uri(rel))
+        full = self._full(rel)
+        with translate_errors(self.name, "open file", self._uri(rel), rel):
+            if mode == "wb" and self._local:
+                os.makedirs(os.path.dirname(full), exist_ok=True)
+            return self._fs.open(full, mode)
 
     def delete(self, path: str) -> None:
         rel = self._rel(path)

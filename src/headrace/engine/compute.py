@@ -88,6 +88,9 @@ class StepTask:
     # A command step's argv (items as in ``arguments``); then ``script_name`` is "" and ``arguments`` empty, and
     # the target runs the command in the snapshot folder (``python`` as its first item: the step's interpreter).
     command: list[Any] | None = None
+    # A data transfer step's ``transfer`` record (``core.graph``): the target copies input ``source`` to output
+    # ``destination`` itself, with no process and no snapshot.
+    transfer: dict[str, Any] | None = None
 
 
 @dataclass(frozen=True)

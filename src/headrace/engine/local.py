@@ -13,7 +13,7 @@ from pathlib import Path
 from headrace import clock
 from headrace.core.command_step import PYTHON_NAMES
 from headrace.datastores.base import Datastore
-from headrace.engine import commands, dataset_inputs, environments, run_files, step_process
+from headrace.engine import commands, dataset_inputs, environments, run_files, step_process, transfer
 from headrace.engine import compute as c
 from headrace.engine.launcher import ForkedProcess
 from headrace.engine.staging import StagedStep, StepStager
@@ -100,6 +100,14 @@ class LocalComputeTarget(c.ComputeTarget):
     def run(self, task: c.StepTask, execution_log: list[str],
             upcoming: Sequence[c.UpcomingStep] = ()) -> c.StepOutcome:
         started = clock.now()
+        if task.transfer is not None:  # a copy between datastores: no snapshot, no process
+            log_dir = self.stager.log_dir(task.run_id, task.step_run_id, task.log_path)
+            outcome = transfer.run(task, self.resolve_datastore, log_dir, execution_log, started,
+                                   lambda: task.step_run_id in self._canceled)
+            with self._lock:
+                self._canceled.discard(task.step_run_id)
+            self._finish_logs(task, log_dir, None, execution_log)
+            return outcome
         try:
             staged = self._stage(task, execution_log)
             argv, env, out_dirs = self._bind(task, staged, execution_log)

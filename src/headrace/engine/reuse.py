@@ -35,6 +35,7 @@ def reuse_key(
     compute_target: str,
     environment_hash: str | None = None,
     command: list[Any] | None = None,
+    transfer: dict[str, Any] | None = None,
 ) -> str:
     """A stable sha256 over everything that determines a step's results.
 
@@ -56,6 +57,8 @@ def reuse_key(
         doc["environment_hash"] = environment_hash
     if command is not None:  # a command step's argv; script steps' keys stay what they were
         doc["command"] = command
+    if transfer is not None:  # a data transfer's reference types
+        doc["transfer"] = transfer
     blob = json.dumps(doc, sort_keys=True, separators=(",", ":"), default=str)
     return hashlib.sha256(blob.encode()).hexdigest()
 

@@ -233,6 +233,7 @@ class RunState:
             environment=step.get("environment_variables") or {}, input_fingerprints=fingerprints,
             outputs=step["outputs"], compute_target=step["compute_target"],
             environment_hash=(step.get("environment") or {}).get("hash"), command=task.command,
+            transfer=task.transfer,
         )
         log.append(f"reuse key: {key}")
         props = dict(rec.properties, input_fingerprints=fingerprints,

@@ -147,7 +147,8 @@ def build_task(
     task = c.StepTask(
         run_id=run.id, step_run_id=record.id, step_name=step["name"],
         experiment_name=run.experiment_name, snapshot_hash=step["snapshot"],
-        script_name=step.get("script_name") or "", arguments=args, command=command, inputs=inputs, outputs=outputs, env=env,
+        script_name=step.get("script_name") or "", arguments=args, command=command, inputs=inputs,
+        transfer=step.get("transfer") if step.get("kind") == "data_transfer" else None, outputs=outputs, env=env,
         log_path=log_path(run.id, record.id),
         timeout_seconds=step.get("timeout_seconds") or default_timeout,
         files_path=files_path(run.id if script_run else record.id),

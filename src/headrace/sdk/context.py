@@ -28,8 +28,20 @@ _HANDLES: dict[str, TextIO] = {}  # context file path -> its append handle, for 
 
 
 class _ExperimentRef:
-    def __init__(self, name: str):
+    def __init__(self, name: str, run: Any = None):
         self.name = name
+        self._run = run
+
+    @property
+    def workspace(self) -> Any:
+        """The workspace as a script sees it (``Run.get_context().experiment.workspace``): only
+        ``Model.register`` works on it, carried out by the agent when the step ends."""
+        from headrace.sdk.models.in_step import StepWorkspace
+
+        if self._run is None:
+            raise ConfigError("an offline run (a script started outside headrace) has no workspace: "
+                              "open one with Workspace.from_config()")
+        return StepWorkspace(self._run)
 
     def __repr__(self) -> str:
         return f"Experiment(name={self.name!r})"
@@ -286,7 +298,7 @@ class StepContextRun(_InScriptRun):
     def __init__(self, env: dict[str, str]):
         self.id = env[c.ENV_STEP_RUN_ID]
         self.name = env.get(c.ENV_STEP_NAME, "")
-        self.experiment = _ExperimentRef(env.get(c.ENV_EXPERIMENT, ""))
+        self.experiment = _ExperimentRef(env.get(c.ENV_EXPERIMENT, ""), self)
         self._dir = env.get(c.ENV_CONTEXT_DIR)
         self._context_dir = self._dir
         self.parent: Any = _ParentRun(env[c.ENV_RUN_ID], self.experiment, self._dir)

@@ -71,6 +71,10 @@ def get(svc: Services, name: str, version: int | str | None = None) -> Environme
         else:
             names = sorted({r.name for r in svc.store.list_environments()})
             hint = f"registered environments: {', '.join(names) or 'none'}"
+            if name.lower().startswith("azureml-"):
+                hint += (f"; {name!r} is one of Azure ML's curated environments (a prebuilt image), which headrace "
+                         f"does not ship: register one of that name with the packages your scripts need, e.g. "
+                         f"`headrace environment register {name} -r requirements.txt`, and this call works unchanged")
         raise NotFoundError("environment", name if version is None else f"{name}:{version}", hint) from None
 
 

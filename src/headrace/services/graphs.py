@@ -188,6 +188,16 @@ def _command_problems(what: str, command: Any, params: Mapping[str, Any], data: 
             for arg in command[1:] if not _argument_ok(arg, params, data)]
 
 
+def _transfer_problems(what: str, step: Mapping[str, Any]) -> list[str]:
+    """A data transfer copies its one input to its one output."""
+    spec = step.get("transfer")
+    if not isinstance(spec, Mapping) or [spec.get("source")] != step.get("inputs") \
+            or [spec.get("destination")] != step.get("outputs"):
+        return [f"{what}: 'transfer' must name the step's one input as 'source' and its one output as 'destination'"]
+    return [f"{what}: {key} must be 'file', 'directory' or null" for key in ("source_reference_type",
+            "destination_reference_type") if spec.get(key) not in (None, "file", "directory")]
+
+
 def _step_problems(i: int, step: Any, params: Mapping[str, Any], data: Mapping[str, Any], before: set[str]) -> list[str]:
     if not isinstance(step, Mapping) or not isinstance(step.get("name"), str) or not step["name"]:
         return [f"steps[{i}] must be an object with a 'name'"]
@@ -200,10 +210,12 @@ def _step_problems(i: int, step: Any, params: Mapping[str, Any], data: Mapping[s
     kind = step.get("kind", "python_script")
     if kind == "command":
         problems += _command_problems(what, step.get("command"), params, data)
+    elif kind == "data_transfer":
+        problems += _transfer_problems(what, step)
     elif not isinstance(step.get("script_name"), str) or not step["script_name"]:
         problems.append(f"{what}: 'script_name' must be a file name in the snapshot")
-    if kind not in ("python_script", "command"):
-        problems.append(f"{what}: only python_script and command steps run on this server")
+    if kind not in ("python_script", "command", "data_transfer"):
+        problems.append(f"{what}: only python_script, command and data_transfer steps run on this server")
     if not isinstance(step.get("compute_target", "local"), str):
         problems.append(f"{what}: 'compute_target' must be a compute target name")
     lists = {k: step.get(k) for k in ("arguments", "inputs", "outputs", "parameters", "depends_on")}

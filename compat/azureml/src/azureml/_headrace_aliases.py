@@ -21,7 +21,7 @@ _RUN_NAMES = ["Run", "get_run"]
 _DATA_NAMES = ["DataPath", "DataPathComputeBinding"]
 _SCHEDULE_NAMES = ["Schedule", "ScheduleRecurrence", "TimeZone"]
 _COMPUTE_NAMES = ["AmlCompute", "ComputeTarget", "ComputeTargetException", "DaskCompute", "RemoteCompute",
-                  "ComputeInstance", "AksCompute", "DatabricksCompute", "KubernetesCompute"]
+                  "ComputeInstance", "AksCompute", "DatabricksCompute", "KubernetesCompute", "DataFactoryCompute"]
 _HYPERDRIVE_NAMES = [
     "BanditPolicy", "BayesianParameterSampling", "EarlyTerminationPolicy", "GridParameterSampling",
     "HyperDriveConfig", "HyperDriveRun", "HyperParameterSampling", "MedianStoppingPolicy",
@@ -40,6 +40,7 @@ MODULES: dict[str, list[str]] = {
                                     "AzureCliAuthentication", "MsiAuthentication", "TokenAuthentication"],
     "azureml.core.compute": _COMPUTE_NAMES,
     "azureml.core.compute.amlcompute": ["AmlCompute"],
+    "azureml.core.compute.datafactory": ["DataFactoryCompute"],
     "azureml.core.compute_target": ["ComputeTargetException"],
     "azureml.core.conda_dependencies": ["CondaDependencies"],
     "azureml.core.dataset": ["Dataset"],
@@ -49,6 +50,7 @@ MODULES: dict[str, list[str]] = {
     "azureml.core.model": ["Model"],
     "azureml.core.run": _RUN_NAMES,
     "azureml.core.runconfig": ["RunConfiguration", "DEFAULT_CPU_IMAGE", "DEFAULT_GPU_IMAGE", "DockerConfiguration",
+                               "MpiConfiguration",
                                "DataReferenceConfiguration", "CondaDependencies"],
     "azureml.core.script_run": ["ScriptRun"],
     "azureml.core.script_run_config": ["ScriptRunConfig"],

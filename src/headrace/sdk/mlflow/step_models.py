@@ -65,10 +65,11 @@ class StepLoggedModels:
                             tags: Any = None, params: Any = None, model_type: str | None = None) -> LoggedModel:
         if source_run_id:
             self._check(source_run_id)
+        source_run_id = source_run_id or self.run_id  # with no active run, a step's model is still its run's
         model_id = f"m-{uuid.uuid4().hex}"
         (self.folder / c.LOGGED_MODELS_DIR / model_id / "artifacts").mkdir(parents=True, exist_ok=True)
         self._model_line({"event": "create", "model": {
-            "id": model_id, "name": name or "model", "source_run_id": source_run_id or None,
+            "id": model_id, "name": name or "model", "source_run_id": source_run_id,
             "model_type": model_type, "tags": {t.key: t.value for t in tags or []},
             "params": {p.key: p.value for p in params or []}, "created": _now_ms()}})
         return self._entity(self._found(model_id))

@@ -14,7 +14,7 @@ from typing import Any
 
 from headrace.core.model import check_name, clean_relative
 from headrace.engine import compute as c
-from headrace.errors import ModelError
+from headrace.errors import ConfigError, ModelError
 
 
 class PendingModel:
@@ -28,6 +28,55 @@ class PendingModel:
 
     def __repr__(self) -> str:
         return f"PendingModel(name={self.name!r}, model_path={self.model_path!r}: registered when the step ends)"
+
+
+MODEL_FILES = "registered-models"
+"""Run files holding what ``Model.register`` copied from a script's own folders (``<name>/<base name>``)."""
+
+
+class StepWorkspace:
+    """``Run.get_context().experiment.workspace`` inside a step or script run.
+
+    A script holds no workspace credentials, so this is not a workspace: ``Model.register(ws, path, name)`` on it
+    keeps ``path``'s files with the run and asks the agent to register them when the step ends, as
+    ``run.register_model`` does; anything else is refused with a message saying so.
+    """
+
+    in_step = True
+
+    def __init__(self, run: Any):
+        self._run = run
+        self.name = "step"
+
+    def __getattr__(self, name: str) -> Any:
+        if name.startswith("__"):
+            raise AttributeError(name)
+        raise ConfigError(f"workspace.{name} is not available inside a step: a step's script has no access to the "
+                          "workspace; pass what it needs as step inputs or arguments (Model.register works: it is "
+                          "carried out when the step ends)")
+
+    def __repr__(self) -> str:
+        return f"StepWorkspace(run={self._run.id!r})"
+
+
+def register_path(workspace: StepWorkspace, model_path: str, model_name: str, **details: Any) -> PendingModel:
+    """``Model.register`` inside a script: keep the file or folder as run files, then request the registration.
+
+    Raises:
+        ModelError: nothing at ``model_path``, or a bad name.
+    """
+    check_name(model_name)
+    source = Path(os.fspath(model_path))
+    if not source.exists():
+        raise ModelError(f"Model.register({model_name!r}): nothing at {os.fspath(model_path)!r} "
+                         f"(the script runs in {os.getcwd()})")
+    kept = f"{MODEL_FILES}/{model_name}/{source.resolve().name}"
+    run = workspace._run
+    if source.is_dir():
+        run.upload_folder(kept, source)
+    else:
+        run.upload_file(kept, str(source))
+    return request(run, model_name, kept, **details, _kept=True)
 
 
 def _outputs() -> dict[str, str]:
@@ -52,7 +101,7 @@ def request(run: Any, model_name: str, model_path: str | None = None, tags: dict
             properties: dict | None = None, model_framework: str | None = None,
             model_framework_version: str | None = None, description: str | None = None,
             datasets: list | None = None, sample_input_dataset: Any = None, sample_output_dataset: Any = None,
-            **_ignored: Any) -> PendingModel:
+            _kept: bool = False, **_ignored: Any) -> PendingModel:
     """Record a registration for the agent (see the module docstring).
 
     Raises:
@@ -62,7 +111,8 @@ def request(run: Any, model_name: str, model_path: str | None = None, tags: dict
 
     check_name(model_name)
     path = clean_relative(model_path or model_name)
-    check_path(path)
+    if not _kept:  # kept by register_path: run files, not in the script's folders
+        check_path(path)
     if model_framework is None and model_framework_version is not None:
         raise ModelError("model_framework_version needs model_framework")
     run._write(c.MODELS_FILE, {

@@ -128,6 +128,13 @@ class Model:
         Raises:
             ModelError: the path does not exist, a bad name, ``model_framework_version`` without a framework.
         """
+        if getattr(workspace, "in_step", False):  # Run.get_context().experiment.workspace, in a script
+            from headrace.sdk.models.in_step import register_path
+
+            return register_path(workspace, model_path, model_name, tags=tags, properties=properties,  # type: ignore[return-value]
+                                 description=description, datasets=datasets, model_framework=model_framework,
+                                 model_framework_version=model_framework_version,
+                                 sample_input_dataset=sample_input_dataset, sample_output_dataset=sample_output_dataset)
         print(f"Registering model {model_name}")
         record = models_of(workspace).register_local(
             os.fspath(model_path), model_name, child_paths, tags=tags, properties=properties,

@@ -61,6 +61,23 @@ class PipelineRun(Run):
                          and run_details.matches(s._record.properties, properties)
                          and (status is None or s._record.status.value == status))
 
+    def get_pipeline_output(self, pipeline_output_name: str) -> PortDataReference:
+        """The data of the output declared with ``PipelineData(..., pipeline_output_name=...)``.
+
+        Raises:
+            NotFoundError: no output of the pipeline has that name (the message lists those that do).
+        """
+        data = self._backend.get_run_graph(self.id).get("data", {})
+        named = {spec["pipeline_output"]: (spec["producer"], name) for name, spec in data.items()
+                 if spec.get("kind") == "pipeline_data" and spec.get("pipeline_output")}
+        if pipeline_output_name not in named:
+            raise NotFoundError("pipeline output", pipeline_output_name,
+                                f"this pipeline's outputs: {', '.join(sorted(named)) or 'none'} "
+                                "(PipelineData(..., pipeline_output_name=...))")
+        producer, name = named[pipeline_output_name]
+        [step] = self.find_step_run(producer)
+        return step.get_output_data(name)
+
     def find_step_run(self, name: str) -> list[StepRun]:
         """The step runs named ``name`` (a list, as in Azure ML)."""
         return [s for s in self.get_steps() if s.name == name]
@@ -253,6 +270,7 @@ class PortDataReference:
         self.name = name
         self.datastore_name = location["datastore"]
         self.path_on_datastore = location["path"]
+        self._path_on_datastore = self.path_on_datastore  # Azure ML's notebooks read the private name
         self.data_reference_name = name
 
     def download(self, local_path: str | Path, overwrite: bool | None = None, show_progress: bool | None = None) -> str:

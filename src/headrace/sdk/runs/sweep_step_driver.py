@@ -38,8 +38,6 @@ logger = get_logger(__name__)
 
 _SAMPLINGS = {"RANDOM": s.RandomParameterSampling, "GRID": s.GridParameterSampling,
               "BayesianOptimization": s.BayesianParameterSampling}
-METRICS_FILE_NAME = "metrics.json"
-"""The file a metrics output gets: ``{trial run id: {metric: value or values}}``."""
 
 
 def rebuild_config(sweep: dict[str, Any], script: str) -> s.HyperDriveConfig:
@@ -238,6 +236,7 @@ def main(sweep: dict[str, Any], argv: list[str]) -> int:
         driver.run()
         best = driver._best()
         _write_outputs(trials, best.id if best else None, args)
+        best_value = trials.run_metrics(best.id).get(config.primary_metric_name) if best else None  # folders go next
         trials.record()
     done = trials.sweep_status
     if done is RunStatus.COMPLETED:
@@ -246,29 +245,38 @@ def main(sweep: dict[str, Any], argv: list[str]) -> int:
         sweep_run.fail(f"the sweep ended {done.value}")
     if best is not None:
         step_run.add_properties({"best_child_run_id": best.id})
-        print(f"best trial: {trials.trials[best.id]['name']} ({best.id}) "
-              f"{config.primary_metric_name}={trials.run_metrics(best.id).get(config.primary_metric_name)}")
+        shown = f"{best_value[-1]} (last of {len(best_value)})" if isinstance(best_value, list) else best_value
+        print(f"best trial: {trials.trials[best.id]['name']} ({best.id}) {config.primary_metric_name}={shown}")
     return 0 if done is RunStatus.COMPLETED else 1
 
 
 def _write_outputs(trials: LocalTrials, best_id: str | None, args: argparse.Namespace) -> None:
+    """Azure ML's ``TrainingOutput`` outputs: ``Metrics`` is one JSON file (``{trial run id: metrics}``) and
+    ``Model`` with ``model_file`` the best trial's file itself, at the output's path (its notebook opens
+    the one and copies the other); ``Model`` without ``model_file`` gets the best trial's ``./outputs``."""
     metrics = {trial_id: trials.run_metrics(trial_id) for trial_id in trials.trials}
-    for folder in args.metrics_output:
-        Path(folder).mkdir(parents=True, exist_ok=True)
-        (Path(folder) / METRICS_FILE_NAME).write_text(json.dumps(metrics, indent=2, default=str), encoding="utf-8")
+    for path in args.metrics_output:
+        _as_file(path).write_text(json.dumps(metrics, indent=2, default=str), encoding="utf-8")
     if best_id is None:
         return
     work = trials.trials[best_id]["folder"] / "work"
-    for folder, model_file in args.model_output:
-        target = Path(folder)
-        target.mkdir(parents=True, exist_ok=True)
+    for path, model_file in args.model_output:
         source = work / (model_file or "outputs")
-        if source.is_dir():
-            shutil.copytree(source, target, dirs_exist_ok=True)
-        elif source.is_file():
-            shutil.copyfile(source, target / source.name)
+        if source.is_file():
+            shutil.copyfile(source, _as_file(path))
+        elif source.is_dir():
+            shutil.copytree(source, path, dirs_exist_ok=True)
         else:
-            print(f"best trial left no {model_file or 'outputs'!r}: model output {folder} stays empty", flush=True)
+            print(f"best trial left no {model_file or 'outputs'!r}: model output {path} stays empty", flush=True)
+
+
+def _as_file(path: str) -> Path:
+    """The output's path, to hold one file: the folder the engine made for it (still empty) gives way."""
+    target = Path(path)
+    if target.is_dir() and not any(target.iterdir()):
+        target.rmdir()
+    target.parent.mkdir(parents=True, exist_ok=True)
+    return target
 
 
 __all__ = ["LocalTrials", "StepSweepDriver", "main", "rebuild_config"]

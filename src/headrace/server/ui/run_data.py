@@ -39,6 +39,7 @@ from headrace.server.ui.run_list_data import (
 )
 from headrace.services import parallel_runs, tracking
 from headrace.services.bundle import Services
+from headrace.storage.model_records import LoggedModelRecord
 from headrace.storage.records import (
     MetricRecord,
     PipelineEndpointRecord,
@@ -112,6 +113,7 @@ class StepView:
     outputs: list[tuple[str, str, str]] = field(default_factory=list)  # name, datastore, path
     progress: Progress | None = None  # a ParallelRunStep's mini-batches
     files: list[str] = field(default_factory=list)  # files kept with the step run
+    logged_models: list[LoggedModelRecord] = field(default_factory=list)  # MLflow models the step logged
     environment: dict[str, Any] | None = None  # the step's environment record in the frozen graph
     children: list[RunRecord] = field(default_factory=list)  # runs its script started (a HyperDriveStep's sweep)
 
@@ -135,6 +137,7 @@ class RunView:
     dag: Markup | None = None
     files: list[str] = field(default_factory=list)  # files kept with the run (outputs, uploads, images)
     children: list[RunRecord] = field(default_factory=list)
+    logged_models: list[LoggedModelRecord] = field(default_factory=list)  # MLflow models the run logged
 
     @property
     def live(self) -> bool:
@@ -183,6 +186,7 @@ def run_view(svc: Services, run_id: str) -> RunView:
             own = own or svc.store.list_metrics(origin.run_id, origin.id)  # what the reused step logged
         view.metrics = metric_views(own)
         view.files = tracking.run_file_names(svc, rec.id)
+        view.logged_models = svc.store.list_logged_models(source_run_id=rec.id)[0]
         if rec.started_at is not None and not rec.is_reused:
             view.children = svc.store.list_runs(parent_run_id=rec.id, limit=50)[0]
         if rec.name in parallel:
@@ -202,6 +206,7 @@ def run_view(svc: Services, run_id: str) -> RunView:
     view.endpoint = _maybe(svc.store.get_pipeline_endpoint, run.pipeline_endpoint_id)
     view.schedule = _maybe(svc.store.get_schedule, run.schedule_id)
     view.files = tracking.run_file_names(svc, run.id)
+    view.logged_models = svc.store.list_logged_models(source_run_id=run.id)[0]
     view.children = svc.store.list_runs(parent_run_id=run.id, limit=500)[0]
     view.dag = dag_svg(view.graph, statuses=view.statuses, links=view.links, title="Pipeline graph of this run",
                        parameter_values=run.parameters)
