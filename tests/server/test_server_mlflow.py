@@ -138,3 +138,9 @@ def test_logged_models_through_the_rest_api_and_their_errors(live):
     assert c.delete(f"{base}/logged-models/{model_id}").status_code == 200
     assert c.get(f"{base}/logged-models/{model_id}").status_code == 404
     assert c.get(f"{base}/logged-models/{model_id}", params={"allow_deleted": "true"}).status_code == 200
+
+
+def test_mlflow_model_registry_calls_say_what_to_use_instead(live):
+    answer = live.client("submitter").post(f"{live.url}/api/2.0/mlflow/registered-models/create", json={"name": "x"})
+    assert answer.status_code == 404 and answer.json()["error_code"] == "ENDPOINT_NOT_FOUND"
+    assert "Model.register" in answer.json()["message"]

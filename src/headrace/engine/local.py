@@ -11,7 +11,6 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
 from headrace import clock
-from headrace.core.command_step import PYTHON_NAMES
 from headrace.datastores.base import Datastore
 from headrace.engine import commands, dataset_inputs, environments, run_files, step_process, transfer
 from headrace.engine import compute as c
@@ -103,7 +102,7 @@ class LocalComputeTarget(c.ComputeTarget):
         if task.transfer is not None:  # a copy between datastores: no snapshot, no process
             log_dir = self.stager.log_dir(task.run_id, task.step_run_id, task.log_path)
             outcome = transfer.run(task, self.resolve_datastore, log_dir, execution_log, started,
-                                   lambda: task.step_run_id in self._canceled)
+                                   lambda: task.step_run_id in self._canceled, self.artifacts)
             with self._lock:
                 self._canceled.discard(task.step_run_id)
             self._finish_logs(task, log_dir, None, execution_log)
@@ -111,10 +110,13 @@ class LocalComputeTarget(c.ComputeTarget):
         try:
             staged = self._stage(task, execution_log)
             argv, env, out_dirs = self._bind(task, staged, execution_log)
-            if task.environment is not None and (task.command is None or argv[0] in PYTHON_NAMES):
-                argv[0] = str(self._interpreter(task.environment, execution_log))
+            python = self.step_python
+            if task.environment is not None:
+                python = str(self._interpreter(task.environment, execution_log))
             if task.command is not None:
-                argv = commands.resolve(argv, env, staged.src, self.step_python, task.environment is not None)
+                argv = commands.resolve(argv, env, staged.src, python)
+            else:
+                argv[0] = python
         except HeadraceError as exc:
             execution_log.append(f"preparation failed: {exc}")
             log_dir = self.stager.log_dir(task.run_id, task.step_run_id, task.log_path)

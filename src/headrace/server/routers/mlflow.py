@@ -274,5 +274,8 @@ def log_model(_: SubmitRun, body: Annotated[m.ModelLog, _body(m.ModelLog)], svc:
                   include_in_schema=False)
 def not_served(rest: str) -> Any:
     """MLflow's answer to a call headrace does not serve, which the client knows how to fall back from."""
-    return JSONResponse({"error_code": "ENDPOINT_NOT_FOUND", "message": f"headrace does not serve MLflow's {rest!r}"},
-                        status_code=404)
+    message = f"headrace does not serve MLflow's {rest!r}"
+    if rest.startswith(("registered-models", "model-versions")):
+        message += (": MLflow's model registry is not served; register a logged model's files with headrace's "
+                    "Model.register (docs/runs.md, 'Logged models')")
+    return JSONResponse({"error_code": "ENDPOINT_NOT_FOUND", "message": message}, status_code=404)
