@@ -119,3 +119,32 @@ def test_a_data_transfer_step_copies_on_both_backends(ws, tmp_path):
     _finished(run)
     assert [f.path for f in ws.datastores["workspaceblobstore"].list("copy")] == ["copy/a.txt"]
     assert "copied 1 file(s), 1 bytes" in run.get_steps()[0].get_execution_log()
+
+
+def test_a_command_step_is_cancellable(ws, write_scripts, tmp_path, wait_until):
+    src = write_scripts({"noop.txt": "x"})
+    signal = tmp_path / "started.txt"
+    step = CommandStep(["bash", "-c", 'echo started > "$0"; exec sleep 600', str(signal)], name="waiter",
+                       source_directory=str(src), allow_reuse=False)
+    run = Experiment(ws, "command-cancel").submit(Pipeline(ws, [step]))
+    wait_until(signal.exists, timeout=60)
+    run.cancel()
+    assert run.wait_for_completion(show_output=False, raise_on_error=False) == "Canceled"
+
+
+def test_python_in_a_command_is_the_steps_environment(ws, write_scripts, tmp_path):
+    from environments.wheels import make_wheel, offline
+    from headrace import CondaDependencies, Environment
+
+    make_wheel(tmp_path / "wheels", "hrtoy", "3.0")
+    env = Environment("toy-env")
+    env.python.conda_dependencies = CondaDependencies.create(pip_packages=["hrtoy==3.0", *offline(tmp_path / "wheels")])
+    src = write_scripts({"noop.txt": "x"})
+    direct = CommandStep(["python", "-c", "import hrtoy, sys; print(hrtoy.VERSION, sys.prefix != sys.base_prefix)"],
+                         name="direct", source_directory=str(src), environment=env)
+    shell = CommandStep(["bash", "-c", "python -c 'import hrtoy; print(hrtoy.VERSION)'"], name="shell",
+                        source_directory=str(src), environment=env)
+    run = Experiment(ws, "command-env").submit(Pipeline(ws, [direct, shell]))
+    _finished(run)
+    assert run.find_step_run("direct")[0].get_stdout_log() == "3.0 True\n"
+    assert run.find_step_run("shell")[0].get_stdout_log() == "3.0\n"  # the environment's bin leads PATH

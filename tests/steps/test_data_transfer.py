@@ -130,3 +130,17 @@ def test_bad_definitions_are_refused(ws, local):
     with pytest.raises(DefinitionError, match="possible values: 'file', 'directory'"):
         DataTransferStep(name="x", source_data_reference=ref, destination_data_reference=ref,
                          source_reference_type="blob")
+
+
+def test_a_file_dataset_is_copied_with_its_folder_layout(ws, local, tmp_path):
+    from headrace import Dataset
+
+    files = Dataset.File.from_files(path=(local, "raw/**"))
+    step = DataTransferStep(name="copy", source_data_reference=files,
+                            destination_data_reference=DataReference(local, "snapshot", "snapshot"))
+    run = Experiment(ws, "transfer-dataset").submit(Pipeline(ws, [step]))
+    _finished(run)
+    root = tmp_path / "local"
+    assert sorted(p.relative_to(root / "snapshot").as_posix() for p in (root / "snapshot").rglob("*.*")) == [
+        "a.csv", "sub/b.txt"]
+    assert "copied 2 file(s)" in run.get_steps()[0].get_execution_log()

@@ -88,7 +88,8 @@ class DataTransferStep(PythonScriptStep):
         Args:
             name: the step name (required).
             source_data_reference: a ``DataReference``, ``DataPath``, ``PipelineData`` (or its ``as_input()``),
-                ``OutputFileDatasetConfig`` (or ``.as_input()``), or a file dataset's named input.
+                ``OutputFileDatasetConfig`` (or ``.as_input()``), or a file dataset (or its ``as_named_input()``):
+                the files of the version pinned at submit.
             destination_data_reference: a ``DataReference`` (the copy lands at its path), ``PipelineData`` or
                 ``OutputFileDatasetConfig`` (the copy lands where that output lives).
             compute_target: a compute target that runs the copy; a ``DataFactoryCompute`` (Azure ML's only
@@ -107,6 +108,8 @@ class DataTransferStep(PythonScriptStep):
             raise DefinitionError([f"DataTransferStep: name {name!r} is invalid; give the step a non-empty str name"])
         problems = []
         source = unwrap(source_data_reference)
+        if data_ref(source) is None and callable(getattr(source, "as_named_input", None)):  # a dataset itself
+            source = source.as_named_input(re.sub(r"\W", "_", f"{name}_source"))
         if source is None or data_ref(source) is None:
             problems.append(f"step {label!r}: source_data_reference {source_data_reference!r} is invalid; give a "
                             "DataReference, DataPath, PipelineData, OutputFileDatasetConfig or a file dataset input")

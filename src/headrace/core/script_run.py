@@ -85,7 +85,7 @@ class ScriptRunConfig:
                                             ("distributed_job_config", distributed_job_config),
                                             ("resume_from", resume_from)) if value is not None]
         if ignored:
-            warnings.warn(f"ScriptRunConfig({script!r}): {', '.join(ignored)} recorded, not applied: the script runs "
+            warnings.warn(f"ScriptRunConfig({script or command!r}): {', '.join(ignored)} recorded, not applied: the script runs "
                           "as one process on its compute target", IgnoredScriptSettingWarning, stacklevel=2)
 
     @property
@@ -97,7 +97,7 @@ class ScriptRunConfig:
         if callable(getattr(environment, "_headrace_environment", None)):
             self.run_config.environment = environment  # as Azure ML does: the run configuration carries it
             return
-        warnings.warn(f"ScriptRunConfig({self.script!r}): environment {getattr(environment, 'name', environment)!r} "
+        warnings.warn(f"ScriptRunConfig({self.script or self.command!r}): environment {getattr(environment, 'name', environment)!r} "
                       "is not an Environment; the script runs in the agent's Python",
                       IgnoredScriptSettingWarning, stacklevel=3)
 

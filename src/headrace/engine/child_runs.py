@@ -119,9 +119,16 @@ class ChildRunSync:
     def _add_metrics(self, child: dict[str, Any], state: dict[str, Any]) -> None:
         if len(child["metrics"]) <= state["metrics"]:
             return
-        records = metric_records(child["id"], None, [{**m, "scope": "child"} for m in child["metrics"]])
-        self.store.add_metrics(records[state["metrics"]:])
-        state["metrics"] = len(records)
+        done, seqs = state["metrics"], state.get("seqs")
+        if seqs is None:  # values numbered per name so far (counted once, then kept up to date)
+            seqs = state["seqs"] = {}
+            for m in child["metrics"][:done]:
+                seqs[(m["name"], False)] = seqs.get((m["name"], False), 0) + 1
+        new = metric_records(child["id"], None, [{**m, "scope": "child"} for m in child["metrics"][done:]], dict(seqs))
+        self.store.add_metrics(new)
+        for record in new:
+            seqs[(record.name, False)] = record.seq + 1
+        state["metrics"] = len(child["metrics"])
 
     def _pipeline(self) -> str:
         if self._pipeline_id is None:

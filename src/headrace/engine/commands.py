@@ -19,17 +19,17 @@ class CommandNotFoundError(ComputeError):
     """A command step's executable is neither on its ``PATH`` nor in its snapshot folder."""
 
 
-def resolve(argv: list[str], env: dict[str, str], cwd: Path, step_python: str, in_environment: bool) -> list[str]:
-    """``argv`` with its executable made a path; ``env``'s ``PATH`` starts with the interpreter's folder when it is
-    a virtual environment's (so ``bash -c "python ..."`` finds the same interpreter).
+def resolve(argv: list[str], env: dict[str, str], cwd: Path, python: str) -> list[str]:
+    """``argv`` with its executable made a path (``python`` for ``python``/``python3``); ``env``'s ``PATH`` starts
+    with ``python``'s folder when it is a virtual environment's (so ``bash -c "python ..."`` finds it too).
 
     Raises:
         CommandNotFoundError: the executable does not exist or is not executable.
     """
     argv = list(argv)
-    if argv[0] in PYTHON_NAMES and not in_environment:
-        argv[0] = step_python
-    bin_dir = Path(argv[0]).parent if os.path.isabs(argv[0]) else None
+    if argv[0] in PYTHON_NAMES:
+        argv[0] = python
+    bin_dir = Path(python).parent if os.path.isabs(python) else None
     if bin_dir is not None and (bin_dir.parent / "pyvenv.cfg").is_file():
         env["PATH"] = os.pathsep.join([str(bin_dir), *[p for p in env.get("PATH", "").split(os.pathsep) if p]])
     name = argv[0]

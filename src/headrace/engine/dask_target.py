@@ -75,7 +75,7 @@ class _Dispatch:
     done: bool = False  # the result is in: late events are ignored
     changed: bool = False
     lock: threading.Lock = field(default_factory=threading.Lock)
-    children: dict[str, list[dict[str, Any]]] = field(default_factory=dict)  # attempt id -> its child-run lines
+    children: dict[str, run_files.ChildrenLog] = field(default_factory=dict)  # attempt id -> its child runs
 
     def lines(self) -> list[str]:
         with self.lock:
@@ -181,8 +181,8 @@ class DaskComputeTarget(c.ComputeTarget):
             return []
         with dispatch.lock:
             attempt = next(reversed(dispatch.attempts), None)
-            lines = list(dispatch.children.get(attempt, [])) if attempt is not None else []
-        return run_files.children_from_lines(lines)
+            log = dispatch.children.get(attempt) if attempt is not None else None
+            return [] if log is None else log.snapshot()  # events add to it on the client's thread
 
     def close(self) -> None:
         """Close the connection to the scheduler (the cluster keeps running)."""
@@ -243,7 +243,7 @@ class DaskComputeTarget(c.ComputeTarget):
                                           f"retries ({self.retries}) exhausted")
                     dispatch.event.set()
             elif msg["kind"] == "children":
-                dispatch.children.setdefault(attempt, []).extend(json.loads(msg["text"]))
+                dispatch.children.setdefault(attempt, run_files.ChildrenLog()).add(json.loads(msg["text"]))
                 return
             elif attempt in dispatch.attempts:
                 dispatch.attempts[attempt][1].append(str(msg["text"]))

@@ -166,11 +166,12 @@ def _tail_logs(target: LocalComputeTarget, task: c.StepTask, artifacts: Datastor
     """Copy the step's stdout/stderr to the artifact area while it runs; send new log lines to the agent."""
     every = float(payload.get("log_seconds") or 1.0)
     log_dir = target.stager.log_dir(task.run_id, task.step_run_id, task.log_path)
-    children = run_files.JsonlTail(target.stager.workdir(task.run_id, task.step_run_id) / c.CHILDREN_FILE)
+    children = run_files.JsonlTail(target.stager.workdir(task.run_id, task.step_run_id) / c.CHILDREN_FILE,
+                                   keep=False)
     local_logs = artifacts.local_path(task.log_path) is not None  # written in place: nothing to copy
     sizes: dict[str, int] = {}
     copied: dict[str, float] = {}
-    sent = children_sent = 0
+    sent = 0
     children_at = clock.monotonic()
     while not stop.wait(0.2):
         while sent < len(lines):
@@ -178,10 +179,9 @@ def _tail_logs(target: LocalComputeTarget, task: c.StepTask, artifacts: Datastor
             sent += 1
         if clock.monotonic() - children_at >= every:  # the child runs the script started: shown while it runs
             children_at = clock.monotonic()
-            new = children.read()[children_sent:]
+            new = children.read_new()
             if new:
                 emit("children", json.dumps(new, default=str))
-                children_sent += len(new)
         if local_logs:
             continue
         for name in ("stdout.txt", "stderr.txt"):

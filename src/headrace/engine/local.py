@@ -11,7 +11,6 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
 from headrace import clock
-from headrace.core.command_step import PYTHON_NAMES
 from headrace.datastores.base import Datastore
 from headrace.engine import commands, dataset_inputs, environments, run_files, step_process, transfer
 from headrace.engine import compute as c
@@ -80,6 +79,7 @@ class LocalComputeTarget(c.ComputeTarget):
         self._procs: dict[str, subprocess.Popen[bytes] | ForkedProcess] = {}
         self._context_dirs: dict[str, Path] = {}  # running step run id -> its context folder
         self._tails: dict[tuple[str, str], run_files.JsonlTail] = {}  # (step run id, context file) -> its reader
+        self._children_logs: dict[str, run_files.ChildrenLog] = {}  # running step run id -> its child runs so far
         self._canceled: set[str] = set()
         self._lock = threading.Lock()
         # Called with (process group, True) when a step's process started and (group, False) when it
@@ -102,7 +102,7 @@ class LocalComputeTarget(c.ComputeTarget):
         if task.transfer is not None:  # a copy between datastores: no snapshot, no process
             log_dir = self.stager.log_dir(task.run_id, task.step_run_id, task.log_path)
             outcome = transfer.run(task, self.resolve_datastore, log_dir, execution_log, started,
-                                   lambda: task.step_run_id in self._canceled)
+                                   lambda: task.step_run_id in self._canceled, self.artifacts)
             with self._lock:
                 self._canceled.discard(task.step_run_id)
             self._finish_logs(task, log_dir, None, execution_log)
@@ -110,10 +110,13 @@ class LocalComputeTarget(c.ComputeTarget):
         try:
             staged = self._stage(task, execution_log)
             argv, env, out_dirs = self._bind(task, staged, execution_log)
-            if task.environment is not None and (task.command is None or argv[0] in PYTHON_NAMES):
-                argv[0] = str(self._interpreter(task.environment, execution_log))
+            python = self.step_python
+            if task.environment is not None:
+                python = str(self._interpreter(task.environment, execution_log))
             if task.command is not None:
-                argv = commands.resolve(argv, env, staged.src, self.step_python, task.environment is not None)
+                argv = commands.resolve(argv, env, staged.src, python)
+            else:
+                argv[0] = python
         except HeadraceError as exc:
             execution_log.append(f"preparation failed: {exc}")
             log_dir = self.stager.log_dir(task.run_id, task.step_run_id, task.log_path)
@@ -141,7 +144,12 @@ class LocalComputeTarget(c.ComputeTarget):
 
     def children_so_far(self, step_run_id: str) -> list[dict]:
         tail = self._tail(step_run_id, c.CHILDREN_FILE)
-        return [] if tail is None else run_files.children_from_lines(tail.read())
+        if tail is None:
+            return []
+        with self._lock:
+            log = self._children_logs.setdefault(step_run_id, run_files.ChildrenLog())
+        log.add(tail.read_new())
+        return log.children()
 
     def _tail(self, step_run_id: str, filename: str) -> run_files.JsonlTail | None:
         """The incremental reader of a running step's context file (None once the step ended)."""
@@ -149,7 +157,11 @@ class LocalComputeTarget(c.ComputeTarget):
             folder = self._context_dirs.get(step_run_id)
             if folder is None:
                 return None
-            return self._tails.setdefault((step_run_id, filename), run_files.JsonlTail(folder / filename))
+            tail = self._tails.get((step_run_id, filename))
+            if tail is None:
+                tail = self._tails[(step_run_id, filename)] = run_files.JsonlTail(
+                    folder / filename, keep=filename != c.CHILDREN_FILE)
+            return tail
 
     def cleanup(self, run_id: str) -> None:
         self.stager.forget_run(run_id)
@@ -281,6 +293,7 @@ class LocalComputeTarget(c.ComputeTarget):
                     self._context_dirs.pop(task.step_run_id, None)
                     for name in (c.METRICS_FILE, c.CHILDREN_FILE):
                         self._tails.pop((task.step_run_id, name), None)
+                    self._children_logs.pop(task.step_run_id, None)
                     canceled = task.step_run_id in self._canceled
                     self._canceled.discard(task.step_run_id)
             stderr_tail = step_process.tail(err)

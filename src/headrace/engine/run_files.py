@@ -76,7 +76,31 @@ def read_children(context_dir: Path, quiet: bool = False) -> list[dict[str, Any]
 
 def children_from_lines(lines: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """``read_children`` of these lines of a ``CHILDREN_FILE`` (a target that gets them from elsewhere)."""
-    children: dict[str, dict[str, Any]] = {}
+    log = ChildrenLog()
+    log.add(lines)
+    return log.children()
+
+
+class ChildrenLog:
+    """``children_from_lines``, fed as the lines come (a running step's: each line is handled once)."""
+
+    def __init__(self) -> None:
+        self._children: dict[str, dict[str, Any]] = {}
+
+    def children(self) -> list[dict[str, Any]]:
+        """The children so far (their dicts grow with later lines: read them, do not keep them)."""
+        return [child for child in self._children.values() if child["parent"]]
+
+    def snapshot(self) -> list[dict[str, Any]]:
+        """``children()`` as copies, for a reader on another thread than the one adding lines."""
+        return [{**ch, "metrics": list(ch["metrics"]), "tags": dict(ch["tags"]), "properties": dict(ch["properties"])}
+                for ch in self.children()]
+
+    def add(self, lines: list[dict[str, Any]]) -> None:
+        _add_child_lines(self._children, lines)
+
+
+def _add_child_lines(children: dict[str, dict[str, Any]], lines: list[dict[str, Any]]) -> None:
     for line in lines:
         child_id, kind = str(line.get("child") or ""), line.get("file")
         if kind == "start":
@@ -97,7 +121,6 @@ def children_from_lines(lines: list[dict[str, Any]]) -> list[dict[str, Any]]:
             child["properties"].update(line.get("values") or {})
         elif kind == c.STATUS_FILE and child["status"] is None:  # the first ending counts, as for a run
             child["status"], child["error"], child["ended_at"] = line.get("status"), line.get("error"), line.get("at")
-    return [child for child in children.values() if child["parent"]]
 
 
 def capture_files(artifacts: Datastore, task: c.StepTask, cwd: Path, context_dir: Path, log: list[str]) -> None:
@@ -152,27 +175,36 @@ class JsonlTail:
     """The lines of a context file a running script appends to, read incrementally: each poll parses only
     the lines completed since the last one (a long sweep's files grow to many thousand lines)."""
 
-    def __init__(self, path: Path):
+    def __init__(self, path: Path, keep: bool = True):
         self.path = path
         self.offset = 0
+        self.keep = keep  # False: only ``read_new`` is used, the lines are not kept here
         self.lines: list[dict[str, Any]] = []
 
     def read(self) -> list[dict[str, Any]]:
         """Every complete line so far (the same list, grown; do not change it)."""
+        self.read_new()
+        return self.lines
+
+    def read_new(self) -> list[dict[str, Any]]:
+        """The lines completed since the last read."""
         try:
             with open(self.path, "rb") as f:
                 f.seek(self.offset)
                 data = f.read()
         except OSError:
-            return self.lines
+            return []
         end = data.rfind(b"\n") + 1  # the rest is a line still being written
+        new = []
         for raw in data[:end].splitlines():
             try:
-                self.lines.append(json.loads(raw))
+                new.append(json.loads(raw))
             except ValueError:
                 logger.warning("skipping unreadable context line %r in %s", raw[:80], self.path)
         self.offset += end
-        return self.lines
+        if self.keep:
+            self.lines.extend(new)
+        return new
 
 
 def remove_context(workdir: Path) -> None:

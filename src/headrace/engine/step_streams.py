@@ -27,6 +27,7 @@ class StepStreams:
     def __init__(self, store: MetadataStore, run: RunRecord):
         self.store, self.run = store, run
         self.metrics: dict[str, int] = {}  # step name -> its metric lines already stored
+        self.seqs: dict[str, dict[tuple[str, bool], int]] = {}  # step name -> values numbered per metric name
         self.children: dict[str, ChildRunSync] = {}
 
     def poll(self, name: str, step_run_id: str, target: c.ComputeTarget, written: Written) -> None:
@@ -34,7 +35,7 @@ class StepStreams:
         lines = target.logged_so_far(step_run_id)
         done = self.metrics.get(name, 0)
         if len(lines) > done:
-            new = metric_records(self.run.id, step_run_id, lines)[done:]
+            new = metric_records(self.run.id, step_run_id, lines[done:], self.seqs.setdefault(name, {}))
             written(lambda: self.store.add_metrics(new), f"recording the metrics of step {name!r}")
             self.metrics[name] = len(lines)
         try:
@@ -52,7 +53,8 @@ class StepStreams:
 
     def finish(self, name: str, step_run_id: str, outcome: c.StepOutcome, written: Written) -> None:
         """Store what the step logged that no poll stored, and end its child runs still open as it ended."""
-        metrics = metric_records(self.run.id, step_run_id, outcome.metrics)[self.metrics.pop(name, 0):]
+        done = self.metrics.pop(name, 0)
+        metrics = metric_records(self.run.id, step_run_id, outcome.metrics[done:], self.seqs.pop(name, {}))
         if metrics:
             written(lambda: self.store.add_metrics(metrics), f"recording the metrics of step {name!r}")
         self.end_children(name, outcome.children, outcome.status, outcome.ended_at, written)

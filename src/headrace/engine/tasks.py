@@ -171,9 +171,14 @@ def _resolve_arguments(encoded: list[dict[str, Any]], parameters: dict[str, Any]
     return args
 
 
-def metric_records(run_id: str, step_run_id: str | None, metrics: list[dict[str, Any]]) -> list[MetricRecord]:
-    """The records of what a step logged (``scope: parent`` lines go on the run), numbered per name."""
-    seqs: dict[tuple[str, bool], int] = {}
+def metric_records(run_id: str, step_run_id: str | None, metrics: list[dict[str, Any]],
+                   seqs: dict[tuple[str, bool], int] | None = None) -> list[MetricRecord]:
+    """The records of what a step logged (``scope: parent`` lines go on the run), numbered per name.
+
+    ``seqs``: how many values of each name earlier calls numbered (updated): ``metrics`` then continues
+    those lines, so a running step's new lines are numbered without the old ones again.
+    """
+    seqs = {} if seqs is None else seqs
     records = []
     for m in metrics:
         on_parent = m.get("scope") == "parent"

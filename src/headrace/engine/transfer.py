@@ -13,9 +13,11 @@ from datetime import datetime
 from pathlib import Path
 
 from headrace import clock
+from headrace.core.dataset import decode_manifest, local_paths, single_file
 from headrace.datastores.base import Datastore
 from headrace.engine import compute as c
-from headrace.errors import HeadraceError
+from headrace.engine import dataset_inputs
+from headrace.errors import DatasetError, HeadraceError
 from headrace.storage.records import StepStatus
 
 CHUNK_BYTES = 4 << 20
@@ -27,8 +29,10 @@ class TransferCanceled(Exception):
 
 
 def run(task: c.StepTask, resolve: Callable[[str], Datastore], log_dir: Path, log: list[str], started: datetime,
-        canceled: Callable[[], bool]) -> c.StepOutcome:
-    """Copy ``task.transfer``'s source to its destination; never raises (a failure is the outcome)."""
+        canceled: Callable[[], bool], artifacts: Datastore) -> c.StepOutcome:
+    """Copy ``task.transfer``'s source to its destination; never raises (a failure is the outcome).
+
+    A dataset source is the files of its pinned version (read from its manifest in ``artifacts``)."""
     spec = task.transfer or {}
     log_dir.mkdir(parents=True, exist_ok=True)
     if spec.get("ignored_compute"):
@@ -38,11 +42,12 @@ def run(task: c.StepTask, resolve: Callable[[str], Datastore], log_dir: Path, lo
     try:
         src, dst = task.inputs[spec["source"]], task.outputs[spec["destination"]]
         if src.dataset is not None:
-            raise HeadraceError(f"source {spec['source']!r} is a dataset; give its datastore path "
-                                "(a DataReference or DataPath) to copy it")
-        total, files = copy(resolve(src.datastore), src.path, resolve(dst.datastore), dst.path,
-                            spec.get("source_reference_type"), spec.get("destination_reference_type"), lines,
-                            canceled)
+            total, files = copy_dataset(src.dataset, artifacts, resolve, resolve(dst.datastore), dst.path,
+                                        spec.get("destination_reference_type"), lines, canceled)
+        else:
+            total, files = copy(resolve(src.datastore), src.path, resolve(dst.datastore), dst.path,
+                                spec.get("source_reference_type"), spec.get("destination_reference_type"), lines,
+                                canceled)
     except TransferCanceled:
         status, error = StepStatus.CANCELED, "canceled"
     except (HeadraceError, OSError) as exc:
@@ -100,6 +105,35 @@ def copy(source: Datastore, source_path: str, dest: Datastore, dest_path: str, s
         lines.append(f"{source.name}/{src} -> {dest.name}/{dst} ({size} bytes)")
         total += size
     return total, len(pairs)
+
+
+def copy_dataset(info: dict, artifacts: Datastore, resolve: Callable[[str], Datastore], dest: Datastore,
+                 dest_path: str, dest_type: str | None, lines: list[str],
+                 canceled: Callable[[], bool] = lambda: False) -> tuple[int, int]:
+    """Copy a pinned file dataset's files under ``dest_path`` (their paths relative to the dataset's folder), or
+    its one file to ``dest_path`` when the destination is a file; returns (bytes, files).
+
+    Raises:
+        DatasetError: the version has no file, or a file changed since it was pinned.
+    """
+    entries = decode_manifest(artifacts.read_bytes(info["manifest"]))
+    what = dataset_inputs.label(info)
+    if not entries:
+        raise DatasetError(f"dataset {what!r} matches no file")
+    dataset_inputs.check_files(entries, resolve, what)
+    rels = local_paths(info["definition"]["sources"], entries)
+    if dest_type is None:
+        dest_type = ("directory" if dest.is_dir(dest_path) else "file") if dest.exists(dest_path) else (
+            "file" if single_file(info["definition"]["sources"], entries) else "directory")
+    if dest_type == "file" and len(entries) != 1:
+        raise HeadraceError(f"dataset {what!r} has {len(entries)} files; they cannot be copied to one file")
+    total = 0
+    for entry, rel in zip(entries, rels, strict=True):
+        target = dest_path if dest_type == "file" else posixpath.join(dest_path, rel)
+        size = _copy_file(resolve(entry.datastore), entry.path, dest, target, canceled)
+        lines.append(f"{entry.datastore}/{entry.path} -> {dest.name}/{target} ({size} bytes)")
+        total += size
+    return total, len(entries)
 
 
 def _copy_file(source: Datastore, src: str, dest: Datastore, dst: str, canceled: Callable[[], bool]) -> int:
