@@ -40,6 +40,9 @@ from headrace.datastores.localfs import (
 from headrace.datastores.paths import error_at, is_within, normalize_relpath
 from headrace.errors import DatastoreError, PathEscapeError
 
+STREAM_BLOCK_BYTES = 5 << 20
+"""Bytes an object store's file buffers when streamed (``open``): S3's smallest upload part (5 MiB)."""
+
 
 class FsspecDatastore(Datastore):
     """A datastore rooted at an fsspec URL.
@@ -254,9 +257,12 @@ class FsspecDatastore(Datastore):
                            self._uri(rel))
         full = self._full(rel)
         with translate_errors(self.name, "open file", self._uri(rel), rel):
-            if mode == "wb" and self._local:
-                os.makedirs(os.path.dirname(full), exist_ok=True)
-            return self._fs.open(full, mode)
+            if self._local:
+                if mode == "wb":
+                    os.makedirs(os.path.dirname(full), exist_ok=True)
+                return self._fs.open(full, mode)
+            # s3fs buffers 50 MiB per file by default: a bounded block keeps a streamed copy small in memory.
+            return self._fs.open(full, mode, block_size=STREAM_BLOCK_BYTES)
 
     def delete(self, path: str) -> None:
         rel = self._rel(path)
