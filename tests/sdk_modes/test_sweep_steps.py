@@ -42,6 +42,12 @@ open("outputs/model.txt", "w").write(f"n={a.n} lr={a.lr}")
 print("parent is the sweep:", run.parent.id)
 '''
 
+WITH_MLFLOW = TRAIN + r'''
+import mlflow
+mlflow.log_param("width", a.n)   # mlflow in a trial lands on the trial's run
+mlflow.log_metric("mlflow_loss", 1.0 / a.n)
+'''
+
 PREP = r'''
 import argparse, os
 p = argparse.ArgumentParser(); p.add_argument("--out"); a = p.parse_args()
@@ -59,8 +65,8 @@ run.log("trials", len(json.load(open(a.metrics))))  # one JSON file, as in Azure
 '''
 
 
-def _pipeline(ws, write_scripts, policy=None):
-    folder = write_scripts({"train.py": TRAIN, "prep.py": PREP, "use.py": USE})
+def _pipeline(ws, write_scripts, policy=None, train=TRAIN):
+    folder = write_scripts({"train.py": train, "prep.py": PREP, "use.py": USE})
     data = PipelineData("data")
     prep = PythonScriptStep(name="prep", script_name="prep.py", source_directory=folder, arguments=["--out", data],
                             outputs=[data], allow_reuse=False)
@@ -79,7 +85,7 @@ def _pipeline(ws, write_scripts, policy=None):
 
 
 def test_a_sweep_step_runs_its_trials_and_hands_on_the_best_model(ws, write_scripts):
-    run = Experiment(ws, "sweep-step").submit(_pipeline(ws, write_scripts))
+    run = Experiment(ws, "sweep-step").submit(_pipeline(ws, write_scripts, train=WITH_MLFLOW))
     assert run.wait_for_completion(show_output=False, raise_on_error=False) == "Finished", "\n".join(str(x) for x in [
         (s.name, s.get_status(), s.get_stdout_log()[-2000:], s.get_stderr_log()[-2000:]) for s in run.get_steps()])
     steps = {s.name: s for s in run.get_steps()}
@@ -92,6 +98,8 @@ def test_a_sweep_step_runs_its_trials_and_hands_on_the_best_model(ws, write_scri
     best = hd.get_best_run_by_primary_metric()
     assert best.get_metrics()["accuracy"] == pytest.approx([0.8, 0.81, 0.82])
     assert best.get_tags()["trained"] == "yes"
+    assert best.get_metrics()["mlflow_loss"] == pytest.approx(1 / 3)
+    assert best.get_properties()["mlflow.params"] == {"width": "3"}
     assert steps["sweep"].get_properties()["best_child_run_id"] == best.id
     assert [r["run_id"] for r in hd.get_children_sorted_by_primary_metric()][0] == best.id
     # the downstream step got the best trial's model file and every trial's metrics

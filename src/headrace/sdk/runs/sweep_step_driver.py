@@ -6,7 +6,8 @@ folder of its own, so ``Run.get_context()`` in the trial is the trial's run (its
 The driver reads each trial's values as they are logged (the policies need them) and records the sweep and
 its trials as child runs of the step run (``Run.child_run``) as they go: a trial is a child run from its start,
 its values, tags and properties are passed on as the driver reads them, and when it ends its ending and its
-files (``./outputs``, ``./logs``, uploads, its stdout and stderr) follow. The agent stores child runs while the
+files (``./outputs``, ``./logs``, uploads, its stdout and stderr) follow. What it logs with ``mlflow`` (the
+step's tracking store, pointed at its context folder) is passed on the same way. The agent stores child runs while the
 step runs (``engine.child_runs``), so the sweep shows live, as a standalone one does.
 """
 
@@ -135,7 +136,7 @@ class LocalTrials:
         trial = self.trials[run_id]
         child, passed = trial["child"], trial["passed"]
         by_file: dict[str, list[dict[str, Any]]] = {}
-        for filename in (c.METRICS_FILE, c.TAGS_FILE, c.PROPERTIES_FILE):
+        for filename in (c.METRICS_FILE, c.TAGS_FILE, c.PROPERTIES_FILE, c.PARAMS_FILE):
             lines = by_file[filename] = self._lines(run_id, filename)
             new, passed[filename] = lines[passed.get(filename, 0):], len(lines)
             for line in new:
@@ -143,8 +144,13 @@ class LocalTrials:
                     child._emit([{k: v for k, v in line.items() if k != "scope"}])
                 elif filename == c.TAGS_FILE:
                     child.tag(line["key"], line["value"])
-                else:
+                elif filename == c.PROPERTIES_FILE:
                     child.add_properties(line.get("values") or {})
+            if filename == c.PARAMS_FILE and new:  # ``mlflow.log_param`` in the trial: a property, as on any run
+                params: dict[str, str] = {}
+                for line in lines:
+                    params.setdefault(str(line["key"]), str(line["value"]))  # an MLflow param never changes
+                child.add_properties({c.MLFLOW_PARAMS_PROPERTY: params})
         return by_file[c.METRICS_FILE]
 
     def _record(self, run_id: str) -> None:
