@@ -14,6 +14,9 @@ def test_commands_split_as_azure_ml_splits_them(tmp_path):
     assert CommandStep(["python train.py --epochs 30"]).command == ["python", "train.py", "--epochs", "30"]
     assert CommandStep(["python", "train.py", "--n", 3]).command == ["python", "train.py", "--n", 3]
     assert CommandStep("ls").name == "CommandStep_ls"
+    from headrace import RunConfiguration
+
+    assert CommandStep(runconfig=RunConfiguration(command=["ls", "-l"])).command == ["ls", "-l"]
     src = ScriptRunConfig(source_directory=str(tmp_path), command="echo hi")
     step = CommandStep(runconfig=src)
     assert step.command == ["echo", "hi"] and step.source_directory == str(tmp_path)

@@ -65,7 +65,7 @@ def submit_script(experiment: Any, config: ScriptRunConfig, tags: Mapping[str, A
             target = "local"
     ignored = ignored_settings(config.run_config)
     if ignored:
-        warnings.warn(f"script run {config.script!r}: its environment asks for {'; '.join(ignored)}; this workspace "
+        warnings.warn(f"script run {config.script or config.command!r}: its environment asks for {'; '.join(ignored)}; this workspace "
                       "runs it in the agent's Python environment (recorded in the run's definition)",
                       IgnoredScriptSettingWarning, stacklevel=3)
     pipeline = Pipeline(ws, [config.to_step(target)])
