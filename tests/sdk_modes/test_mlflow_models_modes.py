@@ -167,3 +167,31 @@ def test_log_model_in_a_script_run_lands_on_the_script_run(ws, tmp_path):
     assert run.get_status() == "Completed", run.get_details()
     [model] = run.get_details()["loggedModels"]
     assert model["name"] == "tree" and model["status"] == "READY" and model["uri"] == f"models:/{model['id']}"
+
+
+REGISTER = CONNECT + textwrap.dedent('''
+    from headrace import Model
+    from sklearn.datasets import load_iris
+    from sklearn.linear_model import LogisticRegression
+    X, y = load_iris(return_X_y=True)
+    mlflow.set_experiment("registering")
+    with mlflow.start_run() as run:
+        est = LogisticRegression(max_iter=300).fit(X, y)
+        info = mlflow.sklearn.log_model(est, name="clf", registered_model_name="iris-mlflow")
+    again = mlflow.register_model(f"runs:/{run.info.run_id}/clf", "iris-mlflow")
+    loaded = mlflow.sklearn.load_model("models:/iris-mlflow/2")
+    version = Model(ws, "iris-mlflow", version=2)
+    json.dump({"first": info.registered_model_version, "second": again.version, "source": again.source,
+               "model_id": info.model_id, "equal": loaded.predict(X).tolist() == est.predict(X).tolist(),
+               "run_id": run.info.run_id, "headrace_run": version.run_id}, open("out.json", "w"))
+''')
+
+
+def test_register_model_and_registered_model_name_make_headrace_model_versions(ws, tmp_path):
+    out = run_script(ws, tmp_path, REGISTER)
+    assert (str(out["first"]), str(out["second"])) == ("1", "2")
+    assert out["source"] == f"models:/{out['model_id']}" and out["equal"] is True
+    assert out["headrace_run"] == out["run_id"]
+    from headrace import Model
+    version = Model(ws, "iris-mlflow", version=1)
+    assert version.properties["mlflow.model_id"] == out["model_id"]

@@ -140,7 +140,13 @@ def test_logged_models_through_the_rest_api_and_their_errors(live):
     assert c.get(f"{base}/logged-models/{model_id}", params={"allow_deleted": "true"}).status_code == 200
 
 
-def test_mlflow_model_registry_calls_say_what_to_use_instead(live):
-    answer = live.client("submitter").post(f"{live.url}/api/2.0/mlflow/registered-models/create", json={"name": "x"})
+def test_mlflow_model_registry_calls_headrace_leaves_to_its_model_api_say_so(live):
+    c = live.client("submitter")
+    answer = c.post(f"{live.url}/api/2.0/mlflow/registered-models/rename", json={"name": "x", "new_name": "y"})
     assert answer.status_code == 404 and answer.json()["error_code"] == "ENDPOINT_NOT_FOUND"
-    assert "Model.register" in answer.json()["message"]
+    assert "Model API" in answer.json()["message"]
+    bad = c.post(f"{live.url}/api/2.0/mlflow/model-versions/create", json={"name": "x", "source": "s3://bucket/m"})
+    assert bad.status_code == 400 and bad.json()["error_code"] == "INVALID_PARAMETER_VALUE"
+    assert "logged models only" in bad.json()["message"]
+    missing = c.get(f"{live.url}/api/2.0/mlflow/model-versions/get", params={"name": "nope", "version": "1"})
+    assert missing.status_code == 404 and missing.json()["error_code"] == "RESOURCE_DOES_NOT_EXIST"

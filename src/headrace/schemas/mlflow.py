@@ -157,6 +157,27 @@ class ModelLog(_RunRef):
     model_json: str | None = Field(default=None, max_length=1_000_000)
 
 
+# -- the model registry (logged models registered as headrace model versions) ---------------------
+class RegisteredModelCreate(_Body):
+    name: str = Field(min_length=1, max_length=255)
+    tags: list[KeyValue] = Field(default_factory=list, max_length=100)
+    description: str | None = Field(default=None, max_length=5000)
+
+
+class ModelVersionCreate(_Body):
+    name: str = Field(min_length=1, max_length=255)
+    source: str = Field(min_length=1, max_length=1000, description="models:/<logged model id>")
+    run_id: str | None = Field(default=None, max_length=64)
+    model_id: str | None = Field(default=None, max_length=64)
+    tags: list[KeyValue] = Field(default_factory=list, max_length=100)
+    description: str | None = Field(default=None, max_length=5000)
+
+
+class LatestVersions(_Body):
+    name: str = Field(min_length=1, max_length=255)
+    stages: list[str] = Field(default_factory=list, max_length=10)
+
+
 # -- answers (documented in the OpenAPI document; built as plain JSON by services.mlflow_tracking) ----------
 class _Answer(BaseModel):
     model_config = ConfigDict(extra="allow")
@@ -297,3 +318,19 @@ class LoggedModels(_Answer):
 
 class Empty(_Answer):
     """MLflow's answer to a write: ``{}``."""
+
+
+class RegisteredModelAnswer(_Answer):
+    registered_model: dict[str, Any]
+
+
+class ModelVersionAnswer(_Answer):
+    model_version: dict[str, Any]
+
+
+class ModelVersionsAnswer(_Answer):
+    model_versions: list[dict[str, Any]]
+
+
+class DownloadUri(_Answer):
+    artifact_uri: str

@@ -15,9 +15,19 @@ from fastapi import APIRouter, Depends, Path, Query
 from fastapi.responses import JSONResponse, Response
 
 from headrace.schemas import mlflow as m
-from headrace.server.deps import RAW_BODY_DOC, RawBody, Reader, ServicesDep, SubmitRun, body_doc, json_body
+from headrace.server.deps import (
+    RAW_BODY_DOC,
+    RawBody,
+    Reader,
+    RegisterModel,
+    ServicesDep,
+    SubmitRun,
+    body_doc,
+    json_body,
+)
 from headrace.services import mlflow_artifacts as artifacts
 from headrace.services import mlflow_models as models
+from headrace.services import mlflow_registry as registry
 from headrace.services import mlflow_tracking as tracking
 
 PREFIX = "/api/2.0/mlflow"
@@ -269,6 +279,41 @@ def log_model(_: SubmitRun, body: Annotated[m.ModelLog, _body(m.ModelLog)], svc:
     return {}
 
 
+# -- the model registry: logged models registered as headrace model versions ----------------------
+@router.post(f"{PREFIX}/registered-models/create", openapi_extra=body_doc(m.RegisteredModelCreate),
+             responses=_ok(m.RegisteredModelAnswer))
+def create_registered_model(_: RegisterModel, body: Annotated[m.RegisteredModelCreate, _body(m.RegisteredModelCreate)],
+                            svc: ServicesDep) -> Any:
+    return {"registered_model": registry.create_registered_model(svc, body.name)}
+
+
+@router.get(f"{PREFIX}/registered-models/get", responses=_ok(m.RegisteredModelAnswer))
+def get_registered_model(name: Annotated[str, Query(max_length=255)], _: Reader, svc: ServicesDep) -> Any:
+    return {"registered_model": registry.registered_model_json(svc, name)}
+
+
+@router.post(f"{PREFIX}/model-versions/create", openapi_extra=body_doc(m.ModelVersionCreate),
+             responses=_ok(m.ModelVersionAnswer))
+def create_model_version(caller: RegisterModel, body: Annotated[m.ModelVersionCreate, _body(m.ModelVersionCreate)],
+                         svc: ServicesDep) -> Any:
+    rec = registry.create_version(svc, body.name, source=body.source, model_id=body.model_id,
+                                  tags=[t.model_dump() for t in body.tags], description=body.description,
+                                  actor=f"token:{caller.name}" if caller is not None else "anonymous")
+    return {"model_version": registry.version_json(rec)}
+
+
+@router.get(f"{PREFIX}/model-versions/get", responses=_ok(m.ModelVersionAnswer))
+def get_model_version(name: Annotated[str, Query(max_length=255)], version: Annotated[str, Query(max_length=20)],
+                      _: Reader, svc: ServicesDep) -> Any:
+    return {"model_version": registry.version_json(registry.get_version(svc, name, version))}
+
+
+@router.get(f"{PREFIX}/model-versions/get-download-uri", responses=_ok(m.DownloadUri))
+def get_model_version_download_uri(name: Annotated[str, Query(max_length=255)],
+                                   version: Annotated[str, Query(max_length=20)], _: Reader, svc: ServicesDep) -> Any:
+    return {"artifact_uri": registry.download_uri(svc, name, version, model_artifact_uri)}
+
+
 @router.api_route(PREFIX + "/{rest:path}", methods=["GET", "POST", "PUT", "PATCH", "DELETE"], include_in_schema=False)
 @router.api_route("/api/3.0/mlflow/{rest:path}", methods=["GET", "POST", "PUT", "PATCH", "DELETE"],
                   include_in_schema=False)
@@ -276,6 +321,6 @@ def not_served(rest: str) -> Any:
     """MLflow's answer to a call headrace does not serve, which the client knows how to fall back from."""
     message = f"headrace does not serve MLflow's {rest!r}"
     if rest.startswith(("registered-models", "model-versions")):
-        message += (": MLflow's model registry is not served; register a logged model's files with headrace's "
-                    "Model.register (docs/runs.md, 'Logged models')")
+        message += (": of MLflow's model registry, headrace serves registering logged models and reading the "
+                    "versions; stages, tags and aliases are headrace's Model API (docs/runs.md, 'Logged models')")
     return JSONResponse({"error_code": "ENDPOINT_NOT_FOUND", "message": message}, status_code=404)
