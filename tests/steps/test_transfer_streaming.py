@@ -12,7 +12,7 @@ import pytest
 from headrace.datastores.fsspec_store import FsspecDatastore
 from headrace.engine import transfer
 
-SIZE = 48 << 20
+SIZE = 96 << 20
 
 
 def _cloud(kind: str) -> FsspecDatastore:
