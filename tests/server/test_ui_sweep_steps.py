@@ -1,7 +1,8 @@
 """A ``HyperDriveStep`` in the web UI while the step runs, in a real browser (Debian's chromium via Playwright)
 against live uvicorn: the pipeline run's step links to its sweep, and the sweep's page shows each trial's row
 (hyperparameters, primary metric, status) while the trials run, and adds the next trial's row as it starts,
-without a reload. Each trial waits on its own gate file, so the test decides when each ends."""
+without a reload; a running trial's own page follows its values. Each trial waits on its own gate files, so the
+test decides when each goes on."""
 
 from __future__ import annotations
 
@@ -35,6 +36,8 @@ deadline = time.monotonic() + 120
 while not os.path.exists(f"{a.gate}-{a.lr}") and time.monotonic() < deadline:
     time.sleep(0.02)
 run.log("accuracy", a.lr * 100)
+while not os.path.exists(f"{a.gate}-{a.lr}-end") and time.monotonic() < deadline:
+    time.sleep(0.02)
 '''
 
 
@@ -92,6 +95,7 @@ def test_a_sweep_steps_trials_show_in_the_ui_while_the_step_runs(page, live, ws,
             pass
 
     (tmp_path / f"gate-{_lr(first)}").touch()  # the first trial ends, the second starts: the open page follows
+    (tmp_path / f"gate-{_lr(first)}-end").touch()
     expect(rows).to_have_count(2, timeout=30_000)
     expect(page.locator(f'#sweep-trials tr[data-id="{first.id}"]')).to_contain_text("Completed", timeout=30_000)
     _hd, trials = wait_until(lambda: _sweep(run, 2), timeout=60, message="the second trial never showed")
@@ -99,6 +103,18 @@ def test_a_sweep_steps_trials_show_in_the_ui_while_the_step_runs(page, live, ws,
     expect(page.locator(f'#sweep-trials tr[data-id="{second.id}"]')).to_contain_text("Running")
     assert run.get_status() == "Running"
 
+    page.goto(f"{live.url}/runs/{second.id}")  # the running trial's own page follows its values too
+    value = page.locator('table.metrics tr[data-metric="accuracy"] td')
+    expect(value.first).to_have_text(f"{_lr(second) * 10:.4g}")
+    for _ in range(2):
+        with page.expect_response(lambda r: r.url.endswith(f"/runs/{second.id}/state"), timeout=30_000):
+            pass
+
     (tmp_path / f"gate-{_lr(second)}").touch()
-    expect(page.locator(f'#sweep-trials tr[data-id="{second.id}"]')).to_contain_text("Completed", timeout=30_000)
+    expect(value.nth(1)).to_have_text("2", timeout=30_000)  # two values now, without a reload
+    expect(value.first).to_have_text(f"{_lr(second) * 100:.4g}")
+    assert second.get_status() == "Running"
+    (tmp_path / f"gate-{_lr(second)}-end").touch()
     assert run.wait_for_completion(show_output=False) == "Finished"
+    page.goto(f"{live.url}/runs/{first.parent.id}")
+    expect(page.locator(f'#sweep-trials tr[data-id="{second.id}"]')).to_contain_text("Completed")

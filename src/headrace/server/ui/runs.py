@@ -93,6 +93,8 @@ def run_state(request: Request, run_id: str) -> Response:
     sweep = sweep_view(svc, run, children)
     if sweep is not None:
         state["trials"] = {t.run.id: t.metric for t in sweep.trials}
+    if not records:  # a run logged from outside an agent (interactive, a sweep trial): its values as they come
+        state["values"] = len(svc.store.list_metrics(run_id))
     return JSONResponse(state, headers={"Cache-Control": "no-store"})
 
 
