@@ -154,3 +154,51 @@ def test_sigterm_puts_running_runs_back_in_the_queue(ws, two_step_pipeline, agen
     wait_until(lambda: run.get_status() in TERMINAL, timeout=30, message="the resumed run to end")
     assert run.get_status() == "Finished"
     assert (executions("first"), executions("long")) == (1, 2)
+
+
+CHILD_SCRIPT = r'''
+import os, sys, time
+from headrace import Run
+signals = sys.argv[1]
+child = Run.get_context().child_run("fold-1")
+child.log("loss", 0.5)
+with open(os.path.join(signals, "child.pid"), "w") as f:
+    f.write(str(os.getpid()))
+deadline = time.monotonic() + 120
+while not os.path.exists(os.path.join(signals, "release")) and time.monotonic() < deadline:
+    time.sleep(0.05)
+'''
+
+
+@pytest.mark.parametrize("policy, step_status", [("fail", "Failed"), ("requeue", "Finished")])
+def test_child_runs_of_a_lost_step_do_not_stay_running(ws, agents, read_signal, wait_until, is_alive, signals,
+                                                       tmp_path, monkeypatch, policy, step_status):
+    """A child run the agent recorded Running while the step ran ends with the lost attempt (not Running for
+    ever), whichever the orphan policy."""
+    from headrace import PythonScriptStep
+
+    folder = tmp_path / "child-src"
+    folder.mkdir()
+    (folder / "child.py").write_text(CHILD_SCRIPT)
+    step = PythonScriptStep(name="long", script_name="child.py", source_directory=str(folder),
+                            arguments=[str(signals)], allow_reuse=False)
+    run = Experiment(ws, "RecoveryChildren").submit(Pipeline(workspace=ws, steps=[step]))
+    first_agent = agents.start(ws.home)
+    step_pid = int(wait_until(lambda: read_signal("child.pid"), timeout=30, message="the step to start"))
+    long = run.find_step_run("long")[0]
+    wait_until(lambda: [c.get_status() for c in long.get_children()] == ["Running"], timeout=30,
+               message="the child run recorded Running while the step runs")
+    lost_child = next(iter(long.get_children())).id
+
+    os.kill(first_agent.pid, signal.SIGKILL)
+    first_agent.wait(timeout=20)
+    _kill_group(step_pid)
+    wait_until(lambda: not is_alive(step_pid), message="the orphaned step process to die")
+    if policy == "requeue":
+        (signals / "release").write_text("")
+    monkeypatch.setenv("HEADRACE_AGENT__ORPHAN_POLICY", policy)
+    agents.start(ws.home)
+    wait_until(lambda: run.get_status() in TERMINAL, timeout=60, message="the orphaned run to end")
+    assert _statuses(run) == {"long": step_status}
+    old = ws._backend.get_run(lost_child)
+    assert old.status.value == "Failed" and "agent lost" in (old.error or ""), (old.status, old.error)

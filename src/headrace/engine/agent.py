@@ -19,6 +19,7 @@ import uuid
 from datetime import timedelta
 
 from headrace import clock
+from headrace.engine.child_runs import end_lost_children
 from headrace.engine.runner import RunExecutor
 from headrace.engine.store_writes import until_written
 from headrace.errors import HeadraceError, NotFoundError, StoreFullError
@@ -253,7 +254,10 @@ class Agent:
         if taken is None:
             return False
         requeue = self.orphan_policy == "requeue"
-        for step in self.store.list_step_runs(run.id):
+        steps = self.store.list_step_runs(run.id)
+        end_lost_children(self.store, [run.id, *(s.id for s in steps if not s.status.is_terminal)],
+                          f"{lost}; this child run ended with it", clock.now())
+        for step in steps:
             if step.status.is_terminal:
                 continue
             if requeue:

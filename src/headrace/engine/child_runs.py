@@ -138,6 +138,29 @@ class ChildRunSync:
         return self._pipeline_id
 
 
+def end_lost_children(store: MetadataStore, parent_ids: list[str], error: str, ended_at: datetime) -> int:
+    """Fail every child run (and theirs) of ``parent_ids`` not ended yet: the attempt that recorded them was lost
+    with its agent, and nothing else would ever end them. Returns how many were ended."""
+    ended, pending = 0, list(parent_ids)
+    while pending:
+        parent, cursor = pending.pop(), None
+        while True:
+            page, cursor = store.list_runs(parent_run_id=parent, limit=500, cursor=cursor)
+            for child in page:
+                pending.append(child.id)
+                if child.status.is_terminal:
+                    continue
+                try:
+                    store.update_run(child.id, expect=[child.status], status=RunStatus.FAILED, error=error,
+                                     ended_at=ended_at)
+                    ended += 1
+                except ConflictError:  # ended meanwhile: that ending stands
+                    pass
+            if cursor is None:
+                break
+    return ended
+
+
 def _ending(child: dict[str, Any], step_status: StepStatus | None) -> tuple[RunStatus, str | None]:
     """How the child stands: its own ending, else the step's when the step ended, else Running."""
     status = _ENDINGS.get(child["status"] or "")
