@@ -64,7 +64,7 @@ def open_services(tmp_path: Path, db_url):
 
 
 class _PausedStore:
-    """The agent's store, except that ``list_runs`` waits on ``pause`` after reading: the agent
+    """The agent's store, except that listing runs waits on ``pause`` after reading: the agent
     acts on what it saw, however late (what a slow or descheduled worker does)."""
 
     def __init__(self, inner: Any, pause: Any):
@@ -76,7 +76,8 @@ class _PausedStore:
 
     def list_runs(self, **filters: Any):
         page = self._inner.list_runs(**filters)
-        self._pause()
+        if filters.get("parent_run_id") is None:  # the orphan listing (not a recovery's look for child runs)
+            self._pause()
         return page
 
 

@@ -30,7 +30,7 @@ from headrace.services import datasets, endpoints, publishing, runs, schedules, 
 
 # Examples per operation and check (derandomized, so a run is repeatable). 316 operations x 2 checks are
 # the suite's largest cost; HEADRACE_TEST_FUZZ_EXAMPLES=100 fuzzes deeper by hand.
-FUZZ_EXAMPLES = int(os.environ.get("HEADRACE_TEST_FUZZ_EXAMPLES", "15"))
+FUZZ_EXAMPLES = int(os.environ.get("HEADRACE_TEST_FUZZ_EXAMPLES", "10"))
 
 
 @pytest.fixture
