@@ -8,13 +8,10 @@ source gives the same folder, the same snapshot and reuse.
 
 from __future__ import annotations
 
-import hashlib
 import os
 from pathlib import Path
 
 from headrace.core.parallel_run import DRIVER_SCRIPT
-from headrace.datastores.ignore import scan_source
-from headrace.errors import DefinitionError, HeadraceError
 from headrace.sdk import step_builds
 
 __all__ = ["DRIVER_SCRIPT", "stage_source"]
@@ -36,18 +33,4 @@ def stage_source(step_name: str, source_directory: str, build_root: str | os.Pat
     Raises:
         DefinitionError: the folder cannot be read, or already holds a file named like the driver.
     """
-    try:
-        files = scan_source(source_directory, None)
-    except HeadraceError as exc:
-        raise DefinitionError([f"step {step_name!r}: cannot read source_directory {source_directory!r}: {exc}"]) \
-            from exc
-    if any(f.rel == DRIVER_SCRIPT for f in files):
-        raise DefinitionError([f"step {step_name!r}: source_directory holds {DRIVER_SCRIPT}, the name of "
-                               "headrace's generated driver; rename that file"])
-    digest = hashlib.sha256(_DRIVER.encode())
-    for f in files:
-        with open(f.path, "rb") as src:
-            content = hashlib.file_digest(src, "sha256").digest()
-        digest.update(f"\0{f.rel}\0".encode() + content)
-    target = step_builds.build_root(build_root, "parallel-builds") / digest.hexdigest()[:24]
-    return step_builds.ensure_build(target, DRIVER_SCRIPT, _DRIVER, {f.rel: f.path for f in files})
+    return step_builds.stage_beside(step_name, source_directory, DRIVER_SCRIPT, _DRIVER, "parallel-builds", build_root)

@@ -13,7 +13,6 @@ as JSON, an output with ``TrainingOutput("Model", model_file=...)`` the best tri
 
 from __future__ import annotations
 
-import hashlib
 import json
 from pathlib import Path
 from typing import Any
@@ -21,8 +20,7 @@ from typing import Any
 from headrace.core.params import PipelineData
 from headrace.core.step import PythonScriptStep
 from headrace.core.sweeps import HyperDriveConfig, TrainingOutput
-from headrace.datastores.ignore import scan_source
-from headrace.errors import DefinitionError, HeadraceError, NotFoundError
+from headrace.errors import DefinitionError, NotFoundError
 from headrace.sdk import step_builds
 from headrace.sdk.runs.sweep import HyperDriveRun
 
@@ -126,21 +124,8 @@ def stage_source(step_name: str, source_directory: str, sweep: str) -> Path:
     Raises:
         DefinitionError: the folder cannot be read, or holds a file named like the driver.
     """
-    try:
-        files = scan_source(source_directory, None)
-    except HeadraceError as exc:
-        raise DefinitionError([f"step {step_name!r}: cannot read source_directory {source_directory!r}: {exc}"]) \
-            from exc
-    if any(f.rel == DRIVER_SCRIPT for f in files):
-        raise DefinitionError([f"step {step_name!r}: source_directory holds {DRIVER_SCRIPT}, the name of "
-                               "headrace's generated driver; rename that file"])
-    script = _DRIVER.format(sweep=sweep)
-    digest = hashlib.sha256(script.encode())
-    for f in files:
-        with open(f.path, "rb") as src:
-            digest.update(f"\0{f.rel}\0".encode() + hashlib.file_digest(src, "sha256").digest())
-    target = step_builds.build_root(None, "hyperdrive-builds") / digest.hexdigest()[:24]
-    return step_builds.ensure_build(target, DRIVER_SCRIPT, script, {f.rel: f.path for f in files})
+    return step_builds.stage_beside(step_name, source_directory, DRIVER_SCRIPT, _DRIVER.format(sweep=sweep),
+                                    "hyperdrive-builds")
 
 
 class HyperDriveStepRun(HyperDriveRun):
