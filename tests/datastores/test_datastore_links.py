@@ -97,3 +97,17 @@ def test_a_root_link_pointed_elsewhere_while_in_use_is_followed(tmp_path):
     os.unlink(tmp_path / "current")
     os.symlink(tmp_path / "green", tmp_path / "current")
     assert ds.read_bytes("f.txt") == b"green" and [f.path for f in ds.list()] == ["f.txt"]
+
+
+def test_the_link_scan_finds_a_link_at_any_depth_and_stops_at_the_first_missing_folder(tmp_path: Path) -> None:
+    from headrace.datastores.paths import has_link_below
+
+    (tmp_path / "a" / "b").mkdir(parents=True)
+    os.symlink(tmp_path, tmp_path / "a" / "b" / "link")
+    root = str(tmp_path)
+    assert not has_link_below(root, "a/b")
+    assert not has_link_below(root, "a/missing/link/x")
+    assert has_link_below(root, "a/b/link")
+    assert has_link_below(root, "a/b/link/a/b")
+    (tmp_path / "file").write_text("x")
+    assert not has_link_below(root, "file/below")  # a file where a folder is expected: no link

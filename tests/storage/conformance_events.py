@@ -163,6 +163,19 @@ class EventConformance:
             store.get_webhook(made.id)
         assert store.count_deliveries() == 0
 
+    def test_open_deliveries_are_pending_or_sending_ones(self, store: MetadataStore) -> None:
+        assert store.has_open_deliveries() is False
+        hook = store.create_webhook(webhook()).id
+        item = delivery(hook)
+        dispatch(store, [item])
+        assert store.has_open_deliveries() is True
+        [claimed] = store.claim_deliveries("a", now=at(10), lease_until=at(40))
+        assert claimed.status is DeliveryStatus.SENDING and store.has_open_deliveries() is True
+        store.update_delivery(item.id, status=DeliveryStatus.DELIVERED, lease_owner=None)
+        assert store.has_open_deliveries() is False
+        store.add_deliveries([delivery(hook, 5)])  # a test message counts too
+        assert store.has_open_deliveries() is True
+
     def test_claims_are_exclusive_and_in_flight_ones_requeue(self, store: MetadataStore) -> None:
         hooks = [store.create_webhook(webhook(f"h{i}")).id for i in range(4)]
         queued = [delivery(h, i) for i in range(5) for h in hooks]

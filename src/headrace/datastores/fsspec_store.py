@@ -37,7 +37,7 @@ from headrace.datastores.localfs import (
     local_files,
     scan_files,
 )
-from headrace.datastores.paths import error_at, is_within, normalize_relpath
+from headrace.datastores.paths import error_at, has_link_below, is_within, normalize_relpath
 from headrace.errors import DatastoreError, PathEscapeError
 
 STREAM_BLOCK_BYTES = 8 << 20
@@ -114,7 +114,8 @@ class FsspecDatastore(Datastore):
         symbolic links are resolved (a link to ``/etc`` or to another folder is refused, one to a
         folder of the same datastore is fine)."""
         rel = normalize_relpath(path, datastore=self.name, root_uri=self.root_uri)
-        if rel and self._local and not is_within(os.path.realpath(self._full(rel)), self._real_root()):
+        if (rel and self._local and has_link_below(self._root, rel)
+                and not is_within(os.path.realpath(self._full(rel)), self._real_root())):
             error = PathEscapeError(
                 f"path {rel!r} is not allowed in datastore {self.name!r}: it goes through a symbolic link "
                 "that leaves the datastore; links in a datastore may only point inside it")

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import os
 import re
+import stat
 
 from headrace.errors import DatastoreError, PathEscapeError
 
@@ -115,3 +116,22 @@ def is_within(real: str, real_root: str) -> bool:
         return True
     prefix = real_root if real_root.endswith(os.sep) else real_root + os.sep
     return real.startswith(prefix)
+
+
+def has_link_below(root: str, rel: str) -> bool:
+    """Whether any existing component of ``rel`` under ``root`` is a symbolic link (``rel`` normalized).
+
+    A few ``lstat`` calls: the common case (no link) needs no ``realpath`` of the whole path, which in
+    Python walks every component from ``/``. Components from the first missing one on cannot be links.
+    """
+    path = root
+    for part in rel.split("/"):
+        path = f"{path}/{part}"
+        try:
+            if stat.S_ISLNK(os.lstat(path).st_mode):
+                return True
+        except (FileNotFoundError, NotADirectoryError):
+            return False
+        except OSError:  # cannot tell (permissions): let the full check decide
+            return True
+    return False

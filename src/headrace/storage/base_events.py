@@ -15,6 +15,7 @@ from typing import Any
 
 from headrace.storage.event_records import (
     DeliveryRecord,
+    DeliveryStatus,
     EventRecord,
     TriggerRecord,
     TriggerTickRecord,
@@ -127,6 +128,11 @@ class EventStore(ABC):
     @abstractmethod
     def count_deliveries(self, status: str | None = None) -> int:
         """How many deliveries there are (of one status)."""
+
+    def has_open_deliveries(self) -> bool:
+        """Whether any delivery is pending or being sent: the dispatcher claims (a write) only then."""
+        return bool(self.count_deliveries(DeliveryStatus.PENDING.value)
+                    or self.count_deliveries(DeliveryStatus.SENDING.value))
 
     # -- triggers ------------------------------------------------------------------------
     @abstractmethod

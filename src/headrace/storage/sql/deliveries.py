@@ -219,6 +219,12 @@ class DeliveryMethods(SqlSession):
         return min((f for f in found if f is not None), default=None)
 
     @translated
+    def has_open_deliveries(self) -> bool:
+        stmt = select(_d.c.id).where(_d.c.status.in_([_PENDING, _SENDING])).limit(1)
+        with self._read() as conn:
+            return conn.execute(stmt).first() is not None
+
+    @translated
     def count_deliveries(self, status: str | None = None) -> int:
         stmt = select(func.count()).select_from(_d)
         if status is not None:
