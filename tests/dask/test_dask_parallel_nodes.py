@@ -51,7 +51,7 @@ def _wait_for(prefix):
     while not any(n.startswith(prefix) for n in os.listdir(ARGS.marks)) and time.monotonic() < deadline:
         time.sleep(0.05)
 
-def run(mini_batch):
+def run(mini_batch, context=None):
     if NODE == 0:  # holds its mini-batches until node 1 ran one: both nodes take some
         _wait_for({"initfail": "never-"}.get(ARGS.mode, "ran-1-"))
     else:
@@ -63,6 +63,8 @@ def run(mini_batch):
         return [f"{os.path.basename(p)} {hrtoy.VERSION} {sys.prefix != sys.base_prefix} {NODE}" for p in mini_batch]
     if ARGS.mode == "table":
         return [f"{k} {v} {NODE} {INITS}" for k, v in zip(mini_batch["k"], mini_batch["v"])]
+    if ARGS.mode == "parted":
+        return [f"{context.partition_key_value['part']} {os.path.basename(p)} {NODE}" for p in mini_batch]
     return [f"{os.path.basename(p)} {len(open(p).read())} {os.getpid()} {INITS} {os.getcwd()}" for p in mini_batch]
 '''
 
@@ -73,6 +75,10 @@ def _step(ws, tmp_path: Path, marks: Path, files: int, mode: str = "spread", env
     folder.mkdir()
     if mode == "table":
         (folder / "t.csv").write_text("k,v\n" + "".join(f"{i % 6},{i}\n" for i in range(files)))
+    elif mode == "parted":
+        for i in range(files):
+            (folder / f"p{i % 4}").mkdir(exist_ok=True)
+            (folder / f"p{i % 4}" / f"f{i:02d}.txt").write_text("y" * i)
     else:
         for i in range(files):
             (folder / f"f{i:02d}.txt").write_text("y" * i)
@@ -80,12 +86,14 @@ def _step(ws, tmp_path: Path, marks: Path, files: int, mode: str = "spread", env
     (tmp_path / "src").mkdir()
     (tmp_path / "src" / "score.py").write_text(SCORE)
     config = ParallelRunConfig(environment=environment, entry_script="score.py", source_directory=str(tmp_path / "src"),
-                               mini_batch_size=None if mode == "table" else 1, error_threshold=0,
+                               mini_batch_size=None if mode in ("table", "parted") else 1, error_threshold=0,
                                output_action="append_row",
                                compute_target="cluster", node_count=2, process_count_per_node=2,
-                               partition_keys=["k"] if mode == "table" else None)
+                               partition_keys={"table": ["k"], "parted": ["part"]}.get(mode))
     if mode == "table":
         dataset = Dataset.Tabular.from_delimited_files((lake, "docs/t.csv"))
+    elif mode == "parted":
+        dataset = Dataset.File.from_files((lake, "docs/*/*.txt"), partition_format="docs/{part}/{name}.txt")
     else:
         dataset = Dataset.File.from_files((lake, "docs/*.txt"))
     return ParallelRunStep(name="score", parallel_run_config=config, inputs=[dataset.as_named_input("docs")],
@@ -140,6 +148,14 @@ def test_tabular_mini_batches_reach_the_remote_node_as_dataframes(dask_ws, tmp_p
     rows = _rows(child, tmp_path)
     assert sorted((int(v), int(k)) for k, v, *_ in rows) == [(v, v % 6) for v in range(60)]
     assert {node for *_, node, _ in rows} == {"0", "1"} and {inits for *_, inits in rows} == {"1"}
+
+
+def test_file_partitions_reach_the_remote_node_with_their_values(dask_ws, tmp_path: Path):
+    run, status = _submit(dask_ws, _step(dask_ws, tmp_path, _marks(tmp_path), files=12, mode="parted"))
+    assert status == "Finished", [(s.name, s.error, s.get_stdout_log()) for s in run.get_steps()]
+    rows = _rows(run.find_step_run("score")[0], tmp_path)
+    assert sorted((part, name) for part, name, _ in rows) == sorted((f"p{i % 4}", f"f{i:02d}.txt") for i in range(12))
+    assert {node for *_, node in rows} == {"0", "1"}  # node 1 got its partitions' files shipped, values along
 
 
 def test_remote_nodes_run_in_the_step_environment(dask_ws, tmp_path: Path):

@@ -99,3 +99,18 @@ def test_progress_lines_round_trip_and_the_last_whole_one_wins():
     assert last_progress(text) == Progress(10, 4, 1, 5, 3, 2)
     assert last_progress("nothing here") is None
     assert Progress(10, 4, 1, 5, 3, 2).text() == "4/10 mini-batches done, 1 failed, 5 left, 2 retried"
+
+
+def test_file_inputs_cut_by_partition_keys_need_those_keys_in_their_partition_format(ws, scripts):
+    store = ws.get_default_datastore()
+    plain = Dataset.File.from_files((store, "files/*.txt")).as_named_input("docs")
+    keyed = Dataset.File.from_files((store, "files/*.txt"), partition_format="files/{name}.txt")
+    config = cfg(scripts, mini_batch_size=None, partition_keys=["name"])
+    with pytest.raises(DefinitionError, match=r"input 'docs' needs a partition_format with those keys .*its keys: none"):
+        ParallelRunStep(name="s", parallel_run_config=config, inputs=[plain])
+    with pytest.raises(DefinitionError, match=r"its keys: \['name'\]"):
+        ParallelRunStep(name="s", parallel_run_config=cfg(scripts, mini_batch_size=None, partition_keys=["user"]),
+                        inputs=[keyed.as_named_input("k")])
+    step = ParallelRunStep(name="s", parallel_run_config=config, inputs=[keyed.as_named_input("k")],
+                           output=PipelineData("o"))
+    assert step.input_kind == "file"

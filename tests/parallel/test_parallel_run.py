@@ -133,6 +133,49 @@ def run(frame):
     assert sorted(output_text(child, "groups", tmp_path).splitlines()) == ["0 20 1", "1 20 1", "2 20 1"]
 
 
+def test_file_partitions_give_one_mini_batch_per_path_value_and_run_gets_the_context(ws, scripts, tmp_path):
+    """As Microsoft's file-dataset-partition-per-folder notebook: keys from the folders, run(batch, context)."""
+    store = ws.get_default_datastore()
+    folders = tmp_path / "parted"
+    for user, season in [("u1", "fall"), ("u1", "winter"), ("u2", "fall")]:
+        (folders / user / season).mkdir(parents=True)
+        (folders / user / season / "a.wav").write_text(user + season)
+        (folders / user / season / "b.wav").write_text("x")
+    store.upload(folders, target_path="parted")
+    write(scripts, "sizes.py", '''
+import os
+
+def run(mini_batch, mini_batch_context):
+    keys = mini_batch_context.partition_key_value
+    return [f"{keys['user']} {mini_batch_context.minibatch_index} {len(mini_batch)} {os.path.basename(p)}"
+            for p in mini_batch]
+''')
+    data = Dataset.File.from_files((store, "parted/*/*/*.wav"), partition_format="parted/{user}/{season}/{name}.wav")
+    out = PipelineData("sizes", datastore=store)
+    cfg = config(scripts, tmp_path, entry_script="sizes.py", mini_batch_size=None, partition_keys=["user"])
+    step = ParallelRunStep(name="sizes", parallel_run_config=cfg, inputs=[data.as_named_input("audio")], output=out)
+    run, child = submit(ws, step)
+    assert run.get_status() == "Finished", child.get_details()
+    assert sorted(output_text(child, "sizes", tmp_path).splitlines()) == [
+        "u1 0 4 a.wav", "u1 0 4 a.wav", "u1 0 4 b.wav", "u1 0 4 b.wav", "u2 1 2 a.wav", "u2 1 2 b.wav"]
+    assert child.get_metrics()["mini_batches"] == 2
+
+
+def test_tabular_partitions_give_run_their_values_too(ws, scripts, tmp_path):
+    write(scripts, "ctx.py", '''
+def run(frame, context):
+    return [f"{context.partition_key_value['k']} {len(frame)}"]
+''')
+    table = Dataset.Tabular.from_delimited_files((ws.get_default_datastore(), "table/*.csv"))
+    out = PipelineData("groups", datastore=ws.get_default_datastore())
+    cfg = config(scripts, tmp_path, entry_script="ctx.py", mini_batch_size=None, partition_keys=["k"],
+                 error_threshold=-1)
+    step = ParallelRunStep(name="groups", parallel_run_config=cfg, inputs=[table.as_named_input("rows")], output=out)
+    run, child = submit(ws, step)
+    assert run.get_status() == "Finished", child.get_details()
+    assert sorted(output_text(child, "groups", tmp_path).splitlines()) == ["0 20", "1 20", "2 20"]
+
+
 FLAKY = '''
 import os
 

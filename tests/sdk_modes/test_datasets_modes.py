@@ -124,3 +124,18 @@ def test_a_dataset_pipeline_runs_and_registers_its_output(data, tmp_path):
     assert run.wait_for_completion(show_output=False) == "Finished"
     counts = Dataset.get_by_name(ws, "counts")
     assert counts.to_pandas_dataframe().to_dict("list") == {"files": [2], "rows": [3]}
+
+
+def test_partition_formats_and_partition_by_over_both_backends(data):
+    store = data.get_default_datastore()
+    table = Dataset.Tabular.from_delimited_files((store, "tables/*/*.csv"), partition_format="tables/{folder}/{file}.csv")
+    v1 = table.register(data, "parted")
+    frame = Dataset.get_by_name(data, "parted").to_pandas_dataframe()
+    assert v1.partition_keys == ["folder", "file"]
+    assert frame.values.tolist() == [["x", 1, "a", "1"], ["y", 2, "a", "1"], ["z", 3, "a", "2"]]
+    by_k = table.partition_by(["k"], target=(store, "by_k"), name="by-k")
+    assert Dataset.get_by_name(data, "by-k").partition_keys == ["k"]
+    assert sorted(by_k.to_pandas_dataframe().values.tolist()) == [[1, "a", "1", "x"], [2, "a", "1", "y"],
+                                                                 [3, "a", "2", "z"]]
+    with pytest.raises(DatasetError, match="appears twice"):
+        Dataset.File.from_files((store, "tables/*/*.csv"), partition_format="{a}/{a}.csv")

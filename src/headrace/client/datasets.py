@@ -71,5 +71,8 @@ class DatasetCalls(ApiSession):
 
 
 def _wire_definition(definition: dict[str, Any]) -> dict[str, Any]:
-    return {"Kind": definition.get("kind", "file"), "Sources": definition["sources"],
+    wire = {"Kind": definition.get("kind", "file"), "Sources": definition["sources"],
             "Read": definition.get("read", {}), "Transforms": definition.get("transforms", [])}
+    if definition.get("partition_format"):
+        wire["PartitionFormat"] = definition["partition_format"]
+    return wire

@@ -20,6 +20,8 @@ class DatasetDefinition(_Request):
     Sources: list[dict[str, str]] = Field(min_length=1, max_length=100)
     Read: dict[str, Any] = Field(default_factory=dict)
     Transforms: list[dict[str, Any]] = Field(default_factory=list, max_length=100)
+    PartitionFormat: str | None = Field(default=None, max_length=1_000, description=(
+        "Values the files carry in their paths, e.g. 'sales/{Store}/{Day:yyyy/MM/dd}/data.csv' (docs/data.md)."))
 
     @field_validator("Sources")
     @classmethod
@@ -34,6 +36,8 @@ class DatasetDefinition(_Request):
         out: dict[str, Any] = {"kind": self.Kind, "sources": self.Sources, "transforms": self.Transforms}
         if self.Kind == "tabular":
             out["read"] = self.Read
+        if self.PartitionFormat is not None:
+            out["partition_format"] = self.PartitionFormat
         return out
 
 

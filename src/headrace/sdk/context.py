@@ -319,6 +319,14 @@ class StepContextRun(_InScriptRun):
         return {name: staged_dataset(info) if info["mode"] == "direct" else info["path"]
                 for name, info in staged.items()}
 
+    def staged_dataset_info(self, name: str) -> dict[str, Any]:
+        """What was staged for dataset input ``name`` (mode, path, version and definition); {} when unknown."""
+        path = os.path.join(self._dir or "", DATASETS_FILE)
+        if self._dir is None or not os.path.exists(path):
+            return {}
+        with open(path, encoding="utf-8") as f:
+            return dict(json.load(f).get(name) or {})
+
     def __repr__(self) -> str:
         return f"Run(id={self.id!r}, step={self.name!r})"
 

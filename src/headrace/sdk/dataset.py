@@ -18,6 +18,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from headrace.core.dataset import FILE, TABULAR, ManifestEntry, local_paths, source_list
+from headrace.core.dataset_partitions import parse_partition_format, partition_keys_of
 from headrace.core.params import datastore_name_of
 from headrace.errors import DatasetError
 from headrace.sdk.dataset_backend import datasets_of
@@ -75,6 +76,11 @@ class AbstractDataset:
     @property
     def workspace(self) -> Any:
         return self._workspace
+
+    @property
+    def partition_keys(self) -> list[str]:
+        """The keys of the dataset's ``partition_format`` ([] without one)."""
+        return partition_keys_of(self._definition)
 
     def _headrace_dataset(self) -> dict[str, Any]:
         """The graph form of this dataset (``core.params.dataset_json``): pinned by id when registered."""
@@ -292,6 +298,15 @@ class TabularDataset(AbstractDataset):
         return tuple(self._with({"op": "split", "percentage": float(percentage), "seed": seed, "side": side})
                      for side in (0, 1))  # type: ignore[return-value]
 
+    def partition_by(self, partition_keys: list[str], target: Any, name: str | None = None,
+                     show_progress: bool = True, partition_as_file_dataset: bool = False) -> AbstractDataset:
+        """The rows written as parquet files, one folder per distinct value of ``partition_keys``, under
+        ``target`` (a ``(datastore, path)`` tuple or a ``DataPath``); returns the dataset of those files with a
+        ``partition_format`` restoring the keys as columns (registered as ``name`` when given)."""
+        from headrace.sdk.dataset_partitions import partition_by
+
+        return partition_by(self, partition_keys, target, name, partition_as_file_dataset)
+
 
 def staged_dataset(info: dict[str, Any]) -> AbstractDataset:
     """A direct-mode dataset input inside a step: its pinned version, reading the files staged for the step."""
@@ -324,7 +339,8 @@ class FileDatasetFactory:
 
         With ``validate``, a path matching nothing warns now (using the dataset then fails).
         """
-        definition = {"kind": FILE, "sources": source_list(path, datastore_name_of), "transforms": []}
+        definition = {"kind": FILE, "sources": source_list(path, datastore_name_of), "transforms": [],
+                      **_partitioned(partition_format)}
         dataset = FileDataset(definition, _workspace_of(path))
         _validate(dataset, validate)
         return dataset
@@ -345,21 +361,21 @@ class TabularDatasetFactory:
                 "infer_column_types": infer_column_types, "include_path": include_path,
                 "empty_as_string": empty_as_string, "encoding": encoding,
                 "set_column_types": _types(set_column_types)}
-        return _tabular(path, read, validate)
+        return _tabular(path, read, validate, partition_format)
 
     @staticmethod
     def from_parquet_files(path: Any, validate: bool = True, include_path: bool = False,
                            set_column_types: dict[str, Any] | None = None,
                            partition_format: str | None = None) -> TabularDataset:
         return _tabular(path, {"format": "parquet", "include_path": include_path,
-                               "set_column_types": _types(set_column_types)}, validate)
+                               "set_column_types": _types(set_column_types)}, validate, partition_format)
 
     @staticmethod
     def from_json_lines_files(path: Any, validate: bool = True, include_path: bool = False,
                               set_column_types: dict[str, Any] | None = None, partition_format: str | None = None,
                               invalid_lines: str = "error", encoding: str = "utf8") -> TabularDataset:
         return _tabular(path, {"format": "json_lines", "include_path": include_path, "encoding": encoding,
-                               "set_column_types": _types(set_column_types)}, validate)
+                               "set_column_types": _types(set_column_types)}, validate, partition_format)
 
 
 def _types(given: dict[str, Any] | None) -> dict[str, str]:
@@ -367,8 +383,16 @@ def _types(given: dict[str, Any] | None) -> dict[str, str]:
     return {column: str(getattr(kind, "name", kind)) for column, kind in (given or {}).items()}
 
 
-def _tabular(path: Any, read: dict[str, Any], validate: bool) -> TabularDataset:
-    definition = {"kind": TABULAR, "sources": source_list(path, datastore_name_of), "read": read, "transforms": []}
+def _partitioned(partition_format: str | None) -> dict[str, str]:
+    """The definition's ``partition_format`` entry (checked now: a bad format fails where it is written)."""
+    if partition_format is None:
+        return {}
+    return {"partition_format": parse_partition_format(partition_format).text}
+
+
+def _tabular(path: Any, read: dict[str, Any], validate: bool, partition_format: str | None = None) -> TabularDataset:
+    definition = {"kind": TABULAR, "sources": source_list(path, datastore_name_of), "read": read, "transforms": [],
+                  **_partitioned(partition_format)}
     dataset = TabularDataset(definition, _workspace_of(path))
     _validate(dataset, validate)
     return dataset

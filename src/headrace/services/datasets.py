@@ -27,6 +27,7 @@ from headrace.core.dataset import (
     has_glob,
     local_paths,
 )
+from headrace.core.dataset_partitions import parse_partition_format
 from headrace.engine.dataset_inputs import check_files
 from headrace.errors import AlreadyExistsError, DatasetError, HeadraceError, NotFoundError
 from headrace.services.bundle import Services
@@ -48,6 +49,8 @@ def resolve(svc: Services, definition: dict[str, Any]) -> list[ManifestEntry]:
         NotFoundError: an unknown datastore (naming the registered ones).
         DatasetError: an http(s) source (not supported: register its server as a datastore instead).
     """
+    if definition.get("partition_format"):  # a bad one (sent over REST) fails before anything is read
+        parse_partition_format(definition["partition_format"])
     seen: set[tuple[str, str]] = set()
     entries: list[ManifestEntry] = []
     for source in definition["sources"]:

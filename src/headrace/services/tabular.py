@@ -11,6 +11,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from headrace.core.dataset import ManifestEntry, split_side
+from headrace.core.dataset_partitions import PartitionFormat, parse_partition_format
 from headrace.errors import ConfigError, DatasetError
 
 _TYPES = {"string": "string", "int": "Int64", "long": "Int64", "float": "float64", "bool": "boolean"}
@@ -35,6 +36,7 @@ def read_frame(definition: dict[str, Any], entries: Sequence[ManifestEntry],
     """
     pd = pandas()
     read = definition.get("read", {})
+    partitions = parse_partition_format(definition["partition_format"]) if definition.get("partition_format") else None
     frames = []
     for entry in entries:
         try:
@@ -48,10 +50,22 @@ def read_frame(definition: dict[str, Any], entries: Sequence[ManifestEntry],
                 from exc
         if read.get("include_path"):
             frame.insert(0, "Path", f"/{entry.path}")
+        if partitions is not None:
+            _add_partition_columns(frame, partitions, entry, label)
         frames.append(frame)
     frame = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
     frame = _set_types(pd, frame, read.get("set_column_types") or {}, label)
     return _transform(frame, definition.get("transforms", ()), label)
+
+
+def _add_partition_columns(frame: Any, partitions: PartitionFormat, entry: ManifestEntry, label: str) -> None:
+    """The values the file's path carries, as columns after its own (Azure ML's order)."""
+    values = partitions.values(entry.path)
+    if values is None:
+        raise DatasetError(f"dataset {label!r}: {entry.datastore}:{entry.path} does not fit its partition_format "
+                           f"{partitions.text!r}")
+    for key, value in values.items():
+        frame[key] = value
 
 
 def _parse(pd: Any, read: dict[str, Any], data: bytes) -> Any:

@@ -23,6 +23,15 @@ class MiniBatch:
     id: int
     items: Any
     label: str  # for logs: the first and last file, or the input and row range
+    partition: dict[str, Any] | None = None  # the partition_keys' values, when cut by them
+
+    def payload(self) -> Any:
+        """What a worker is sent: the items, with the partition's values when there are some."""
+        if self.partition is None:
+            return self.items
+        from headrace.sdk.parallel.partitions import Partitioned
+
+        return Partitioned(self.items, self.partition)
 
     @property
     def size(self) -> int:
@@ -72,7 +81,8 @@ def tabular_batches(name: str, frame: Any, source_bytes: int, size: int | None, 
             raise DatasetError(f"input {name}: partition_keys {missing} are not among its columns "
                                f"({', '.join(map(str, frame.columns))})")
         groups = frame.groupby(partition_keys if len(partition_keys) > 1 else partition_keys[0], sort=True)
-        return [MiniBatch(first_id + i, part.reset_index(drop=True), f"{name} {dict(zip(partition_keys, _tuple(key), strict=True))}")
+        return [MiniBatch(first_id + i, part.reset_index(drop=True), f"{name} {_values(partition_keys, key)}",
+                          _values(partition_keys, key))
                 for i, (key, part) in enumerate(groups)]
     rows = len(frame)
     if rows == 0:
@@ -84,5 +94,5 @@ def tabular_batches(name: str, frame: Any, source_bytes: int, size: int | None, 
             for i, start in enumerate(range(0, rows, step))]
 
 
-def _tuple(key: Any) -> tuple[Any, ...]:
-    return key if isinstance(key, tuple) else (key,)
+def _values(keys: list[str], key: Any) -> dict[str, Any]:
+    return dict(zip(keys, key if isinstance(key, tuple) else (key,), strict=True))

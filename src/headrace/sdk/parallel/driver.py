@@ -114,6 +114,12 @@ class Driver:
         return found
 
     def _cut(self, name: str, value: Any, first: int) -> list[MiniBatch]:
+        if isinstance(value, str) and self.args.partition_keys:
+            from headrace.sdk.context import current_run
+            from headrace.sdk.parallel.partitions import file_partition_batches
+
+            info = current_run(allow_offline=False).staged_dataset_info(name)
+            return file_partition_batches(name, value, info, self.args.partition_keys, first)
         if isinstance(value, str):
             return file_batches(list_files(value, name), self.args.mini_batch_size, first)
         frame = value.to_pandas_dataframe()
@@ -197,7 +203,7 @@ class Driver:
             while queue and (free := pool.free()):
                 batch = queue.popleft()
                 tries[batch.id] = tries.get(batch.id, 0) + 1
-                pool.submit(free[0], batch.id, batch.items)
+                pool.submit(free[0], batch.id, batch.payload())
             for event in pool.events(max(0.0, PROGRESS_EVERY - (clock.monotonic() - last))):
                 self._handle(event, pool, by_id, tries, queue, tally, rows_file)
             if clock.monotonic() - last >= PROGRESS_EVERY:

@@ -79,8 +79,7 @@ class ParallelRunStep(PythonScriptStep):
             problems.append(f"step {label!r}: output must be a PipelineData or an OutputFileDatasetConfig, not "
                             f"{type(output).__name__}")
         if kind == "file" and config.partition_keys is not None:
-            problems.append(f"step {label!r}: partition_keys needs tabular inputs; cut file inputs with "
-                            "mini_batch_size")
+            problems += _file_partition_problems(label, cut, list(config.partition_keys))
         source, entry = _source(label, config, problems)
         if problems:
             raise DefinitionError(problems)
@@ -148,6 +147,22 @@ def _dataset_kind(value: Any) -> str | None:
     if isinstance(dataset, PipelineParameter):
         dataset = dataset.default_value
     return getattr(dataset, "_kind", None)
+
+
+def _file_partition_problems(label: str, inputs: list[Any], keys: list[str]) -> list[str]:
+    """File inputs cut by partition_keys must be datasets whose partition_format has those keys."""
+    problems = []
+    for value in inputs:
+        dataset = value._headrace_dataset_input()[3] if _is_dataset_input(value) else None
+        if isinstance(dataset, PipelineParameter):
+            dataset = dataset.default_value
+        has = list(getattr(dataset, "partition_keys", None) or [])
+        if not set(keys) <= set(has):
+            what = f"input {value.name!r}" if dataset is not None else f"input {value!r}"
+            problems.append(f"step {label!r}: partition_keys {keys} cut file inputs by the values their paths carry: "
+                            f"{what} needs a partition_format with those keys (Dataset.File.from_files(..., "
+                            f"partition_format='.../{{key}}/...')); its keys: {has or 'none'}")
+    return problems
 
 
 def _is_path_input(value: Any) -> bool:

@@ -88,6 +88,9 @@ def serve(conn: Any, spec: WorkerSpec, node: int, process: int) -> None:
     except BaseException as exc:  # noqa: BLE001 - reported to the driver, which fails the step with it
         conn.send(("init_failed", _user_traceback(exc)))
         return
+    from headrace.sdk.parallel.partitions import MiniBatchContext, Partitioned, wants_context
+
+    with_context = wants_context(module.run)
     conn.send(("ready",))
     while True:
         try:
@@ -97,12 +100,18 @@ def serve(conn: Any, spec: WorkerSpec, node: int, process: int) -> None:
         if message is None:
             break
         batch_id, mini_batch = message
+        partition = None
+        if isinstance(mini_batch, Partitioned):  # cut by partition_keys: the values come along
+            mini_batch, partition = mini_batch.items, mini_batch.partition
         scratch = None
         if isinstance(mini_batch, ShippedFiles):
             scratch = tempfile.mkdtemp(prefix=f"mini-batch-{batch_id}-")
             mini_batch = mini_batch.write(scratch)
         try:
-            result = module.run(mini_batch)
+            if with_context:
+                result = module.run(mini_batch, MiniBatchContext(dict(partition or {}), batch_id))
+            else:
+                result = module.run(mini_batch)
             rows, text = _rows(result, spec.append_rows)
         except BaseException as exc:  # noqa: BLE001 - a failed try of this mini-batch
             conn.send(("error", batch_id, _user_traceback(exc)))

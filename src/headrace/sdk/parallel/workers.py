@@ -116,8 +116,8 @@ class WorkerPool:
 
     def submit(self, worker: Worker, batch_id: int, mini_batch: Any) -> None:
         """Hand ``mini_batch`` to a worker with room; an idle worker starts it (and its deadline) now."""
-        if worker.remote is not None and isinstance(mini_batch, list):  # file paths: send the files
-            mini_batch = ShippedFiles.read(mini_batch)
+        if worker.remote is not None:  # file paths: send the files
+            mini_batch = _shipped(mini_batch)
         worker.conn.send((batch_id, mini_batch))
         worker.held.append(batch_id)
         if len(worker.held) == 1:
@@ -254,3 +254,12 @@ class WorkerPool:
         if worker.process.is_alive():
             worker.process.kill()
         worker.process.join(timeout=10)
+
+
+def _shipped(mini_batch: Any) -> Any:
+    """A file mini-batch as the files themselves (for a worker that cannot read this disk)."""
+    from headrace.sdk.parallel.partitions import Partitioned
+
+    if isinstance(mini_batch, Partitioned) and isinstance(mini_batch.items, list):
+        return Partitioned(ShippedFiles.read(mini_batch.items), mini_batch.partition)
+    return ShippedFiles.read(mini_batch) if isinstance(mini_batch, list) else mini_batch
