@@ -21,8 +21,10 @@ that reads each file of its mini-batch and returns one line per file (``name: by
   of waiting in ``run()`` (an I/O-bound scorer, e.g. one calling a model server): both workers share this
   machine's cores, so only waiting work can show what a second node adds here.
 
-Repetitions alternate floor and headrace after one warm-up of each; medians are reported and the
-goal (headrace <= 1.3x floor) is judged on them. Exit status 1 when the goal is missed.
+The files are left to settle (``content_hashes.RACY_SECONDS``) before the first submission, which reads and
+hashes every file (reported, not judged). Repetitions alternate floor and headrace after one warm-up of each;
+the dataset runs come after them (their clean-up would run into the next round); medians are reported and
+the goal (headrace <= 1.3x floor) is judged on them. Exit status 1 when the goal is missed.
 
 Usage:
     python benchmarks/parallel_run.py [--files 10000] [--batch 10] [--processes 2] [--repeat 3]
@@ -206,17 +208,30 @@ def main() -> int:
     by_dataset = ParallelRunStep(name="score-ds", parallel_run_config=config,
                                  inputs=[dataset.as_named_input("files")], output=PipelineData("scores_ds"))
 
+    # The input as a user's data sits: written before the submission. A file changed in the last RACY_SECONDS is
+    # read and hashed on every submission (its stat cannot vouch for its content yet); the first submission
+    # below hashes every file (reported as "first"), the rounds find them unchanged.
+    from headrace.datastores.content_hashes import RACY_SECONDS
+
+    time.sleep(max(0.0, RACY_SECONDS + 0.1 - (time.time() - max(p.stat().st_ctime for p in local.rglob("*")))))
     rounds: list[dict[str, float]] = []
     floor(local, a.batch, a.processes, tmp / "floor.txt")  # warm-up
-    headrace_run(ws, by_path)
+    first, *_ = headrace_run(ws, by_path)
     for _ in range(a.repeat):
         f = floor(local, a.batch, a.processes, tmp / "floor.txt")
         hr, step, status, _ = headrace_run(ws, by_path)
-        ds, ds_step, ds_status, _ = headrace_run(ws, by_dataset)
-        if "Finished" not in (status, ds_status) or status != ds_status:
-            print(f"a run ended {status} / {ds_status}", file=sys.stderr)
+        if status != "Finished":
+            print(f"a run ended {status}", file=sys.stderr)
             return 1
-        rounds.append({"floor": f, "headrace": hr, "step": step, "dataset": ds, "dataset_step": ds_step})
+        rounds.append({"floor": f, "headrace": hr, "step": step})
+    # After the judged rounds: removing a dataset run's 10,000 staged files, which its agent does once the run
+    # ended, would otherwise run into the next round's floor and headrace.
+    for r in rounds:
+        ds, ds_step, ds_status, _ = headrace_run(ws, by_dataset)
+        if ds_status != "Finished":
+            print(f"a dataset run ended {ds_status}", file=sys.stderr)
+            return 1
+        r.update(dataset=ds, dataset_step=ds_step)
     if a.dask:
         for extra, r in zip(dask_rounds(tmp, home, "files", a), rounds, strict=True):
             r.update(extra)
@@ -225,7 +240,7 @@ def main() -> int:
     report = {
         "when": datetime.now(UTC).isoformat(timespec="seconds"), "python": platform.python_version(),
         "cpus": os.cpu_count(), "files": a.files, "batch": a.batch, "processes": a.processes,
-        "medians": med, "ratio": ratio, "step_ratio": med["step"] / med["floor"],
+        "medians": med, "first_headrace": first, "ratio": ratio, "step_ratio": med["step"] / med["floor"],
         "dataset_ratio": med["dataset"] / med["floor"],
         "goal": RATIO_GOAL, "met": ratio <= RATIO_GOAL, "rounds": rounds,
     }
@@ -238,6 +253,8 @@ def main() -> int:
               f"{'met' if report['met'] else 'MISSED'}")
         print(f"  its step run alone                {med['step']:.3f} s  = {report['step_ratio']:.2f}x floor "
               "(without submit, the input's reuse fingerprint and the wait)")
+        print(f"  first submission                  {first:.3f} s  (the warm-up: the agent's first run, every file read and hashed; "
+              "not judged)")
         print(f"headrace ParallelRunStep (dataset) {med['dataset']:.3f} s = {report['dataset_ratio']:.2f}x floor "
               f"(step run {med['dataset_step']:.3f} s; files staged first; not judged)")
         for nodes in (1, 2) if a.dask else ():

@@ -91,3 +91,63 @@ def test_a_folder_fingerprint_follows_a_change_that_restores_the_mtime(local_sto
     os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns))
     after = fingerprint(local_store, "raw", 1024)
     assert after["digest"] != before["digest"] and after["files"]["a.csv"]["sha256"] == _sha(b"9,9\n")
+
+
+@pytest.fixture
+def lookups(monkeypatch) -> list[str]:
+    """The files whose hash the folder fingerprint looked up one by one."""
+    from headrace.datastores import fingerprint as fingerprint_module
+
+    seen: list[str] = []
+
+    def counting(path, st):
+        seen.append(path)
+        return sha256_of(path, st)
+
+    monkeypatch.setattr(fingerprint_module, "sha256_of", counting)
+    return seen
+
+
+def _settled_folder(store: FsspecDatastore, monkeypatch) -> list[Path]:
+    paths = []
+    for name, content in (("raw/a.csv", b"1,2\n"), ("raw/sub/b.csv", b"3,4\n")):
+        store.write_bytes(name, content)
+        paths.append(Path(store.local_path(name)))
+        _settled(paths[-1], content)
+    _ten_seconds_later(monkeypatch)
+    return paths
+
+
+def test_a_folder_whose_files_kept_their_stat_is_not_looked_up_file_by_file(local_store: FsspecDatastore, reads,
+                                                                            lookups, monkeypatch) -> None:
+    _settled_folder(local_store, monkeypatch)
+    first = fingerprint(local_store, "raw", 1024)
+    assert len(lookups) == 2
+    assert fingerprint(local_store, "raw", 1024) == first and len(lookups) == 2 and len(reads) == 2
+
+
+def test_a_remembered_folder_follows_a_change_that_keeps_size_and_mtime(local_store: FsspecDatastore, reads,
+                                                                        lookups, monkeypatch) -> None:
+    a, _ = _settled_folder(local_store, monkeypatch)
+    before = fingerprint(local_store, "raw", 1024)
+    st = a.stat()
+    a.write_bytes(b"9,9\n")
+    os.utime(a, ns=(st.st_atime_ns, st.st_mtime_ns))  # only the ctime tells
+    after = fingerprint(local_store, "raw", 1024)
+    assert after["files"]["a.csv"]["sha256"] == _sha(b"9,9\n") and after["digest"] != before["digest"]
+
+
+def test_a_remembered_folder_follows_an_added_file(local_store: FsspecDatastore, reads, lookups, monkeypatch) -> None:
+    _settled_folder(local_store, monkeypatch)
+    before = fingerprint(local_store, "raw", 1024)
+    local_store.write_bytes("raw/c.csv", b"5,6\n")
+    after = fingerprint(local_store, "raw", 1024)
+    assert sorted(after["files"]) == ["a.csv", "c.csv", "sub/b.csv"] and after["digest"] != before["digest"]
+
+
+def test_a_folder_with_a_file_changed_just_now_is_not_remembered(local_store: FsspecDatastore, reads,
+                                                                 lookups) -> None:
+    local_store.write_bytes("raw/a.csv", b"1,2\n")
+    for _ in range(2):
+        fingerprint(local_store, "raw", 1024)
+    assert len(lookups) == 2 and len(reads) == 2  # its next change could keep its stat: looked at each time

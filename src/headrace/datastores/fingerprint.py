@@ -5,10 +5,11 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import time
 from typing import Any
 
 from headrace.datastores.base import Datastore, FileInfo
-from headrace.datastores.content_hashes import sha256_of
+from headrace.datastores.content_hashes import known_folder, remember_folder, settled, sha256_of, stat_key
 from headrace.datastores.localfs import datetime_from_ns, scan_stats
 from headrace.datastores.paths import error_at, normalize_relpath
 
@@ -66,23 +67,35 @@ def fingerprint(
 def _local_folder(datastore: Datastore, rel: str, folder: str, small_file_bytes: int) -> dict[str, Any]:
     """A folder on local disk, scanned and read directly: the same fingerprint as through the datastore's
     listing, without fsspec's per-file overhead (10,000 small files: ~0.2 s instead of ~2.4 s), and files
-    whose stat did not change since they were last hashed are not read again."""
+    whose stat did not change since they were last hashed are not read again; a folder none of whose files'
+    stat changed gives back its whole fingerprint (content_hashes)."""
     root = datastore.local_path("")
     files: dict[str, dict[str, Any]] = {}
     try:
         found = scan_stats(folder, rel, True, os.path.realpath(root) if root else None)
+        stats = [stat_key(path, st) for path, st in found]
+        memo = (datastore.name, rel, folder, small_file_bytes)
+        known = known_folder(memo, stats)
+        if known is not None:
+            return dict(known)
+        now = time.time_ns()
+        all_settled = True
         for path, st in found:
             key = path[len(rel):].lstrip("/")
             if st.st_size <= small_file_bytes:  # unchanged files keep the hash they had (content_hashes)
                 size, digest = sha256_of(os.path.join(folder, *key.split("/")), st)
                 files[key] = {"size": size, "sha256": digest}
+                all_settled = all_settled and size == st.st_size and settled(st, now)
             else:  # the listing's version (microseconds), so fingerprints stay what they were
                 files[key] = {"size": st.st_size,
                               "version": FileInfo(path, st.st_size, datetime_from_ns(st.st_mtime_ns), None).version}
     except OSError as exc:
         raise error_at(f"cannot fingerprint {rel!r} in datastore {datastore.name!r}: {exc.strerror or exc}",
                        datastore.uri(rel)) from exc
-    return _finish(datastore, rel, "folder", files)
+    result = _finish(datastore, rel, "folder", files)
+    if all_settled:
+        remember_folder(memo, stats, result)
+    return dict(result)
 
 
 def _finish(datastore: Datastore, rel: str, kind: str, files: dict[str, dict[str, Any]]) -> dict[str, Any]:
