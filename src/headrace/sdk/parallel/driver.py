@@ -18,7 +18,7 @@ from typing import Any, TextIO
 
 from headrace import clock
 from headrace.core.parallel_run import DEFAULT_APPEND_ROW_FILE, Progress, parse_size, progress_line
-from headrace.engine.compute import (
+from headrace.engine.step_env import (
     ENV_CONTEXT_DIR,
     ENV_DASK_WORKER,
     ENV_RUN_ID,
