@@ -90,3 +90,21 @@ def test_partition_by_names_what_is_wrong(ws):
         table.partition_by([], target=(ds, "x"))
     with pytest.raises(DatasetError, match="datastore object"):
         table.partition_by(["name"], target=("workspaceblobstore", "x"))
+
+
+def test_partition_by_gives_keys_back_with_their_types_dates_included(ws, tmp_path):
+    ds = ws.get_default_datastore()
+    (tmp_path / "days.csv").write_text("day,store,qty\n2024-03-09,2,5\n2024-03-09,5,6\n2024-03-10,2,7\n")
+    ds.upload_files([str(tmp_path / "days.csv")], target_path="days")
+    table = Dataset.Tabular.from_delimited_files((ds, "days/days.csv"), set_column_types={"day": "datetime"})
+    parted = table.partition_by(["day", "store"], target=ds)  # a datastore alone: its root
+    folder = parted._definition["partition_format"].split("/")[0]  # the digest-named folder at the root
+    assert sorted(f.lstrip("/") for f in Dataset.File.from_files((ds, f"{folder}/**")).to_path()) == [
+        "20240309000000/2/part-00000.parquet", "20240309000000/5/part-00000.parquet",
+        "20240310000000/2/part-00000.parquet"]
+    frame = parted.to_pandas_dataframe().sort_values(["day", "store"])
+    assert list(frame.columns) == ["qty", "day", "store"]
+    assert frame["day"].tolist() == [datetime(2024, 3, 9), datetime(2024, 3, 9), datetime(2024, 3, 10)]
+    assert frame["store"].tolist() == [2, 5, 2] and str(frame["store"].dtype) == "Int64"
+    with pytest.raises(DatasetError, match="name a column twice"):
+        table.partition_by(["day", "day"], target=ds)

@@ -17,10 +17,19 @@ def init():
     with open(os.path.join(os.environ["INIT_LOG"], f"init-{os.getpid()}"), "a") as f:
         f.write("1")
 
+def _count(folder, full=False):
+    return sum(1 for n in os.listdir(folder) if not full or open(os.path.join(folder, n)).read())
+
 def run(mini_batch):
-    # Until every worker has started, so that the mini-batches spread over all of them.
+    # Held (bounded) until every worker finished init() and two of them ran a mini-batch: the mini-batches
+    # spread over the workers whatever order they start in, and none is stopped half-way through init().
+    workers = int(os.environ.get("WORKERS", "1"))
+    ran = os.environ["INIT_LOG"] + ".ran"
+    os.makedirs(ran, exist_ok=True)
+    open(os.path.join(ran, str(os.getpid())), "a").close()
     deadline = time.monotonic() + 60
-    while len(os.listdir(os.environ["INIT_LOG"])) < int(os.environ.get("WORKERS", "1")) and time.monotonic() < deadline:
+    while (_count(os.environ["INIT_LOG"], full=True) < workers or _count(ran) < min(2, workers)) \
+            and time.monotonic() < deadline:
         time.sleep(0.01)
     return [f"{os.path.basename(p)}: {prefix} {len(open(p).read())} {os.getpid()}" for p in mini_batch]
 '''

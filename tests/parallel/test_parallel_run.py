@@ -176,6 +176,27 @@ def run(frame, context):
     assert sorted(output_text(child, "groups", tmp_path).splitlines()) == ["0 20", "1 20", "2 20"]
 
 
+def test_a_partition_by_dataset_feeds_a_step_by_its_keys(ws, scripts, tmp_path):
+    """As Microsoft's tabular-dataset-partition-per-column notebook: partition_by, then the same keys in a step."""
+    write(scripts, "income.py", '''
+def run(frame):
+    frame["total"] = frame["v"].sum()
+    return frame
+''')
+    store = ws.get_default_datastore()
+    table = Dataset.Tabular.from_delimited_files((store, "table/*.csv"))
+    parted = table.partition_by(partition_keys=["k"], target=(store, "by_k"), name="by_k")
+    out = PipelineData("totals", datastore=store)
+    cfg = config(scripts, tmp_path, entry_script="income.py", mini_batch_size=None, partition_keys=["k"])
+    step = ParallelRunStep(name="totals", parallel_run_config=cfg, inputs=[parted.as_named_input("rows")], output=out)
+    run, child = submit(ws, step)
+    assert run.get_status() == "Finished", child.get_details()
+    rows = [line.split(" ") for line in output_text(child, "totals", tmp_path).splitlines()]
+    # the file's column, then the key from the path (its type kept), then the script's column
+    sums = {k: sum(v for v in range(60) if v % 3 == k) for k in range(3)}
+    assert sorted((int(v), int(k), int(t)) for v, k, t in rows) == [(v, v % 3, sums[v % 3]) for v in range(60)]
+
+
 FLAKY = '''
 import os
 

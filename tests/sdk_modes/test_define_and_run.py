@@ -189,6 +189,9 @@ def test_datastores_upload_download_and_register(ws, tmp_path):
     assert other.name == "other" and other.datastore_type == "local"
     other.upload_files([str(src / "a.txt")])
     assert (tmp_path / "other-folder" / "a.txt").read_text() == "A"  # loopback server: same machine
+    # Azure ML's positional order: files, relative_root, target_path, overwrite, show_progress
+    assert other.upload_files([str(src / "sub" / "b.txt")], str(src), "kept", True, False) == ["kept/sub/b.txt"]
+    assert (tmp_path / "other-folder" / "kept" / "sub" / "b.txt").read_text() == "B"
     assert set(ws.datastores) == {"workspaceblobstore", "other"}
 
 

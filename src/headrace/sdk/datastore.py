@@ -146,8 +146,8 @@ class Datastore:
 
         return DataPath(self, path_on_datastore, name=name)
 
-    def upload_files(self, files: list[str | os.PathLike[str]], target_path: str | None = None,
-                     overwrite: bool = False, relative_root: str | None = None,
+    def upload_files(self, files: list[str | os.PathLike[str]], relative_root: str | None = None,
+                     target_path: str | None = None, overwrite: bool = False,
                      show_progress: bool = False) -> list[str]:
         """Upload local files; returns their paths on the datastore.
 

@@ -51,16 +51,18 @@ def read_frame(definition: dict[str, Any], entries: Sequence[ManifestEntry],
         if read.get("include_path"):
             frame.insert(0, "Path", f"/{entry.path}")
         if partitions is not None:
-            _add_partition_columns(frame, partitions, entry, label)
+            _add_partition_columns(frame, partitions, entry, label, definition.get("staged_base") or "")
         frames.append(frame)
     frame = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
     frame = _set_types(pd, frame, read.get("set_column_types") or {}, label)
     return _transform(frame, definition.get("transforms", ()), label)
 
 
-def _add_partition_columns(frame: Any, partitions: PartitionFormat, entry: ManifestEntry, label: str) -> None:
-    """The values the file's path carries, as columns after its own (Azure ML's order)."""
-    values = partitions.values(entry.path)
+def _add_partition_columns(frame: Any, partitions: PartitionFormat, entry: ManifestEntry, label: str,
+                           base: str) -> None:
+    """The values the file's path carries, as columns after its own (Azure ML's order); ``base``: the folder
+    a staged copy's paths are relative to."""
+    values = partitions.values(f"{base}/{entry.path}" if base else entry.path)
     if values is None:
         raise DatasetError(f"dataset {label!r}: {entry.datastore}:{entry.path} does not fit its partition_format "
                            f"{partitions.text!r}")

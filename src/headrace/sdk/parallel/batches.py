@@ -29,7 +29,7 @@ class MiniBatch:
         """What a worker is sent: the items, with the partition's values when there are some."""
         if self.partition is None:
             return self.items
-        from headrace.sdk.parallel.partitions import Partitioned
+        from headrace.sdk.parallel.worker import Partitioned
 
         return Partitioned(self.items, self.partition)
 

@@ -7,47 +7,16 @@ its columns (``batches.tabular_batches``). An entry script whose ``run`` takes a
 
 from __future__ import annotations
 
-import inspect
 import os
-from dataclasses import dataclass, field
 from typing import Any
 
 from headrace.core.dataset import base_of
 from headrace.core.dataset_partitions import parse_partition_format
 from headrace.errors import DatasetError
 from headrace.sdk.parallel.batches import MiniBatch, list_files
+from headrace.sdk.parallel.worker import MiniBatchContext, Partitioned, wants_context
 
-
-@dataclass(frozen=True)
-class Partitioned:
-    """What a worker is sent for a mini-batch cut by partition: its items and the keys' values."""
-
-    items: Any
-    partition: dict[str, Any]
-
-
-@dataclass(frozen=True)
-class MiniBatchContext:
-    """The second argument of ``run(mini_batch, mini_batch_context)``.
-
-    ``partition_key_value`` maps each of ``partition_keys`` to this mini-batch's value ({} when the inputs are
-    cut by size); ``minibatch_index`` numbers the mini-batch from 0. ``dataset`` is None: the mini-batch itself
-    holds the partition's files or rows (Azure ML gives a filtered dataset object there).
-    """
-
-    partition_key_value: dict[str, Any] = field(default_factory=dict)
-    minibatch_index: int = 0
-    dataset: Any = None
-
-
-def wants_context(run: Any) -> bool:
-    """Whether ``run`` takes a second positional argument (the mini-batch's context)."""
-    try:
-        params = list(inspect.signature(run).parameters.values())
-    except (TypeError, ValueError):
-        return False
-    positional = [p for p in params if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
-    return len(positional) >= 2 or any(p.kind is p.VAR_POSITIONAL for p in params)
+__all__ = ["MiniBatchContext", "Partitioned", "file_partition_batches", "wants_context"]
 
 
 def file_partition_batches(name: str, folder: str, info: dict[str, Any], keys: list[str],

@@ -15,6 +15,7 @@ their paths.
 from __future__ import annotations
 
 import importlib.util
+import inspect
 import logging
 import os
 import shutil
@@ -69,6 +70,38 @@ class ShippedFiles:
         return paths
 
 
+@dataclass(frozen=True)
+class Partitioned:
+    """What a worker is sent for a mini-batch cut by ``partition_keys``: its items and the keys' values."""
+
+    items: Any
+    partition: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class MiniBatchContext:
+    """The second argument of ``run(mini_batch, mini_batch_context)``.
+
+    ``partition_key_value`` maps each of ``partition_keys`` to this mini-batch's value ({} when the inputs are
+    cut by size); ``minibatch_index`` numbers the mini-batch from 0. ``dataset`` is None: the mini-batch itself
+    holds the partition's files or rows (Azure ML gives a filtered dataset object there).
+    """
+
+    partition_key_value: dict[str, Any] = field(default_factory=dict)
+    minibatch_index: int = 0
+    dataset: Any = None
+
+
+def wants_context(run: Any) -> bool:
+    """Whether ``run`` takes a second positional argument (the mini-batch's context)."""
+    try:
+        params = list(inspect.signature(run).parameters.values())
+    except (TypeError, ValueError):
+        return False
+    positional = [p for p in params if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
+    return len(positional) >= 2 or any(p.kind is p.VAR_POSITIONAL for p in params)
+
+
 def serve(conn: Any, spec: WorkerSpec, node: int, process: int) -> None:
     """The worker's whole life (the target of its process)."""
     name = f"node{node}.process{process}"
@@ -88,8 +121,6 @@ def serve(conn: Any, spec: WorkerSpec, node: int, process: int) -> None:
     except BaseException as exc:  # noqa: BLE001 - reported to the driver, which fails the step with it
         conn.send(("init_failed", _user_traceback(exc)))
         return
-    from headrace.sdk.parallel.partitions import MiniBatchContext, Partitioned, wants_context
-
     with_context = wants_context(module.run)
     conn.send(("ready",))
     while True:

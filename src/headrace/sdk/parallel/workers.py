@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from headrace import clock
-from headrace.sdk.parallel.worker import ShippedFiles, WorkerSpec, serve
+from headrace.sdk.parallel.worker import Partitioned, ShippedFiles, WorkerSpec, serve
 
 STARTING, READY = "starting", "ready"
 DEPTH = 2
@@ -258,8 +258,6 @@ class WorkerPool:
 
 def _shipped(mini_batch: Any) -> Any:
     """A file mini-batch as the files themselves (for a worker that cannot read this disk)."""
-    from headrace.sdk.parallel.partitions import Partitioned
-
     if isinstance(mini_batch, Partitioned) and isinstance(mini_batch.items, list):
         return Partitioned(ShippedFiles.read(mini_batch.items), mini_batch.partition)
     return ShippedFiles.read(mini_batch) if isinstance(mini_batch, list) else mini_batch
