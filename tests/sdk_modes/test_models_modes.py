@@ -217,3 +217,33 @@ def test_a_step_given_workspace_variables_reads_the_registry(ws: Workspace, writ
     run.wait_for_completion(show_output=False)
     out = run.find_step_run("score")[0].get_stdout_log()
     assert "model says v2 from azureml-models/scorer/2/m.txt" in out and "pinned v1" in out
+
+
+SCORE_PLAIN = r'''
+from headrace import Model
+from headrace.errors import NotFoundError
+path = Model.get_model_path("scorer")
+print("model says", open(path).read())
+print("pinned", open(Model.get_model_path("scorer", version=1)).read())
+print("again", Model.get_model_path("scorer") == path)
+try:
+    Model.get_model_path("nope")
+except NotFoundError as exc:
+    print("missing:", exc)
+'''
+
+
+def test_a_step_without_credentials_gets_registered_models_from_the_agent(ws: Workspace, write_scripts,
+                                                                           tmp_path: Path):
+    """As Azure ML batch-scoring scripts do in init(): Model.get_model_path(name), no workspace at hand."""
+    (tmp_path / "m.txt").write_text("v1")
+    Model.register(ws, str(tmp_path / "m.txt"), "scorer")
+    (tmp_path / "m.txt").write_text("v2")
+    Model.register(ws, str(tmp_path / "m.txt"), "scorer")
+    step = PythonScriptStep(name="score", script_name="score.py", allow_reuse=False,
+                            source_directory=str(write_scripts({"score.py": SCORE_PLAIN})))
+    run = Experiment(ws, "scoring").submit(Pipeline(ws, [step]))
+    run.wait_for_completion(show_output=False)
+    out = run.find_step_run("score")[0].get_stdout_log()
+    assert "model says v2" in out and "pinned v1" in out and "again True" in out
+    assert "missing:" in out and "registered models: scorer" in out

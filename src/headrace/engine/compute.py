@@ -34,6 +34,7 @@ from headrace.engine.step_env import (  # noqa: F401 - re-exported: the step's s
     METRICS_FILE,
     MLFLOW_PARAMS_PROPERTY,
     MLFLOW_STEP_SCHEME,
+    MODEL_REQUESTS,
     MODELS_FILE,
     PARAMS_FILE,
     PROPERTIES_FILE,
@@ -164,6 +165,11 @@ class ComputeTarget(ABC):
         """The child runs a running step's script started so far (``run_files.read_children``), so they show
         while it runs (optional, as ``logged_so_far``: else they are recorded when the step ends)."""
         return []
+
+    def serve_models(self, step_run_id: str, store: Any) -> int:
+        """Answer the model requests of a running step's script from ``store`` (``step_models``); returns how
+        many. Optional: a target that cannot serve them leaves the script to say so."""
+        return 0
 
     def cleanup(self, run_id: str) -> None:  # noqa: B027 - optional hook
         """Release what the run's steps left on this target (work folders); called once the run ended."""

@@ -9,16 +9,28 @@ import sys
 import threading
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from headrace import clock
 from headrace.datastores.base import Datastore
-from headrace.engine import commands, dataset_inputs, environments, run_files, step_process, transfer
+from headrace.engine import (
+    commands,
+    dataset_inputs,
+    environments,
+    run_files,
+    step_models,
+    step_process,
+    transfer,
+)
 from headrace.engine import compute as c
 from headrace.engine.launcher import ForkedProcess
 from headrace.engine.staging import StagedStep, StepStager
 from headrace.errors import HeadraceError
 from headrace.logs import get_logger
 from headrace.storage.records import StepStatus
+
+if TYPE_CHECKING:
+    from headrace.storage.base import MetadataStore
 
 logger = get_logger(__name__)
 
@@ -150,6 +162,11 @@ class LocalComputeTarget(c.ComputeTarget):
             log = self._children_logs.setdefault(step_run_id, run_files.ChildrenLog())
         log.add(tail.read_new())
         return log.children()
+
+    def serve_models(self, step_run_id: str, store: MetadataStore) -> int:
+        with self._lock:
+            folder = self._context_dirs.get(step_run_id)
+        return 0 if folder is None else step_models.serve(folder, store, self.artifacts)
 
     def _tail(self, step_run_id: str, filename: str) -> run_files.JsonlTail | None:
         """The incremental reader of a running step's context file (None once the step ended)."""

@@ -29,6 +29,7 @@ MODELS_FILE = "models.jsonl"  # run.register_model() called in the script: regis
 LOGGED_MODELS_FILE = "logged_models.jsonl"  # MLflow logged models of the step (``engine.logged_models``)
 LOGGED_MODELS_DIR = "logged-models"  # their files, ``<id>/artifacts/...``: uploaded when the step ends
 CHILDREN_FILE = "children.jsonl"  # run.child_run() in the script: child runs, recorded as they are logged
+MODEL_REQUESTS = "model-requests"  # Model.get_model_path() in the script: <id>.json, answered by the agent
 FILES_DIR = "files"  # run.upload_file() copies here; kept as run files when the step ends
 CHILD_FILES_DIR = "child_files"  # <child run id>/...: what a child run started in the script uploaded
 CAPTURED_FOLDERS = ("outputs", "logs")

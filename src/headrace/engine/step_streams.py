@@ -50,6 +50,10 @@ class StepStreams:
             raise
         except Exception:  # shown late rather than never: the step's end records them again
             logger.exception("could not record the child runs of running step %s of run %s", name, self.run.id)
+        try:
+            target.serve_models(step_run_id, self.store)
+        except Exception:  # the script waits and says so when it gives up
+            logger.exception("could not serve the model requests of running step %s of run %s", name, self.run.id)
 
     def finish(self, name: str, step_run_id: str, outcome: c.StepOutcome, written: Written) -> None:
         """Store what the step logged that no poll stored, and end its child runs still open as it ended."""

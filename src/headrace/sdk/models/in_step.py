@@ -121,3 +121,43 @@ def request(run: Any, model_name: str, model_path: str | None = None, tags: dict
         "datasets": dataset_pairs(datasets, sample_input_dataset, sample_output_dataset)})
     print(f"Registering model {model_name} from {path} (when this step ends)")
     return PendingModel(model_name, path)
+
+
+def fetch_model(model_name: str, version: int | None, timeout: float = 600.0) -> str:
+    """``Model.get_model_path`` inside a step: ask the agent for the version's files (``engine.step_models``)
+    and wait for them; returns the path of the version's root file or folder.
+
+    Raises:
+        NotFoundError: no such model or version.
+        ModelError: the agent could not copy the files, or gave no answer within ``timeout`` seconds.
+        ConfigError: on a Dask target (not served there yet), naming what to do instead.
+    """
+    import json
+    import time
+    import uuid
+
+    from headrace.errors import NotFoundError
+
+    if os.environ.get(c.ENV_DASK_WORKER):
+        raise ConfigError(f"Model.get_model_path({model_name!r}) inside a step on a Dask target is not served yet: "
+                          "give the step the model's files as an input (a DataPath or dataset), or run it on the "
+                          "local target")
+    folder = Path(os.environ[c.ENV_CONTEXT_DIR]) / c.MODEL_REQUESTS
+    folder.mkdir(parents=True, exist_ok=True)
+    req_id = uuid.uuid4().hex
+    partial = folder / f".{req_id}.part"
+    partial.write_text(json.dumps({"name": model_name, "version": version}), encoding="utf-8")
+    os.replace(partial, folder / f"{req_id}.json")
+    answer_file = folder / f"{req_id}.answer.json"
+    deadline, pause = time.monotonic() + timeout, 0.01
+    while not answer_file.exists():
+        if time.monotonic() > deadline:
+            raise ModelError(f"Model.get_model_path({model_name!r}): the agent gave no answer in {timeout:.0f}s")
+        time.sleep(pause)
+        pause = min(pause * 2, 0.1)
+    answer = json.loads(answer_file.read_text(encoding="utf-8"))
+    if "path" in answer:
+        return str(answer["path"])
+    if answer.get("not_found"):
+        raise NotFoundError("model", answer.get("key") or model_name, answer.get("hint") or "")
+    raise ModelError(f"Model.get_model_path({model_name!r}): {answer.get('error')}")

@@ -6,6 +6,7 @@ import os
 from datetime import datetime
 from typing import Any
 
+from headrace.engine import step_env as c
 from headrace.errors import HeadraceError, ModelError, NotFoundError
 from headrace.sdk.models.backend import models_of
 from headrace.storage.model_records import ModelRecord
@@ -175,8 +176,9 @@ class Model:
         (downloaded into that cache), else the cache's newest version, else ``./<model_name>``.
 
         The workspace is ``_workspace``, else the one ``HEADRACE_URL`` (+ ``HEADRACE_TOKEN``) or ``HEADRACE_HOME``
-        name. A step gets neither from the agent: give the step ``environment_variables={"HEADRACE_URL": ...,
-        "HEADRACE_TOKEN": <a reader token>}`` to let its script read the registry.
+        name. Inside a step (which holds no workspace credentials) the agent copies the version's files into the
+        step's context folder and the path points there (steps on the local target; on a Dask target it says
+        it is not served there yet).
 
         Raises:
             ModelError: ``version`` is not an int.
@@ -192,6 +194,10 @@ class Model:
         if workspace is not None:
             model = Model(workspace, model_name, version=version)
             return model.download(os.path.join(MODELS_DIR, model_name, str(model.version)), exist_ok=True)
+        if os.environ.get(c.ENV_CONTEXT_DIR) and os.environ.get(c.ENV_STEP_RUN_ID):  # in a step: the agent fetches it
+            from headrace.sdk.models.in_step import fetch_model
+
+            return fetch_model(model_name, version)
         cached = _cached(model_name, version)
         if cached is not None:
             return cached
