@@ -177,3 +177,36 @@ def test_deleted_outputs_prevent_reuse(workspace, chain, executions):
     assert _reused(run) == {"a": False, "b": False, "c": True}
     assert "are gone; running" in _steps(run)["a"].get_execution_log()
     assert [executions(n) for n in "abc"] == [2, 2, 1]
+
+
+def _folder_pipeline(ws, ctl_step):
+    return Pipeline(workspace=ws, steps=[ctl_step("read", input=DataPath(ws.get_default_datastore(), "raw"))])
+
+
+def test_a_step_that_cannot_be_reused_records_the_key_of_its_folder_taken_while_it_ran(workspace, ctl_step,
+                                                                                       executions, monkeypatch):
+    from headrace.engine import late_keys
+
+    monkeypatch.setattr(late_keys, "RACY_SECONDS", 0.0)  # the folder is written just before: vouch for it anyway
+    _upload(workspace, "a,b\n1,2\n")
+    pipeline = _folder_pipeline(workspace, ctl_step)
+    forced = _steps(_submit(workspace, pipeline, regenerate_outputs=True))["read"]
+    log = forced.get_execution_log()
+    assert "reuse key: taken while the step runs" in log and "(taken while the step ran)" in log
+    [fingerprint] = forced._record.properties["input_fingerprints"].values()
+    assert forced._record.reuse_key and fingerprint.startswith("workspaceblobstore:raw:")
+    again = _steps(_submit(workspace, pipeline))["read"]  # the same key as an up-front fingerprint's
+    assert again.is_reused and again.reused_run_id == forced.id and executions("read") == 1
+
+    _upload(workspace, "a,b\n1,3\n")
+    assert _reused(_submit(workspace, pipeline)) == {"read": False}
+    assert executions("read") == 2
+
+
+def test_a_folder_changed_just_before_the_step_started_leaves_it_without_a_key(workspace, ctl_step, executions):
+    _upload(workspace, "a,b\n1,2\n")  # within RACY_SECONDS of the start: the step may have read an older version
+    pipeline = _folder_pipeline(workspace, ctl_step)
+    forced = _steps(_submit(workspace, pipeline, regenerate_outputs=True))["read"]
+    assert forced._record.reuse_key is None and "no reuse key" in forced.get_execution_log()
+    assert _reused(_submit(workspace, pipeline)) == {"read": False}
+    assert executions("read") == 2

@@ -47,7 +47,7 @@ def fingerprint(
     rel = normalize_relpath(path, datastore=datastore.name, root_uri=datastore.root_uri)
     local = datastore.local_path(rel)
     if local is not None and os.path.isdir(local):
-        return _local_folder(datastore, rel, local, small_file_bytes)
+        return dict(_local_folder(datastore, rel, local, small_file_bytes)[0])
     infos = datastore.list(rel)
     if not infos and not datastore.exists(rel):
         raise error_at(f"cannot fingerprint {rel!r} in datastore {datastore.name!r}: nothing exists there",
@@ -64,11 +64,45 @@ def fingerprint(
     return _finish(datastore, rel, kind, files)
 
 
-def _local_folder(datastore: Datastore, rel: str, folder: str, small_file_bytes: int) -> dict[str, Any]:
-    """A folder on local disk, scanned and read directly: the same fingerprint as through the datastore's
-    listing, without fsspec's per-file overhead (10,000 small files: ~0.2 s instead of ~2.4 s), and files
-    whose stat did not change since they were last hashed are not read again; a folder none of whose files'
-    stat changed gives back its whole fingerprint (content_hashes)."""
+def local_folder(datastore: Datastore, path: str) -> str | None:
+    """Where ``path`` is on this machine's disk when it is a folder there, else None."""
+    local = datastore.local_path(normalize_relpath(path, datastore=datastore.name, root_uri=datastore.root_uri))
+    return local if local is not None and os.path.isdir(local) else None
+
+
+def local_folder_fingerprint(datastore: Datastore, path: str,
+                             small_file_bytes: int = DEFAULT_SMALL_FILE_BYTES) -> tuple[dict[str, Any], int]:
+    """:func:`fingerprint` of a folder on local disk (:func:`local_folder`), and when its content last changed:
+    the newest mtime or ctime (ns) of its files and sub-folders (adding or removing a file changes its folder's).
+
+    Raises:
+        DatastoreError: ``path`` is no folder on local disk, or reading failed.
+    """
+    rel = normalize_relpath(path, datastore=datastore.name, root_uri=datastore.root_uri)
+    folder = local_folder(datastore, rel)
+    if folder is None:
+        raise error_at(f"cannot fingerprint {rel!r} in datastore {datastore.name!r}: no folder on local disk",
+                       datastore.uri(rel))
+    result, newest = _local_folder(datastore, rel, folder, small_file_bytes)
+    try:
+        pending = [folder]
+        while pending:
+            current = pending.pop()
+            st = os.stat(current)
+            newest = max(newest, st.st_mtime_ns, st.st_ctime_ns)
+            with os.scandir(current) as entries:
+                pending += [e.path for e in entries if e.is_dir(follow_symlinks=False)]
+    except OSError as exc:
+        raise error_at(f"cannot fingerprint {rel!r} in datastore {datastore.name!r}: {exc.strerror or exc}",
+                       datastore.uri(rel)) from exc
+    return dict(result), newest
+
+
+def _local_folder(datastore: Datastore, rel: str, folder: str, small_file_bytes: int) -> tuple[dict[str, Any], int]:
+    """A folder on local disk, scanned and read directly, and the newest mtime or ctime of its files: the same
+    fingerprint as through the datastore's listing, without fsspec's per-file overhead (10,000 small files:
+    ~0.2 s instead of ~2.4 s), and files whose stat did not change since they were last hashed are not read
+    again; a folder none of whose files' stat changed gives back its whole fingerprint (content_hashes)."""
     root = datastore.local_path("")
     files: dict[str, dict[str, Any]] = {}
     try:
@@ -77,7 +111,7 @@ def _local_folder(datastore: Datastore, rel: str, folder: str, small_file_bytes:
         memo = (datastore.name, rel, folder, small_file_bytes)
         known = known_folder(memo, stats)
         if known is not None:
-            return dict(known)
+            return known
         now = time.time_ns()
         all_settled = True
         for path, st in found:
@@ -92,10 +126,10 @@ def _local_folder(datastore: Datastore, rel: str, folder: str, small_file_bytes:
     except OSError as exc:
         raise error_at(f"cannot fingerprint {rel!r} in datastore {datastore.name!r}: {exc.strerror or exc}",
                        datastore.uri(rel)) from exc
-    result = _finish(datastore, rel, "folder", files)
+    done = (_finish(datastore, rel, "folder", files), max((max(k[4], k[5]) for k in stats), default=0))
     if all_settled:
-        remember_folder(memo, stats, result)
-    return dict(result)
+        remember_folder(memo, stats, done)
+    return done
 
 
 def _finish(datastore: Datastore, rel: str, kind: str, files: dict[str, dict[str, Any]]) -> dict[str, Any]:

@@ -17,6 +17,7 @@ from headrace.errors import HeadraceError
 
 if TYPE_CHECKING:
     from headrace.datastores.base import Datastore
+    from headrace.engine.compute import StepTask
     from headrace.storage.base import MetadataStore
     from headrace.storage.records import StepRunRecord
 
@@ -61,6 +62,18 @@ def reuse_key(
         doc["transfer"] = transfer
     blob = json.dumps(doc, sort_keys=True, separators=(",", ":"), default=str)
     return hashlib.sha256(blob.encode()).hexdigest()
+
+
+def step_reuse_key(task: StepTask, step: dict[str, Any], parameters: dict[str, Any],
+                   input_fingerprints: dict[str, str]) -> str:
+    """:func:`reuse_key` of ``task``, the frozen graph's ``step``, given the run's parameter values."""
+    return reuse_key(
+        snapshot_hash=task.snapshot_hash, script_name=task.script_name, arguments=task.arguments,
+        parameters={p: parameters.get(p) for p in step["parameters"]},
+        environment=step.get("environment_variables") or {}, input_fingerprints=input_fingerprints,
+        outputs=step["outputs"], compute_target=step["compute_target"],
+        environment_hash=(step.get("environment") or {}).get("hash"), command=task.command, transfer=task.transfer,
+    )
 
 
 def reusable_step_run(store: MetadataStore, resolve_datastore: Callable[[str], Datastore], key: str,

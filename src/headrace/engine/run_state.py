@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import functools
 import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -12,7 +13,8 @@ from headrace import clock
 from headrace.engine import compute as c
 from headrace.engine import logged_models
 from headrace.engine.frontier import Frontier
-from headrace.engine.reuse import reusable_step_run, reuse_key
+from headrace.engine.late_keys import LateKey
+from headrace.engine.reuse import reusable_step_run, step_reuse_key
 from headrace.engine.step_streams import StepStreams
 from headrace.engine.store_writes import until_written
 from headrace.engine.targets import placement
@@ -65,6 +67,7 @@ class RunState:
         self._lock = threading.RLock()
         self._changed = threading.Condition(self._lock)
         self._pool: ThreadPoolExecutor | None = None
+        self._late: dict[str, LateKey] = {}  # reuse keys of started steps, taken when they start (late_keys)
 
     # -- run thread ----------------------------------------------------------------------
     def drive(self) -> RunRecord:
@@ -126,17 +129,27 @@ class RunState:
     def _run_job(self, name: str, task: c.StepTask, log: list[str],
                  upcoming: list[c.UpcomingStep]) -> _Job | None:
         """Run one task; record its outcome and start what it unblocked; return the job to run next."""
+        late = self._late.pop(name, None)
         try:
+            if late is not None:
+                late.start()  # its inputs are fingerprinted while the step's process starts
             outcome = self.ex.targets[self.steps[name]["compute_target"]].run(task, log, upcoming)
         except Exception as exc:  # a bug in a compute target must not kill the run
             logger.exception("compute target crashed on step %s of run %s", name, self.run.id)
             now = clock.now()
             outcome = c.StepOutcome(StepStatus.FAILED, now, now, error=f"compute target error: {exc!r}")
+        if late is not None:
+            key, fingerprints = late.wait()
+            log.extend(late.lines)
+            write_execution_log(self.ex.artifacts, self.run.id, self.records[name].id, log)  # with its lines
         with self._lock:
             try:
                 self.running.discard(name)
                 if self.error is not None:
                     return None  # as if the run thread had died: the agent fails what is left
+                if late is not None:
+                    self._set(name, reuse_key=key, properties=dict(self.records[name].properties, **(
+                        {"input_fingerprints": fingerprints} if fingerprints is not None else {})))
                 self._finish(name, outcome)
                 self._check_cancel(read_store=False)
                 return self._advance(keep_one=True)
@@ -161,6 +174,8 @@ class RunState:
             self._flush()
         except BaseException:
             self.running.difference_update(job[0] for job in started)  # never launched
+            for job in started:
+                self._late.pop(job[0], None)
             raise
         for job in started:
             job[3].extend(self._upcoming(job[0]))
@@ -213,11 +228,14 @@ class RunState:
         name = step["name"]
         rec = self.records[name]
         log: list[str] = [f"step {name!r} (step run {rec.id}) of run {self.run.id}"]
+        # Nothing to reuse: local folders are fingerprinted while the step runs (late_keys), not before.
+        disabled = self._reuse_disabled(step)
+        later: dict[str, Any] | None = {} if disabled and not self._remote(step["compute_target"]) else None
         try:
             task, fingerprints = build_task(
                 graph=self.graph, step=step, record=rec, run=self.run, records=self.records,
                 resolve_datastore=self.ex.resolve_datastore, small_file_bytes=self.ex.settings.small_file_bytes,
-                default_timeout=self.ex.settings.step_timeout_seconds, log=log,
+                default_timeout=self.ex.settings.step_timeout_seconds, log=log, later=later,
             )
         except HeadraceError as exc:
             log.append(f"could not start: {exc}")
@@ -227,19 +245,19 @@ class RunState:
                       log_uri=self.ex.artifacts.uri(log_path(self.run.id, rec.id)))
             self._on_failure()
             return None
-        key = reuse_key(
-            snapshot_hash=task.snapshot_hash, script_name=task.script_name, arguments=task.arguments,
-            parameters={p: self.run.parameters.get(p) for p in step["parameters"]},
-            environment=step.get("environment_variables") or {}, input_fingerprints=fingerprints,
-            outputs=step["outputs"], compute_target=step["compute_target"],
-            environment_hash=(step.get("environment") or {}).get("hash"), command=task.command,
-            transfer=task.transfer,
-        )
-        log.append(f"reuse key: {key}")
-        props = dict(rec.properties, input_fingerprints=fingerprints,
-                     **placement(self.ex.targets, step, task, log))
-        if self._try_reuse(step, rec, key, log, props):
-            return None
+        key_of = functools.partial(step_reuse_key, task, step, self.run.parameters)
+        key: str | None = None
+        if later:
+            self._late[name] = LateKey(later, fingerprints, key_of, self.ex.settings.small_file_bytes)
+            log += [disabled, f"reuse key: taken while the step runs (input(s) {', '.join(later)} fingerprinted then)"]
+            props = dict(rec.properties, **placement(self.ex.targets, step, task, log))
+        else:
+            key = key_of(fingerprints)
+            log.append(f"reuse key: {key}")
+            props = dict(rec.properties, input_fingerprints=fingerprints,
+                         **placement(self.ex.targets, step, task, log))
+            if self._try_reuse(step, rec, key, log, props):
+                return None
         now = clock.now()
         log.append(f"started at {now.isoformat()}")
         self._set(name, status=StepStatus.RUNNING, started_at=now, reuse_key=key,
@@ -265,13 +283,19 @@ class RunState:
             self._pool = ThreadPoolExecutor(size, thread_name_prefix="step")
         return self._pool
 
+    def _reuse_disabled(self, step: dict[str, Any]) -> str | None:
+        """Why ``step`` cannot be reused in this run (the execution log's line), or None."""
+        if not step.get("allow_reuse", True):
+            return "reuse: disabled for this step (allow_reuse=False)"
+        if self.run.regenerate_outputs:
+            return "reuse: disabled for this run (regenerate_outputs=True)"
+        return None
+
     def _try_reuse(self, step: dict[str, Any], rec: StepRunRecord, key: str, log: list[str],
                    props: dict[str, Any]) -> bool:
-        if not step.get("allow_reuse", True):
-            log.append("reuse: disabled for this step (allow_reuse=False)")
-            return False
-        if self.run.regenerate_outputs:
-            log.append("reuse: disabled for this run (regenerate_outputs=True)")
+        disabled = self._reuse_disabled(step)
+        if disabled:
+            log.append(disabled)
             return False
         prior = reusable_step_run(self.store, self.ex.resolve_datastore, key, log)
         if prior is None:

@@ -13,7 +13,7 @@ from typing import Any
 
 from headrace import clock
 from headrace.datastores.base import Datastore
-from headrace.datastores.fingerprint import fingerprint
+from headrace.datastores.fingerprint import fingerprint, local_folder
 from headrace.engine import compute as c
 from headrace.engine.run_files import files_path
 from headrace.errors import DatastoreError, HeadraceError
@@ -79,8 +79,13 @@ def build_task(
     small_file_bytes: int,
     default_timeout: float | None,
     log: list[str],
+    later: dict[str, tuple[Datastore, str, str]] | None = None,
 ) -> tuple[c.StepTask, dict[str, str]]:
     """The task for ``step`` and the fingerprint of each of its inputs.
+
+    With ``later``, data path inputs that are folders on local disk are not fingerprinted: each goes into
+    ``later`` as ``name: (datastore, datastore name, path)``, for :mod:`late_keys` to fingerprint while the
+    step runs.
 
     Raises:
         HeadraceError: an input cannot be resolved (missing upstream output, unknown datastore,
@@ -115,6 +120,9 @@ def build_task(
             ds_name, path = spec["datastore"], spec["path"]
         inputs[name] = c.DataBinding(ds_name, path, spec.get("mode", "mount"))
         ds = resolve_datastore(ds_name)
+        if later is not None and local_folder(ds, path) is not None:
+            later[name] = (ds, ds_name, path)
+            continue
         try:
             fp = fingerprint(ds, path, small_file_bytes)
         except DatastoreError:
@@ -125,7 +133,7 @@ def build_task(
                        "path that does not exist")
             fingerprints[name] = f"{ds_name}:{path}:{MISSING}"
             continue
-        log.append(f"input {name} fingerprint: {_describe_fingerprint(fp)}")
+        log.append(f"input {name} fingerprint: {describe_fingerprint(fp)}")
         fingerprints[name] = f"{ds_name}:{path}:{fp['digest']}"
     outputs = {
         name: c.DataBinding(loc["datastore"], loc["path"])
@@ -203,7 +211,7 @@ def _logged_at(timestamp_ms: Any) -> Any:
     return clock.now()
 
 
-def _describe_fingerprint(fp: dict[str, Any]) -> str:
+def describe_fingerprint(fp: dict[str, Any]) -> str:
     files = list(fp["files"].values())
     large = sum("sha256" not in f for f in files)
     how = {0: "content hash", len(files): "size + version"}.get(
