@@ -206,3 +206,21 @@ def test_credentials_come_back_only_to_open_the_store(ws, kind):
     os.environ.pop("HEADRACE_SECRET_KEY", None)
     again = Workspace(ws.home)  # a new process reads the registration and decrypts with the home's key
     assert again.datastores["lake"].list() == []
+
+
+def test_a_public_container_is_read_anonymously_at_an_emulator_endpoint(ws, tmp_path):
+    """As Microsoft's samples register their public containers: no key, no SAS (here at Azurite's endpoint)."""
+    owner = register(ws, "azure", "owner")
+    (tmp_path / "iris.csv").write_text("a,b\n1,2\n")
+    owner.upload_files([str(tmp_path / "iris.csv")], target_path="iris")
+    from azure.storage.blob import BlobServiceClient
+
+    container = owner._impl.root_uri.split("://", 1)[1].strip("/")
+    BlobServiceClient.from_connection_string(AZURE_CONNECTION).get_container_client(container) \
+        .set_container_access_policy(signed_identifiers={}, public_access="container")
+    public = Datastore.register_azure_blob_container(ws, "public", container, "somepublicaccount",
+                                                     endpoint=_blob_endpoint())
+    assert [f.path for f in public._impl.list("iris")] == ["iris/iris.csv"]
+    assert public._impl.read_bytes("iris/iris.csv") == b"a,b\n1,2\n"
+    with pytest.raises(DatastoreError, match="public"):
+        public._impl.write_bytes("iris/new.csv", b"x")  # anonymous: read only, said plainly

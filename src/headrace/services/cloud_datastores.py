@@ -119,7 +119,11 @@ def storage_options(record: DatastoreRecord, decrypt: Callable[[bytes], bytes]) 
         options = {k: storage[k] for k in ("endpoint_url", "key", "client_kwargs") if k in storage}
     else:
         options = {"account_name": storage["account_name"]}
-        if storage.get("auth") == "anonymous":
+        if storage.get("auth") == "anonymous" and storage.get("blob_endpoint"):
+            # A connection string naming only the endpoint: anonymous, and the one form adlfs takes for an http
+            # endpoint (an emulator's, a private one); account_name + anon would always go to *.core.windows.net.
+            options = {"connection_string": f"BlobEndpoint={storage['blob_endpoint']};"}
+        elif storage.get("auth") == "anonymous":
             options["anon"] = True
         elif storage.get("auth") == "service_principal":
             options |= {k: storage[k] for k in ("tenant_id", "client_id", "account_host")}
