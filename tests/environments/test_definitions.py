@@ -101,3 +101,14 @@ def test_save_to_and_load_from_directory(tmp_path: Path) -> None:
     assert isinstance(loaded, Environment) and loaded.spec() == env.spec()
     with pytest.raises(DefinitionError, match="cannot load an environment"):
         Environment.load_from_directory(str(tmp_path))
+
+
+def test_spark_settings_are_accepted_and_recorded_only_when_set(tmp_path: Path) -> None:
+    env = Environment("predict")
+    before = spec_hash(env.spec())
+    env.spark.precache_packages = False  # Microsoft's iris sample sets this: nothing to record
+    assert spec_hash(env.spec()) == before and "spark" not in env.spec()
+    env.spark.packages = ["com.microsoft.ml.spark:mmlspark_2.11:0.15"]
+    assert env.spec()["spark"]["packages"] == ["com.microsoft.ml.spark:mmlspark_2.11:0.15"]
+    assert not_honoured(env.spec()) == ["spark packages com.microsoft.ml.spark:mmlspark_2.11:0.15"]
+    assert check_spec(env.spec())["spark"] == env.spec()["spark"]

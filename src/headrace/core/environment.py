@@ -54,6 +54,15 @@ class DockerSection:
         self.arguments: list[str] = []
 
 
+class SparkSection:
+    """``environment.spark``: Spark packages for PySpark steps (recorded when set; no Spark runs here)."""
+
+    def __init__(self) -> None:
+        self.repositories: list[str] = []
+        self.packages: list[Any] = []
+        self.precache_packages = True
+
+
 class PythonSection:
     """``environment.python``: which packages a step runs with.
 
@@ -94,6 +103,7 @@ class EnvironmentDefinition:
         self.version: str | None = None
         self.python = PythonSection()
         self.docker = DockerSection()
+        self.spark = SparkSection()
         self._environment_variables: dict[str, str] = {}
         self.inferencing_stack_version: str | None = None
 
@@ -203,6 +213,9 @@ class EnvironmentDefinition:
                        "base_dockerfile": self.docker.base_dockerfile},
             "environment_variables": dict(self.environment_variables),
             "user_managed": managed,
+            # Only when asked for, so that environments without Spark keep their hashes.
+            **({"spark": {"repositories": list(self.spark.repositories), "packages": [str(p) for p in self.spark.packages]}}
+               if self.spark.repositories or self.spark.packages else {}),
         }
 
     def _headrace_environment(self) -> dict[str, Any]:
@@ -253,6 +266,9 @@ def not_honoured(spec: Mapping[str, Any]) -> list[str]:
         found.append(f"docker image {docker.get('base_image') or docker.get('base_dockerfile') or DEFAULT_CPU_IMAGE}")
     if spec.get("conda"):
         found.append("conda packages " + ", ".join(spec["conda"]))
+    spark = spec.get("spark") or {}
+    if spark.get("packages") or spark.get("repositories"):
+        found.append("spark packages " + ", ".join([*spark.get("packages", []), *spark.get("repositories", [])]))
     return found
 
 
@@ -271,15 +287,16 @@ def check_spec(spec: Any) -> dict[str, Any]:
         raise DefinitionError([f"an environment spec must be a JSON object, not {type(spec).__name__}"])
     problems = []
     clean = EnvironmentDefinition("check").spec()
+    known = [*clean, "spark"]  # spark: only in specs that ask for Spark packages
     for key, value in spec.items():
-        if key not in clean:
-            problems.append(f"environment spec: unknown field {key!r}; fields: {', '.join(clean)}")
+        if key not in known:
+            problems.append(f"environment spec: unknown field {key!r}; fields: {', '.join(known)}")
         elif key in ("pip", "conda", "channels") and not (
                 isinstance(value, list) and all(isinstance(v, str) for v in value)):
             problems.append(f"environment spec: {key} must be a list of strings")
         elif key == "python" and value is not None and not isinstance(value, str):
             problems.append("environment spec: python must be a version string or null")
-        elif key in ("docker", "environment_variables") and not isinstance(value, Mapping):
+        elif key in ("docker", "environment_variables", "spark") and not isinstance(value, Mapping):
             problems.append(f"environment spec: {key} must be an object")
         else:
             clean[key] = value
