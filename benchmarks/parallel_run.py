@@ -6,7 +6,8 @@ that reads each file of its mini-batch and returns one line per file (``name: by
 - **headrace**: a one-step pipeline, ``ParallelRunStep`` over the folder as a ``DataPath`` input (read in
   place), ``mini_batch_size`` files per ``run()`` call, ``process_count_per_node`` workers, ``append_row``;
   timed from ``Experiment.submit`` to the return of ``wait_for_completion(show_output=False)``. Cold runs
-  (``regenerate_outputs=True``). The step run's own start -> end span is reported as **step**.
+  (``regenerate_outputs=True``: the input's reuse fingerprint is taken while the step starts, see
+  ``engine/late_keys.py``). The step run's own start -> end span is reported as **step**.
 - **floor**: what a user would write instead: list the files, cut them into the same mini-batches,
   ``multiprocessing.Pool(processes).map(score, batches)`` with a worker initializer (the ``init()``), and
   write the returned lines to one file; timed from the listing to the file closed, Pool start included.
@@ -252,7 +253,7 @@ def main() -> int:
         print(f"headrace ParallelRunStep (path)   {med['headrace']:.3f} s  = {ratio:.2f}x floor  goal <= {RATIO_GOAL}x: "
               f"{'met' if report['met'] else 'MISSED'}")
         print(f"  its step run alone                {med['step']:.3f} s  = {report['step_ratio']:.2f}x floor "
-              "(without submit, the input's reuse fingerprint and the wait)")
+              "(without submit and the wait; the input's reuse fingerprint runs alongside)")
         print(f"  first submission                  {first:.3f} s  (the warm-up: the agent's first run, every file read and hashed; "
               "not judged)")
         print(f"headrace ParallelRunStep (dataset) {med['dataset']:.3f} s = {report['dataset_ratio']:.2f}x floor "
