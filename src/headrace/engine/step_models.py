@@ -55,13 +55,15 @@ def serve(context_dir: Path, store: MetadataStore, artifacts: Datastore) -> int:
     """Answer every pending request of one step; returns how many were answered."""
     served = 0
     for req_id, request in pending(context_dir):
-        answer(context_dir, req_id, fetch(context_dir, request, store, artifacts))
+        answer(context_dir, req_id, materialise(context_dir, resolve(request, store), artifacts))
         served += 1
     return served
 
 
-def fetch(context_dir: Path, request: dict[str, Any], store: MetadataStore, artifacts: Datastore) -> dict[str, Any]:
-    """The answer to one request: the files copied and ``{"path"}``, or ``{"error"}`` saying why not."""
+def resolve(request: dict[str, Any], store: MetadataStore) -> dict[str, Any]:
+    """The version a request names, as ``{"model": {name, version, root, files}}``, or ``{"error"}`` (with
+    ``not_found``, ``key`` and ``hint`` when there is no such model or version). Plain JSON: on a Dask target
+    the agent sends it to the step's worker, which copies the files there."""
     name, version = request.get("name"), request.get("version")
     if not isinstance(name, str) or not (version is None or isinstance(version, int)):
         return {"error": f"a model request needs a name and an optional whole version, not {request!r}"}
@@ -71,9 +73,19 @@ def fetch(context_dir: Path, request: dict[str, Any], store: MetadataStore, arti
         return _not_found(store, name, version)
     except HeadraceError as exc:
         return {"error": str(exc)}
-    target = context_dir / MODELS_FOLDER / record.name / str(record.version)
+    return {"model": {"name": record.name, "version": record.version, "root": record.root,
+                      "files": [dict(f) for f in record.files]}}
+
+
+def materialise(context_dir: Path, resolved: dict[str, Any], artifacts: Datastore) -> dict[str, Any]:
+    """The script's answer: the resolved version's files copied from the artifact store into the context
+    folder and ``{"path"}`` of its root, or the resolution's error as is."""
+    model = resolved.get("model")
+    if model is None:
+        return resolved
+    target = context_dir / MODELS_FOLDER / model["name"] / str(model["version"])
     try:
-        for item in record.files:
+        for item in model["files"]:
             dest = target.joinpath(*str(item["path"]).split("/"))
             if dest.is_file() and dest.stat().st_size == int(item["size"]):
                 continue  # copied for an earlier request
@@ -82,18 +94,19 @@ def fetch(context_dir: Path, request: dict[str, Any], store: MetadataStore, arti
             artifacts.download(f"models/blobs/{item['sha256']}", str(partial))
             os.replace(partial, dest)
     except (HeadraceError, OSError) as exc:
-        return {"error": f"model {record.name}:{record.version}: its files could not be copied for the step: {exc}"}
-    return {"path": str(target / record.root), "name": record.name, "version": record.version}
+        return {"error": f"model {model['name']}:{model['version']}: its files could not be copied for the step: "
+                         f"{exc}"}
+    return {"path": str(target / model["root"]), "name": model["name"], "version": model["version"]}
 
 
 def _not_found(store: MetadataStore, name: str, version: int | None) -> dict[str, Any]:
     """What the script's NotFoundError says: the versions of ``name``, or the names there are."""
     versions = [m.version for m in store.list_model_versions(name)]
     if versions:
-        return {"not_found": True, "key": f"{name}:{version}", "hint": f"versions of {name!r}: "
-                f"{', '.join(map(str, versions))}"}
+        return {"error": "not found", "not_found": True, "key": f"{name}:{version}",
+                "hint": f"versions of {name!r}: {', '.join(map(str, versions))}"}
     known = ", ".join(m.name for m in store.list_model_versions(latest=True)) or "none"
-    return {"not_found": True, "key": name, "hint": f"registered models: {known}"}
+    return {"error": "not found", "not_found": True, "key": name, "hint": f"registered models: {known}"}
 
 
 def answer(context_dir: Path, req_id: str, result: dict[str, Any]) -> None:
