@@ -133,6 +133,74 @@ def test_script_run_is_cancellable(ws, src, tmp_path, wait_until):
     assert run.wait_for_completion()["status"] == "Canceled"
 
 
+def test_a_running_run_says_cancel_requested_until_its_agent_stops_it(ws, src, tmp_path, wait_until):
+    """Microsoft's manage-runs notebook: cancel(), then get_status() (Azure ML's CancelRequested meanwhile)."""
+    signal = tmp_path / "started.txt"
+    run = Experiment(ws, "cancel").submit(ScriptRunConfig(str(src), "waiter.py", arguments=[str(signal)]))
+    wait_until(signal.exists, timeout=60)
+    run.cancel()
+    assert run.get_status() in ("CancelRequested", "Canceled")
+    assert run.wait_for_completion()["status"] == "Canceled" and run.get_status() == "Canceled"
+
+
+def test_fail_called_from_the_notebook_ends_a_queued_or_running_run_failed(ws, src, tmp_path, wait_until):
+    queued = Experiment(ws, "fail").submit(ScriptRunConfig(str(src), "waiter.py", arguments=[str(tmp_path / "q")]))
+    queued.fail(error_details="not wanted")  # at once, as manage-runs does: queued or just started
+    with pytest.raises(RunError, match="not wanted"):
+        queued.wait_for_completion()
+    assert queued.get_status() == "Failed"
+    signal = tmp_path / "started.txt"
+    running = Experiment(ws, "fail").submit(ScriptRunConfig(str(src), "waiter.py", arguments=[str(signal)]))
+    wait_until(signal.exists, timeout=60)
+    running.fail(error_details="stopped by hand")
+    with pytest.raises(RunError, match="stopped by hand"):
+        running.wait_for_completion()
+    assert running.get_status() == "Failed"
+
+
+CHILDREN = r'''
+from headrace import Run
+run = Run.get_context()
+for n, child in enumerate(run.create_children(count=3)):
+    child.log("n", n)
+    child.complete()
+for child in run.create_children(tag_key="fold", tag_values=["a", "b"]):
+    child.complete()
+try:
+    run.create_children(count=2, tag_key="x", tag_values=["y"])
+except Exception as exc:
+    print("refused:", exc)
+'''
+
+
+def test_create_children_in_a_script_as_manage_runs_does(ws, write_scripts):
+    src = write_scripts({"kids.py": CHILDREN}, name="kids")
+    run = Experiment(ws, "kids").submit(ScriptRunConfig(str(src), "kids.py"))
+    run.wait_for_completion()
+    children = list(run.get_children())
+    assert sorted(c.get_tags().get("azureml.batch_child_number", "") for c in children) == ["", "", "0", "1", "2"]
+    assert sorted(c.get_tags().get("fold", "") for c in children) == ["", "", "", "a", "b"]
+    assert {c.get_status() for c in children} == {"Completed"}
+    logs = "".join(run.get_details_with_logs()["logFiles"].values())
+    assert "refused: create_children: count cannot be given with tag_key and tag_values" in logs
+
+
+def test_restore_snapshot_gives_the_source_a_run_ran_from_as_a_zip(ws, src, tmp_path):
+    import zipfile
+
+    run = Experiment(ws, "snap").submit(ScriptRunConfig(str(src), "train.py"))
+    run.wait_for_completion()
+    digest = run.get_snapshot_id()
+    assert digest and len(digest) == 64
+    zipped = run.restore_snapshot(path=str(tmp_path / "snapshots"))
+    assert zipped == str(tmp_path / "snapshots" / f"{digest}.zip")
+    with zipfile.ZipFile(zipped) as z:
+        assert sorted(z.namelist()) == ["failing.py", "train.py", "waiter.py"]
+        assert z.read("train.py").decode().strip() == TRAIN.strip()
+    with pytest.raises(NotFoundError, match="snapshot"):
+        run.restore_snapshot(snapshot_id="0" * 64, path=str(tmp_path))
+
+
 def test_script_runs_in_its_environment(ws, write_scripts, tmp_path):
     wheels = tmp_path / "wheels"
     make_wheel(wheels, "hrtoy", "2.0")

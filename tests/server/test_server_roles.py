@@ -85,6 +85,7 @@ API: dict[tuple[str, str], Action | None] = {
     ("GET", "/schedules/{schedule_id}/runs"): A.READ,
     ("GET", "/schedules/{schedule_id}/ticks"): A.READ,
     ("HEAD", "/snapshots/{digest}"): A.READ,
+    ("GET", "/snapshots/{digest}"): A.READ,
     ("PUT", "/snapshots/{digest}"): A.SUBMIT_RUN,
     ("POST", "/graphs"): A.SUBMIT_RUN,
     ("POST", "/flows"): A.PUBLISH,

@@ -146,6 +146,10 @@ class HeadraceClient(DatasetCalls, EnvironmentCalls, EventCalls, ModelCalls, Tra
             raise self._error(response, "HEAD", f"/snapshots/{digest}")
         return True
 
+    def get_snapshot(self, digest: str) -> bytes:
+        """A stored snapshot's archive (tar.gz). Raises: NotFoundError."""
+        return self.request("GET", f"/snapshots/{seg(digest)}").content
+
     def put_snapshot(self, digest: str, archive: bytes) -> SnapshotRead:
         """Upload a ``store_snapshot`` archive (tar.gz) whose files hash to ``digest``."""
         return self._model(SnapshotRead, "PUT", f"/snapshots/{seg(digest)}", content=archive,

@@ -37,6 +37,8 @@ __all__ = ["CANCEL_CHECK_SECONDS", "REMOTE_STEP_THREADS", "RunState"]
 logger = get_logger(__name__)
 
 CANCEL_CHECK_SECONDS = 0.5
+FAIL_REQUESTED = "failed on request: "
+"""Prefix of a running run's error when ``run.fail()`` asked for it to stop: it then ends Failed, not Canceled."""
 REMOTE_STEP_THREADS = 256
 """Step threads beyond ``max_parallel_steps`` for steps on remote targets (each waits for its task)."""
 
@@ -373,6 +375,9 @@ class RunState:
         failed = [r for r in self.records.values() if r.status is StepStatus.FAILED]
         if self.stopping == "canceled":
             final, error = RunStatus.CANCELED, "canceled on request"
+            asked = self.store.get_run(self.run.id).error or ""
+            if asked.startswith(FAIL_REQUESTED):  # run.fail() on the run: stopped as a cancel, ends Failed
+                final, error = RunStatus.FAILED, asked.removeprefix(FAIL_REQUESTED)
         elif failed:
             final = RunStatus.FAILED
             error = "; ".join(f"step {r.name!r} failed: {r.error}" for r in failed)

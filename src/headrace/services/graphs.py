@@ -18,7 +18,7 @@ from typing import Any
 
 from headrace.core.resources import resource_problems
 from headrace.datastores.snapshots import DEFAULT_MAX_SNAPSHOT_BYTES, snapshot_hash, snapshot_key
-from headrace.errors import DatastoreError, DefinitionError, HeadraceError
+from headrace.errors import DatastoreError, DefinitionError, HeadraceError, NotFoundError
 from headrace.services.bundle import Services
 from headrace.services.compute import check_graph_compute
 from headrace.services.parameters import convert
@@ -38,6 +38,17 @@ def is_snapshot_hash(value: Any) -> bool:
 def has_snapshot(svc: Services, digest: str) -> bool:
     """Whether the artifact area holds the snapshot ``digest``."""
     return is_snapshot_hash(digest) and svc.artifacts.exists(snapshot_key(digest))
+
+
+def snapshot_archive(svc: Services, digest: str) -> bytes:
+    """The stored archive (tar.gz) of snapshot ``digest``.
+
+    Raises:
+        NotFoundError: no such snapshot (or not a snapshot hash).
+    """
+    if not has_snapshot(svc, digest):
+        raise NotFoundError("snapshot", digest)
+    return svc.artifacts.read_bytes(snapshot_key(digest))
 
 
 def store_snapshot_archive(svc: Services, digest: str, data: bytes) -> bool:

@@ -11,6 +11,7 @@ from typing import Any
 
 from headrace import clock
 from headrace.datastores.snapshots import store_snapshot
+from headrace.engine.run_state import FAIL_REQUESTED
 from headrace.engine.runner import log_path
 from headrace.errors import ConfigError, DefinitionError, HeadraceError, NotFoundError
 from headrace.logs import get_logger
@@ -223,9 +224,10 @@ def _check_experiment_name(name: str) -> None:
         raise ConfigError(f"invalid experiment name {name!r}: give a non-empty name of at most 255 characters")
 
 
-def cancel_run(svc: Services, run_id: str) -> RunRecord:
+def cancel_run(svc: Services, run_id: str, fail_with: str | None = None) -> RunRecord:
     """Cancel a run: a queued run ends Canceled at once; a running one is stopped by its agent.
 
+    With ``fail_with`` (``run.fail()`` on a run an agent executes) it ends Failed with that error instead.
     A run that already ended is returned unchanged.
     """
     run = svc.store.get_run(run_id)
@@ -243,8 +245,9 @@ def cancel_run(svc: Services, run_id: str) -> RunRecord:
     if run.status in (RunStatus.QUEUED, RunStatus.NOT_STARTED):
         try:
             run = svc.store.update_run(run_id, expect=[RunStatus.QUEUED, RunStatus.NOT_STARTED],
-                                       status=RunStatus.CANCELED, cancel_requested=True, ended_at=clock.now(),
-                                       error="canceled on request before it started")
+                                       status=RunStatus.CANCELED if fail_with is None else RunStatus.FAILED,
+                                       cancel_requested=True, ended_at=clock.now(),
+                                       error=fail_with or "canceled on request before it started")
         except HeadraceError:
             run = svc.store.get_run(run_id)  # claimed meanwhile: fall through to the running case
         else:
@@ -253,6 +256,8 @@ def cancel_run(svc: Services, run_id: str) -> RunRecord:
                     svc.store.update_step_run(step.id, status=StepStatus.CANCELED, ended_at=clock.now(),
                                               error="not run: the run was canceled")
             return run
+    if fail_with is not None:  # its agent stops it, and ends it Failed (``RunState``) with this error
+        return svc.store.update_run(run_id, cancel_requested=True, error=FAIL_REQUESTED + fail_with)
     return svc.store.update_run(run_id, cancel_requested=True)
 
 

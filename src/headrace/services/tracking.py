@@ -74,7 +74,7 @@ def end_run(svc: Services, run_id: str, status: str, error: str | None = None) -
             return run
         from headrace.services.runs import cancel_run
 
-        return cancel_run(svc, run_id)
+        return cancel_run(svc, run_id, fail_with=(error or "failed on request") if status == "Failed" else None)
     if status == "Canceled":
         from headrace.services.runs import cancel_run
 

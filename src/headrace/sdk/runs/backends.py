@@ -82,6 +82,11 @@ class LocalTracking:
     def store_snapshot(self, folder: str) -> str:
         return store_snapshot(folder, self.svc.artifacts)
 
+    def snapshot_archive(self, digest: str) -> bytes:
+        from headrace.services import graphs
+
+        return graphs.snapshot_archive(self.svc, digest)
+
     def logged_models(self, experiment_id: str, owner_id: str) -> list[dict[str, Any]]:
         from headrace.services import mlflow_models
 
@@ -137,6 +142,9 @@ class RemoteTracking:
         from headrace.sdk.remote_datastore import SnapshotUploads
 
         return store_snapshot(folder, SnapshotUploads(self.client))
+
+    def snapshot_archive(self, digest: str) -> bytes:
+        return self.client.get_snapshot(digest)
 
     def logged_models(self, experiment_id: str, owner_id: str) -> list[dict[str, Any]]:
         return self.client.logged_models(experiment_id, owner_id)

@@ -117,6 +117,31 @@ class RunLogging:
         for name, path in zip(names, paths, strict=True):
             self.upload_file(name, path)
 
+    def create_children(self, count: int | None = None, tag_key: str | None = None,
+                        tag_values: list[Any] | None = None) -> list[Any]:
+        """Start ``count`` child runs (tagged ``azureml.batch_child_number`` 0, 1, ...), or one per value of
+        ``tag_values`` (tagged ``tag_key``): Azure ML's batch form of ``child_run()``, at most 100.
+
+        Raises:
+            ConfigError: neither ``count`` nor both ``tag_key`` and ``tag_values``, both, or more than 100.
+        """
+        if count is None and tag_key is None and tag_values is None:
+            raise ConfigError("create_children: give count, or tag_key and tag_values")
+        if count is not None and (tag_key is not None or tag_values is not None):
+            raise ConfigError("create_children: count cannot be given with tag_key and tag_values")
+        if count is None and (tag_key is None or tag_values is None):
+            raise ConfigError("create_children: tag_key and tag_values go together")
+        values = list(range(count)) if count is not None else list(tag_values or [])
+        if len(values) > 100:
+            raise ConfigError(f"create_children: at most 100 runs at once, not {len(values)}")
+        key = "azureml.batch_child_number" if count is not None else str(tag_key)
+        children = []
+        for value in values:
+            child = self.child_run()  # type: ignore[attr-defined] - every run object has it
+            child.tag(key, str(value))
+            children.append(child)
+        return children
+
     def upload_folder(self, name: str, path: str | os.PathLike[str]) -> list[str]:
         """Keep every file under the folder ``path`` as run files under ``name/``; returns their names.
 

@@ -78,8 +78,12 @@ class Run(RunLogging):
 
     # -- reading -------------------------------------------------------------------------
     def get_status(self) -> str:
-        """NotStarted, Queued, Running, Completed (Finished for a pipeline run), Failed or Canceled."""
-        return self._refresh().status.value
+        """NotStarted, Queued, Running, CancelRequested (asked to stop, its agent has not yet), Completed (Finished
+        for a pipeline run), Failed or Canceled."""
+        record = self._refresh()
+        if getattr(record, "cancel_requested", False) and not record.status.is_terminal:
+            return "CancelRequested"
+        return record.status.value
 
     @property
     def status(self) -> str:
@@ -245,6 +249,18 @@ class Run(RunLogging):
         written += [self.download_file(n, root / n) for n in self.get_file_names() if n.startswith("logs/")
                     and n not in self._log_files()]
         return written
+
+    def get_snapshot_id(self) -> str | None:
+        """The hash of the source snapshot the run ran from (``sdk.runs.snapshots``), or None."""
+        from headrace.sdk.runs.snapshots import snapshot_id
+
+        return snapshot_id(self)
+
+    def restore_snapshot(self, snapshot_id: str | None = None, path: str | os.PathLike[str] | None = None) -> str:
+        """The run's source snapshot written as ``<path>/<snapshot id>.zip``; returns that path."""
+        from headrace.sdk.runs.snapshots import restore
+
+        return restore(self, snapshot_id, path)
 
     # -- details -------------------------------------------------------------------------
     def _run_definition(self) -> dict[str, Any]:

@@ -25,6 +25,14 @@ def has_snapshot(digest: str, _: Reader, svc: ServicesDep) -> Response:
     return Response(status_code=200 if graphs.has_snapshot(svc, digest) else 404)
 
 
+@router.get("/snapshots/{digest}", response_class=Response, responses={200: {
+    "description": "The snapshot's archive (tar.gz)",
+    "content": {"application/gzip": {"schema": {"type": "string", "format": "binary"}}}}})
+def get_snapshot(digest: str, _: Reader, svc: ServicesDep) -> Response:
+    """A run's source snapshot as stored (``run.restore_snapshot()``); 404 when there is no such snapshot."""
+    return Response(graphs.snapshot_archive(svc, digest), media_type="application/gzip")
+
+
 @router.put("/snapshots/{digest}", response_model=SnapshotRead, openapi_extra=RAW_BODY_DOC)
 def put_snapshot(digest: str, _: SubmitRun, svc: ServicesDep, data: RawBody) -> SnapshotRead:
     """Upload a snapshot archive (tar.gz); refused (400) unless its files hash to ``digest``."""
