@@ -47,6 +47,20 @@ def test_show_on_a_finished_run_prints_at_once_and_snapshot_reads_steps(ws, scri
     assert data["run_id"] == run.id and data["steps"][0]["name"] == "train"
 
 
+def test_show_on_script_and_interactive_runs(ws, scripts, capsys):
+    """Microsoft's train-with-datasets notebook shows a ScriptRun; start_logging() runs have no steps."""
+    from headrace import ScriptRunConfig
+
+    run = Experiment(ws, "exp").submit(ScriptRunConfig(str(scripts), "train.py"))
+    run.wait_for_completion(show_output=False, raise_on_error=False)
+    RunDetails(run).show()
+    captured = capsys.readouterr()
+    assert f"exp run {run.id}" in captured.out and "train.py" in captured.out and "cannot show" not in captured.err
+    live = Experiment(ws, "notes").start_logging()
+    assert snapshot(live).steps == [] and snapshot(live).status == "Running"
+    live.complete()
+
+
 def test_show_waits_for_an_unfinished_run(ws, scripts, capsys):
     run = Experiment(ws, "exp").submit(one_step(ws, scripts, "prep.py"))  # fails fast: no arguments
     RunDetails(run).show()

@@ -217,3 +217,15 @@ def test_unknown_compute_target_is_warned_about_and_runs_locally(ws, src):
     with pytest.warns(IgnoredScriptSettingWarning, match="gpu-cluster"):
         run = Experiment(ws, "target").submit(config)
     assert run.wait_for_completion()["runDefinition"]["target"] == "local"
+
+
+def test_the_warning_says_where_a_script_with_conda_packages_really_runs(ws, src):
+    plain, built = Environment("conda-only"), Environment("conda-and-pip")
+    plain.python.conda_dependencies = CondaDependencies.create(conda_packages=["scikit-learn"])
+    built.python.conda_dependencies = CondaDependencies.create(conda_packages=["scikit-learn"],
+                                                               pip_packages=["hrtoy==1.0"])
+    with pytest.warns(IgnoredScriptSettingWarning, match="conda packages scikit-learn.*it runs in the agent's Python"):
+        Experiment(ws, "warn").submit(ScriptRunConfig(str(src), "train.py", environment=plain)).wait_for_completion()
+    with pytest.warns(IgnoredScriptSettingWarning, match="it runs in a uv-built virtual environment"):
+        run = Experiment(ws, "warn").submit(ScriptRunConfig(str(src), "train.py", environment=built))
+    run.cancel()

@@ -51,16 +51,17 @@ def _seconds(start: datetime | None, end: datetime | None, now: datetime) -> flo
 
 
 def snapshot(run: Any, now: datetime | None = None) -> RunView:
-    """Read ``run`` (a ``PipelineRun`` or a ``StepRun``) once."""
+    """Read ``run`` (a ``PipelineRun``, a ``StepRun``, a ``ScriptRun`` or an interactive ``Run``) once."""
     now = now or clock.now()
     record = run._refresh()
-    if hasattr(run, "get_steps"):
-        steps = [StepView(s.name, s.status.value, _seconds(s.started_at, s.ended_at, now), s.reused_from is not None)
-                 for s in run._backend.list_step_runs(run.id)]
-    else:
+    if hasattr(run, "_parent"):  # a step run: itself, on its pipeline run's page
         steps = [StepView(record.name, record.status.value, _seconds(record.started_at, record.ended_at, now),
                           record.reused_from is not None)]
-    run_id = getattr(run, "parent", None).id if not hasattr(run, "get_steps") else run.id
+        run_id = run.parent.id
+    else:  # a pipeline run's steps, a script run's one step, none for an interactive run
+        steps = [StepView(s.name, s.status.value, _seconds(s.started_at, s.ended_at, now), s.reused_from is not None)
+                 for s in run._backend.list_step_runs(run.id)]
+        run_id = run.id
     return RunView(run_id=run_id, experiment=run.experiment.name, status=record.status.value,
                    seconds=_seconds(record.started_at, record.ended_at, now), steps=steps, url=ui_url(run, run_id))
 

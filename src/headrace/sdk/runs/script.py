@@ -65,8 +65,12 @@ def submit_script(experiment: Any, config: ScriptRunConfig, tags: Mapping[str, A
             target = "local"
     ignored = ignored_settings(config.run_config)
     if ignored:
-        warnings.warn(f"script run {config.script or config.command!r}: its environment asks for {'; '.join(ignored)}; this workspace "
-                      "runs it in the agent's Python environment (recorded in the run's definition)",
+        from headrace.core.environment import needs_build
+
+        runs_in = ("a uv-built virtual environment with its pip packages"
+                   if needs_build(config.run_config.environment.spec()) else "the agent's Python environment")
+        warnings.warn(f"script run {config.script or config.command!r}: its environment asks for {'; '.join(ignored)}, "
+                      f"recorded in the run's definition but not applied; it runs in {runs_in}",
                       IgnoredScriptSettingWarning, stacklevel=3)
     pipeline = Pipeline(ws, [config.to_step(target)])
     record = ws._backend.submit_pipeline(
