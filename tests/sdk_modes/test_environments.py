@@ -91,6 +91,8 @@ def test_register_get_list_versions(ws, wheels) -> None:
     other.register(ws)
     listed = Environment.list(ws)
     assert sorted(listed) == ["other", "toy-env"] and listed["toy-env"].version == "3"
+    assert {n: e.version for n, e in ws.environments.items()} == {"other": "1", "toy-env": "3"}
+    assert (other.docker.shared_volumes, other.docker.build_context) == (True, None)  # Azure ML's attributes
     with pytest.raises(NotFoundError, match="its versions: 1, 2, 3"):
         Environment.get(ws, "toy-env", version=9)
     with pytest.raises(NotFoundError, match="registered environments: other, toy-env"):

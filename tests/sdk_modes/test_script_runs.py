@@ -199,6 +199,8 @@ def test_restore_snapshot_gives_the_source_a_run_ran_from_as_a_zip(ws, src, tmp_
         assert z.read("train.py").decode().strip() == TRAIN.strip()
     with pytest.raises(NotFoundError, match="snapshot"):
         run.restore_snapshot(snapshot_id="0" * 64, path=str(tmp_path))
+    env = run.get_environment()  # no environment given: the agent's own Python
+    assert env.name == "default-environment" and env.python.user_managed_dependencies
 
 
 def test_script_runs_in_its_environment(ws, write_scripts, tmp_path):
@@ -210,6 +212,9 @@ def test_script_runs_in_its_environment(ws, write_scripts, tmp_path):
     run = Experiment(ws, "env-script").submit(ScriptRunConfig(str(folder), "toy.py", environment=env))
     details = run.wait_for_completion()
     assert run.get_metrics() == {"v": "2.0"} and details["runDefinition"]["environment"]["name"] == "toy-env"
+    used = run.get_environment()  # Microsoft's using-environments notebook
+    assert used.name == "toy-env" and used.python.conda_dependencies.pip_packages == \
+        env.python.conda_dependencies.pip_packages
 
 
 def test_unknown_compute_target_is_warned_about_and_runs_locally(ws, src):

@@ -50,6 +50,8 @@ class DockerSection:
         self.base_image: str | None = None
         self.base_dockerfile: str | None = None
         self.base_image_registry: Any = None
+        self.build_context: Any = None
+        self.shared_volumes = True
         self.shm_size: str | None = None
         self.arguments: list[str] = []
 

@@ -229,6 +229,13 @@ class Workspace:
         return {t.name: t for t in ComputeTarget.list(self)}
 
     @property
+    def environments(self) -> dict[str, Any]:
+        """Registered environments by name: the latest version of each (``Environment.list``)."""
+        from headrace.sdk.environments.environment import Environment
+
+        return Environment.list(self)
+
+    @property
     def models(self) -> dict[str, Any]:
         """Registered models by name: the latest version of each."""
         from headrace.sdk.models import Model

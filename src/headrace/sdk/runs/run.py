@@ -15,6 +15,7 @@ from typing import Any
 from headrace.errors import NotFoundError
 from headrace.sdk import run_details
 from headrace.sdk.runs.logging_api import RunLogging
+from headrace.sdk.runs.ran_with import RanWith
 from headrace.storage.records import RunKind, RunRecord
 
 RUN_TYPES = {RunKind.PIPELINE: "azureml.PipelineRun", RunKind.SCRIPT: "azureml.scriptrun",
@@ -22,7 +23,7 @@ RUN_TYPES = {RunKind.PIPELINE: "azureml.PipelineRun", RunKind.SCRIPT: "azureml.s
 """Azure ML's ``run.type`` of each kind of run."""
 
 
-class Run(RunLogging):
+class Run(RunLogging, RanWith):
     """A run: log values and files, tag it, read it back, end it.
 
     In a script, ``Run.get_context()`` gives the run the script executes in. Elsewhere, runs come from
@@ -250,17 +251,6 @@ class Run(RunLogging):
                     and n not in self._log_files()]
         return written
 
-    def get_snapshot_id(self) -> str | None:
-        """The hash of the source snapshot the run ran from (``sdk.runs.snapshots``), or None."""
-        from headrace.sdk.runs.snapshots import snapshot_id
-
-        return snapshot_id(self)
-
-    def restore_snapshot(self, snapshot_id: str | None = None, path: str | os.PathLike[str] | None = None) -> str:
-        """The run's source snapshot written as ``<path>/<snapshot id>.zip``; returns that path."""
-        from headrace.sdk.runs.snapshots import restore
-
-        return restore(self, snapshot_id, path)
 
     # -- details -------------------------------------------------------------------------
     def _run_definition(self) -> dict[str, Any]:
