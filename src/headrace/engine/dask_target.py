@@ -50,6 +50,10 @@ logger = get_logger(__name__)
 
 WAIT_SECONDS = 0.5
 """How often a waiting step thread looks at cancel requests, worker counts and new log lines."""
+QUEUED_LOG_SECONDS = 5.0
+"""How long a step waits in the Dask queue before its execution log (its submission) is written: one that
+starts sooner is first written ``log_seconds`` after its start. Each write is a request to the artifact area,
+and on an object store they compete with the workers' log uploads."""
 
 
 def unreachable_local(local: str | None, mounted: Sequence[str]) -> bool:
@@ -72,6 +76,7 @@ class _Dispatch:
     # attempt id -> (worker, its log lines), in the order they started
     attempts: dict[str, tuple[str, list[str]]] = field(default_factory=dict)
     exhausted: str | None = None  # why the step stops: more attempts started than retries allow
+    attempt_at: float | None = None  # when the latest attempt started (monotonic)
     done: bool = False  # the result is in: late events are ignored
     changed: bool = False
     lock: threading.Lock = field(default_factory=threading.Lock)
@@ -154,7 +159,7 @@ class DaskComputeTarget(c.ComputeTarget):
                 return c.StepOutcome(StepStatus.FAILED, started, clock.now(), error=str(exc))
             execution_log.append(f"sent to Dask target {self.name!r} (scheduler {self.address}) as task "
                                  f"{future.key}" + (f", resources {resources}" if resources else ""))
-            dispatch.changed = True  # written with the first news from the worker (one write fewer per step)
+            dispatch.changed = True  # written when due (``_log_due``), or with the outcome
             outcome = self._wait(client, future, dispatch, started)
         finally:
             with self._lock:
@@ -235,6 +240,7 @@ class DaskComputeTarget(c.ComputeTarget):
                 for worker, lines in dispatch.attempts.values():
                     lines.append(f"attempt lost: worker {worker} left the cluster mid-step")
                 number = len(dispatch.attempts) + 1
+                dispatch.attempt_at = clock.monotonic()
                 header = f"attempt {number} of at most {self.retries + 1}: {msg['text']}"
                 dispatch.attempts[attempt] = (str(msg["worker"]), [header])
                 if number > self.retries + 1:
@@ -282,7 +288,7 @@ class DaskComputeTarget(c.ComputeTarget):
                 self._kill(client, future, dispatch, started)
                 return self._failed(dispatch, started, dispatch.exhausted)
             now = clock.monotonic()
-            if dispatch.changed and now - last_write >= self.log_seconds:
+            if self._log_due(dispatch, last_write, now) and not future.done():
                 self._write_log(dispatch)
                 last_write = now
             wanted = self.resources_for(dispatch.task)
@@ -298,6 +304,18 @@ class DaskComputeTarget(c.ComputeTarget):
                 return self._failed(dispatch, started, f"the Dask cluster at {self.address} has had {which} for "
                                     f"{self.no_worker_timeout:g}s (no_worker_timeout); start workers and rerun")
         return self._result(future, dispatch, started)
+
+    def _log_due(self, dispatch: _Dispatch, last_write: float, now: float) -> bool:
+        """Whether the live execution log is to be written now (``last_write``: the last write, or the submission).
+
+        Running: ``log_seconds`` after the attempt started, then at most every ``log_seconds`` while lines
+        come; a step shorter than that is written once, with its outcome. Queued: after ``QUEUED_LOG_SECONDS``.
+        """
+        if not dispatch.changed:
+            return False
+        if dispatch.attempt_at is None:
+            return now - last_write >= max(self.log_seconds, QUEUED_LOG_SECONDS)
+        return now - max(last_write, dispatch.attempt_at) >= self.log_seconds
 
     def _result(self, future: Any, dispatch: _Dispatch, started: Any) -> c.StepOutcome:
         try:
