@@ -51,9 +51,8 @@ logger = get_logger(__name__)
 WAIT_SECONDS = 0.5
 """How often a waiting step thread looks at cancel requests, worker counts and new log lines."""
 QUEUED_LOG_SECONDS = 5.0
-"""How long a step waits in the Dask queue before its execution log (its submission) is written: one that
-starts sooner is first written ``log_seconds`` after its start. Each write is a request to the artifact area,
-and on an object store they compete with the workers' log uploads."""
+"""Seconds a queued step waits before its execution log (its submission) is written; a started one is first
+written ``log_seconds`` after its start (each write is a request to the artifact area)."""
 
 
 def unreachable_local(local: str | None, mounted: Sequence[str]) -> bool:
@@ -368,7 +367,6 @@ class DaskComputeTarget(c.ComputeTarget):
             self.artifacts.write_bytes(f"{dispatch.task.log_path}/execution.log", text.encode("utf-8"))
         except HeadraceError:
             logger.exception("could not write the execution log of step run %s", dispatch.task.step_run_id)
-
 
     def _worker_resources(self, client: Any, fresh: bool = False) -> list[dict[str, float]]:
         """The resources each worker of the cluster declares (``{}`` for none), asked at most every 2 s whatever

@@ -9,7 +9,8 @@ lines. While the step runs, its stdout and stderr are copied to the artifact are
 so child runs show while it runs) go to the agent as Dask events.
 
 Attempts: a worker that dies mid-step makes the scheduler run the task again elsewhere. Each
-attempt records its worker in a Dask ``Variable``; an attempt beyond ``retries`` refuses to run, so a step runs at most ``retries + 1`` times whatever the scheduler's ``allowed-failures``.
+attempt announces its start (event ``started``); the agent counts them and stops a step whose attempts
+exceed ``retries + 1``, whatever the scheduler's ``allowed-failures``.
 A per-worker watchdog process kills the step's process group when its worker dies (``kill -9``):
 the retried attempt is then the only one writing its outputs.
 
