@@ -114,7 +114,7 @@ def test_put_without_a_body_is_refused_not_an_empty_file(live):
 
 @pytest.mark.parametrize("method, path, allowed", [
     ("DELETE", "/api/v1/runs", {"GET", "POST"}),
-    ("DELETE", "/api/v1/snapshots/abc", {"HEAD", "PUT"}),
+    ("DELETE", "/api/v1/snapshots/abc", {"GET", "HEAD", "PUT"}),
     ("DELETE", "/api/v1/datastores/workspaceblobstore/files/a.txt", {"GET", "PUT"}),
     ("PATCH", "/api/v1/pipelines", {"GET", "POST"}),
     ("POST", "/static/headrace.css", {"GET", "HEAD"}),
