@@ -23,6 +23,7 @@ from headrace.engine.step_env import (  # noqa: F401 - re-exported: the step's s
     ENV_ENVIRONMENT_SPEC,
     ENV_EXPERIMENT,
     ENV_PARENT_RUN_ID,
+    ENV_REMOTE_NODE,
     ENV_RUN_ID,
     ENV_RUN_KIND,
     ENV_STEP_NAME,

@@ -41,7 +41,7 @@ from headrace.core.dataset import decode_manifest
 from headrace.core.resources import describe, fits
 from headrace.datastores.base import Datastore
 from headrace.engine import compute as c
-from headrace.engine import dask_worker, run_files
+from headrace.engine import dask_worker, run_files, step_models
 from headrace.errors import ComputeError, HeadraceError
 from headrace.logs import get_logger
 from headrace.storage.records import StepStatus
@@ -80,6 +80,7 @@ class _Dispatch:
     changed: bool = False
     lock: threading.Lock = field(default_factory=threading.Lock)
     children: dict[str, run_files.ChildrenLog] = field(default_factory=dict)  # attempt id -> its child runs
+    model_requests: list[dict[str, Any]] = field(default_factory=list)  # from the worker, not answered yet
 
     def lines(self) -> list[str]:
         with self.lock:
@@ -188,6 +189,20 @@ class DaskComputeTarget(c.ComputeTarget):
             log = dispatch.children.get(attempt) if attempt is not None else None
             return [] if log is None else log.snapshot()  # events add to it on the client's thread
 
+    def serve_models(self, step_run_id: str, store: Any) -> int:
+        """Resolve the model requests the step's worker forwarded and leave each answer in the artifact area,
+        where the worker finds it and copies the files (``step_models``; workers reach the artifact area)."""
+        with self._lock:
+            dispatch = self._active.get(step_run_id)
+        if dispatch is None:
+            return 0
+        with dispatch.lock:
+            requests, dispatch.model_requests = dispatch.model_requests, []
+        for request in requests:
+            resolved = step_models.resolve(request, store)
+            self.artifacts.write_bytes(step_models.answer_path(str(request.get("id"))), json.dumps(resolved).encode())
+        return len(requests)
+
     def close(self) -> None:
         """Close the connection to the scheduler (the cluster keeps running)."""
         with self._client_lock:
@@ -249,6 +264,9 @@ class DaskComputeTarget(c.ComputeTarget):
                     dispatch.event.set()
             elif msg["kind"] == "children":
                 dispatch.children.setdefault(attempt, run_files.ChildrenLog()).add(json.loads(msg["text"]))
+                return
+            elif msg["kind"] == "model-request":  # answered from the store by serve_models (the agent's poll)
+                dispatch.model_requests.append(json.loads(msg["text"]))
                 return
             elif attempt in dispatch.attempts:
                 dispatch.attempts[attempt][1].append(str(msg["text"]))

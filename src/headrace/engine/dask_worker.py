@@ -40,7 +40,7 @@ from typing import Any
 from headrace import clock
 from headrace.datastores.base import Datastore
 from headrace.engine import compute as c
-from headrace.engine import run_files
+from headrace.engine import run_files, step_models
 from headrace.engine.local import LocalComputeTarget
 from headrace.errors import HeadraceError
 from headrace.logs import get_logger
@@ -197,8 +197,9 @@ def _tail_logs(target: LocalComputeTarget, task: c.StepTask, artifacts: Datastor
     """Copy the step's stdout/stderr to the artifact area while it runs; send new log lines to the agent."""
     every = float(payload.get("log_seconds") or 1.0)
     log_dir = target.stager.log_dir(task.run_id, task.step_run_id, task.log_path)
-    children = run_files.JsonlTail(target.stager.workdir(task.run_id, task.step_run_id) / c.CHILDREN_FILE,
-                                   keep=False)
+    workdir = target.stager.workdir(task.run_id, task.step_run_id)
+    children = run_files.JsonlTail(workdir / c.CHILDREN_FILE, keep=False)
+    models = step_models.Forwarder(workdir, artifacts, lambda text: emit("model-request", text))
     local_logs = artifacts.local_path(task.log_path) is not None  # written in place: nothing to copy
     sizes: dict[str, int] = {}
     copied: dict[str, float] = {}
@@ -208,6 +209,8 @@ def _tail_logs(target: LocalComputeTarget, task: c.StepTask, artifacts: Datastor
         while sent < len(lines):
             emit("line", lines[sent])
             sent += 1
+        with contextlib.suppress(OSError, HeadraceError):  # Model.get_model_path() in the script
+            models.poll()
         if clock.monotonic() - children_at >= every:  # the child runs the script started: shown while it runs
             children_at = clock.monotonic()
             new = children.read_new()

@@ -14,6 +14,7 @@ ENV_RUN_KIND = "HEADRACE_RUN_KIND"  # "script": the step is a script run's only 
 ENV_PARENT_RUN_ID = "HEADRACE_PARENT_RUN_ID"  # a script run's parent (a sweep), when it has one
 ENV_DASK_WORKER = "HEADRACE_DASK_WORKER"  # on a Dask target: the address of the worker running the step
 ENV_DASK_RESOURCES = "HEADRACE_DASK_RESOURCES"  # on a Dask target: the step's resources (JSON; its nodes ask the same)
+ENV_REMOTE_NODE = "HEADRACE_PARALLEL_REMOTE_NODE"  # "1" in a ParallelRunStep node on another Dask worker
 ENV_ENVIRONMENT_SPEC = "HEADRACE_ENVIRONMENT_SPEC"  # the step's environment spec (JSON), when it has one
 METRICS_FILE = "metrics.jsonl"
 TAGS_FILE = "tags.jsonl"

@@ -10,6 +10,7 @@ files from the artifact store into the context folder (``models/<name>/<version>
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
@@ -107,6 +108,40 @@ def _not_found(store: MetadataStore, name: str, version: int | None) -> dict[str
                 "hint": f"versions of {name!r}: {', '.join(map(str, versions))}"}
     known = ", ".join(m.name for m in store.list_model_versions(latest=True)) or "none"
     return {"error": "not found", "not_found": True, "key": name, "hint": f"registered models: {known}"}
+
+
+def answer_path(req_id: str) -> str:
+    """Where the agent leaves a resolved request of a step on a Dask worker, in the artifact area."""
+    if not _ID.match(req_id):
+        raise HeadraceError(f"not a model request id: {req_id!r}")
+    return f"{MODEL_REQUESTS}/{req_id}.json"
+
+
+class Forwarder:
+    """A Dask worker's half: sends a running step's new requests to the agent (``send``), then waits for their
+    resolutions in the artifact area and answers the script once the files are copied."""
+
+    def __init__(self, context_dir: Path, artifacts: Datastore, send: Any):
+        self.context_dir, self.artifacts, self.send = context_dir, artifacts, send
+        self.waiting: set[str] = set()
+
+    def poll(self) -> None:
+        for req_id, request in pending(self.context_dir):
+            if req_id not in self.waiting:
+                self.waiting.add(req_id)
+                self.send(json.dumps({**request, "id": req_id}))
+        for req_id in sorted(self.waiting):
+            path = answer_path(req_id)
+            try:
+                resolved = json.loads(self.artifacts.read_bytes(path))
+            except HeadraceError:  # not there yet
+                continue
+            except ValueError as exc:
+                resolved = {"error": f"the agent's answer could not be read: {exc}"}
+            answer(self.context_dir, req_id, materialise(self.context_dir, resolved, self.artifacts))
+            self.waiting.discard(req_id)
+            with contextlib.suppress(HeadraceError):
+                self.artifacts.delete(path)
 
 
 def answer(context_dir: Path, req_id: str, result: dict[str, Any]) -> None:

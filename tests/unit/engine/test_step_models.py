@@ -62,3 +62,18 @@ def test_a_malformed_request_is_answered_with_the_reason(tmp_path: Path):
     step_models.serve(context, Registry([]), FsspecDatastore.local("a", tmp_path / "a"))
     answer = json.loads((context / MODEL_REQUESTS / f"{'d' * 32}.answer.json").read_text())
     assert "needs a name" in answer["error"]
+
+
+def test_a_parallel_run_node_on_another_worker_is_told_at_once(tmp_path: Path, monkeypatch):
+    import pytest
+
+    from headrace.engine.step_env import ENV_CONTEXT_DIR, ENV_REMOTE_NODE, ENV_STEP_RUN_ID
+    from headrace.errors import ConfigError
+    from headrace.sdk.models.model import Model
+
+    monkeypatch.setenv(ENV_CONTEXT_DIR, str(tmp_path))
+    monkeypatch.setenv(ENV_STEP_RUN_ID, "s1")
+    monkeypatch.setenv(ENV_REMOTE_NODE, "1")
+    with pytest.raises(ConfigError, match="only node 0 .* reaches the agent"):
+        Model.get_model_path("churn")
+    assert not (tmp_path / MODEL_REQUESTS).exists()  # nothing left waiting for an answer that never comes

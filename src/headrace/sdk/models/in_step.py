@@ -130,7 +130,7 @@ def fetch_model(model_name: str, version: int | None, timeout: float = 600.0) ->
     Raises:
         NotFoundError: no such model or version.
         ModelError: the agent could not copy the files, or gave no answer within ``timeout`` seconds.
-        ConfigError: on a Dask target (not served there yet), naming what to do instead.
+        ConfigError: in a ParallelRunStep node on another Dask worker (no agent there), saying what to do.
     """
     import json
     import time
@@ -138,10 +138,10 @@ def fetch_model(model_name: str, version: int | None, timeout: float = 600.0) ->
 
     from headrace.errors import NotFoundError
 
-    if os.environ.get(c.ENV_DASK_WORKER):
-        raise ConfigError(f"Model.get_model_path({model_name!r}) inside a step on a Dask target is not served yet: "
-                          "give the step the model's files as an input (a DataPath or dataset), or run it on the "
-                          "local target")
+    if os.environ.get(c.ENV_REMOTE_NODE):
+        raise ConfigError(f"Model.get_model_path({model_name!r}) in a ParallelRunStep node on another Dask worker: "
+                          "only node 0 (the step's own worker) reaches the agent; give the step HEADRACE_URL and a "
+                          "reader token (environment_variables) to read the registry from every node")
     folder = Path(os.environ[c.ENV_CONTEXT_DIR]) / c.MODEL_REQUESTS
     folder.mkdir(parents=True, exist_ok=True)
     req_id = uuid.uuid4().hex

@@ -33,7 +33,7 @@ from multiprocessing.connection import Client
 from pathlib import Path
 from typing import Any
 
-from headrace.engine.compute import ENV_CONTEXT_DIR, ENV_ENVIRONMENT_SPEC
+from headrace.engine.compute import ENV_CONTEXT_DIR, ENV_ENVIRONMENT_SPEC, ENV_REMOTE_NODE
 from headrace.sdk.parallel.worker import ENV_OUTPUT, WorkerSpec, serve
 
 STOP_SECONDS = 30.0
@@ -91,7 +91,8 @@ def _spec(payload: dict[str, Any], src: Path, root: Path) -> WorkerSpec:
 
 def _env(payload: dict[str, Any], root: Path) -> dict[str, str]:
     env = {**os.environ, **payload["env"]}
-    env.update({"PYTHONUNBUFFERED": "1", ENV_CONTEXT_DIR: str(root)})
+    # A folder of this machine: the agent never reads it (Model.get_model_path() says so: ENV_REMOTE_NODE).
+    env.update({"PYTHONUNBUFFERED": "1", ENV_CONTEXT_DIR: str(root), ENV_REMOTE_NODE: "1"})
     return env
 
 
