@@ -77,8 +77,9 @@ def _step(ws, tmp_path: Path, marks: Path, files: int, mode: str = "spread", env
         (folder / "t.csv").write_text("k,v\n" + "".join(f"{i % 6},{i}\n" for i in range(files)))
     elif mode == "parted":
         for i in range(files):
-            (folder / f"p{i % 4}").mkdir(exist_ok=True)
-            (folder / f"p{i % 4}" / f"f{i:02d}.txt").write_text("y" * i)
+            # 6 partitions: node 0's two processes hold at most 4 (two each) while waiting for node 1 to run one
+            (folder / f"p{i % 6}").mkdir(exist_ok=True)
+            (folder / f"p{i % 6}" / f"f{i:02d}.txt").write_text("y" * i)
     else:
         for i in range(files):
             (folder / f"f{i:02d}.txt").write_text("y" * i)
@@ -154,7 +155,7 @@ def test_file_partitions_reach_the_remote_node_with_their_values(dask_ws, tmp_pa
     run, status = _submit(dask_ws, _step(dask_ws, tmp_path, _marks(tmp_path), files=12, mode="parted"))
     assert status == "Finished", [(s.name, s.error, s.get_stdout_log()) for s in run.get_steps()]
     rows = _rows(run.find_step_run("score")[0], tmp_path)
-    assert sorted((part, name) for part, name, _ in rows) == sorted((f"p{i % 4}", f"f{i:02d}.txt") for i in range(12))
+    assert sorted((part, name) for part, name, _ in rows) == sorted((f"p{i % 6}", f"f{i:02d}.txt") for i in range(12))
     assert {node for *_, node in rows} == {"0", "1"}  # node 1 got its partitions' files shipped, values along
 
 
