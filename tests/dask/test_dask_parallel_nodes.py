@@ -202,8 +202,9 @@ def test_a_node_whose_dask_worker_is_killed_hands_its_mini_batches_to_the_other(
         assert sorted(name for name, *_ in rows) == [f"f{i:02d}.txt" for i in range(8)]
         assert {_worker_folder(cwd, cluster) for *_, cwd in rows} == {"w0", "w1"} - {victim}
         stdout = child.get_stdout_log()
-        assert "node 1 on Dask worker" in stdout and "was lost" in stdout, stdout
-        # Which the driver notices first, the worker's pipe or the node's, is a race: both end the same way.
+        # Which the driver notices first, the worker's pipe or the node's, is a race: both end the same way. When
+        # the pipe is first, the other node may finish the run before the node's loss is noticed (not logged then).
+        assert ("node 1 on Dask worker" in stdout and "was lost" in stdout) or "it was replaced" in stdout, stdout
         assert re.search(r"worker node1\.process\d exited \((node 1 lost|its connection closed on node 1)\) "
                          r"during run\(\); (its node is gone|it was replaced)", stdout), stdout
         assert child.get_metrics()["mini_batch_retries"] >= 1
