@@ -225,3 +225,22 @@ def test_get_runs_pages_through_every_run_and_filters_by_tags_and_properties(ws,
     assert list(exp.get_runs(type="azureml.StepRun")) == []
     assert len(list(exp.get_runs(type="azureml.PipelineRun", properties={}))) == 5
     assert ws._backend.count_runs(["Paged", "Nothing"]) == {"Paged": 5, "Nothing": 0}
+
+
+def test_steps_of_one_source_folder_are_snapshotted_once_per_submit(ws, write_scripts, monkeypatch):
+    """A 64-step fan-out from one folder made 64 snapshot lookups (64 requests on an object store)."""
+    import headrace.sdk.remote as remote
+    import headrace.services.runs as runs
+    from headrace import Pipeline, PythonScriptStep
+
+    module = remote if ws.is_remote else runs
+    real, calls = module.store_snapshot, []
+    monkeypatch.setattr(module, "store_snapshot", lambda folder, store: calls.append(folder) or real(folder, store))
+    src = write_scripts({"noop.py": "print('hi')\n"})
+    other = write_scripts({"noop.py": "print('other')\n"})
+    steps = [PythonScriptStep(name=f"s{i}", script_name="noop.py", source_directory=str(src)) for i in range(5)]
+    steps.append(PythonScriptStep(name="other", script_name="noop.py", source_directory=str(other)))
+    run = Experiment(ws, "fanout").submit(Pipeline(ws, steps))
+    assert sorted(calls) == sorted([str(src), str(other)])
+    assert run.wait_for_completion(show_output=False) == "Finished"
+    assert len({s.get_snapshot_id() for s in run.get_steps()}) == 2

@@ -95,9 +95,13 @@ class RemoteBackend(RemoteSchedules, RemoteDrafts, RemoteTracking):
         """
         graph = pipeline.graph()
         uploads = SnapshotUploads(self.client)
+        done: dict[str, str] = {}  # one snapshot (one HEAD, maybe one upload) per source folder
         for step in graph["steps"]:
             try:
-                step["snapshot"] = store_snapshot(step["source_directory"], uploads)
+                folder = step["source_directory"]
+                if folder not in done:
+                    done[folder] = store_snapshot(folder, uploads)
+                step["snapshot"] = done[folder]
             except RemoteError:
                 raise  # the server is down or refused the token: not a problem of the definition
             except HeadraceError as exc:

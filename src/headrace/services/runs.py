@@ -47,9 +47,13 @@ def freeze_pipeline(svc: Services, pipeline: Any) -> PipelineRecord:
     check_graph_datastores(svc, graph)
     check_graph_compute(svc, graph)
     pin_graph_datasets(svc, graph)
+    done: dict[str, str] = {}  # one snapshot per source folder: 64 steps of one folder cost one store lookup
     for step in graph["steps"]:
         try:
-            step["snapshot"] = store_snapshot(step["source_directory"], svc.artifacts)
+            folder = step["source_directory"]
+            if folder not in done:
+                done[folder] = store_snapshot(folder, svc.artifacts)
+            step["snapshot"] = done[folder]
         except HeadraceError as exc:
             raise DefinitionError([f"step {step['name']!r}: cannot snapshot its source_directory: {exc}"]) from exc
     return store_graph(svc, graph)
