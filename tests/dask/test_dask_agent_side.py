@@ -1,9 +1,10 @@
-"""When the agent writes a Dask step's execution log while the step waits and runs (no cluster: a fake client,
-a fake clock and events handed to the target as its client would).
+"""The agent's side of a Dask step, with no cluster: a fake client, a fake clock and events handed to the
+target as its client would.
 
-Each write is a request to the artifact area; on an object store the agent's writes compete with every
-worker's, so a step is written when there is something to see: its attempt's lines ``log_seconds`` after it
-started, its submission once it has waited ``QUEUED_LOG_SECONDS`` in the queue, and its whole log at the end.
+When the execution log is written: each write is a request to the artifact area, and on an object store the
+agent's writes compete with every worker's, so a step is written when there is something to see: its attempt's
+lines ``log_seconds`` after it started, its submission once it has waited ``QUEUED_LOG_SECONDS`` in the queue,
+and its whole log at the end. And the task's key (its Dask task group).
 """
 
 from __future__ import annotations
@@ -13,6 +14,8 @@ from concurrent.futures import Future
 from typing import Any
 
 import pytest
+from dask.utils import key_split
+from distributed.utils import key_split_group
 
 from headrace import clock
 from headrace.engine import compute as c
@@ -133,3 +136,15 @@ def test_a_step_waiting_in_the_queue_shows_its_submission(step, wait_until):
     fake_clock.now = dask_target.QUEUED_LOG_SECONDS + 0.1
     wait_until(lambda: artifacts.writes, message="the execution log of a queued step")
     assert "sent to Dask target 't'" in artifacts.writes[0]
+
+
+def test_each_step_is_its_own_dask_task_group(step):
+    """A group of more than twice the cluster's threads is queued on the scheduler, which hands each worker up
+    to worker-saturation x threads tasks (5 for 4 threads at Dask's default 1.1): 64 steps then end 17/16/16/15
+    on 4 workers, and one runs a fifth wave alone. Each step its own group: assigned at once, 16 each."""
+    target, artifacts, client, fake_clock, dispatch = step
+    assert client.future is not None
+    key = client.future.key  # type: ignore[attr-defined]
+    other = dask_target._key(target._active["sr"].task, "0" * 32)
+    assert key_split_group(key) != key_split_group(other)
+    assert key_split(key) == key_split(other) == "headrace-s"  # one prefix per step name: its learnt duration
