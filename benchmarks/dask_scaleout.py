@@ -12,11 +12,11 @@ for the measurement):
 - one step alone (latency): a one-step pipeline against one ``client.submit`` of the same process,
   median of ``--repeat``; reported, no goal.
 
-The cluster's scheduler hands a worker at most ``--worker-saturation`` x threads tasks at a time
-(``distributed.scheduler.worker-saturation``, a deployment setting; Dask's default is 1.1). For steps of a
-second or more, 1.0 (the default here) is right: with 1.1 a 4-thread worker holds a fifth task, some worker
-ends up with 17 of the 64 and runs a fifth wave alone (+1 s, for the floor as for headrace). The floor runs
-on the same cluster, so both see the same setting.
+The cluster's scheduler hands a worker at most ``--worker-saturation`` x threads tasks of a queued task
+group at a time (``distributed.scheduler.worker-saturation``, a deployment setting; Dask's default is 1.1).
+The floor's 64 tasks are one group: with 1.1 a 4-thread worker holds a fifth, some worker ends with 17 and
+runs a fifth wave alone (+1 s). 1.0 (the default here) spares the floor that; headrace's steps are each their
+own group and go to the workers 16 each under either setting. Both run on the same cluster.
 
 Artifacts and data: on the S3 emulator when ``HEADRACE_TEST_S3_ENDPOINT`` is set (as in the tests), else (or
 with ``--storage local``) in local folders declared as mounted by every worker (they are: the workers run on
