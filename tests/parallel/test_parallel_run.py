@@ -5,6 +5,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+import pytest
+
 from headrace import (
     Dataset,
     Experiment,
@@ -118,11 +120,22 @@ def run(frame):
     assert {int(r[3]) for r in rows} == {20} and child.get_metrics()["mini_batches"] == 3
 
 
-def test_partition_keys_give_one_mini_batch_per_value(ws, scripts, tmp_path):
-    write(scripts, "keys.py", '''
+KEYS = '''
 def run(frame):
     return [f"{frame['k'].iloc[0]} {len(frame)} {len(set(frame['k']))}"]
-''')
+'''
+# run() taking a second argument gets the mini-batch's partition values (Azure ML's mini_batch_context)
+KEYS_IN_CONTEXT = '''
+def run(frame, context):
+    return [f"{context.partition_key_value['k']} {len(frame)}"]
+'''
+
+
+@pytest.mark.parametrize(("source", "expected"), [(KEYS, ["0 20 1", "1 20 1", "2 20 1"]),
+                                                  (KEYS_IN_CONTEXT, ["0 20", "1 20", "2 20"])],
+                         ids=["frame", "context"])
+def test_partition_keys_give_one_mini_batch_per_value(ws, scripts, tmp_path, source, expected):
+    write(scripts, "keys.py", source)
     table = Dataset.Tabular.from_delimited_files((ws.get_default_datastore(), "table/*.csv"))
     out = PipelineData("groups", datastore=ws.get_default_datastore())
     cfg = config(scripts, tmp_path, entry_script="keys.py", mini_batch_size=None, partition_keys=["k"],
@@ -130,7 +143,7 @@ def run(frame):
     step = ParallelRunStep(name="groups", parallel_run_config=cfg, inputs=[table.as_named_input("rows")], output=out)
     run, child = submit(ws, step)
     assert run.get_status() == "Finished", child.get_details()
-    assert sorted(output_text(child, "groups", tmp_path).splitlines()) == ["0 20 1", "1 20 1", "2 20 1"]
+    assert sorted(output_text(child, "groups", tmp_path).splitlines()) == expected
 
 
 def test_file_partitions_give_one_mini_batch_per_path_value_and_run_gets_the_context(ws, scripts, tmp_path):
@@ -159,21 +172,6 @@ def run(mini_batch, mini_batch_context):
     assert sorted(output_text(child, "sizes", tmp_path).splitlines()) == [
         "u1 0 4 a.wav", "u1 0 4 a.wav", "u1 0 4 b.wav", "u1 0 4 b.wav", "u2 1 2 a.wav", "u2 1 2 b.wav"]
     assert child.get_metrics()["mini_batches"] == 2
-
-
-def test_tabular_partitions_give_run_their_values_too(ws, scripts, tmp_path):
-    write(scripts, "ctx.py", '''
-def run(frame, context):
-    return [f"{context.partition_key_value['k']} {len(frame)}"]
-''')
-    table = Dataset.Tabular.from_delimited_files((ws.get_default_datastore(), "table/*.csv"))
-    out = PipelineData("groups", datastore=ws.get_default_datastore())
-    cfg = config(scripts, tmp_path, entry_script="ctx.py", mini_batch_size=None, partition_keys=["k"],
-                 error_threshold=-1)
-    step = ParallelRunStep(name="groups", parallel_run_config=cfg, inputs=[table.as_named_input("rows")], output=out)
-    run, child = submit(ws, step)
-    assert run.get_status() == "Finished", child.get_details()
-    assert sorted(output_text(child, "groups", tmp_path).splitlines()) == ["0 20", "1 20", "2 20"]
 
 
 def test_a_partition_by_dataset_feeds_a_step_by_its_keys(ws, scripts, tmp_path):

@@ -39,6 +39,17 @@ class ModelFile:
         return cls(str(data["path"]), int(data["size"]), str(data["sha256"]))  # type: ignore[call-overload]
 
 
+BLOBS = "models/blobs"
+"""Artifact-area folder of model files, one blob per distinct content, named by its sha256."""
+
+
+def blob_path(sha256: str) -> str:
+    """Raises: ModelError: not 64 lowercase hex digits."""
+    if len(sha256) != 64 or any(c not in "0123456789abcdef" for c in sha256):
+        raise ModelError(f"invalid sha256 {sha256!r}: 64 lowercase hex digits")
+    return f"{BLOBS}/{sha256}"
+
+
 def check_name(name: object) -> str:
     """Raises ModelError unless ``name`` is a model name (letters, digits, ``_.-``; 255 at most)."""
     if not isinstance(name, str) or not _NAME.match(name):

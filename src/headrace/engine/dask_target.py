@@ -33,7 +33,7 @@ import threading
 import uuid
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import CancelledError
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from typing import Any
 
 from headrace import clock
@@ -41,7 +41,8 @@ from headrace.core.dataset import decode_manifest
 from headrace.core.resources import describe, fits
 from headrace.datastores.base import Datastore
 from headrace.engine import compute as c
-from headrace.engine import dask_worker, run_files, step_models
+from headrace.engine import dask_worker, step_models
+from headrace.engine.dask_dispatch import Dispatch
 from headrace.errors import ComputeError, HeadraceError
 from headrace.logs import get_logger
 from headrace.storage.records import StepStatus
@@ -61,33 +62,6 @@ def unreachable_local(local: str | None, mounted: Sequence[str]) -> bool:
         return False
     real = os.path.normpath(local)
     return not any(real == m or real.startswith(m.rstrip("/") + "/") for m in mounted)
-
-
-@dataclass
-class _Dispatch:
-    """One step sent to the cluster: what the agent saw of its attempts."""
-
-    task: c.StepTask
-    id: str
-    log: list[str]
-    event: threading.Event = field(default_factory=threading.Event)
-    canceled: bool = False
-    # attempt id -> (worker, its log lines), in the order they started
-    attempts: dict[str, tuple[str, list[str]]] = field(default_factory=dict)
-    exhausted: str | None = None  # why the step stops: more attempts started than retries allow
-    attempt_at: float | None = None  # when the latest attempt started (monotonic)
-    done: bool = False  # the result is in: late events are ignored
-    changed: bool = False
-    lock: threading.Lock = field(default_factory=threading.Lock)
-    children: dict[str, run_files.ChildrenLog] = field(default_factory=dict)  # attempt id -> its child runs
-    model_requests: list[dict[str, Any]] = field(default_factory=list)  # from the worker, not answered yet
-
-    def lines(self) -> list[str]:
-        with self.lock:
-            out = list(self.log)
-            for _worker, lines in self.attempts.values():
-                out.extend(lines)
-            return out
 
 
 class DaskComputeTarget(c.ComputeTarget):
@@ -135,14 +109,14 @@ class DaskComputeTarget(c.ComputeTarget):
         # The last failed connection: steps asking within connect_timeout of it fail at once with its error,
         # instead of each waiting connect_timeout in turn.
         self._failure: tuple[float, ComputeError] | None = None
-        self._active: dict[str, _Dispatch] = {}  # by step run id
+        self._active: dict[str, Dispatch] = {}  # by step run id
         self._lock = threading.Lock()
 
     # -- interface -----------------------------------------------------------------------
     def run(self, task: c.StepTask, execution_log: list[str],
             upcoming: Sequence[c.UpcomingStep] = ()) -> c.StepOutcome:
         started = clock.now()
-        dispatch = _Dispatch(task, uuid.uuid4().hex, execution_log)
+        dispatch = Dispatch(task, uuid.uuid4().hex, execution_log)
         with self._lock:
             self._active[task.step_run_id] = dispatch
         try:
@@ -246,34 +220,10 @@ class DaskComputeTarget(c.ComputeTarget):
             dispatch = self._active.get(msg.get("step", ""))
         if dispatch is None or msg.get("dispatch") != dispatch.id:
             return
-        attempt = str(msg["attempt"])
-        with dispatch.lock:
-            if dispatch.done:
-                return
-            if msg["kind"] == "started" and attempt not in dispatch.attempts:
-                for worker, lines in dispatch.attempts.values():
-                    lines.append(f"attempt lost: worker {worker} left the cluster mid-step")
-                number = len(dispatch.attempts) + 1
-                dispatch.attempt_at = clock.monotonic()
-                header = f"attempt {number} of at most {self.retries + 1}: {msg['text']}"
-                dispatch.attempts[attempt] = (str(msg["worker"]), [header])
-                if number > self.retries + 1:
-                    dispatch.exhausted = (f"the step's worker died {number - 1} times (on "
-                                          f"{', '.join(w for w, _ in list(dispatch.attempts.values())[:-1])}); "
-                                          f"retries ({self.retries}) exhausted")
-                    dispatch.event.set()
-            elif msg["kind"] == "children":
-                dispatch.children.setdefault(attempt, run_files.ChildrenLog()).add(json.loads(msg["text"]))
-                return
-            elif msg["kind"] == "model-request":  # answered from the store by serve_models (the agent's poll)
-                dispatch.model_requests.append(json.loads(msg["text"]))
-                return
-            elif attempt in dispatch.attempts:
-                dispatch.attempts[attempt][1].append(str(msg["text"]))
-            dispatch.changed = True
+        dispatch.record(msg, self.retries)
 
     # -- steps of run() ------------------------------------------------------------------
-    def _payload(self, task: c.StepTask, dispatch: _Dispatch) -> dict[str, Any]:
+    def _payload(self, task: c.StepTask, dispatch: Dispatch) -> dict[str, Any]:
         """What the worker gets. Raises: ComputeError naming a store the workers cannot reach."""
         names = {b.datastore for b in (*task.inputs.values(), *task.outputs.values()) if b.dataset is None}
         for binding in task.inputs.values():
@@ -293,7 +243,7 @@ class DaskComputeTarget(c.ComputeTarget):
                 "dispatch": dispatch.id, "retries": self.retries, "launch": self.step_launch,
                 "log_seconds": self.log_seconds}
 
-    def _wait(self, client: Any, future: Any, dispatch: _Dispatch, started: Any) -> c.StepOutcome:
+    def _wait(self, client: Any, future: Any, dispatch: Dispatch, started: Any) -> c.StepOutcome:
         future.add_done_callback(lambda _f: dispatch.event.set())
         no_workers_since: float | None = None
         last_write = clock.monotonic()
@@ -322,7 +272,7 @@ class DaskComputeTarget(c.ComputeTarget):
                                     f"{self.no_worker_timeout:g}s (no_worker_timeout); start workers and rerun")
         return self._result(future, dispatch, started)
 
-    def _log_due(self, dispatch: _Dispatch, last_write: float, now: float) -> bool:
+    def _log_due(self, dispatch: Dispatch, last_write: float, now: float) -> bool:
         """Whether the live execution log is to be written now (``last_write``: the last write, or the submission).
 
         Running: ``log_seconds`` after the attempt started, then at most every ``log_seconds`` while lines
@@ -334,7 +284,7 @@ class DaskComputeTarget(c.ComputeTarget):
             return now - last_write >= max(self.log_seconds, QUEUED_LOG_SECONDS)
         return now - max(last_write, dispatch.attempt_at) >= self.log_seconds
 
-    def _result(self, future: Any, dispatch: _Dispatch, started: Any) -> c.StepOutcome:
+    def _result(self, future: Any, dispatch: Dispatch, started: Any) -> c.StepOutcome:
         try:
             result = future.result()
         except CancelledError:
@@ -364,7 +314,7 @@ class DaskComputeTarget(c.ComputeTarget):
         outcome.started_at = started
         return outcome
 
-    def _kill(self, client: Any, future: Any, dispatch: _Dispatch, started: Any) -> c.StepOutcome:
+    def _kill(self, client: Any, future: Any, dispatch: Dispatch, started: Any) -> c.StepOutcome:
         try:
             client.run(dask_worker.kill_step, dispatch.task.step_run_id, wait=False)
         except Exception as exc:  # the cluster is gone: nothing runs there any more
@@ -374,11 +324,11 @@ class DaskComputeTarget(c.ComputeTarget):
             dispatch.log.append("canceled: the step's process was killed on its worker")
         return c.StepOutcome(StepStatus.CANCELED, started, clock.now(), error="canceled")
 
-    def _failed(self, dispatch: _Dispatch, started: Any, why: str) -> c.StepOutcome:
+    def _failed(self, dispatch: Dispatch, started: Any, why: str) -> c.StepOutcome:
         dispatch.log.append(why)
         return c.StepOutcome(StepStatus.FAILED, started, clock.now(), error=why)
 
-    def _write_log(self, dispatch: _Dispatch) -> None:
+    def _write_log(self, dispatch: Dispatch) -> None:
         dispatch.changed = False
         text = "\n".join(dispatch.lines()) + "\n"
         try:

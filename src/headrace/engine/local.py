@@ -19,6 +19,7 @@ from headrace.engine import (
     environments,
     run_files,
     step_models,
+    step_outputs,
     step_process,
     transfer,
 )
@@ -139,11 +140,8 @@ class LocalComputeTarget(c.ComputeTarget):
         execution_log.append(f"working directory: {staged.src}")
         outcome = self._execute(task, argv, env, staged, started, execution_log, upcoming)
         if outcome.status is StepStatus.FINISHED:
-            self._upload_outputs(task, out_dirs, outcome, execution_log)
-        for name, folder in staged.in_place.items():
-            size = _folder_bytes(folder)
-            outcome.output_bytes[name] = size
-            execution_log.append(f"output {name}: {size} bytes written in place at {folder}")
+            step_outputs.upload(self.resolve_datastore, task, out_dirs, outcome, execution_log)
+        step_outputs.count_in_place(staged.in_place, outcome, execution_log)
         run_files.read_context(staged.workdir, outcome)
         run_files.capture_files(self.artifacts, task, staged.src, staged.workdir, execution_log)
         self._finish_logs(task, staged.log_dir, staged.workdir if staged.ahead else None, execution_log)
@@ -329,25 +327,6 @@ class LocalComputeTarget(c.ComputeTarget):
             )
         return c.StepOutcome(StepStatus.FINISHED, started, clock.now(), code, None, stderr_tail)
 
-    def _upload_outputs(self, task, out_dirs: dict[str, Path], outcome: c.StepOutcome, log) -> None:
-        for name, folder in out_dirs.items():
-            binding = task.outputs[name]
-            ds = self.resolve_datastore(binding.datastore)
-            t0 = clock.monotonic()
-            try:
-                size = ds.upload(str(folder), binding.path, overwrite=True)
-            except HeadraceError as exc:
-                outcome.status = StepStatus.FAILED
-                outcome.error = f"uploading output {name!r} failed: {exc}"
-                log.append(outcome.error)
-                log.append(_remove_partial(ds, binding.path))
-                return
-            outcome.output_bytes[name] = size
-            log.append(
-                f"output {name}: uploaded {size} bytes to {binding.datastore}/{binding.path} "
-                f"in {clock.monotonic() - t0:.3f}s"
-            )
-
     def _stage_ahead(self, upcoming: Sequence[c.UpcomingStep]) -> None:
         for step in upcoming:
             try:
@@ -377,17 +356,6 @@ class LocalComputeTarget(c.ComputeTarget):
             self.artifacts.upload(str(log_dir), task.log_path, overwrite=True)
 
 
-def _folder_bytes(folder: Path) -> int:
-    total = 0
-    for root, _dirs, files in os.walk(folder):
-        for f in files:
-            try:
-                total += os.stat(os.path.join(root, f)).st_size
-            except OSError:
-                pass
-    return total
-
-
 def _env_name(name: str) -> str:
     return "".join(ch if ch.isalnum() else "_" for ch in name).upper()
 
@@ -396,12 +364,3 @@ def _rmtree(path: Path) -> None:
     import shutil
 
     shutil.rmtree(path, ignore_errors=True)
-
-
-def _remove_partial(ds: Datastore, path: str) -> str:
-    """Delete what a failed upload left, so an output is there whole or not at all."""
-    try:
-        ds.delete(path)
-    except HeadraceError as exc:
-        return f"the partial upload at {ds.name}/{path} could not be removed ({exc}); delete it by hand"
-    return f"the partial upload at {ds.name}/{path} was removed (an output is kept whole or not at all)"

@@ -15,19 +15,14 @@ from headrace.engine import logged_models
 from headrace.engine.frontier import Frontier
 from headrace.engine.late_keys import LateKey
 from headrace.engine.reuse import reusable_step_run, step_reuse_key
+from headrace.engine.run_ending import NOT_RUN, final_status
 from headrace.engine.step_streams import StepStreams
 from headrace.engine.store_writes import until_written
 from headrace.engine.targets import placement
-from headrace.engine.tasks import (
-    build_task,
-    log_path,
-    output_locations,
-    upcoming_step,
-    write_execution_log,
-)
+from headrace.engine.tasks import build_task, log_path, output_locations, upcoming_step, write_execution_log
 from headrace.errors import HeadraceError
 from headrace.logs import get_logger
-from headrace.storage.records import RunKind, RunRecord, RunStatus, StepRunRecord, StepStatus
+from headrace.storage.records import RunRecord, RunStatus, StepRunRecord, StepStatus
 
 if TYPE_CHECKING:
     from headrace.engine.runner import RunExecutor
@@ -37,8 +32,6 @@ __all__ = ["CANCEL_CHECK_SECONDS", "REMOTE_STEP_THREADS", "RunState"]
 logger = get_logger(__name__)
 
 CANCEL_CHECK_SECONDS = 0.5
-FAIL_REQUESTED = "failed on request: "
-"""Prefix of a running run's error when ``run.fail()`` asked for it to stop: it then ends Failed, not Canceled."""
 REMOTE_STEP_THREADS = 256
 """Step threads beyond ``max_parallel_steps`` for steps on remote targets (each waits for its task)."""
 
@@ -363,31 +356,18 @@ class RunState:
         if self.stopping == "interrupted":
             logger.warning("run %s interrupted by agent shutdown; back in the queue", self.run.id)
             return self._release("re-queueing", status=RunStatus.QUEUED)
-        reason = {"failed": "not run: the pipeline stopped after a step failed",
-                  "canceled": "not run: the run was canceled"}.get(self.stopping or "", "not run")
+        reason = NOT_RUN.get(self.stopping or "", "not run")
         for step in self.graph["steps"]:  # topological order: upstream reasons are settled first
             name = step["name"]
             if not self.records[name].status.is_terminal:
                 why = (self.stopping != "canceled" and self.frontier.blocked_reason(step)) or reason
                 self._set(name, status=StepStatus.CANCELED, error=why, ended_at=clock.now())
         self._flush()
-        statuses = [r.status for r in self.records.values()]
-        failed = [r for r in self.records.values() if r.status is StepStatus.FAILED]
-        if self.stopping == "canceled":
-            final, error = RunStatus.CANCELED, "canceled on request"
-            asked = self.store.get_run(self.run.id).error or ""
-            if asked.startswith(FAIL_REQUESTED):  # run.fail() on the run: stopped as a cancel, ends Failed
-                final, error = RunStatus.FAILED, asked.removeprefix(FAIL_REQUESTED)
-        elif failed:
-            final = RunStatus.FAILED
-            error = "; ".join(f"step {r.name!r} failed: {r.error}" for r in failed)
-        elif all(s is StepStatus.FINISHED for s in statuses):
-            # Azure ML's words: a pipeline run ends Finished, a script run Completed.
-            final, error = RunStatus.COMPLETED if self.run.kind is RunKind.SCRIPT else RunStatus.FINISHED, None
+        final, error = final_status(self.stopping, self.records.values(), self.run.kind,
+                                    lambda: self.store.get_run(self.run.id).error)
+        if final in (RunStatus.FINISHED, RunStatus.COMPLETED):
             for hook in self.ex.before_finished:  # they log their own failures, never raise
                 hook(self.run.id)
-        else:
-            final, error = RunStatus.FAILED, "some steps did not run"
         return self._release("ending", status=final, ended_at=clock.now(), error=error)
 
     # -- helpers -------------------------------------------------------------------------

@@ -17,6 +17,7 @@ import re
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from headrace.core.model import blob_path
 from headrace.datastores.base import Datastore
 from headrace.engine.step_env import MODEL_REQUESTS
 from headrace.errors import HeadraceError, NotFoundError
@@ -92,7 +93,7 @@ def materialise(context_dir: Path, resolved: dict[str, Any], artifacts: Datastor
                 continue  # copied for an earlier request
             dest.parent.mkdir(parents=True, exist_ok=True)
             partial = dest.with_name(f".{dest.name}.{os.getpid()}.part")
-            artifacts.download(f"models/blobs/{item['sha256']}", str(partial))
+            artifacts.download(blob_path(str(item["sha256"])), str(partial))
             os.replace(partial, dest)
     except (HeadraceError, OSError) as exc:
         return {"error": f"model {model['name']}:{model['version']}: its files could not be copied for the step: "

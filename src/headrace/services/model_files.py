@@ -13,7 +13,7 @@ import tempfile
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 
-from headrace.core.model import ModelFile, clean_relative
+from headrace.core.model import ModelFile, blob_path, clean_relative
 from headrace.datastores.base import Datastore
 from headrace.engine.run_files import files_path
 from headrace.errors import ModelError
@@ -21,16 +21,9 @@ from headrace.services.bundle import Services
 from headrace.services.datastores import get_datastore
 from headrace.storage.records import StepRunRecord
 
-BLOBS = "models/blobs"
 ARTIFACTS = "<artifacts>"
 """The "datastore" name of files found in the artifact store (kept run files)."""
 _CHUNK = 1 << 20
-
-
-def blob_path(sha256: str) -> str:
-    if len(sha256) != 64 or any(c not in "0123456789abcdef" for c in sha256):
-        raise ModelError(f"invalid sha256 {sha256!r}: 64 lowercase hex digits")
-    return f"{BLOBS}/{sha256}"
 
 
 def file_digest(path: str | os.PathLike[str]) -> tuple[str, int]:

@@ -11,7 +11,7 @@ from typing import Any
 
 from headrace import clock
 from headrace.datastores.snapshots import store_snapshot
-from headrace.engine.run_state import FAIL_REQUESTED
+from headrace.engine.run_ending import FAIL_REQUESTED
 from headrace.engine.runner import log_path
 from headrace.errors import ConfigError, DefinitionError, HeadraceError, NotFoundError
 from headrace.logs import get_logger
