@@ -94,6 +94,10 @@ def clean_environ(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[N
         backends = _open_backends()
         for key in [k for k in list(backends) if k not in known]:
             _shutdown_backend(backends.pop(key))
+        resident = sys.modules.get("headrace.sdk.resident")
+        for backend in list(resident._backends.values()) if resident is not None else []:
+            backend._local_backend = None  # closed above, with the other local backends
+            backend.close()  # its connections to a test's agent
         _close_environment_fork_servers()
     finally:
         logging.getLogger().handlers[:] = root_handlers

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import importlib
+import os
 import sys
 from collections.abc import Iterator
 from typing import Annotated, Any, NoReturn
@@ -107,30 +108,44 @@ def version() -> None:
 def agent(
     home: HomeOpt = None,
     max_runs: Annotated[int, typer.Option(help="Runs executed at the same time.")] = 4,
+    listen: Annotated[bool, typer.Option(
+        help="Serve the home's scripts on a local socket (<home>/agent.sock): their Workspace(home) hands runs "
+        "to this agent instead of starting one, and starts without opening the store.")] = True,
 ) -> None:
     """Run an agent in the foreground: it claims queued runs of the workspace and executes them."""
     import signal
     import threading
 
     from headrace.cli.common import workspace
+    from headrace.config import load_settings
+    from headrace.services.resident import ResidentListener
     from headrace.wiring import build_agent
 
+    os.environ["HEADRACE_RESIDENT"] = "0"  # this process opens the home itself, whoever listens already
     ws = workspace(home)
     if getattr(ws, "is_remote", False):
         from headrace.errors import ConfigError
 
         raise ConfigError("headrace agent serves a local home: run it on the server's machine with --home "
                           "(or HEADRACE_HOME), not against HEADRACE_URL")
-    worker = build_agent(ws._backend.svc, max_concurrent_runs=max_runs)
+    os.environ.pop("HEADRACE_RESIDENT")  # steps' own workspaces may use it
+    svc = ws._backend.svc
+    worker = build_agent(svc, max_concurrent_runs=max_runs)
+    settings = load_settings(home=ws.home)
+    listener = ResidentListener(svc, settings.db_url, settings.effective_db_url) if listen else None
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
-    err_console.print(f"agent {worker.agent_id} serving {ws.home} (Ctrl+C or SIGTERM to stop; "
-                      "runs in progress go back to the queue)")
     worker.start()
+    serving = listener is not None and listener.start()
+    socket_note = f"; scripts of the home hand it their runs at {listener.path}" if serving else ""
+    err_console.print(f"agent {worker.agent_id} serving {ws.home} (Ctrl+C or SIGTERM to stop; "
+                      f"runs in progress go back to the queue){socket_note}")
     try:
         stop.wait()
     except KeyboardInterrupt:
         pass
+    if listener is not None:
+        listener.stop()
     worker.stop(wait=True)
 
 

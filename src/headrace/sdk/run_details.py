@@ -13,7 +13,7 @@ from typing import Any
 
 from headrace.core.command_step import command_text
 from headrace.errors import NotFoundError
-from headrace.services.parameters import WARNINGS_PROPERTY
+from headrace.storage.run_records import WARNINGS_PROPERTY
 
 STEP_LOG_FILES = {
     "logs/azureml/stdoutlogs.txt": "stdout",

@@ -7,7 +7,6 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from headrace.config import load_settings
 from headrace.errors import ConfigError
 from headrace.sdk.workspace_config import (
     Identity,
@@ -74,9 +73,14 @@ class Workspace:
             client = HeadraceClient(url, token) if timeout is None else HeadraceClient(url, token, timeout)
             _backend = RemoteBackend(client)
         elif _backend is None:
-            from headrace.sdk.local import local_backend
+            from headrace.sdk.resident import connect
 
-            _backend = local_backend(load_settings(home=home, db_url=db_url))
+            _backend = connect(home, db_url)  # the home's resident agent, when one listens
+            if _backend is None:
+                from headrace.config import load_settings
+                from headrace.sdk.local import local_backend
+
+                _backend = local_backend(load_settings(home=home, db_url=db_url))
         self._backend = _backend
         if _identity is None:
             default = urlsplit(self.url).netloc if self.is_remote else home_name(self.home)  # type: ignore[arg-type]

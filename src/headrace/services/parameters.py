@@ -10,9 +10,6 @@ from headrace.errors import HeadraceError, ParameterError, ParameterTypeError, U
 from headrace.services.bundle import Services
 from headrace.services.datastores import get_datastore
 
-WARNINGS_PROPERTY = "headrace.warnings"
-"""Run property holding the warnings recorded when the run was queued (one per line)."""
-
 _TYPE_NAMES = {"int": "an integer", "float": "a number", "bool": "a boolean", "str": "a string",
                "datapath": "a data path ({DataStoreName, RelativePath})",
                "dataset": 'a dataset ({"SavedDataSetReference": {"Id"}} or {"DataSetReference": {"Name", "Version"}})'}

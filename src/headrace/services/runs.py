@@ -19,7 +19,7 @@ from headrace.services import compute_dask
 from headrace.services.bundle import Services
 from headrace.services.compute import check_graph_compute
 from headrace.services.datastores import default_datastore_name, get_datastore
-from headrace.services.parameters import WARNINGS_PROPERTY, drop_unknown, resolve_parameters
+from headrace.services.parameters import drop_unknown, resolve_parameters
 from headrace.storage.records import (
     MetricRecord,
     PipelineRecord,
@@ -29,6 +29,7 @@ from headrace.storage.records import (
     StepRunRecord,
     StepStatus,
 )
+from headrace.storage.run_records import WARNINGS_PROPERTY
 
 logger = get_logger(__name__)
 

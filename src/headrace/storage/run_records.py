@@ -11,7 +11,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-__all__ = ["ExperimentRecord", "MetricRecord", "PipelineRecord", "RunKind", "RunRecord", "RunStatus", "StepRunRecord", "StepStatus", "TERMINAL_RUN_STATUSES"]
+__all__ = ["ExperimentRecord", "MetricRecord", "PipelineRecord", "RunKind", "RunRecord", "RunStatus", "StepRunRecord", "StepStatus", "TERMINAL_RUN_STATUSES", "WARNINGS_PROPERTY"]
 
 
 class RunStatus(StrEnum):
@@ -37,6 +37,9 @@ class RunStatus(StrEnum):
         """Finished (a pipeline run) or Completed (any other kind of run)."""
         return self in (RunStatus.FINISHED, RunStatus.COMPLETED)
 
+
+WARNINGS_PROPERTY = "headrace.warnings"
+"""Run property holding the warnings recorded when the run was queued (one per line)."""
 
 TERMINAL_RUN_STATUSES = frozenset({RunStatus.FINISHED, RunStatus.COMPLETED, RunStatus.FAILED, RunStatus.CANCELED})
 
