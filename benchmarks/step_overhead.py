@@ -13,7 +13,10 @@ script])`` per step, same parallelism, same process):
 - ``reuse``: resubmitting the chain unchanged, so every step is reused (no floor: nothing runs).
 - ``process``: the chain as a user's script runs it: a new ``python`` process that imports headrace,
   builds the N-step chain, submits it, waits and exits; timed from the process start to its exit,
-  against the chain's floor (which is what a user would otherwise run).
+  against the chain's floor (which is what a user would otherwise run). Judged as ``[resident]``: the
+  home is served by ``headrace agent`` (as by a server), so the script hands its run to that agent over
+  the home's local socket; ``[fork]``/``[spawn]`` are a lone script that starts an agent of its own
+  (SQLAlchemy, the store and the engine in the script: reported, not judged).
 
 Headrace is timed from ``Experiment.submit`` to the return of
 ``wait_for_completion(show_output=False)``; cold runs use ``regenerate_outputs=True`` so every
@@ -31,6 +34,7 @@ Exit status 0 when every goal is met, 1 when one is missed. Results and analysis
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import platform
@@ -39,7 +43,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from pathlib import Path
@@ -187,8 +191,31 @@ def print_table(report: dict) -> None:
         "times in seconds; hr = headrace submit -> wait_for_completion returns; "
         "engine = run created -> ended (run record); ratios are headrace / floor; eng ratio = engine med / floor med;\n"
         "[fork] = steps forked from the warm interpreter (the default), [spawn] = a new python per step "
-        "(HEADRACE_AGENT__STEP_LAUNCH=spawn); the goals are judged on the default"
+        "(HEADRACE_AGENT__STEP_LAUNCH=spawn); the goals are judged on the default;\n"
+        "process [resident] = the script hands its run to a `headrace agent` serving its home (judged), "
+        "[fork]/[spawn] = a lone script starting its own agent"
     )
+
+
+@contextlib.contextmanager
+def resident_agent(home: Path) -> Iterator[Path]:
+    """``headrace agent`` serving ``home`` (its scripts hand it their runs over its local socket) while inside."""
+    from headrace.local_socket import socket_path
+
+    log = home.with_name(f"{home.name}-agent.log")
+    with open(log, "wb") as out:
+        proc = subprocess.Popen([sys.executable, "-m", "headrace", "agent", "--home", str(home)],
+                                stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 60
+        while not socket_path(home.resolve()).exists():
+            if proc.poll() is not None or time.monotonic() > deadline:
+                raise SystemExit(f"headrace agent did not start: {log.read_text()}")
+            time.sleep(0.05)
+        yield home
+    finally:
+        proc.terminate()
+        proc.wait(timeout=60)
 
 
 def _in_mode(mode: str, run: Callable[[], dict[str, float]]) -> dict[str, float]:
@@ -259,9 +286,9 @@ def main(argv: list[str] | None = None) -> int:
             if "env" in only:  # builds the environment once in this home, and starts its warm interpreter
                 run_headrace(ws, env_chain, regenerate=True)
 
-        def add(name: str, reports: dict[str, dict]) -> None:
+        def add(name: str, reports: dict[str, dict], judged: str = modes[0]) -> None:
             for mode, r in reports.items():
-                scenarios[f"{name} [{mode}]"] = {**r, "launch": mode, "judged": mode == modes[0]}
+                scenarios[f"{name} [{mode}]"] = {**r, "launch": mode, "judged": mode == judged}
 
         if "chain" in only:
             add(f"chain-{args.chain}", measure(
@@ -289,11 +316,15 @@ def main(argv: list[str] | None = None) -> int:
             for mode in modes:  # a home of its own, created (and migrated) before the timing
                 os.environ["HEADRACE_AGENT__STEP_LAUNCH"] = mode
                 run_process(chain_script, root / f"process-{mode}", source, 3)
-            add(f"process-chain-{args.chain}", measure(
-                "process", args.repeat, lambda: floor_chain(script, args.chain),
-                {m: (lambda m=m: _in_mode(m, lambda: run_process(chain_script, root / f"process-{m}", source,
-                                                                 args.chain)))
-                 for m in modes}, quiet, PROCESS_RATIO_GOAL))
+            os.environ["HEADRACE_AGENT__STEP_LAUNCH"] = modes[0]
+            with resident_agent(root / "process-resident") as resident_home:
+                run_process(chain_script, resident_home, source, 3)
+                runs = {"resident": lambda: run_process(chain_script, resident_home, source, args.chain)}
+                runs.update({m: (lambda m=m: _in_mode(m, lambda: run_process(
+                    chain_script, root / f"process-{m}", source, args.chain))) for m in modes})
+                add(f"process-chain-{args.chain}", measure(
+                    "process", args.repeat, lambda: floor_chain(script, args.chain), runs, quiet,
+                    PROCESS_RATIO_GOAL), judged="resident")
 
     report = {
         "date": datetime.now(UTC).isoformat(timespec="seconds"),

@@ -72,6 +72,9 @@ AllowedHostsOpt = Annotated[
                  help="A Host name the server answers besides loopback ones (repeat; *.example.org for its "
                       "subdomains). Default: any with auth, loopback only with --no-auth."),
 ]
+ListenOpt = Annotated[bool, typer.Option(
+    help="With an agent, serve the home's scripts on a local socket (<home>/agent.sock): their Workspace(home) "
+    "hands runs to the server's agent instead of starting one.")]
 LogLevelOpt = Annotated[str, typer.Option(help="uvicorn log level: warning, info (each request), debug.")]
 
 
@@ -89,6 +92,7 @@ def server(
     log_level: LogLevelOpt = "warning",
     workers: WorkersOpt = 1,
     allowed_host: AllowedHostsOpt = None,
+    listen: ListenOpt = True,
 ) -> None:
     """Serve the REST API under /api/v1 (OpenAPI at /openapi.json), run the local agent and the scheduler.
 
@@ -102,6 +106,7 @@ def server(
     from headrace.server.app import MiB, create_app
     from headrace.server.http_protocol import HTTP_PROTOCOL
     from headrace.services import tokens
+    from headrace.services.resident import ResidentListener
     from headrace.wiring import build_agent, build_dispatcher, build_scheduler, build_services
 
     if no_auth and not is_loopback(host):
@@ -131,19 +136,21 @@ def server(
         svc.store.close()
         os.environ[OPTIONS_ENV] = _json.dumps({
             "home": str(settings.home), "db": settings.db_url, "no_agent": no_agent, "orphan_policy": orphan_policy,
-            "no_scheduler": no_scheduler,
+            "no_scheduler": no_scheduler, "listen": listen,
             "auth": not no_auth, "public_url": public_url, "max_body_bytes": int(max_body_mb * MiB),
             "allowed_hosts": allowed_host, "local_secret": secrets.token_urlsafe(32)})
         uvicorn.run("headrace.server.factory:app_from_env", factory=True, workers=workers, host=host, port=port,
                     log_level=log_level, timeout_graceful_shutdown=15, http=HTTP_PROTOCOL)
         return
     agent = None if no_agent else build_agent(svc, orphan_policy=orphan_policy)
+    listener = ResidentListener(svc, settings.db_url, settings.effective_db_url) if agent and listen else None
     # Without --public-url, endpoint URLs follow the address each request came to.
     scheduler = None if no_scheduler else build_scheduler(svc)
     # The events dispatcher (webhooks, notifications, event triggers) is a background daemon like the scheduler.
     dispatcher = None if no_scheduler else build_dispatcher(svc, base_url=url)
     app = create_app(svc, auth=not no_auth, public_url=public_url, agent=agent, scheduler=scheduler,
-                     dispatcher=dispatcher, max_body_bytes=int(max_body_mb * MiB), allowed_hosts=allowed_host)
+                     dispatcher=dispatcher, max_body_bytes=int(max_body_mb * MiB), allowed_hosts=allowed_host,
+                     listener=listener)
     try:
         # Requests offering "Upgrade: h2c" (Java's HttpClient) are answered in HTTP/1.1 (server.http_protocol).
         uvicorn.run(app, host=host, port=port, log_level=log_level, timeout_graceful_shutdown=15, http=HTTP_PROTOCOL)

@@ -25,6 +25,7 @@ from headrace.server.openapi import ERROR_RESPONSES, MLFLOW_ERROR_RESPONSES, bui
 from headrace.server.routers import ROUTERS, mlflow
 from headrace.services.bundle import Services
 from headrace.services.events import EventDispatcher
+from headrace.services.resident import ResidentListener
 from headrace.services.scheduler import Scheduler
 
 logger = get_logger(__name__)
@@ -52,6 +53,7 @@ def create_app(
     shutdown_grace_seconds: float = DEFAULT_SHUTDOWN_GRACE_SECONDS,
     allowed_hosts: Sequence[str] | None = None,
     local_secret: str | None = None,
+    listener: ResidentListener | None = None,
 ) -> FastAPI:
     """Build the REST API over ``svc``.
 
@@ -70,6 +72,8 @@ def create_app(
             None: any name with auth, loopback only without (see ``server.hosts``).
         local_secret: without auth, what the UI's CSRF values derive from; default: drawn at random
             (worker processes of one server share one).
+        listener: the home's local socket for scripts (``services.resident``), served while the app runs
+            (with ``agent``; of several worker processes, the first to start serves it).
 
     Example:
         >>> app = create_app(build_services(load_settings(home="h")))  # doctest: +SKIP
@@ -80,6 +84,8 @@ def create_app(
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         if agent is not None:
             agent.start()
+        if listener is not None and listener.start():
+            logger.info("scripts of the home hand their runs to this server's agent at %s", listener.path)
         if scheduler is not None:
             scheduler.start()
         if dispatcher is not None:
@@ -94,6 +100,8 @@ def create_app(
                 await anyio.to_thread.run_sync(scheduler.stop)
             if dispatcher is not None:
                 await anyio.to_thread.run_sync(dispatcher.stop)
+            if listener is not None:
+                await anyio.to_thread.run_sync(listener.stop)
             if agent is not None:
                 await anyio.to_thread.run_sync(_stop_agent, agent, shutdown_grace_seconds)
 
