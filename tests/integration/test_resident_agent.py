@@ -185,3 +185,25 @@ def test_only_processes_of_the_same_user_are_served():
     os.waitpid(child, 0)
     server.close()
     path.unlink()
+
+
+def test_a_cancel_reaches_the_agent_at_once(agent, ctl_step, signals, read_signal, wait_until):
+    agent.start()
+    ws = Workspace(agent.home)
+    run = Experiment(ws, "cancel").submit(Pipeline(workspace=ws, steps=[ctl_step("held", wait_for="release")]))
+    wait_until(lambda: read_signal("held.pid"), timeout=60, message="step 'held' to start")
+    run.cancel()
+    assert run.wait_for_completion(show_output=False, raise_on_error=False) == "Canceled"
+    assert not (signals / "held.end").exists()  # stopped, not finished
+
+
+def test_a_script_run_goes_to_the_agent(agent, write_scripts):
+    from headrace import ScriptRunConfig
+
+    agent.start()
+    ws = Workspace(agent.home)
+    src = write_scripts({"train.py": "import sys\nprint('trained with', sys.argv[1:])\n"})
+    run = Experiment(ws, "script").submit(ScriptRunConfig(source_directory=str(src), script="train.py",
+                                                          arguments=["--lr", "0.1"]))
+    assert run.wait_for_completion(show_output=False)["status"] == "Completed"  # Azure ML: the details
+    assert isinstance(ws._backend, ResidentBackend) and ws._backend.resident

@@ -132,7 +132,7 @@ def agent(
     svc = ws._backend.svc
     worker = build_agent(svc, max_concurrent_runs=max_runs)
     settings = load_settings(home=ws.home)
-    listener = ResidentListener(svc, settings.db_url, settings.effective_db_url) if listen else None
+    listener = ResidentListener(svc, settings.db_url, settings.effective_db_url, worker) if listen else None
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     worker.start()

@@ -143,7 +143,7 @@ def server(
                     log_level=log_level, timeout_graceful_shutdown=15, http=HTTP_PROTOCOL)
         return
     agent = None if no_agent else build_agent(svc, orphan_policy=orphan_policy)
-    listener = ResidentListener(svc, settings.db_url, settings.effective_db_url) if agent and listen else None
+    listener = ResidentListener(svc, settings.db_url, settings.effective_db_url, agent) if agent and listen else None
     # Without --public-url, endpoint URLs follow the address each request came to.
     scheduler = None if no_scheduler else build_scheduler(svc)
     # The events dispatcher (webhooks, notifications, event triggers) is a background daemon like the scheduler.

@@ -174,6 +174,9 @@ class ResidentBackend:
     def get_run(self, run_id: str) -> Any:
         return self._either("get_run", run_id)
 
+    def cancel_run(self, run_id: str) -> Any:
+        return self._either("cancel_run", run_id)
+
     # -- waiting -------------------------------------------------------------------------
     def wait_interval(self) -> float:
         return WAIT_SECONDS

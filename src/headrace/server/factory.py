@@ -22,7 +22,7 @@ def app_from_env() -> FastAPI:
     settings = load_settings(home=opts["home"], db_url=opts["db"])
     svc = build_services(settings)
     agent = None if opts["no_agent"] else build_agent(svc, orphan_policy=opts["orphan_policy"])
-    listener = (ResidentListener(svc, settings.db_url, settings.effective_db_url)
+    listener = (ResidentListener(svc, settings.db_url, settings.effective_db_url, agent)
                 if agent is not None and opts.get("listen", True) else None)
     scheduler = None if opts.get("no_scheduler") else build_scheduler(svc)
     dispatcher = None if opts.get("no_scheduler") else build_dispatcher(svc, base_url=opts["public_url"])

@@ -44,8 +44,9 @@ class _Frozen:
 class ResidentListener:
     """Serves the local socket of ``svc``'s home while this process runs an agent of it."""
 
-    def __init__(self, svc: Services, db_url: str | None, effective_db_url: str):
+    def __init__(self, svc: Services, db_url: str | None, effective_db_url: str, agent: Any = None):
         self.svc = svc
+        self.agent = agent  # told of a cancel at once (it would notice it in the store within 0.5 s)
         self.db_url = db_url  # as configured: None means the home's own SQLite file
         self.effective_db_url = effective_db_url
         self.path = local_socket.socket_path(svc.home)
@@ -133,6 +134,12 @@ class ResidentListener:
     def get_run(self, run_id: str) -> Any:
         return self.svc.store.get_run(run_id)
 
+    def cancel_run(self, run_id: str) -> Any:
+        run = run_service.cancel_run(self.svc, run_id)
+        if self.agent is not None:
+            self.agent.cancel(run_id)
+        return run
+
     def wait(self, run_id: str, timeout: float) -> Any:
         """The run once it has ended, or as it is after ``timeout`` seconds (capped), or when this agent stops."""
         events, store = self.svc.run_events, self.svc.store
@@ -150,7 +157,7 @@ class ResidentListener:
 
     CALLS = frozenset({"hello", "create_experiment", "default_datastore_name", "datastore_record", "list_compute_targets",
                        "submit_pipeline",
-                       "get_run", "wait"})
+                       "get_run", "cancel_run", "wait"})
 
 
 def _handler(listener: ResidentListener) -> type[socketserver.BaseRequestHandler]:
