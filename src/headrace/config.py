@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -42,6 +42,14 @@ class AgentSettings(BaseModel):
         description="In an embedded workspace, start an agent inside the submitting process on its first "
         "submit. Set false when a separate `headrace agent` serves the home.",
     )
+    resident: Literal["off", "auto"] = Field(
+        default="off",
+        description="'auto': a script's embedded workspace whose home no agent serves starts `headrace agent` "
+        "for it in the background and hands its runs to that agent (later scripts start fast); the agent exits "
+        "after `resident_idle_seconds` without work.",
+    )
+    resident_idle_seconds: float = Field(
+        default=600.0, gt=0, description="How long an agent started by 'auto' waits for work before it exits.")
     small_file_bytes: int = Field(
         default=1 << 20,
         ge=0,

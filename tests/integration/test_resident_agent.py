@@ -207,3 +207,36 @@ def test_a_script_run_goes_to_the_agent(agent, write_scripts):
                                                           arguments=["--lr", "0.1"]))
     assert run.wait_for_completion(show_output=False)["status"] == "Completed"  # Azure ML: the details
     assert isinstance(ws._backend, ResidentBackend) and ws._backend.resident
+
+
+def test_auto_starts_an_agent_for_later_scripts_which_exits_when_idle(tmp_path, ctl_dir, signals, monkeypatch,
+                                                                       is_alive, wait_until):
+    home = tmp_path / "home"
+    monkeypatch.setenv("HEADRACE_AGENT__RESIDENT", "auto")
+    monkeypatch.setenv("HEADRACE_AGENT__RESIDENT_IDLE_SECONDS", "6")
+    pids = []
+    try:
+        for _ in range(2):
+            script = _script(tmp_path, home, ctl_dir, signals)
+            out, err = script.communicate(timeout=120)
+            assert script.returncode == 0, err
+            submitted, ended = (json.loads(line) for line in out.splitlines())
+            assert submitted["backend"] == "ResidentBackend" and ended["status"] == "Finished"
+            assert ended["sqlalchemy"] is False
+            ws = Workspace(home)
+            pids.append(ws._backend.call("hello", *_same_headrace())["pid"])
+            ws._backend.close()
+        assert pids[0] == pids[1]  # the second script found the agent the first one started
+        assert "nothing to do" not in (home / "agent.log").read_text()
+        wait_until(lambda: not is_alive(pids[0]), timeout=60, message="the idle agent to exit")
+        assert "nothing to do for 6 s: exiting" in (home / "agent.log").read_text()
+    finally:
+        for pid in pids:
+            if is_alive(pid):
+                os.kill(pid, signal.SIGKILL)
+
+
+def _same_headrace() -> tuple[str, str, None]:
+    import headrace
+
+    return headrace.__version__, headrace.__file__, None

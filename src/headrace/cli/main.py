@@ -111,6 +111,9 @@ def agent(
     listen: Annotated[bool, typer.Option(
         help="Serve the home's scripts on a local socket (<home>/agent.sock): their Workspace(home) hands runs "
         "to this agent instead of starting one, and starts without opening the store.")] = True,
+    idle_exit: Annotated[float, typer.Option(
+        min=0, help="Exit after this many seconds with no run in progress and no call from a script (0: never); "
+        "how an agent started by HEADRACE_AGENT__RESIDENT=auto ends.")] = 0,
 ) -> None:
     """Run an agent in the foreground: it claims queued runs of the workspace and executes them."""
     import signal
@@ -141,12 +144,30 @@ def agent(
     err_console.print(f"agent {worker.agent_id} serving {ws.home} (Ctrl+C or SIGTERM to stop; "
                       f"runs in progress go back to the queue){socket_note}")
     try:
-        stop.wait()
+        _serve_until(stop, worker, listener if serving else None, idle_exit)
     except KeyboardInterrupt:
         pass
     if listener is not None:
         listener.stop()
     worker.stop(wait=True)
+
+
+def _serve_until(stop: Any, worker: Any, listener: Any, idle_exit: float) -> None:
+    """Until ``stop`` is set or, with ``idle_exit``, the agent has had nothing to do for that long."""
+    import time
+
+    if not idle_exit:
+        stop.wait()
+        return
+    idle_since = time.monotonic()
+    while not stop.wait(min(1.0, idle_exit)):
+        busy = worker.busy or (listener is not None and listener.idle_seconds() < idle_exit)
+        now = time.monotonic()
+        if busy:
+            idle_since = now
+        elif now - idle_since >= idle_exit:
+            err_console.print(f"agent {worker.agent_id}: nothing to do for {idle_exit:g} s: exiting")
+            return
 
 
 @app.command()

@@ -40,7 +40,7 @@ def connect(home: Any, db_url: str | None) -> ResidentBackend | None:
         if backend is not None and backend.resident:
             return backend
         path = local_socket.socket_path(home_path)
-        if not path.exists():
+        if not path.exists() and not (_auto() and _start_agent(home_path, path)):
             return None
         backend = ResidentBackend(path, home_path, db_url)
         try:
@@ -50,6 +50,54 @@ def connect(home: Any, db_url: str | None) -> ResidentBackend | None:
             return None
         _backends[key] = backend
         return backend
+
+
+def _auto() -> bool:
+    return os.environ.get("HEADRACE_AGENT__RESIDENT", "").strip().lower() == "auto"
+
+
+def _start_agent(home: Path, path: Path) -> bool:
+    """Start ``headrace agent`` for ``home`` in the background (``HEADRACE_AGENT__RESIDENT=auto``) and wait for its
+    socket; False (the script runs its own agent) if it did not come up. One script starts it: the others wait."""
+    import fcntl
+    import subprocess
+    import time
+
+    try:
+        home.mkdir(parents=True, exist_ok=True)
+        local_socket.prepare_folder(path, home)
+        lock = os.open(f"{path}.start", os.O_CREAT | os.O_RDWR, 0o600)
+    except OSError:
+        return False
+    try:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # a script starting it at the same moment waits here, then finds it
+        if path.exists() and _answers(path):
+            return True
+        idle = os.environ.get("HEADRACE_AGENT__RESIDENT_IDLE_SECONDS", "600")
+        log_path = home / "agent.log"
+        with open(log_path, "ab") as log:
+            proc = subprocess.Popen(
+                [sys.executable, "-m", "headrace", "agent", "--home", str(home), "--idle-exit", idle],
+                stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline and proc.poll() is None:
+            if path.exists() and _answers(path):
+                return True
+            time.sleep(0.02)
+        print(f"headrace: the agent started for {home} did not come up (see {log_path}); this process runs its "
+              "own agent", file=sys.stderr, flush=True)
+        return False
+    finally:
+        os.close(lock)
+
+
+def _answers(path: Path) -> bool:
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
+        try:
+            sock.connect(str(path))
+        except OSError:
+            return False
+    return True
 
 
 class ResidentBackend:

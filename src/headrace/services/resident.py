@@ -54,6 +54,9 @@ class ResidentListener:
         self._server: socketserver.ThreadingUnixStreamServer | None = None
         self._thread: threading.Thread | None = None
         self._stopping = threading.Event()
+        self._in_flight = 0
+        self._lock = threading.Lock()
+        self._last_call = monotonic()
 
     # -- life ----------------------------------------------------------------------------
     def start(self) -> bool:
@@ -98,6 +101,15 @@ class ResidentListener:
             with contextlib.suppress(FileNotFoundError):
                 self.path.unlink()
         self._release()
+
+    def idle_seconds(self) -> float:
+        """How long no script has called (0 while a call, such as a wait, is in progress)."""
+        return 0.0 if self._in_flight else monotonic() - self._last_call
+
+    def _track(self, delta: int) -> None:
+        with self._lock:
+            self._in_flight += delta
+            self._last_call = monotonic()
 
     def _release(self) -> None:
         if self._lock_fd is not None:
@@ -174,7 +186,12 @@ def _handler(listener: ResidentListener) -> type[socketserver.BaseRequestHandler
                     name, args, kwargs = local_socket.receive(sock)
                 except (EOFError, OSError):
                     return
-                local_socket.send(sock, _answer(listener, name, args, kwargs))
+                listener._track(1)
+                try:
+                    answer = _answer(listener, name, args, kwargs)
+                finally:
+                    listener._track(-1)
+                local_socket.send(sock, answer)
 
     return Handler
 
