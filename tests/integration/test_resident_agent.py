@@ -240,3 +240,17 @@ def _same_headrace() -> tuple[str, str, None]:
     import headrace
 
     return headrace.__version__, headrace.__file__, None
+
+
+def test_auto_replaces_a_killed_agent(agent, monkeypatch, is_alive):
+    first = agent.start()
+    first.kill()
+    first.wait(timeout=20)
+    monkeypatch.setenv("HEADRACE_AGENT__RESIDENT", "auto")
+    ws = Workspace(agent.home)  # the socket left behind answers no more: a new agent is started
+    assert isinstance(ws._backend, ResidentBackend)
+    pid = ws._backend.call("hello", *_same_headrace())["pid"]
+    try:
+        assert pid != first.pid and is_alive(pid)
+    finally:
+        os.kill(pid, signal.SIGTERM)

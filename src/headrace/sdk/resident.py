@@ -40,16 +40,22 @@ def connect(home: Any, db_url: str | None) -> ResidentBackend | None:
         if backend is not None and backend.resident:
             return backend
         path = local_socket.socket_path(home_path)
-        if not path.exists() and not (_auto() and _start_agent(home_path, path)):
-            return None
-        backend = ResidentBackend(path, home_path, db_url)
-        try:
-            backend.call("hello", headrace.__version__, headrace.__file__, db_url)
-        except (ConnectionError, HeadraceError):
-            backend._close_connections()
-            return None
-        _backends[key] = backend
+        backend = _hello(path, home_path, db_url) if path.exists() else None
+        if backend is None and _auto() and _start_agent(home_path, path):  # none, or a killed one's socket
+            backend = _hello(path, home_path, db_url)
+        if backend is not None:
+            _backends[key] = backend
         return backend
+
+
+def _hello(path: Path, home: Path, db_url: str | None) -> ResidentBackend | None:
+    backend = ResidentBackend(path, home, db_url)
+    try:
+        backend.call("hello", headrace.__version__, headrace.__file__, db_url)
+    except (ConnectionError, HeadraceError):
+        backend._close_connections()
+        return None
+    return backend
 
 
 def _auto() -> bool:
@@ -60,7 +66,6 @@ def _start_agent(home: Path, path: Path) -> bool:
     """Start ``headrace agent`` for ``home`` in the background (``HEADRACE_AGENT__RESIDENT=auto``) and wait for its
     socket; False (the script runs its own agent) if it did not come up. One script starts it: the others wait."""
     import fcntl
-    import subprocess
     import time
 
     try:
@@ -75,12 +80,15 @@ def _start_agent(home: Path, path: Path) -> bool:
             return True
         idle = os.environ.get("HEADRACE_AGENT__RESIDENT_IDLE_SECONDS", "600")
         log_path = home / "agent.log"
-        with open(log_path, "ab") as log:
-            proc = subprocess.Popen(
-                [sys.executable, "-m", "headrace", "agent", "--home", str(home), "--idle-exit", idle],
-                stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+        # posix_spawn, not Popen: the agent outlives this script, and a Popen object would warn when collected.
+        pid = os.posix_spawn(
+            sys.executable, [sys.executable, "-m", "headrace", "agent", "--home", str(home), "--idle-exit", idle],
+            os.environ, setsid=True, file_actions=[
+                (os.POSIX_SPAWN_OPEN, 0, os.devnull, os.O_RDONLY, 0),
+                (os.POSIX_SPAWN_OPEN, 1, str(log_path), os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600),
+                (os.POSIX_SPAWN_DUP2, 1, 2)])
         deadline = time.monotonic() + 30
-        while time.monotonic() < deadline and proc.poll() is None:
+        while time.monotonic() < deadline and os.waitpid(pid, os.WNOHANG) == (0, 0):
             if path.exists() and _answers(path):
                 return True
             time.sleep(0.02)
