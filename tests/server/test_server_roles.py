@@ -112,6 +112,15 @@ API: dict[tuple[str, str], Action | None] = {
     ("DELETE", "/pipeline-drafts/{draft_id}"): A.EDIT_DRAFT,
     ("POST", "/pipeline-drafts/{draft_id}/submit"): A.EDIT_DRAFT,
     ("POST", "/pipeline-drafts/{draft_id}/publish"): A.PUBLISH,
+    ("GET", "/modules"): A.READ,
+    ("POST", "/modules"): A.PUBLISH,
+    ("GET", "/modules/by-name/{name}"): A.READ,
+    ("GET", "/modules/{module_id}"): A.READ,
+    ("PATCH", "/modules/{module_id}"): A.CHANGE_PUBLISHED,
+    ("GET", "/modules/{module_id}/versions"): A.READ,
+    ("POST", "/modules/{module_id}/versions"): A.PUBLISH,
+    ("GET", "/modules/{module_id}/versions/{version}"): A.READ,
+    ("PATCH", "/modules/{module_id}/versions/{version}"): A.CHANGE_PUBLISHED,
     ("POST", "/datastores/cloud"): A.MANAGE_DATASTORES,
     ("DELETE", "/datastores/{name}"): A.MANAGE_DATASTORES,
     ("PUT", "/datastores/{name}/default"): A.MANAGE_DATASTORES,
@@ -224,7 +233,7 @@ def _concrete(path: str) -> str:
     path = path.replace("/mlflow-artifacts/artifacts/{path}", f"/mlflow-artifacts/artifacts/{MISSING}/new.txt")
     for name in ("pipeline_id", "endpoint_id", "name", "run_id", "step", "step_run_id", "schedule_id",
                  "flow_name", "connection_name", "dataset_id", "draft_id", "pipeline_version", "alias", "path",
-                 "key", "delivery_id", "model_id", "tag_key"):
+                 "key", "delivery_id", "model_id", "tag_key", "module_id"):
         path = path.replace("{" + name + "}", MISSING)
     return path.replace("{digest}", "0" * 64).replace("{sha256}", "0" * 64).replace("{version}", "7")
 

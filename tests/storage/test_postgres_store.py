@@ -17,6 +17,7 @@ from .conformance_events import EventConformance
 from .conformance_flows import FlowConformance
 from .conformance_logged_models import LoggedModelConformance
 from .conformance_models import ModelConformance
+from .conformance_modules import ModuleConformance
 from .conformance_publishing import PublishingConformance
 from .conformance_run_keys import RunKeyConformance
 from .conformance_schedules import ScheduleConformance
@@ -35,7 +36,7 @@ if not PG_ADMIN_URL and not IN_CI:  # under CI=true the pg_admin_engine fixture 
 
 class TestPostgresStore(StoreConformance, PublishingConformance, RunKeyConformance, ScheduleConformance,
                         ConnectionConformance, FlowConformance, DatasetConformance, DraftConformance, ComputeConformance, EnvironmentConformance,
-                        ModelConformance, LoggedModelConformance, EventConformance, SqlStoreChecks):
+                        ModelConformance, LoggedModelConformance, ModuleConformance, EventConformance, SqlStoreChecks):
     __test__ = True  # the bases opt out of collection
 
     @pytest.fixture

@@ -21,6 +21,7 @@ from .conformance_events import EventConformance
 from .conformance_flows import FlowConformance
 from .conformance_logged_models import LoggedModelConformance
 from .conformance_models import ModelConformance
+from .conformance_modules import ModuleConformance
 from .conformance_publishing import PublishingConformance
 from .conformance_run_keys import RunKeyConformance
 from .conformance_schedules import ScheduleConformance
@@ -29,7 +30,7 @@ from .sql_checks import SqlStoreChecks
 
 class TestSqliteStore(StoreConformance, PublishingConformance, RunKeyConformance, ScheduleConformance,
                       ConnectionConformance, FlowConformance, DatasetConformance, DraftConformance, ComputeConformance, EnvironmentConformance,
-                      ModelConformance, LoggedModelConformance, EventConformance, SqlStoreChecks):
+                      ModelConformance, LoggedModelConformance, ModuleConformance, EventConformance, SqlStoreChecks):
     __test__ = True  # the bases opt out of collection
 
     @pytest.fixture
@@ -39,7 +40,7 @@ class TestSqliteStore(StoreConformance, PublishingConformance, RunKeyConformance
 
 class TestInMemorySqliteStore(StoreConformance, PublishingConformance, RunKeyConformance, ScheduleConformance,
                               ConnectionConformance, FlowConformance, DatasetConformance, DraftConformance, ComputeConformance, EnvironmentConformance,
-                              ModelConformance, LoggedModelConformance, EventConformance):
+                              ModelConformance, LoggedModelConformance, ModuleConformance, EventConformance):
     __test__ = True  # the bases opt out of collection
 
     @pytest.fixture

@@ -20,6 +20,7 @@ from headrace.client.environments import EnvironmentCalls
 from headrace.client.error_mapping import error_from_response
 from headrace.client.events import EventCalls
 from headrace.client.models import ModelCalls
+from headrace.client.modules import ModuleCalls
 from headrace.client.session import API, ApiSession, seg
 from headrace.client.tracking import TrackingCalls
 from headrace.schemas import (
@@ -48,7 +49,7 @@ from headrace.schemas.drafts import PipelineDraftList, PipelineDraftRead
 from headrace.schemas.flows import FlowList, FlowRead
 
 
-class HeadraceClient(DatasetCalls, EnvironmentCalls, EventCalls, ModelCalls, TrackingCalls, ApiSession):
+class HeadraceClient(DatasetCalls, EnvironmentCalls, EventCalls, ModelCalls, ModuleCalls, TrackingCalls, ApiSession):
     """A client of one headrace server.
 
     Args:

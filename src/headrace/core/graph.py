@@ -32,7 +32,8 @@ Rules:
 - `data` kinds: "pipeline_data" (written by `producer`; `datastore` null means the service's default
   datastore), "parameter" (a `DataPath`-valued parameter, resolved at submit time) and "datapath" (a
   literal `DataPath`, keyed by its name). `mode` is "mount" or "download" (from a
-  `DataPathComputeBinding`, default "mount").
+  `DataPathComputeBinding`, default "mount"). A "pipeline_data" entry with `"file": true` (`is_directory=False`)
+  is one file named after the data inside its folder: writer and readers are given that file's path.
 - A step argument is exactly one of `{"literal": str|int|float|bool}`, `{"param": name}` (a scalar
   parameter) or `{"data": name}` (a key of `data`).
 - A step's `parameters` lists its scalar parameters in argument order, then its data parameters in input
@@ -42,7 +43,9 @@ Rules:
   writes it), `environment` (`{"name", "version", "hash", "spec"}` as `core.environment.environment_record`
   writes it; the engine builds it and the reuse key includes its hash), `version` (the step's version tag) and
   `resources` (`{"GPU": 1, "MEMORY": 4e9}`: the Dask resources the step asks for, its runconfig's merged with
-  its own; placement only, not in the reuse key; see `core.resources`).
+  its own; placement only, not in the reuse key; see `core.resources`), and for a `ModuleStep` `snapshot` (its
+  module version's source snapshot, taken when the version was published, so freezing does not take one) and
+  `module` (`{"name", "id", "version"}`).
 - A `"kind": "command"` step (`CommandStep`) has `command`: its argv, items as arguments are (the first a
   literal executable), `script_name` null and `arguments` empty; it runs `command` in its snapshot folder.
 - A `"kind": "data_transfer"` step (`DataTransferStep`) has `script_name` null, one input and one output, and
@@ -252,6 +255,8 @@ def build_graph(
             extra["version"] = str(step.version)
         if getattr(step, "resources", None):
             extra["resources"] = dict(step.resources)
+        if getattr(step, "snapshot", None) is not None:  # a ModuleStep: its version's frozen source
+            extra.update(snapshot=step.snapshot, module=dict(step.module_ref))
         arguments = [encode_argument(a) for a in step.arguments]
         if step.kind == "command":  # the whole argv; a command step has no script
             extra["command"], arguments = [encode_argument(step.executable), *arguments], []
@@ -288,6 +293,8 @@ def _data_entry(
 ) -> dict[str, Any]:
     if ref.kind == "pipeline_data":
         extra = ref.obj.graph_extra() if hasattr(ref.obj, "graph_extra") else {}
+        if getattr(ref.obj, "is_directory", None) is False:  # Azure ML gives the script a file's path
+            extra["file"] = True
         if getattr(ref.obj, "pipeline_output_name", None):  # PipelineRun.get_pipeline_output finds it by this
             extra["pipeline_output"] = ref.obj.pipeline_output_name
         return {

@@ -7,6 +7,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from headrace.core import graph as _graph
+from headrace.core.module_step import name_module_steps
 from headrace.core.params import datastore_name_of
 from headrace.core.step import PythonScriptStep
 from headrace.core.validation import collect_problems, compute_problems
@@ -76,6 +77,7 @@ class Pipeline:
         self._not_steps = [(i, s) for i, s in enumerate(given) if not isinstance(s, PythonScriptStep)]
         valid = [s for s in given if isinstance(s, PythonScriptStep)]
         self._resolved = _graph.resolve_closure(valid) if resolve_closure else list(dict.fromkeys(valid))
+        name_module_steps(self._resolved)
 
     @property
     def steps(self) -> list[Any]:

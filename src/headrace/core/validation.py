@@ -113,7 +113,9 @@ def _step_problems(step: Any, fallback_source_directory: str) -> list[str]:
     where = f"step {step.name!r}"
     problems = []
     source = step.source_directory or fallback_source_directory
-    if not os.path.isdir(source):
+    if getattr(step, "snapshot", None) is not None:
+        pass  # a module version's script was frozen when it was published; its folder may have changed since
+    elif not os.path.isdir(source):
         problems.append(
             f"{where}: source_directory {source!r} does not exist; create it or pass the folder that holds "
             f"{step.script_name or step.executable!r} as source_directory"

@@ -55,6 +55,9 @@ class DataBinding:
     # A dataset input: its pinned version (id, name, version, kind, definition, manifest); ``mode`` is then
     # Azure ML's "mount", "download" or "direct" (the step gets a dataset object).
     dataset: dict[str, Any] | None = None
+    # ``PipelineData(is_directory=False)``: the data is one file of this name in the folder ``path``; the script
+    # is given the file's path (to write, then to read), as Azure ML gives it.
+    file: str | None = None
 
 
 @dataclass(frozen=True)

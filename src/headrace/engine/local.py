@@ -210,6 +210,8 @@ class LocalComputeTarget(c.ComputeTarget):
                                                                   staged.workdir, log)
             else:
                 paths[name] = self._stage_input(name, binding, staged.workdir, log)
+                if binding.file:
+                    paths[name] = os.path.join(paths[name], binding.file)
         dataset_inputs.write_context(staged.workdir, datasets)
         out_dirs: dict[str, Path] = {}
         for name in task.outputs:
@@ -217,7 +219,8 @@ class LocalComputeTarget(c.ComputeTarget):
             if out is None:
                 out = out_dirs[name] = staged.workdir / "outputs" / name
                 out.mkdir(parents=True, exist_ok=True)
-            paths[name] = str(out)
+            file = task.outputs[name].file
+            paths[name] = str(out / file) if file else str(out)
         argv = [] if task.command is not None else [self.step_python, task.script_name]
         for arg in task.command if task.command is not None else task.arguments:
             argv.append(paths[arg["data"]] if isinstance(arg, dict) else str(arg))

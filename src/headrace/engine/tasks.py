@@ -101,7 +101,7 @@ def build_task(
             out = producer.outputs.get(name)
             if out is None:
                 raise StepSetupError(f"input {name!r}: step {spec['producer']!r} recorded no such output")
-            inputs[name] = c.DataBinding(out["datastore"], out["path"])
+            inputs[name] = c.DataBinding(out["datastore"], out["path"], file=name if spec.get("file") else None)
             fingerprints[name] = f"step:{producer.reused_from or producer.id}:{name}"
             continue
         if spec["kind"] == "dataset":
@@ -136,7 +136,7 @@ def build_task(
         log.append(f"input {name} fingerprint: {describe_fingerprint(fp)}")
         fingerprints[name] = f"{ds_name}:{path}:{fp['digest']}"
     outputs = {
-        name: c.DataBinding(loc["datastore"], loc["path"])
+        name: c.DataBinding(loc["datastore"], loc["path"], file=name if data[name].get("file") else None)
         for name, loc in output_locations(graph, run.id, step).items()
     }
     args = _resolve_arguments(step["arguments"], run.parameters)

@@ -20,6 +20,7 @@ from headrace.datastores.base import Datastore
 from headrace.engine.agent import Agent
 from headrace.errors import HeadraceError
 from headrace.logs import get_logger
+from headrace.sdk.local_modules import LocalModules
 from headrace.sdk.local_publishing import LocalPublishing
 from headrace.sdk.paging import RUN_PAGE
 from headrace.sdk.runs.backends import LocalTracking
@@ -82,7 +83,7 @@ def local_backend(settings: Settings) -> LocalBackend:
         return backend
 
 
-class LocalBackend(LocalPublishing, LocalTracking):
+class LocalBackend(LocalPublishing, LocalModules, LocalTracking):
     """Serves SDK calls from the local home."""
 
     is_local = True

@@ -31,6 +31,7 @@ from headrace.schemas import (
 from headrace.sdk import wire
 from headrace.sdk.remote_datastore import RemoteDatastore, SnapshotUploads
 from headrace.sdk.remote_drafts import RemoteDrafts
+from headrace.sdk.remote_modules import RemoteModules
 from headrace.sdk.remote_schedules import RemoteSchedules
 from headrace.sdk.runs.backends import RemoteTracking
 from headrace.storage.records import (
@@ -48,7 +49,7 @@ POLL_SECONDS = 0.1
 """First wait between two polls of a run (``wait_for_completion`` backs off to 0.5 s)."""
 
 
-class RemoteBackend(RemoteSchedules, RemoteDrafts, RemoteTracking):
+class RemoteBackend(RemoteSchedules, RemoteDrafts, RemoteModules, RemoteTracking):
     """Serves SDK calls from a headrace server (the schedule and draft calls: ``RemoteSchedules``, ``RemoteDrafts``).
 
     Args:
@@ -97,6 +98,8 @@ class RemoteBackend(RemoteSchedules, RemoteDrafts, RemoteTracking):
         uploads = SnapshotUploads(self.client)
         done: dict[str, str] = {}  # one snapshot (one HEAD, maybe one upload) per source folder
         for step in graph["steps"]:
+            if step.get("snapshot"):
+                continue  # a module version's, uploaded when it was published
             try:
                 folder = step["source_directory"]
                 if folder not in done:

@@ -50,6 +50,8 @@ def freeze_pipeline(svc: Services, pipeline: Any) -> PipelineRecord:
     pin_graph_datasets(svc, graph)
     done: dict[str, str] = {}  # one snapshot per source folder: 64 steps of one folder cost one store lookup
     for step in graph["steps"]:
+        if step.get("snapshot"):
+            continue  # a module version's, taken when it was published
         try:
             folder = step["source_directory"]
             if folder not in done:

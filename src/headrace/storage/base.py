@@ -20,6 +20,7 @@ from headrace.storage.base_environments import EnvironmentStore
 from headrace.storage.base_events import EventStore
 from headrace.storage.base_flows import FlowStore
 from headrace.storage.base_models import LoggedModelStore, ModelStore
+from headrace.storage.base_modules import ModuleStore
 from headrace.storage.base_publishing import PublishingStore
 from headrace.storage.base_schedules import ScheduleStore
 from headrace.storage.records import (
@@ -36,13 +37,13 @@ from headrace.storage.records import (
 
 
 class MetadataStore(PublishingStore, ScheduleStore, FlowStore, DatasetStore, DraftStore, ComputeStore,
-                    EnvironmentStore, ModelStore, LoggedModelStore, EventStore, ABC):
+                    EnvironmentStore, ModelStore, LoggedModelStore, ModuleStore, EventStore, ABC):
     """Where every run, step run and metric is recorded before and while it executes.
 
     The methods of published pipelines and endpoints, schedules, prompt flows, datasets, pipeline drafts,
-    compute targets, environments, models, MLflow logged models and events are declared in ``PublishingStore``,
+    compute targets, environments, models, MLflow logged models, modules and events are declared in ``PublishingStore``,
     ``ScheduleStore``, ``FlowStore``, ``DatasetStore``, ``DraftStore``, ``ComputeStore``, ``EnvironmentStore``,
-    ``ModelStore``, ``LoggedModelStore`` and ``EventStore``
+    ``ModelStore``, ``LoggedModelStore``, ``ModuleStore`` and ``EventStore``
     (``base_*.py`` beside this module).
     """
 

@@ -12,6 +12,7 @@ from headrace.server.routers import (
     flows,
     health,
     models,
+    modules,
     pipelines,
     remote,
     runs,
@@ -26,5 +27,5 @@ ROUTERS = (
     health.router, pipelines.router, endpoints.router, submit.router, runs.router, experiments.router,
     datastores.router, schedules.router, remote.router, drafts.router,
     flows.router, connections.router, datasets.router, compute.router,
-    environments.router, models.router, tracking.router, webhooks.router, triggers.router,
+    environments.router, models.router, modules.router, tracking.router, webhooks.router, triggers.router,
 )

@@ -26,7 +26,7 @@ __all__ = ["HEAD_REVISION", "MIGRATIONS_DIR", "VERSION_TABLE", "current_revision
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 VERSION_TABLE = "headrace_alembic_version"
-HEAD_REVISION = "0016"
+HEAD_REVISION = "0017"
 """The newest revision in ``migrations/versions``; a test checks it against Alembic's head."""
 
 # Arbitrary constant ("headrace" in ASCII) naming the PostgreSQL advisory lock.

@@ -6,7 +6,7 @@ queue on ``busy_timeout`` instead of failing. The schema is migrated when the st
 
 This module holds experiments, pipelines, runs, step runs and metrics; the other families are
 mixins: ``datastores.py``, ``run_keys.py``, ``published.py``, ``endpoints.py``, ``tokens.py``,
-``schedules.py``, ``connections.py``, ``flows.py``, ``models.py``, ``logged_models.py`` (all on
+``schedules.py``, ``connections.py``, ``flows.py``, ``models.py``, ``logged_models.py``, ``modules.py`` (all on
 ``session.SqlSession``).
 
 Errors: ``IntegrityError`` becomes ``AlreadyExistsError`` or ``NotFoundError`` (after looking at
@@ -50,6 +50,7 @@ from headrace.storage.sql.events import EventMethods
 from headrace.storage.sql.flows import FlowMethods
 from headrace.storage.sql.logged_models import LoggedModelMethods
 from headrace.storage.sql.models import ModelMethods
+from headrace.storage.sql.modules import ModuleMethods
 from headrace.storage.sql.published import PublishedPipelineMethods
 from headrace.storage.sql.run_keys import RunKeyMethods
 from headrace.storage.sql.schedules import ScheduleMethods
@@ -74,7 +75,7 @@ _LIST_STEP_METRICS = _LIST_METRICS.where(t.metrics.c.step_run_id == bindparam("s
 class SqlMetadataStore(
     RunKeyMethods, PublishedPipelineMethods, PipelineEndpointMethods, TokenMethods, ScheduleMethods,
     ConnectionMethods, DatastoreMethods, FlowMethods, DatasetMethods, DraftMethods, ComputeTargetMethods, SettingMethods,
-    EnvironmentMethods, ModelMethods, LoggedModelMethods, EventMethods, DeliveryMethods, MetadataStore,
+    EnvironmentMethods, ModelMethods, LoggedModelMethods, ModuleMethods, EventMethods, DeliveryMethods, MetadataStore,
 ):
     """The metadata store in a SQL database.
 

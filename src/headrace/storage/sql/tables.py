@@ -6,7 +6,7 @@ without a translation table. The schema on disk is owned by the Alembic migratio
 
 Every table is defined on the one ``metadata`` of ``columns.py`` in a module named after its concept
 (``run_tables``, ``pipeline_tables``, ``schedule_tables``, ``workspace_tables``, ``flow_tables``,
-``dataset_tables``, ``model_tables``, ``event_tables``). Importing this module imports them all, so every
+``dataset_tables``, ``model_tables``, ``module_tables``, ``event_tables``). Importing this module imports them all, so every
 user of ``metadata`` sees the whole schema; store modules use it as ``from headrace.storage.sql import
 tables as t``.
 """
@@ -25,6 +25,7 @@ from headrace.storage.sql.event_tables import (
 )
 from headrace.storage.sql.flow_tables import flow_versions, flows
 from headrace.storage.sql.model_tables import logged_models, model_aliases, model_stage_changes, models
+from headrace.storage.sql.module_tables import module_versions, modules
 from headrace.storage.sql.pipeline_tables import (
     endpoint_versions,
     pipeline_drafts,
@@ -62,6 +63,8 @@ __all__ = [
     "model_aliases",
     "model_stage_changes",
     "models",
+    "module_versions",
+    "modules",
     "pipeline_drafts",
     "pipeline_endpoints",
     "pipeline_runs",
