@@ -85,7 +85,7 @@ def test_three_module_steps_chain_their_numbers(ws, calc, tmp_path):
 
 def test_versions_statuses_and_names(ws, calc):
     module = Module.create(ws, "m", "first")
-    with pytest.raises(AlreadyExistsError):
+    with pytest.raises(AlreadyExistsError, match=r"Module\.get\(workspace, name='m'\)"):
         Module.create(ws, "m", "again")
     with pytest.raises(DefinitionError, match="no version a step can run"):
         module.resolve()

@@ -11,7 +11,7 @@ from typing import Any
 from headrace import clock
 from headrace.core.module_ports import ACTIVE, STATUSES, ModuleInterface, interface_json
 from headrace.datastores.snapshots import store_snapshot
-from headrace.errors import ConfigError, DefinitionError, HeadraceError, NotFoundError
+from headrace.errors import AlreadyExistsError, ConfigError, DefinitionError, HeadraceError, NotFoundError
 from headrace.services.bundle import Services
 from headrace.services.graphs import has_snapshot
 from headrace.services.publishing import check_name
@@ -22,7 +22,13 @@ def create_module(svc: Services, name: str, description: str | None = None) -> M
     """Raises: ConfigError (an empty or too long name), AlreadyExistsError (the name is taken)."""
     check_name("module", name)
     now = clock.now()
-    return svc.store.create_module(ModuleRecord(uuid.uuid4().hex, name, now, now, description=description))
+    try:
+        return svc.store.create_module(ModuleRecord(uuid.uuid4().hex, name, now, now, description=description))
+    except AlreadyExistsError as exc:
+        if exc.key != name:
+            raise
+        raise AlreadyExistsError("module", name, f"use it with Module.get(workspace, name={name!r}), or publish "
+                                 "a new version of it with module.publish_python_script(...)") from None
 
 
 def get_module(svc: Services, module_id: str | None = None, name: str | None = None) -> ModuleRecord:
