@@ -118,6 +118,10 @@ def test_versions_statuses_and_names(ws, calc):
     module.deprecate()
     got = Module.get(ws, name="renamed")
     assert (got.id, got.description, got.status) == (module.id, "second", "Deprecated")
+    module.disable()
+    with pytest.raises(DefinitionError, match="module 'renamed' is Disabled"):
+        ModuleStep(module=module, outputs_map={"out_sum": PipelineData("y")})
+    module.enable()
     assert [d.version for d in Module.get_versions(ws, "renamed")] == ["1", "2"]
     assert v1.module().name == "renamed" and [m.name for m in Module.list(ws)] == ["renamed"]
     with pytest.raises(NotFoundError):

@@ -154,9 +154,13 @@ class Module:
         are dotted numbers), else the newest Active one.
 
         Raises:
-            DefinitionError: ``version`` is not the module's, or no version can be chosen.
+            DefinitionError: ``version`` is not the module's, or no version can be chosen, or the module is
+                Disabled (none of its versions may run).
         """
         versions = self._refresh()
+        if self._record.status == DISABLED:
+            raise DefinitionError([f"module {self.name!r} is Disabled: enable it (module.enable()) to use its "
+                                   "versions"])
         chosen = pick_version(self.name, [VersionInfo(v.version, v.status, v.created_at) for v in versions],
                               self.default_version, None if version is None else str(version))
         return ModuleVersion(self._workspace, next(v for v in versions if v.version == chosen), self.name)
