@@ -254,3 +254,25 @@ def test_auto_replaces_a_killed_agent(agent, monkeypatch, is_alive):
         assert pid != first.pid and is_alive(pid)
     finally:
         os.kill(pid, signal.SIGTERM)
+
+
+def test_a_datapath_of_a_datastore_object_crosses_the_socket(agent, write_scripts):
+    from headrace import DataPath, PipelineParameter, PythonScriptStep
+    from headrace.sdk.resident import _portable
+
+    agent.start()
+    ws = Workspace(agent.home)
+    ds = ws.get_default_datastore()
+    raw = agent.home / "datastores" / "workspaceblobstore" / "raw"
+    raw.mkdir(parents=True)
+    (raw / "a.txt").write_text("from a")
+    (raw / "b.txt").write_text("from b")
+    data = PipelineParameter(name="input_data", default_value=DataPath(ds, "raw/a.txt"))
+    src = write_scripts({"read.py": "import sys\nprint(open(sys.argv[1]).read())\n"})
+    step = PythonScriptStep(name="read", script_name="read.py", source_directory=src, arguments=[data], inputs=[data])
+    override = {"input_data": ds.path("raw/b.txt")}  # holds its Datastore, and through it the workspace
+    assert _portable({"pipeline_parameters": override}) is not None
+    run = Experiment(ws, "datapath").submit(Pipeline(workspace=ws, steps=[step]), pipeline_parameters=override)
+    assert run.wait_for_completion(show_output=False) == "Finished"
+    assert run.find_step_run("read")[0].get_stdout_log() == "from b\n"
+    assert _portable({"pipeline_parameters": {"lock": __import__("threading").Lock()}}) is None

@@ -10,6 +10,10 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -50,10 +54,19 @@ def server(tmp_path: Path, serve_app) -> Iterator[Server]:
         svc.store.close()
 
 
-@pytest.fixture(params=["local", "remote"])
+# HEADRACE_TEST_RESIDENT=1 adds a third mode, ``resident``: an embedded workspace whose home a real ``headrace agent``
+# subprocess serves, so the script's calls go through the agent's socket (off by default: it adds minutes to CI;
+# tests/integration/test_resident_agent.py covers the socket itself).
+MODES = ["local", "remote"] + (["resident"] if os.environ.get("HEADRACE_TEST_RESIDENT") == "1" else [])
+
+
+@pytest.fixture(params=MODES)
 def ws(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Workspace]:
     if request.param == "local":
         yield Workspace(tmp_path / "home")
+        return
+    if request.param == "resident":
+        yield from _resident_workspace(tmp_path / "home")
         return
     live: Server = request.getfixturevalue("server")
     workspace = Workspace(url=live.url, token=live.tokens["admin"])
@@ -61,6 +74,32 @@ def ws(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Workspace]:
         yield workspace
     finally:
         workspace._backend.close()
+
+
+def _resident_workspace(home: Path) -> Iterator[Workspace]:
+    from headrace.local_socket import socket_path
+    from headrace.sdk.resident import ResidentBackend
+
+    log = open(home.with_name("agent.log"), "wb")  # noqa: SIM115 - closed below
+    env = {k: v for k, v in os.environ.items() if k != "HEADRACE_RESIDENT"}
+    agent = subprocess.Popen([sys.executable, "-m", "headrace", "agent", "--home", str(home)], stdout=log,
+                             stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, env=env)
+    try:
+        deadline = time.monotonic() + 30
+        while not socket_path(home.resolve()).exists():
+            assert agent.poll() is None and time.monotonic() < deadline, home.with_name("agent.log").read_text()
+            time.sleep(0.05)
+        workspace = Workspace(home)
+        assert isinstance(workspace._backend, ResidentBackend)
+        yield workspace
+    finally:
+        agent.terminate()
+        try:
+            agent.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            agent.kill()
+            agent.wait()
+        log.close()
 
 
 @pytest.fixture

@@ -233,6 +233,8 @@ def test_steps_of_one_source_folder_are_snapshotted_once_per_submit(ws, write_sc
     import headrace.services.runs as runs
     from headrace import Pipeline, PythonScriptStep
 
+    if getattr(ws._backend, "resident", False):
+        pytest.skip("a resident agent takes the snapshots in its own process")
     module = remote if ws.is_remote else runs
     real, calls = module.store_snapshot, []
     monkeypatch.setattr(module, "store_snapshot", lambda folder, store: calls.append(folder) or real(folder, store))

@@ -10,6 +10,7 @@ on with its own agent (which takes over the runs the agent left, as for any agen
 from __future__ import annotations
 
 import os
+import pickle
 import socket
 import sys
 import threading
@@ -159,6 +160,9 @@ class ResidentBackend:
         except (OSError, EOFError) as exc:
             sock.close()
             self._lost(name, exc)
+        except BaseException:  # e.g. an argument that cannot be pickled, or Ctrl+C mid-call: the connection is unusable
+            sock.close()
+            raise
         with self._lock:
             self._idle.append(sock)
         if not ok:
@@ -218,8 +222,11 @@ class ResidentBackend:
         if self._gone:
             return self._local().submit_pipeline(pipeline, experiment_name, **options)
         graph = pipeline.graph()  # a definition error is raised here, before anything reaches the agent
+        portable = _portable(options)
+        if portable is None:  # a value only this process can hold (a dataset bound to this workspace...)
+            return self._local().submit_pipeline(pipeline, experiment_name, **options)
         try:
-            return self.call("submit_pipeline", graph, experiment_name, **options)
+            return self.call("submit_pipeline", graph, experiment_name, **portable)
         except ConnectionError:
             # Not known whether the agent recorded it: an agent that died is taken over with its runs, and
             # submitting again could run the pipeline twice. Say so rather than guess.
@@ -277,6 +284,22 @@ class ResidentBackend:
                 del _backends[key]
         if self._local_backend is not None:
             self._local_backend.close()
+
+
+def _portable(options: dict[str, Any]) -> dict[str, Any] | None:
+    """``options`` as they can cross the socket (a ``DataPath`` without its workspace), or None when they cannot."""
+    from headrace.core.params import DataPath
+
+    params = options.get("pipeline_parameters")
+    if params:
+        plain = {k: DataPath(v.datastore_name, v.path_on_datastore, v.name)
+                 if isinstance(v, DataPath) and v.datastore is not None else v for k, v in params.items()}
+        options = {**options, "pipeline_parameters": plain}
+    try:
+        pickle.dumps(options)
+    except Exception:  # noqa: BLE001 - whatever pickling refuses (locks, sockets, open files) stays in-process
+        return None
+    return options
 
 
 class _LazyDatastore:
