@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 
 from headrace import Experiment, Pipeline, PipelineData
+from processes import stop
 
 TERMINAL = {"Finished", "Failed", "Canceled"}
 
@@ -41,13 +42,7 @@ def agents(tmp_path: Path, signals: Path):
     agents = Agents()
     yield agents
     for proc in agents.procs:
-        if proc.poll() is None:
-            proc.terminate()
-            try:
-                proc.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
+        stop(proc)
         proc.log.close()
     for pid_file in signals.glob("*.pid"):
         _kill_group(int(pid_file.read_text()))

@@ -21,6 +21,7 @@ from headrace import Experiment, Pipeline, PipelineData, Workspace, local_socket
 from headrace.errors import DefinitionError, NotFoundError, StepFailedError
 from headrace.sdk.local import LocalBackend
 from headrace.sdk.resident import ResidentBackend
+from processes import stop
 
 SCRIPT = r'''
 import json, sys
@@ -67,13 +68,7 @@ def agent(tmp_path: Path, wait_until):
     agent = Agent()
     yield agent
     for proc in agent.procs:
-        if proc.poll() is None:
-            proc.terminate()
-            try:
-                proc.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
+        stop(proc)
         proc.log.close()
 
 

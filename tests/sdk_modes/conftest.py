@@ -26,6 +26,7 @@ from headrace.server.app import create_app
 from headrace.services import runs, tokens
 from headrace.services.bundle import Services
 from headrace.wiring import build_agent, build_services
+from processes import stop
 
 from .scripts import SCRIPTS
 
@@ -93,12 +94,7 @@ def _resident_workspace(home: Path) -> Iterator[Workspace]:
         assert isinstance(workspace._backend, ResidentBackend)
         yield workspace
     finally:
-        agent.terminate()
-        try:
-            agent.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            agent.kill()
-            agent.wait()
+        stop(agent, timeout=30)
         log.close()
 
 
